@@ -1,0 +1,24 @@
+// Root hooks for every end-to-end suite: the shared management plane is stopped after the run, and the run
+// must leave no process and no file behind.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { stopSharedPlane } from '../harness/plane.js';
+import { liveProcesses } from '../harness/process.js';
+import { processesReferencing, runDir } from '../harness/run-dir.js';
+
+export const mochaHooks = {
+  async afterAll(this: Mocha.Context) {
+    this.timeout(60_000);
+    await stopSharedPlane();
+    const dir = runDir();
+    const still = liveProcesses().map((p) => `${p.spec.name} (pid ${p.pid})`);
+    const strays = processesReferencing(dir);
+    const leftovers = existsSync(dir) ? readdirSync(dir) : [];
+    rmSync(dir, { recursive: true, force: true });
+    if (still.length > 0 || strays.length > 0 || leftovers.length > 0) {
+      throw new Error(
+        `the test run left things behind:\n  processes: ${[...still, ...strays].join(', ') || 'none'}\n  files in ${dir}: ${leftovers.join(', ') || 'none'}`,
+      );
+    }
+    console.log(`  teardown: no process and no file of the run left (${dir})`);
+  },
+};

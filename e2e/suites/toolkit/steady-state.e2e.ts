@@ -1,0 +1,71 @@
+// Once every object is reconciled, reconciling them again must not write anything: the proof that the patch
+// helper sends only differences, counted where an operator would count it, in rest_client_requests_total.
+import { expect } from 'chai';
+import type { Manager } from '../../../lib/controller/manager.js';
+import { getCondition } from '../../../lib/controller/conditions.js';
+import { sharedPlane, type Plane } from '../../harness/plane.js';
+import { waitFor } from '../../harness/wait.js';
+import { WidgetReconciler } from './fixtures/widget-reconciler.js';
+import { createNamespace, deleteNamespace, directClient, testManager, uniqueName, WIDGET, WIDGET_CRD, writeRequests, type TestClient, type Widget } from './support.js';
+
+const WIDGETS = 10;
+
+describe('toolkit: steady state', function () {
+  this.timeout(5 * 60_000);
+  let plane: Plane;
+  let api: TestClient;
+  let manager: Manager | undefined;
+  const ns = uniqueName('steady');
+
+  before(async function () {
+    this.timeout(20 * 60_000);
+    plane = await sharedPlane();
+    await plane.applyManifests([WIDGET_CRD]);
+    api = await directClient(plane);
+    await createNamespace(api.client, ns);
+  });
+  after(async () => {
+    await manager?.stop();
+    await deleteNamespace(api.client, ns);
+    api.transport.close();
+  });
+
+  it('makes zero write requests while reconciling converged objects again and again', async () => {
+    for (let i = 0; i < WIDGETS; i++) await api.client.create<Widget>({ ...WIDGET, metadata: { namespace: ns, name: `w${i}` }, spec: { size: i } });
+    // A short resync makes the informer hand every object back to the controller a few times a second.
+    manager = await testManager(plane, [`--namespace=${ns}`], { cacheResyncMs: 300 });
+    const reconciler = new WidgetReconciler();
+    manager.controller<Widget>('widget').for(WIDGET).complete(reconciler);
+    await manager.start();
+    const m = manager;
+
+    await waitFor(
+      async () => {
+        const all = await api.client.list<Widget>(WIDGET, { namespace: ns });
+        const pending = all.filter((w) => getCondition(w, 'Ready')?.status !== 'True' || w.status?.observedSize !== w.spec?.size);
+        if (pending.length > 0 || all.length !== WIDGETS) throw new Error(`${pending.length} of ${all.length} not converged`);
+        return true;
+      },
+      { timeoutMs: 60_000, what: 'every widget to converge' },
+    );
+    await m.recorder.flush();
+    // The informer must have seen our own last writes too, or the next pass would be working from stale state.
+    await waitFor(
+      async () => {
+        const cached = await m.cache.list<Widget>(WIDGET, { namespace: ns });
+        return cached.every((w) => getCondition(w, 'Ready')?.status === 'True') ? true : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the cache to reflect the converged state' },
+    );
+
+    const writesBefore = await writeRequests(m.metrics);
+    const reconcilesBefore = reconciler.reconciles;
+    await waitFor(() => (reconciler.reconciles >= reconcilesBefore + 3 * WIDGETS ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'three more reconciles of every widget',
+    });
+    const writesAfter = await writeRequests(m.metrics);
+    expect(writesAfter - writesBefore, 'write requests during steady-state reconciles').to.equal(0);
+    expect(writesBefore, 'the convergence itself did write').to.be.greaterThan(0);
+  });
+});

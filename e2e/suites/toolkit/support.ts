@@ -1,0 +1,125 @@
+// Shared pieces of the toolkit suites: clients and managers built the way a kvcloud binary builds them, the
+// Widget test CRD, unique namespaces, and metric readers. Everything waits through the harness's waitFor.
+import { randomBytes } from 'node:crypto';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Client } from '../../../lib/kube/client.js';
+import type { KubeObject } from '../../../lib/kube/object.js';
+import { RestMapper } from '../../../lib/kube/rest-mapper.js';
+import { RestTransport } from '../../../lib/kube/rest-transport.js';
+import { Manager, type ManagerOptions } from '../../../lib/controller/manager.js';
+import { parseManagerFlags } from '../../../lib/controller/manager-flags.js';
+import type { Condition } from '../../../lib/controller/conditions.js';
+import { createLogger } from '../../../lib/observability/logger.js';
+import { ToolkitMetrics } from '../../../lib/observability/metrics.js';
+import type { Plane } from '../../harness/plane.js';
+
+export const WIDGET = { apiVersion: 'toolkit.kvcloud.test/v1', kind: 'Widget' };
+export const CONFIG_MAP = { apiVersion: 'v1', kind: 'ConfigMap' };
+
+export interface Widget extends KubeObject {
+  spec?: { size?: number };
+  status?: { observedSize?: number; conditions?: Condition[] };
+}
+
+export const WIDGET_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'widgets.toolkit.kvcloud.test' },
+  spec: {
+    group: 'toolkit.kvcloud.test',
+    scope: 'Namespaced',
+    names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: {
+              spec: { type: 'object', properties: { size: { type: 'integer' } } },
+              status: {
+                type: 'object',
+                properties: {
+                  observedSize: { type: 'integer' },
+                  conditions: {
+                    type: 'array',
+                    'x-kubernetes-list-type': 'map',
+                    'x-kubernetes-list-map-keys': ['type'],
+                    items: {
+                      type: 'object',
+                      required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+                      properties: {
+                        type: { type: 'string' },
+                        status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
+                        observedGeneration: { type: 'integer' },
+                        lastTransitionTime: { type: 'string', format: 'date-time' },
+                        reason: { type: 'string' },
+                        message: { type: 'string' },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    ],
+  },
+};
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A kubeconfig like the plane's admin one, optionally pointed at another address (a proxy). */
+export function kubeConfigFor(plane: Plane, server?: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(plane.kubeconfigPath);
+  if (server) kc.clusters = kc.clusters.map((c) => ({ ...c, server }));
+  return kc;
+}
+
+export interface TestClient {
+  client: Client;
+  transport: RestTransport;
+  metrics: ToolkitMetrics;
+}
+
+/** A direct (uncached) client with its own metrics: the tests' hands on the cluster. */
+export async function directClient(plane: Plane, server?: string): Promise<TestClient> {
+  const metrics = new ToolkitMetrics({ defaultMetrics: false });
+  const transport = await RestTransport.fromKubeConfig(kubeConfigFor(plane, server), { metrics });
+  return { client: new Client({ transport, mapper: new RestMapper(transport), fieldManager: 'kvcloud-e2e' }), transport, metrics };
+}
+
+export async function createNamespace(client: Client, name: string): Promise<void> {
+  await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+}
+
+export async function deleteNamespace(client: Client, name: string): Promise<void> {
+  await client.delete({ apiVersion: 'v1', kind: 'Namespace' }, { name });
+}
+
+/** A manager as a kvcloud binary builds one, on loopback ports picked by the OS. */
+export async function testManager(plane: Plane, args: string[] = [], overrides: Partial<ManagerOptions> = {}): Promise<Manager> {
+  const { flags } = parseManagerFlags(['--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', ...args]);
+  return Manager.create({
+    component: 'toolkit-e2e',
+    flags,
+    kubeConfig: kubeConfigFor(plane),
+    log: createLogger({ level: process.env.E2E_LOG_LEVEL === 'debug' ? 'debug' : 'silent' }),
+    metrics: new ToolkitMetrics({ defaultMetrics: true }),
+    ...overrides,
+  });
+}
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Write requests counted by rest_client_requests_total, whatever their answer. */
+export function writeRequests(metrics: ToolkitMetrics): Promise<number> {
+  return metrics.counterValue('rest_client_requests_total', { method: (m) => WRITE_METHODS.has(m) });
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `make tools`: builds every upstream component the harness runs (or the ones named) from its Go module into
+# ~/.cache/kvcloud/bin/<name>-<version>/. Each component's build.sh is a no-op when its output is complete.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+components=("$@")
+[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd cluster-api kubevirt-crds cdi-crds)
+for c in "${components[@]}"; do
+  start=$(date +%s)
+  bash "$here/$c/build.sh"
+  echo "[tools] $c ready in $(( $(date +%s) - start ))s" >&2
+done

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Builds Cluster API $CLUSTER_API_VERSION from its Go modules (Go module proxy only; no git, no Docker) into
+# $(out_dir cluster-api $CLUSTER_API_VERSION)/:
+#   cluster-api-controller          sigs.k8s.io/cluster-api/core             (core manager)
+#   kubeadm-bootstrap-controller    sigs.k8s.io/cluster-api/bootstrap/kubeadm
+#   clusterctl                      sigs.k8s.io/cluster-api/cmd/clusterctl
+#   manifests/core-components.yaml, bootstrap-components.yaml, metadata.yaml   (as `make release-manifests`)
+#   manifests/crds/*.yaml           the core and kubeadm-bootstrap CRDs alone, as controller-gen wrote them
+# Binaries are stamped like upstream's hack/scripts/release/version.sh does, so `clusterctl version` prints the
+# release. A no-op when the output is complete.
+set -euo pipefail
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+NAME=cluster-api
+VERSION=$CLUSTER_API_VERSION
+OUT=$(out_dir "$NAME" "$VERSION")
+if is_built "$OUT"; then
+  log "$NAME $VERSION already built in $OUT"
+  exit 0
+fi
+
+export GOWORK=off
+t0=$(date +%s)
+phase_start=$t0
+phase() { local now; now=$(date +%s); log "$NAME: $1 took $((now - phase_start))s"; phase_start=$now; }
+
+# Checksums: go verifies modules missing from go.sum against sum.golang.org, which it reaches through the Go
+# module proxy (<proxy>/sumdb/sum.golang.org/...) or directly. Where neither answers, it would fail every
+# download, so fall back to GOSUMDB=off (the go.sum it writes in the scratch copy still pins what was fetched).
+sumdb_reachable() {
+  local p
+  [ "$(go env GOSUMDB)" = sum.golang.org ] || return 0 # off, or the caller chose another database
+  command -v curl >/dev/null || return 0                # can't probe: let go try
+  IFS=',|' read -ra proxies <<<"$(go env GOPROXY)"
+  for p in "${proxies[@]}"; do
+    case $p in
+      http://* | https://*) curl -fsS -m 10 -o /dev/null "$p/sumdb/sum.golang.org/supported" 2>/dev/null && return 0 ;;
+      direct) curl -fsS -m 10 -o /dev/null https://sum.golang.org/latest 2>/dev/null && return 0 ;;
+    esac
+  done
+  return 1
+}
+if ! sumdb_reachable; then
+  log "$NAME: sum.golang.org is not reachable directly or through GOPROXY; building with GOSUMDB=off"
+  export GOSUMDB=off
+fi
+
+WORK=$(work_dir "$NAME")
+cd "$WORK"
+# versions.env is the one place to bump: pin the scratch go.mod to it.
+go mod edit -require="sigs.k8s.io/cluster-api@$VERSION" \
+  -replace="sigs.k8s.io/cluster-api/api=sigs.k8s.io/cluster-api/api@$VERSION"
+
+PKGS=(sigs.k8s.io/cluster-api/core sigs.k8s.io/cluster-api/bootstrap/kubeadm sigs.k8s.io/cluster-api/cmd/clusterctl)
+# Download phase: every module the three programs need (and nothing else), checksummed into the scratch go.sum.
+go list -deps "${PKGS[@]}" >/dev/null
+MOD_DIR=$(go list -m -f '{{.Dir}}' sigs.k8s.io/cluster-api)
+MOD_TIME=$(go list -m -f '{{if .Time}}{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}{{end}}' sigs.k8s.io/cluster-api)
+phase "module download"
+
+rm -rf "$OUT"
+mkdir -p "$OUT/manifests/crds" "$WORK/bin"
+
+# Same -X flags as upstream's hack/scripts/release/version.sh (plus its -s -w). The build date is the release's
+# time from the proxy, not now, so the binaries (and GOCACHE) are reproducible. gitCommit is left empty: the
+# proxy does not say which commit a tag is.
+if [[ $VERSION =~ ^v([0-9]+)\.([0-9]+) ]]; then major=${BASH_REMATCH[1]} minor=${BASH_REMATCH[2]}; else
+  log "$NAME: $VERSION is not a semantic version"; exit 1
+fi
+V=sigs.k8s.io/cluster-api/version
+LDFLAGS="-X '$V.gitVersion=$VERSION' -X '$V.gitMajor=$major' -X '$V.gitMinor=$minor' -X '$V.gitTreeState=clean'"
+LDFLAGS+=" -X '$V.buildDate=${MOD_TIME:-1970-01-01T00:00:00Z}' -s -w"
+# One invocation for the three main packages (they share almost every dependency); -o DIR/ names each binary
+# after its package's last path element.
+nice -n 10 go build -ldflags "$LDFLAGS" -o "$WORK/bin/" "${PKGS[@]}"
+mv "$WORK/bin/core" "$OUT/cluster-api-controller"
+mv "$WORK/bin/kubeadm" "$OUT/kubeadm-bootstrap-controller"
+mv "$WORK/bin/clusterctl" "$OUT/clusterctl"
+phase "compile"
+
+# Manifests, as upstream's release-manifests-all: set-manifest-image (REGISTRY=registry.k8s.io/cluster-api),
+# set-manifest-pull-policy IfNotPresent, then kustomize build of each config/default. clusterctl variables such as
+# ${CAPI_DIAGNOSTICS_ADDRESS:=:8443} are left in place for `clusterctl init`/`generate yaml` to fill.
+# kubectl's built-in kustomize builds these kustomizations; without kubectl (or with KUSTOMIZE=/path/to/kustomize)
+# the kustomize version pinned in cluster-api's Makefile is built from the Go module proxy into the cache.
+kustomize_build() {
+  if [ -n "${KUSTOMIZE:-}" ]; then "$KUSTOMIZE" build "$1"; else kubectl kustomize "$1"; fi
+}
+if [ -z "${KUSTOMIZE:-}" ] && ! kubectl kustomize --help >/dev/null 2>&1; then
+  kver=$(sed -n 's/^KUSTOMIZE_VER := \(v[0-9.]*\)$/\1/p' "$MOD_DIR/Makefile")
+  kver=${kver:-v5.7.0}
+  kdir=$(out_dir kustomize "$kver")
+  if ! is_built "$kdir"; then
+    log "$NAME: no kubectl; building kustomize $kver"
+    rm -rf "$kdir"; mkdir -p "$kdir"
+    (cd / && GOBIN=$kdir nice -n 10 go install "sigs.k8s.io/kustomize/kustomize/v5@$kver")
+    mark_built "$kdir"
+  fi
+  KUSTOMIZE=$kdir/kustomize
+fi
+
+REGISTRY=registry.k8s.io/cluster-api
+SRC=$WORK/src
+mkdir -p "$SRC/core" "$SRC/bootstrap/kubeadm"
+cp -r "$MOD_DIR/core/config" "$SRC/core/"
+cp -r "$MOD_DIR/bootstrap/kubeadm/config" "$SRC/bootstrap/kubeadm/"
+chmod -R u+w "$SRC" # GOMODCACHE is read-only
+set_image() { sed -i -e "s@image: .*@image: $REGISTRY/$1:$VERSION@" "$2/config/default/manager_image_patch.yaml"; }
+set_pull_policy() { sed -i -e 's@imagePullPolicy: .*@imagePullPolicy: IfNotPresent@' "$1/config/default/manager_pull_policy.yaml"; }
+set_image cluster-api-controller "$SRC/core"
+set_image kubeadm-bootstrap-controller "$SRC/bootstrap/kubeadm"
+set_pull_policy "$SRC/core"
+set_pull_policy "$SRC/bootstrap/kubeadm"
+kustomize_build "$SRC/core/config/default" >"$OUT/manifests/core-components.yaml"
+kustomize_build "$SRC/bootstrap/kubeadm/config/default" >"$OUT/manifests/bootstrap-components.yaml"
+cp "$MOD_DIR/metadata.yaml" "$OUT/manifests/metadata.yaml"
+cp "$MOD_DIR"/core/config/crd/bases/*.yaml "$MOD_DIR"/bootstrap/kubeadm/config/crd/bases/*.yaml "$OUT/manifests/crds/"
+chmod -R u+w "$OUT/manifests"
+
+# Sanity: each components file has its manager Deployment with the release image, and CRDs.
+for f in core-components:cluster-api-controller bootstrap-components:kubeadm-bootstrap-controller; do
+  file=$OUT/manifests/${f%%:*}.yaml
+  [ "$(grep -c '^kind: Deployment$' "$file")" = 1 ] && [ "$(grep -c '^kind: CustomResourceDefinition$' "$file")" -gt 0 ] &&
+    grep -q "image: $REGISTRY/${f#*:}:$VERSION\$" "$file" || { log "$NAME: unexpected content in $file"; exit 1; }
+done
+# clusterctl writes under $XDG_CONFIG_HOME (or $HOME/.config)/cluster-api and, unless told not to, asks GitHub
+# for a newer release (an error offline).
+mkdir -p "$WORK/home"
+HOME=$WORK/home XDG_CONFIG_HOME=$WORK/home/.config CLUSTERCTL_DISABLE_VERSIONCHECK=true \
+  "$OUT/clusterctl" version -o short | grep -qx "$VERSION" || { log "$NAME: clusterctl is not stamped $VERSION"; exit 1; }
+phase "manifests"
+
+rm -rf "$WORK"
+mark_built "$OUT"
+log "$NAME $VERSION built into $OUT in $(($(date +%s) - t0))s"

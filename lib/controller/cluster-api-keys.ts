@@ -1,0 +1,9 @@
+// Cluster API's well-known annotation and label keys the toolkit's helpers and predicates read. They belong to
+// Cluster API's contract, so the values must match upstream exactly.
+
+/** On any object (or its Cluster): controllers leave it alone while present. */
+export const PAUSED_ANNOTATION = 'cluster.x-k8s.io/paused';
+/** On infrastructure objects: another system owns them, so our controller must not act. */
+export const MANAGED_BY_ANNOTATION = 'cluster.x-k8s.io/managed-by';
+/** On objects that belong to one Cluster. */
+export const CLUSTER_NAME_LABEL = 'cluster.x-k8s.io/cluster-name';
