@@ -2,12 +2,10 @@
 // object: spec changes, status overwrites and conditions of their own, all with optimistic locking.
 import { expect } from 'chai';
 import { getCondition, setCondition } from '../../../lib/controller/conditions.js';
-import type { Manager } from '../../../lib/controller/manager.js';
 import { retryOnConflict } from '../../../lib/kube/conflict-retry.js';
-import { sharedPlane, type Plane } from '../../harness/plane.js';
 import { waitFor } from '../../harness/wait.js';
 import { WidgetReconciler } from './fixtures/widget-reconciler.js';
-import { createNamespace, deleteNamespace, directClient, testManager, uniqueName, WIDGET, WIDGET_CRD, type TestClient, type Widget } from './support.js';
+import { testManager, WIDGET, type Widget, widgetSuite } from './support.js';
 
 const SPEC_WRITES = 30;
 const STATUS_WRITES = 15;
@@ -15,29 +13,15 @@ const STATUS_WRITERS = 3;
 
 describe('toolkit: a status-flipping reconciler under conflicting writers', function () {
   this.timeout(5 * 60_000);
-  let plane: Plane;
-  let api: TestClient;
-  let manager: Manager | undefined;
-  const ns = uniqueName('conflicts');
+  const suite = widgetSuite('conflicts');
 
-  before(async function () {
-    this.timeout(20 * 60_000);
-    plane = await sharedPlane();
-    await plane.applyManifests([WIDGET_CRD]);
-    api = await directClient(plane);
-    await createNamespace(api.client, ns);
-  });
-  after(async () => {
-    await manager?.stop();
-    await deleteNamespace(api.client, ns);
-    api.transport.close();
-  });
 
   it('ends with the latest spec mirrored, its condition current, and every other writer’s condition kept', async () => {
+    const { plane, api, ns, managers } = suite;
     const ref = { namespace: ns, name: 'contested' };
     await api.client.create<Widget>({ ...WIDGET, metadata: { ...ref }, spec: { size: 0 } });
     const m = await testManager(plane, [`--namespace=${ns}`, '--concurrency=2']);
-    manager = m;
+    managers.push(m);
     m.controller<Widget>('widget').for(WIDGET).complete(new WidgetReconciler());
     await m.start();
 

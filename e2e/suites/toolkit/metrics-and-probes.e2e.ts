@@ -1,22 +1,9 @@
 // What an operator scrapes and what the kubelet probes: controller-runtime's metric names on /metrics after a
 // few reconciles, and /readyz refusing readiness until the caches have synced.
 import { expect } from 'chai';
-import type { Manager } from '../../../lib/controller/manager.js';
-import { sharedPlane, type Plane } from '../../harness/plane.js';
 import { waitFor } from '../../harness/wait.js';
 import { WidgetReconciler } from './fixtures/widget-reconciler.js';
-import {
-  createNamespace,
-  deleteNamespace,
-  directClient,
-  kubeConfigFor,
-  testManager,
-  uniqueName,
-  WIDGET,
-  WIDGET_CRD,
-  type TestClient,
-  type Widget,
-} from './support.js';
+import { kubeConfigFor, testManager, WIDGET, type Widget, widgetSuite } from './support.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 const EXPECTED_SAMPLES = [
@@ -42,25 +29,11 @@ const EXPECTED_SAMPLES = [
 
 describe('toolkit: /metrics and probes', function () {
   this.timeout(5 * 60_000);
-  let plane: Plane;
-  let api: TestClient;
-  const managers: Manager[] = [];
-  const ns = uniqueName('observe');
+  const suite = widgetSuite('observe');
 
-  before(async function () {
-    this.timeout(20 * 60_000);
-    plane = await sharedPlane();
-    await plane.applyManifests([WIDGET_CRD]);
-    api = await directClient(plane);
-    await createNamespace(api.client, ns);
-  });
-  after(async () => {
-    for (const m of managers) await m.stop();
-    await deleteNamespace(api.client, ns);
-    api.transport.close();
-  });
 
   it('exposes controller-runtime metric names and Node process metrics after a few reconciles', async () => {
+    const { plane, api, ns, managers } = suite;
     for (const name of ['a', 'b', 'c']) await api.client.create<Widget>({ ...WIDGET, metadata: { namespace: ns, name }, spec: { size: 1 } });
     const manager = await testManager(plane, [`--namespace=${ns}`, '--concurrency=2', '--leader-elect', `--leader-election-namespace=${ns}`]);
     managers.push(manager);
@@ -82,6 +55,7 @@ describe('toolkit: /metrics and probes', function () {
   });
 
   it('answers /readyz with 500 until the caches have synced, while /healthz stays 200', async () => {
+    const { plane, ns, managers } = suite;
     const proxy = await TcpProxy.start(plane.server);
     try {
       proxy.cut();

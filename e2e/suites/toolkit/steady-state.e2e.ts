@@ -1,39 +1,24 @@
 // Once every object is reconciled, reconciling them again must not write anything: the proof that the patch
 // helper sends only differences, counted where an operator would count it, in rest_client_requests_total.
 import { expect } from 'chai';
-import type { Manager } from '../../../lib/controller/manager.js';
 import { getCondition } from '../../../lib/controller/conditions.js';
-import { sharedPlane, type Plane } from '../../harness/plane.js';
 import { waitFor } from '../../harness/wait.js';
 import { WidgetReconciler } from './fixtures/widget-reconciler.js';
-import { createNamespace, deleteNamespace, directClient, testManager, uniqueName, WIDGET, WIDGET_CRD, writeRequests, type TestClient, type Widget } from './support.js';
+import { testManager, WIDGET, writeRequests, type Widget, widgetSuite } from './support.js';
 
 const WIDGETS = 10;
 
 describe('toolkit: steady state', function () {
   this.timeout(5 * 60_000);
-  let plane: Plane;
-  let api: TestClient;
-  let manager: Manager | undefined;
-  const ns = uniqueName('steady');
+  const suite = widgetSuite('steady');
 
-  before(async function () {
-    this.timeout(20 * 60_000);
-    plane = await sharedPlane();
-    await plane.applyManifests([WIDGET_CRD]);
-    api = await directClient(plane);
-    await createNamespace(api.client, ns);
-  });
-  after(async () => {
-    await manager?.stop();
-    await deleteNamespace(api.client, ns);
-    api.transport.close();
-  });
 
   it('makes zero write requests while reconciling converged objects again and again', async () => {
+    const { plane, api, ns, managers } = suite;
     for (let i = 0; i < WIDGETS; i++) await api.client.create<Widget>({ ...WIDGET, metadata: { namespace: ns, name: `w${i}` }, spec: { size: i } });
     // A short resync makes the informer hand every object back to the controller a few times a second.
-    manager = await testManager(plane, [`--namespace=${ns}`], { cacheResyncMs: 300 });
+    const manager = await testManager(plane, [`--namespace=${ns}`], { cacheResyncMs: 300 });
+    managers.push(manager);
     const reconciler = new WidgetReconciler();
     manager.controller<Widget>('widget').for(WIDGET).complete(reconciler);
     await manager.start();

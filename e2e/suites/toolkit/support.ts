@@ -11,7 +11,7 @@ import { parseManagerFlags } from '../../../lib/controller/manager-flags.js';
 import type { Condition } from '../../../lib/controller/conditions.js';
 import { createLogger } from '../../../lib/observability/logger.js';
 import { ToolkitMetrics } from '../../../lib/observability/metrics.js';
-import type { Plane } from '../../harness/plane.js';
+import { sharedPlane, type Plane } from '../../harness/plane.js';
 
 export const WIDGET = { apiVersion: 'toolkit.kvcloud.test/v1', kind: 'Widget' };
 export const CONFIG_MAP = { apiVersion: 'v1', kind: 'ConfigMap' };
@@ -122,4 +122,33 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Write requests counted by rest_client_requests_total, whatever their answer. */
 export function writeRequests(metrics: ToolkitMetrics): Promise<number> {
   return metrics.counterValue('rest_client_requests_total', { method: (m) => WRITE_METHODS.has(m) });
+}
+
+export interface WidgetSuite {
+  readonly plane: Plane;
+  readonly api: TestClient;
+  readonly ns: string;
+  /** Managers a test started; all are stopped after the suite. */
+  readonly managers: Manager[];
+}
+
+/**
+ * Registers the hooks every Widget suite needs: the shared plane with the Widget CRD, a direct client and a
+ * namespace of its own, torn down with the managers the suite started.
+ */
+export function widgetSuite(prefix: string): WidgetSuite {
+  const state = { ns: uniqueName(prefix), managers: [] as Manager[] } as { plane: Plane; api: TestClient; ns: string; managers: Manager[] };
+  before(async function () {
+    this.timeout(20 * 60_000);
+    state.plane = await sharedPlane();
+    await state.plane.applyManifests([WIDGET_CRD]);
+    state.api = await directClient(state.plane);
+    await createNamespace(state.api.client, state.ns);
+  });
+  after(async () => {
+    for (const m of state.managers) await m.stop();
+    await deleteNamespace(state.api.client, state.ns);
+    state.api.transport.close();
+  });
+  return state;
 }
