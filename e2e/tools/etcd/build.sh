@@ -19,6 +19,9 @@ go mod edit -require="go.etcd.io/etcd/server/v3@$ETCD_VERSION" -require="go.etcd
 # etcd's version is a constant in go.etcd.io/etcd/api/v3/version; only version.GitSHA is set by ldflags in
 # upstream's ./build, and the module proxy carries no commit hash, so it keeps its default.
 pkgs=(go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3)
+# -mod=mod (lib.sh's GOFLAGS) resolves the module graph and writes go.sum in the scratch copy.
+# Checksums are verified against sum.golang.org as usual: the host itself is not reachable here, but the Go
+# command reaches the checksum database through the module proxy (GOPROXY/sumdb/sum.golang.org/...).
 log "etcd $ETCD_VERSION: downloading the module graph"
 dl_start=$(date +%s)
 go list -deps -f '{{if .Module}}{{.Module.Path}}{{end}}' "${pkgs[@]}" >/dev/null

@@ -59,6 +59,8 @@ pkgs=()
 for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
 
 # -mod=mod (lib.sh's GOFLAGS) resolves the rest of the module graph and writes go.sum in the scratch copy.
+# Checksums are verified against sum.golang.org as usual: the host itself is not reachable here, but the Go
+# command reaches the checksum database through the module proxy (GOPROXY/sumdb/sum.golang.org/...).
 log "kubernetes: downloading the module graph"
 dl_start=$(date +%s)
 go list -deps -f '{{if .Module}}{{.Module.Path}}{{end}}' "${pkgs[@]}" >/dev/null
