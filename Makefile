@@ -44,8 +44,8 @@ test-unit: deps ## unit tests with coverage
 	c8 --reporter=text-summary --reporter=lcov --report-dir=out/coverage mocha --config .mocharc.unit.json
 
 .PHONY: test-e2e
-test-e2e: deps tools ## end-to-end suites against the real management plane
-	mocha --config .mocharc.e2e.json
+test-e2e: deps tools ## end-to-end suites, inside a private network namespace (needs root)
+	tsx e2e/harness/cluster/netns.ts mocha --config .mocharc.e2e.json
 
 .PHONY: test
 test: lint typecheck verify-generate test-unit test-e2e ## everything CI runs

@@ -45,7 +45,7 @@ export function assetEnvVar(name: BinaryName): string {
   return `TEST_ASSET_${name.toUpperCase().replace(/-/g, '_')}`;
 }
 
-function executable(path: string): boolean {
+export function executable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;

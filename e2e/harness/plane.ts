@@ -1,6 +1,7 @@
 // A real management plane on loopback: etcd, kube-apiserver (RBAC, bootstrap tokens, service-account signing,
-// aggregator routing) and kube-controller-manager, started from the upstream binaries with random ports and
-// stopped completely afterwards.
+// aggregator routing), kube-controller-manager and optionally kube-scheduler, started from the upstream binaries
+// with random ports and stopped completely afterwards. A local cluster (cluster/cluster.ts) puts the apiserver on
+// the node address instead, so pods in their own network namespaces reach it.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -26,6 +27,17 @@ export interface PlaneOptions {
   serviceCIDR?: string;
   /** Extra kube-apiserver flags, `--name=value`. */
   apiServerArgs?: string[];
+  /** Address kube-apiserver listens on. Default 127.0.0.1. */
+  bindAddress?: string;
+  /**
+   * Address kube-apiserver advertises, which becomes the kubernetes Service's endpoint. Default 127.0.0.1, in
+   * which case no endpoint is published (Endpoints validation rejects loopback addresses).
+   */
+  advertiseAddress?: string;
+  /** Start kube-scheduler, so pods get bound to nodes. Default false. */
+  scheduler?: boolean;
+  /** Extra kube-controller-manager flags, `--name=value`. */
+  controllerManagerArgs?: string[];
 }
 
 export interface Plane {
@@ -45,6 +57,19 @@ export interface Plane {
 }
 
 const START_TIMEOUT_MS = 60_000;
+
+/** The kubernetes Service's ClusterIP: the first address of the service range, as the apiserver allocates it. */
+function firstServiceIP(cidr: string): string {
+  const [ip = '', bits = '32'] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const n = ip.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
+  const first = n - (n % size) + 1;
+  return [24, 16, 8, 0].map((shift) => Math.floor(first / 2 ** shift) % 256).join('.');
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === 'localhost';
+}
 
 function httpsStatus(url: string, ca: string, cert?: { cert: string; key: string }): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -105,10 +130,20 @@ export async function startPlane(opts: PlaneOptions = {}): Promise<Plane> {
 async function bootPlane(dir: string, procs: ProcessSet, opts: PlaneOptions): Promise<Plane> {
   const [etcdBin, etcdctlBin, apiserverBin] = await Promise.all([binaryPath('etcd'), binaryPath('etcdctl'), binaryPath('kube-apiserver')]);
   const kcmBin = opts.controllerManager === false ? undefined : await binaryPath('kube-controller-manager');
-  const [etcdClientPort, etcdPeerPort, apiPort, kcmPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const schedulerBin = opts.scheduler ? await binaryPath('kube-scheduler') : undefined;
+  const bindAddress = opts.bindAddress ?? '127.0.0.1';
+  const advertiseAddress = opts.advertiseAddress ?? '127.0.0.1';
+  const serviceCIDR = opts.serviceCIDR ?? '10.96.0.0/16';
+  const [etcdClientPort, etcdPeerPort, apiPort, kcmPort, schedulerPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(bindAddress),
+    freePort(),
+    freePort(),
+  ]);
   const pki = await createPlanePKI(join(dir, 'pki'));
   const caPem = readFileSync(pki.caCert, 'utf8');
-  const server = `https://127.0.0.1:${apiPort}`;
+  const server = `https://${bindAddress === '0.0.0.0' ? '127.0.0.1' : bindAddress}:${apiPort}`;
   const etcdEndpoint = `http://127.0.0.1:${etcdClientPort}`;
   await mkdir(join(dir, 'logs'));
 
@@ -123,7 +158,14 @@ async function bootPlane(dir: string, procs: ProcessSet, opts: PlaneOptions): Pr
 
   const serving = await pki.issue('apiserver', {
     commonName: 'kube-apiserver',
-    altNames: ['127.0.0.1', 'localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+    altNames: [
+      ...new Set(['127.0.0.1', bindAddress, advertiseAddress, firstServiceIP(serviceCIDR)].filter((a) => a !== '0.0.0.0')),
+      'localhost',
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+    ],
     usage: 'server',
   });
   const kubeletClient = await pki.issue('apiserver-kubelet-client', { commonName: 'kube-apiserver-kubelet-client', organizations: ['kubeadm:cluster-admins'], usage: 'client' });
@@ -159,8 +201,8 @@ async function bootPlane(dir: string, procs: ProcessSet, opts: PlaneOptions): Pr
     logFile: join(dir, 'logs', 'kube-apiserver.log'),
     args: [
       `--etcd-servers=${etcdEndpoint}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${bindAddress}`,
+      `--advertise-address=${advertiseAddress}`,
       `--secure-port=${apiPort}`,
       `--tls-cert-file=${serving.cert}`,
       `--tls-private-key-file=${serving.key}`,
@@ -169,7 +211,7 @@ async function bootPlane(dir: string, procs: ProcessSet, opts: PlaneOptions): Pr
       '--enable-admission-plugins=NodeRestriction',
       '--enable-bootstrap-token-auth=true',
       '--allow-privileged=true',
-      `--service-cluster-ip-range=${opts.serviceCIDR ?? '10.96.0.0/16'}`,
+      `--service-cluster-ip-range=${serviceCIDR}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.serviceAccountPub}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
@@ -185,7 +227,7 @@ async function bootPlane(dir: string, procs: ProcessSet, opts: PlaneOptions): Pr
       `--proxy-client-cert-file=${join(pki.dir, 'front-proxy-client.crt')}`,
       `--proxy-client-key-file=${join(pki.dir, 'front-proxy-client.key')}`,
       // The kubernetes Service's endpoint would be a loopback address, which Endpoints validation rejects.
-      '--endpoint-reconciler-type=none',
+      ...(isLoopback(advertiseAddress) ? ['--endpoint-reconciler-type=none'] : []),
       ...(opts.apiServerArgs ?? []),
     ],
   };
@@ -215,9 +257,33 @@ async function bootPlane(dir: string, procs: ProcessSet, opts: PlaneOptions): Pr
           `--cluster-signing-cert-file=${pki.caCert}`,
           `--cluster-signing-key-file=${pki.caKey}`,
           '--controllers=*,bootstrapsigner,tokencleaner',
+          ...(opts.controllerManagerArgs ?? []),
         ],
       },
       async () => (await httpsStatus(`https://127.0.0.1:${kcmPort}/healthz`, caPem)).status === 200,
+    );
+  }
+
+  if (schedulerBin) {
+    const schedulerKubeconfig = await writeKubeconfig('scheduler', 'system:kube-scheduler', []);
+    const schedulerServing = await pki.issue('scheduler-serving', { commonName: 'kube-scheduler', altNames: ['127.0.0.1', 'localhost'], usage: 'server' });
+    await procs.start(
+      {
+        name: 'kube-scheduler',
+        command: schedulerBin,
+        logFile: join(dir, 'logs', 'kube-scheduler.log'),
+        args: [
+          `--kubeconfig=${schedulerKubeconfig}`,
+          `--authentication-kubeconfig=${schedulerKubeconfig}`,
+          `--authorization-kubeconfig=${schedulerKubeconfig}`,
+          '--bind-address=127.0.0.1',
+          `--secure-port=${schedulerPort}`,
+          `--tls-cert-file=${schedulerServing.cert}`,
+          `--tls-private-key-file=${schedulerServing.key}`,
+          '--leader-elect=false',
+        ],
+      },
+      async () => (await httpsStatus(`https://127.0.0.1:${schedulerPort}/healthz`, caPem)).status === 200,
     );
   }
 

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The first program of every container. The pod runner starts it in the pod's network namespace and in mount and
+# UTS namespaces of the container's own (`unshare --mount --uts --propagation private`); it makes the pod's
+# volumes appear at their mountPaths, names the host after the pod, and execs the container's program with
+# exactly the container's environment. Every mount is private to the container, so the disk never changes: a
+# mountPath whose directories do not exist is made inside a copy-on-write overlay of its nearest existing parent
+# (tmpfs upper layer), not on disk. When that parent is / itself, a tmpfs holding bind mounts of /'s entries
+# becomes the container's root (chroot), since nothing mounted over / changes what / is for a running process.
+#
+#   container-entry.sh <spec dir>   with, NUL-separated: argv, env (NAME=value), mounts (source, target, ro|rw
+#                                   triples); and as plain text: workdir (may be empty), hostname
+set -Eeuo pipefail
+spec=$1
+fail() {
+  echo "container setup: $*" >&2
+  exit 128
+}
+# 128, like a runtime that could not start the container (the kubelet's StartError).
+trap 'fail "line $LINENO: $BASH_COMMAND failed"' ERR
+
+declare -A private=() # directories whose whole subtree is private: creating entries there never reaches the disk
+copies=0
+root= # the copy of / the container is chrooted into; empty while the real / will do
+
+# A fresh tmpfs at $spec/copy-<n> (in the run directory), left in $scratch.
+new_scratch() {
+  scratch="$spec/copy-$copies"
+  copies=$((copies + 1))
+  mkdir "$scratch"
+  mount -t tmpfs -o "mode=$(stat -c %a "$1")" kvcloud-copy "$scratch"
+}
+
+# Makes directory $1 (a path inside the container's root) private to this container.
+copy_directory() {
+  local dir=$1 entry
+  new_scratch "$root$dir"
+  if [[ $dir != / ]]; then
+    mkdir "$scratch/upper" "$scratch/work"
+    mount -t overlay kvcloud-copy -o "lowerdir=$root$dir,upperdir=$scratch/upper,workdir=$scratch/work" "$root$dir"
+  else
+    # An overlay of / would lose the mounts below it (/proc, /dev...): bind each entry of / instead.
+    mount --make-unbindable "$scratch" # the scratch tmpfs is itself below /: keep it out of the rbinds
+    while IFS= read -r -d '' entry; do
+      if [[ -L /$entry ]]; then
+        ln -s "$(readlink "/$entry")" "$scratch/$entry"
+      elif [[ -d /$entry ]]; then
+        mkdir "$scratch/$entry" && mount --rbind "/$entry" "$scratch/$entry"
+      else
+        : >"$scratch/$entry" && mount --bind "/$entry" "$scratch/$entry"
+      fi
+    done < <(find / -mindepth 1 -maxdepth 1 -printf '%P\0')
+    mount --make-private "$scratch"
+    root=$scratch
+    return # only the top level of the copy is private; its entries are the real directories
+  fi
+  private[$dir]=1
+}
+
+# True when entries made in directory $1 stay private.
+is_private() {
+  local dir=$1
+  [[ $dir == / ]] && [[ -n $root ]] && return 0
+  while :; do
+    [[ -n ${private[$dir]:-} ]] && return 0
+    [[ $dir == / ]] && return 1
+    dir=$(dirname "$dir")
+  done
+}
+
+# Makes the absolute, symlink-free path $1 exist as a directory (or, with $2 = file, a file) without writing to disk.
+make_mount_point() {
+  local target=$1 kind=$2 base=$1 missing=() path
+  [[ -e $root$target ]] && return 0
+  while [[ ! -e $root$base ]]; do
+    missing=("$base" "${missing[@]}")
+    base=$(dirname "$base")
+  done
+  [[ -d $root$base ]] || fail "cannot create $target: $base is not a directory"
+  is_private "$base" || copy_directory "$base"
+  for path in "${missing[@]}"; do
+    if [[ $path == "$target" && $kind == file ]]; then : >"$root$path"; else mkdir "$root$path" && private[$path]=1; fi
+  done
+}
+
+mapfile -d '' mounts <"$spec/mounts"
+workdir=$(<"$spec/workdir")
+[[ -z $workdir ]] || workdir=$(realpath -m "$workdir")
+# First every mount point, then every bind: an overlay made for a later mount point would hide earlier binds.
+for ((i = 0; i < ${#mounts[@]}; i += 3)); do
+  target=$(realpath -m "${mounts[i + 1]}")
+  if [[ -d ${mounts[i]} ]]; then make_mount_point "$target" dir; else make_mount_point "$target" file; fi
+done
+[[ -z $workdir ]] || make_mount_point "$workdir" dir
+for ((i = 0; i < ${#mounts[@]}; i += 3)); do
+  target=$root$(realpath -m "${mounts[i + 1]}")
+  mount --bind "${mounts[i]}" "$target"
+  if [[ ${mounts[i + 2]} == ro ]]; then mount -o remount,bind,ro "$target"; fi
+done
+
+echo -n "$(<"$spec/hostname")" >/proc/sys/kernel/hostname
+run=()
+if [[ -n $root ]]; then
+  run=("$(command -v chroot)" "$root" "$(command -v env)" "--chdir=${workdir:-/}" --)
+else
+  cd "${workdir:-/}"
+fi
+
+mapfile -d '' argv <"$spec/argv"
+mapfile -d '' env <"$spec/env"
+trap - ERR
+while IFS= read -r name; do unset "$name" 2>/dev/null || true; done < <(compgen -e)
+for assignment in "${env[@]}"; do export "$assignment"; done
+exec "${run[@]}" "${argv[@]}"

@@ -1,0 +1,48 @@
+// Starts one run of a container: writes what container-entry.sh needs into a fresh spec directory and starts it
+// in the pod's network namespace (nsenter) and in new mount and UTS namespaces (unshare). The entry script execs
+// the program, so the process the runner watches is the container's program itself, in its own process group.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ManagedProcess } from '../process.js';
+
+const entryScript = fileURLToPath(new URL('container-entry.sh', import.meta.url));
+
+export interface ContainerMount {
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface ContainerLaunch {
+  /** For logs and process listings: "<namespace>/<pod>/<container>". */
+  name: string;
+  /** Created by this call; one per run, so a restart never sees the previous run's files. */
+  specDir: string;
+  logFile: string;
+  argv: string[];
+  env: Map<string, string>;
+  mounts: ContainerMount[];
+  workingDir: string | undefined;
+  hostname: string;
+  /** The pod sandbox's namespace; undefined for hostNetwork pods, which stay in the cluster namespace. */
+  netnsPath: string | undefined;
+}
+
+const nulSeparated = (values: string[]) => values.map((v) => `${v}\0`).join('');
+
+export async function startContainerProcess(launch: ContainerLaunch): Promise<ManagedProcess> {
+  await mkdir(launch.specDir, { recursive: true, mode: 0o700 });
+  const file = (name: string, content: string) => writeFile(join(launch.specDir, name), content, { mode: 0o600 });
+  await Promise.all([
+    file('argv', nulSeparated(launch.argv)),
+    // The environment travels in a file, not on a command line, where Secret values would be visible to all.
+    file('env', nulSeparated([...launch.env].map(([k, v]) => `${k}=${v}`))),
+    file('mounts', nulSeparated(launch.mounts.flatMap((m) => [m.source, m.target, m.readOnly ? 'ro' : 'rw']))),
+    file('workdir', launch.workingDir ?? ''),
+    file('hostname', launch.hostname),
+  ]);
+  const isolate = ['unshare', '--mount', '--uts', '--propagation', 'private', '--', 'bash', entryScript, launch.specDir];
+  const [command = '', ...args] = launch.netnsPath ? ['nsenter', `--net=${launch.netnsPath}`, '--', ...isolate] : isolate;
+  return ManagedProcess.start({ name: launch.name, command, args, logFile: launch.logFile });
+}

@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { containerArgv, ExecutableNotFoundError, ImageNotMappedError, parseImageReference, resolveImage, TEST_ECHO_IMAGE, TEST_SHELL_IMAGE, type LocalImage } from './images.js';
+import { upstreamVersion } from '../versions.js';
+
+async function refusal(reference: string): Promise<Error> {
+  try {
+    await resolveImage(reference);
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error(`${reference} resolved`);
+}
+
+describe('image to local program mapping', () => {
+  it('splits repository and tag, registry ports and digests included', () => {
+    expect(parseImageReference('registry.k8s.io/etcd:3.6.4-0')).to.deep.equal({ repository: 'registry.k8s.io/etcd', tag: '3.6.4-0' });
+    expect(parseImageReference('localhost:5000/app')).to.deep.equal({ repository: 'localhost:5000/app', tag: undefined });
+    expect(parseImageReference('quay.io/x/y:v1@sha256:abc')).to.deep.equal({ repository: 'quay.io/x/y', tag: 'v1' });
+  });
+
+  it('runs the test image entrypoint with the container args', async () => {
+    const image = await resolveImage(TEST_ECHO_IMAGE);
+    const argv = containerArgv(image, undefined, ['--port=8080']);
+    expect(argv[0]).to.equal(process.execPath);
+    expect(argv[1]).to.match(/testdata\/echo\.ts$/);
+    expect(argv[2]).to.equal('--port=8080');
+  });
+
+  it('maps a command to the image program by its basename', () => {
+    const programs: Record<string, string> = { etcd: '/cache/etcd', etcdctl: '/cache/etcdctl' };
+    const image: LocalImage = {
+      reference: 'registry.k8s.io/etcd:3.7.3-0',
+      entrypoint: ['/cache/etcd'],
+      findProgram: (name) => programs[name.split('/').pop() ?? ''],
+      programNames: Object.keys(programs),
+      env: {},
+    };
+    expect(containerArgv(image, ['/usr/local/bin/etcdctl', 'version'], ['--x'])).to.deep.equal(['/cache/etcdctl', 'version', '--x']);
+    expect(() => containerArgv(image, ['sh', '-c', 'true'], undefined)).to.throw(ExecutableNotFoundError, /exec: "sh": executable file not found in image .* \(it has etcd, etcdctl\)/);
+  });
+
+  it("finds the shell image's commands on the machine", async () => {
+    const image = await resolveImage(TEST_SHELL_IMAGE);
+    const [program, ...rest] = containerArgv(image, ['sh', '-c', 'exit 3'], ['ignored-by-sh']);
+    expect(program).to.match(/^\/.*\/sh$/);
+    expect(rest).to.deep.equal(['-c', 'exit 3', 'ignored-by-sh']);
+  });
+
+  it('refuses an image it has no program for, naming the known ones', async () => {
+    const err = await refusal('docker.io/library/nginx:1.27');
+    expect(err).to.be.instanceOf(ImageNotMappedError);
+    expect(err.message).to.match(/image "docker.io\/library\/nginx:1.27" has no local program; the pod runner knows .*registry.k8s.io\/kube-apiserver/);
+  });
+
+  it('refuses a tag other than the pinned version', async () => {
+    const err = await refusal('registry.k8s.io/kube-apiserver:v1.20.0');
+    expect(err).to.be.instanceOf(ImageNotMappedError);
+    expect(err.message).to.include(`only tag ${upstreamVersion('KUBERNETES_VERSION')} of registry.k8s.io/kube-apiserver is available locally`);
+  });
+});

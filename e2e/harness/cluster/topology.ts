@@ -1,0 +1,21 @@
+// The network a local management cluster lives in. Everything runs inside a network namespace the test run (or
+// `kvcloud-dev up`) creates itself, so every non-loopback address below exists only there and nothing of it
+// outlives the run. Pods are processes in network namespaces of their own, as a kubelet's pod sandboxes are:
+// upstream managers bind fixed ports on all interfaces (":9443", ":9440"), which only works one pod per
+// namespace, and Endpoints/EndpointSlices reject loopback addresses, so pods cannot live on 127.0.0.0/8.
+//
+//   cluster netns
+//     lo                     127.0.0.1       etcd, test runner
+//     kvbr0 (bridge)         10.244.0.1/16   node/host address: kube-apiserver advertises it, pods route via it
+//       veth <-> pod netns   10.244.x.y/16   one per pod (pause-like sandbox process holds the netns)
+//     kvsvc0 (no ports)      10.96.0.0/16    ClusterIPs, bound by the service proxy
+//                            10.255.255.0/24 LoadBalancer ingress pool (the small MetalLB)
+//   kvsvc0 only holds local addresses; it is a bridge without ports because the dummy driver is missing from
+//   some kernels (this CI's among them), and a port-less bridge behaves the same for local addresses.
+export const CLUSTER_BRIDGE = 'kvbr0';
+export const SERVICE_DEVICE = 'kvsvc0';
+export const NODE_IP = '10.244.0.1';
+export const POD_CIDR = '10.244.0.0/16';
+export const SERVICE_CIDR = '10.96.0.0/16';
+export const LOAD_BALANCER_POOL = '10.255.255.0/24';
+export const CLUSTER_DOMAIN = 'cluster.local';

@@ -1,0 +1,110 @@
+// A clusterctl local filesystem repository and configuration, so `clusterctl init` installs the Cluster API core
+// and kubeadm bootstrap providers from the release manifests the cluster-api tools module builds, and the
+// cert-manager release our cert-manager build runs, with no network. clusterctl reads a file:// provider URL as
+// <root>/<provider-label>/<version>/<components file>, with metadata.yaml next to it. Its config and state live
+// in a private HOME, so nothing of the developer's ~/.cluster-api or ~/.config is read or written.
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { binaryPath, cacheDir, toolArtifact } from '../binaries.js';
+import { runDir } from '../run-dir.js';
+import { parseVersionsEnv, toolsDir, upstreamVersion } from '../versions.js';
+import { readFileSync } from 'node:fs';
+
+const run = promisify(execFile);
+
+export interface ClusterctlRepository {
+  /** The private HOME; clusterctl.yaml is at $XDG_CONFIG_HOME/cluster-api/clusterctl.yaml below it. */
+  readonly dir: string;
+  readonly configPath: string;
+  readonly clusterAPIVersion: string;
+  readonly certManagerVersion: string;
+  /** The environment clusterctl runs with: private HOME and XDG_CONFIG_HOME, no version check. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Runs clusterctl with this repository; rejects with its output when it fails. */
+  clusterctl(args: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ stdout: string; stderr: string }>;
+  remove(): Promise<void>;
+}
+
+function certManagerVersion(): string {
+  const v = parseVersionsEnv(readFileSync(join(toolsDir, 'versions.env'), 'utf8')).get('CERT_MANAGER_VERSION');
+  if (!v) throw new Error('versions.env pins no CERT_MANAGER_VERSION');
+  return v;
+}
+
+export async function createClusterctlRepository(): Promise<ClusterctlRepository> {
+  const capiVersion = upstreamVersion('CLUSTER_API_VERSION');
+  const cmVersion = certManagerVersion();
+  const clusterctlBin = await binaryPath('clusterctl');
+  const dir = await mkdtemp(join(runDir(), 'clusterctl-'));
+  try {
+    const repo = join(dir, 'repository');
+    const place = async (label: string, version: string, files: Record<string, string>): Promise<string> => {
+      const at = join(repo, label, version);
+      await mkdir(at, { recursive: true });
+      for (const [name, from] of Object.entries(files)) await copyFile(from, join(at, name));
+      return at;
+    };
+    const manifest = (file: string) => toolArtifact('cluster-api', 'CLUSTER_API_VERSION', 'manifests', file);
+    const metadata = manifest('metadata.yaml');
+    const core = await place('cluster-api', capiVersion, { 'core-components.yaml': manifest('core-components.yaml'), 'metadata.yaml': metadata });
+    const bootstrap = await place('bootstrap-kubeadm', capiVersion, {
+      'bootstrap-components.yaml': manifest('bootstrap-components.yaml'),
+      'metadata.yaml': metadata,
+    });
+    const certManagerManifest = join(cacheDir(), 'bin', `cert-manager-${cmVersion}`, 'cert-manager.yaml');
+    const certManager = await place('cert-manager', cmVersion, { 'cert-manager.yaml': certManagerManifest }).catch((err: unknown) => {
+      throw new Error(`cert-manager ${cmVersion} is not built (${certManagerManifest}): run \`e2e/tools/build.sh cert-manager\``, { cause: err });
+    });
+
+    const configDir = join(dir, '.config', 'cluster-api');
+    await mkdir(configDir, { recursive: true });
+    const configPath = join(configDir, 'clusterctl.yaml');
+    await writeFile(
+      configPath,
+      [
+        'providers:',
+        '  - name: cluster-api',
+        '    type: CoreProvider',
+        `    url: file://${join(core, 'core-components.yaml')}`,
+        '  - name: kubeadm',
+        '    type: BootstrapProvider',
+        `    url: file://${join(bootstrap, 'bootstrap-components.yaml')}`,
+        'cert-manager:',
+        `  url: file://${join(certManager, 'cert-manager.yaml')}`,
+        `  version: ${cmVersion}`,
+        '',
+      ].join('\n'),
+    );
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      HOME: dir,
+      XDG_CONFIG_HOME: join(dir, '.config'),
+      CLUSTERCTL_DISABLE_VERSIONCHECK: 'true',
+    };
+    return {
+      dir,
+      configPath,
+      clusterAPIVersion: capiVersion,
+      certManagerVersion: cmVersion,
+      env,
+      clusterctl: async (args, opts = {}) => {
+        try {
+          return await run(clusterctlBin, [...args, '--config', configPath], {
+            env: { ...env, ...opts.env },
+            timeout: opts.timeoutMs ?? 5 * 60_000,
+            maxBuffer: 64 * 1024 * 1024,
+          });
+        } catch (err) {
+          const e = err as { stdout?: string; stderr?: string; message?: string };
+          throw new Error(`clusterctl ${args.join(' ')} failed: ${e.message ?? String(err)}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: err });
+        }
+      },
+      remove: () => rm(dir, { recursive: true, force: true }),
+    };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,283 @@
+// What a pod sees and how it is run, checked from inside the pod through the test image: volumes at their
+// mountPaths, environment from the downward API, ConfigMaps and Secrets, a projected ServiceAccount token that
+// RBAC judges; and init containers, run-to-completion and hostNetwork pods, probes, image errors and graceful
+// deletion.
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { KubeObject } from '../../../lib/kube/object.js';
+import { TEST_SHELL_IMAGE } from '../../harness/cluster/images.js';
+import type { Pod } from '../../harness/cluster/pod-api.js';
+import { NODE_IP } from '../../harness/cluster/topology.js';
+import { upstreamVersion } from '../../harness/versions.js';
+import { waitFor } from '../../harness/wait.js';
+import { clusterSuite, createNamespace, echoContainer, getJSON, isReady, podObject, processAlive, waitForPod, waitGone } from './support.js';
+
+interface ApiAnswer {
+  status: number;
+  body: { items?: KubeObject[]; reason?: string; message?: string };
+}
+
+interface EventObject extends KubeObject {
+  reason?: string;
+  note?: string;
+  regarding?: { name?: string };
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+function jwtPayload(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+async function fileInPod(pod: Pod, path: string, port = 8080): Promise<string> {
+  return (await getJSON<{ content: string }>(`http://${pod.status?.podIP ?? ''}:${port}/file?path=${encodeURIComponent(path)}`)).content;
+}
+
+describe('local cluster: what a pod sees and how it is run', () => {
+  const suite = clusterSuite({ restartBackoff: { initialMs: 1000, maxMs: 4000 }, volumeRefreshMs: 1000 });
+  let ns: string;
+
+  before(async () => {
+    ns = await createNamespace(suite.client, 'pods');
+  });
+
+  it('materialises ConfigMap, Secret, downward API and projected volumes at their mount paths and builds env from them', async () => {
+    await suite.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { greeting: 'hello', PORT: '8081' } });
+    await suite.client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, data: { password: b64('s3cret') } });
+    const started = Date.now();
+    await suite.client.create({
+      ...podObject(ns, 'volumes', {
+        containers: [
+          echoContainer({
+            args: ['--port=$(PORT)'],
+            env: [
+              ...(echoContainer().env ?? []),
+              { name: 'PORT', valueFrom: { configMapKeyRef: { name: 'settings', key: 'PORT' } } },
+              { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } },
+              { name: 'SELF_URL', value: 'http://$(POD_NAME):$(PORT)' },
+              { name: 'CPU_MILLIS', valueFrom: { resourceFieldRef: { resource: 'limits.cpu', divisor: '1m' } } },
+              { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+            ],
+            envFrom: [{ configMapRef: { name: 'settings' }, prefix: 'CFG_' }],
+            resources: { limits: { cpu: '500m', memory: '128Mi' } },
+            ports: [{ name: 'http', containerPort: 8081 }],
+            readinessProbe: { tcpSocket: { port: 'http' } },
+            volumeMounts: [
+              { name: 'settings', mountPath: '/etc/kvcloud/settings' },
+              { name: 'creds', mountPath: '/etc/kvcloud/creds' },
+              { name: 'podinfo', mountPath: '/etc/podinfo' },
+              { name: 'bundle', mountPath: '/var/run/secrets/bundle' },
+            ],
+          }),
+        ],
+        volumes: [
+          { name: 'settings', configMap: { name: 'settings' } },
+          { name: 'creds', secret: { secretName: 'creds', defaultMode: 0o400 } },
+          {
+            name: 'podinfo',
+            downwardAPI: {
+              items: [
+                { path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } },
+                { path: 'memory', resourceFieldRef: { containerName: 'echo', resource: 'limits.memory', divisor: '1Mi' } },
+              ],
+            },
+          },
+          {
+            name: 'bundle',
+            projected: {
+              sources: [
+                { configMap: { name: 'settings', items: [{ key: 'greeting', path: 'greeting.txt' }] } },
+                { downwardAPI: { items: [{ path: 'name', fieldRef: { fieldPath: 'metadata.name' } }] } },
+                { serviceAccountToken: { audience: 'vault', expirationSeconds: 600, path: 'vault-token' } },
+              ],
+            },
+          },
+        ],
+      }),
+      metadata: { name: 'volumes', namespace: ns, labels: { app: 'volumes', tier: 'test' } },
+    });
+    const pod = await waitForPod(suite.client, ns, 'volumes', isReady, 'Ready');
+    console.log(`      pod with 4 volumes Ready ${((Date.now() - started) / 1000).toFixed(1)} s after it was created`);
+
+    expect(await fileInPod(pod, '/etc/kvcloud/settings/greeting', 8081)).to.equal('hello');
+    expect(await fileInPod(pod, '/etc/kvcloud/creds/password', 8081)).to.equal('s3cret');
+    // Binding copied the node's topology labels onto the pod (the PodTopologyLabels admission plugin).
+    expect(await fileInPod(pod, '/etc/podinfo/labels', 8081)).to.equal('app="volumes"\ntier="test"\ntopology.kubernetes.io/region="kvcloud-local"\ntopology.kubernetes.io/zone="zone-a"');
+    expect(await fileInPod(pod, '/etc/podinfo/memory', 8081)).to.equal('128');
+    expect(await fileInPod(pod, '/var/run/secrets/bundle/greeting.txt', 8081)).to.equal('hello');
+    expect(await fileInPod(pod, '/var/run/secrets/bundle/name', 8081)).to.equal('volumes');
+    expect(jwtPayload(await fileInPod(pod, '/var/run/secrets/bundle/vault-token', 8081)).aud).to.deep.equal(['vault']);
+
+    const env = await getJSON<Record<string, string>>(`http://${pod.status?.podIP ?? ''}:8081/env`);
+    expect(env).to.deep.include({
+      PORT: '8081',
+      PASSWORD: 's3cret',
+      SELF_URL: 'http://volumes:8081',
+      CPU_MILLIS: '500',
+      POD_IP: pod.status?.podIP,
+      CFG_greeting: 'hello',
+      HOSTNAME: 'volumes',
+      KUBERNETES_SERVICE_HOST: NODE_IP,
+    });
+    expect(Object.keys(env).filter((k) => k.startsWith('KVCLOUD_') || k.startsWith('npm_')), 'variables of the test runner').to.deep.equal([]);
+    // The mount points exist only in the container's mount namespace.
+    expect(existsSync('/etc/kvcloud')).to.be.false;
+    expect(existsSync('/var/run/secrets/bundle')).to.be.false;
+
+    await suite.client.mergePatch({ apiVersion: 'v1', kind: 'ConfigMap' }, { namespace: ns, name: 'settings' }, { data: { greeting: 'bonjour' } });
+    await waitFor(async () => ((await fileInPod(pod, '/etc/kvcloud/settings/greeting', 8081)) === 'bonjour' ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the ConfigMap change to reach the mounted file',
+    });
+  });
+
+  it('mounts a projected ServiceAccount token bound to the pod, which RBAC allows what its Role grants and nothing else', async () => {
+    await suite.client.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader', namespace: ns } });
+    await suite.client.create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'configmap-reader', namespace: ns },
+      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }],
+    });
+    await suite.client.create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'reader', namespace: ns },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'configmap-reader' },
+      subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns }],
+    });
+    await suite.client.create(podObject(ns, 'reader', { serviceAccountName: 'reader', containers: [echoContainer()] }));
+    const pod = await waitForPod(suite.client, ns, 'reader', isReady, 'Ready');
+    const api = (path: string) => getJSON<ApiAnswer>(`http://${pod.status?.podIP ?? ''}:8080/api?path=${encodeURIComponent(path)}`);
+
+    const allowed = await api(`/api/v1/namespaces/${ns}/configmaps`);
+    expect(allowed.status).to.equal(200);
+    expect(allowed.body.items?.map((i) => i.metadata.name)).to.include('kube-root-ca.crt');
+    const denied = await api(`/api/v1/namespaces/${ns}/secrets`);
+    expect(denied.status).to.equal(403);
+    expect(denied.body.message).to.include(`system:serviceaccount:${ns}:reader`);
+
+    const claims = jwtPayload(await fileInPod(pod, '/var/run/secrets/kubernetes.io/serviceaccount/token'));
+    expect(claims.sub).to.equal(`system:serviceaccount:${ns}:reader`);
+    expect((claims['kubernetes.io'] as { pod?: { name?: string; uid?: string } }).pod).to.deep.equal({ name: 'reader', uid: pod.metadata.uid });
+  });
+
+  it('runs init containers one after the other to completion before the containers start', async () => {
+    const work = { name: 'work', mountPath: '/shared' };
+    await suite.client.create(
+      podObject(ns, 'init', {
+        initContainers: [
+          { name: 'prepare', image: TEST_SHELL_IMAGE, command: ['sh', '-c', 'echo prepared > /shared/marker'], volumeMounts: [work] },
+          { name: 'check', image: TEST_SHELL_IMAGE, command: ['sh', '-c', 'test -s /shared/marker'], volumeMounts: [work] },
+        ],
+        containers: [echoContainer({ volumeMounts: [work] })],
+        volumes: [{ name: 'work', emptyDir: {} }],
+      }),
+    );
+    const pod = await waitForPod(suite.client, ns, 'init', isReady, 'Ready');
+    const inits = pod.status?.initContainerStatuses ?? [];
+    expect(inits.map((s) => [s.name, s.state.terminated?.exitCode, s.state.terminated?.reason])).to.deep.equal([
+      ['prepare', 0, 'Completed'],
+      ['check', 0, 'Completed'],
+    ]);
+    expect(pod.status?.conditions?.find((c) => c.type === 'Initialized')?.status).to.equal('True');
+    expect(await fileInPod(pod, '/shared/marker')).to.equal('prepared\n');
+  });
+
+  it('finishes run-to-completion pods: Succeeded when every container exits 0, Failed otherwise, never restarted', async () => {
+    const job = (name: string, script: string) => podObject(ns, name, { restartPolicy: 'Never', containers: [{ name: 'job', image: TEST_SHELL_IMAGE, command: ['sh', '-c', script] }] });
+    await suite.client.create(job('done', 'echo done'));
+    await suite.client.create(job('broken', 'exit 4'));
+    const phase = (want: string) => (p: Pod) => p.status?.phase === want;
+    const done = await waitForPod(suite.client, ns, 'done', phase('Succeeded'), 'Succeeded');
+    const broken = await waitForPod(suite.client, ns, 'broken', phase('Failed'), 'Failed');
+    expect(done.status?.containerStatuses?.[0]?.state.terminated).to.deep.include({ exitCode: 0, reason: 'Completed' });
+    expect(broken.status?.containerStatuses?.[0]?.state.terminated).to.deep.include({ exitCode: 4, reason: 'Error' });
+    expect(broken.status?.containerStatuses?.[0]?.restartCount).to.equal(0);
+    // Each run of each container logs to its own file, kept after the container ends.
+    const log = join(suite.cluster.dir, 'logs', `${ns}_done_${done.metadata.uid ?? ''}`, 'job', '0.log');
+    expect(readFileSync(log, 'utf8')).to.equal('done\n');
+  });
+
+  it('runs a hostNetwork pod in the cluster network namespace, at the node address', async () => {
+    await suite.client.create(podObject(ns, 'host-net', { hostNetwork: true, containers: [echoContainer({ args: ['--port=18080'], ports: [{ name: 'http', containerPort: 18080 }] })] }));
+    const pod = await waitForPod(suite.client, ns, 'host-net', isReady, 'Ready');
+    expect(pod.status?.podIP).to.equal(NODE_IP);
+    expect((await getJSON<{ pod: string }>(`http://${NODE_IP}:18080/`)).pod).to.equal('host-net');
+    await suite.client.delete({ apiVersion: 'v1', kind: 'Pod' }, { namespace: ns, name: 'host-net' });
+    await waitGone(suite.client, ns, 'host-net');
+  });
+
+  it('keeps a container out of Ready until its readiness probe passes, and restarts it when its liveness probe fails', async () => {
+    await suite.client.create(
+      podObject(ns, 'probed', {
+        containers: [
+          {
+            name: 'app',
+            image: TEST_SHELL_IMAGE,
+            command: ['sh', '-c', 'exec sleep 3600'],
+            volumeMounts: [{ name: 'state', mountPath: '/state' }],
+            readinessProbe: { exec: { command: ['test', '-e', '/state/ready'] }, periodSeconds: 1 },
+            livenessProbe: { exec: { command: ['sh', '-c', 'test ! -e /state/die'] }, periodSeconds: 1, failureThreshold: 2 },
+          },
+        ],
+        volumes: [{ name: 'state', emptyDir: {} }],
+        terminationGracePeriodSeconds: 2,
+      }),
+    );
+    const running = await waitForPod(suite.client, ns, 'probed', (p) => p.status?.containerStatuses?.[0]?.state.running !== undefined, 'the container to run');
+    // The emptyDir as the runner keeps it: the test plays the part of a process inside the pod.
+    const state = join(suite.cluster.dir, 'pods', running.metadata.uid ?? '', 'volumes', 'state');
+    expect(isReady(running)).to.be.false;
+    await writeFile(join(state, 'ready'), '');
+    await waitForPod(suite.client, ns, 'probed', isReady, 'Ready once the readiness probe passes');
+    await writeFile(join(state, 'die'), '');
+    const restarted = await waitForPod(suite.client, ns, 'probed', (p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 'the liveness probe to get the container restarted');
+    await rm(join(state, 'die'));
+    expect(restarted.status?.containerStatuses?.[0]?.lastState.terminated?.exitCode).to.equal(143);
+    const events = await suite.client.list<EventObject>({ apiVersion: 'events.k8s.io/v1', kind: 'Event' }, { namespace: ns, direct: true });
+    const notes = events.filter((e) => e.regarding?.name === 'probed').map((e) => `${e.reason ?? ''}: ${e.note ?? ''}`);
+    expect(notes).to.include('Killing: Container app failed liveness probe, will be restarted');
+    expect(notes.some((n) => n.startsWith('Unhealthy: Liveness probe failed:'))).to.be.true;
+    await waitForPod(suite.client, ns, 'probed', isReady, 'Ready again after the restart');
+  });
+
+  it('shows ErrImagePull, naming what is available, for images without a local program', async () => {
+    await suite.client.create(
+      podObject(ns, 'unmapped', {
+        containers: [
+          { name: 'web', image: 'docker.io/library/nginx:1.27' },
+          { name: 'old-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.20.0' },
+        ],
+      }),
+    );
+    const pod = await waitForPod(
+      suite.client,
+      ns,
+      'unmapped',
+      (p) => (p.status?.containerStatuses ?? []).filter((s) => s.state.waiting?.reason === 'ErrImagePull').length === 2,
+      'both containers to show ErrImagePull',
+    );
+    const [web, apiserver] = pod.status?.containerStatuses ?? [];
+    expect(web?.state.waiting?.message).to.match(/image "docker.io\/library\/nginx:1.27" has no local program; the pod runner knows .*registry.k8s.io\/kube-apiserver/);
+    expect(apiserver?.state.waiting?.message).to.include(`only tag ${upstreamVersion('KUBERNETES_VERSION')} of registry.k8s.io/kube-apiserver is available locally`);
+    expect(pod.status?.phase).to.equal('Pending');
+  });
+
+  it('deletes a pod gracefully: SIGTERM, then SIGKILL once the grace period is over, then the pod object goes', async () => {
+    await suite.client.create(podObject(ns, 'stubborn', { containers: [echoContainer({ args: ['--ignore-sigterm'] })], terminationGracePeriodSeconds: 2 }));
+    await waitForPod(suite.client, ns, 'stubborn', isReady, 'Ready');
+    const run = suite.cluster.runner.containerRun(ns, 'stubborn', 'echo');
+    if (!run) throw new Error('the runner has no process for stubborn/echo');
+    const started = Date.now();
+    await suite.client.delete({ apiVersion: 'v1', kind: 'Pod' }, { namespace: ns, name: 'stubborn' });
+    await waitGone(suite.client, ns, 'stubborn');
+    const seconds = (Date.now() - started) / 1000;
+    expect(seconds).to.be.within(2, 10);
+    expect(processAlive(run.process.pid)).to.be.false;
+    expect(run.process.exitStatus?.signal).to.equal('SIGKILL');
+    expect(readFileSync(run.logFile, 'utf8')).to.include('echo: ignoring SIGTERM as asked');
+  });
+});
