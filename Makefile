@@ -50,6 +50,18 @@ test-e2e: deps tools ## end-to-end suites, inside a private network namespace (n
 .PHONY: test
 test: lint typecheck verify-generate test-unit test-e2e ## everything CI runs
 
+.PHONY: dev-up
+dev-up: deps tools ## start a local management cluster with Cluster API in the background (needs root)
+	tsx hack/kvcloud-dev.ts up --with-capi
+
+.PHONY: dev-down
+dev-down: deps ## stop the local management cluster
+	tsx hack/kvcloud-dev.ts down
+
+.PHONY: dev-status
+dev-status: deps ## show the local management cluster and how to reach it
+	tsx hack/kvcloud-dev.ts status
+
 .PHONY: build
 build: deps ## compile TypeScript to out/dist
 	tsc -p tsconfig.json

@@ -1,16 +1,17 @@
-// A clusterctl local filesystem repository and configuration, so `clusterctl init` installs the Cluster API core
-// and kubeadm bootstrap providers from the release manifests the cluster-api tools module builds, and the
-// cert-manager release our cert-manager build runs, with no network. clusterctl reads a file:// provider URL as
+// A clusterctl local filesystem repository and configuration, so `clusterctl init` installs the Cluster API core,
+// kubeadm bootstrap and kubeadm control-plane providers from the release manifests the cluster-api tools module
+// builds, and the cert-manager release our cert-manager build runs, with no network. clusterctl insists on a
+// control-plane provider on a cluster's first init (without one it looks kubeadm's up on GitHub), so the
+// kubeadm control plane's manifest is in the repository too. clusterctl reads a file:// provider URL as
 // <root>/<provider-label>/<version>/<components file>, with metadata.yaml next to it. Its config and state live
 // in a private HOME, so nothing of the developer's ~/.cluster-api or ~/.config is read or written.
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { binaryPath, cacheDir, toolArtifact } from '../binaries.js';
+import { binaryPath, toolArtifact } from '../binaries.js';
 import { runDir } from '../run-dir.js';
-import { parseVersionsEnv, toolsDir, upstreamVersion } from '../versions.js';
-import { readFileSync } from 'node:fs';
+import { upstreamVersion } from '../versions.js';
 
 const run = promisify(execFile);
 
@@ -27,15 +28,9 @@ export interface ClusterctlRepository {
   remove(): Promise<void>;
 }
 
-function certManagerVersion(): string {
-  const v = parseVersionsEnv(readFileSync(join(toolsDir, 'versions.env'), 'utf8')).get('CERT_MANAGER_VERSION');
-  if (!v) throw new Error('versions.env pins no CERT_MANAGER_VERSION');
-  return v;
-}
-
 export async function createClusterctlRepository(): Promise<ClusterctlRepository> {
   const capiVersion = upstreamVersion('CLUSTER_API_VERSION');
-  const cmVersion = certManagerVersion();
+  const cmVersion = upstreamVersion('CERT_MANAGER_VERSION');
   const clusterctlBin = await binaryPath('clusterctl');
   const dir = await mkdtemp(join(runDir(), 'clusterctl-'));
   try {
@@ -53,9 +48,12 @@ export async function createClusterctlRepository(): Promise<ClusterctlRepository
       'bootstrap-components.yaml': manifest('bootstrap-components.yaml'),
       'metadata.yaml': metadata,
     });
-    const certManagerManifest = join(cacheDir(), 'bin', `cert-manager-${cmVersion}`, 'cert-manager.yaml');
-    const certManager = await place('cert-manager', cmVersion, { 'cert-manager.yaml': certManagerManifest }).catch((err: unknown) => {
-      throw new Error(`cert-manager ${cmVersion} is not built (${certManagerManifest}): run \`e2e/tools/build.sh cert-manager\``, { cause: err });
+    const controlPlane = await place('control-plane-kubeadm', capiVersion, {
+      'control-plane-components.yaml': manifest('control-plane-components.yaml'),
+      'metadata.yaml': metadata,
+    });
+    const certManager = await place('cert-manager', cmVersion, {
+      'cert-manager.yaml': toolArtifact('cert-manager', 'CERT_MANAGER_VERSION', 'cert-manager.yaml'),
     });
 
     const configDir = join(dir, '.config', 'cluster-api');
@@ -71,6 +69,9 @@ export async function createClusterctlRepository(): Promise<ClusterctlRepository
         '  - name: kubeadm',
         '    type: BootstrapProvider',
         `    url: file://${join(bootstrap, 'bootstrap-components.yaml')}`,
+        '  - name: kubeadm',
+        '    type: ControlPlaneProvider',
+        `    url: file://${join(controlPlane, 'control-plane-components.yaml')}`,
         'cert-manager:',
         `  url: file://${join(certManager, 'cert-manager.yaml')}`,
         `  version: ${cmVersion}`,

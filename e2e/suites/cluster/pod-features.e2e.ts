@@ -119,7 +119,7 @@ describe('local cluster: what a pod sees and how it is run', () => {
       POD_IP: pod.status?.podIP,
       CFG_greeting: 'hello',
       HOSTNAME: 'volumes',
-      KUBERNETES_SERVICE_HOST: NODE_IP,
+      KUBERNETES_SERVICE_HOST: '10.96.0.1',
     });
     expect(Object.keys(env).filter((k) => k.startsWith('KVCLOUD_') || k.startsWith('npm_')), 'variables of the test runner').to.deep.equal([]);
     // The mount points exist only in the container's mount namespace.

@@ -3,8 +3,10 @@
 # $(out_dir cluster-api $CLUSTER_API_VERSION)/:
 #   cluster-api-controller          sigs.k8s.io/cluster-api/core             (core manager)
 #   kubeadm-bootstrap-controller    sigs.k8s.io/cluster-api/bootstrap/kubeadm
+#   kubeadm-control-plane-controller sigs.k8s.io/cluster-api/controlplane/kubeadm (clusterctl init always installs it)
 #   clusterctl                      sigs.k8s.io/cluster-api/cmd/clusterctl
-#   manifests/core-components.yaml, bootstrap-components.yaml, metadata.yaml   (as `make release-manifests`)
+#   manifests/core-components.yaml, bootstrap-components.yaml, control-plane-components.yaml, metadata.yaml
+#                                   (as `make release-manifests`)
 #   manifests/crds/*.yaml           the core and kubeadm-bootstrap CRDs alone, as controller-gen wrote them
 # Binaries are stamped like upstream's hack/scripts/release/version.sh does, so `clusterctl version` prints the
 # release. A no-op when the output is complete.
@@ -53,8 +55,9 @@ go mod edit -require="sigs.k8s.io/cluster-api@$VERSION" \
   -replace="sigs.k8s.io/cluster-api/api=sigs.k8s.io/cluster-api/api@$VERSION"
 
 PKGS=(sigs.k8s.io/cluster-api/core sigs.k8s.io/cluster-api/bootstrap/kubeadm sigs.k8s.io/cluster-api/cmd/clusterctl)
-# Download phase: every module the three programs need (and nothing else), checksummed into the scratch go.sum.
-go list -deps "${PKGS[@]}" >/dev/null
+KCP_PKG=sigs.k8s.io/cluster-api/controlplane/kubeadm
+# Download phase: every module the programs need (and nothing else), checksummed into the scratch go.sum.
+go list -deps "${PKGS[@]}" "$KCP_PKG" >/dev/null
 MOD_DIR=$(go list -m -f '{{.Dir}}' sigs.k8s.io/cluster-api)
 MOD_TIME=$(go list -m -f '{{if .Time}}{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}{{end}}' sigs.k8s.io/cluster-api)
 phase "module download"
@@ -77,6 +80,8 @@ nice -n 10 go build -ldflags "$LDFLAGS" -o "$WORK/bin/" "${PKGS[@]}"
 mv "$WORK/bin/core" "$OUT/cluster-api-controller"
 mv "$WORK/bin/kubeadm" "$OUT/kubeadm-bootstrap-controller"
 mv "$WORK/bin/clusterctl" "$OUT/clusterctl"
+# Its package is also named kubeadm, so it cannot share the -o DIR/ build above.
+nice -n 10 go build -ldflags "$LDFLAGS" -o "$OUT/kubeadm-control-plane-controller" "$KCP_PKG"
 phase "compile"
 
 # Manifests, as upstream's release-manifests-all: set-manifest-image (REGISTRY=registry.k8s.io/cluster-api),
@@ -102,24 +107,29 @@ fi
 
 REGISTRY=registry.k8s.io/cluster-api
 SRC=$WORK/src
-mkdir -p "$SRC/core" "$SRC/bootstrap/kubeadm"
+mkdir -p "$SRC/core" "$SRC/bootstrap/kubeadm" "$SRC/controlplane/kubeadm"
 cp -r "$MOD_DIR/core/config" "$SRC/core/"
 cp -r "$MOD_DIR/bootstrap/kubeadm/config" "$SRC/bootstrap/kubeadm/"
+cp -r "$MOD_DIR/controlplane/kubeadm/config" "$SRC/controlplane/kubeadm/"
 chmod -R u+w "$SRC" # GOMODCACHE is read-only
 set_image() { sed -i -e "s@image: .*@image: $REGISTRY/$1:$VERSION@" "$2/config/default/manager_image_patch.yaml"; }
 set_pull_policy() { sed -i -e 's@imagePullPolicy: .*@imagePullPolicy: IfNotPresent@' "$1/config/default/manager_pull_policy.yaml"; }
 set_image cluster-api-controller "$SRC/core"
 set_image kubeadm-bootstrap-controller "$SRC/bootstrap/kubeadm"
 set_pull_policy "$SRC/core"
+set_image kubeadm-control-plane-controller "$SRC/controlplane/kubeadm"
 set_pull_policy "$SRC/bootstrap/kubeadm"
+set_pull_policy "$SRC/controlplane/kubeadm"
 kustomize_build "$SRC/core/config/default" >"$OUT/manifests/core-components.yaml"
 kustomize_build "$SRC/bootstrap/kubeadm/config/default" >"$OUT/manifests/bootstrap-components.yaml"
+kustomize_build "$SRC/controlplane/kubeadm/config/default" >"$OUT/manifests/control-plane-components.yaml"
 cp "$MOD_DIR/metadata.yaml" "$OUT/manifests/metadata.yaml"
 cp "$MOD_DIR"/core/config/crd/bases/*.yaml "$MOD_DIR"/bootstrap/kubeadm/config/crd/bases/*.yaml "$OUT/manifests/crds/"
 chmod -R u+w "$OUT/manifests"
 
 # Sanity: each components file has its manager Deployment with the release image, and CRDs.
-for f in core-components:cluster-api-controller bootstrap-components:kubeadm-bootstrap-controller; do
+for f in core-components:cluster-api-controller bootstrap-components:kubeadm-bootstrap-controller \
+  control-plane-components:kubeadm-control-plane-controller; do
   file=$OUT/manifests/${f%%:*}.yaml
   [ "$(grep -c '^kind: Deployment$' "$file")" = 1 ] && [ "$(grep -c '^kind: CustomResourceDefinition$' "$file")" -gt 0 ] &&
     grep -q "image: $REGISTRY/${f#*:}:$VERSION\$" "$file" || { log "$NAME: unexpected content in $file"; exit 1; }

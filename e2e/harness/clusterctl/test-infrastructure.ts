@@ -1,0 +1,145 @@
+// A stand-in infrastructure and control-plane provider's API for Cluster API tests: TestCluster,
+// TestMachineTemplate and TestControlPlane kinds (schemaless, with a status subresource a test sets by hand), labelled with the contract they
+// implement so Cluster API and clusterctl accept them, and a ClusterRole the core manager's aggregated role
+// picks up so it may read and watch them. No controller reconciles them: a test plays the provider.
+import { kubectl } from '../kubectl.js';
+
+export const TEST_INFRASTRUCTURE_GROUP = 'infrastructure.kvcloud.test';
+export const TEST_CONTROL_PLANE_GROUP = 'controlplane.kvcloud.test';
+
+const MANIFESTS = `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: testclusters.infrastructure.kvcloud.test
+  labels:
+    cluster.x-k8s.io/v1beta2: v1alpha1
+    clusterctl.cluster.x-k8s.io: ""
+spec:
+  group: infrastructure.kvcloud.test
+  scope: Namespaced
+  names: {kind: TestCluster, listKind: TestClusterList, plural: testclusters, singular: testcluster}
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      subresources: {status: {}}
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: testmachinetemplates.infrastructure.kvcloud.test
+  labels:
+    cluster.x-k8s.io/v1beta2: v1alpha1
+    clusterctl.cluster.x-k8s.io: ""
+spec:
+  group: infrastructure.kvcloud.test
+  scope: Namespaced
+  names: {kind: TestMachineTemplate, listKind: TestMachineTemplateList, plural: testmachinetemplates, singular: testmachinetemplate}
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: testcontrolplanes.controlplane.kvcloud.test
+  labels:
+    cluster.x-k8s.io/v1beta2: v1alpha1
+    clusterctl.cluster.x-k8s.io: ""
+spec:
+  group: controlplane.kvcloud.test
+  scope: Namespaced
+  names: {kind: TestControlPlane, listKind: TestControlPlaneList, plural: testcontrolplanes, singular: testcontrolplane}
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      subresources: {status: {}}
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: kvcloud-test-infrastructure
+  labels:
+    cluster.x-k8s.io/aggregate-to-manager: "true"
+rules:
+  - apiGroups: [infrastructure.kvcloud.test, controlplane.kvcloud.test]
+    resources: ["*"]
+    verbs: ["*"]
+`;
+
+/** Installs the kinds and the RBAC, and waits until the kinds are served. */
+export async function installTestInfrastructure(kubeconfig: string): Promise<void> {
+  await kubectl(kubeconfig, ['apply', '-f', '-'], MANIFESTS);
+  await kubectl(kubeconfig, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    `crd/testclusters.${TEST_INFRASTRUCTURE_GROUP}`,
+    `crd/testmachinetemplates.${TEST_INFRASTRUCTURE_GROUP}`,
+    `crd/testcontrolplanes.${TEST_CONTROL_PLANE_GROUP}`,
+  ]);
+}
+
+/** The TestCluster a test Cluster refers to, provisioned (as its provider would report it) or not. */
+export function testClusterYaml(namespace: string, name: string): string {
+  return [
+    `apiVersion: ${TEST_INFRASTRUCTURE_GROUP}/v1alpha1`,
+    'kind: TestCluster',
+    'metadata:',
+    `  name: ${name}`,
+    `  namespace: ${namespace}`,
+    'spec:',
+    '  controlPlaneEndpoint: {host: 10.0.0.1, port: 6443}',
+    '',
+  ].join('\n');
+}
+
+/** Reports the TestCluster's infrastructure provisioned, as a provider would once it has built it. */
+export async function markTestClusterProvisioned(kubeconfig: string, namespace: string, name: string): Promise<void> {
+  await kubectl(kubeconfig, [
+    'patch',
+    `testclusters.${TEST_INFRASTRUCTURE_GROUP}`,
+    '-n',
+    namespace,
+    name,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status: { initialization: { provisioned: true } } }),
+  ]);
+}
+
+/** A TestControlPlane (for a Cluster's controlPlaneRef). */
+export function testControlPlaneYaml(namespace: string, name: string): string {
+  return [`apiVersion: ${TEST_CONTROL_PLANE_GROUP}/v1alpha1`, 'kind: TestControlPlane', 'metadata:', `  name: ${name}`, `  namespace: ${namespace}`, 'spec: {}', ''].join('\n');
+}
+
+/** Reports the TestControlPlane initialized, as a control-plane provider would once its first member is up. */
+export async function markTestControlPlaneInitialized(kubeconfig: string, namespace: string, name: string): Promise<void> {
+  await kubectl(kubeconfig, [
+    'patch',
+    `testcontrolplanes.${TEST_CONTROL_PLANE_GROUP}`,
+    '-n',
+    namespace,
+    name,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status: { initialization: { controlPlaneInitialized: true } } }),
+  ]);
+}
