@@ -30,7 +30,15 @@ interface Echo {
   pid: number;
 }
 
+interface Service extends KubeObject {
+  spec?: { clusterIP?: string; ports?: { nodePort?: number }[] };
+  status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
+}
+
 const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' };
+const SERVICE = { apiVersion: 'v1', kind: 'Service' };
+const ENDPOINT_SLICE = { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' };
+type EndpointSlice = KubeObject;
 const ZONES = ['zone-a', 'zone-b'];
 
 function linkNames(): string[] {
@@ -110,6 +118,40 @@ describe('local cluster: nodes, the real scheduler and workloads', () => {
     }
   });
 
+
+  it('reaches the Deployment through its Service: ClusterIP, NodePort and LoadBalancer IP, over endpoints kube-controller-manager published', async () => {
+    await suite.client.create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'echo', namespace: ns },
+      spec: { type: 'LoadBalancer', selector: { app: 'echo' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    });
+    const service = await waitFor(
+      async () => {
+        const svc = await suite.client.get<Service>(SERVICE, { namespace: ns, name: 'echo' }, { direct: true });
+        return svc?.status?.loadBalancer?.ingress?.[0]?.ip ? svc : undefined;
+      },
+      { timeoutMs: 30_000, what: 'Service echo to get a LoadBalancer ingress IP' },
+    );
+    const slices = await suite.client.list<EndpointSlice>(ENDPOINT_SLICE, { namespace: ns, labelSelector: 'kubernetes.io/service-name=echo', direct: true });
+    expect(slices.map((s) => s.metadata.labels?.['endpointslice.kubernetes.io/managed-by'])).to.include('endpointslice-controller.k8s.io');
+    const podNames = new Set(echoPods.map((p) => p.metadata.name));
+    const nodePort = service.spec?.ports?.[0]?.nodePort ?? 0;
+    const addresses = [`${service.spec?.clusterIP ?? ''}:80`, `${service.status?.loadBalancer?.ingress?.[0]?.ip ?? ''}:80`, `${NODE_IP}:${nodePort}`];
+    expect(addresses[1]).to.match(/^10\.255\.255\.\d+:80$/);
+    for (const address of addresses) {
+      // Round-robin over the two ready endpoints: a few requests reach both pods.
+      const answered = await waitFor(
+        async () => {
+          const seen = new Set<string>();
+          for (let i = 0; i < 4; i++) seen.add((await getJSON<Echo>(`http://${address}/`)).pod);
+          return seen.size === 2 ? seen : undefined;
+        },
+        { timeoutMs: 30_000, what: `both echo pods to answer through ${address}` },
+      );
+      expect(answered).to.deep.equal(podNames);
+    }
+  });
   it('restarts a killed container in the same sandbox: restartCount grows and a new process answers', async () => {
     const pod = echoPods[0];
     if (!pod?.metadata.name) throw new Error('the Deployment test did not leave a pod');
