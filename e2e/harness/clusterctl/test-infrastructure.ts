@@ -1,90 +1,50 @@
 // A stand-in infrastructure and control-plane provider's API for Cluster API tests: TestCluster,
-// TestMachineTemplate and TestControlPlane kinds (schemaless, with a status subresource a test sets by hand), labelled with the contract they
-// implement so Cluster API and clusterctl accept them, and a ClusterRole the core manager's aggregated role
-// picks up so it may read and watch them. No controller reconciles them: a test plays the provider.
+// TestMachineTemplate and TestControlPlane kinds (schemaless, with a status subresource a test sets by hand), and
+// a ClusterRole the core manager's aggregated role picks up so it may read and watch them. No controller
+// reconciles them: a test plays the provider.
+import { Type } from '@sinclair/typebox';
+import { stringify } from 'yaml';
+import { buildCRD } from '../../../lib/crd/crd.js';
 import { kubectl } from '../kubectl.js';
 
 export const TEST_INFRASTRUCTURE_GROUP = 'infrastructure.kvcloud.test';
 export const TEST_CONTROL_PLANE_GROUP = 'controlplane.kvcloud.test';
 
-const MANIFESTS = `
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: testclusters.infrastructure.kvcloud.test
-  labels:
-    cluster.x-k8s.io/v1beta2: v1alpha1
-    clusterctl.cluster.x-k8s.io: ""
-spec:
-  group: infrastructure.kvcloud.test
-  scope: Namespaced
-  names: {kind: TestCluster, listKind: TestClusterList, plural: testclusters, singular: testcluster}
-  versions:
-    - name: v1alpha1
-      served: true
-      storage: true
-      subresources: {status: {}}
-      schema:
-        openAPIV3Schema:
-          type: object
-          x-kubernetes-preserve-unknown-fields: true
----
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: testmachinetemplates.infrastructure.kvcloud.test
-  labels:
-    cluster.x-k8s.io/v1beta2: v1alpha1
-    clusterctl.cluster.x-k8s.io: ""
-spec:
-  group: infrastructure.kvcloud.test
-  scope: Namespaced
-  names: {kind: TestMachineTemplate, listKind: TestMachineTemplateList, plural: testmachinetemplates, singular: testmachinetemplate}
-  versions:
-    - name: v1alpha1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          x-kubernetes-preserve-unknown-fields: true
----
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: testcontrolplanes.controlplane.kvcloud.test
-  labels:
-    cluster.x-k8s.io/v1beta2: v1alpha1
-    clusterctl.cluster.x-k8s.io: ""
-spec:
-  group: controlplane.kvcloud.test
-  scope: Namespaced
-  names: {kind: TestControlPlane, listKind: TestControlPlaneList, plural: testcontrolplanes, singular: testcontrolplane}
-  versions:
-    - name: v1alpha1
-      served: true
-      storage: true
-      subresources: {status: {}}
-      schema:
-        openAPIV3Schema:
-          type: object
-          x-kubernetes-preserve-unknown-fields: true
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: kvcloud-test-infrastructure
-  labels:
-    cluster.x-k8s.io/aggregate-to-manager: "true"
-rules:
-  - apiGroups: [infrastructure.kvcloud.test, controlplane.kvcloud.test]
-    resources: ["*"]
-    verbs: ["*"]
-`;
+// Labelled with the contract they implement, so Cluster API and clusterctl accept them as provider kinds.
+const CONTRACT_LABELS = { 'cluster.x-k8s.io/v1beta2': 'v1alpha1', 'clusterctl.cluster.x-k8s.io': '' };
+
+function testKind(group: string, kind: string, plural: string, statusSubresource: boolean): object {
+  return buildCRD({
+    group,
+    kind,
+    plural,
+    scope: 'Namespaced',
+    labels: CONTRACT_LABELS,
+    versions: [
+      {
+        name: 'v1alpha1',
+        schema: Type.Object({}, { 'x-kubernetes-preserve-unknown-fields': true }),
+        ...(statusSubresource ? { subresources: { status: true } } : {}),
+      },
+    ],
+  });
+}
+
+const MANIFESTS = [
+  testKind(TEST_INFRASTRUCTURE_GROUP, 'TestCluster', 'testclusters', true),
+  testKind(TEST_INFRASTRUCTURE_GROUP, 'TestMachineTemplate', 'testmachinetemplates', false),
+  testKind(TEST_CONTROL_PLANE_GROUP, 'TestControlPlane', 'testcontrolplanes', true),
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'kvcloud-test-infrastructure', labels: { 'cluster.x-k8s.io/aggregate-to-manager': 'true' } },
+    rules: [{ apiGroups: [TEST_INFRASTRUCTURE_GROUP, TEST_CONTROL_PLANE_GROUP], resources: ['*'], verbs: ['*'] }],
+  },
+];
 
 /** Installs the kinds and the RBAC, and waits until the kinds are served. */
 export async function installTestInfrastructure(kubeconfig: string): Promise<void> {
-  await kubectl(kubeconfig, ['apply', '-f', '-'], MANIFESTS);
+  await kubectl(kubeconfig, ['apply', '-f', '-'], MANIFESTS.map((m) => stringify(m)).join('---\n'));
   await kubectl(kubeconfig, [
     'wait',
     '--for=condition=Established',
