@@ -29,3 +29,30 @@ work_dir() {
   cp -r "$TOOLS_DIR/$1/." "$d/"
   echo "$d"
 }
+
+# phase_timer NAME / phase LABEL: logs how long each phase of a build took.
+phase_timer() { phase_name=$1; phase_start=$(date +%s); }
+phase() { local now; now=$(date +%s); log "$phase_name: $1 took $((now - phase_start))s"; phase_start=$now; }
+
+# Checksums: go verifies modules missing from go.sum against sum.golang.org, which it reaches through the Go
+# module proxy (<proxy>/sumdb/sum.golang.org/...) or directly. Where neither answers, it would fail every
+# download, so fall back to GOSUMDB=off (the go.sum it writes in the scratch copy still pins what was fetched).
+sumdb_reachable() {
+  local p proxies
+  [ "$(go env GOSUMDB)" = sum.golang.org ] || return 0 # off, or the caller chose another database
+  command -v curl >/dev/null || return 0                # can't probe: let go try
+  IFS=',|' read -ra proxies <<<"$(go env GOPROXY)"
+  for p in "${proxies[@]}"; do
+    case $p in
+      http://* | https://*) curl -fsS -m 10 -o /dev/null "$p/sumdb/sum.golang.org/supported" 2>/dev/null && return 0 ;;
+      direct) curl -fsS -m 10 -o /dev/null https://sum.golang.org/latest 2>/dev/null && return 0 ;;
+    esac
+  done
+  return 1
+}
+require_sumdb_or_off() {
+  if ! sumdb_reachable; then
+    log "$1: sum.golang.org is not reachable directly or through GOPROXY; building with GOSUMDB=off"
+    export GOSUMDB=off
+  fi
+}

@@ -27,28 +27,9 @@ fi
 
 export GOWORK=off
 t0=$(date +%s)
-phase_start=$t0
-phase() { local now; now=$(date +%s); log "$NAME: $1 took $((now - phase_start))s"; phase_start=$now; }
+phase_timer "$NAME"
 
-# Checksums: as cluster-api/build.sh. go verifies modules missing from go.sum against sum.golang.org, directly
-# or through the proxy's /sumdb/ mirror; where neither answers, GOSUMDB=off (modules still come over TLS).
-sumdb_reachable() {
-  local p
-  [ "$(go env GOSUMDB)" = sum.golang.org ] || return 0
-  command -v curl >/dev/null || return 0
-  IFS=',|' read -ra proxies <<<"$(go env GOPROXY)"
-  for p in "${proxies[@]}"; do
-    case $p in
-      http://* | https://*) curl -fsS -m 10 -o /dev/null "$p/sumdb/sum.golang.org/supported" 2>/dev/null && return 0 ;;
-      direct) curl -fsS -m 10 -o /dev/null https://sum.golang.org/latest 2>/dev/null && return 0 ;;
-    esac
-  done
-  return 1
-}
-if ! sumdb_reachable; then
-  log "$NAME: sum.golang.org is not reachable directly or through GOPROXY; building with GOSUMDB=off"
-  export GOSUMDB=off
-fi
+require_sumdb_or_off "$NAME"
 
 # mod_field MODULE@VERSION FIELD: one string field of `go mod download -json` (Dir, GoMod, Error, ...).
 mod_field() { { go mod download -json "$1" 2>/dev/null || true; } | sed -n "s/^[[:space:]]*\"$2\": \"\(.*\)\",\{0,1\}\$/\1/p" | head -1; }

@@ -24,29 +24,9 @@ fi
 
 export GOWORK=off
 t0=$(date +%s)
-phase_start=$t0
-phase() { local now; now=$(date +%s); log "$NAME: $1 took $((now - phase_start))s"; phase_start=$now; }
+phase_timer "$NAME"
 
-# Checksums: go verifies modules missing from go.sum against sum.golang.org, which it reaches through the Go
-# module proxy (<proxy>/sumdb/sum.golang.org/...) or directly. Where neither answers, it would fail every
-# download, so fall back to GOSUMDB=off (the go.sum it writes in the scratch copy still pins what was fetched).
-sumdb_reachable() {
-  local p
-  [ "$(go env GOSUMDB)" = sum.golang.org ] || return 0 # off, or the caller chose another database
-  command -v curl >/dev/null || return 0                # can't probe: let go try
-  IFS=',|' read -ra proxies <<<"$(go env GOPROXY)"
-  for p in "${proxies[@]}"; do
-    case $p in
-      http://* | https://*) curl -fsS -m 10 -o /dev/null "$p/sumdb/sum.golang.org/supported" 2>/dev/null && return 0 ;;
-      direct) curl -fsS -m 10 -o /dev/null https://sum.golang.org/latest 2>/dev/null && return 0 ;;
-    esac
-  done
-  return 1
-}
-if ! sumdb_reachable; then
-  log "$NAME: sum.golang.org is not reachable directly or through GOPROXY; building with GOSUMDB=off"
-  export GOSUMDB=off
-fi
+require_sumdb_or_off "$NAME"
 
 WORK=$(work_dir "$NAME")
 cd "$WORK"
