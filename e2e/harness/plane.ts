@@ -234,58 +234,43 @@ async function bootPlane(dir: string, procs: ProcessSet, opts: PlaneOptions): Pr
   const apiserverReady = async () => (await httpsStatus(`${server}/readyz`, caPem)).status === 200;
   await procs.start(apiserverSpec, apiserverReady);
 
+  // kube-controller-manager and kube-scheduler start alike: an identity of their own, a serving certificate
+  // from the cluster CA, and /healthz on a loopback port.
+  const startComponent = async (name: string, bin: string, user: string, port: number, extraArgs: string[]) => {
+    const kubeconfig = await writeKubeconfig(name, user, []);
+    const serving = await pki.issue(`${name}-serving`, { commonName: name, altNames: ['127.0.0.1', 'localhost'], usage: 'server' });
+    await procs.start(
+      {
+        name,
+        command: bin,
+        logFile: join(dir, 'logs', `${name}.log`),
+        args: [
+          `--kubeconfig=${kubeconfig}`,
+          `--authentication-kubeconfig=${kubeconfig}`,
+          `--authorization-kubeconfig=${kubeconfig}`,
+          '--bind-address=127.0.0.1',
+          `--secure-port=${port}`,
+          `--tls-cert-file=${serving.cert}`,
+          `--tls-private-key-file=${serving.key}`,
+          '--leader-elect=false',
+          ...extraArgs,
+        ],
+      },
+      async () => (await httpsStatus(`https://127.0.0.1:${port}/healthz`, caPem)).status === 200,
+    );
+  };
   if (kcmBin) {
-    const kcmKubeconfig = await writeKubeconfig('controller-manager', 'system:kube-controller-manager', []);
-    const kcmServing = await pki.issue('controller-manager-serving', { commonName: 'kube-controller-manager', altNames: ['127.0.0.1', 'localhost'], usage: 'server' });
-    await procs.start(
-      {
-        name: 'kube-controller-manager',
-        command: kcmBin,
-        logFile: join(dir, 'logs', 'kube-controller-manager.log'),
-        args: [
-          `--kubeconfig=${kcmKubeconfig}`,
-          `--authentication-kubeconfig=${kcmKubeconfig}`,
-          `--authorization-kubeconfig=${kcmKubeconfig}`,
-          '--bind-address=127.0.0.1',
-          `--secure-port=${kcmPort}`,
-          `--tls-cert-file=${kcmServing.cert}`,
-          `--tls-private-key-file=${kcmServing.key}`,
-          '--leader-elect=false',
-          '--use-service-account-credentials=true',
-          `--service-account-private-key-file=${pki.serviceAccountKey}`,
-          `--root-ca-file=${pki.caCert}`,
-          `--cluster-signing-cert-file=${pki.caCert}`,
-          `--cluster-signing-key-file=${pki.caKey}`,
-          '--controllers=*,bootstrapsigner,tokencleaner',
-          ...(opts.controllerManagerArgs ?? []),
-        ],
-      },
-      async () => (await httpsStatus(`https://127.0.0.1:${kcmPort}/healthz`, caPem)).status === 200,
-    );
+    await startComponent('kube-controller-manager', kcmBin, 'system:kube-controller-manager', kcmPort, [
+      '--use-service-account-credentials=true',
+      `--service-account-private-key-file=${pki.serviceAccountKey}`,
+      `--root-ca-file=${pki.caCert}`,
+      `--cluster-signing-cert-file=${pki.caCert}`,
+      `--cluster-signing-key-file=${pki.caKey}`,
+      '--controllers=*,bootstrapsigner,tokencleaner',
+      ...(opts.controllerManagerArgs ?? []),
+    ]);
   }
-
-  if (schedulerBin) {
-    const schedulerKubeconfig = await writeKubeconfig('scheduler', 'system:kube-scheduler', []);
-    const schedulerServing = await pki.issue('scheduler-serving', { commonName: 'kube-scheduler', altNames: ['127.0.0.1', 'localhost'], usage: 'server' });
-    await procs.start(
-      {
-        name: 'kube-scheduler',
-        command: schedulerBin,
-        logFile: join(dir, 'logs', 'kube-scheduler.log'),
-        args: [
-          `--kubeconfig=${schedulerKubeconfig}`,
-          `--authentication-kubeconfig=${schedulerKubeconfig}`,
-          `--authorization-kubeconfig=${schedulerKubeconfig}`,
-          '--bind-address=127.0.0.1',
-          `--secure-port=${schedulerPort}`,
-          `--tls-cert-file=${schedulerServing.cert}`,
-          `--tls-private-key-file=${schedulerServing.key}`,
-          '--leader-elect=false',
-        ],
-      },
-      async () => (await httpsStatus(`https://127.0.0.1:${schedulerPort}/healthz`, caPem)).status === 200,
-    );
-  }
+  if (schedulerBin) await startComponent('kube-scheduler', schedulerBin, 'system:kube-scheduler', schedulerPort, []);
 
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(adminKubeconfig);
