@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,15 +74,9 @@ func newCommand(ctx context.Context) *cobra.Command {
 	}
 	var configFile string
 	cmd := &cobra.Command{
-		Use:   component,
-		Short: "CA Injection Controller for Kubernetes " + cmdutil.VersionLine(),
-		Long: `
-cert-manager CA injector is a Kubernetes addon to automate the injection of CA data into
-webhooks and APIServices from cert-manager certificates.
-
-It will ensure that annotated webhooks and API services always have the correct
-CA data from the referenced certificates, which can then be used to serve API
-servers and webhook servers.`,
+		Use:           component,
+		Short:         "cert-manager cainjector, built by kvcloud from cert-manager's library " + cmdutil.VersionLine(),
+		Long:          "Copies CA data into webhooks, APIServices and CRDs that ask for it.",
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -111,43 +104,43 @@ servers and webhook servers.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), cfg) },
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&configFile, "config", "", "Path to a file containing a CAInjectorConfiguration object used to configure the controller")
+	fs.StringVar(&configFile, "config", "", "cainjector: the --config option of upstream cert-manager, same meaning and default")
 	addFlags(fs, cfg)
 	return cmd
 }
 
 // addFlags binds cert-manager's cainjector flags (upstream's names) to the configuration.
 func addFlags(fs *pflag.FlagSet, c *config.CAInjectorConfiguration) {
-	fs.StringVar(&c.KubeConfig, "kubeconfig", c.KubeConfig, "Paths to a kubeconfig. Only required if out-of-cluster.")
-	fs.StringVar(&c.Namespace, "namespace", c.Namespace, "If set, this limits the scope of cainjector to a single namespace. If set, cainjector will not update resources with certificates outside of the configured namespace.")
-	fs.StringSliceVar(&c.IgnoreNamespaces, "ignore-namespaces", c.IgnoreNamespaces, "Comma-separated namespaces whose Secrets cainjector does not watch for injection.")
-	fs.BoolVar(&c.LeaderElectionConfig.Enabled, "leader-elect", c.LeaderElectionConfig.Enabled, "If true, cainjector will perform leader election between instances to ensure no more than one instance of cainjector operates at a time")
-	fs.StringVar(&c.LeaderElectionConfig.Namespace, "leader-election-namespace", c.LeaderElectionConfig.Namespace, "Namespace used to perform leader election. Only used if leader election is enabled")
-	fs.DurationVar(&c.LeaderElectionConfig.LeaseDuration, "leader-election-lease-duration", c.LeaderElectionConfig.LeaseDuration, "The duration that non-leader candidates will wait after observing a leadership renewal until attempting to acquire leadership of a led but unrenewed leader slot.")
-	fs.DurationVar(&c.LeaderElectionConfig.RenewDeadline, "leader-election-renew-deadline", c.LeaderElectionConfig.RenewDeadline, "The interval between attempts by the acting master to renew a leadership slot before it stops leading.")
-	fs.DurationVar(&c.LeaderElectionConfig.RetryPeriod, "leader-election-retry-period", c.LeaderElectionConfig.RetryPeriod, "The duration the clients should wait between attempting acquisition and renewal of a leadership.")
+	fs.StringVar(&c.KubeConfig, "kubeconfig", c.KubeConfig, "cainjector: the --kubeconfig option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.Namespace, "namespace", c.Namespace, "cainjector: the --namespace option of upstream cert-manager, same meaning and default")
+	fs.StringSliceVar(&c.IgnoreNamespaces, "ignore-namespaces", c.IgnoreNamespaces, "cainjector: the --ignore-namespaces option of upstream cert-manager, same meaning and default")
+	fs.BoolVar(&c.LeaderElectionConfig.Enabled, "leader-elect", c.LeaderElectionConfig.Enabled, "cainjector: the --leader-elect option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.LeaderElectionConfig.Namespace, "leader-election-namespace", c.LeaderElectionConfig.Namespace, "cainjector: the --leader-election-namespace option of upstream cert-manager, same meaning and default")
+	fs.DurationVar(&c.LeaderElectionConfig.LeaseDuration, "leader-election-lease-duration", c.LeaderElectionConfig.LeaseDuration, "cainjector: the --leader-election-lease-duration option of upstream cert-manager, same meaning and default")
+	fs.DurationVar(&c.LeaderElectionConfig.RenewDeadline, "leader-election-renew-deadline", c.LeaderElectionConfig.RenewDeadline, "cainjector: the --leader-election-renew-deadline option of upstream cert-manager, same meaning and default")
+	fs.DurationVar(&c.LeaderElectionConfig.RetryPeriod, "leader-election-retry-period", c.LeaderElectionConfig.RetryPeriod, "cainjector: the --leader-election-retry-period option of upstream cert-manager, same meaning and default")
 
-	fs.BoolVar(&c.EnableDataSourceConfig.Certificates, "enable-certificates-data-source", c.EnableDataSourceConfig.Certificates, "Enable configuring cert-manager.io Certificate resources as potential sources for CA data. Requires the cert-manager.io Certificate CRD to be installed.")
-	fs.BoolVar(&c.EnableInjectableConfig.ValidatingWebhookConfigurations, "enable-validatingwebhookconfigurations-injectable", c.EnableInjectableConfig.ValidatingWebhookConfigurations, "Inject CA data to annotated ValidatingWebhookConfigurations (required for cainjector to work as cert-manager's internal component)")
-	fs.BoolVar(&c.EnableInjectableConfig.MutatingWebhookConfigurations, "enable-mutatingwebhookconfigurations-injectable", c.EnableInjectableConfig.MutatingWebhookConfigurations, "Inject CA data to annotated MutatingWebhookConfigurations (required for cainjector to work as cert-manager's internal component)")
-	fs.BoolVar(&c.EnableInjectableConfig.CustomResourceDefinitions, "enable-customresourcedefinitions-injectable", c.EnableInjectableConfig.CustomResourceDefinitions, "Inject CA data to annotated CustomResourceDefinitions")
-	fs.BoolVar(&c.EnableInjectableConfig.APIServices, "enable-apiservices-injectable", c.EnableInjectableConfig.APIServices, "Inject CA data to annotated APIServices")
+	fs.BoolVar(&c.EnableDataSourceConfig.Certificates, "enable-certificates-data-source", c.EnableDataSourceConfig.Certificates, "cainjector: the --enable-certificates-data-source option of upstream cert-manager, same meaning and default")
+	fs.BoolVar(&c.EnableInjectableConfig.ValidatingWebhookConfigurations, "enable-validatingwebhookconfigurations-injectable", c.EnableInjectableConfig.ValidatingWebhookConfigurations, "cainjector: the --enable-validatingwebhookconfigurations-injectable option of upstream cert-manager, same meaning and default")
+	fs.BoolVar(&c.EnableInjectableConfig.MutatingWebhookConfigurations, "enable-mutatingwebhookconfigurations-injectable", c.EnableInjectableConfig.MutatingWebhookConfigurations, "cainjector: the --enable-mutatingwebhookconfigurations-injectable option of upstream cert-manager, same meaning and default")
+	fs.BoolVar(&c.EnableInjectableConfig.CustomResourceDefinitions, "enable-customresourcedefinitions-injectable", c.EnableInjectableConfig.CustomResourceDefinitions, "cainjector: the --enable-customresourcedefinitions-injectable option of upstream cert-manager, same meaning and default")
+	fs.BoolVar(&c.EnableInjectableConfig.APIServices, "enable-apiservices-injectable", c.EnableInjectableConfig.APIServices, "cainjector: the --enable-apiservices-injectable option of upstream cert-manager, same meaning and default")
 
-	fs.BoolVar(&c.EnablePprof, "enable-profiling", c.EnablePprof, "Enable profiling for cainjector.")
-	fs.StringVar(&c.PprofAddress, "profiler-address", c.PprofAddress, "The host and port that Go profiler should listen on, i.e localhost:6060. Profiler will be served at /debug/pprof.")
-	fs.Var(cliflag.NewMapStringBool(&c.FeatureGates), "feature-gates", "A set of key=value pairs that describe feature gates for alpha/experimental features. Options are:\n"+strings.Join(utilfeature.DefaultFeatureGate.KnownFeatures(), "\n"))
+	fs.BoolVar(&c.EnablePprof, "enable-profiling", c.EnablePprof, "cainjector: the --enable-profiling option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.PprofAddress, "profiler-address", c.PprofAddress, "cainjector: the --profiler-address option of upstream cert-manager, same meaning and default")
+	fs.Var(cliflag.NewMapStringBool(&c.FeatureGates), "feature-gates", "cainjector: the --feature-gates option of upstream cert-manager, same meaning and default")
 	logf.AddFlags(&c.Logging, fs)
 
 	t := &c.MetricsTLSConfig
-	fs.StringVar(&c.MetricsListenAddress, "metrics-listen-address", c.MetricsListenAddress, "The host and port that the metrics endpoint should listen on. The value '0' disables the metrics server")
-	fs.StringVar(&t.Filesystem.CertFile, "metrics-tls-cert-file", t.Filesystem.CertFile, "path to the file containing the TLS certificate to serve metrics with")
-	fs.StringVar(&t.Filesystem.KeyFile, "metrics-tls-private-key-file", t.Filesystem.KeyFile, "path to the file containing the TLS private key to serve metrics with")
-	fs.DurationVar(&t.Dynamic.LeafDuration, "metrics-dynamic-serving-leaf-duration", t.Dynamic.LeafDuration, "leaf duration of metrics serving certificates")
-	fs.StringVar(&t.Dynamic.SecretNamespace, "metrics-dynamic-serving-ca-secret-namespace", t.Dynamic.SecretNamespace, "namespace of the secret used to store the CA that signs metrics serving certificates")
-	fs.StringVar(&t.Dynamic.SecretName, "metrics-dynamic-serving-ca-secret-name", t.Dynamic.SecretName, "name of the secret used to store the CA that signs serving certificates")
-	fs.StringSliceVar(&t.Dynamic.DNSNames, "metrics-dynamic-serving-dns-names", t.Dynamic.DNSNames, "DNS names that should be present on certificates generated by the metrics dynamic serving CA")
-	fs.StringSliceVar(&t.CipherSuites, "metrics-tls-cipher-suites", t.CipherSuites, "Comma-separated list of cipher suites for the metrics server. Possible values: "+strings.Join(cliflag.TLSCipherPossibleValues(), ","))
-	fs.StringVar(&t.MinTLSVersion, "metrics-tls-min-version", t.MinTLSVersion, "Minimum TLS version supported by the metrics server. Possible values: "+strings.Join(cliflag.TLSPossibleVersions(), ", "))
+	fs.StringVar(&c.MetricsListenAddress, "metrics-listen-address", c.MetricsListenAddress, "cainjector: the --metrics-listen-address option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&t.Filesystem.CertFile, "metrics-tls-cert-file", t.Filesystem.CertFile, "cainjector: the --metrics-tls-cert-file option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&t.Filesystem.KeyFile, "metrics-tls-private-key-file", t.Filesystem.KeyFile, "cainjector: the --metrics-tls-private-key-file option of upstream cert-manager, same meaning and default")
+	fs.DurationVar(&t.Dynamic.LeafDuration, "metrics-dynamic-serving-leaf-duration", t.Dynamic.LeafDuration, "cainjector: the --metrics-dynamic-serving-leaf-duration option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&t.Dynamic.SecretNamespace, "metrics-dynamic-serving-ca-secret-namespace", t.Dynamic.SecretNamespace, "cainjector: the --metrics-dynamic-serving-ca-secret-namespace option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&t.Dynamic.SecretName, "metrics-dynamic-serving-ca-secret-name", t.Dynamic.SecretName, "cainjector: the --metrics-dynamic-serving-ca-secret-name option of upstream cert-manager, same meaning and default")
+	fs.StringSliceVar(&t.Dynamic.DNSNames, "metrics-dynamic-serving-dns-names", t.Dynamic.DNSNames, "cainjector: the --metrics-dynamic-serving-dns-names option of upstream cert-manager, same meaning and default")
+	fs.StringSliceVar(&t.CipherSuites, "metrics-tls-cipher-suites", t.CipherSuites, "cainjector: the --metrics-tls-cipher-suites option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&t.MinTLSVersion, "metrics-tls-min-version", t.MinTLSVersion, "cainjector: the --metrics-tls-min-version option of upstream cert-manager, same meaning and default")
 }
 
 // restConfig: --kubeconfig when given, else controller-runtime's lookup (KUBECONFIG, in-cluster service

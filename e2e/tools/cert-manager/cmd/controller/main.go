@@ -81,14 +81,9 @@ func newCommand(ctx context.Context) *cobra.Command {
 	}
 	var configFile string
 	cmd := &cobra.Command{
-		Use:   component,
-		Short: "Automated TLS controller for Kubernetes " + cmdutil.VersionLine(),
-		Long: `
-cert-manager is a Kubernetes addon to automate the management and issuance of
-TLS certificates from various issuing sources.
-
-It will ensure certificates are valid and up to date periodically, and attempt
-to renew certificates at an appropriate time before expiry.`,
+		Use:           component,
+		Short:         "cert-manager controller, built by kvcloud from cert-manager's library " + cmdutil.VersionLine(),
+		Long:          "Issues and renews certificates for Certificate, Issuer and ClusterIssuer resources.",
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -117,7 +112,7 @@ to renew certificates at an appropriate time before expiry.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), cfg) },
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&configFile, "config", "", "Path to a file containing a ControllerConfiguration object used to configure the controller")
+	fs.StringVar(&configFile, "config", "", "controller: the --config option of upstream cert-manager, same meaning and default")
 	addFlags(fs, cfg)
 	return cmd
 }
@@ -125,63 +120,63 @@ to renew certificates at an appropriate time before expiry.`,
 // addFlags binds cert-manager's controller flags (upstream's names) to the configuration; everything else in
 // ControllerConfiguration (for instance pemSizeLimitsConfig, gatewayAPI.extraProtocols) is set via --config.
 func addFlags(fs *pflag.FlagSet, c *config.ControllerConfiguration) {
-	fs.StringVar(&c.APIServerHost, "master", c.APIServerHost, "Optional apiserver host address to connect to. If not specified, autoconfiguration will be attempted.")
-	fs.StringVar(&c.KubeConfig, "kubeconfig", c.KubeConfig, "Paths to a kubeconfig. Only required if out-of-cluster.")
-	fs.Float32Var(&c.KubernetesAPIQPS, "kube-api-qps", c.KubernetesAPIQPS, "indicates the maximum queries-per-second requests to the Kubernetes apiserver")
-	fs.IntVar(&c.KubernetesAPIBurst, "kube-api-burst", c.KubernetesAPIBurst, "the maximum burst queries-per-second of requests sent to the Kubernetes apiserver")
-	fs.StringVar(&c.ClusterResourceNamespace, "cluster-resource-namespace", c.ClusterResourceNamespace, "Namespace to store resources owned by cluster scoped resources such as ClusterIssuer in. This must be specified if ClusterIssuers are enabled.")
-	fs.StringVar(&c.Namespace, "namespace", c.Namespace, "If set, this limits the scope of cert-manager to a single namespace and ClusterIssuers are disabled. If not specified, all namespaces will be watched")
+	fs.StringVar(&c.APIServerHost, "master", c.APIServerHost, "controller: the --master option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.KubeConfig, "kubeconfig", c.KubeConfig, "controller: the --kubeconfig option of upstream cert-manager, same meaning and default")
+	fs.Float32Var(&c.KubernetesAPIQPS, "kube-api-qps", c.KubernetesAPIQPS, "controller: the --kube-api-qps option of upstream cert-manager, same meaning and default")
+	fs.IntVar(&c.KubernetesAPIBurst, "kube-api-burst", c.KubernetesAPIBurst, "controller: the --kube-api-burst option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.ClusterResourceNamespace, "cluster-resource-namespace", c.ClusterResourceNamespace, "controller: the --cluster-resource-namespace option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.Namespace, "namespace", c.Namespace, "controller: the --namespace option of upstream cert-manager, same meaning and default")
 
-	fs.BoolVar(&c.LeaderElectionConfig.Enabled, "leader-elect", c.LeaderElectionConfig.Enabled, "If true, cert-manager will perform leader election between instances to ensure no more than one instance of cert-manager operates at a time")
-	fs.StringVar(&c.LeaderElectionConfig.Namespace, "leader-election-namespace", c.LeaderElectionConfig.Namespace, "Namespace used to perform leader election. Only used if leader election is enabled")
-	fs.DurationVar(&c.LeaderElectionConfig.LeaseDuration, "leader-election-lease-duration", c.LeaderElectionConfig.LeaseDuration, "The duration that non-leader candidates will wait after observing a leadership renewal until attempting to acquire leadership of a led but unrenewed leader slot.")
-	fs.DurationVar(&c.LeaderElectionConfig.RenewDeadline, "leader-election-renew-deadline", c.LeaderElectionConfig.RenewDeadline, "The interval between attempts by the acting master to renew a leadership slot before it stops leading. This must be less than or equal to the lease duration.")
-	fs.DurationVar(&c.LeaderElectionConfig.RetryPeriod, "leader-election-retry-period", c.LeaderElectionConfig.RetryPeriod, "The duration the clients should wait between attempting acquisition and renewal of a leadership.")
+	fs.BoolVar(&c.LeaderElectionConfig.Enabled, "leader-elect", c.LeaderElectionConfig.Enabled, "controller: the --leader-elect option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.LeaderElectionConfig.Namespace, "leader-election-namespace", c.LeaderElectionConfig.Namespace, "controller: the --leader-election-namespace option of upstream cert-manager, same meaning and default")
+	fs.DurationVar(&c.LeaderElectionConfig.LeaseDuration, "leader-election-lease-duration", c.LeaderElectionConfig.LeaseDuration, "controller: the --leader-election-lease-duration option of upstream cert-manager, same meaning and default")
+	fs.DurationVar(&c.LeaderElectionConfig.RenewDeadline, "leader-election-renew-deadline", c.LeaderElectionConfig.RenewDeadline, "controller: the --leader-election-renew-deadline option of upstream cert-manager, same meaning and default")
+	fs.DurationVar(&c.LeaderElectionConfig.RetryPeriod, "leader-election-retry-period", c.LeaderElectionConfig.RetryPeriod, "controller: the --leader-election-retry-period option of upstream cert-manager, same meaning and default")
 
-	fs.StringSliceVar(&c.Controllers, "controllers", c.Controllers, "A list of controllers to enable. '--controllers=*' enables all on-by-default controllers, '--controllers=foo' enables just the controller named 'foo', '--controllers=*,-foo' disables the controller named 'foo'.\nAll controllers: "+strings.Join(defaults.AllControllers, ", "))
+	fs.StringSliceVar(&c.Controllers, "controllers", c.Controllers, "controller: the --controllers option of upstream cert-manager, same meaning and default")
 
-	fs.StringVar(&c.ACMEHTTP01Config.SolverImage, "acme-http01-solver-image", c.ACMEHTTP01Config.SolverImage, "The docker image to use to solve ACME HTTP01 challenges.")
-	fs.StringVar(&c.ACMEHTTP01Config.SolverResourceRequestCPU, "acme-http01-solver-resource-request-cpu", c.ACMEHTTP01Config.SolverResourceRequestCPU, "Defines the resource request CPU size when spawning new ACME HTTP01 challenge solver pods.")
-	fs.StringVar(&c.ACMEHTTP01Config.SolverResourceRequestMemory, "acme-http01-solver-resource-request-memory", c.ACMEHTTP01Config.SolverResourceRequestMemory, "Defines the resource request Memory size when spawning new ACME HTTP01 challenge solver pods.")
-	fs.StringVar(&c.ACMEHTTP01Config.SolverResourceLimitsCPU, "acme-http01-solver-resource-limits-cpu", c.ACMEHTTP01Config.SolverResourceLimitsCPU, "Defines the resource limits CPU size when spawning new ACME HTTP01 challenge solver pods.")
-	fs.StringVar(&c.ACMEHTTP01Config.SolverResourceLimitsMemory, "acme-http01-solver-resource-limits-memory", c.ACMEHTTP01Config.SolverResourceLimitsMemory, "Defines the resource limits Memory size when spawning new ACME HTTP01 challenge solver pods.")
-	fs.BoolVar(&c.ACMEHTTP01Config.SolverRunAsNonRoot, "acme-http01-solver-run-as-non-root", c.ACMEHTTP01Config.SolverRunAsNonRoot, "Defines the ability to run the http01 solver as root for troubleshooting issues")
-	fs.StringVar(&c.ACMEHTTP01Config.SolverRuntimeClassName, "acme-http01-solver-runtime-class-name", c.ACMEHTTP01Config.SolverRuntimeClassName, "The runtimeClassName of ACME HTTP01 challenge solver pods.")
-	fs.StringSliceVar(&c.ACMEHTTP01Config.SolverNameservers, "acme-http01-solver-nameservers", c.ACMEHTTP01Config.SolverNameservers, "A list of comma separated dns server endpoints used for ACME HTTP01 check requests, host and port each, for example 8.8.8.8:53,8.8.4.4:53")
-	fs.Var(cliflag.NewMapStringString(&c.ACMEHTTP01Config.SolverExtraLabels), "acme-http01-solver-extra-labels", "Extra labels (key=value, repeatable) for the resources created to solve ACME HTTP01 challenges.")
+	fs.StringVar(&c.ACMEHTTP01Config.SolverImage, "acme-http01-solver-image", c.ACMEHTTP01Config.SolverImage, "controller: the --acme-http01-solver-image option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.ACMEHTTP01Config.SolverResourceRequestCPU, "acme-http01-solver-resource-request-cpu", c.ACMEHTTP01Config.SolverResourceRequestCPU, "controller: the --acme-http01-solver-resource-request-cpu option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.ACMEHTTP01Config.SolverResourceRequestMemory, "acme-http01-solver-resource-request-memory", c.ACMEHTTP01Config.SolverResourceRequestMemory, "controller: the --acme-http01-solver-resource-request-memory option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.ACMEHTTP01Config.SolverResourceLimitsCPU, "acme-http01-solver-resource-limits-cpu", c.ACMEHTTP01Config.SolverResourceLimitsCPU, "controller: the --acme-http01-solver-resource-limits-cpu option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.ACMEHTTP01Config.SolverResourceLimitsMemory, "acme-http01-solver-resource-limits-memory", c.ACMEHTTP01Config.SolverResourceLimitsMemory, "controller: the --acme-http01-solver-resource-limits-memory option of upstream cert-manager, same meaning and default")
+	fs.BoolVar(&c.ACMEHTTP01Config.SolverRunAsNonRoot, "acme-http01-solver-run-as-non-root", c.ACMEHTTP01Config.SolverRunAsNonRoot, "controller: the --acme-http01-solver-run-as-non-root option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.ACMEHTTP01Config.SolverRuntimeClassName, "acme-http01-solver-runtime-class-name", c.ACMEHTTP01Config.SolverRuntimeClassName, "controller: the --acme-http01-solver-runtime-class-name option of upstream cert-manager, same meaning and default")
+	fs.StringSliceVar(&c.ACMEHTTP01Config.SolverNameservers, "acme-http01-solver-nameservers", c.ACMEHTTP01Config.SolverNameservers, "controller: the --acme-http01-solver-nameservers option of upstream cert-manager, same meaning and default")
+	fs.Var(cliflag.NewMapStringString(&c.ACMEHTTP01Config.SolverExtraLabels), "acme-http01-solver-extra-labels", "controller: the --acme-http01-solver-extra-labels option of upstream cert-manager, same meaning and default")
 
-	fs.BoolVar(&c.ClusterIssuerAmbientCredentials, "cluster-issuer-ambient-credentials", c.ClusterIssuerAmbientCredentials, "Whether a cluster-issuer may make use of ambient credentials for issuers (credentials drawn from the environment, metadata services, or local files not configured in the ClusterIssuer).")
-	fs.BoolVar(&c.IssuerAmbientCredentials, "issuer-ambient-credentials", c.IssuerAmbientCredentials, "Whether an issuer may make use of ambient credentials (credentials drawn from the environment, metadata services, or local files not configured in the Issuer).")
+	fs.BoolVar(&c.ClusterIssuerAmbientCredentials, "cluster-issuer-ambient-credentials", c.ClusterIssuerAmbientCredentials, "controller: the --cluster-issuer-ambient-credentials option of upstream cert-manager, same meaning and default")
+	fs.BoolVar(&c.IssuerAmbientCredentials, "issuer-ambient-credentials", c.IssuerAmbientCredentials, "controller: the --issuer-ambient-credentials option of upstream cert-manager, same meaning and default")
 
-	fs.StringSliceVar(&c.IngressShimConfig.DefaultAutoCertificateAnnotations, "auto-certificate-annotations", c.IngressShimConfig.DefaultAutoCertificateAnnotations, "The annotation consumed by the ingress-shim controller to indicate an ingress is requesting a certificate")
-	fs.StringSliceVar(&c.IngressShimConfig.ExtraCertificateAnnotations, "extra-certificate-annotations", c.IngressShimConfig.ExtraCertificateAnnotations, "Extra annotation to be added by the ingress-shim controller to certificate object")
-	fs.StringVar(&c.IngressShimConfig.DefaultIssuerName, "default-issuer-name", c.IngressShimConfig.DefaultIssuerName, "Name of the Issuer to use when the tls is requested but issuer name is not specified on the ingress resource.")
-	fs.StringVar(&c.IngressShimConfig.DefaultIssuerKind, "default-issuer-kind", c.IngressShimConfig.DefaultIssuerKind, "Kind of the Issuer to use when the tls is requested but issuer kind is not specified on the ingress resource.")
-	fs.StringVar(&c.IngressShimConfig.DefaultIssuerGroup, "default-issuer-group", c.IngressShimConfig.DefaultIssuerGroup, "Group of the Issuer to use when the tls is requested but issuer group is not specified on the ingress resource.")
+	fs.StringSliceVar(&c.IngressShimConfig.DefaultAutoCertificateAnnotations, "auto-certificate-annotations", c.IngressShimConfig.DefaultAutoCertificateAnnotations, "controller: the --auto-certificate-annotations option of upstream cert-manager, same meaning and default")
+	fs.StringSliceVar(&c.IngressShimConfig.ExtraCertificateAnnotations, "extra-certificate-annotations", c.IngressShimConfig.ExtraCertificateAnnotations, "controller: the --extra-certificate-annotations option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.IngressShimConfig.DefaultIssuerName, "default-issuer-name", c.IngressShimConfig.DefaultIssuerName, "controller: the --default-issuer-name option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.IngressShimConfig.DefaultIssuerKind, "default-issuer-kind", c.IngressShimConfig.DefaultIssuerKind, "controller: the --default-issuer-kind option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.IngressShimConfig.DefaultIssuerGroup, "default-issuer-group", c.IngressShimConfig.DefaultIssuerGroup, "controller: the --default-issuer-group option of upstream cert-manager, same meaning and default")
 
-	fs.StringSliceVar(&c.ACMEDNS01Config.RecursiveNameservers, "dns01-recursive-nameservers", c.ACMEDNS01Config.RecursiveNameservers, "A list of comma separated dns server endpoints used for DNS01 and DNS-over-HTTPS (DoH) check requests: <ip address>:<port> or https://<DoH RFC 8484 server address>.")
-	fs.BoolVar(&c.ACMEDNS01Config.RecursiveNameserversOnly, "dns01-recursive-nameservers-only", c.ACMEDNS01Config.RecursiveNameserversOnly, "When true, cert-manager will only ever query the configured DNS resolvers to perform the ACME DNS01 self check.")
-	fs.DurationVar(&c.ACMEDNS01Config.CheckRetryPeriod, "dns01-check-retry-period", c.ACMEDNS01Config.CheckRetryPeriod, "The duration the controller should wait between DNS01 and HTTP01 challenge propagation checks, for example 180s or 1h")
+	fs.StringSliceVar(&c.ACMEDNS01Config.RecursiveNameservers, "dns01-recursive-nameservers", c.ACMEDNS01Config.RecursiveNameservers, "controller: the --dns01-recursive-nameservers option of upstream cert-manager, same meaning and default")
+	fs.BoolVar(&c.ACMEDNS01Config.RecursiveNameserversOnly, "dns01-recursive-nameservers-only", c.ACMEDNS01Config.RecursiveNameserversOnly, "controller: the --dns01-recursive-nameservers-only option of upstream cert-manager, same meaning and default")
+	fs.DurationVar(&c.ACMEDNS01Config.CheckRetryPeriod, "dns01-check-retry-period", c.ACMEDNS01Config.CheckRetryPeriod, "controller: the --dns01-check-retry-period option of upstream cert-manager, same meaning and default")
 
-	fs.BoolVar(&c.EnableCertificateOwnerRef, "enable-certificate-owner-ref", c.EnableCertificateOwnerRef, "Whether to set the certificate resource as an owner of secret where the tls certificate is stored.")
-	fs.BoolVar(&c.GatewayAPIConfig.Enabled, "enable-gateway-api", c.GatewayAPIConfig.Enabled, "Whether gateway API integration is enabled within cert-manager. The ExperimentalGatewayAPISupport feature gate must also be enabled.")
-	fs.BoolVar(&c.GatewayAPIConfig.EnableListenerSet, "enable-gateway-api-listenerset", c.GatewayAPIConfig.EnableListenerSet, "Whether ListenerSet support of the gateway API integration is enabled. The ListenerSets feature gate must also be enabled.")
-	fs.StringSliceVar(&c.CopiedAnnotationPrefixes, "copied-annotation-prefixes", c.CopiedAnnotationPrefixes, "Annotation key prefixes copied from Certificate to CertificateRequest and Order (and from CertificateSigningRequest to Order); a prefix starting with '-' is not copied. Example: '*,-kubectl.kubernetes.io/'.")
-	fs.Var(cliflag.NewMapStringBool(&c.FeatureGates), "feature-gates", "A set of key=value pairs that describe feature gates for alpha/experimental features. Options are:\n"+strings.Join(utilfeature.DefaultFeatureGate.KnownFeatures(), "\n"))
+	fs.BoolVar(&c.EnableCertificateOwnerRef, "enable-certificate-owner-ref", c.EnableCertificateOwnerRef, "controller: the --enable-certificate-owner-ref option of upstream cert-manager, same meaning and default")
+	fs.BoolVar(&c.GatewayAPIConfig.Enabled, "enable-gateway-api", c.GatewayAPIConfig.Enabled, "controller: the --enable-gateway-api option of upstream cert-manager, same meaning and default")
+	fs.BoolVar(&c.GatewayAPIConfig.EnableListenerSet, "enable-gateway-api-listenerset", c.GatewayAPIConfig.EnableListenerSet, "controller: the --enable-gateway-api-listenerset option of upstream cert-manager, same meaning and default")
+	fs.StringSliceVar(&c.CopiedAnnotationPrefixes, "copied-annotation-prefixes", c.CopiedAnnotationPrefixes, "controller: the --copied-annotation-prefixes option of upstream cert-manager, same meaning and default")
+	fs.Var(cliflag.NewMapStringBool(&c.FeatureGates), "feature-gates", "controller: the --feature-gates option of upstream cert-manager, same meaning and default")
 
-	fs.IntVar(&c.NumberOfConcurrentWorkers, "concurrent-workers", c.NumberOfConcurrentWorkers, "The number of concurrent workers for each controller.")
-	fs.IntVar(&c.MaxConcurrentChallenges, "max-concurrent-challenges", c.MaxConcurrentChallenges, "The maximum number of challenges that can be scheduled as 'processing' at once.")
-	fs.DurationVar(&c.CertificateRequestMinimumBackoffDuration, "certificate-request-minimum-backoff-duration", c.CertificateRequestMinimumBackoffDuration, "The initial retry backoff of a failed CertificateRequest; it grows exponentially up to the maximum.")
-	fs.DurationVar(&c.CertificateRequestMaximumBackoffDuration, "certificate-request-maximum-backoff-duration", c.CertificateRequestMaximumBackoffDuration, "The cap of the exponential retry backoff of failed CertificateRequests.")
+	fs.IntVar(&c.NumberOfConcurrentWorkers, "concurrent-workers", c.NumberOfConcurrentWorkers, "controller: the --concurrent-workers option of upstream cert-manager, same meaning and default")
+	fs.IntVar(&c.MaxConcurrentChallenges, "max-concurrent-challenges", c.MaxConcurrentChallenges, "controller: the --max-concurrent-challenges option of upstream cert-manager, same meaning and default")
+	fs.DurationVar(&c.CertificateRequestMinimumBackoffDuration, "certificate-request-minimum-backoff-duration", c.CertificateRequestMinimumBackoffDuration, "controller: the --certificate-request-minimum-backoff-duration option of upstream cert-manager, same meaning and default")
+	fs.DurationVar(&c.CertificateRequestMaximumBackoffDuration, "certificate-request-maximum-backoff-duration", c.CertificateRequestMaximumBackoffDuration, "controller: the --certificate-request-maximum-backoff-duration option of upstream cert-manager, same meaning and default")
 
-	fs.StringVar(&c.MetricsListenAddress, "metrics-listen-address", c.MetricsListenAddress, "The host and port that the metrics endpoint should listen on.")
-	fs.BoolVar(&c.EnablePprof, "enable-profiling", c.EnablePprof, "Enable profiling for controller.")
-	fs.StringVar(&c.PprofAddress, "profiler-address", c.PprofAddress, "The host and port that Go profiler should listen on, i.e localhost:6060. Profiler will be served at /debug/pprof.")
+	fs.StringVar(&c.MetricsListenAddress, "metrics-listen-address", c.MetricsListenAddress, "controller: the --metrics-listen-address option of upstream cert-manager, same meaning and default")
+	fs.BoolVar(&c.EnablePprof, "enable-profiling", c.EnablePprof, "controller: the --enable-profiling option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&c.PprofAddress, "profiler-address", c.PprofAddress, "controller: the --profiler-address option of upstream cert-manager, same meaning and default")
 	addTLSFlags(fs, "metrics-", &c.MetricsTLSConfig)
 
 	// Hidden, as upstream: the /livez server used by the Deployment's liveness probe.
-	fs.StringVar(&c.HealthzListenAddress, "internal-healthz-listen-address", c.HealthzListenAddress, "The host and port that the healthz server (/livez) should listen on.")
-	fs.DurationVar(&c.LeaderElectionConfig.HealthzTimeout, "internal-healthz-leader-election-timeout", c.LeaderElectionConfig.HealthzTimeout, "Leader election healthz checks within this timeout period after the lease expires will still return healthy")
+	fs.StringVar(&c.HealthzListenAddress, "internal-healthz-listen-address", c.HealthzListenAddress, "controller: the --internal-healthz-listen-address option of upstream cert-manager, same meaning and default")
+	fs.DurationVar(&c.LeaderElectionConfig.HealthzTimeout, "internal-healthz-leader-election-timeout", c.LeaderElectionConfig.HealthzTimeout, "controller: the --internal-healthz-leader-election-timeout option of upstream cert-manager, same meaning and default")
 	_ = fs.MarkHidden("internal-healthz-listen-address")
 	_ = fs.MarkHidden("internal-healthz-leader-election-timeout")
 
@@ -190,14 +185,14 @@ func addFlags(fs *pflag.FlagSet, c *config.ControllerConfiguration) {
 
 // addTLSFlags binds the serving TLS flags (files, or a dynamic CA in a Secret) of one server, named prefix+...
 func addTLSFlags(fs *pflag.FlagSet, prefix string, t *shared.TLSConfig) {
-	fs.StringVar(&t.Filesystem.CertFile, prefix+"tls-cert-file", t.Filesystem.CertFile, "path to the file containing the TLS certificate to serve with")
-	fs.StringVar(&t.Filesystem.KeyFile, prefix+"tls-private-key-file", t.Filesystem.KeyFile, "path to the file containing the TLS private key to serve with")
-	fs.DurationVar(&t.Dynamic.LeafDuration, prefix+"dynamic-serving-leaf-duration", t.Dynamic.LeafDuration, "leaf duration of serving certificates")
-	fs.StringVar(&t.Dynamic.SecretNamespace, prefix+"dynamic-serving-ca-secret-namespace", t.Dynamic.SecretNamespace, "namespace of the secret used to store the CA that signs serving certificates")
-	fs.StringVar(&t.Dynamic.SecretName, prefix+"dynamic-serving-ca-secret-name", t.Dynamic.SecretName, "name of the secret used to store the CA that signs serving certificates")
-	fs.StringSliceVar(&t.Dynamic.DNSNames, prefix+"dynamic-serving-dns-names", t.Dynamic.DNSNames, "DNS names that should be present on certificates generated by the dynamic serving CA")
-	fs.StringSliceVar(&t.CipherSuites, prefix+"tls-cipher-suites", t.CipherSuites, "Comma-separated list of cipher suites for the server. Possible values: "+strings.Join(cliflag.TLSCipherPossibleValues(), ","))
-	fs.StringVar(&t.MinTLSVersion, prefix+"tls-min-version", t.MinTLSVersion, "Minimum TLS version supported. Possible values: "+strings.Join(cliflag.TLSPossibleVersions(), ", "))
+	fs.StringVar(&t.Filesystem.CertFile, prefix+"tls-cert-file", t.Filesystem.CertFile, "controller: the --prefix-tls-cert-file option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&t.Filesystem.KeyFile, prefix+"tls-private-key-file", t.Filesystem.KeyFile, "controller: the --prefix-tls-private-key-file option of upstream cert-manager, same meaning and default")
+	fs.DurationVar(&t.Dynamic.LeafDuration, prefix+"dynamic-serving-leaf-duration", t.Dynamic.LeafDuration, "controller: the --prefix-dynamic-serving-leaf-duration option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&t.Dynamic.SecretNamespace, prefix+"dynamic-serving-ca-secret-namespace", t.Dynamic.SecretNamespace, "controller: the --prefix-dynamic-serving-ca-secret-namespace option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&t.Dynamic.SecretName, prefix+"dynamic-serving-ca-secret-name", t.Dynamic.SecretName, "controller: the --prefix-dynamic-serving-ca-secret-name option of upstream cert-manager, same meaning and default")
+	fs.StringSliceVar(&t.Dynamic.DNSNames, prefix+"dynamic-serving-dns-names", t.Dynamic.DNSNames, "controller: the --prefix-dynamic-serving-dns-names option of upstream cert-manager, same meaning and default")
+	fs.StringSliceVar(&t.CipherSuites, prefix+"tls-cipher-suites", t.CipherSuites, "controller: the --prefix-tls-cipher-suites option of upstream cert-manager, same meaning and default")
+	fs.StringVar(&t.MinTLSVersion, prefix+"tls-min-version", t.MinTLSVersion, "controller: the --prefix-tls-min-version option of upstream cert-manager, same meaning and default")
 }
 
 // enabledControllers resolves --controllers ("*", names, "-name") plus what feature gates and options add,

@@ -34,14 +34,9 @@ func newCommand(ctx context.Context) *cobra.Command {
 		os.Exit(1)
 	}
 	cmd := &cobra.Command{
-		Use:   component,
-		Short: "Webhook component providing API validation, mutation and conversion functionality for cert-manager " + cmdutil.VersionLine(),
-		Long: `
-cert-manager is a Kubernetes addon to automate the management and issuance of
-TLS certificates from various issuing sources.
-
-The webhook component provides API validation, mutation and conversion
-functionality for cert-manager.`,
+		Use:           component,
+		Short:         "cert-manager webhook, built by kvcloud from cert-manager's library " + cmdutil.VersionLine(),
+		Long:          "Serves admission and conversion webhooks for cert-manager's API.",
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
