@@ -69,19 +69,15 @@ export function testClusterYaml(namespace: string, name: string): string {
   ].join('\n');
 }
 
+// Sets status.initialization.<field> as the provider of that kind would report it.
+async function markInitialized(kubeconfig: string, resource: string, namespace: string, name: string, field: string): Promise<void> {
+  const patch = JSON.stringify({ status: { initialization: { [field]: true } } });
+  await kubectl(kubeconfig, ['patch', resource, '-n', namespace, name, '--subresource=status', '--type=merge', '-p', patch]);
+}
+
 /** Reports the TestCluster's infrastructure provisioned, as a provider would once it has built it. */
-export async function markTestClusterProvisioned(kubeconfig: string, namespace: string, name: string): Promise<void> {
-  await kubectl(kubeconfig, [
-    'patch',
-    `testclusters.${TEST_INFRASTRUCTURE_GROUP}`,
-    '-n',
-    namespace,
-    name,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({ status: { initialization: { provisioned: true } } }),
-  ]);
+export function markTestClusterProvisioned(kubeconfig: string, namespace: string, name: string): Promise<void> {
+  return markInitialized(kubeconfig, `testclusters.${TEST_INFRASTRUCTURE_GROUP}`, namespace, name, 'provisioned');
 }
 
 /** A TestControlPlane (for a Cluster's controlPlaneRef). */
@@ -90,16 +86,6 @@ export function testControlPlaneYaml(namespace: string, name: string): string {
 }
 
 /** Reports the TestControlPlane initialized, as a control-plane provider would once its first member is up. */
-export async function markTestControlPlaneInitialized(kubeconfig: string, namespace: string, name: string): Promise<void> {
-  await kubectl(kubeconfig, [
-    'patch',
-    `testcontrolplanes.${TEST_CONTROL_PLANE_GROUP}`,
-    '-n',
-    namespace,
-    name,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({ status: { initialization: { controlPlaneInitialized: true } } }),
-  ]);
+export function markTestControlPlaneInitialized(kubeconfig: string, namespace: string, name: string): Promise<void> {
+  return markInitialized(kubeconfig, `testcontrolplanes.${TEST_CONTROL_PLANE_GROUP}`, namespace, name, 'controlPlaneInitialized');
 }
