@@ -1,5 +1,7 @@
-// Every CRD kvcloud owns, by the file `make generate` writes it to. Components add their API specs here as
-// they define them; config/ kustomizations include the generated files.
+// Every CRD kvcloud owns, by the file `make generate` writes it to. Each component lists its own API specs in
+// its api/crds.ts; config/ kustomizations include the generated files.
 import type { CRDSpec } from '../lib/crd/crd.js';
+import { controlPlaneCRDs } from '../providers/controlplane/api/crds.js';
+import { infrastructureCRDs } from '../providers/infrastructure/api/crds.js';
 
-export const crdSources: readonly CRDSpec[] = [];
+export const crdSources: readonly CRDSpec[] = [...infrastructureCRDs, ...controlPlaneCRDs];

@@ -96,6 +96,18 @@ const certManager = (name: string): CatalogEntry => ({
 
 const echoProgram = fileURLToPath(new URL('testdata/echo.ts', import.meta.url));
 
+/** kvcloud's own images carry this tag in the release manifests (`make release-manifests`). */
+export const KVCLOUD_IMAGE_TAG = 'dev';
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const tsxLoader = import.meta.resolve('tsx/esm');
+
+// kvcloud's component images run their main.ts from this work tree through tsx, so a pod always runs the code
+// under test with no build step. Their manifests give args only, so the entrypoint is all they need.
+const kvcloudComponent = (main: string): CatalogEntry => ({
+  tags: () => [KVCLOUD_IMAGE_TAG],
+  resolve: () => Promise.resolve({ entrypoint: [process.execPath, '--import', tsxLoader, join(repoRoot, main)], programs: {} }),
+});
+
 const catalog: Record<string, CatalogEntry> = {
   'registry.k8s.io/kube-apiserver': { tags: () => [upstreamVersion('KUBERNETES_VERSION')], resolve: () => kubernetesBinary('kube-apiserver') },
   'registry.k8s.io/kube-controller-manager': { tags: () => [upstreamVersion('KUBERNETES_VERSION')], resolve: () => kubernetesBinary('kube-controller-manager') },
@@ -120,6 +132,8 @@ const catalog: Record<string, CatalogEntry> = {
   // Node runs the TypeScript test program directly (type stripping): no loader, so it starts in milliseconds.
   'kvcloud.local/test/echo': { tags: () => ['dev'], resolve: () => Promise.resolve({ entrypoint: [process.execPath, echoProgram], programs: {} }) },
   'kvcloud.local/test/shell': { tags: () => ['dev'], resolve: () => Promise.resolve({ entrypoint: ['/bin/sh'] }) },
+  'ghcr.io/kvcloud/infrastructure-manager': kvcloudComponent('providers/infrastructure/main.ts'),
+  'ghcr.io/kvcloud/controlplane-manager': kvcloudComponent('providers/controlplane/main.ts'),
 };
 
 export async function resolveImage(reference: string): Promise<LocalImage> {
