@@ -12,6 +12,7 @@ export type VersionKey =
   | 'CERT_MANAGER_VERSION'
   | 'KUBEVIRT_VERSION'
   | 'CDI_VERSION'
+  | 'KONNECTIVITY_VERSION'
   | 'ENVTEST_VERSION';
 
 export function parseVersionsEnv(text: string): Map<string, string> {

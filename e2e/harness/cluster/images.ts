@@ -85,6 +85,15 @@ const clusterAPI = (file: string): CatalogEntry => ({
   },
 });
 
+// Konnectivity's images run /proxy-server and /proxy-agent.
+const konnectivity = (file: string): CatalogEntry => ({
+  tags: () => [upstreamVersion('KONNECTIVITY_VERSION')],
+  resolve: () => {
+    const path = builtProgram('konnectivity', upstreamVersion('KONNECTIVITY_VERSION'), file);
+    return Promise.resolve({ entrypoint: [path], programs: { [file]: path } });
+  },
+});
+
 // Upstream's cert-manager images run /app/cmd/<name>/<name>.
 const certManager = (name: string): CatalogEntry => ({
   tags: () => [pinnedVersion('CERT_MANAGER_VERSION') ?? '(CERT_MANAGER_VERSION is not pinned in versions.env)'],
@@ -126,6 +135,8 @@ const catalog: Record<string, CatalogEntry> = {
   'registry.k8s.io/cluster-api/cluster-api-controller': clusterAPI('cluster-api-controller'),
   'registry.k8s.io/cluster-api/kubeadm-bootstrap-controller': clusterAPI('kubeadm-bootstrap-controller'),
   'registry.k8s.io/cluster-api/kubeadm-control-plane-controller': clusterAPI('kubeadm-control-plane-controller'),
+  'registry.k8s.io/kas-network-proxy/proxy-server': konnectivity('proxy-server'),
+  'registry.k8s.io/kas-network-proxy/proxy-agent': konnectivity('proxy-agent'),
   'quay.io/jetstack/cert-manager-controller': certManager('controller'),
   'quay.io/jetstack/cert-manager-cainjector': certManager('cainjector'),
   'quay.io/jetstack/cert-manager-webhook': certManager('webhook'),
