@@ -39,6 +39,10 @@ generate: deps ## regenerate CRD YAML under config/ from the TypeScript schemas
 verify-generate: deps ## fail when the generated files under config/ differ from the schemas
 	tsx hack/generate-crds.ts --check
 
+.PHONY: release-manifests
+release-manifests: deps ## clusterctl repository of the infrastructure provider in out/release (RELEASE_VERSION=v0.1.0)
+	tsx hack/release-manifests.ts $(if $(RELEASE_VERSION),--version $(RELEASE_VERSION))
+
 .PHONY: test-unit
 test-unit: deps ## unit tests with coverage
 	c8 --reporter=text-summary --reporter=lcov --report-dir=out/coverage mocha --config .mocharc.unit.json

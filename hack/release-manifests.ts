@@ -1,0 +1,253 @@
+// `make release-manifests`: the infrastructure provider's clusterctl release, assembled from config/ the way
+// kustomize would (no kustomize binary is needed): one infrastructure-components.yaml with every object labelled
+// for clusterctl, a metadata.yaml mapping the release series to the Cluster API contract, and the cluster
+// templates. The output directory is laid out as a clusterctl local repository:
+// <out>/infrastructure-kubevirt/<version>/{infrastructure-components.yaml,metadata.yaml,cluster-template*.yaml}.
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parseAllDocuments, stringify } from 'yaml';
+import type { KubeObject } from '../lib/kube/object.js';
+
+/** clusterctl's name for the provider: <type>-<name>, the directory and the label value. */
+export const PROVIDER = 'infrastructure-kubevirt';
+export const PROVIDER_LABEL = 'cluster.x-k8s.io/provider';
+/** CAPK's namespace, kept so a drop-in replacement lands where CAPK users look for it. */
+export const PROVIDER_NAMESPACE = 'capk-system';
+/** The Cluster API contract this release implements. */
+export const CONTRACT = 'v1beta2';
+
+const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+
+// Creation order: what others refer to comes first (the Namespace holds the rest, CRDs precede the policies that
+// check their kinds, roles precede their bindings), and the manager comes last, once all it needs exists.
+const KIND_ORDER = [
+  'Namespace',
+  'CustomResourceDefinition',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'ServiceAccount',
+  'ClusterRole',
+  'Role',
+  'ClusterRoleBinding',
+  'RoleBinding',
+  'ConfigMap',
+  'Secret',
+  'Service',
+  'Deployment',
+];
+
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'CustomResourceDefinition',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+]);
+
+/** A manifest object with the fields the assembler looks at. */
+export interface Manifest extends KubeObject {
+  apiVersion: string;
+  kind: string;
+  [field: string]: unknown;
+}
+
+export interface SourceFile {
+  path: string;
+  text: string;
+}
+
+/** The component sources, in the order they are read: config/ directories and the generated CRDs. */
+export async function componentSources(root = repoRoot): Promise<SourceFile[]> {
+  const yamlIn = async (dir: string, keep: (name: string) => boolean = () => true): Promise<string[]> => {
+    try {
+      return (await readdir(join(root, dir)))
+        .filter((f) => f.endsWith('.yaml') && keep(f))
+        .sort()
+        .map((f) => join(dir, f));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  };
+  const paths = [
+    ...(await yamlIn('config/infrastructure')),
+    ...(await yamlIn('config/crd/bases', (f) => f.startsWith('infrastructure.cluster.x-k8s.io_'))),
+    ...(await yamlIn('config/infrastructure/rbac')),
+    ...(await yamlIn('config/infrastructure/admission')),
+    ...(await yamlIn('config/infrastructure/manager')),
+  ];
+  return Promise.all(paths.map(async (path) => ({ path, text: await readFile(join(root, path), 'utf8') })));
+}
+
+/** Every object of a multi-document YAML file; empty documents (comments only) are skipped. */
+export function parseManifests(source: SourceFile): Manifest[] {
+  const objects: Manifest[] = [];
+  for (const doc of parseAllDocuments(source.text)) {
+    if (doc.errors.length > 0) throw new Error(`${source.path}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) continue;
+    const obj = value as Partial<Manifest>;
+    if (typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string' || typeof obj.metadata?.name !== 'string') {
+      throw new Error(`${source.path}: every document needs apiVersion, kind and metadata.name`);
+    }
+    objects.push(obj as Manifest);
+  }
+  return objects;
+}
+
+const keyOf = (o: Manifest) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name ?? ''}`;
+
+function kindRank(kind: string): number {
+  const i = KIND_ORDER.indexOf(kind);
+  return i === -1 ? KIND_ORDER.indexOf('Service') : i;
+}
+
+interface RoleRef {
+  kind: string;
+  name: string;
+}
+
+interface Subject {
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+/** Checks that hold for any provider release; each failure names the object and what is wrong. */
+function validate(objects: Manifest[]): void {
+  const keys = new Set<string>();
+  for (const o of objects) {
+    const key = keyOf(o);
+    if (keys.has(key)) throw new Error(`${key} is defined twice`);
+    keys.add(key);
+  }
+  const namespaces = objects.filter((o) => o.kind === 'Namespace');
+  if (namespaces.length !== 1) throw new Error(`a provider release has exactly one Namespace, found ${namespaces.length}`);
+  if (!objects.some((o) => o.kind === 'CustomResourceDefinition')) throw new Error('no CustomResourceDefinition: run `make generate` first');
+
+  const has = (kind: string, name: string, namespace?: string) => keys.has(keyOf({ apiVersion: '', kind, metadata: { name, namespace } }));
+  for (const b of objects.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
+    const ref = b.roleRef as RoleRef;
+    const refNamespace = ref.kind === 'Role' ? b.metadata.namespace : undefined;
+    if (!has(ref.kind, ref.name, refNamespace)) throw new Error(`${keyOf(b)} refers to ${ref.kind} ${ref.name}, which the release does not define`);
+    for (const s of (b.subjects ?? []) as Subject[]) {
+      if (s.kind === 'ServiceAccount' && !has('ServiceAccount', s.name, s.namespace)) {
+        throw new Error(`${keyOf(b)} binds ServiceAccount ${s.namespace ?? ''}/${s.name}, which the release does not define`);
+      }
+    }
+  }
+  const managers = objects.filter((o) => o.kind === 'Deployment');
+  if (managers.length !== 1) throw new Error(`a provider release has exactly one manager Deployment, found ${managers.length}`);
+  const podSpec = (managers[0]?.spec as { template: { spec: { containers: { name: string; command?: string[] }[]; serviceAccountName?: string } } }).template.spec;
+  const container = podSpec.containers.find((c) => c.name === 'manager');
+  if (!container) throw new Error('the manager Deployment has no container named "manager" (clusterctl and users look for it by that name)');
+  if (container.command) throw new Error('the manager container gives args only: its image\'s entrypoint is the manager');
+  if (!podSpec.serviceAccountName || !has('ServiceAccount', podSpec.serviceAccountName, PROVIDER_NAMESPACE)) {
+    throw new Error(`the manager runs as ServiceAccount "${podSpec.serviceAccountName ?? ''}", which the release does not define`);
+  }
+}
+
+/**
+ * Labels every object for clusterctl, puts namespaced objects without a namespace in the provider's, refuses
+ * any other namespace (a release installs into one), orders them for creation and validates the whole.
+ */
+export function assembleComponents(objects: readonly Manifest[]): Manifest[] {
+  const assembled = objects.map((o): Manifest => {
+    const copy = structuredClone(o);
+    copy.metadata.labels = { ...copy.metadata.labels, [PROVIDER_LABEL]: PROVIDER };
+    if (CLUSTER_SCOPED.has(copy.kind)) {
+      if (copy.metadata.namespace) throw new Error(`${keyOf(copy)} is cluster-scoped and must not name a namespace`);
+    } else {
+      copy.metadata.namespace ??= PROVIDER_NAMESPACE;
+      if (copy.metadata.namespace !== PROVIDER_NAMESPACE) throw new Error(`${keyOf(copy)} is outside the provider namespace ${PROVIDER_NAMESPACE}`);
+    }
+    return copy;
+  });
+  // A stable sort keeps the source order within a kind (CRDs alphabetically, as generated).
+  assembled.sort((a, b) => kindRank(a.kind) - kindRank(b.kind));
+  validate(assembled);
+  return assembled;
+}
+
+export function renderManifests(objects: readonly Manifest[]): string {
+  return objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
+}
+
+export interface Variable {
+  name: string;
+  /** What clusterctl substitutes when the variable is unset; undefined when it must be set. */
+  default: string | undefined;
+}
+
+/** The clusterctl variables (`${NAME}` or `${NAME:=default}`) a manifest uses, once each, in order of appearance. */
+export function variablesOf(text: string): Variable[] {
+  const seen = new Map<string, Variable>();
+  for (const m of text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::=([^}]*))?\}/g)) {
+    const name = m[1] ?? '';
+    if (!seen.has(name)) seen.set(name, { name, default: m[2] });
+  }
+  return [...seen.values()];
+}
+
+/** clusterctl's metadata.yaml: this version's release series and the contract it implements. */
+export function metadataYaml(version: string): string {
+  const match = /^v(\d+)\.(\d+)\.\d+(?:-[0-9A-Za-z.-]+)?$/.exec(version);
+  if (!match) throw new Error(`version "${version}" is not a semantic version like v0.1.0`);
+  return stringify({
+    apiVersion: 'clusterctl.cluster.x-k8s.io/v1alpha3',
+    kind: 'Metadata',
+    releaseSeries: [{ major: Number(match[1]), minor: Number(match[2]), contract: CONTRACT }],
+  });
+}
+
+/** The cluster templates a release ships: templates/infrastructure/cluster-template*.yaml and clusterclass-*.yaml. */
+export async function templateFiles(root = repoRoot): Promise<string[]> {
+  const dir = join(root, 'templates', 'infrastructure');
+  return (await readdir(dir))
+    .filter((f) => /^(cluster-template(-[a-z0-9-]+)?|clusterclass-[a-z0-9-]+)\.yaml$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+export interface Release {
+  /** The directory holding the release files: <out>/infrastructure-kubevirt/<version>. */
+  dir: string;
+  componentsPath: string;
+  templates: string[];
+}
+
+/** Writes the release for `version` under `out` (a clusterctl local repository root). */
+export async function writeRelease(out: string, version: string, root = repoRoot): Promise<Release> {
+  const sources = await componentSources(root);
+  const components = renderManifests(assembleComponents(sources.flatMap(parseManifests)));
+  const missing = variablesOf(components).filter((v) => v.default === undefined);
+  if (missing.length > 0) throw new Error(`infrastructure-components.yaml uses variables without a default: ${missing.map((v) => v.name).join(', ')}`);
+  const dir = join(out, PROVIDER, version);
+  await mkdir(dir, { recursive: true });
+  const componentsPath = join(dir, 'infrastructure-components.yaml');
+  await writeFile(componentsPath, components);
+  await writeFile(join(dir, 'metadata.yaml'), metadataYaml(version));
+  const templates: string[] = [];
+  for (const from of await templateFiles(root)) {
+    const to = join(dir, from.slice(from.lastIndexOf('/') + 1));
+    await copyFile(from, to);
+    templates.push(to);
+  }
+  return { dir, componentsPath, templates };
+}
+
+/** The version `make release-manifests` writes by default: package.json's, as a tag. */
+export async function defaultVersion(root = repoRoot): Promise<string> {
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+  return `v${pkg.version}`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { version: { type: 'string' }, out: { type: 'string', default: join(repoRoot, 'out', 'release') } } });
+  const version = values.version ?? (await defaultVersion());
+  const release = await writeRelease(values.out, version);
+  console.log(`wrote ${release.dir}: infrastructure-components.yaml, metadata.yaml, ${release.templates.length} templates`);
+}
