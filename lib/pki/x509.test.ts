@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { X509Certificate as NodeX509 } from 'node:crypto';
 import { expect } from 'chai';
 import * as x509 from '@peculiar/x509';
-import { certificatePem, createCertificateAuthority, issueCertificate, privateKeyPem, type KeyAlgorithm } from './x509.js';
+import { certificatePem, createCertificateAuthority, createCertificateSigningRequest, generateKeyPair, issueCertificate, privateKeyPem, type KeyAlgorithm } from './x509.js';
 
 const DAY = 86_400_000;
 
@@ -42,5 +42,14 @@ describe('lib/pki/x509', () => {
     expect(ca.cert.notBefore.getTime()).to.be.lessThan(Date.now() - 30_000);
     const usage = ca.cert.getExtension(x509.KeyUsagesExtension)?.usages ?? 0;
     expect(usage & x509.KeyUsageFlags.keyCertSign).to.not.equal(0);
+  });
+
+  it('makes a self-signed PKCS#10 request carrying the subject, for the Kubernetes CSR API', async () => {
+    const key = await generateKeyPair();
+    const pem = await createCertificateSigningRequest(key, { commonName: 'system:node:vm-1', organizations: ['system:nodes'] });
+    expect(pem).to.match(/^-----BEGIN CERTIFICATE REQUEST-----\n/);
+    const csr = new x509.Pkcs10CertificateRequest(pem);
+    expect(csr.subject).to.equal('CN=system:node:vm-1, O=system:nodes');
+    expect(await csr.verify()).to.be.true;
   });
 });

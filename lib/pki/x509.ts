@@ -140,3 +140,16 @@ export async function publicKeyPem(key: KeyPair): Promise<string> {
   const der = await webcrypto.subtle.exportKey('spki', key.keys.publicKey);
   return x509.PemConverter.encode(der, 'PUBLIC KEY') + '\n';
 }
+
+/**
+ * A PKCS#10 certificate signing request for `key`, PEM-encoded as the Kubernetes CertificateSigningRequest API
+ * takes it (spec.request): subject only, no extensions, so signers decide usages and lifetime.
+ */
+export async function createCertificateSigningRequest(key: KeyPair, subject: { commonName: string; organizations?: string[] }): Promise<string> {
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: distinguishedName(subject.commonName, subject.organizations),
+    keys: key.keys,
+    signingAlgorithm: signingAlgorithm(key.algorithm),
+  });
+  return csr.toString('pem') + '\n';
+}
