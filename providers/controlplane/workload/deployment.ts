@@ -1,0 +1,379 @@
+// The Deployment `<tcp>`: kube-apiserver, kube-controller-manager (with the bootstrapsigner and tokencleaner
+// controllers that bootstrap tokens need) and kube-scheduler in one pod, plus the Konnectivity server sidecar
+// when that addon is on. Certificates and kubeconfigs come from the operator's Secrets; their checksum is on
+// the pod template, so rotating any of them rolls the pods.
+import type { V1Container, V1DeploymentSpec, V1Probe, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { KubeObject } from '../../../lib/kube/object.js';
+import { CHECKSUM_ANNOTATION } from '../api/labels.js';
+import { renderFlags, withExtraArgs, type Flags } from './flags.js';
+import { CONTROLLER_MANAGER_CONF, deploymentName, KONNECTIVITY_CONF, SCHEDULER_CONF, selectorLabels } from './names.js';
+import { clusterDomain, podCIDRs, serviceCIDRs } from './network.js';
+import { API_SERVER_CONTAINER_PORT, konnectivityPort } from './service.js';
+import type { TenantControlPlaneView } from './tcp-view.js';
+
+export interface Deployment extends KubeObject {
+  spec?: V1DeploymentSpec;
+  status?: { replicas?: number; readyReplicas?: number; updatedReplicas?: number; availableReplicas?: number; observedGeneration?: number };
+}
+
+/** The Secrets (and their data keys, kubeadm's file names) the pod mounts. */
+export interface ControlPlaneSecrets {
+  /** ca.crt, ca.key */
+  ca: string;
+  /** apiserver.crt, apiserver.key */
+  apiServer: string;
+  /** apiserver-kubelet-client.crt, apiserver-kubelet-client.key */
+  apiServerKubeletClient: string;
+  /** front-proxy-ca.crt (front-proxy-ca.key unused by the pod) */
+  frontProxyCA: string;
+  /** front-proxy-client.crt, front-proxy-client.key */
+  frontProxyClient: string;
+  /** sa.pub, sa.key */
+  serviceAccount: string;
+  /** ca.crt, server.crt, server.key: the apiserver's client certificate for the DataStore */
+  dataStoreCertificate: string;
+  /** controller-manager.conf */
+  controllerManagerKubeconfig: string;
+  /** scheduler.conf */
+  schedulerKubeconfig: string;
+  /** konnectivity-server.conf, when Konnectivity is on */
+  konnectivityKubeconfig?: string | undefined;
+}
+
+export interface DeploymentInputs {
+  secrets: ControlPlaneSecrets;
+  /** Changes whenever any mounted Secret's content changes. */
+  secretsChecksum: string;
+  /** https://host:port of each DataStore endpoint. */
+  etcdServers: string[];
+  /** /<schema>/ */
+  etcdPrefix: string;
+  /** The apiserver's --advertise-address: networkProfile.advertiseAddress, else the endpoint address. */
+  advertiseAddress: string | undefined;
+  /** The ConfigMap holding the EgressSelectorConfiguration, when Konnectivity is on. */
+  egressSelectorConfigMap?: string | undefined;
+}
+
+export const DEFAULT_ADMISSION_CONTROLLERS = [
+  'CertificateApproval',
+  'CertificateSigning',
+  'CertificateSubjectRestriction',
+  'DefaultIngressClass',
+  'DefaultStorageClass',
+  'DefaultTolerationSeconds',
+  'LimitRanger',
+  'MutatingAdmissionWebhook',
+  'NamespaceLifecycle',
+  'PersistentVolumeClaimResize',
+  'Priority',
+  'ResourceQuota',
+  'RuntimeClass',
+  'ServiceAccount',
+  'StorageObjectInUseProtection',
+  'TaintNodesByCondition',
+  'ValidatingAdmissionWebhook',
+];
+export const DEFAULT_KONNECTIVITY_VERSION = 'v0.36.0';
+export const KONNECTIVITY_SERVER_IMAGE = 'registry.k8s.io/kas-network-proxy/proxy-server';
+export const KONNECTIVITY_UDS_DIR = '/run/konnectivity';
+export const KONNECTIVITY_UDS = `${KONNECTIVITY_UDS_DIR}/konnectivity-server.socket`;
+const KONNECTIVITY_ADMIN_PORT = 8133;
+const KONNECTIVITY_HEALTH_PORT = 8134;
+
+const PKI = '/etc/kubernetes/pki';
+const KCM_DIR = '/etc/kubernetes/controller-manager';
+const SCHEDULER_DIR = '/etc/kubernetes/scheduler';
+const KONNECTIVITY_DIR = '/etc/kubernetes/konnectivity';
+const EGRESS_DIR = '/etc/kubernetes/egress-selector';
+const EGRESS_FILE = 'egress-selector-configuration.yaml';
+const KCM_PORT = 10257;
+const SCHEDULER_PORT = 10259;
+
+function image(tcp: TenantControlPlaneView, which: 'apiServerImage' | 'controllerManagerImage' | 'schedulerImage', fallback: string): string {
+  const rs = tcp.spec.controlPlane.deployment?.registrySettings;
+  const registry = rs?.registry ?? 'registry.k8s.io';
+  return `${registry}/${rs?.[which] ?? fallback}:${tcp.spec.kubernetes.version}${rs?.tagSuffix ?? ''}`;
+}
+
+function httpsProbe(path: string, port: number, failureThreshold: number, periodSeconds = 10): V1Probe {
+  return { httpGet: { path, port, scheme: 'HTTPS' }, initialDelaySeconds: 0, periodSeconds, timeoutSeconds: 1, failureThreshold };
+}
+
+function pkiVolume(s: ControlPlaneSecrets): V1Volume {
+  const pair = (secretName: string, base: string, withKey = true) => ({
+    secret: { name: secretName, items: [{ key: `${base}.crt`, path: `${base}.crt` }, ...(withKey ? [{ key: `${base}.key`, path: `${base}.key` }] : [])] },
+  });
+  return {
+    name: 'pki',
+    projected: {
+      defaultMode: 0o420,
+      sources: [
+        pair(s.ca, 'ca'),
+        pair(s.apiServer, 'apiserver'),
+        pair(s.apiServerKubeletClient, 'apiserver-kubelet-client'),
+        pair(s.frontProxyCA, 'front-proxy-ca', false),
+        pair(s.frontProxyClient, 'front-proxy-client'),
+        { secret: { name: s.serviceAccount, items: [{ key: 'sa.pub', path: 'sa.pub' }, { key: 'sa.key', path: 'sa.key' }] } },
+        {
+          secret: {
+            name: s.dataStoreCertificate,
+            items: [
+              { key: 'ca.crt', path: 'etcd/ca.crt' },
+              { key: 'server.crt', path: 'etcd/server.crt' },
+              { key: 'server.key', path: 'etcd/server.key' },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+function apiServerFlags(tcp: TenantControlPlaneView, inputs: DeploymentInputs): Flags {
+  const np = tcp.spec.networkProfile;
+  const admission = tcp.spec.kubernetes.admissionControllers?.length ? tcp.spec.kubernetes.admissionControllers : DEFAULT_ADMISSION_CONTROLLERS;
+  const flags: Flags = new Map([
+    ['allow-privileged', 'true'],
+    ['authorization-mode', 'Node,RBAC'],
+    ['client-ca-file', `${PKI}/ca.crt`],
+    ['enable-admission-plugins', admission.join(',')],
+    ['enable-bootstrap-token-auth', 'true'],
+    ['etcd-cafile', `${PKI}/etcd/ca.crt`],
+    ['etcd-certfile', `${PKI}/etcd/server.crt`],
+    ['etcd-keyfile', `${PKI}/etcd/server.key`],
+    ['etcd-prefix', inputs.etcdPrefix],
+    ['etcd-servers', inputs.etcdServers.join(',')],
+    ['kubelet-client-certificate', `${PKI}/apiserver-kubelet-client.crt`],
+    ['kubelet-client-key', `${PKI}/apiserver-kubelet-client.key`],
+    ['kubelet-preferred-address-types', (tcp.spec.kubernetes.kubelet?.preferredAddressTypes ?? ['InternalIP', 'ExternalIP', 'Hostname']).join(',')],
+    ['proxy-client-cert-file', `${PKI}/front-proxy-client.crt`],
+    ['proxy-client-key-file', `${PKI}/front-proxy-client.key`],
+    ['requestheader-allowed-names', 'front-proxy-client'],
+    ['requestheader-client-ca-file', `${PKI}/front-proxy-ca.crt`],
+    ['requestheader-extra-headers-prefix', 'X-Remote-Extra-'],
+    ['requestheader-group-headers', 'X-Remote-Group'],
+    ['requestheader-username-headers', 'X-Remote-User'],
+    ['secure-port', String(API_SERVER_CONTAINER_PORT)],
+    ['service-account-issuer', `https://kubernetes.default.svc.${clusterDomain(np)}`],
+    ['service-account-key-file', `${PKI}/sa.pub`],
+    ['service-account-signing-key-file', `${PKI}/sa.key`],
+    ['service-cluster-ip-range', serviceCIDRs(np).join(',')],
+    ['tls-cert-file', `${PKI}/apiserver.crt`],
+    ['tls-private-key-file', `${PKI}/apiserver.key`],
+  ]);
+  if (inputs.advertiseAddress) flags.set('advertise-address', inputs.advertiseAddress);
+  if (tcp.spec.addons?.konnectivity) flags.set('egress-selector-config-file', `${EGRESS_DIR}/${EGRESS_FILE}`);
+  return withExtraArgs(flags, tcp.spec.controlPlane.deployment?.extraArgs?.apiServer);
+}
+
+function controllerManagerFlags(tcp: TenantControlPlaneView): Flags {
+  const np = tcp.spec.networkProfile;
+  const kubeconfig = `${KCM_DIR}/${CONTROLLER_MANAGER_CONF}`;
+  const flags: Flags = new Map([
+    ['allocate-node-cidrs', 'true'],
+    ['authentication-kubeconfig', kubeconfig],
+    ['authorization-kubeconfig', kubeconfig],
+    ['bind-address', '0.0.0.0'],
+    ['client-ca-file', `${PKI}/ca.crt`],
+    ['cluster-cidr', podCIDRs(np).join(',')],
+    ['cluster-name', tcp.metadata.name ?? ''],
+    ['cluster-signing-cert-file', `${PKI}/ca.crt`],
+    ['cluster-signing-key-file', `${PKI}/ca.key`],
+    ['controllers', '*,bootstrapsigner,tokencleaner'],
+    ['kubeconfig', kubeconfig],
+    ['leader-elect', 'true'],
+    ['requestheader-client-ca-file', `${PKI}/front-proxy-ca.crt`],
+    ['root-ca-file', `${PKI}/ca.crt`],
+    ['secure-port', String(KCM_PORT)],
+    ['service-account-private-key-file', `${PKI}/sa.key`],
+    ['service-cluster-ip-range', serviceCIDRs(np).join(',')],
+    ['use-service-account-credentials', 'true'],
+  ]);
+  return withExtraArgs(flags, tcp.spec.controlPlane.deployment?.extraArgs?.controllerManager);
+}
+
+function schedulerFlags(tcp: TenantControlPlaneView): Flags {
+  const kubeconfig = `${SCHEDULER_DIR}/${SCHEDULER_CONF}`;
+  const flags: Flags = new Map([
+    ['authentication-kubeconfig', kubeconfig],
+    ['authorization-kubeconfig', kubeconfig],
+    ['bind-address', '0.0.0.0'],
+    ['kubeconfig', kubeconfig],
+    ['leader-elect', 'true'],
+    ['secure-port', String(SCHEDULER_PORT)],
+  ]);
+  return withExtraArgs(flags, tcp.spec.controlPlane.deployment?.extraArgs?.scheduler);
+}
+
+function konnectivityServer(tcp: TenantControlPlaneView, agentPort: number): V1Container {
+  const server = tcp.spec.addons?.konnectivity?.server;
+  const flags: Flags = new Map([
+    ['admin-port', String(KONNECTIVITY_ADMIN_PORT)],
+    ['agent-namespace', 'kube-system'],
+    ['agent-port', String(agentPort)],
+    ['agent-service-account', 'konnectivity-agent'],
+    ['authentication-audience', 'system:konnectivity-server'],
+    ['cluster-cert', `${PKI}/apiserver.crt`],
+    ['cluster-key', `${PKI}/apiserver.key`],
+    ['health-port', String(KONNECTIVITY_HEALTH_PORT)],
+    ['kubeconfig', `${KONNECTIVITY_DIR}/${KONNECTIVITY_CONF}`],
+    ['mode', 'grpc'],
+    ['proxy-strategies', 'destHost,default'],
+    ['server-port', '0'],
+    ['uds-name', KONNECTIVITY_UDS],
+  ]);
+  return {
+    name: 'konnectivity-server',
+    image: `${server?.image ?? KONNECTIVITY_SERVER_IMAGE}:${server?.version ?? DEFAULT_KONNECTIVITY_VERSION}`,
+    command: ['/proxy-server'],
+    args: renderFlags(withExtraArgs(flags, server?.extraArgs)),
+    ports: [
+      { name: 'agent', containerPort: agentPort, protocol: 'TCP' },
+      { name: 'admin', containerPort: KONNECTIVITY_ADMIN_PORT, protocol: 'TCP' },
+      { name: 'health', containerPort: KONNECTIVITY_HEALTH_PORT, protocol: 'TCP' },
+    ],
+    livenessProbe: { httpGet: { path: '/healthz', port: KONNECTIVITY_HEALTH_PORT, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 1, failureThreshold: 3 },
+    ...(server?.resources ? { resources: server.resources } : {}),
+    volumeMounts: [
+      { name: 'pki', mountPath: PKI, readOnly: true },
+      { name: 'konnectivity-kubeconfig', mountPath: KONNECTIVITY_DIR, readOnly: true },
+      { name: 'konnectivity-uds', mountPath: KONNECTIVITY_UDS_DIR },
+    ],
+  };
+}
+
+export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentInputs): Deployment {
+  const name = tcp.metadata.name ?? '';
+  const d = tcp.spec.controlPlane.deployment ?? {};
+  const konnectivity = tcp.spec.addons?.konnectivity !== undefined;
+  const mounts = (component: 'apiServer' | 'controllerManager' | 'scheduler', own: V1VolumeMount[]): V1VolumeMount[] => [
+    ...own,
+    ...(d.additionalVolumeMounts?.[component] ?? []),
+  ];
+
+  const apiServer: V1Container = {
+    name: 'kube-apiserver',
+    image: image(tcp, 'apiServerImage', 'kube-apiserver'),
+    command: ['kube-apiserver'],
+    args: renderFlags(apiServerFlags(tcp, inputs)),
+    ports: [{ name: 'kube-apiserver', containerPort: API_SERVER_CONTAINER_PORT, protocol: 'TCP' }],
+    livenessProbe: httpsProbe('/livez', API_SERVER_CONTAINER_PORT, 8),
+    readinessProbe: httpsProbe('/readyz', API_SERVER_CONTAINER_PORT, 3, 1),
+    startupProbe: httpsProbe('/livez', API_SERVER_CONTAINER_PORT, 60, 1),
+    volumeMounts: mounts('apiServer', [
+      { name: 'pki', mountPath: PKI, readOnly: true },
+      ...(konnectivity
+        ? [
+            { name: 'egress-selector', mountPath: EGRESS_DIR, readOnly: true },
+            { name: 'konnectivity-uds', mountPath: KONNECTIVITY_UDS_DIR },
+          ]
+        : []),
+    ]),
+    ...(d.resources?.apiServer ? { resources: d.resources.apiServer } : {}),
+    ...(d.containerSecurityContexts?.apiServer ? { securityContext: d.containerSecurityContexts.apiServer } : {}),
+  };
+  const controllerManager: V1Container = {
+    name: 'kube-controller-manager',
+    image: image(tcp, 'controllerManagerImage', 'kube-controller-manager'),
+    command: ['kube-controller-manager'],
+    args: renderFlags(controllerManagerFlags(tcp)),
+    livenessProbe: httpsProbe('/healthz', KCM_PORT, 8),
+    startupProbe: httpsProbe('/healthz', KCM_PORT, 60, 1),
+    volumeMounts: mounts('controllerManager', [
+      { name: 'pki', mountPath: PKI, readOnly: true },
+      { name: 'controller-manager-kubeconfig', mountPath: KCM_DIR, readOnly: true },
+    ]),
+    ...(d.resources?.controllerManager ? { resources: d.resources.controllerManager } : {}),
+    ...(d.containerSecurityContexts?.controllerManager ? { securityContext: d.containerSecurityContexts.controllerManager } : {}),
+  };
+  const scheduler: V1Container = {
+    name: 'kube-scheduler',
+    image: image(tcp, 'schedulerImage', 'kube-scheduler'),
+    command: ['kube-scheduler'],
+    args: renderFlags(schedulerFlags(tcp)),
+    livenessProbe: httpsProbe('/healthz', SCHEDULER_PORT, 8),
+    startupProbe: httpsProbe('/healthz', SCHEDULER_PORT, 60, 1),
+    volumeMounts: mounts('scheduler', [{ name: 'scheduler-kubeconfig', mountPath: SCHEDULER_DIR, readOnly: true }]),
+    ...(d.resources?.scheduler ? { resources: d.resources.scheduler } : {}),
+    ...(d.containerSecurityContexts?.scheduler ? { securityContext: d.containerSecurityContexts.scheduler } : {}),
+  };
+
+  const s = inputs.secrets;
+  const volumes: V1Volume[] = [
+    pkiVolume(s),
+    { name: 'controller-manager-kubeconfig', secret: { secretName: s.controllerManagerKubeconfig, defaultMode: 0o420 } },
+    { name: 'scheduler-kubeconfig', secret: { secretName: s.schedulerKubeconfig, defaultMode: 0o420 } },
+  ];
+  const containers = [apiServer, controllerManager, scheduler];
+  const kPort = konnectivityPort(tcp);
+  if (kPort !== undefined) {
+    if (!s.konnectivityKubeconfig || !inputs.egressSelectorConfigMap) {
+      throw new Error('konnectivity is enabled but its kubeconfig Secret or egress selector ConfigMap was not given');
+    }
+    volumes.push(
+      { name: 'konnectivity-kubeconfig', secret: { secretName: s.konnectivityKubeconfig, defaultMode: 0o420 } },
+      { name: 'egress-selector', configMap: { name: inputs.egressSelectorConfigMap, defaultMode: 0o420 } },
+      { name: 'konnectivity-uds', emptyDir: { medium: 'Memory' } },
+    );
+    containers.push(konnectivityServer(tcp, kPort));
+  }
+  containers.push(...(d.additionalContainers ?? []));
+  volumes.push(...(d.additionalVolumes ?? []));
+
+  const labels = selectorLabels(name);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: deploymentName(name),
+      namespace: tcp.metadata.namespace,
+      labels: { ...d.additionalMetadata?.labels, ...labels },
+      ...(d.additionalMetadata?.annotations ? { annotations: d.additionalMetadata.annotations } : {}),
+    },
+    spec: {
+      replicas: d.replicas ?? 2,
+      selector: { matchLabels: labels },
+      strategy: d.strategy ?? { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '100%' } },
+      template: {
+        metadata: {
+          labels: { ...d.podAdditionalMetadata?.labels, ...labels },
+          annotations: { ...d.podAdditionalMetadata?.annotations, [CHECKSUM_ANNOTATION]: inputs.secretsChecksum },
+        },
+        spec: {
+          serviceAccountName: d.serviceAccountName ?? 'default',
+          // The apiserver needs no management-cluster credentials; keep them out of the pod.
+          automountServiceAccountToken: false,
+          containers,
+          volumes,
+          ...(d.additionalInitContainers?.length ? { initContainers: d.additionalInitContainers } : {}),
+          ...(d.nodeSelector ? { nodeSelector: d.nodeSelector } : {}),
+          ...(d.runtimeClassName ? { runtimeClassName: d.runtimeClassName } : {}),
+          ...(d.tolerations ? { tolerations: d.tolerations } : {}),
+          ...(d.affinity ? { affinity: d.affinity } : {}),
+          ...(d.topologySpreadConstraints
+            ? { topologySpreadConstraints: d.topologySpreadConstraints.map((c) => Object.assign({}, c, { labelSelector: c.labelSelector ?? { matchLabels: labels } })) }
+            : {}),
+          ...(d.podSecurityContext ? { securityContext: d.podSecurityContext } : {}),
+        },
+      },
+    },
+  };
+}
+
+/** The EgressSelectorConfiguration the apiserver reads when Konnectivity is on: cluster traffic via the UDS. */
+export function egressSelectorConfiguration(): Record<string, string> {
+  return {
+    [EGRESS_FILE]: [
+      'apiVersion: apiserver.k8s.io/v1beta1',
+      'kind: EgressSelectorConfiguration',
+      'egressSelections:',
+      '- name: cluster',
+      '  connection:',
+      '    proxyProtocol: GRPC',
+      '    transport:',
+      '      uds:',
+      `        udsName: ${KONNECTIVITY_UDS}`,
+      '',
+    ].join('\n'),
+  };
+}

@@ -1,0 +1,120 @@
+// The fields of a TenantControlPlane the workload builders read, with Kamaji's JSON names. Structural, so the
+// full API type from ../api satisfies it.
+import type {
+  V1Affinity,
+  V1Container,
+  V1DeploymentStrategy,
+  V1PodSecurityContext,
+  V1ResourceRequirements,
+  V1SecurityContext,
+  V1Toleration,
+  V1TopologySpreadConstraint,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
+import type { KubeObject } from '../../../lib/kube/object.js';
+
+export interface AdditionalMetadata {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface PerComponent<T> {
+  apiServer?: T;
+  controllerManager?: T;
+  scheduler?: T;
+}
+
+export interface RegistrySettings {
+  registry?: string;
+  apiServerImage?: string;
+  controllerManagerImage?: string;
+  schedulerImage?: string;
+  tagSuffix?: string;
+}
+
+export interface ImageOverride {
+  imageRepository?: string;
+  imageTag?: string;
+}
+
+export interface KonnectivitySpec {
+  server?: { port?: number; version?: string; image?: string; resources?: V1ResourceRequirements; extraArgs?: string[] };
+  agent?: {
+    image?: string;
+    version?: string;
+    tolerations?: V1Toleration[];
+    extraArgs?: string[];
+    hostNetwork?: boolean;
+    mode?: 'DaemonSet' | 'Deployment';
+    replicas?: number;
+  };
+}
+
+export interface TenantControlPlaneView extends KubeObject {
+  spec: {
+    dataStore?: string;
+    dataStoreSchema?: string;
+    dataStoreUsername?: string;
+    controlPlane: {
+      deployment?: {
+        replicas?: number;
+        strategy?: V1DeploymentStrategy;
+        registrySettings?: RegistrySettings;
+        nodeSelector?: Record<string, string>;
+        runtimeClassName?: string;
+        tolerations?: V1Toleration[];
+        affinity?: V1Affinity;
+        topologySpreadConstraints?: V1TopologySpreadConstraint[];
+        resources?: PerComponent<V1ResourceRequirements>;
+        extraArgs?: PerComponent<string[]>;
+        additionalMetadata?: AdditionalMetadata;
+        podAdditionalMetadata?: AdditionalMetadata;
+        additionalInitContainers?: V1Container[];
+        additionalContainers?: V1Container[];
+        additionalVolumes?: V1Volume[];
+        additionalVolumeMounts?: PerComponent<V1VolumeMount[]>;
+        serviceAccountName?: string;
+        containerSecurityContexts?: PerComponent<V1SecurityContext>;
+        podSecurityContext?: V1PodSecurityContext;
+      };
+      service: {
+        serviceType: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+        additionalMetadata?: AdditionalMetadata;
+        additionalPorts?: { name: string; protocol?: string; appProtocol?: string; port: number; targetPort: number | string }[];
+        allocateLoadBalancerNodePorts?: boolean;
+      };
+      ingress?: { additionalMetadata?: AdditionalMetadata; ingressClassName?: string; hostname?: string };
+      gateway?: {
+        additionalMetadata?: AdditionalMetadata;
+        parentRefs?: Record<string, unknown>[];
+        hostname?: string;
+      };
+    };
+    kubernetes: {
+      version: string;
+      kubelet?: { preferredAddressTypes?: string[]; configurationJSONPatches?: { op: string; path: string; value?: unknown; from?: string }[]; cgroupfs?: string };
+      admissionControllers?: string[];
+    };
+    networkProfile?: {
+      address?: string;
+      advertiseAddress?: string;
+      port?: number;
+      certSANs?: string[];
+      clusterDomain?: string;
+      serviceCidr?: string;
+      podCidr?: string;
+      serviceCidrs?: string[];
+      podCidrs?: string[];
+      dnsServiceIPs?: string[];
+      loadBalancerClass?: string;
+      loadBalancerSourceRanges?: string[];
+      allowAddressAsExternalIP?: boolean;
+    };
+    addons?: {
+      coreDNS?: ImageOverride;
+      kubeProxy?: ImageOverride;
+      konnectivity?: KonnectivitySpec;
+    };
+  };
+}
