@@ -1,0 +1,113 @@
+// kvcloud's infrastructure provider in the local clusterctl repository: the release `make release-manifests`
+// builds, written from this work tree into the repository and registered in its clusterctl.yaml as the
+// InfrastructureProvider "kubevirt" (the name clusterctl knows CAPK by), so `clusterctl init --infrastructure
+// kubevirt` and `clusterctl generate cluster` use our manifests exactly as users would use a published release.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { defaultVersion, PROVIDER_NAMESPACE, writeRelease, type Release } from '../../../hack/release-manifests.js';
+import { toolArtifact } from '../binaries.js';
+import { kubectl } from '../kubectl.js';
+import type { InitResult } from './init.js';
+import type { ClusterctlRepository } from './repository.js';
+
+export const KUBEVIRT_PROVIDER_NAMESPACE = PROVIDER_NAMESPACE;
+export const KUBEVIRT_MANAGER_DEPLOYMENT = 'capk-controller-manager';
+export const KUBEVIRT_MANAGER_SERVICE_ACCOUNT = 'capk-manager';
+
+export interface KvcloudInfrastructure extends Release {
+  version: string;
+}
+
+interface ClusterctlConfig {
+  providers?: { name: string; type: string; url: string }[];
+  [key: string]: unknown;
+}
+
+/** Writes the provider's release into the repository and adds it to the repository's clusterctl.yaml. */
+export async function addKvcloudInfrastructure(repo: ClusterctlRepository, version?: string): Promise<KvcloudInfrastructure> {
+  const v = version ?? (await defaultVersion());
+  const release = await writeRelease(join(repo.dir, 'repository'), v);
+  const config = parse(await readFile(repo.configPath, 'utf8')) as ClusterctlConfig;
+  const providers = (config.providers ?? []).filter((p) => !(p.name === 'kubevirt' && p.type === 'InfrastructureProvider'));
+  providers.push({ name: 'kubevirt', type: 'InfrastructureProvider', url: `file://${release.componentsPath}` });
+  await writeFile(repo.configPath, stringify({ ...config, providers }));
+  return { ...release, version: v };
+}
+
+/**
+ * The KubeVirt and CDI CRDs, as a management cluster running KubeVirt has them before an infrastructure
+ * provider is installed (the manager watches VirtualMachines and DataVolumes from its start).
+ */
+export async function installKubevirtCRDs(kubeconfig: string): Promise<void> {
+  for (const [tool, key] of [
+    ['kubevirt-crds', 'KUBEVIRT_VERSION'],
+    ['cdi-crds', 'CDI_VERSION'],
+  ] as const) {
+    await kubectl(kubeconfig, ['apply', '--server-side', '-f', toolArtifact(tool, key, 'crds.yaml')]);
+  }
+  await kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/virtualmachines.kubevirt.io', 'crd/datavolumes.cdi.kubevirt.io']);
+}
+
+/**
+ * `clusterctl init` of cert-manager, Cluster API core, kubeadm bootstrap and control plane, and kubevirt (the
+ * latest version in the repository, as clusterctl picks it), ClusterTopology on, waiting for every provider.
+ */
+export async function clusterctlInitWithKubevirt(repo: ClusterctlRepository, kubeconfig: string, timeoutSeconds = 300): Promise<InitResult> {
+  const started = Date.now();
+  const { stdout, stderr } = await repo.clusterctl(
+    [
+      'init',
+      '--kubeconfig',
+      kubeconfig,
+      '--core',
+      `cluster-api:${repo.clusterAPIVersion}`,
+      '--bootstrap',
+      `kubeadm:${repo.clusterAPIVersion}`,
+      '--control-plane',
+      `kubeadm:${repo.clusterAPIVersion}`,
+      '--infrastructure',
+      'kubevirt',
+      '--wait-providers',
+      '--wait-provider-timeout',
+      String(timeoutSeconds),
+    ],
+    { env: { CLUSTER_TOPOLOGY: 'true' }, timeoutMs: (timeoutSeconds + 120) * 1000 },
+  );
+  return { output: `${stdout}${stderr}`, seconds: (Date.now() - started) / 1000 };
+}
+
+export interface GenerateOptions {
+  /** A template file (`--from`). */
+  from: string;
+  clusterName: string;
+  namespace: string;
+  kubernetesVersion: string;
+  workerMachineCount: number;
+  controlPlaneMachineCount?: number;
+  /** Template variables (NODE_VM_IMAGE_TEMPLATE, CRI_PATH...). */
+  variables?: Record<string, string>;
+}
+
+/** `clusterctl generate cluster --from <template>`: the manifests a user would apply. */
+export async function generateCluster(repo: ClusterctlRepository, opts: GenerateOptions): Promise<string> {
+  const { stdout } = await repo.clusterctl(
+    [
+      'generate',
+      'cluster',
+      opts.clusterName,
+      '--from',
+      opts.from,
+      '--target-namespace',
+      opts.namespace,
+      '--kubernetes-version',
+      opts.kubernetesVersion,
+      '--worker-machine-count',
+      String(opts.workerMachineCount),
+      '--control-plane-machine-count',
+      String(opts.controlPlaneMachineCount ?? 1),
+    ],
+    { env: opts.variables ?? {} },
+  );
+  return stdout;
+}
