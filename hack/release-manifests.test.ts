@@ -81,6 +81,11 @@ describe('hack/release-manifests', () => {
       { name: 'no CRDs', objects: () => complete().filter((o) => o.kind !== 'CustomResourceDefinition'), error: /no CustomResourceDefinition/ },
       { name: 'a binding to a role the release lacks', objects: () => complete().filter((o) => o.kind !== 'ClusterRole'), error: /refers to ClusterRole capk-manager-role, which the release does not define/ },
       { name: 'a binding to a ServiceAccount the release lacks', objects: () => [...complete().filter((o) => o.kind !== 'ServiceAccount')], error: /binds ServiceAccount capk-system\/capk-manager/ },
+      {
+        name: 'a policy binding to a policy the release lacks',
+        objects: () => [...complete(), { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: 'b' }, spec: { policyName: 'p' } }],
+        error: /binds policy "p", which the release does not define/,
+      },
       { name: 'a manager without a "manager" container', objects: () => [...complete().filter((o) => o.kind !== 'Deployment'), deployment({ name: 'main', image: 'x' })], error: /no container named "manager"/ },
       { name: 'a manager with a command', objects: () => [...complete().filter((o) => o.kind !== 'Deployment'), deployment({ name: 'manager', image: 'x', command: ['/manager'] })], error: /args only/ },
     ];

@@ -139,6 +139,10 @@ function validate(objects: Manifest[]): void {
       }
     }
   }
+  for (const b of objects.filter((o) => o.kind === 'ValidatingAdmissionPolicyBinding')) {
+    const policy = (b.spec as { policyName?: string } | undefined)?.policyName ?? '';
+    if (!has('ValidatingAdmissionPolicy', policy)) throw new Error(`${keyOf(b)} binds policy "${policy}", which the release does not define`);
+  }
   const managers = objects.filter((o) => o.kind === 'Deployment');
   if (managers.length !== 1) throw new Error(`a provider release has exactly one manager Deployment, found ${managers.length}`);
   const podSpec = (managers[0]?.spec as { template: { spec: { containers: { name: string; command?: string[] }[]; serviceAccountName?: string } } }).template.spec;
