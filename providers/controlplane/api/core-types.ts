@@ -2,7 +2,7 @@
 // admission; the large pod-level ones (Container, Volume, Affinity, security contexts) are kept whole
 // (preserve-unknown-fields) and validated by the apiserver when the operator writes the Deployment from them,
 // which reports the error on the TenantControlPlane.
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 /** An object whose content the apiserver validates elsewhere; typed loosely here. */
 export function opaque<T = Record<string, unknown>>(description: string) {
@@ -17,11 +17,16 @@ export const Quantity = Type.Unsafe<number | string>({
   pattern: '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
 });
 
-export const StringMap = Type.Record(Type.String(), Type.String());
+/** A map with free keys: `additionalProperties`, since structural schemas refuse the `patternProperties` Type.Record emits. */
+export function mapOf<T extends TSchema>(value: T) {
+  return Type.Unsafe<Record<string, Static<T>>>({ type: 'object', additionalProperties: value });
+}
+
+export const StringMap = mapOf(Type.String());
 
 export const ResourceRequirements = Type.Object({
-  limits: Type.Optional(Type.Record(Type.String(), Quantity)),
-  requests: Type.Optional(Type.Record(Type.String(), Quantity)),
+  limits: Type.Optional(mapOf(Quantity)),
+  requests: Type.Optional(mapOf(Quantity)),
   claims: Type.Optional(Type.Array(Type.Object({ name: Type.String(), request: Type.Optional(Type.String()) }))),
 });
 export type ResourceRequirements = Static<typeof ResourceRequirements>;

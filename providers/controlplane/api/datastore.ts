@@ -3,7 +3,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ObjectMeta } from '../../../lib/kube/object.js';
 import { Condition, ObjectMetaSchema } from './core-types.js';
-import { API_VERSION, DATASTORE_KIND } from './groupversion.js';
 import { rule, unsupportedMessage } from './validation.js';
 
 export const DRIVERS = ['etcd', 'MySQL', 'PostgreSQL', 'NATS'] as const;
@@ -146,8 +145,8 @@ export const DataStoreSchema = Type.Object({
 });
 
 export interface DataStore {
-  apiVersion?: typeof API_VERSION;
-  kind?: typeof DATASTORE_KIND;
+  apiVersion?: string;
+  kind?: string;
   metadata: ObjectMeta;
   spec: DataStoreSpec;
   status?: DataStoreStatus;

@@ -186,7 +186,7 @@ export type ServiceType = (typeof SERVICE_TYPES)[number];
 export const ServiceSpec = Type.Object({
   additionalMetadata: Type.Optional(AdditionalMetadata),
   additionalPorts: Type.Optional(
-    Type.Array(AdditionalPort, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
+    Type.Array(AdditionalPort, { maxItems: 32, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
   ),
   serviceType: Type.Union(SERVICE_TYPES.map((t) => Type.Literal(t))),
   allocateLoadBalancerNodePorts: Type.Optional(Type.Boolean()),
@@ -297,6 +297,7 @@ export const KubernetesSpec = Type.Object(
     admissionControllers: Type.Optional(
       Type.Array(Type.Union(ADMISSION_CONTROLLERS.map((a) => Type.Literal(a))), {
         default: DEFAULT_ADMISSION_CONTROLLERS,
+        maxItems: ADMISSION_CONTROLLERS.length,
         'x-kubernetes-validations': [
           rule(
             `!self.exists(a, a in [${REMOVED_ADMISSION_CONTROLLERS.map((a) => `'${a}'`).join(', ')}])`,

@@ -3,7 +3,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ObjectMeta } from '../../../lib/kube/object.js';
 import { ObjectMetaSchema } from './core-types.js';
-import { API_VERSION, TENANT_CONTROL_PLANE_KIND } from './groupversion.js';
 import { TenantControlPlaneSpec } from './tenantcontrolplane-spec.js';
 import { TenantControlPlaneStatus } from './tenantcontrolplane-status.js';
 import { rule } from './validation.js';
@@ -22,15 +21,14 @@ export const TenantControlPlaneSchema = Type.Object(
       rule(
         "size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
         'metadata.name of a TenantControlPlane must be a DNS-1035 label: lowercase letters, digits and -, starting with a letter, at most 63 characters',
-        { fieldPath: '.metadata.name' },
       ),
     ],
   },
 );
 
 export interface TenantControlPlane {
-  apiVersion?: typeof API_VERSION;
-  kind?: typeof TENANT_CONTROL_PLANE_KIND;
+  apiVersion?: string;
+  kind?: string;
   metadata: ObjectMeta;
   spec: Static<typeof TenantControlPlaneSpec>;
   status?: Static<typeof TenantControlPlaneStatus>;
