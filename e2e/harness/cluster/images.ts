@@ -145,6 +145,8 @@ const catalog: Record<string, CatalogEntry> = {
   'kvcloud.local/test/shell': { tags: () => ['dev'], resolve: () => Promise.resolve({ entrypoint: ['/bin/sh'] }) },
   'ghcr.io/kvcloud/infrastructure-manager': kvcloudComponent('providers/infrastructure/main.ts'),
   'ghcr.io/kvcloud/controlplane-manager': kvcloudComponent('providers/controlplane/main.ts'),
+  // The OS inside a simulated KubeVirt VM: the KubeVirt simulator's virt-launcher pods run it (e2e/harness/guest).
+  'kvcloud.local/test/virt-launcher': kvcloudComponent('e2e/harness/guest/main.ts'),
 };
 
 export async function resolveImage(reference: string): Promise<LocalImage> {
