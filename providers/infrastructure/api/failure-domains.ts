@@ -3,10 +3,9 @@
 // Contract v1beta2 (what Cluster API >= 1.11 reads when our CRD carries the `cluster.x-k8s.io/v1beta2` label, which
 // it always does) wants a list of {name, controlPlane, attributes}; the deprecated v1beta1 contract (cores that
 // only know the `cluster.x-k8s.io/v1beta1` label) reads the same field as a map keyed by name. One CRD field
-// cannot have two structural types, so the schema keeps it open and a CEL rule accepts exactly those two shapes;
-// the controller writes the list unless it talks to a v1beta1-only core (toV1Beta1FailureDomains).
+// cannot have two structural types, so the schema keeps it open (x-kubernetes-preserve-unknown-fields) and only
+// the controller writes it: the list, unless it talks to a v1beta1-only core (toV1Beta1FailureDomains).
 import { Type, type Static } from '@sinclair/typebox';
-import { rules } from './kube-shapes.js';
 
 export const FailureDomainSchema = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 256, description: 'Name of the failure domain (a zone of the infra cluster).' }),
@@ -23,23 +22,12 @@ export interface V1Beta1FailureDomainSpec {
 }
 export type V1Beta1FailureDomains = Record<string, V1Beta1FailureDomainSpec>;
 
-const LIST_SHAPE =
-  "self.all(d, type(d) == map && 'name' in d && type(d.name) == string && size(d.name) > 0" +
-  " && (!('controlPlane' in d) || type(d.controlPlane) == bool) && (!('attributes' in d) || type(d.attributes) == map))";
-const MAP_SHAPE =
-  "self.all(k, type(self[k]) == map && (!('controlPlane' in self[k]) || type(self[k].controlPlane) == bool)" +
-  " && (!('attributes' in self[k]) || type(self[k].attributes) == map))";
-
+/** Open, as one field: CEL cannot see a schema node without a type, so the shape is this module's to keep. */
 export const FailureDomainsSchema = Type.Unsafe<FailureDomain[] | V1Beta1FailureDomains>({
   description:
     'Failure domains (infra cluster zones) machines may be placed in: a list of {name, controlPlane, attributes} ' +
     '(Cluster API contract v1beta2) or, for cores on the v1beta1 contract, a map from name to {controlPlane, attributes}.',
   'x-kubernetes-preserve-unknown-fields': true,
-  ...rules({
-    rule: `type(self) == list ? ${LIST_SHAPE} : type(self) == map && ${MAP_SHAPE}`,
-    message:
-      'status.failureDomains must be a list of {name, controlPlane, attributes} (contract v1beta2) or a map from name to {controlPlane, attributes} (contract v1beta1)',
-  }),
 });
 
 /** The v1beta1 map form of a list of failure domains (the v1beta1 map has no room for a missing controlPlane). */

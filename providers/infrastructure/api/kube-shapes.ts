@@ -1,6 +1,6 @@
 // Kubernetes building blocks of the provider's schemas (object metadata, references, conditions, quantities), as
 // TypeBox schemas that render to structural CRD schema and type as the toolkit's wire shapes.
-import { Type, type TUnsafe } from '@sinclair/typebox';
+import { Type, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import type { Condition } from '../../../lib/controller/conditions.js';
 import type { ObjectMeta } from '../../../lib/kube/object.js';
 
@@ -14,7 +14,17 @@ export interface Rule {
 
 export const rules = (...list: Rule[]) => ({ 'x-kubernetes-validations': list });
 
-export const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+/**
+ * The schema with more rules. Transition rules (oldSelf) go on the objects' own spec only, never on a spec shared
+ * with a template: there they would refuse the topology controller's dry-run that the template policy exempts.
+ */
+export function withRules<T extends TSchema>(schema: T, extra: Rule[]): T {
+  const existing = (schema['x-kubernetes-validations'] as Rule[] | undefined) ?? [];
+  return { ...schema, 'x-kubernetes-validations': [...existing, ...extra] };
+}
+
+// CEL string literals have no `\.` escape, so dots are matched with `[.]`.
+export const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 
 /** A string field holding the name of an object (a Secret, a namespace...), checked with a readable message. */

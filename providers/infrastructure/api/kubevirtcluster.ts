@@ -2,7 +2,7 @@
 // status.initialization, so CAPK manifests apply unchanged and Cluster API >= 1.11 reads it natively.
 import { Type, type Static } from '@sinclair/typebox';
 import { FailureDomainsSchema } from './failure-domains.js';
-import { Conditions, DeprecatedStatus, EmbeddedObjectMeta, ObjectReference, RootObjectMeta, TypeMetaFields, objectName, rules, type Rule } from './kube-shapes.js';
+import { Conditions, DeprecatedStatus, EmbeddedObjectMeta, ObjectReference, RootObjectMeta, TypeMetaFields, objectName, rules, withRules, type Rule } from './kube-shapes.js';
 
 /** infraClusterSecretRef: a Secret holding the kubeconfig of the cluster the VMs run in (key `kubeconfig`). */
 export const infraClusterSecretRef = (field: string) => {
@@ -32,13 +32,9 @@ export const APIEndpointSchema = Type.Object(
       { rule: "self.host != '' || self.port == 0", message: `${F}.host is required when ${F}.port is set`, fieldPath: '.host' },
       { rule: "self.host == '' || (self.port >= 1 && self.port <= 65535)", message: `${F}.port must be between 1 and 65535`, fieldPath: '.port' },
       {
-        rule: "self.host == '' || isIP(self.host) || self.host.matches('^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$')",
+        rule: "self.host == '' || isIP(self.host) || self.host.matches('^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?([.][A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$')",
         message: `${F}.host must be a DNS name or an IP address, without scheme or port (put the port in ${F}.port)`,
         fieldPath: '.host',
-      },
-      {
-        rule: "oldSelf.host == '' || self == oldSelf",
-        message: `${F} is immutable once set: the tenant's certificates and kubeconfigs point at it; create a new cluster to move it`,
       },
     ),
   },
@@ -103,6 +99,25 @@ export const KubevirtClusterSpecSchema = Type.Object(
   { description: 'The desired state of the tenant cluster\'s infrastructure.', default: {} },
 );
 
+/** What may not change on a live KubevirtCluster (templates have their own policy). */
+const CLUSTER_TRANSITIONS: Rule[] = [
+  {
+    rule:
+      "!has(oldSelf.controlPlaneEndpoint) || oldSelf.controlPlaneEndpoint.host == '' || " +
+      '(has(self.controlPlaneEndpoint) && self.controlPlaneEndpoint == oldSelf.controlPlaneEndpoint)',
+    message: `${F} is immutable once set: the tenant's certificates and kubeconfigs point at it; create a new cluster to move it`,
+    fieldPath: '.controlPlaneEndpoint',
+  },
+  {
+    rule:
+      'has(self.infraClusterSecretRef) == has(oldSelf.infraClusterSecretRef) && ' +
+      '(!has(self.infraClusterSecretRef) || self.infraClusterSecretRef == oldSelf.infraClusterSecretRef)',
+    message:
+      'spec.infraClusterSecretRef is immutable: the cluster\'s VMs and Service live in that infra cluster; create a new cluster to move them',
+    fieldPath: '.infraClusterSecretRef',
+  },
+];
+
 export const KubevirtClusterStatusSchema = Type.Object(
   {
     ready: Type.Optional(Type.Boolean({ default: false, description: 'v1beta1 contract: the infrastructure is ready.' })),
@@ -124,7 +139,7 @@ export const KubevirtClusterStatusSchema = Type.Object(
 export const KubevirtClusterSchema = Type.Object({
   ...TypeMetaFields,
   metadata: RootObjectMeta,
-  spec: Type.Optional(KubevirtClusterSpecSchema),
+  spec: Type.Optional(withRules(KubevirtClusterSpecSchema, CLUSTER_TRANSITIONS)),
   status: Type.Optional(KubevirtClusterStatusSchema),
 });
 

@@ -2,7 +2,7 @@
 // spec and status, plus the v1beta2 contract's status.initialization and status.failureDomain.
 import { Type, type Static } from '@sinclair/typebox';
 import { infraClusterSecretRef } from './kubevirtcluster.js';
-import { Conditions, DeprecatedStatus, EmbeddedObjectMeta, RootObjectMeta, TypeMetaFields, rules } from './kube-shapes.js';
+import { Conditions, DeprecatedStatus, EmbeddedObjectMeta, RootObjectMeta, TypeMetaFields, rules, withRules, type Rule } from './kube-shapes.js';
 import { VirtualMachineSpecSchema } from './virtualmachine-spec.js';
 
 /** The providerID of the VM a KubevirtMachine owns; the tenant Node carries the same value. */
@@ -51,15 +51,30 @@ export const KubevirtMachineSpecSchema = Type.Object(
     virtualMachineBootstrapCheck: Type.Optional(VirtualMachineBootstrapCheckSpecSchema),
     infraClusterSecretRef: Type.Optional(infraClusterSecretRef('spec.infraClusterSecretRef')),
   },
-  {
-    description: 'The desired state of one machine.',
-    ...rules({
-      rule: '!has(oldSelf.providerID) || (has(self.providerID) && self.providerID == oldSelf.providerID)',
-      message: 'spec.providerID is immutable once set: it names the VM and the tenant Node; delete the machine to replace it',
-      fieldPath: '.providerID',
-    }),
-  },
+  { description: 'The desired state of one machine.' },
 );
+
+/** What may not change on a live KubevirtMachine (templates have their own policy). */
+const MACHINE_TRANSITIONS: Rule[] = [
+  {
+    rule: '!has(oldSelf.providerID) || (has(self.providerID) && self.providerID == oldSelf.providerID)',
+    message: 'spec.providerID is immutable once set: it names the VM and the tenant Node; delete the machine to replace it',
+    fieldPath: '.providerID',
+  },
+  {
+    rule: 'self.virtualMachineTemplate == oldSelf.virtualMachineTemplate',
+    message:
+      'spec.virtualMachineTemplate is immutable: the VirtualMachine was created from it; change the KubevirtMachineTemplate and let Cluster API replace the machine',
+    fieldPath: '.virtualMachineTemplate',
+  },
+  {
+    rule:
+      'has(self.infraClusterSecretRef) == has(oldSelf.infraClusterSecretRef) && ' +
+      '(!has(self.infraClusterSecretRef) || self.infraClusterSecretRef == oldSelf.infraClusterSecretRef)',
+    message: 'spec.infraClusterSecretRef is immutable: the VM lives in that infra cluster; delete the machine to replace it',
+    fieldPath: '.infraClusterSecretRef',
+  },
+];
 
 const AddressSchema = Type.Object({
   type: Type.Union(['Hostname', 'ExternalIP', 'InternalIP', 'ExternalDNS', 'InternalDNS'].map((t) => Type.Literal(t))),
@@ -90,7 +105,7 @@ export const KubevirtMachineStatusSchema = Type.Object(
 export const KubevirtMachineSchema = Type.Object({
   ...TypeMetaFields,
   metadata: RootObjectMeta,
-  spec: KubevirtMachineSpecSchema,
+  spec: withRules(KubevirtMachineSpecSchema, MACHINE_TRANSITIONS),
   status: Type.Optional(KubevirtMachineStatusSchema),
 });
 

@@ -3,6 +3,7 @@
 // any KubeVirt release passes through unchanged, type the fields the provider acts on, and check with CEL what
 // KubeVirt's own admission would reject later, when the VM is created, where a user would only see a condition.
 import { Type } from '@sinclair/typebox';
+import type { VirtualMachineSpec } from '../../../lib/apis/kubevirt.js';
 import { EmbeddedObjectMeta, Quantity, ResourceList, StringMap, rules } from './kube-shapes.js';
 
 /** The volume (and disk) the controller adds to every VM for its bootstrap data, CAPK's name; templates may not use it. */
@@ -135,7 +136,8 @@ const RunStrategy = Type.Union(
   { description: 'When the VM runs; CAPK templates use Always.' },
 );
 
-export const VirtualMachineSpecSchema = Type.Object(
+// Typed as lib/apis' VirtualMachineSpec, so what the controller copies into a VirtualMachine needs no conversion.
+export const VirtualMachineSpecSchema = Type.Unsafe<VirtualMachineSpec>(Type.Object(
   {
     runStrategy: Type.Optional(RunStrategy),
     running: Type.Optional(Type.Boolean({ description: 'Deprecated by KubeVirt in favour of runStrategy.' })),
@@ -166,4 +168,4 @@ export const VirtualMachineSpecSchema = Type.Object(
       message: `${P}.running and ${P}.runStrategy are mutually exclusive: keep runStrategy (running is deprecated)`,
     }),
   },
-);
+));
