@@ -2,16 +2,51 @@
 // approved and signed by the real kube-controller-manager, Node registration and heartbeats; and the in-VM
 // program driven by CABPK-shaped cloud-init and Ignition userdata.
 import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Pkcs10CertificateRequest } from '@peculiar/x509';
 import { expect } from 'chai';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { sharedPlane, type Plane } from '../../harness/plane.js';
+import { ManagedProcess } from '../../harness/process.js';
+import { runDir } from '../../harness/run-dir.js';
 import { rejection } from '../../harness/rejection.js';
 import { waitFor } from '../../harness/wait.js';
 import { DiscoveryRejected } from '../../harness/guest/discovery.js';
 import { joinNode, KUBELET_CLIENT_SIGNER, type RunningNode } from '../../harness/guest/join.js';
 import type { Node } from '../../harness/guest/node-object.js';
 import { CLUSTER_NAME_LABEL, CLUSTER_SECRET_TYPE, startTenantPlane, type TenantPlane } from '../../harness/guest/tenant-plane.js';
+import { cabpkWorkerCloudConfig, cabpkWorkerIgnition } from '../../harness/guest/testdata/cabpk-userdata.js';
+
+const GUEST_MAIN = new URL('../../harness/guest/main.ts', import.meta.url).pathname;
+
+interface Guest {
+  proc: ManagedProcess;
+  root: string;
+  /** Reads a file of the guest's filesystem. */
+  file(path: string): string | undefined;
+  log(): string;
+}
+
+/** Runs the in-VM program as a plain process with its filesystem under a directory of the run. */
+async function startGuest(vmName: string, env: Record<string, string>, root?: string): Promise<Guest> {
+  const dir = root ?? (await mkdtemp(join(runDir(), `guest-${vmName}-`)));
+  const logFile = join(dir, 'console.log');
+  const proc = await ManagedProcess.start({
+    name: `guest-${vmName}`,
+    command: process.execPath,
+    args: ['--import', 'tsx', GUEST_MAIN],
+    logFile,
+    env: { GUEST_ROOT: dir, GUEST_VM_NAME: vmName, GUEST_VM_NAMESPACE: 'tenants', GUEST_LEASE_RENEW_MS: '1000', ...env },
+  });
+  return {
+    proc,
+    root: dir,
+    file: (path) => (existsSync(join(dir, path)) ? readFileSync(join(dir, path), 'utf8') : undefined),
+    log: () => readFileSync(logFile, 'utf8'),
+  };
+}
 
 interface Csr extends KubeObject {
   spec: { signerName: string; username: string; groups: string[] };
@@ -46,7 +81,12 @@ describe('simulated guest: joins a tenant cluster the way kubeadm and the kubele
     cleanups.push(() => tenant.stop());
   });
 
+  const guests: Guest[] = [];
   after(async () => {
+    for (const g of guests) {
+      await g.proc.stop();
+      await rm(g.root, { recursive: true, force: true });
+    }
     for (const n of running) await n.stop();
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
@@ -160,5 +200,100 @@ describe('simulated guest: joins a tenant cluster the way kubeadm and the kubele
     expect(err.message).to.match(/does not verify/);
     const stray = await tenant.client.get<Node>(NODE, { name: 'acme-wrong-token' }, { direct: true });
     expect(stray).to.equal(undefined);
+  });
+
+  async function readyNode(name: string, g?: Guest): Promise<Node> {
+    return waitFor(
+      async () => {
+        if (g && !g.proc.running) throw new Error(`guest exited: ${g.proc.logTail()}`);
+        const n = await tenant.client.get<Node>(NODE, { name }, { direct: true });
+        return readyOf(n) === 'True' ? n : undefined;
+      },
+      { timeoutMs: 60_000, what: `Node ${name} Ready` },
+    );
+  }
+
+  it('boots a VM from CABPK jinja cloud-config on its configDrive: files written, joined with the rendered name and providerID, sentinel written; SIGTERM powers off', async function () {
+    this.timeout(120_000);
+    const userdata = cabpkWorkerCloudConfig({
+      endpoint: tenant.endpoint,
+      token: tenant.token,
+      caCertHash: tenant.caCertHash,
+      nodeName: '{{ ds.meta_data.local_hostname }}',
+      kubeletExtraArgs: [
+        { name: 'provider-id', value: 'kubevirt://{{ ds.meta_data.local_hostname }}' },
+        { name: 'node-labels', value: 'node.kubernetes.io/pool=md-0' },
+      ],
+    });
+    const root = await mkdtemp(join(runDir(), 'guest-acme-md-0-vm1-'));
+    await mkdir(join(root, 'var/run/kvcloud/cloudinit/userdata'), { recursive: true });
+    await writeFile(join(root, 'var/run/kvcloud/cloudinit/userdata/userdata'), userdata);
+    const g = await startGuest('acme-md-0-vm1', { GUEST_NODE_IP: '10.244.3.7', GUEST_CLOUDINIT_SOURCE: 'configDrive' }, root);
+    guests.push(g);
+
+    const node = await readyNode('acme-md-0-vm1', g);
+    expect(node.spec?.providerID).to.equal('kubevirt://acme-md-0-vm1');
+    expect(node.metadata.labels).to.include({ 'node.kubernetes.io/pool': 'md-0' });
+    expect(node.status?.addresses).to.deep.include({ type: 'InternalIP', address: '10.244.3.7' });
+    const sentinel = await waitFor(() => g.file('/run/cluster-api/bootstrap-success.complete'), { timeoutMs: 10_000, what: 'the sentinel file' });
+    expect(sentinel).to.equal('success\n');
+    expect(g.file('/run/kubeadm/kubeadm-join-config.yaml')).to.include("name: 'acme-md-0-vm1'");
+    expect(g.file('/run/cluster-api/placeholder')).to.include('placeholder file');
+    expect(g.file('/home/capk/.ssh/authorized_keys')).to.match(/^ssh-ed25519 /);
+    expect(g.file('/etc/kubernetes/kubelet.conf')).to.include('client-certificate-data');
+
+    const status = await g.proc.stop();
+    expect(status.code, g.proc.logTail()).to.equal(0);
+    expect(g.log()).to.include('powering off').and.include('stopped heartbeats');
+  });
+
+  it('comes back after a reboot as the same node with the identity kubeadm left, without a new CSR', async function () {
+    this.timeout(120_000);
+    const first = guests.find((g) => g.proc.spec.name === 'guest-acme-md-0-vm1');
+    if (!first) throw new Error('the cloud-config guest of the previous test is missing');
+    const csrsBefore = (await tenant.client.list(CSR, { direct: true })).length;
+    const before = await tenant.client.get<Node>(NODE, { name: 'acme-md-0-vm1' }, { direct: true });
+    const g = await startGuest('acme-md-0-vm1', { GUEST_NODE_IP: '10.244.3.7' }, first.root);
+    guests.push(g);
+    const after = await waitFor(
+      async () => {
+        const n = await tenant.client.get<Node>(NODE, { name: 'acme-md-0-vm1' }, { direct: true });
+        return n?.status?.nodeInfo.bootID !== before?.status?.nodeInfo.bootID ? n : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the rebooted node to post its new boot ID' },
+    );
+    expect(readyOf(after)).to.equal('True');
+    expect(after.spec?.providerID).to.equal('kubevirt://acme-md-0-vm1');
+    expect(g.log()).to.include('restarting the kubelet with its identity');
+    expect((await tenant.client.list(CSR, { direct: true })).length).to.equal(csrsBefore);
+  });
+
+  it('boots a VM from CABPK Ignition: kubeadm.service runs kubeadm.sh, the node joins under the VM name, sentinel written', async function () {
+    this.timeout(120_000);
+    const ignition = cabpkWorkerIgnition({
+      endpoint: tenant.endpoint,
+      token: tenant.token,
+      caCertHash: tenant.caCertHash,
+      kubeletExtraArgs: [{ name: 'provider-id', value: 'kubevirt://acme-md-0-ign' }],
+    });
+    const g = await startGuest('acme-md-0-ign', { GUEST_NODE_IP: '10.244.3.8', GUEST_IGNITION: ignition });
+    guests.push(g);
+    const node = await readyNode('acme-md-0-ign', g);
+    expect(node.spec?.providerID).to.equal('kubevirt://acme-md-0-ign');
+    expect(await waitFor(() => g.file('/run/cluster-api/bootstrap-success.complete'), { timeoutMs: 10_000, what: 'the sentinel file' })).to.equal('success\n');
+    expect(g.file('/etc/kubeadm.sh')).to.include('kubeadm join --config /etc/kubeadm.yml');
+  });
+
+  it('stays up without a node and without the sentinel when the join is refused, as a VM whose kubeadm join failed', async function () {
+    this.timeout(60_000);
+    const [id = ''] = tenant.token.split('.');
+    const userdata = cabpkWorkerCloudConfig({ endpoint: tenant.endpoint, token: `${id}.${'q'.repeat(16)}`, caCertHash: tenant.caCertHash });
+    const g = await startGuest('acme-md-0-bad', { GUEST_NODE_IP: '10.244.3.9', GUEST_USERDATA_INLINE: userdata });
+    guests.push(g);
+    await waitFor(() => (g.log().includes('boot failed') ? true : undefined), { timeoutMs: 30_000, what: 'the guest to report its failed boot' });
+    expect(g.proc.running).to.be.true;
+    expect(g.log()).to.include('does not verify with the given token');
+    expect(g.file('/run/cluster-api/bootstrap-success.complete')).to.equal(undefined);
+    expect(await tenant.client.get<Node>(NODE, { name: 'acme-md-0-bad' }, { direct: true })).to.equal(undefined);
   });
 });
