@@ -1,0 +1,91 @@
+// Optional exposure of the tenant apiserver besides its Service: an Ingress (controlPlane.ingress) or a Gateway
+// API TLSRoute (controlPlane.gateway), created only when the spec asks and the cluster serves the kind; when it
+// does not, a condition and an Event say so instead of failing the whole reconcile. Both route to the Service's
+// apiserver port with TLS passed through, since clients authenticate with certificates.
+import { markFalse, markTrue, removeCondition } from '../../../lib/controller/conditions.js';
+import { setControllerReference } from '../../../lib/controller/owner-references.js';
+import type { ReconcileContext } from '../../../lib/controller/reconciler.js';
+import type { Client } from '../../../lib/kube/client.js';
+import type { KubeObject } from '../../../lib/kube/object.js';
+import type { TenantControlPlane } from '../api/index.js';
+import { ingressName, selectorLabels, serviceName, tlsRouteName } from '../workload/names.js';
+import { apiServerPort } from '../workload/network.js';
+import { applyIfChanged } from './apply-children.js';
+
+export const EXPOSED_CONDITION = 'ExposedByRoute';
+const INGRESS = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' };
+const TLS_ROUTE = { apiVersion: 'gateway.networking.k8s.io/v1alpha2', kind: 'TLSRoute' };
+
+async function served(client: Client, type: { apiVersion: string; kind: string }): Promise<boolean> {
+  try {
+    await client.mapper.mappingFor(type);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function hostnameOf(tcp: TenantControlPlane, requested: string | undefined): string {
+  return requested ?? `${tcp.metadata.name ?? ''}.${tcp.metadata.namespace ?? ''}.${tcp.spec.networkProfile?.clusterDomain ?? 'cluster.local'}`;
+}
+
+export function buildIngress(tcp: TenantControlPlane): KubeObject & Record<string, unknown> {
+  const spec = tcp.spec.controlPlane.ingress ?? {};
+  const name = tcp.metadata.name ?? '';
+  return {
+    ...INGRESS,
+    metadata: {
+      name: ingressName(name),
+      namespace: tcp.metadata.namespace,
+      labels: { ...spec.additionalMetadata?.labels, ...selectorLabels(name) },
+      ...(spec.additionalMetadata?.annotations ? { annotations: spec.additionalMetadata.annotations } : {}),
+    },
+    spec: {
+      ...(spec.ingressClassName ? { ingressClassName: spec.ingressClassName } : {}),
+      rules: [
+        {
+          host: hostnameOf(tcp, spec.hostname),
+          http: {
+            paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: serviceName(name), port: { number: apiServerPort(tcp.spec.networkProfile) } } } }],
+          },
+        },
+      ],
+    },
+  };
+}
+
+export function buildTLSRoute(tcp: TenantControlPlane): KubeObject & Record<string, unknown> {
+  const spec = tcp.spec.controlPlane.gateway ?? {};
+  const name = tcp.metadata.name ?? '';
+  return {
+    ...TLS_ROUTE,
+    metadata: {
+      name: tlsRouteName(name),
+      namespace: tcp.metadata.namespace,
+      labels: { ...spec.additionalMetadata?.labels, ...selectorLabels(name) },
+      ...(spec.additionalMetadata?.annotations ? { annotations: spec.additionalMetadata.annotations } : {}),
+    },
+    spec: {
+      parentRefs: spec.parentRefs ?? [],
+      hostnames: [hostnameOf(tcp, spec.hostname)],
+      rules: [{ backendRefs: [{ name: serviceName(name), port: apiServerPort(tcp.spec.networkProfile) }] }],
+    },
+  };
+}
+
+export async function exposeThroughIngressOrGateway(client: Client, tcp: TenantControlPlane, ctx: ReconcileContext): Promise<void> {
+  const wanted = tcp.spec.controlPlane.ingress ? { type: INGRESS, build: buildIngress } : tcp.spec.controlPlane.gateway ? { type: TLS_ROUTE, build: buildTLSRoute } : undefined;
+  if (!wanted) {
+    removeCondition(tcp, EXPOSED_CONDITION);
+    return;
+  }
+  if (!(await served(client, wanted.type))) {
+    const message = `${wanted.type.kind} (${wanted.type.apiVersion}) is not served by this cluster; install its CRDs to expose the apiserver through it`;
+    if (markFalse(tcp, EXPOSED_CONDITION, 'RouteKindNotInstalled', message)) ctx.events.warning('RouteKindNotInstalled', 'Expose', message);
+    return;
+  }
+  const obj = wanted.build(tcp);
+  setControllerReference(obj, tcp);
+  await applyIfChanged(client, obj);
+  markTrue(tcp, EXPOSED_CONDITION, 'RouteCreated', `${wanted.type.kind} ${obj.metadata.name ?? ''}`);
+}

@@ -1,0 +1,89 @@
+// Wires the control plane operator's controllers into a manager: the TenantControlPlane controller (owning its
+// Deployment, Service, Secrets and ConfigMaps, and woken by its DataStore) and the DataStore controller (woken
+// by the tenants that use it). main.ts and the end-to-end suites both call this.
+import type { Manager } from '../../../lib/controller/manager.js';
+import { connectRemoteCluster, type RemoteCluster } from '../../../lib/controller/remote-cluster.js';
+import { ClusterAccessCache } from '../../../lib/kube/cluster-access-cache.js';
+import { objectKey } from '../../../lib/kube/object.js';
+import type { ObjectStore } from '../../../lib/controller/object-store.js';
+import { API_VERSION, DATASTORE_KIND, TENANT_CONTROL_PLANE_KIND, type DataStore, type TenantControlPlane } from '../api/index.js';
+import { DriverPool } from '../datastore/driver-pool.js';
+import { DataStoreReconciler, dataStoreOf } from './datastore.js';
+import { TenantControlPlaneReconciler } from './tenantcontrolplane.js';
+
+export const TCP_TYPE = { apiVersion: API_VERSION, kind: TENANT_CONTROL_PLANE_KIND };
+export const DATASTORE_TYPE = { apiVersion: API_VERSION, kind: DATASTORE_KIND };
+
+export interface ControlPlaneOptions {
+  defaultDataStore?: string | undefined;
+  deleteDataOnRemoval?: boolean;
+  pollMs?: number;
+  dataStoreHealthCheckMs?: number;
+}
+
+export interface ControlPlaneControllers {
+  tenants: ClusterAccessCache<RemoteCluster>;
+  pool: DriverPool;
+}
+
+export function setupControlPlaneControllers(manager: Manager, opts: ControlPlaneOptions = {}): ControlPlaneControllers {
+  const log = manager.log;
+  const pool = new DriverPool();
+  const tenants = new ClusterAccessCache<RemoteCluster>({
+    client: manager.client,
+    connect: (kubeConfig) => connectRemoteCluster(kubeConfig, { fieldManager: 'kvcloud-controlplane', log, metrics: manager.metrics }),
+    log,
+  });
+  // The mappers below are synchronous; they read the informers' stores once those exist.
+  let tcpStore: ObjectStore<TenantControlPlane & { metadata: object }> | undefined;
+  void manager.cache.informerFor<TenantControlPlane & { metadata: object }>(TCP_TYPE).then((i) => (tcpStore = i.store), () => undefined);
+
+  manager
+    .controller<TenantControlPlane & { metadata: object }>('tenantcontrolplane')
+    .for(TCP_TYPE)
+    .owns({ apiVersion: 'apps/v1', kind: 'Deployment' })
+    .owns({ apiVersion: 'v1', kind: 'Service' })
+    .owns({ apiVersion: 'v1', kind: 'Secret' })
+    .watches<DataStore & { metadata: object }>(DATASTORE_TYPE, (ds) =>
+      (tcpStore?.list() ?? []).filter((t) => dataStoreOf(t, opts.defaultDataStore) === ds.metadata.name).map((t) => objectKey(t)),
+    )
+    .complete(
+      new TenantControlPlaneReconciler({
+        client: manager.client,
+        pool,
+        tenants,
+        log,
+        defaultDataStore: opts.defaultDataStore,
+        deleteDataOnRemoval: opts.deleteDataOnRemoval ?? true,
+        ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
+      }),
+    );
+
+  manager
+    .controller<DataStore & { metadata: object }>('datastore')
+    .for(DATASTORE_TYPE)
+    .watches<TenantControlPlane & { metadata: object }>(TCP_TYPE, (t) => {
+      const name = dataStoreOf(t, opts.defaultDataStore);
+      return name ? [name] : [];
+    })
+    .complete(
+      new DataStoreReconciler({
+        client: manager.client,
+        pool,
+        log,
+        defaultDataStore: opts.defaultDataStore,
+        ...(opts.dataStoreHealthCheckMs ? { healthCheckMs: opts.dataStoreHealthCheckMs } : {}),
+      }),
+    );
+
+  manager.add({
+    name: 'controlplane-connections',
+    needLeaderElection: false,
+    start: () => undefined,
+    stop: async () => {
+      await tenants.close();
+      pool.close();
+    },
+  });
+  return { tenants, pool };
+}

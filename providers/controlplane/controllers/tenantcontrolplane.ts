@@ -1,0 +1,331 @@
+// The TenantControlPlane reconciler: a tenant's control plane as pods in the management cluster. Each step is
+// idempotent, names its objects deterministically and returns early while it waits, saying why in a condition:
+// DataStore -> Service and endpoint -> certificates -> datastore user and prefix -> kubeconfigs -> Deployment ->
+// the tenant apiserver answering /readyz -> the kubeadm objects and addons inside the tenant -> Ingress/Gateway.
+import type { Logger } from 'pino';
+import type { Client } from '../../../lib/kube/client.js';
+import type { ClusterAccessCache } from '../../../lib/kube/cluster-access-cache.js';
+import type { RemoteCluster } from '../../../lib/controller/remote-cluster.js';
+import { markFalse, markTrue, markUnknown, setReadySummary } from '../../../lib/controller/conditions.js';
+import { addFinalizer, removeFinalizer } from '../../../lib/controller/finalizers.js';
+import { setControllerReference } from '../../../lib/controller/owner-references.js';
+import { PAUSED_CONDITION } from '../../../lib/controller/paused.js';
+import { done, requeueAfter, type ReconcileContext, type Reconciler, type Result } from '../../../lib/controller/reconciler.js';
+import {
+  API_VERSION,
+  DATASTORE_KIND,
+  PAUSED_ANNOTATION,
+  dataStoreSchemaOf,
+  dataStoreUsernameOf,
+  type DataStore,
+  type KubernetesVersionStatus,
+  type TenantControlPlane,
+} from '../api/index.js';
+import { resolveCredentials, type DataStoreCredentials } from '../datastore/credentials.js';
+import type { DriverPool } from '../datastore/driver-pool.js';
+import { tenantPrefix } from '../datastore/etcd-driver.js';
+import { phaseChecksum, syncPhase, tenantPhases } from '../tenant/phases.js';
+import { buildDeployment, egressSelectorConfiguration, type Deployment } from '../workload/deployment.js';
+import { apiServerPort } from '../workload/network.js';
+import { buildService, endpointAddress, joinHostPort, type Service } from '../workload/service.js';
+import type { TenantControlPlaneView } from '../workload/tcp-view.js';
+import { applyIfChanged } from './apply-children.js';
+import { ensureCredentials, type ControlPlaneCredentials } from './credentials-step.js';
+import { exposeThroughIngressOrGateway } from './exposure.js';
+import { probeTenant } from './tenant-probe.js';
+
+export const TCP_FINALIZER = 'kamaji.clastix.io/finalizer';
+
+export const CONDITIONS = {
+  dataStore: 'DataStoreReady',
+  endpoint: 'EndpointReady',
+  certificates: 'CertificatesReady',
+  storage: 'DataStoreSetupReady',
+  deployment: 'DeploymentReady',
+  apiServer: 'APIServerReady',
+  tenant: 'TenantResourcesReady',
+} as const;
+const SUMMARY = Object.values(CONDITIONS);
+
+export interface TenantControlPlaneDeps {
+  client: Client;
+  pool: DriverPool;
+  tenants: ClusterAccessCache<RemoteCluster>;
+  log: Logger;
+  /** The DataStore used when spec.dataStore is empty (Kamaji's --datastore flag). */
+  defaultDataStore?: string | undefined;
+  /** Delete the tenant's keys with its etcd user (Kamaji's behaviour), or keep them. */
+  deleteDataOnRemoval: boolean;
+  /** How often to look again while waiting for things no watch reports (the tenant apiserver, etcd). */
+  pollMs?: number;
+}
+
+function dataStoreNameOf(tcp: TenantControlPlane, deps: TenantControlPlaneDeps): string | undefined {
+  return tcp.spec.dataStore ?? tcp.status?.storage?.dataStoreName ?? deps.defaultDataStore;
+}
+
+function view(tcp: TenantControlPlane): TenantControlPlaneView {
+  return tcp as unknown as TenantControlPlaneView;
+}
+
+export class TenantControlPlaneReconciler implements Reconciler<TenantControlPlane> {
+  /** Per tenant uid, the checksum of each tenant phase last applied by this process. */
+  private readonly applied = new Map<string, Map<string, string>>();
+
+  constructor(private readonly deps: TenantControlPlaneDeps) {}
+
+  async reconcile(tcp: TenantControlPlane, ctx: ReconcileContext): Promise<Result> {
+    if (tcp.metadata.annotations?.[PAUSED_ANNOTATION] !== undefined) {
+      markTrue(tcp, PAUSED_CONDITION, 'Paused', `the ${PAUSED_ANNOTATION} annotation is set`);
+      return done();
+    }
+    markFalse(tcp, PAUSED_CONDITION, 'NotPaused');
+    if (tcp.metadata.deletionTimestamp) return this.reconcileDelete(tcp, ctx);
+    addFinalizer(tcp, TCP_FINALIZER);
+    try {
+      return await this.reconcileNormal(tcp, ctx);
+    } finally {
+      setReadySummary(tcp, { conditions: SUMMARY });
+      tcp.status = { ...tcp.status, observedGeneration: tcp.metadata.generation };
+    }
+  }
+
+  private async reconcileNormal(tcp: TenantControlPlane, ctx: ReconcileContext): Promise<Result> {
+    const dataStore = await this.observeDataStore(tcp);
+    if (!dataStore) return done(); // the DataStore watch brings us back
+    let creds: DataStoreCredentials;
+    try {
+      creds = await resolveCredentials(this.deps.client, dataStore);
+    } catch (err) {
+      markFalse(tcp, CONDITIONS.dataStore, 'DataStoreCredentialsUnavailable', (err as Error).message);
+      return requeueAfter(this.pollMs);
+    }
+    markTrue(tcp, CONDITIONS.dataStore, 'DataStoreFound', `DataStore ${dataStore.metadata.name ?? ''}`);
+
+    const endpoint = await this.ensureService(tcp);
+    if (!endpoint) return done(); // the Service watch reports the load balancer's ingress
+
+    const credentials = await ensureCredentials(this.deps.client, tcp, endpoint, creds, ctx);
+    if (!credentials) {
+      markFalse(tcp, CONDITIONS.certificates, 'WaitingForDataStoreCA', 'the DataStore has no CA private key to sign the tenant client certificate');
+      return done();
+    }
+    markTrue(tcp, CONDITIONS.certificates, 'CertificatesIssued');
+
+    if (!(await this.ensureStorage(tcp, dataStore, creds, ctx))) return requeueAfter(this.pollMs);
+
+    const deployment = await this.ensureDeployment(tcp, endpoint.host, credentials, creds);
+    const readyReplicas = deployment.status?.readyReplicas ?? 0;
+    if (readyReplicas < 1) {
+      markFalse(tcp, CONDITIONS.deployment, 'WaitingForPods', `${readyReplicas} of ${deployment.spec?.replicas ?? 0} control plane pods ready`);
+      this.setVersionStatus(tcp, false);
+      return done(); // the Deployment watch reports ready replicas
+    }
+    markTrue(tcp, CONDITIONS.deployment, 'PodsReady', `${readyReplicas} of ${deployment.spec?.replicas ?? 0} control plane pods ready`);
+
+    const probe = await probeTenant(credentials.adminKubeconfig);
+    if (!probe.ready) {
+      markFalse(tcp, CONDITIONS.apiServer, 'APIServerNotReady', probe.message);
+      this.setVersionStatus(tcp, false);
+      return requeueAfter(this.pollMs);
+    }
+    markTrue(tcp, CONDITIONS.apiServer, 'APIServerReady', `/readyz ok, version ${probe.version ?? 'unknown'}`);
+
+    const tenantReady = await this.ensureTenantResources(tcp, endpoint, credentials, ctx);
+    this.setVersionStatus(tcp, true, probe.version);
+    await exposeThroughIngressOrGateway(this.deps.client, tcp, ctx);
+    return tenantReady ? done() : requeueAfter(this.pollMs);
+  }
+
+  private get pollMs(): number {
+    return this.deps.pollMs ?? 2000;
+  }
+
+  private async observeDataStore(tcp: TenantControlPlane): Promise<DataStore | undefined> {
+    const name = dataStoreNameOf(tcp, this.deps);
+    if (!name) {
+      markFalse(tcp, CONDITIONS.dataStore, 'NoDataStore', 'spec.dataStore is empty and the operator has no default DataStore (--datastore)');
+      return undefined;
+    }
+    const ds = await this.deps.client.get<DataStore & { metadata: object }>({ apiVersion: API_VERSION, kind: DATASTORE_KIND }, { name });
+    if (!ds) {
+      markFalse(tcp, CONDITIONS.dataStore, 'DataStoreNotFound', `DataStore ${name} does not exist`);
+      return undefined;
+    }
+    const storage = tcp.status?.storage;
+    if (storage?.dataStoreName !== name || storage.driver !== ds.spec.driver) {
+      tcp.status = { ...tcp.status, storage: { ...storage, dataStoreName: name, driver: ds.spec.driver } };
+    }
+    return ds;
+  }
+
+  private async ensureService(tcp: TenantControlPlane): Promise<{ host: string; port: number } | undefined> {
+    const desired = buildService(view(tcp));
+    setControllerReference(desired, tcp);
+    const { object: live } = await applyIfChanged<Service>(this.deps.client, desired);
+    const host = endpointAddress(view(tcp), live);
+    const port = apiServerPort(tcp.spec.networkProfile);
+    const service = {
+      name: live.metadata.name,
+      namespace: live.metadata.namespace,
+      port,
+      ...(live.status?.loadBalancer ? { loadBalancer: live.status.loadBalancer } : {}),
+    };
+    tcp.status = { ...tcp.status, kubernetesResources: { ...tcp.status?.kubernetesResources, service } };
+    if (!host) {
+      markFalse(tcp, CONDITIONS.endpoint, 'WaitingForLoadBalancer', `Service ${live.metadata.name ?? ''} has no load-balancer ingress yet`);
+      this.setVersionStatus(tcp, false);
+      return undefined;
+    }
+    const endpoint = joinHostPort(host, port);
+    if (tcp.status.controlPlaneEndpoint !== endpoint) tcp.status.controlPlaneEndpoint = endpoint;
+    markTrue(tcp, CONDITIONS.endpoint, 'EndpointAvailable', endpoint);
+    return { host, port };
+  }
+
+  private async ensureStorage(tcp: TenantControlPlane, ds: DataStore, creds: DataStoreCredentials, ctx: ReconcileContext): Promise<boolean> {
+    const schema = dataStoreSchemaOf(tcp);
+    const user = dataStoreUsernameOf(tcp);
+    const checksum = `${creds.fingerprint}:${user}:${schema}`;
+    const setup = tcp.status?.storage?.setup;
+    if (setup?.checksum === checksum) return true; // the etcd user and role were created for these exact inputs
+    try {
+      await this.deps.pool.driverFor(ds.metadata.name ?? '', creds).ensureTenant({ user, schema });
+    } catch (err) {
+      markFalse(tcp, CONDITIONS.storage, 'DataStoreSetupFailed', (err as Error).message);
+      ctx.events.warning('DataStoreSetupFailed', 'SetupDataStore', (err as Error).message);
+      return false;
+    }
+    tcp.status = {
+      ...tcp.status,
+      storage: { ...tcp.status?.storage, setup: { schema, user, checksum, lastUpdate: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } },
+    };
+    markTrue(tcp, CONDITIONS.storage, 'DataStoreSetupDone', `etcd user ${user} may use ${tenantPrefix(schema)} only`);
+    ctx.events.normal('DataStoreSetupDone', 'SetupDataStore', `etcd user ${user} and role ${schema} limited to prefix ${tenantPrefix(schema)}`);
+    return true;
+  }
+
+  private async ensureDeployment(tcp: TenantControlPlane, endpointHost: string, c: ControlPlaneCredentials, creds: DataStoreCredentials): Promise<Deployment> {
+    const name = tcp.metadata.name ?? '';
+    let egressSelectorConfigMap: string | undefined;
+    if (tcp.spec.addons?.konnectivity) {
+      egressSelectorConfigMap = `${name}-konnectivity-egress-selector-configuration`;
+      const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: egressSelectorConfigMap, namespace: tcp.metadata.namespace }, data: egressSelectorConfiguration() };
+      setControllerReference(cm, tcp);
+      await applyIfChanged(this.deps.client, cm);
+    }
+    const desired = buildDeployment(view(tcp), {
+      secrets: c.secrets,
+      secretsChecksum: c.checksum,
+      etcdServers: creds.endpoints.map((e) => `https://${e.replace(/^[a-z]+:\/\//i, '')}`),
+      etcdPrefix: tenantPrefix(dataStoreSchemaOf(tcp)),
+      advertiseAddress: tcp.spec.networkProfile?.advertiseAddress ?? endpointHost,
+      egressSelectorConfigMap,
+    });
+    setControllerReference(desired, tcp);
+    const { object: live } = await applyIfChanged<Deployment>(this.deps.client, desired);
+    const st = live.status ?? {};
+    tcp.status = {
+      ...tcp.status,
+      kubernetesResources: {
+        ...tcp.status?.kubernetesResources,
+        deployment: {
+          name: live.metadata.name,
+          namespace: live.metadata.namespace,
+          selector: `kamaji.clastix.io/name=${name}`,
+          ...(st.replicas !== undefined ? { replicas: st.replicas } : {}),
+          ...(st.readyReplicas !== undefined ? { readyReplicas: st.readyReplicas } : {}),
+          ...(st.updatedReplicas !== undefined ? { updatedReplicas: st.updatedReplicas } : {}),
+          ...(st.availableReplicas !== undefined ? { availableReplicas: st.availableReplicas } : {}),
+        },
+      },
+    };
+    return live;
+  }
+
+  private async ensureTenantResources(
+    tcp: TenantControlPlane,
+    endpoint: { host: string; port: number },
+    c: ControlPlaneCredentials,
+    ctx: ReconcileContext,
+  ): Promise<boolean> {
+    const uid = tcp.metadata.uid ?? '';
+    const applied = this.applied.get(uid) ?? new Map<string, string>();
+    this.applied.set(uid, applied);
+    const phases = tenantPhases(view(tcp), { host: tcp.spec.networkProfile?.advertiseAddress ?? endpoint.host, port: endpoint.port }, c.caCertPem);
+    try {
+      const tenant = await this.deps.tenants.kubeconfigSecret({ namespace: tcp.metadata.namespace, name: c.adminKubeconfigSecret }, c.adminKubeconfigKey);
+      for (const phase of phases) {
+        const sum = phaseChecksum(phase);
+        if (applied.get(phase.name) === sum) continue;
+        await syncPhase(tenant.client, phase);
+        applied.set(phase.name, sum);
+        ctx.log.info({ phase: phase.name, enabled: phase.enabled }, 'synced tenant phase');
+      }
+    } catch (err) {
+      markFalse(tcp, CONDITIONS.tenant, 'TenantResourcesFailed', (err as Error).message);
+      return false;
+    }
+    markTrue(tcp, CONDITIONS.tenant, 'TenantResourcesApplied', phases.filter((p) => p.enabled).map((p) => p.name).join(', '));
+    const status = tcp.status ?? {};
+    const addons = {
+      coreDNS: { enabled: tcp.spec.addons?.coreDNS !== undefined },
+      kubeProxy: { enabled: tcp.spec.addons?.kubeProxy !== undefined },
+      konnectivity: { enabled: tcp.spec.addons?.konnectivity !== undefined },
+    };
+    const merged = {
+      coreDNS: { ...status.addons?.coreDNS, ...addons.coreDNS },
+      kubeProxy: { ...status.addons?.kubeProxy, ...addons.kubeProxy },
+      konnectivity: { ...status.addons?.konnectivity, ...addons.konnectivity },
+    };
+    tcp.status = { ...status, addons: merged, kubeadmconfig: { ...status.kubeadmconfig, configmapName: 'kubeadm-config' } };
+    return true;
+  }
+
+  private setVersionStatus(tcp: TenantControlPlane, ready: boolean, runningVersion?: string): void {
+    const current = tcp.status?.kubernetesResources?.version;
+    let status: KubernetesVersionStatus;
+    if (ready) status = 'Ready';
+    else if (!current?.version) status = 'Provisioning';
+    else if (current.version !== tcp.spec.kubernetes.version) status = 'Upgrading';
+    else status = 'NotReady';
+    const version = ready ? (runningVersion ?? tcp.spec.kubernetes.version) : current?.version;
+    if (current?.status === status && current.version === version) return;
+    tcp.status = {
+      ...tcp.status,
+      kubernetesResources: { ...tcp.status?.kubernetesResources, version: { ...(version ? { version } : {}), status } },
+    };
+  }
+
+  private async reconcileDelete(tcp: TenantControlPlane, ctx: ReconcileContext): Promise<Result> {
+    const name = dataStoreNameOf(tcp, this.deps);
+    const setup = tcp.status?.storage?.setup;
+    if (name && setup?.user && setup.schema) {
+      const ds = await this.deps.client.get<DataStore & { metadata: object }>({ apiVersion: API_VERSION, kind: DATASTORE_KIND }, { name });
+      if (ds) {
+        try {
+          const creds = await resolveCredentials(this.deps.client, ds);
+          const { deletedKeys } = await this.deps.pool
+            .driverFor(name, creds)
+            .removeTenant({ user: setup.user, schema: setup.schema }, { deleteData: this.deps.deleteDataOnRemoval });
+          ctx.events.normal('DataStoreCleaned', 'CleanDataStore', `removed etcd user ${setup.user}, role ${setup.schema} and ${deletedKeys} keys`);
+        } catch (err) {
+          markFalse(tcp, CONDITIONS.storage, 'DataStoreCleanupFailed', (err as Error).message);
+          ctx.events.warning('DataStoreCleanupFailed', 'CleanDataStore', (err as Error).message);
+          return requeueAfter(this.pollMs);
+        }
+      } else {
+        ctx.log.info({ dataStore: name }, 'DataStore is gone; nothing to clean in it');
+      }
+    }
+    const c = tcp.status?.kubeconfig?.admin?.secretName;
+    if (c) await this.deps.tenants.forgetKubeconfigSecret({ namespace: tcp.metadata.namespace, name: c }, 'super-admin.conf');
+    if (c) await this.deps.tenants.forgetKubeconfigSecret({ namespace: tcp.metadata.namespace, name: c }, 'admin.conf');
+    this.applied.delete(tcp.metadata.uid ?? '');
+    // Deployment, Service, Secrets and ConfigMaps are controlled by the TenantControlPlane: the garbage
+    // collector removes them once it is gone.
+    removeFinalizer(tcp, TCP_FINALIZER);
+    markUnknown(tcp, CONDITIONS.apiServer, 'Deleting');
+    return done();
+  }
+}

@@ -1,0 +1,21 @@
+// The control plane operator (image ghcr.io/kvcloud/controlplane-manager): TenantControlPlane and DataStore
+// controllers with the common manager flags, plus Kamaji's --datastore default and the data deletion policy.
+import { Manager } from '../../lib/controller/manager.js';
+import { parseManagerFlags } from '../../lib/controller/manager-flags.js';
+import { setupControlPlaneControllers } from './controllers/setup.js';
+
+const { flags, values } = parseManagerFlags(process.argv.slice(2), {
+  datastore: { type: 'string' },
+  'datastore-data-on-delete': { type: 'string', default: 'Delete' },
+});
+const onDelete = String(values['datastore-data-on-delete']);
+if (onDelete !== 'Delete' && onDelete !== 'Retain') {
+  throw new Error(`--datastore-data-on-delete: "${onDelete}" must be Delete or Retain`);
+}
+
+const manager = await Manager.create({ component: 'controlplane-manager', flags });
+setupControlPlaneControllers(manager, {
+  defaultDataStore: values.datastore as string | undefined,
+  deleteDataOnRemoval: onDelete === 'Delete',
+});
+await manager.runUntilSignal();

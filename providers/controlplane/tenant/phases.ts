@@ -1,0 +1,109 @@
+// The objects the operator keeps inside a tenant cluster, grouped in phases (kubeadm config, bootstrap RBAC and
+// cluster-info, then each addon), and how they are written: server-side apply, skipped when the phase's content
+// hash is what was last applied, so a steady tenant costs no requests. A disabled addon's objects are deleted.
+import { createHash } from 'node:crypto';
+import type { Client } from '../../../lib/kube/client.js';
+import { typeMetaOf } from '../../../lib/kube/object.js';
+import type { TenantControlPlaneView } from '../workload/tcp-view.js';
+import { clusterDomain, dnsServiceIPs, podCIDRs, serviceCIDRs } from '../workload/network.js';
+import { DEFAULT_KONNECTIVITY_VERSION } from '../workload/deployment.js';
+import { konnectivityPort } from '../workload/service.js';
+import { bootstrapRBACObjects, clusterInfoObjects } from './bootstrap.js';
+import { coreDNSObjects } from './coredns.js';
+import { kubeadmConfigObjects } from './kubeadm-config.js';
+import { konnectivityAgentObjects } from './konnectivity-agent.js';
+import { kubeProxyObjects } from './kube-proxy.js';
+import type { Manifest } from './manifest.js';
+
+export type PhaseName = 'kubeadm-config' | 'bootstrap' | 'coredns' | 'kube-proxy' | 'konnectivity-agent';
+
+export interface Phase {
+  name: PhaseName;
+  /** False for an addon the spec does not ask for: its objects are removed. */
+  enabled: boolean;
+  objects: Manifest[];
+}
+
+export interface TenantEndpoint {
+  host: string;
+  port: number;
+}
+
+export function tenantPhases(tcp: TenantControlPlaneView, endpoint: TenantEndpoint, caCertPem: string): Phase[] {
+  const np = tcp.spec.networkProfile;
+  const hostPort = endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
+  const server = `https://${hostPort}`;
+  const version = tcp.spec.kubernetes.version;
+  const addons = tcp.spec.addons;
+  const kPort = konnectivityPort(tcp);
+  const agent = addons?.konnectivity?.agent;
+  return [
+    {
+      name: 'kubeadm-config',
+      enabled: true,
+      objects: kubeadmConfigObjects({
+        clusterName: tcp.metadata.name ?? '',
+        kubernetesVersion: version,
+        controlPlaneEndpoint: hostPort,
+        serviceSubnet: serviceCIDRs(np).join(','),
+        podSubnet: podCIDRs(np).join(','),
+        dnsDomain: clusterDomain(np),
+        dnsServiceIPs: dnsServiceIPs(np),
+        certSANs: np?.certSANs ?? [],
+        kubelet: tcp.spec.kubernetes.kubelet,
+      }),
+    },
+    { name: 'bootstrap', enabled: true, objects: [...bootstrapRBACObjects(), ...clusterInfoObjects(server, caCertPem)] },
+    {
+      name: 'coredns',
+      enabled: addons?.coreDNS !== undefined,
+      objects: coreDNSObjects({
+        dnsDomain: clusterDomain(np),
+        dnsServiceIPs: dnsServiceIPs(np),
+        imageRepository: addons?.coreDNS?.imageRepository,
+        imageTag: addons?.coreDNS?.imageTag,
+      }),
+    },
+    {
+      name: 'kube-proxy',
+      enabled: addons?.kubeProxy !== undefined,
+      objects: kubeProxyObjects({
+        server,
+        clusterCIDR: podCIDRs(np).join(','),
+        kubernetesVersion: version,
+        imageRepository: addons?.kubeProxy?.imageRepository,
+        imageTag: addons?.kubeProxy?.imageTag,
+      }),
+    },
+    {
+      name: 'konnectivity-agent',
+      enabled: kPort !== undefined,
+      objects: konnectivityAgentObjects({
+        serverHost: endpoint.host,
+        serverPort: kPort ?? 0,
+        image: agent?.image,
+        version: agent?.version ?? DEFAULT_KONNECTIVITY_VERSION,
+        mode: agent?.mode,
+        replicas: agent?.replicas,
+        hostNetwork: agent?.hostNetwork,
+        tolerations: agent?.tolerations,
+        extraArgs: agent?.extraArgs,
+      }),
+    },
+  ];
+}
+
+export function phaseChecksum(phase: Phase): string {
+  return createHash('sha256').update(JSON.stringify({ enabled: phase.enabled, objects: phase.objects })).digest('hex').slice(0, 16);
+}
+
+/** Applies (or, for a disabled phase, deletes) the phase's objects in order. */
+export async function syncPhase(client: Client, phase: Phase): Promise<void> {
+  if (phase.enabled) {
+    for (const obj of phase.objects) await client.apply(obj);
+    return;
+  }
+  for (const obj of [...phase.objects].reverse()) {
+    await client.delete(typeMetaOf(obj), { namespace: obj.metadata.namespace, name: obj.metadata.name ?? '' });
+  }
+}
