@@ -75,6 +75,21 @@ export class ClusterAccessCache<C extends ClusterConnection> {
     }, INFRA_KUBECONFIG_KEY);
   }
 
+  /**
+   * The connection through any kubeconfig Secret, `dataKey` naming the key that holds the kubeconfig (e.g. a hosted
+   * control plane's own `<name>-admin-kubeconfig`, key `admin.conf`).
+   */
+  kubeconfigSecret(secretRef: ObjectRef, dataKey: string): Promise<C> {
+    return this.get(`secret:${secretRef.namespace ?? ''}/${secretRef.name}#${dataKey}`, secretRef, (secret) => {
+      const kubeconfig = decode(secret, dataKey);
+      return kubeconfig === undefined ? undefined : { kubeconfig, namespace: undefined };
+    }, dataKey);
+  }
+
+  forgetKubeconfigSecret(secretRef: ObjectRef, dataKey: string): Promise<void> {
+    return this.drop(`secret:${secretRef.namespace ?? ''}/${secretRef.name}#${dataKey}`, 'kubeconfig secret removed');
+  }
+
   /** Drops the tenant connection of a Cluster that is going away. */
   forgetTenant(cluster: ObjectRef): Promise<void> {
     return this.drop(`tenant:${cluster.namespace ?? ''}/${cluster.name}`, 'cluster removed');
