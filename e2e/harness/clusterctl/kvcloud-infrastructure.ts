@@ -78,8 +78,10 @@ export async function clusterctlInitWithKubevirt(repo: ClusterctlRepository, kub
 }
 
 export interface GenerateOptions {
-  /** A template file (`--from`). */
-  from: string;
+  /** A template file (`--from`), or a flavor of the kubevirt provider's templates in the repository. */
+  source: { from: string } | { flavor: string };
+  /** The management cluster: clusterctl adds a ClusterClass the Cluster refers to only when it is not there yet. */
+  kubeconfig: string;
   clusterName: string;
   namespace: string;
   kubernetesVersion: string;
@@ -96,8 +98,9 @@ export async function generateCluster(repo: ClusterctlRepository, opts: Generate
       'generate',
       'cluster',
       opts.clusterName,
-      '--from',
-      opts.from,
+      ...('from' in opts.source ? ['--from', opts.source.from] : ['--infrastructure', 'kubevirt', '--flavor', opts.source.flavor]),
+      '--kubeconfig',
+      opts.kubeconfig,
       '--target-namespace',
       opts.namespace,
       '--kubernetes-version',

@@ -15,7 +15,7 @@ import {
   type KvcloudInfrastructure,
 } from '../../harness/clusterctl/kvcloud-infrastructure.js';
 import { describeAccess, serviceAccountCan, type Access } from '../../harness/clusterctl/kvcloud-rbac.js';
-import { startStandInControlPlane, withStandInControlPlane, type StandInControlPlane } from '../../harness/clusterctl/kvcloud-standin.js';
+import { installStandInControlPlaneTemplate, startStandInControlPlane, withStandInControlPlane, type StandInControlPlane } from '../../harness/clusterctl/kvcloud-standin.js';
 import {
   applyManifests,
   deleteCluster,
@@ -168,6 +168,7 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
       if (!cluster) throw new Error('the management cluster did not start (see the before hook)');
       simulators.push(await startKubevirtSimulator({ kubeconfig }));
       await installTestInfrastructure(kubeconfig);
+      await installStandInControlPlaneTemplate(kubeconfig);
     });
     after(async function () {
       this.timeout(3 * 60_000);
@@ -183,12 +184,18 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
       return path;
     };
 
-    /** Generates the flavor's cluster with clusterctl, applies it with its stand-in control plane, returns where it lives. */
-    async function createCluster(flavor: string, clusterName: string, namespace: string, infra?: WorkloadPlace['infra']): Promise<WorkloadPlace> {
+    /** Generates the cluster with clusterctl, applies it with its stand-in control plane, returns where it lives. */
+    async function createCluster(
+      source: { from: string } | { flavor: string },
+      clusterName: string,
+      namespace: string,
+      infra?: WorkloadPlace['infra'],
+    ): Promise<{ place: WorkloadPlace; generated: string }> {
       if (!repo || !cluster) throw new Error('the management cluster is not initialized (see the first test)');
       await kubectl(kubeconfig, ['create', 'namespace', namespace]);
       const generated = await generateCluster(repo, {
-        from: template(flavor),
+        source,
+        kubeconfig,
         clusterName,
         namespace,
         kubernetesVersion: upstreamVersion('KUBERNETES_VERSION'),
@@ -199,13 +206,13 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
       standIns.push(standIn);
       await applyManifests(kubeconfig, withStandInControlPlane(generated, clusterName, standIn.endpoint));
       await standIn.markInitialized();
-      return { kubeconfig, namespace, clusterName, infra: infra ?? { kubeconfig, namespace } };
+      return { place: { kubeconfig, namespace, clusterName, infra: infra ?? { kubeconfig, namespace } }, generated };
     }
 
-    /** 3 Running workers with nodes; their VMs labelled, booting their own bootstrap data, providerIDs matching. */
-    async function expectWorkers(place: WorkloadPlace, replicas: number): Promise<void> {
+    /** `replicas` Running workers with nodes; their VMs labelled, booting their own bootstrap data, providerIDs matching. */
+    async function expectWorkers(place: WorkloadPlace, replicas: number, machineDeployment = `${place.clusterName}-md-0`): Promise<void> {
       const started = Date.now();
-      const machines = await waitForRunningMachines(place, `${place.clusterName}-md-0`, replicas, 8 * 60_000);
+      const machines = await waitForRunningMachines(place, machineDeployment, replicas, 8 * 60_000);
       console.log(`      ${replicas} Machines Running with nodes after ${((Date.now() - started) / 1000).toFixed(1)} s`);
       const nodes = await tenantNodes(place);
       for (const { machine, vm, userdata } of await machineVMs(place, machines)) {
@@ -242,7 +249,7 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
 
     it('default flavor: workers join as VMs, scale to 5 and to 1, and the deleted cluster leaves nothing', async function () {
       this.timeout(25 * 60_000);
-      const place = await createCluster('default', 'acme', 'tenants-default');
+      const { place } = await createCluster({ from: template('default') }, 'acme', 'tenants-default');
       await expectWorkers(place, 3);
       const service = await controlPlaneService(place);
       expect(service.spec.type).to.equal('ClusterIP');
@@ -252,7 +259,7 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
 
     it('lb flavor: the API endpoint is the control-plane LoadBalancer\'s ingress address', async function () {
       this.timeout(25 * 60_000);
-      const place = await createCluster('lb', 'acme-lb', 'tenants-lb');
+      const { place } = await createCluster({ from: template('lb') }, 'acme-lb', 'tenants-lb');
       await expectWorkers(place, 3);
       const service = await waitFor(
         async () => {
@@ -268,7 +275,7 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
 
     it('persistent-storage flavor: each VM boots from its own DataVolume, named after its machine', async function () {
       this.timeout(25 * 60_000);
-      const place = await createCluster('persistent-storage', 'acme-pv', 'tenants-pv');
+      const { place } = await createCluster({ from: template('persistent-storage') }, 'acme-pv', 'tenants-pv');
       await expectWorkers(place, 3);
       const dataVolumes = await getJSON<{ items: { metadata: { name: string }; status?: { phase?: string } }[] }>(kubeconfig, ['datavolumes.cdi.kubevirt.io', '-n', place.namespace]);
       const vms = await kubectl(kubeconfig, ['get', 'virtualmachines.kubevirt.io', '-n', place.namespace, '-l', 'cluster.x-k8s.io/role=worker', '-o', 'jsonpath={.items[*].metadata.name}']);
@@ -295,11 +302,33 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
         `--from-file=kubeconfig=${infraKubeconfig}`,
         '--from-literal=namespace=tenant-vms',
       ]);
-      const place = await createCluster('ext-infra', 'acme-ext', 'tenants-ext', { kubeconfig: infraKubeconfig, namespace: 'tenant-vms' });
+      const { place } = await createCluster({ from: template('ext-infra') }, 'acme-ext', 'tenants-ext', { kubeconfig: infraKubeconfig, namespace: 'tenant-vms' });
       await expectWorkers(place, 3);
       const inManagement = await kubectl(kubeconfig, ['get', 'virtualmachines.kubevirt.io', '-A', '-l', 'cluster.x-k8s.io/cluster-name=acme-ext', '-o', 'name']);
       expect(inManagement.trim(), 'VMs of the cluster in the management cluster').to.equal('');
       await scaleAndDelete(place);
+    });
+
+    it('topology flavor: a Cluster of the ClusterClass (KubevirtClusterTemplate, KubevirtMachineTemplate) is provisioned from the class', async function () {
+      this.timeout(25 * 60_000);
+      const { place, generated } = await createCluster({ flavor: 'topology' }, 'acme-cc', 'tenants-cc');
+      expect(generated, 'clusterctl adds the ClusterClass the Cluster refers to').to.match(/kind: ClusterClass\n/);
+      const machineDeployment = await waitFor(
+        async () => (await kubectl(kubeconfig, ['get', 'machinedeployments.cluster.x-k8s.io', '-n', place.namespace, '-l', 'topology.cluster.x-k8s.io/deployment-name=md-0', '-o', 'jsonpath={.items[0].metadata.name}'])).trim() || undefined,
+        { timeoutMs: 2 * 60_000, what: 'the topology controller to create MachineDeployment md-0' },
+      );
+      await expectWorkers(place, 3, machineDeployment);
+      // The infrastructure objects were stamped from the class's templates.
+      interface Stamped {
+        metadata: { name: string; annotations?: Record<string, string> };
+      }
+      const ofCluster = ['-n', place.namespace, '-l', 'cluster.x-k8s.io/cluster-name=acme-cc'];
+      const kubevirtCluster = (await getJSON<{ items: Stamped[] }>(kubeconfig, ['kubevirtclusters.infrastructure.cluster.x-k8s.io', ...ofCluster])).items[0];
+      expect(kubevirtCluster?.metadata.annotations?.['cluster.x-k8s.io/cloned-from-name']).to.equal('kubevirt-quick-start');
+      const machineTemplate = (await getJSON<{ items: Stamped[] }>(kubeconfig, ['kubevirtmachinetemplates.infrastructure.cluster.x-k8s.io', ...ofCluster])).items[0];
+      expect(machineTemplate?.metadata.annotations?.['cluster.x-k8s.io/cloned-from-name']).to.equal('kubevirt-quick-start-default-worker');
+      await deleteCluster(place, 5 * 60_000);
+      expect(await leftovers(place, ['testcontrolplanes.controlplane.kvcloud.test']), 'objects of the deleted cluster').to.deep.equal([]);
     });
   });
 });
