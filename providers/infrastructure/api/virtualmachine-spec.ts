@@ -13,12 +13,12 @@ const OPEN = { 'x-kubernetes-preserve-unknown-fields': true } as const;
 const P = 'spec.virtualMachineTemplate.spec';
 
 /** A list entry KubeVirt identifies by name (volume, disk, interface, network): the name is required. */
-const Named = (what: string) =>
+const Named = (what: string, field: string) =>
   Type.Object(
     {
       name: Type.String({
         maxLength: 253,
-        ...rules({ rule: 'size(self) > 0', message: `every ${what} needs a non-empty name` }),
+        ...rules({ rule: 'size(self) > 0', message: `${field}[].name: every ${what} needs a non-empty name` }),
       }),
     },
     OPEN,
@@ -26,7 +26,7 @@ const Named = (what: string) =>
 
 const NamedList = (what: string, field: string, maxItems: number, description: string) =>
   Type.Optional(
-    Type.Array(Named(what), {
+    Type.Array(Named(what, field), {
       description,
       maxItems,
       ...rules({
