@@ -188,3 +188,22 @@ export async function leftovers(place: WorkloadPlace, extraManagementKinds: stri
   await scan(place.infra.kubeconfig, place.infra.namespace, INFRA_KINDS);
   return [...new Set(found)].sort();
 }
+
+/**
+ * Waits until nothing of the deleted cluster is left: dependents the garbage collector removes after their owner
+ * (the bootstrap data Secrets, the launcher pods) go shortly after the Cluster itself.
+ */
+export async function waitForNoLeftovers(place: WorkloadPlace, extraManagementKinds: string[], timeoutMs: number): Promise<void> {
+  let last: string[] = [];
+  try {
+    await waitFor(
+      async () => {
+        last = await leftovers(place, extraManagementKinds);
+        return last.length === 0 ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 1000, what: `nothing of cluster ${place.clusterName} to be left` },
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n  left: ${last.join(', ')}`, { cause: err });
+  }
+}
