@@ -2,6 +2,7 @@
 // force, with the subject, usage and SANs wanted now (a changed certSANs must reissue), and its key matching.
 // Each check returns the problem as a sentence, or undefined when the Secret is good: the caller turns the
 // sentence into a condition message or an Event.
+import 'reflect-metadata';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type { KeyAlgorithm } from '../../../lib/pki/x509.js';
