@@ -7,7 +7,7 @@ describe('providers/infrastructure/ssh: key pair', () => {
     const pair = await generateSSHKeyPair(1024);
     expect(pair.privateKey).to.match(/^-----BEGIN RSA PRIVATE KEY-----/);
     expect(pair.publicKey).to.match(/^ssh-rsa [A-Za-z0-9+/]+=*$/);
-    const derived = openSSHPublicKey(createPublicKey(createPrivateKey(pair.privateKey)).export({ type: 'spki', format: 'pem' }).toString());
+    const derived = openSSHPublicKey(createPublicKey(createPrivateKey(pair.privateKey)).export({ type: 'spki', format: 'pem' }));
     expect(derived).to.equal(pair.publicKey);
   });
 });
