@@ -410,6 +410,29 @@ describe('infrastructure admission: CRD rules and template immutability', functi
     }
   });
 
+  it('keeps KubeVirt fields the schema does not list, under strict field validation', async () => {
+    const vm = vmSpec();
+    const machine = kvMachine('kubevirt-passthrough', {
+      virtualMachineTemplate: {
+        spec: {
+          ...vm,
+          instancetype: { inferFromVolume: 'containervolume', inferFromVolumeFailurePolicy: 'Ignore' },
+          template: {
+            spec: {
+              ...vm.template.spec,
+              domain: { ...vm.template.spec.domain, firmware: { bootloader: { efi: { secureBoot: false } } }, features: { smm: {} } },
+              accessCredentials: [{ sshPublicKey: { source: { secret: { secretName: 'keys' } }, propagationMethod: { noCloud: {} } } }],
+              startStrategy: 'Paused',
+            },
+          },
+        },
+      },
+    });
+    await kubectl(plane.kubeconfigPath, ['apply', '--server-side', '--validate=strict', '--field-manager=capk-user', '-f', '-'], JSON.stringify(machine));
+    const stored = await client.get<KubevirtMachine>(KubevirtMachineGVK, { namespace: NS, name: 'kubevirt-passthrough' }, { direct: true });
+    expect(stored?.spec).to.deep.equal(machine.spec);
+  });
+
   describe('refuses bad manifests with a message naming the field', () => {
     it(`has at least 25 of them (${badCases.length})`, () => expect(badCases.length).to.be.at.least(25));
     for (const tc of badCases) {
@@ -527,13 +550,14 @@ describe('infrastructure admission: CRD rules and template immutability', functi
 
   it('serves the kinds under their short names, in the cluster-api category, with printer columns', async () => {
     const machine = kvMachine('columns', { ...machineSpec(), providerID: 'kubevirt://columns' });
+    machine.metadata.labels = { 'cluster.x-k8s.io/cluster-name': 'capk-columns' };
     await client.create(machine);
     await client.create(kvCluster('columns'));
     await client.create(machineTemplate('columns'));
     await client.create(clusterTemplate('columns'));
     const machines = await kubectl(plane.kubeconfigPath, ['get', 'kvmachine', '-n', NS, '-o', 'wide']);
     expect(machines.split('\n')[0]).to.match(/NAME\s+CLUSTER\s+MACHINE\s+PROVIDERID\s+PROVISIONED\s+READY\s+ZONE\s+NODEUPDATED\s+AGE/);
-    expect(machines).to.include('kubevirt://columns');
+    expect(machines.split('\n')[1], machines).to.match(/^columns\s+capk-columns\s+kubevirt:\/\/columns\s+/);
     const all = await kubectl(plane.kubeconfigPath, ['get', 'cluster-api', '-n', NS, '-o', 'name']);
     for (const kind of ['kubevirtcluster', 'kubevirtmachine', 'kubevirtmachinetemplate', 'kubevirtclustertemplate']) {
       expect(all).to.include(`${kind}.infrastructure.cluster.x-k8s.io/`);

@@ -57,8 +57,7 @@ const Devices = Type.Object(
     disks: NamedList('disk', `${P}.template.spec.domain.devices.disks`, 256, 'Disks, each backed by the volume of the same name.'),
     interfaces: NamedList('interface', `${P}.template.spec.domain.devices.interfaces`, 256, 'Network interfaces, each bound to the network of the same name.'),
     gpus: Type.Optional(
-      Type.Array(Type.Object({ name: Type.String(), deviceName: Type.String() }, OPEN), {
-        maxItems: 64,
+      Type.Array(Type.Object({ name: Type.String(), deviceName: Type.Optional(Type.String()) }, OPEN), {
         description: 'GPUs passed through; counted as nvidia.com/gpu in the template capacity.',
       }),
     ),
@@ -141,8 +140,9 @@ export const VirtualMachineSpecSchema = Type.Unsafe<VirtualMachineSpec>(Type.Obj
   {
     runStrategy: Type.Optional(RunStrategy),
     running: Type.Optional(Type.Boolean({ description: 'Deprecated by KubeVirt in favour of runStrategy.' })),
-    instancetype: Type.Optional(Type.Object({ name: Type.String(), kind: Type.Optional(Type.String()) }, OPEN)),
-    preference: Type.Optional(Type.Object({ name: Type.String(), kind: Type.Optional(Type.String()) }, OPEN)),
+    // Either may name its object or infer it from a volume (inferFromVolume), so nothing in them is required.
+    instancetype: Type.Optional(Type.Object({ name: Type.Optional(Type.String()), kind: Type.Optional(Type.String()) }, OPEN)),
+    preference: Type.Optional(Type.Object({ name: Type.Optional(Type.String()), kind: Type.Optional(Type.String()) }, OPEN)),
     dataVolumeTemplates: Type.Optional(
       Type.Array(DataVolumeTemplate, {
         maxItems: 256,
