@@ -109,8 +109,10 @@ export async function startAdmissionWebhook(client: Client, log: Logger): Promis
       try {
         const review = JSON.parse(await readBody(req)) as { request?: AdmissionRequest };
         uid = review.request?.uid ?? '';
-        const handler = handlers[req.url ?? ''];
-        verdict = handler && review.request ? await handler(review.request) : deny(400, `no admission handler at ${req.url ?? ''}`);
+        // The apiserver appends ?timeout=...; the path alone names the check.
+        const path = new URL(req.url ?? '/', 'https://webhook').pathname;
+        const handler = handlers[path];
+        verdict = handler && review.request ? await handler(review.request) : deny(400, `no admission handler at ${path}`);
       } catch (err) {
         log.error({ err, path: req.url }, 'admission review failed');
         verdict = deny(500, `kubevirt simulator admission: ${(err as Error).message}`);

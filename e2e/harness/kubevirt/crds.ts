@@ -1,25 +1,41 @@
 // KubeVirt's and CDI's own CRDs, as `make tools` generated them from the pinned releases, installed when the
 // cluster does not have them yet (a cluster shared by several suites keeps the first install).
 import { readFileSync } from 'node:fs';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '../../../lib/kube/client.js';
+import type { KubeObject } from '../../../lib/kube/object.js';
 import { toolArtifact } from '../binaries.js';
-import { applyManifests, parseManifests } from '../manifests.js';
+import { parseManifests } from '../manifests.js';
+import { waitFor } from '../wait.js';
 
 const CRD = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' };
+// Some forty CRDs at once keep a busy apiserver establishing them for a while.
+const ESTABLISH_TIMEOUT_MS = 180_000;
 
-export function upstreamCRDs(): string {
-  return [
+interface CRDObject extends KubeObject {
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+export function upstreamCRDs(): KubeObject[] {
+  const text = [
     readFileSync(toolArtifact('kubevirt-crds', 'KUBEVIRT_VERSION', 'crds.yaml'), 'utf8'),
     readFileSync(toolArtifact('cdi-crds', 'CDI_VERSION', 'crds.yaml'), 'utf8'),
   ].join('\n---\n');
+  return parseManifests(text).filter((o) => o.kind === CRD.kind);
 }
 
-export async function installUpstreamCRDs(kubeConfig: KubeConfig, client: Client): Promise<void> {
-  const crds = parseManifests(upstreamCRDs()).filter((o) => o.kind === CRD.kind);
-  const absent = [];
-  for (const crd of crds) {
-    if (!(await client.get(CRD, { name: crd.metadata.name ?? '' }, { direct: true }))) absent.push(crd);
-  }
-  if (absent.length > 0) await applyManifests(kubeConfig, absent);
+const established = (crd: CRDObject | undefined): boolean => crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
+
+export async function installUpstreamCRDs(client: Client): Promise<void> {
+  const crds = upstreamCRDs();
+  await Promise.all(
+    crds.map(async (crd) => {
+      const ref = { name: crd.metadata.name ?? '' };
+      if (!(await client.get(CRD, ref, { direct: true }))) await client.apply(crd);
+      await waitFor(async () => (established(await client.get<CRDObject>(CRD, ref, { direct: true })) ? true : undefined), {
+        timeoutMs: ESTABLISH_TIMEOUT_MS,
+        intervalMs: 200,
+        what: `CRD ${ref.name} to be Established`,
+      });
+    }),
+  );
 }

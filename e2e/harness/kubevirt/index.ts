@@ -79,7 +79,7 @@ export async function startKubevirtSimulator(opts: KubevirtSimulatorOptions): Pr
   const kubeConfig = typeof opts.kubeconfig === 'string' ? loadKubeConfig(opts.kubeconfig) : opts.kubeconfig;
   const log = opts.log ?? createLogger({ level: 'warn', component: 'kubevirt-simulator' });
   const manager = await Manager.create({ component: 'kubevirt-simulator', flags: FLAGS, kubeConfig, log, gracefulShutdownMs: 5_000 });
-  await installUpstreamCRDs(kubeConfig, manager.client);
+  await installUpstreamCRDs(manager.client);
 
   const launcher = { image: opts.launcherImage ?? DEFAULT_LAUNCHER_IMAGE, args: opts.launcherArgs };
   const vmis = (await manager.cache.informerFor<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE)).store;

@@ -132,6 +132,11 @@ function withTargetAntiAffinity(affinity: Affinity | undefined, vmiUid: string):
   return { ...affinity, podAntiAffinity: { ...anti, requiredDuringSchedulingIgnoredDuringExecution: required } };
 }
 
+/** A pod hostname is one DNS label: at most 63 characters, not ending in a dash. */
+function podHostname(vmiName: string): string {
+  return vmiName.slice(0, 63).replace(/-+$/, '');
+}
+
 export function buildLauncherPod(vmi: VirtualMachineInstance, opts: LauncherOptions): LauncherPod {
   const name = vmi.metadata.name ?? '';
   const uid = vmi.metadata.uid ?? '';
@@ -185,7 +190,7 @@ export function buildLauncherPod(vmi: VirtualMachineInstance, opts: LauncherOpti
       // A VM that shuts down is not restarted in place: the VMI finishes and its VM decides what comes next.
       restartPolicy: 'Never',
       terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS,
-      hostname: spec.hostname ?? name,
+      hostname: spec.hostname ?? podHostname(name),
       ...(spec.subdomain ? { subdomain: spec.subdomain } : {}),
       ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
       ...(affinity ? { affinity } : {}),

@@ -3,7 +3,9 @@
 // get bound PVCs; migrations and evacuations move VMIs between nodes; deletion leaves nothing behind. The
 // launcher runs the shell image, whose script is the VM's inline cloud-init userData, so a test decides whether
 // its "guest" keeps running, shuts down or fails.
+import { join } from 'node:path';
 import { expect } from 'chai';
+import { pino } from 'pino';
 import type { DataVolume } from '../../../lib/apis/cdi.js';
 import {
   VIRTUAL_MACHINE_INSTANCE_MIGRATION_TYPE,
@@ -17,6 +19,7 @@ import {
 } from '../../../lib/apis/kubevirt.js';
 import { DATA_VOLUME_TYPE } from '../../../lib/apis/cdi.js';
 import { ApiError } from '../../../lib/kube/api-error.js';
+import { createLogger } from '../../../lib/observability/logger.js';
 import type { Client } from '../../../lib/kube/client.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { TEST_SHELL_IMAGE } from '../../harness/cluster/images.js';
@@ -99,8 +102,11 @@ describe('KubeVirt and CDI simulators on the local cluster', function () {
       this.timeout(120_000);
       client = suite.client;
       const started = Date.now();
+      // The simulator's log goes with the cluster's (its directory), out of the test report.
+      const destination = pino.destination({ dest: join(suite.cluster.dir, 'kubevirt-simulator.log'), sync: true });
       simulator = await startKubevirtSimulator({
         kubeconfig: suite.cluster.plane.kubeConfig,
+        log: createLogger({ level: 'info', component: 'kubevirt-simulator', destination }),
         launcherImage: TEST_SHELL_IMAGE,
         launcherArgs: ['-c', GUEST_SCRIPT],
         ipv6CIDR: IPV6_CIDR,
@@ -409,12 +415,50 @@ describe('KubeVirt and CDI simulators on the local cluster', function () {
       await waitForVMI('vm-evictable', (v) => v.metadata.uid !== vmi.metadata.uid && running(v), 'a new VMI Running');
     });
 
-    it('deletes VMs with their VMIs, pods, DataVolumes, PVCs and volumes, leaving nothing', async function () {
+    it('writes nothing to a running VM, its VMI or its pod at steady state', async () => {
+      await client.create(virtualMachine(ns, 'vm-steady', {}));
+      await waitForVMI('vm-steady', running, 'Running');
+      await waitForVM('vm-steady', (v) => v.status?.printableStatus === 'Running', 'Running');
+      const versions = async () => {
+        const vmi = await getVMI('vm-steady');
+        const pods = vmi ? await launcherPods(vmi) : [];
+        return [(await getVM('vm-steady'))?.metadata.resourceVersion, vmi?.metadata.resourceVersion, ...pods.map((p) => p.metadata.resourceVersion)];
+      };
+      const first = await versions();
+      // A measurement window, not a synchronisation: any write in it would be a controller that never settles.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(await versions()).to.deep.equal(first);
+    });
+
+    it('deletes a VM with its VMI, launcher pod, DataVolume, PVC and volume', async function () {
+      this.timeout(120_000);
+      await client.create(
+        virtualMachine(ns, 'vm-delete', {
+          spec: { volumes: [{ name: 'root', dataVolume: { name: 'vm-delete-root' } }] },
+          dataVolumeTemplates: [{ metadata: { name: 'vm-delete-root' }, spec: { source: { blank: {} }, storage: { resources: { requests: { storage: '1Gi' } } } } }],
+        }),
+      );
+      const vmi = await waitForVMI('vm-delete', running, 'Running');
+      const [pod] = await launcherPods(vmi);
+      const pvc = await client.get<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIM, { namespace: ns, name: 'vm-delete-root' }, { direct: true });
+      const volume = pvc?.spec.volumeName ?? '';
+      expect(pod, 'launcher pod').to.not.equal(undefined);
+      expect(volume).to.match(/^pvc-/);
+      await client.delete(VIRTUAL_MACHINE_TYPE, { namespace: ns, name: 'vm-delete' });
+      const stopping = await waitForVM('vm-delete', (v) => v.status?.printableStatus === 'Terminating', 'Terminating').catch(() => undefined);
+      if (stopping) expect(stopping.metadata.finalizers).to.include('kubevirt.io/virtualMachineControllerFinalize');
+      await waitGone(VIRTUAL_MACHINE_TYPE, 'vm-delete');
+      await waitGone(VIRTUAL_MACHINE_INSTANCE_TYPE, 'vm-delete');
+      await waitGone(POD, pod?.metadata.name ?? '');
+      await waitGone(DATA_VOLUME_TYPE, 'vm-delete-root');
+      await waitGone(PERSISTENT_VOLUME_CLAIM, 'vm-delete-root');
+      await waitGone(PERSISTENT_VOLUME, volume, undefined);
+    });
+
+    it('leaves nothing in the namespace once every VM (and finished migration) is deleted', async function () {
       this.timeout(120_000);
       const vms = await client.list<VirtualMachine>(VIRTUAL_MACHINE_TYPE, { namespace: ns, direct: true });
-      expect(vms.length).to.be.greaterThan(5);
       const volumes = (await client.list<PersistentVolume>(PERSISTENT_VOLUME, { direct: true })).filter((pv) => pv.spec.claimRef?.namespace === ns);
-      expect(volumes.length).to.be.greaterThan(0);
       for (const vm of vms) await client.delete(VIRTUAL_MACHINE_TYPE, { namespace: ns, name: vm.metadata.name ?? '' });
       // Finished migrations outlive their VMI upstream too (kept as history); the user removes them.
       const migrations = await client.list<VirtualMachineInstanceMigration>(VIRTUAL_MACHINE_INSTANCE_MIGRATION_TYPE, { namespace: ns, direct: true });
@@ -431,7 +475,7 @@ describe('KubeVirt and CDI simulators on the local cluster', function () {
           if (left.length === 0) return true;
           throw new Error(`still there: ${left.join(', ')}`);
         },
-        { timeoutMs: 90_000, what: 'every VM and what it made to be gone' },
+        { timeoutMs: 90_000, what: `every VM of ${String(vms.length)} and what it made to be gone` },
       );
     });
   });
