@@ -4,6 +4,9 @@ import { DataStoreSchema } from './datastore.js';
 import { DATASTORE_KIND, DATASTORE_PLURAL, GROUP, TENANT_CONTROL_PLANE_KIND, TENANT_CONTROL_PLANE_PLURAL, VERSION } from './groupversion.js';
 import { TenantControlPlaneSchema } from './tenantcontrolplane.js';
 
+// The Cluster API contract label every kvcloud CRD carries (ARCHITECTURE.md), naming the served version.
+const CONTRACT_LABELS = { 'cluster.x-k8s.io/v1beta2': VERSION };
+
 export const tenantControlPlaneCRD: CRDSpec = {
   group: GROUP,
   kind: TENANT_CONTROL_PLANE_KIND,
@@ -11,6 +14,7 @@ export const tenantControlPlaneCRD: CRDSpec = {
   shortNames: ['tcp'],
   categories: ['kamaji'],
   scope: 'Namespaced',
+  labels: CONTRACT_LABELS,
   versions: [
     {
       name: VERSION,
@@ -41,6 +45,7 @@ export const dataStoreCRD: CRDSpec = {
   kind: DATASTORE_KIND,
   plural: DATASTORE_PLURAL,
   scope: 'Cluster',
+  labels: CONTRACT_LABELS,
   versions: [
     {
       name: VERSION,
