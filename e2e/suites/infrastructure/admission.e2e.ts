@@ -236,11 +236,18 @@ const badCases: BadCase[] = [
     refusedWith: [`${VMS}.template.spec.volumes[1].name`, 'every volume needs a non-empty name'],
   },
   {
-    name: 'a volume taking the bootstrap volume name',
-    object: machineWithVM('bad-cloudinit', (vm) => {
-      vm.template.spec.volumes.push({ name: 'cloudinitvolume', containerDisk: { image: 'x' } });
+    name: 'two networks with one name',
+    object: machineWithVM('bad-dup-network', (vm) => {
+      Object.assign(vm.template.spec, { networks: [{ name: 'default', pod: {} }, { name: 'default', multus: { networkName: 'br' } }] });
     }),
-    refusedWith: [`${VMS}.template.spec`, 'cloudinitvolume is reserved'],
+    refusedWith: [`${VMS}.template.spec.networks`, 'names must be unique'],
+  },
+  {
+    name: 'two DataVolume templates with one name',
+    object: machineWithVM('bad-dup-dv', (vm) =>
+      Object.assign(vm, { dataVolumeTemplates: [{ metadata: { name: 'boot' }, spec: {} }, { metadata: { name: 'boot' }, spec: {} }] }),
+    ),
+    refusedWith: [`${VMS}.dataVolumeTemplates`, 'names must be unique'],
   },
   {
     name: 'an interface without a network',
@@ -431,6 +438,15 @@ describe('infrastructure admission: CRD rules and template immutability', functi
     await kubectl(plane.kubeconfigPath, ['apply', '--server-side', '--validate=strict', '--field-manager=capk-user', '-f', '-'], JSON.stringify(machine));
     const stored = await client.get<KubevirtMachine>(KubevirtMachineGVK, { namespace: NS, name: 'kubevirt-passthrough' }, { direct: true });
     expect(stored?.spec).to.deep.equal(machine.spec);
+  });
+
+  it('accepts a VM template asking for NoCloud network data through its own cloud-init volume', async () => {
+    const machine = machineWithVM('nocloud-request', (vm) => {
+      (vm.template.spec.volumes as object[]).push({ name: 'cloudinitvolume', cloudInitNoCloud: { networkData: 'version: 2\nethernets: {}\n' } });
+      vm.template.spec.domain.devices.disks.push({ name: 'cloudinitvolume', disk: { bus: 'virtio' } });
+    });
+    const created = await client.create(machine);
+    expect(created.spec).to.deep.equal(machine.spec);
   });
 
   describe('refuses bad manifests with a message naming the field', () => {

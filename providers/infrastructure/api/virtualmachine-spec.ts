@@ -6,9 +6,6 @@ import { Type } from '@sinclair/typebox';
 import type { VirtualMachineSpec } from '../../../lib/apis/kubevirt.js';
 import { EmbeddedObjectMeta, Quantity, ResourceList, StringMap, rules } from './kube-shapes.js';
 
-/** The volume (and disk) the controller adds to every VM for its bootstrap data, CAPK's name; templates may not use it. */
-export const CLOUD_INIT_VOLUME_NAME = 'cloudinitvolume';
-
 const OPEN = { 'x-kubernetes-preserve-unknown-fields': true } as const;
 const P = 'spec.virtualMachineTemplate.spec';
 
@@ -76,10 +73,6 @@ const Domain = Type.Object(
 );
 
 const VMI_SPEC_RULES = [
-  {
-    rule: `!has(self.volumes) || !self.volumes.exists(v, v.name == '${CLOUD_INIT_VOLUME_NAME}')`,
-    message: `${P}.template.spec.volumes: the name ${CLOUD_INIT_VOLUME_NAME} is reserved for the bootstrap data volume the controller adds; rename the volume`,
-  },
   {
     rule: '!has(self.domain.devices.disks) || self.domain.devices.disks.all(d, has(self.volumes) && self.volumes.exists(v, v.name == d.name))',
     message: `every disk in ${P}.template.spec.domain.devices.disks needs a volume of the same name in ${P}.template.spec.volumes`,
