@@ -15,6 +15,8 @@ import type { NodeAddress, Taint } from './node-object.js';
 
 export interface GuestOptions {
   vmName: string;
+  /** The VM's hostname, cloud-init's local-hostname (KubeVirt: spec.hostname, else the VMI name). Default vmName. */
+  hostname?: string | undefined;
   namespace?: string | undefined;
   /** The VM's address (the launcher pod's IP): the Node's InternalIP unless --node-ip says otherwise. */
   nodeIP?: string | undefined;
@@ -78,9 +80,11 @@ function stopper(node: RunningNode | undefined): () => Promise<void> {
   };
 }
 
-export function parseUserdata(userdata: string, opts: Pick<GuestOptions, 'vmName' | 'namespace'>): CloudConfig {
+export function parseUserdata(userdata: string, opts: Pick<GuestOptions, 'vmName' | 'hostname' | 'namespace'>): CloudConfig {
   if (isIgnition(userdata)) return parseIgnition(userdata);
-  if (isCloudConfig(userdata)) return parseCloudConfig(userdata, kubevirtInstanceData({ vmName: opts.vmName, namespace: opts.namespace }));
+  if (isCloudConfig(userdata)) {
+    return parseCloudConfig(userdata, kubevirtInstanceData({ vmName: opts.vmName, hostname: opts.hostname, namespace: opts.namespace }));
+  }
   throw new Error('userdata is neither #cloud-config nor Ignition JSON; the simulated guest runs no other format');
 }
 
@@ -108,8 +112,8 @@ function registrationOf(join: JoinSettings, opts: GuestOptions): NodeRegistratio
   const addresses: NodeAddress[] = nodeIP ? nodeIP.split(',').map((address) => ({ type: 'InternalIP', address: address.trim() })) : [];
   const taints = join.nodeRegistration.taints ?? (join.controlPlane ? [CONTROL_PLANE_TAINT] : parseTaintsFlag(args['register-with-taints']));
   return {
-    // kubeadm names the node after the host unless nodeRegistration.name says otherwise; the VM's hostname is its name.
-    nodeName: join.nodeRegistration.name ?? args['hostname-override'] ?? opts.vmName,
+    // kubeadm names the node after the host unless nodeRegistration.name says otherwise.
+    nodeName: join.nodeRegistration.name ?? args['hostname-override'] ?? opts.hostname ?? opts.vmName,
     providerID: args['provider-id'],
     labels: parseNodeLabels(args['node-labels']),
     taints,
@@ -189,7 +193,7 @@ async function restartKubelet(opts: GuestOptions): Promise<RunningNode> {
   return runNode(
     { server: cluster.server, caPem: decode(cluster['certificate-authority-data']), certPem: decode(user['client-certificate-data']), keyPem: decode(user['client-key-data']) },
     {
-      nodeName: flags['hostname-override'] ?? opts.vmName,
+      nodeName: flags['hostname-override'] ?? opts.hostname ?? opts.vmName,
       providerID: flags['provider-id'],
       labels: parseNodeLabels(flags['node-labels']),
       addresses: nodeIP ? nodeIP.split(',').map((address) => ({ type: 'InternalIP', address })) : [],

@@ -8,14 +8,15 @@ export const JINJA_HEADER = /^##\s*template:\s*jinja[ \t]*\r?\n/;
 
 export type InstanceData = Record<string, unknown>;
 
-/** What cloud-init knows about a KubeVirt VM: meta-data's instance-id and local-hostname (the VM name). */
-export function kubevirtInstanceData(opts: { vmName: string; namespace?: string | undefined; instanceID?: string | undefined }): InstanceData {
+/** What cloud-init knows about a KubeVirt VM: meta-data's instance-id and local-hostname (default the VM name). */
+export function kubevirtInstanceData(opts: { vmName: string; hostname?: string | undefined; namespace?: string | undefined; instanceID?: string | undefined }): InstanceData {
   const instanceID = opts.instanceID ?? (opts.namespace ? `${opts.vmName}.${opts.namespace}` : opts.vmName);
-  const metaData = { instance_id: instanceID, 'instance-id': instanceID, local_hostname: opts.vmName, 'local-hostname': opts.vmName };
+  const hostname = opts.hostname ?? opts.vmName;
+  const metaData = { instance_id: instanceID, 'instance-id': instanceID, local_hostname: hostname, 'local-hostname': hostname };
   return {
-    v1: { instance_id: instanceID, local_hostname: opts.vmName, hostname: opts.vmName, platform: 'kubevirt', cloud_name: 'kubevirt', distro: 'kvcloud' },
+    v1: { instance_id: instanceID, local_hostname: hostname, hostname, platform: 'kubevirt', cloud_name: 'kubevirt', distro: 'kvcloud' },
     ds: { meta_data: metaData },
-    local_hostname: opts.vmName,
+    local_hostname: hostname,
     instance_id: instanceID,
   };
 }

@@ -3,6 +3,7 @@
 // volume or inline env, Ignition env), boots the guest (guest.ts), and on SIGTERM stops its kubelet's heartbeats
 // and powers off. A boot that fails leaves the VM running without a node, as a real VM would be.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../../lib/observability/logger.js';
 import { GuestFS } from './guest-fs.js';
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
   try {
     guest = await bootGuest({
       vmName,
+      // In a pod the runner names the host as KubeVirt names the VM (spec.hostname, else the VMI name).
+      hostname: env.GUEST_ROOT ? vmName : hostname(),
       namespace: env.GUEST_VM_NAMESPACE,
       nodeIP: env.GUEST_NODE_IP,
       userdata: readUserdata(env, fs),
