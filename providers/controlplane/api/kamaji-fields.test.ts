@@ -45,7 +45,7 @@ const KAMAJI_TCP_SPEC = [
   'addons.konnectivity.server.resources', 'addons.konnectivity.server.extraArgs', 'addons.konnectivity.server.securityContext',
   'addons.konnectivity.agent.image', 'addons.konnectivity.agent.version', 'addons.konnectivity.agent.tolerations',
   'addons.konnectivity.agent.extraArgs', 'addons.konnectivity.agent.hostNetwork', 'addons.konnectivity.agent.mode',
-  'addons.konnectivity.agent.replicas', 'preGeneratedCertificates',
+  'addons.konnectivity.agent.replicas', 'preGeneratedCertificates', 'internalCACertificatesConfigMap',
 ].map((p) => `spec.${p}`);
 
 const KAMAJI_TCP_STATUS = [
@@ -75,7 +75,7 @@ const KAMAJI_DATASTORE = [
 
 /** Fields accepted by the schema and then refused by a rule, because kvcloud does not run them. */
 const REJECTED = [
-  'spec.writePermissions', 'spec.dataStoreOverrides', 'spec.preGeneratedCertificates',
+  'spec.writePermissions', 'spec.dataStoreOverrides', 'spec.preGeneratedCertificates', 'spec.internalCACertificatesConfigMap',
   'spec.controlPlane.deployment.resources.kine', 'spec.controlPlane.deployment.extraArgs.kine',
   'spec.controlPlane.deployment.containerSecurityContexts.kine', 'spec.controlPlane.deployment.containerSecurityContexts.kineInit',
 ];

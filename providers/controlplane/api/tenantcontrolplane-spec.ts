@@ -531,6 +531,7 @@ export const TenantControlPlaneSpec = Type.Object(
     preGeneratedCertificates: Type.Optional(
       Type.Unsafe<Record<string, unknown>>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true }),
     ),
+    internalCACertificatesConfigMap: Type.Optional(Type.String()),
     controlPlane: ControlPlane,
     kubernetes: KubernetesSpec,
     // Defaulted as a whole so its nested defaults (port, clusterDomain, CIDRs) always apply.
@@ -571,6 +572,7 @@ export const TenantControlPlaneSpec = Type.Object(
         { fieldPath: '.dataStoreOverrides' },
       ),
       rejectField('spec', 'preGeneratedCertificates', 'kvcloud generates the tenant PKI itself'),
+      rejectField('spec', 'internalCACertificatesConfigMap', 'extra CA bundles are not mounted into the control plane pods yet'),
     ],
   },
 );
