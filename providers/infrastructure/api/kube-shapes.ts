@@ -24,8 +24,8 @@ export function withRules<T extends TSchema>(schema: T, extra: Rule[]): T {
 }
 
 // CEL string literals have no `\.` escape, so dots are matched with `[.]`.
-export const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
-export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 
 /** A string field holding the name of an object (a Secret, a namespace...), checked with a readable message. */
 export function objectName(field: string, what: string, opts: { label?: boolean; description?: string } = {}) {

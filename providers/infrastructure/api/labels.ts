@@ -22,28 +22,20 @@ export const VM_TERMINAL_LABEL = 'capk.cluster.x-k8s.io/vm-is-terminal';
 /** On the KubevirtMachine: how long a VMI may take to shut down before deletion proceeds (CAPK's key). */
 export const VMI_DELETION_GRACE_TIME_ANNOTATION = 'capk.cluster.x-k8s.io/vmi-deletion-grace-time';
 
-/** Machines of the control plane carry this Cluster API label (any value). */
-export const CONTROL_PLANE_MACHINE_LABEL = 'cluster.x-k8s.io/control-plane';
-
-/** The infra cluster kubeconfig Secret (spec.infraClusterSecretRef): its kubeconfig, and an optional namespace for the VMs. */
-export const INFRA_KUBECONFIG_SECRET_KEY = 'kubeconfig';
-export const INFRA_NAMESPACE_SECRET_KEY = 'namespace';
+/**
+ * Keys of the infra cluster kubeconfig Secret (spec.infraClusterSecretRef): `kubeconfig`, and an optional
+ * `namespace` for the VMs. The toolkit's cluster access cache reads them, so they are defined there.
+ */
+export { INFRA_KUBECONFIG_KEY, INFRA_NAMESPACE_KEY } from '../../../lib/kube/cluster-access-cache.js';
 
 /** The SSH key pair Secret `<cluster>-ssh-keys` (spec.sshKeys.dataSecretName overrides the name): CAPK's keys. */
 export const SSH_KEYS_SECRET_SUFFIX = '-ssh-keys';
 export const SSH_PUBLIC_KEY_SECRET_KEY = 'pub';
 export const SSH_PRIVATE_KEY_SECRET_KEY = 'key';
 
-/** The tenant cluster's kubeconfig Secret Cluster API's control plane writes: `<cluster>-kubeconfig`, key `value`. */
-export const TENANT_KUBECONFIG_SECRET_SUFFIX = '-kubeconfig';
-export const TENANT_KUBECONFIG_SECRET_KEY = 'value';
-
 /** The control-plane Service in front of the control-plane VMs: `<cluster>-lb`. */
 export const CONTROL_PLANE_SERVICE_SUFFIX = '-lb';
 export const DEFAULT_API_SERVER_PORT = 6443;
-
-/** On infra Nodes: the zone a failure domain is named after. */
-export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
 /**
  * Cluster API's topology controller sets this annotation on the objects it dry-runs (server-side apply with
