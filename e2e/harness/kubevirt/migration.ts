@@ -124,13 +124,13 @@ export class MigrationReconciler implements Reconciler<VirtualMachineInstanceMig
     const source = pods.find((p) => p.metadata.name === state?.sourcePod);
     if (!state?.completed) {
       const node = target.spec.nodeName ?? '';
-      const evacuated = vmi.status?.evacuationNodeName !== undefined && vmi.status.evacuationNodeName !== node;
       await this.patchVMI(vmi, ctx, {
         metadata: { labels: { [MIGRATION_TARGET_NODE_LABEL]: null, [NODE_NAME_LABEL]: node } },
         status: {
           nodeName: node,
           migrationState: { ...state, completed: true, endTimestamp: metaTime() },
-          ...(evacuated ? { evacuationNodeName: null } : {}),
+          // Whatever asked the VMI to leave its node has been answered.
+          ...(vmi.status?.evacuationNodeName ? { evacuationNodeName: null } : {}),
         },
       });
       // Wait until the VMI's new state is visible before the source pod goes, so nothing reads the VMI as podless.

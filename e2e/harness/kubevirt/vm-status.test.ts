@@ -29,6 +29,7 @@ describe('VirtualMachine status', () => {
     { name: 'DataVolumeError when an import failed', dvs: { ready: false, failed: [failedDV], dataVolumes: [failedDV] }, want: 'DataVolumeError' },
     { name: 'ErrorUnschedulable when the pod cannot be placed', vmi: vmi('Scheduling', unschedulable), want: 'ErrorUnschedulable' },
     { name: 'Provisioning while disks are imported', dvs: { ready: false, failed: [], dataVolumes: [pendingDV] }, want: 'Provisioning' },
+    { name: 'ErrImagePull when the launcher image cannot be pulled', vmi: vmi('Scheduling', { conditions: [{ type: 'Synchronized', status: 'False', reason: 'ErrImagePull' }] }), want: 'ErrImagePull' },
     { name: 'Starting while the VMI is on its way', vmi: vmi('Scheduled'), want: 'Starting' },
     { name: 'Stopped without a VMI', want: 'Stopped' },
     { name: 'Stopped with a finished VMI', vmi: vmi('Succeeded'), want: 'Stopped' },

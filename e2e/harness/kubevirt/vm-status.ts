@@ -3,7 +3,7 @@
 import type { DataVolume } from '../../../lib/apis/cdi.js';
 import type { RunStrategy, VirtualMachine, VirtualMachineInstance, VirtualMachinePrintableStatus } from '../../../lib/apis/kubevirt.js';
 import { conditionIs, dropCondition, findCondition, putCondition } from './conditions.js';
-import { DATA_VOLUMES_READY, LIVE_MIGRATABLE, POD_SCHEDULED, READY } from './vmi-status.js';
+import { DATA_VOLUMES_READY, LIVE_MIGRATABLE, POD_SCHEDULED, READY, SYNCHRONIZED } from './vmi-status.js';
 
 /** spec.runStrategy, or the older spec.running it replaces. */
 export function runStrategyOf(vm: VirtualMachine): RunStrategy {
@@ -61,6 +61,8 @@ function printableStatus(vm: VirtualMachine, vmi: VirtualMachineInstance | undef
   if (dvs.failed.length > 0) return 'DataVolumeError';
   if (vmi && conditionIs(vmi, POD_SCHEDULED, 'False') && findCondition(vmi, POD_SCHEDULED)?.reason === 'Unschedulable') return 'ErrorUnschedulable';
   if (!dvs.ready && shouldRun) return 'Provisioning';
+  const synchronized = vmi ? findCondition(vmi, SYNCHRONIZED) : undefined;
+  if (synchronized?.status === 'False' && (synchronized.reason === 'ErrImagePull' || synchronized.reason === 'ImagePullBackOff')) return synchronized.reason;
   if (vmi && !final(vmi)) return 'Starting';
   return 'Stopped';
 }

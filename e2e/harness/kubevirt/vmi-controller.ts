@@ -18,6 +18,7 @@ import { APP_LABEL, LAUNCHER_APP, NODE_NAME_LABEL, VM_CONTROLLER_FINALIZER, VMI_
 import {
   currentPod,
   DATA_VOLUMES_READY,
+  imageError,
   interfaceStatuses,
   liveMigratableCondition,
   podCondition,
@@ -25,6 +26,7 @@ import {
   podIsReady,
   POD_SCHEDULED,
   readyCondition,
+  SYNCHRONIZED,
 } from './vmi-status.js';
 
 export interface LauncherSettings {
@@ -122,6 +124,9 @@ export class VmiReconciler implements Reconciler<VirtualMachineInstance> {
     const scheduled = podCondition(pod, 'PodScheduled');
     if (scheduled?.status === 'False') putCondition(vmi, { type: POD_SCHEDULED, status: 'False', reason: scheduled.reason, message: scheduled.message });
     else dropCondition(vmi, POD_SCHEDULED);
+    const image = imageError(pod);
+    if (image) putCondition(vmi, { type: SYNCHRONIZED, status: 'False', ...image });
+    else dropCondition(vmi, SYNCHRONIZED);
     if (!podIsReady(pod)) return;
     setPhase(vmi, 'Scheduled');
     this.observeGuest(vmi, pod);

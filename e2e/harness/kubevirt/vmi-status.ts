@@ -12,6 +12,18 @@ export const READY = 'Ready';
 export const LIVE_MIGRATABLE = 'LiveMigratable';
 export const POD_SCHEDULED = 'PodScheduled';
 export const DATA_VOLUMES_READY = 'DataVolumesReady';
+/** False while virt-controller cannot get the VMI going, e.g. its launcher image cannot be pulled. */
+export const SYNCHRONIZED = 'Synchronized';
+const IMAGE_ERRORS = new Set(['ErrImagePull', 'ImagePullBackOff']);
+
+/** The launcher's image error, as virt-controller reports it on the VMI (reason ErrImagePull / ImagePullBackOff). */
+export function imageError(pod: LauncherPod): { reason: string; message: string } | undefined {
+  for (const c of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+    const waiting = c.state.waiting;
+    if (waiting?.reason && IMAGE_ERRORS.has(waiting.reason)) return { reason: waiting.reason, message: waiting.message ?? '' };
+  }
+  return undefined;
+}
 
 type ConditionUpdate = Pick<KubevirtCondition, 'type' | 'status' | 'reason' | 'message'>;
 
