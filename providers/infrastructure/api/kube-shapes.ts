@@ -8,8 +8,8 @@ import type { ObjectMeta } from '../../../lib/kube/object.js';
 export interface Rule {
   rule: string;
   message: string;
+  /** Where the apiserver reports the error, relative to the node carrying the rule. */
   fieldPath?: string;
-  reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
 }
 
 export const rules = (...list: Rule[]) => ({ 'x-kubernetes-validations': list });

@@ -9,6 +9,7 @@ describe('providers/infrastructure/vm: userdata', () => {
   const formats: { name: string; declared: string | undefined; value: string; want: string }[] = [
     { name: 'declared cloud-config', declared: 'cloud-config', value: '#cloud-config\nruncmd: []\n', want: 'cloud-config' },
     { name: 'undeclared cloud-config header', declared: undefined, value: '#cloud-config\n', want: 'cloud-config' },
+    { name: 'CABPK jinja cloud-config', declared: 'cloud-config', value: '## template: jinja\n#cloud-config\nruncmd: []\n', want: 'cloud-config' },
     { name: 'declared ignition', declared: 'ignition', value: '{"ignition":{"version":"3.4.0"}}', want: 'ignition' },
     { name: 'undeclared ignition JSON', declared: undefined, value: '{"ignition":{"version":"3.4.0"}}', want: 'ignition' },
     { name: 'a shell script', declared: undefined, value: '#!/bin/sh\necho hi\n', want: 'other' },
@@ -24,6 +25,12 @@ describe('providers/infrastructure/vm: userdata', () => {
     expect(doc.runcmd).to.deep.equal(['kubeadm join']);
     expect(doc.users[0]).to.equal('default');
     expect(doc.users[1]).to.deep.include({ name: 'capk', ssh_authorized_keys: [KEY] });
+  });
+
+  it('keeps the jinja template header CABPK puts first', () => {
+    const out = withBootstrapUser("## template: jinja\n#cloud-config\nwrite_files:\n  - path: /etc/x\n    content: '{{ ds.meta_data.local_hostname }}'\n", KEY);
+    expect(out.startsWith('## template: jinja\n#cloud-config\n')).to.equal(true);
+    expect(out).to.contain("'{{ ds.meta_data.local_hostname }}'");
   });
 
   it('appends to an existing users list and replaces an old bootstrap user instead of duplicating it', () => {

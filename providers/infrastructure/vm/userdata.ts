@@ -19,14 +19,18 @@ export type BootstrapFormat = 'cloud-config' | 'ignition' | 'other';
 /** The format the bootstrap provider declared, else what the payload looks like. */
 export function bootstrapFormat(declared: string | undefined, value: string): BootstrapFormat {
   if (declared === 'ignition') return 'ignition';
-  if (declared === 'cloud-config' && isCloudConfig(value)) return 'cloud-config';
   if (isCloudConfig(value)) return 'cloud-config';
   if (looksLikeIgnition(value)) return 'ignition';
   return 'other';
 }
 
+// The header may follow other leading comments: CABPK's cloud-config starts with "## template: jinja".
 function isCloudConfig(value: string): boolean {
-  return /^#cloud-config[ \t]*\r?$/m.test(value.split('\n', 1)[0] ?? '');
+  for (const line of value.split('\n')) {
+    if (/^#cloud-config\s*$/.test(line)) return true;
+    if (!line.startsWith('#')) return false;
+  }
+  return false;
 }
 
 function looksLikeIgnition(value: string): boolean {
