@@ -196,6 +196,11 @@ describe('controlplane admission: TenantControlPlane and DataStore', function ()
     if (!transport) return;
     await kubectl(plane.kubeconfigPath, ['delete', 'namespace', NS, 'tenant-system', '--wait=false', '--ignore-not-found']);
     for (const name of ['default', 'etcd']) await client.delete(DS, { name });
+    await client.mergePatch(
+      { apiVersion: 'v1', kind: 'ConfigMap' },
+      { namespace: DATASTORE_REGISTRY_NAMESPACE, name: DATASTORE_REGISTRY_NAME },
+      { data: { default: null, etcd: null } },
+    );
     transport.close();
   });
 
