@@ -3,6 +3,7 @@ export * from './check.js';
 export * from './ip.js';
 export * from './issue.js';
 export * from './options.js';
+export * from './plan.js';
 export * from './profiles.js';
 export * from './sans.js';
 export * from './secrets.js';
