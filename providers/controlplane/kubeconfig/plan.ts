@@ -1,9 +1,7 @@
 // Deciding which kubeconfig Secrets must be (re)written for a tenant, from what is stored and the cluster CA in
 // force: a steady tenant gets no change, a rotated CA or moved endpoint rewrites exactly the affected Secrets.
-import type { CertificateAuthority } from '../../../lib/pki/x509.js';
-import { certificatePem } from '../../../lib/pki/x509.js';
-import type { PKIOptions, SecretData } from '../pki/index.js';
-import { KONNECTIVITY } from '../pki/index.js';
+import { certificatePem, type CertificateAuthority } from '../../../lib/pki/x509.js';
+import { KONNECTIVITY, type PKIOptions, type SecretData } from '../pki/index.js';
 import {
   ADMIN,
   buildAdminKubeconfigs,

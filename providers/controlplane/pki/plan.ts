@@ -2,12 +2,11 @@
 // is wanted now (CA in force, SANs, subject, lifetime), kept when good and rebuilt otherwise. A CA that is rebuilt
 // makes every leaf it signed fail its check, so exactly the dependent Secrets follow. Pure: the caller reads the
 // Secrets, calls this, and writes `secrets[name]` for each `changed` name (a steady tenant changes nothing).
-import type { CertificateAuthority } from '../../../lib/pki/x509.js';
-import { certificatePem } from '../../../lib/pki/x509.js';
+import { certificatePem, type CertificateAuthority } from '../../../lib/pki/x509.js';
 import { checkCA, checkLeaf, checkServiceAccountKeyPair, type CheckOptions } from './check.js';
 import { buildClusterCA, buildDataStoreCertificate, buildFrontProxyCA, buildLeaf, buildServiceAccountKeyPair, loadCA, type SecretData } from './issue.js';
 import type { PKIOptions } from './options.js';
-import { API_SERVER, API_SERVER_KUBELET_CLIENT, dataStoreClient, FRONT_PROXY_CLIENT, KONNECTIVITY } from './profiles.js';
+import { API_SERVER, API_SERVER_KUBELET_CLIENT, dataStoreClient, FRONT_PROXY_CLIENT, KONNECTIVITY, type LeafProfile } from './profiles.js';
 import { CA_SECRET, DATASTORE_CA_KEY, FRONT_PROXY_CA_SECRET, SERVICE_ACCOUNT_SECRET } from './secrets.js';
 
 export interface CertificatePlanInput {
@@ -51,7 +50,7 @@ export async function planCertificates(existing: Record<string, SecretData | und
   const frontProxyCA = await loadCA(fpData, FRONT_PROXY_CA_SECRET);
   await keep(SERVICE_ACCOUNT_SECRET.suffix, checkServiceAccountKeyPair(existing[SERVICE_ACCOUNT_SECRET.suffix]), () => buildServiceAccountKeyPair(options));
 
-  const leaf = (profile: typeof API_SERVER, issuer: CertificateAuthority, sans: string[] = []) =>
+  const leaf = (profile: LeafProfile, issuer: CertificateAuthority, sans: string[] = []) =>
     keep(profile.layout.suffix, checkLeaf(existing[profile.layout.suffix], profile, certificatePem(issuer.cert), { ...check, sans }), () =>
       buildLeaf(profile, issuer, options, sans),
     );
