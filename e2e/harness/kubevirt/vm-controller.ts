@@ -4,11 +4,12 @@
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../../../lib/controller/finalizers.js';
 import { OWNER_UID_INDEX } from '../../../lib/controller/indexers.js';
 import { ownerReferenceTo } from '../../../lib/controller/owner-references.js';
-import { done, type ReconcileContext, type Reconciler, type Result } from '../../../lib/controller/reconciler.js';
+import { done, requeueAfter, type ReconcileContext, type Reconciler, type Result } from '../../../lib/controller/reconciler.js';
 import { isAlreadyExists, isNotFound } from '../../../lib/kube/api-error.js';
 import { VIRTUAL_MACHINE_TYPE, VIRTUAL_MACHINE_INSTANCE_TYPE, type RunStrategy, type VirtualMachine, type VirtualMachineInstance } from '../../../lib/apis/kubevirt.js';
 import { DATA_VOLUME_TYPE, type DataVolume } from '../../../lib/apis/cdi.js';
 import { CREATED_BY_LABEL, VM_CONTROLLER_FINALIZER } from './labels.js';
+import { startBackoffLeftMs, syncStartFailure } from './start-failure.js';
 import { isFinal } from './vmi-controller.js';
 import { dataVolumeFailed, runStrategyOf, updateVMStatus, type DataVolumeSummary } from './vm-status.js';
 
@@ -38,10 +39,12 @@ export class VmReconciler implements Reconciler<VirtualMachine> {
     addFinalizer(vm, VM_CONTROLLER_FINALIZER);
     const strategy = runStrategyOf(vm);
     const dvs = await this.ensureDataVolumes(vm, ctx);
-    if (dvs.ready || strategy === 'Halted') await this.startStop(vm, vmi, strategy, ctx);
+    // Counted before acting on a failed VMI, so its replacement waits out the backoff.
+    syncStartFailure(vm, vmi, strategy);
+    const result = dvs.ready || strategy === 'Halted' ? await this.startStop(vm, vmi, strategy, ctx) : done();
     if (vmi && isFinal(vmi)) await this.releaseVMI(vmi, ctx);
     updateVMStatus(vm, vmi, dvs, shouldRun(vm, vmi, strategy));
-    return done();
+    return result;
   }
 
   private async vmiOf(vm: VirtualMachine, ctx: ReconcileContext): Promise<VirtualMachineInstance | undefined> {
@@ -86,22 +89,22 @@ export class VmReconciler implements Reconciler<VirtualMachine> {
     return summary;
   }
 
-  private async startStop(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, strategy: RunStrategy, ctx: ReconcileContext): Promise<void> {
+  private async startStop(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, strategy: RunStrategy, ctx: ReconcileContext): Promise<Result> {
     const requests = vm.status?.stateChangeRequests ?? [];
-    if (vmi?.metadata.deletionTimestamp) return; // a stop is under way; its end brings us back
+    if (vmi?.metadata.deletionTimestamp) return done(); // a stop is under way; its end brings us back
     switch (strategy) {
       case 'Always':
         if (vmi && isFinal(vmi)) await this.stopVMI(vmi, ctx, 'restarting it after it finished');
-        else if (!vmi) await this.startVMI(vm, ctx);
-        return;
+        else if (!vmi) return this.startAfterBackoff(vm, ctx);
+        return done();
       case 'RerunOnFailure':
         if (vmi?.status?.phase === 'Failed') await this.stopVMI(vmi, ctx, 'restarting it after it failed');
-        else if (!vmi) await this.startVMI(vm, ctx);
-        return;
+        else if (!vmi) return this.startAfterBackoff(vm, ctx);
+        return done();
       case 'Once':
         // Started when there is no VMI; a finished one stays, so the VM does not run again.
         if (!vmi) await this.startVMI(vm, ctx);
-        return;
+        return done();
       case 'Manual':
         if (requests[0]?.action === 'Start' && !vmi) {
           await this.startVMI(vm, ctx);
@@ -110,11 +113,21 @@ export class VmReconciler implements Reconciler<VirtualMachine> {
           await this.stopVMI(vmi, ctx, 'on a stop request');
           requests.shift();
         }
-        return;
+        return done();
       case 'Halted':
         if (vmi) await this.stopVMI(vmi, ctx, 'as its runStrategy is Halted');
-        return;
+        return done();
+      case 'WaitAsReceiver':
+        return done();
     }
+  }
+
+  /** Starts the VMI unless the crash-loop backoff still runs; then looks again when it ends (a timer, not a watch). */
+  private async startAfterBackoff(vm: VirtualMachine, ctx: ReconcileContext): Promise<Result> {
+    const wait = startBackoffLeftMs(vm);
+    if (wait > 0) return requeueAfter(wait);
+    await this.startVMI(vm, ctx);
+    return done();
   }
 
   private async startVMI(vm: VirtualMachine, ctx: ReconcileContext): Promise<void> {

@@ -32,6 +32,7 @@ describe('VirtualMachine status', () => {
     { name: 'ErrImagePull when the launcher image cannot be pulled', vmi: vmi('Scheduling', { conditions: [{ type: 'Synchronized', status: 'False', reason: 'ErrImagePull' }] }), want: 'ErrImagePull' },
     { name: 'Starting while the VMI is on its way', vmi: vmi('Scheduled'), want: 'Starting' },
     { name: 'Stopped without a VMI', want: 'Stopped' },
+    { name: 'CrashLoopBackOff while a failed start is backed off', vm: { ...vm(), status: { startFailure: { consecutiveFailCount: 1 } } }, want: 'CrashLoopBackOff' },
     { name: 'Stopped with a finished VMI', vmi: vmi('Succeeded'), want: 'Stopped' },
   ];
   for (const tc of cases) {

@@ -64,6 +64,7 @@ function printableStatus(vm: VirtualMachine, vmi: VirtualMachineInstance | undef
   const synchronized = vmi ? findCondition(vmi, SYNCHRONIZED) : undefined;
   if (synchronized?.status === 'False' && (synchronized.reason === 'ErrImagePull' || synchronized.reason === 'ImagePullBackOff')) return synchronized.reason;
   if (vmi && !final(vmi)) return 'Starting';
+  if (shouldRun && (vm.status?.startFailure?.consecutiveFailCount ?? 0) > 0) return 'CrashLoopBackOff';
   return 'Stopped';
 }
 

@@ -259,6 +259,20 @@ describe('KubeVirt and CDI simulators on the local cluster', function () {
       expect(after.metadata.uid).to.equal(done.metadata.uid);
     });
 
+    it('backs off restarting a VM whose VMI failed before it ever ran (CrashLoopBackOff)', async () => {
+      // A launcher pod removed while it cannot be scheduled: the VMI fails without having run.
+      await client.create(virtualMachine(ns, 'vm-crashloop', { spec: zoneAffinity('zone-x') }));
+      const first = await waitForVMI('vm-crashloop', (v) => v.status?.phase === 'Scheduling', 'Scheduling');
+      const [pod] = await launcherPods(first);
+      await client.delete(POD, { namespace: ns, name: pod?.metadata.name ?? '' });
+      const looping = await waitForVM('vm-crashloop', (v) => v.status?.printableStatus === 'CrashLoopBackOff', 'CrashLoopBackOff');
+      expect(looping.status?.startFailure).to.include({ consecutiveFailCount: 1, lastFailedVMIUID: first.metadata.uid });
+      const retryAfter = Date.parse(looping.status?.startFailure?.retryAfterTimestamp ?? '');
+      const next = await waitForVMI('vm-crashloop', (v) => v.metadata.uid !== first.metadata.uid, 'a new VMI after the backoff', 60_000);
+      // Timestamps have second precision.
+      expect(Date.parse(next.metadata.creationTimestamp ?? '')).to.be.at.least(retryAfter - 1000);
+    });
+
     it('runs a VM with runStrategy Once a single time', async () => {
       await client.create(virtualMachine(ns, 'vm-once', { runStrategy: 'Once', userData: 'exit 0' }));
       const vmi = await waitForVMI('vm-once', (v) => v.status?.phase === 'Succeeded', 'Succeeded');
