@@ -36,10 +36,12 @@ interface ClassControlPlane {
 const TEMPLATE_KIND = 'TestControlPlaneTemplate';
 
 /**
- * The TestControlPlaneTemplate kind a ClusterClass's stand-in control plane is stamped from (installTestInfrastructure
- * provides TestControlPlane and the RBAC for the whole group).
+ * What the stand-in needs beyond installTestInfrastructure (TestControlPlane and the core manager's access): the
+ * TestControlPlaneTemplate kind a ClusterClass's control plane is stamped from, and read access for the kubeadm
+ * bootstrap provider, which reads a worker's control plane for its version. A real control plane provider's kinds
+ * are in controlplane.cluster.x-k8s.io, which kubeadm's bootstrap role already covers.
  */
-export async function installStandInControlPlaneTemplate(kubeconfig: string): Promise<void> {
+export async function installStandInControlPlane(kubeconfig: string): Promise<void> {
   const crd = buildCRD({
     group: TEST_CONTROL_PLANE_GROUP,
     kind: TEMPLATE_KIND,
@@ -48,7 +50,23 @@ export async function installStandInControlPlaneTemplate(kubeconfig: string): Pr
     labels: { 'cluster.x-k8s.io/v1beta2': 'v1alpha1', 'clusterctl.cluster.x-k8s.io': '' },
     versions: [{ name: 'v1alpha1', schema: Type.Object({}, { 'x-kubernetes-preserve-unknown-fields': true }) }],
   });
-  await kubectl(kubeconfig, ['apply', '-f', '-'], stringify(crd));
+  const name = 'kvcloud-stand-in-control-plane-reader';
+  const rbac = [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name },
+      rules: [{ apiGroups: [TEST_CONTROL_PLANE_GROUP], resources: ['*'], verbs: ['get', 'list', 'watch'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name: 'capi-kubeadm-bootstrap-manager', namespace: 'capi-kubeadm-bootstrap-system' }],
+    },
+  ];
+  await kubectl(kubeconfig, ['apply', '-f', '-'], [crd, ...rbac].map((o) => stringify(o)).join('---\n'));
   await kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', `crd/testcontrolplanetemplates.${TEST_CONTROL_PLANE_GROUP}`]);
 }
 

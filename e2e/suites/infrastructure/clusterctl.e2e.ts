@@ -15,7 +15,7 @@ import {
   type KvcloudInfrastructure,
 } from '../../harness/clusterctl/kvcloud-infrastructure.js';
 import { describeAccess, serviceAccountCan, type Access } from '../../harness/clusterctl/kvcloud-rbac.js';
-import { installStandInControlPlaneTemplate, startStandInControlPlane, withStandInControlPlane, type StandInControlPlane } from '../../harness/clusterctl/kvcloud-standin.js';
+import { installStandInControlPlane, startStandInControlPlane, withStandInControlPlane, type StandInControlPlane } from '../../harness/clusterctl/kvcloud-standin.js';
 import {
   applyManifests,
   deleteCluster,
@@ -170,7 +170,7 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
       if (!cluster) throw new Error('the management cluster did not start (see the before hook)');
       simulators.push(await startKubevirtSimulator({ kubeconfig }));
       await installTestInfrastructure(kubeconfig);
-      await installStandInControlPlaneTemplate(kubeconfig);
+      await installStandInControlPlane(kubeconfig);
     });
     after(async function () {
       this.timeout(3 * 60_000);
