@@ -23,7 +23,7 @@ import { loadKubeConfig } from '../../../lib/kube/kubeconfig.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { createLogger, type Logger } from '../../../lib/observability/logger.js';
 import { POD } from '../cluster/pod-api.js';
-import { startAdmissionWebhook } from './admission-webhook.js';
+import { startAdmissionWebhook, type AdmissionWebhook } from './admission-webhook.js';
 import { installUpstreamCRDs } from './crds.js';
 import { DataVolumeReconciler } from './datavolume.js';
 import { EvacuationReconciler } from './evacuation.js';
@@ -133,7 +133,7 @@ export async function startKubevirtSimulator(opts: KubevirtSimulatorOptions): Pr
     .complete(new ReleasedVolumeReconciler());
 
   await manager.start();
-  let webhook;
+  let webhook: AdmissionWebhook;
   try {
     webhook = await startAdmissionWebhook(manager.client, log);
   } catch (err) {
