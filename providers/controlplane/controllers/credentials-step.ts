@@ -44,6 +44,7 @@ interface Secret extends KubeObject {
   data?: Record<string, string>;
 }
 
+const SECRET = { apiVersion: 'v1', kind: 'Secret' };
 const DAY = 86_400_000;
 const CA_LIFETIME = 3650 * DAY;
 const LEAF_LIFETIME = 365 * DAY;
@@ -102,12 +103,18 @@ class SecretWriter {
 
   /**
    * Returns the Secret named `name`, regenerating its data when the stored checksum is not `inputs` or any of
-   * `certKeys` is missing or expiring.
+   * `certKeys` (certificates, checked for expiry) is missing or expiring.
    */
   async ensure(name: string, inputs: string, certKeys: string[], generate: () => Promise<Record<string, string>>): Promise<Secret> {
-    const live = await this.client.get<Secret>({ apiVersion: 'v1', kind: 'Secret' }, { namespace: this.tcp.metadata.namespace, name });
-    const current = live?.metadata.annotations?.[CHECKSUM_ANNOTATION] === inputs && certKeys.every((k) => live.data?.[k] && !expiresSoon(unb64(live.data[k])));
-    if (live && current) return live;
+    const ref = { namespace: this.tcp.metadata.namespace, name };
+    const isCurrent = (s: Secret | undefined): s is Secret =>
+      s?.metadata.annotations?.[CHECKSUM_ANNOTATION] === inputs && certKeys.every((k) => s.data?.[k] && !expiresSoon(unb64(s.data[k])));
+    const cached = await this.client.get<Secret>(SECRET, ref);
+    if (isCurrent(cached)) return cached;
+    // The cache may not have seen our own last write yet: only the apiserver's answer may trigger a re-issue,
+    // or a fast second reconcile would replace certificates it just issued.
+    const live = await this.client.get<Secret>(SECRET, ref, { direct: true });
+    if (isCurrent(live)) return live;
     const data = await generate();
     const secret: Secret = {
       apiVersion: 'v1',
@@ -205,7 +212,7 @@ export async function ensureCredentials(
   const frontProxyClient = await w.ensure(names.frontProxyClient, hash(fpPem, 'front-proxy-client'), ['front-proxy-client.crt'], () =>
     leaf(frontProxyCA, 'front-proxy-client', { commonName: 'front-proxy-client', usage: 'client' }),
   );
-  const sa = await w.ensure(names.serviceAccount, 'sa', ['sa.pub'], async () => {
+  const sa = await w.ensure(names.serviceAccount, 'sa', [], async () => {
     const key = await generateKeyPair(ALGORITHM);
     return { 'sa.pub': await publicKeyPem(key), 'sa.key': await privateKeyPem(key) };
   });

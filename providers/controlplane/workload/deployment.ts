@@ -96,7 +96,7 @@ function image(tcp: TenantControlPlaneView, which: 'apiServerImage' | 'controlle
 }
 
 function httpsProbe(path: string, port: number, failureThreshold: number, periodSeconds = 10): V1Probe {
-  return { httpGet: { path, port, scheme: 'HTTPS' }, initialDelaySeconds: 0, periodSeconds, timeoutSeconds: 1, failureThreshold };
+  return { httpGet: { path, port, scheme: 'HTTPS' }, periodSeconds, timeoutSeconds: 1, failureThreshold };
 }
 
 function pkiVolume(s: ControlPlaneSecrets): V1Volume {
@@ -138,6 +138,9 @@ function apiServerFlags(tcp: TenantControlPlaneView, inputs: DeploymentInputs): 
     ['client-ca-file', `${PKI}/ca.crt`],
     ['enable-admission-plugins', admission.join(',')],
     ['enable-bootstrap-token-auth', 'true'],
+    // Compaction is etcd-wide and keeps its revision under compact_rev_key, outside the tenant's prefix, which
+    // its etcd user may not touch: the shared etcd compacts itself (--auto-compaction-*), not each tenant.
+    ['etcd-compaction-interval', '0'],
     ['etcd-cafile', `${PKI}/etcd/ca.crt`],
     ['etcd-certfile', `${PKI}/etcd/server.crt`],
     ['etcd-keyfile', `${PKI}/etcd/server.key`],

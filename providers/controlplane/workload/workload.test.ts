@@ -113,7 +113,7 @@ describe('workload/service', () => {
       },
     },
   ];
-  for (const tc of cases) it(tc.name, () => tc.check(buildService(tc.tcp)));
+  for (const tc of cases) it(tc.name, () => { tc.check(buildService(tc.tcp)); });
 
   it('takes the endpoint from the address, else the LB ingress, else the ClusterIP', () => {
     const lb: Service = { metadata: {}, spec: { clusterIP: '10.96.4.4' }, status: { loadBalancer: { ingress: [{ ip: '10.255.255.3' }] } } };

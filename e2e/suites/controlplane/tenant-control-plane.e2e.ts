@@ -1,0 +1,300 @@
+// TenantControlPlanes on the local management cluster: the operator turns each into real kube-apiserver,
+// kube-controller-manager and kube-scheduler processes (pods run by the pod runner) on a shared etcd, and the
+// tests check what a user would: /readyz and /version through the generated admin kubeconfig, etcd isolation
+// between two tenants with their own client certificates, a signed cluster-info and a node joining with a
+// bootstrap token, the kubeadm addons, and a clean removal down to the etcd user and keys.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { Manager } from '../../../lib/controller/manager.js';
+import { parseManagerFlags } from '../../../lib/controller/manager-flags.js';
+import { buildCRD } from '../../../lib/crd/crd.js';
+import { Client } from '../../../lib/kube/client.js';
+import { kubeConfigFromString } from '../../../lib/kube/kubeconfig.js';
+import type { KubeObject } from '../../../lib/kube/object.js';
+import { RestMapper } from '../../../lib/kube/rest-mapper.js';
+import { RestTransport } from '../../../lib/kube/rest-transport.js';
+import { createLogger } from '../../../lib/observability/logger.js';
+import { controlPlaneCRDs, type TenantControlPlane } from '../../../providers/controlplane/api/index.js';
+import { setupControlPlaneControllers } from '../../../providers/controlplane/controllers/setup.js';
+import { caPublicKeyHash, verifyDetachedJWS, parseBootstrapToken } from '../../harness/guest/discovery.js';
+import { joinNode, type RunningNode } from '../../harness/guest/join.js';
+import { kubectl } from '../../harness/kubectl.js';
+import { runDir } from '../../harness/run-dir.js';
+import { upstreamVersion } from '../../harness/versions.js';
+import { waitFor } from '../../harness/wait.js';
+import { clusterSuite, createNamespace } from '../cluster/support.js';
+import { dataStoreFor, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
+
+const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
+const SECRET = { apiVersion: 'v1', kind: 'Secret' };
+const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' };
+const SERVICE = { apiVersion: 'v1', kind: 'Service' };
+const VERSION = upstreamVersion('KUBERNETES_VERSION');
+
+interface Secret extends KubeObject {
+  data?: Record<string, string>;
+}
+interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+}
+
+function tenantControlPlane(namespace: string, name: string, dataStore: string): TenantControlPlane {
+  return {
+    apiVersion: 'kamaji.clastix.io/v1alpha1',
+    kind: 'TenantControlPlane',
+    metadata: { name, namespace },
+    spec: {
+      dataStore,
+      controlPlane: { deployment: { replicas: 1 }, service: { serviceType: 'LoadBalancer' } },
+      kubernetes: { version: VERSION, kubelet: {} },
+      networkProfile: { port: 6443 },
+      addons: { coreDNS: {}, kubeProxy: {} },
+    },
+  } as unknown as TenantControlPlane;
+}
+
+function describeTCP(t: TenantControlPlane | undefined): string {
+  if (!t) return 'not found';
+  const conditions = (t.status?.conditions ?? []).map((c) => `${c.type}=${c.status}(${c.reason}: ${c.message})`).join('; ');
+  return `version=${JSON.stringify(t.status?.kubernetesResources?.version)} endpoint=${t.status?.controlPlaneEndpoint ?? ''} ${conditions}`;
+}
+
+/** Pods of a namespace with their container states and the tail of each container's last log. */
+async function describePods(client: Client, clusterDir: string, namespace: string): Promise<string> {
+  const pods = await client.list<KubeObject & { status?: { phase?: string; containerStatuses?: { name: string; ready: boolean; restartCount: number; state?: object; lastState?: object }[] } }>(
+    { apiVersion: 'v1', kind: 'Pod' },
+    { namespace, direct: true },
+  );
+  const out: string[] = [];
+  const sets = await client.list<KubeObject & { spec?: { template?: unknown } }>({ apiVersion: 'apps/v1', kind: 'ReplicaSet' }, { namespace, direct: true });
+  for (const rs of sets) out.push(`replicaset ${rs.metadata.name ?? ''} ${JSON.stringify(rs.spec?.template).slice(0, 3000)}`);
+  const events = await client.list<KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }>({ apiVersion: 'events.k8s.io/v1', kind: 'Event' }, { namespace, direct: true });
+  for (const e of events) out.push(`event ${e.regarding?.name ?? ''} ${e.reason ?? ''}: ${e.note ?? ''}`);
+  for (const pod of pods) {
+    out.push(`pod ${pod.metadata.name ?? ''} ${pod.status?.phase ?? ''}`);
+    for (const c of pod.status?.containerStatuses ?? []) out.push(`  ${c.name} ready=${String(c.ready)} restarts=${c.restartCount} ${JSON.stringify(c.state)} last=${JSON.stringify(c.lastState)}`);
+    const logDir = join(clusterDir, 'logs', `${namespace}_${pod.metadata.name ?? ''}_${pod.metadata.uid ?? ''}`);
+    for (const container of await readdir(logDir).catch(() => [])) {
+      const runs = (await readdir(join(logDir, container)).catch(() => [])).sort();
+      const last = runs[runs.length - 1];
+      if (!last) continue;
+      const text = await readFile(join(logDir, container, last), 'utf8').catch(() => '');
+      out.push(`  --- ${container}/${last}:`, ...text.trim().split('\n').slice(-8).map((l) => `    ${l.slice(0, 400)}`));
+    }
+  }
+  return out.join('\n');
+}
+
+describe('TenantControlPlane on a shared etcd', function () {
+  this.timeout(10 * 60_000);
+  const suite = clusterSuite();
+  describe('with the operator running', () => {
+    let sharedEtcd: SharedEtcd | undefined;
+    let manager: Manager | undefined;
+    let namespace: string;
+    let dir: string;
+    const tenants = ['acme', 'beta'];
+    const kubeconfigs = new Map<string, string>();
+    const tenantClients: RestTransport[] = [];
+    let node: RunningNode | undefined;
+
+    const started = <T>(value: T | undefined, what: string): T => {
+      if (value === undefined) throw new Error(`${what} did not start (see the before hook)`);
+      return value;
+    };
+    const get = (name: string) => suite.client.get<TenantControlPlane & KubeObject>(TCP, { namespace, name }, { direct: true });
+    const secret = (name: string) => suite.client.get<Secret>(SECRET, { namespace, name }, { direct: true });
+
+    async function tenantClient(name: string): Promise<Client> {
+      const kc = kubeConfigFromString(kubeconfigs.get(name) ?? '', `${name} admin kubeconfig`);
+      const transport = await RestTransport.fromKubeConfig(kc);
+      tenantClients.push(transport);
+      return new Client({ transport, mapper: new RestMapper(transport), fieldManager: 'kvcloud-e2e' });
+    }
+
+    before(async function () {
+      this.timeout(5 * 60_000);
+      dir = await mkdtemp(join(runDir(), 'tcp-e2e-'));
+      await suite.cluster.plane.applyManifests(controlPlaneCRDs.map((c) => buildCRD(c)));
+      sharedEtcd = await startSharedEtcd(suite.client, 'shared-etcd');
+      const etcd = sharedEtcd;
+      await suite.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kvcloud-controlplane-system' } });
+      await suite.client.create(dataStoreFor('shared-etcd', etcd));
+      const { flags } = parseManagerFlags(['--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0']);
+      manager = await Manager.create({
+        component: 'controlplane-manager-e2e',
+        flags,
+        kubeConfig: suite.cluster.plane.kubeConfig,
+        log: createLogger({ component: 'controlplane-e2e', level: 'warn' }),
+      });
+      setupControlPlaneControllers(manager, { pollMs: 1000, dataStoreHealthCheckMs: 5000 });
+      await manager.start();
+      namespace = await createNamespace(suite.client, 'tenants');
+    });
+
+    after(async function () {
+      this.timeout(120_000);
+      await node?.stop();
+      for (const t of tenantClients) t.close();
+      if (manager) await manager.stop();
+      if (sharedEtcd) await sharedEtcd.stop();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    it('brings two TenantControlPlanes on one etcd DataStore to Ready, each answering /readyz and /version through its admin kubeconfig', async () => {
+      const started = Date.now();
+      await Promise.all(tenants.map((name) => suite.client.create(tenantControlPlane(namespace, name, 'shared-etcd'))));
+      for (const name of tenants) {
+        const tcp = await waitFor(
+          async () => {
+            const t = await get(name);
+            if (t?.status?.kubernetesResources?.version?.status !== 'Ready') {
+              throw new Error(`${describeTCP(t)}\n${await describePods(suite.client, suite.cluster.dir, namespace)}`);
+            }
+            return t;
+          },
+          { timeoutMs: 4 * 60_000, intervalMs: 500, what: `TenantControlPlane ${name} to be Ready` },
+        );
+        expect(tcp.status?.kubernetesResources?.version?.version).to.equal(VERSION);
+        expect(tcp.status?.controlPlaneEndpoint).to.match(/^10\.255\.\d+\.\d+:6443$/);
+        const adminSecret = tcp.status?.kubeconfig?.admin?.secretName ?? '';
+        const admin = await secret(adminSecret);
+        const conf = Buffer.from(admin?.data?.['admin.conf'] ?? '', 'base64').toString();
+        const superConf = Buffer.from(admin?.data?.['super-admin.conf'] ?? '', 'base64').toString();
+        expect(conf).to.include(`https://${tcp.status?.controlPlaneEndpoint ?? ''}`);
+        const path = join(dir, `${name}.kubeconfig`);
+        await writeFile(path, conf);
+        kubeconfigs.set(name, superConf);
+        // The admin (kubeadm:cluster-admins) kubeconfig, exactly as the user gets it from the Secret.
+        expect((await kubectl(path, ['get', '--raw', '/readyz'])).trim()).to.equal('ok');
+        const version = JSON.parse(await kubectl(path, ['get', '--raw', '/version'])) as { gitVersion: string };
+        expect(version.gitVersion).to.equal(tcp.spec.kubernetes.version);
+        await kubectl(path, ['get', 'namespaces']);
+      }
+      console.log(`    ${tenants.length} TenantControlPlanes Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const ds = await suite.client.get<KubeObject & { status?: { usedBy?: string[]; ready?: boolean } }>(
+        { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' },
+        { name: 'shared-etcd' },
+        { direct: true },
+      );
+      expect(ds?.status?.usedBy).to.deep.equal(tenants.map((t) => `${namespace}/${t}`).sort());
+      expect(ds?.status?.ready).to.equal(true);
+    });
+
+    it('confines each tenant to its etcd prefix: its client certificate reads its own keys and nothing else', async () => {
+      const etcd = started(sharedEtcd, 'the shared etcd');
+      const certOf = async (name: string) => {
+        const t = await get(name);
+        const s = await secret(t?.status?.storage?.certificate?.secretName ?? '');
+        const d = (k: string) => Buffer.from(s?.data?.[k] ?? '', 'base64').toString();
+        return { certPem: d('server.crt'), keyPem: d('server.key'), prefix: `/${t?.status?.storage?.setup?.schema ?? ''}/` };
+      };
+      const acme = await certOf('acme');
+      const beta = await certOf('beta');
+      expect(acme.prefix).to.equal(`/${namespace.replaceAll('-', '_')}_acme/`);
+      const own = await etcd.etcdctl(acme, 'get', acme.prefix, '--prefix', '--keys-only', '--limit=5');
+      expect(own).to.include(acme.prefix);
+      for (const [who, other] of [[acme, beta.prefix], [beta, acme.prefix]] as const) {
+        let denied = '';
+        await etcd.etcdctl(who, 'get', other, '--prefix', '--keys-only').catch((err: unknown) => (denied = (err as Error).message));
+        expect(denied).to.match(/permission denied/);
+      }
+      let rootRange = '';
+      await etcd.etcdctl(acme, 'get', '/', '--prefix', '--keys-only').catch((err: unknown) => (rootRange = (err as Error).message));
+      expect(rootRange).to.match(/permission denied/);
+      const roles = await etcd.etcdctl(etcd.root, 'role', 'get', acme.prefix.slice(1, -1));
+      expect(roles).to.include(`prefix ${acme.prefix}`);
+    });
+
+    it('publishes cluster-info signed for a bootstrap token and lets a node join with it', async () => {
+      const client = await tenantClient('acme');
+      const id = randomBytes(3).toString('hex');
+      const token = `${id}.${randomBytes(8).toString('hex')}`;
+      await client.create({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'bootstrap.kubernetes.io/token',
+        metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' },
+        stringData: {
+          'token-id': id,
+          'token-secret': token.split('.')[1] ?? '',
+          'usage-bootstrap-authentication': 'true',
+          'usage-bootstrap-signing': 'true',
+          'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token',
+        },
+      } as KubeObject);
+      const info = await waitFor(
+        async () => {
+          const cm = await client.get<ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap' }, { namespace: 'kube-public', name: 'cluster-info' }, { direct: true });
+          return cm?.data?.[`jws-kubeconfig-${id}`] ? cm : undefined;
+        },
+        { timeoutMs: 60_000, what: `cluster-info to be signed for token ${id} by the tenant's bootstrapsigner` },
+      );
+      expect(verifyDetachedJWS(info.data?.[`jws-kubeconfig-${id}`] ?? '', info.data?.kubeconfig ?? '', parseBootstrapToken(token))).to.equal(true);
+
+      const tcp = await get('acme');
+      const caPem = Buffer.from((await secret(`acme-ca`))?.data?.['ca.crt'] ?? '', 'base64').toString();
+      node = await joinNode({
+        apiServerEndpoint: tcp?.status?.controlPlaneEndpoint ?? '',
+        token,
+        caCertHashes: [caPublicKeyHash(caPem)],
+        nodeName: 'acme-worker-1',
+        timeoutMs: 120_000,
+      });
+      await waitFor(async () => ((await client.get({ apiVersion: 'v1', kind: 'Node' }, { name: 'acme-worker-1' }, { direct: true })) ? true : undefined), {
+        timeoutMs: 60_000,
+        what: 'Node acme-worker-1 in the tenant',
+      });
+      expect(node.csrName).to.be.a('string');
+    });
+
+    it('installs the kubeadm ConfigMaps, CoreDNS and kube-proxy inside the tenant', async () => {
+      const client = await tenantClient('acme');
+      const expectObject = async (type: { apiVersion: string; kind: string }, ref: { namespace?: string; name: string }) => {
+        const obj = await client.get(type, ref, { direct: true });
+        expect(obj, `${type.kind} ${ref.namespace ?? ''}/${ref.name}`).to.not.equal(undefined);
+      };
+      const cm = { apiVersion: 'v1', kind: 'ConfigMap' };
+      await expectObject(cm, { namespace: 'kube-system', name: 'kubeadm-config' });
+      await expectObject(cm, { namespace: 'kube-system', name: 'kubelet-config' });
+      await expectObject(cm, { namespace: 'kube-system', name: 'coredns' });
+      await expectObject(DEPLOYMENT, { namespace: 'kube-system', name: 'coredns' });
+      await expectObject(SERVICE, { namespace: 'kube-system', name: 'kube-dns' });
+      await expectObject(cm, { namespace: 'kube-system', name: 'kube-proxy' });
+      await expectObject({ apiVersion: 'apps/v1', kind: 'DaemonSet' }, { namespace: 'kube-system', name: 'kube-proxy' });
+      const dns = await client.get<KubeObject & { spec?: { clusterIP?: string } }>(SERVICE, { namespace: 'kube-system', name: 'kube-dns' }, { direct: true });
+      expect(dns?.spec?.clusterIP).to.equal('10.96.0.10');
+    });
+
+    it('removes the Secrets, Deployment, Service and the etcd user and keys when the TenantControlPlane is deleted', async () => {
+      const etcd = started(sharedEtcd, 'the shared etcd');
+      const tcp = await get('beta');
+      const schema = tcp?.status?.storage?.setup?.schema ?? '';
+      const user = tcp?.status?.storage?.setup?.user ?? '';
+      expect((await etcd.etcdctl(etcd.root, 'get', `/${schema}/`, '--prefix', '--keys-only')).trim().length).to.be.greaterThan(0);
+      await suite.client.delete(TCP, { namespace, name: 'beta' });
+      await waitFor(async () => ((await get('beta')) ? undefined : true), { timeoutMs: 60_000, what: 'TenantControlPlane beta to be gone' });
+      await waitFor(
+        async () => {
+          const left: string[] = [];
+          if (await suite.client.get(DEPLOYMENT, { namespace, name: 'beta' }, { direct: true })) left.push('Deployment');
+          if (await suite.client.get(SERVICE, { namespace, name: 'beta' }, { direct: true })) left.push('Service');
+          const secrets = await suite.client.list<Secret>(SECRET, { namespace, labelSelector: 'kamaji.clastix.io/name=beta', direct: true });
+          left.push(...secrets.map((s) => `Secret ${s.metadata.name ?? ''}`));
+          if (left.length > 0) throw new Error(`still there: ${left.join(', ')}`);
+          return true;
+        },
+        { timeoutMs: 60_000, what: "beta's children to be garbage collected" },
+      );
+      const users = await etcd.etcdctl(etcd.root, 'user', 'list');
+      expect(users.split('\n')).to.not.include(user);
+      const roles = await etcd.etcdctl(etcd.root, 'role', 'list');
+      expect(roles.split('\n')).to.not.include(schema);
+      expect((await etcd.etcdctl(etcd.root, 'get', `/${schema}/`, '--prefix', '--keys-only')).trim()).to.equal('');
+      // The other tenant is untouched.
+      expect((await get('acme'))?.status?.kubernetesResources?.version?.status).to.equal('Ready');
+    });
+  });
+});
