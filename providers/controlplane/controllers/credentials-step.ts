@@ -107,14 +107,14 @@ class SecretWriter {
    */
   async ensure(name: string, inputs: string, certKeys: string[], generate: () => Promise<Record<string, string>>): Promise<Secret> {
     const ref = { namespace: this.tcp.metadata.namespace, name };
-    const isCurrent = (s: Secret | undefined): s is Secret =>
+    const isCurrent = (s: Secret | undefined): boolean =>
       s?.metadata.annotations?.[CHECKSUM_ANNOTATION] === inputs && certKeys.every((k) => s.data?.[k] && !expiresSoon(unb64(s.data[k])));
     const cached = await this.client.get<Secret>(SECRET, ref);
-    if (isCurrent(cached)) return cached;
+    if (cached && isCurrent(cached)) return cached;
     // The cache may not have seen our own last write yet: only the apiserver's answer may trigger a re-issue,
     // or a fast second reconcile would replace certificates it just issued.
     const live = await this.client.get<Secret>(SECRET, ref, { direct: true });
-    if (isCurrent(live)) return live;
+    if (live && isCurrent(live)) return live;
     const data = await generate();
     const secret: Secret = {
       apiVersion: 'v1',
