@@ -7,6 +7,7 @@
 //   await kubevirt.stop();
 import type { KubeConfig } from '@kubernetes/client-node';
 import { DATA_VOLUME_TYPE, type DataVolume } from '../../../lib/apis/cdi.js';
+import { NODE_TYPE, type Node } from '../../../lib/apis/core.js';
 import {
   VIRTUAL_MACHINE_INSTANCE_MIGRATION_TYPE,
   VIRTUAL_MACHINE_INSTANCE_TYPE,
@@ -26,7 +27,7 @@ import { POD } from '../cluster/pod-api.js';
 import { startAdmissionWebhook, type AdmissionWebhook } from './admission-webhook.js';
 import { installUpstreamCRDs } from './crds.js';
 import { DataVolumeReconciler } from './datavolume.js';
-import { EvacuationReconciler } from './evacuation.js';
+import { drainTainted, EvacuationReconciler } from './evacuation.js';
 import { Ipv6Pool } from './ipam.js';
 import { DEFAULT_LAUNCHER_IMAGE, type LauncherPod } from './launcher-pod.js';
 import { MIGRATION_JOB_NAME_ANNOTATION } from './labels.js';
@@ -102,7 +103,22 @@ export async function startKubevirtSimulator(opts: KubevirtSimulatorOptions): Pr
     .watches<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIM, vmisMounting)
     .complete(new VmiReconciler({ launcher, ipv6: opts.ipv6CIDR ? new Ipv6Pool(opts.ipv6CIDR) : undefined }));
 
-  manager.controller<VirtualMachineInstance>('evacuation').for(VIRTUAL_MACHINE_INSTANCE_TYPE).withoutAutomaticPatch().complete(new EvacuationReconciler());
+  manager
+    .controller<VirtualMachineInstance>('evacuation')
+    .for(VIRTUAL_MACHINE_INSTANCE_TYPE)
+    .withoutAutomaticPatch()
+    // A node's drain taint wakes the VMIs running there.
+    .watches<Node>(
+      NODE_TYPE,
+      (node) =>
+        drainTainted(node)
+          ? vmis
+              .list()
+              .filter((vmi) => vmi.status?.nodeName === node.metadata.name)
+              .map((vmi) => keyOf(vmi.metadata.namespace, vmi.metadata.name ?? ''))
+          : [],
+    )
+    .complete(new EvacuationReconciler());
 
   manager
     .controller<VirtualMachineInstanceMigration>('migration')

@@ -18,6 +18,7 @@ import {
   type VirtualMachineInstanceSpec,
 } from '../../../lib/apis/kubevirt.js';
 import { DATA_VOLUME_TYPE } from '../../../lib/apis/cdi.js';
+import { NODE_TYPE, type Node } from '../../../lib/apis/core.js';
 import { ApiError } from '../../../lib/kube/api-error.js';
 import { createLogger } from '../../../lib/observability/logger.js';
 import type { Client } from '../../../lib/kube/client.js';
@@ -418,6 +419,21 @@ describe('KubeVirt and CDI simulators on the local cluster', function () {
       const migrations = await client.list<VirtualMachineInstanceMigration>(VIRTUAL_MACHINE_INSTANCE_MIGRATION_TYPE, { namespace: ns, labelSelector: 'kubevirt.io/vmi-name=vm-evacuate', direct: true });
       expect(migrations).to.have.length(1);
       expect(migrations[0]?.metadata.annotations?.['kubevirt.io/evacuationMigration']).to.equal(pod.spec.nodeName);
+    });
+
+    it('migrates LiveMigrate VMIs off a node tainted kubevirt.io/drain', async () => {
+      await client.create(virtualMachine(ns, 'vm-drain', { spec: { evictionStrategy: 'LiveMigrate' } }));
+      const vmi = await waitForVMI('vm-drain', running, 'Running');
+      const nodeName = vmi.status?.nodeName ?? '';
+      const node = await client.get<Node>(NODE_TYPE, { name: nodeName }, { direct: true });
+      const taints = node?.spec?.taints ?? [];
+      await client.mergePatch(NODE_TYPE, { name: nodeName }, { spec: { taints: [...taints, { key: 'kubevirt.io/drain', value: 'draining', effect: 'NoSchedule' }] } });
+      try {
+        const moved = await waitForVMI('vm-drain', (v) => v.status?.nodeName !== nodeName && v.status?.migrationState?.completed === true && running(v), 'migrated off the tainted node');
+        expect(moved.status?.migrationState?.sourceNode).to.equal(nodeName);
+      } finally {
+        await client.mergePatch(NODE_TYPE, { name: nodeName }, { spec: { taints } });
+      }
     });
 
     it('lets a VMI without eviction strategy be evicted, and its Always VM start a new one', async () => {
