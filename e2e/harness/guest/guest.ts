@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { parse } from 'yaml';
 import { planBoot, type BootStep } from './boot-commands.js';
 import { isCloudConfig, parseCloudConfig, type CloudConfig } from './cloud-config.js';
+import { kubeadmInit } from './control-plane.js';
 import { clusterOfKubeconfig } from './discovery.js';
 import type { GuestFS } from './guest-fs.js';
 import { isIgnition, parseIgnition } from './ignition.js';
@@ -23,6 +24,8 @@ export interface GuestOptions {
   /** cloud-config (possibly jinja) or Ignition JSON; undefined when the VM has no userdata. */
   userdata: string | undefined;
   fs: GuestFS;
+  /** The directory holding the guest filesystem when it runs outside a pod (kubeadm's --rootfs). */
+  rootfs?: string | undefined;
   log: Logger;
   heartbeat?: HeartbeatOptions | undefined;
   /** kubeadm's discovery + TLS bootstrap timeout; default 5 minutes. */
@@ -48,7 +51,8 @@ export async function bootGuest(opts: GuestOptions): Promise<BootedGuest> {
   const log = opts.log;
   if (opts.fs.exists(KUBELET_CONF)) {
     log.info('found /etc/kubernetes/kubelet.conf: restarting the kubelet with its identity');
-    return { node: await restartKubelet(opts), stop: stopper(undefined) };
+    const node = await restartKubelet(opts);
+    return { node, stop: () => node.stop() };
   }
   if (opts.userdata === undefined) {
     log.info('no userdata: the VM boots without joining a cluster');
@@ -64,19 +68,25 @@ export async function bootGuest(opts: GuestOptions): Promise<BootedGuest> {
     await opts.fs.write(file.path, file.content, { mode: file.mode, append: file.append });
     log.debug({ path: file.path }, 'wrote file');
   }
-  let node: RunningNode | undefined;
+  let member: Member | undefined;
   for (const chain of planBoot(config.commands)) {
     for (const step of chain) {
-      const joined = await runStep(step, opts);
-      node ??= joined;
+      const started = await runStep(step, opts);
+      member ??= started;
     }
   }
-  return { node, stop: stopper(node) };
+  return { node: member?.node, stop: stopper(member) };
 }
 
-function stopper(node: RunningNode | undefined): () => Promise<void> {
+/** What a kubeadm command leaves running: the kubelet, and for `kubeadm init` the control plane's static pods. */
+interface Member {
+  node: RunningNode;
+  stop(): Promise<void>;
+}
+
+function stopper(member: Member | undefined): () => Promise<void> {
   return async () => {
-    await node?.stop();
+    await member?.stop();
   };
 }
 
@@ -88,7 +98,7 @@ export function parseUserdata(userdata: string, opts: Pick<GuestOptions, 'vmName
   throw new Error('userdata is neither #cloud-config nor Ignition JSON; the simulated guest runs no other format');
 }
 
-async function runStep(step: BootStep, opts: GuestOptions): Promise<RunningNode | undefined> {
+async function runStep(step: BootStep, opts: GuestOptions): Promise<Member | undefined> {
   switch (step.kind) {
     case 'not-run':
       opts.log.info({ command: step.command }, 'command not run by the simulated guest');
@@ -98,10 +108,23 @@ async function runStep(step: BootStep, opts: GuestOptions): Promise<RunningNode 
       opts.log.info({ path: step.path }, 'wrote bootstrap sentinel');
       return undefined;
     case 'kubeadm': {
-      if (step.phase === 'init') throw new Error(`"${step.command}": kubeadm init is not supported by the simulated guest yet`);
       const docs = parseKubeadmConfig(await opts.fs.read(step.config));
+      if (step.phase === 'init') {
+        if (!opts.nodeIP) throw new Error('kubeadm init needs the VM address (GUEST_NODE_IP) to advertise');
+        const reg = (docs.init?.nodeRegistration ?? {}) as { name?: string };
+        return kubeadmInit(docs, {
+          nodeName: reg.name ?? opts.hostname ?? opts.vmName,
+          nodeIP: opts.nodeIP,
+          fs: opts.fs,
+          rootfs: opts.rootfs,
+          log: opts.log,
+          heartbeat: opts.heartbeat,
+          signal: opts.signal,
+        });
+      }
       if (!docs.join) throw new Error(`${step.config} holds no JoinConfiguration`);
-      return kubeadmJoin(docs.join, opts);
+      const node = await kubeadmJoin(docs.join, opts);
+      return { node, stop: () => node.stop() };
     }
   }
 }

@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       nodeIP: env.GUEST_NODE_IP,
       userdata: readUserdata(env, fs),
       fs,
+      rootfs: env.GUEST_ROOT,
       log,
       heartbeat: { leaseRenewMs: envNumber(env, 'GUEST_LEASE_RENEW_MS'), statusReportMs: envNumber(env, 'GUEST_STATUS_REPORT_MS') },
       joinTimeoutMs: envNumber(env, 'GUEST_JOIN_TIMEOUT_MS'),

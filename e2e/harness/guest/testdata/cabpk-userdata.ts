@@ -106,3 +106,76 @@ export function cabpkWorkerIgnition(b: WorkerBootstrap): string {
     },
   });
 }
+
+export interface ControlPlaneInit {
+  clusterName: string;
+  /** host:port, ClusterConfiguration.controlPlaneEndpoint. */
+  endpoint: string;
+  /** PEM pairs CABPK copies from the cluster's <cluster>-ca, -etcd, -proxy and -sa Secrets. */
+  ca: { cert: string; key: string };
+  etcdCA: { cert: string; key: string };
+  frontProxyCA: { cert: string; key: string };
+  serviceAccount: { pub: string; key: string };
+  /** A bootstrap token created at init, for workers to join with. */
+  token: string;
+  kubernetesVersion: string;
+}
+
+/** CABPK's userdata for the first control-plane machine: the CA material, kubeadm.yaml, `kubeadm init`. */
+export function cabpkControlPlaneInitCloudConfig(c: ControlPlaneInit): string {
+  const file = (path: string, content: string, permissions: string) => [
+    `-   path: ${path}`,
+    '    owner: root:root',
+    `    permissions: '${permissions}'`,
+    '    content: |',
+    indent(content.trimEnd(), 6),
+  ];
+  const kubeadmYaml = [
+    'apiVersion: kubeadm.k8s.io/v1beta4',
+    `clusterName: ${c.clusterName}`,
+    `controlPlaneEndpoint: ${c.endpoint}`,
+    'kind: ClusterConfiguration',
+    `kubernetesVersion: ${c.kubernetesVersion}`,
+    'networking:',
+    '  podSubnet: 192.168.0.0/16',
+    '---',
+    'apiVersion: kubeadm.k8s.io/v1beta4',
+    'bootstrapTokens:',
+    '- groups:',
+    '  - system:bootstrappers:kubeadm:default-node-token',
+    `  token: ${c.token}`,
+    '  ttl: 24h0m0s',
+    '  usages: [signing, authentication]',
+    'kind: InitConfiguration',
+    'nodeRegistration:',
+    '  imagePullPolicy: IfNotPresent',
+    "  name: '{{ ds.meta_data.local_hostname }}'",
+  ].join('\n');
+  return [
+    '## template: jinja',
+    '#cloud-config',
+    '',
+    'write_files:',
+    ...file('/etc/kubernetes/pki/ca.crt', c.ca.cert, '0640'),
+    ...file('/etc/kubernetes/pki/ca.key', c.ca.key, '0600'),
+    ...file('/etc/kubernetes/pki/etcd/ca.crt', c.etcdCA.cert, '0640'),
+    ...file('/etc/kubernetes/pki/etcd/ca.key', c.etcdCA.key, '0600'),
+    ...file('/etc/kubernetes/pki/front-proxy-ca.crt', c.frontProxyCA.cert, '0640'),
+    ...file('/etc/kubernetes/pki/front-proxy-ca.key', c.frontProxyCA.key, '0600'),
+    ...file('/etc/kubernetes/pki/sa.pub', c.serviceAccount.pub, '0640'),
+    ...file('/etc/kubernetes/pki/sa.key', c.serviceAccount.key, '0600'),
+    '-   path: /run/kubeadm/kubeadm.yaml',
+    '    owner: root:root',
+    "    permissions: '0640'",
+    '    content: |',
+    '      ---',
+    indent(kubeadmYaml, 6),
+    '-   path: /run/cluster-api/placeholder',
+    '    owner: root:root',
+    "    permissions: '0640'",
+    '    content: "This placeholder file is used to create the /run/cluster-api sub directory in a way that is compatible with both Linux and Windows (mkdir -p /run/cluster-api does not work with Windows)"',
+    'runcmd:',
+    '  - kubeadm init --config /run/kubeadm/kubeadm.yaml  && echo success > /run/cluster-api/bootstrap-success.complete',
+    '',
+  ].join('\n');
+}
