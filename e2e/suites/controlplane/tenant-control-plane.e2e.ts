@@ -7,17 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { Manager } from '../../../lib/controller/manager.js';
-import { parseManagerFlags } from '../../../lib/controller/manager-flags.js';
-import { buildCRD } from '../../../lib/crd/crd.js';
 import { Client } from '../../../lib/kube/client.js';
 import { kubeConfigFromString } from '../../../lib/kube/kubeconfig.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
-import { createLogger } from '../../../lib/observability/logger.js';
-import { controlPlaneCRDs, type TenantControlPlane } from '../../../providers/controlplane/api/index.js';
-import { setupControlPlaneControllers } from '../../../providers/controlplane/controllers/setup.js';
+import type { TenantControlPlane } from '../../../providers/controlplane/api/index.js';
 import { caPublicKeyHash, verifyDetachedJWS, parseBootstrapToken } from '../../harness/guest/discovery.js';
 import { joinNode, type RunningNode } from '../../harness/guest/join.js';
 import { kubectl } from '../../harness/kubectl.js';
@@ -25,8 +20,10 @@ import { runDir } from '../../harness/run-dir.js';
 import { upstreamVersion } from '../../harness/versions.js';
 import { waitFor } from '../../harness/wait.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
+import { installControlPlaneProvider } from './install.js';
 import { dataStoreFor, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
 
+const DATASTORE = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' };
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
 const SECRET = { apiVersion: 'v1', kind: 'Secret' };
 const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' };
@@ -92,7 +89,6 @@ describe('TenantControlPlane on a shared etcd', function () {
   const suite = clusterSuite();
   describe('with the operator running', () => {
     let sharedEtcd: SharedEtcd | undefined;
-    let manager: Manager | undefined;
     let namespace: string;
     let dir: string;
     const tenants = ['acme', 'beta'];
@@ -117,20 +113,19 @@ describe('TenantControlPlane on a shared etcd', function () {
     before(async function () {
       this.timeout(5 * 60_000);
       dir = await mkdtemp(join(runDir(), 'tcp-e2e-'));
-      await suite.cluster.plane.applyManifests(controlPlaneCRDs.map((c) => buildCRD(c)));
-      sharedEtcd = await startSharedEtcd(suite.client, 'shared-etcd');
-      const etcd = sharedEtcd;
-      await suite.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kvcloud-controlplane-system' } });
+      const etcd = await startSharedEtcd(suite.client, 'shared-etcd');
+      sharedEtcd = etcd;
+      await installControlPlaneProvider(suite.cluster, suite.client);
       await suite.client.create(dataStoreFor('shared-etcd', etcd));
-      const { flags } = parseManagerFlags(['--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0']);
-      manager = await Manager.create({
-        component: 'controlplane-manager-e2e',
-        flags,
-        kubeConfig: suite.cluster.plane.kubeConfig,
-        log: createLogger({ component: 'controlplane-e2e', level: 'warn' }),
-      });
-      setupControlPlaneControllers(manager, { pollMs: 1000, dataStoreHealthCheckMs: 5000 });
-      await manager.start();
+      // The admission policy accepts a TenantControlPlane naming a DataStore once the operator has registered it.
+      await waitFor(
+        async () => {
+          const ds = await suite.client.get<KubeObject & { status?: { ready?: boolean } }>(DATASTORE, { name: 'shared-etcd' }, { direct: true });
+          if (ds?.status?.ready !== true) throw new Error(`DataStore status: ${JSON.stringify(ds?.status)}`);
+          return true;
+        },
+        { timeoutMs: 60_000, what: 'DataStore shared-etcd to be ready' },
+      );
       namespace = await createNamespace(suite.client, 'tenants');
     });
 
@@ -138,7 +133,6 @@ describe('TenantControlPlane on a shared etcd', function () {
       this.timeout(120_000);
       await node?.stop();
       for (const t of tenantClients) t.close();
-      if (manager) await manager.stop();
       if (sharedEtcd) await sharedEtcd.stop();
       if (dir) await rm(dir, { recursive: true, force: true });
     });

@@ -2,6 +2,8 @@
 // carries a checksum of what it was made from (its CA, subject, SANs, endpoint); it is (re)issued only when that
 // changes, when a key is missing, or when its certificate nears expiry, so a steady tenant writes nothing and a
 // new CA or endpoint re-issues exactly what depends on it. The checksum of all mounted Secrets rolls the pods.
+// @peculiar/x509 needs the Reflect metadata polyfill loaded before it, whichever module imports it first.
+import 'reflect-metadata';
 import { createHash, createPrivateKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { stringify } from 'yaml';
