@@ -27,7 +27,22 @@ export function clusterObjects(endpoint: { host: string; port: number }): object
       // the <cluster>-lb Service is still made.
       spec: { controlPlaneEndpoint: endpoint, controlPlaneServiceTemplate: { spec: { type: 'ClusterIP' } } },
     },
-    { apiVersion: `${TEST_CONTROL_PLANE_GROUP}/v1alpha1`, kind: 'TestControlPlane', metadata: meta, spec: {} },
+    // CABPK reads the control plane's version when it renders worker bootstrap data: grant it the test kind. The
+    // test reports status.version too (controlPlaneStatus), or MachineSets wait for a "provisioning" control plane.
+    { apiVersion: `${TEST_CONTROL_PLANE_GROUP}/v1alpha1`, kind: 'TestControlPlane', metadata: meta, spec: { version: upstreamVersion('KUBERNETES_VERSION') } },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'kvcloud-e2e-cabpk-test-control-plane' },
+      rules: [{ apiGroups: [TEST_CONTROL_PLANE_GROUP], resources: ['*'], verbs: ['get', 'list', 'watch'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'kvcloud-e2e-cabpk-test-control-plane' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kvcloud-e2e-cabpk-test-control-plane' },
+      subjects: [{ kind: 'ServiceAccount', name: 'capi-kubeadm-bootstrap-manager', namespace: 'capi-kubeadm-bootstrap-system' }],
+    },
     {
       apiVersion: 'cluster.x-k8s.io/v1beta2',
       kind: 'Cluster',
@@ -103,4 +118,9 @@ export function poolObjects(pool: PoolOptions): object[] {
       },
     },
   ];
+}
+
+/** The TestControlPlane's status as a control-plane provider reports it once its first member is up. */
+export function controlPlaneStatus(): object {
+  return { status: { initialization: { controlPlaneInitialized: true }, version: upstreamVersion('KUBERNETES_VERSION') } };
 }

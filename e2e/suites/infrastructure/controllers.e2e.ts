@@ -34,13 +34,13 @@ import { startCluster, type Cluster } from '../../harness/cluster/cluster.js';
 import { NODE_IP } from '../../harness/cluster/topology.js';
 import { clusterctlInit } from '../../harness/clusterctl/init.js';
 import { createClusterctlRepository, type ClusterctlRepository } from '../../harness/clusterctl/repository.js';
-import { installTestInfrastructure, markTestControlPlaneInitialized } from '../../harness/clusterctl/test-infrastructure.js';
+import { installTestInfrastructure, TEST_CONTROL_PLANE_GROUP } from '../../harness/clusterctl/test-infrastructure.js';
 import { startTenantPlane, type TenantPlane } from '../../harness/guest/tenant-plane.js';
 import { startKubevirtSimulator, type KubevirtSimulator } from '../../harness/kubevirt/index.js';
 import { kubectl } from '../../harness/kubectl.js';
 import { ManagedProcess } from '../../harness/process.js';
 import { waitFor } from '../../harness/wait.js';
-import { CLUSTER, clusterObjects, NAMESPACE, poolObjects, type PoolOptions } from './controllers-fixtures.js';
+import { CLUSTER, clusterObjects, controlPlaneStatus, NAMESPACE, poolObjects, type PoolOptions } from './controllers-fixtures.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CRD_DIR = join(REPO, 'config/crd/bases');
@@ -101,15 +101,32 @@ describe('infrastructure controllers on a real management cluster', function () 
   }
 
   /** The pool's KubevirtMachines once `count` of them are ready. */
-  async function readyMachines(pool: string, count: number, timeoutMs = 180_000): Promise<KubevirtMachine[]> {
+  async function readyMachines(pool: string, count: number, timeoutMs = 120_000): Promise<KubevirtMachine[]> {
     return waitFor(
       async () => {
         const kms = await list<KubevirtMachine>(KubevirtMachineGVK, `cluster.x-k8s.io/deployment-name=${CLUSTER}-${pool}`);
         if (kms.length === count && kms.every((m) => m.status?.ready === true)) return kms;
-        throw new Error(`${String(kms.length)} machines: ${kms.map(brief).join(' | ')}\nmanager log:\n${managerLog()}`);
+        throw new Error(`${String(kms.length)} machines: ${kms.map(brief).join(' | ')}\n${await bootstrapState(kms)}\nmanager log:\n${managerLog()}`);
       },
       { timeoutMs, what: `${String(count)} ready KubevirtMachines in pool ${pool}` },
     );
+  }
+
+  /** What Cluster API says about the machines' bootstrap data, for failure messages. */
+  async function bootstrapState(kms: KubevirtMachine[]): Promise<string> {
+    interface Conditioned extends KubeObject { status?: { dataSecretName?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] } }
+    const notTrue = (o: Conditioned | undefined) => (o?.status?.conditions ?? []).filter((c) => c.status !== 'True').map((c) => `${c.type}=${c.status}(${c.reason ?? ''}: ${c.message ?? ''})`).join('; ');
+    const out: string[] = [];
+    for (const km of kms) {
+      const owner = km.metadata.ownerReferences?.find((o) => o.kind === 'Machine');
+      const machine = owner ? await get<Machine>(MACHINE_TYPE, owner.name) : undefined;
+      const configName = machine?.spec?.bootstrap?.configRef?.name;
+      const config = configName ? await get<Conditioned>({ apiVersion: 'bootstrap.cluster.x-k8s.io/v1beta2', kind: 'KubeadmConfig' }, configName) : undefined;
+      out.push(`Machine ${owner?.name ?? '-'} dataSecretName=${machine?.spec?.bootstrap?.dataSecretName ?? '-'} KubeadmConfig ${configName ?? '-'}: ${notTrue(config)}`);
+    }
+    const capi = await get<Conditioned>(CLUSTER_TYPE, CLUSTER);
+    out.push(`Cluster ${JSON.stringify((capi?.status as { initialization?: unknown } | undefined)?.initialization)}: ${notTrue(capi)}`);
+    return out.join('\n');
   }
 
   async function createPool(pool: PoolOptions): Promise<KubevirtMachine[]> {
@@ -209,7 +226,7 @@ describe('infrastructure controllers on a real management cluster', function () 
     );
     expect(capi.status?.failureDomains?.map((d) => d.name)).to.deep.equal(ZONES);
     expect(capi.spec?.controlPlaneEndpoint).to.deep.equal({ host: url.hostname, port: Number(url.port) });
-    await markTestControlPlaneInitialized(kubeconfig, NAMESPACE, CLUSTER);
+    await kubectl(kubeconfig, ['patch', `testcontrolplanes.${TEST_CONTROL_PLANE_GROUP}`, '-n', NAMESPACE, CLUSTER, '--subresource=status', '--type=merge', '-p', JSON.stringify(controlPlaneStatus())]);
   });
 
   it('turns a Machine with CABPK bootstrap data into a VM named after it, in its failure domain, that joins the tenant and gets its nodeRef', async function () {
@@ -225,10 +242,10 @@ describe('infrastructure controllers on a real management cluster', function () 
       'capk.cluster.x-k8s.io/kubevirt-machine-name': name,
       'capk.cluster.x-k8s.io/kubevirt-machine-namespace': NAMESPACE,
       'kubevirt.io/vm': name,
-      pool: 'md-0',
     };
-    expect(vm?.metadata.labels).to.include(labels);
-    expect(vm?.spec?.template.metadata?.labels).to.include({ ...labels, pool: 'md-0' });
+    // The template's VM labels stay on the VM; the VMI template gets the machine's labels, as with CAPK.
+    expect(vm?.metadata.labels).to.include({ ...labels, pool: 'md-0' });
+    expect(vm?.spec?.template.metadata?.labels).to.include(labels);
 
     const machine = await waitFor(
       async () => {
