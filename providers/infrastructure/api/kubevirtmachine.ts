@@ -68,10 +68,10 @@ const MACHINE_TRANSITIONS: Rule[] = [
     fieldPath: '.virtualMachineTemplate',
   },
   {
-    rule:
-      'has(self.infraClusterSecretRef) == has(oldSelf.infraClusterSecretRef) && ' +
-      '(!has(self.infraClusterSecretRef) || self.infraClusterSecretRef == oldSelf.infraClusterSecretRef)',
-    message: 'spec.infraClusterSecretRef is immutable: the VM lives in that infra cluster; delete the machine to replace it',
+    // Unset -> set is allowed once: the controller pins the KubevirtCluster's infra cluster on the machine before
+    // it creates the VM (as CAPK does), so a later KubevirtCluster change cannot orphan the VM.
+    rule: '!has(oldSelf.infraClusterSecretRef) || (has(self.infraClusterSecretRef) && self.infraClusterSecretRef == oldSelf.infraClusterSecretRef)',
+    message: 'spec.infraClusterSecretRef is immutable once set: the VM lives in that infra cluster; delete the machine to replace it',
     fieldPath: '.infraClusterSecretRef',
   },
 ];
