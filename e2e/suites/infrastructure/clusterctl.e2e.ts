@@ -33,6 +33,8 @@ import { kubectl } from '../../harness/kubectl.js';
 import { upstreamVersion } from '../../harness/versions.js';
 import { waitFor } from '../../harness/wait.js';
 
+// The template variables CAPK's quick start asks users to set (the rest come from clusterctl's flags).
+const TEMPLATE_VARIABLES = { NODE_VM_IMAGE_TEMPLATE: 'quay.io/capk/ubuntu-2404-container-disk:v1.34.1', CRI_PATH: '/var/run/containerd/containerd.sock' };
 // The stand-in control plane's own kinds, checked for leftovers along with Cluster API's and ours.
 const STAND_IN_KINDS = ['testcontrolplanes.controlplane.kvcloud.test'];
 const PROVIDER_SELECTOR = 'cluster.x-k8s.io/provider=infrastructure-kubevirt';
@@ -156,13 +158,42 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
     expect(allowed, 'allowed but never needed').to.deep.equal([]);
   });
 
+  it('generates from every release template manifests the management cluster admits unchanged (server-side dry run)', async function () {
+    this.timeout(3 * 60_000);
+    if (!repo || !release) throw new Error('the repository was not created (see the before hook)');
+    await kubectl(kubeconfig, ['create', 'namespace', 'templates-dry-run']);
+    const templates = release.templates.filter((t) => /\/cluster-template[^/]*\.yaml$/.test(t));
+    expect(templates.map((t) => t.slice(t.lastIndexOf('/') + 1)).sort()).to.deep.equal([
+      'cluster-template-ext-infra.yaml',
+      'cluster-template-lb.yaml',
+      'cluster-template-persistent-storage.yaml',
+      'cluster-template-topology.yaml',
+      'cluster-template.yaml',
+    ]);
+    for (const from of templates) {
+      const generated = await generateCluster(repo, {
+        source: { from },
+        kubeconfig,
+        clusterName: 'dry-run',
+        namespace: 'templates-dry-run',
+        kubernetesVersion: upstreamVersion('KUBERNETES_VERSION'),
+        workerMachineCount: 3,
+        variables: TEMPLATE_VARIABLES,
+      });
+      // Admission (CRD schemas and CEL, Cluster API's webhooks, our policies) sees every object as a user's apply would.
+      const out = await kubectl(kubeconfig, ['apply', '--dry-run=server', '-f', '-'], generated);
+      expect(out, from).to.match(/created \(server dry run\)/);
+    }
+  });
+
   // The templates' control plane is a KubeadmControlPlane, whose first machine runs `kubeadm init`; the simulated
   // guest cannot do that yet (e2e/harness/guest/guest.ts), so these clusters get their tenant API from the harness
   // tenant plane behind a stand-in TestControlPlane (kvcloud-standin.ts). Everything else is the real path:
   // MachineDeployment -> Machines -> KubeadmConfigs (kubeadm bootstrap provider) and KubevirtMachines (our
   // manager, as deployed by clusterctl) -> VMs -> guests that `kubeadm join` with the bootstrap data.
   describe('clusters generated from the release templates', () => {
-    const standIns: StandInControlPlane[] = [];
+    // Stand-in control planes still running, by cluster name: each stops once its cluster is deleted.
+    const standIns = new Map<string, StandInControlPlane>();
     const simulators: { stop(): Promise<void> }[] = [];
     let infraCluster: Cluster | undefined;
     before(async function () {
@@ -174,7 +205,7 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
     });
     after(async function () {
       this.timeout(3 * 60_000);
-      for (const s of standIns) await s.stop();
+      for (const s of standIns.values()) await s.stop();
       for (const s of simulators) await s.stop();
       await infraCluster?.stop();
     });
@@ -202,13 +233,21 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
         namespace,
         kubernetesVersion: upstreamVersion('KUBERNETES_VERSION'),
         workerMachineCount: 3,
-        variables: { NODE_VM_IMAGE_TEMPLATE: 'quay.io/capk/ubuntu-2404-container-disk:v1.34.1', CRI_PATH: '/var/run/containerd/containerd.sock' },
+        variables: TEMPLATE_VARIABLES,
       });
       const standIn = await startStandInControlPlane(cluster, namespace, clusterName);
-      standIns.push(standIn);
+      standIns.set(clusterName, standIn);
       await applyManifests(kubeconfig, withStandInControlPlane(generated, clusterName, standIn.endpoint));
       await standIn.markInitialized();
       return { place: { kubeconfig, namespace, clusterName, infra: infra ?? { kubeconfig, namespace } }, generated };
+    }
+
+    /** Deletes the Cluster, waits until nothing of it is left, then stops its stand-in control plane. */
+    async function deleteAndExpectNothingLeft(place: WorkloadPlace): Promise<void> {
+      await deleteCluster(place, 5 * 60_000);
+      await waitForNoLeftovers(place, STAND_IN_KINDS, 2 * 60_000);
+      await standIns.get(place.clusterName)?.stop();
+      standIns.delete(place.clusterName);
     }
 
     /** `replicas` Running workers with nodes; their VMs labelled, booting their own bootstrap data, providerIDs matching. */
@@ -236,8 +275,7 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
       const vms = await kubectl(place.infra.kubeconfig, ['get', 'virtualmachines.kubevirt.io', '-n', place.infra.namespace, '-l', `cluster.x-k8s.io/cluster-name=${place.clusterName}`, '-o', 'name']);
       expect(vms.trim().split('\n'), 'VMs after scaling to 1').to.have.length(1);
 
-      await deleteCluster(place, 5 * 60_000);
-      await waitForNoLeftovers(place, STAND_IN_KINDS, 2 * 60_000);
+      await deleteAndExpectNothingLeft(place);
     }
 
     interface Service {
@@ -329,8 +367,7 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
       expect(kubevirtCluster?.metadata.annotations?.['cluster.x-k8s.io/cloned-from-name']).to.equal('kubevirt-quick-start');
       const machineTemplate = (await getJSON<{ items: Stamped[] }>(kubeconfig, ['kubevirtmachinetemplates.infrastructure.cluster.x-k8s.io', ...ofCluster])).items[0];
       expect(machineTemplate?.metadata.annotations?.['cluster.x-k8s.io/cloned-from-name']).to.equal('kubevirt-quick-start-default-worker');
-      await deleteCluster(place, 5 * 60_000);
-      await waitForNoLeftovers(place, STAND_IN_KINDS, 2 * 60_000);
+      await deleteAndExpectNothingLeft(place);
     });
   });
 });
