@@ -3,7 +3,7 @@
 // volume or inline env, Ignition env), boots the guest (guest.ts), and on SIGTERM stops its kubelet's heartbeats
 // and powers off. A boot that fails leaves the VM running without a node, as a real VM would be.
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../../lib/observability/logger.js';
 import { GuestFS } from './guest-fs.js';
@@ -29,6 +29,8 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
 
 async function main(): Promise<void> {
   const env = process.env;
+  // A pod's HOME is a directory of its own; the upstream binaries kubeadm init runs live in the machine user's cache.
+  env.KVCLOUD_CACHE ??= join(userInfo().homedir, '.cache', 'kvcloud');
   const vmName = env.GUEST_VM_NAME;
   if (!vmName) throw new Error('GUEST_VM_NAME is not set');
   const log = createLogger({ component: 'guest' }).child({ vm: `${env.GUEST_VM_NAMESPACE ?? ''}/${vmName}` });

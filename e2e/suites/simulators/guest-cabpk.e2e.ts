@@ -9,6 +9,10 @@ import { expect } from 'chai';
 import { Type } from '@sinclair/typebox';
 import { stringify } from 'yaml';
 import { buildCRD } from '../../../lib/crd/crd.js';
+import { Client } from '../../../lib/kube/client.js';
+import { RestMapper } from '../../../lib/kube/rest-mapper.js';
+import { RestTransport } from '../../../lib/kube/rest-transport.js';
+import { certificatePem, createCertificateAuthority, generateKeyPair, issueCertificate, privateKeyPem, publicKeyPem } from '../../../lib/pki/x509.js';
 import { startCluster, type Cluster } from '../../harness/cluster/cluster.js';
 import { NODE_IP } from '../../harness/cluster/topology.js';
 import { clusterctlInit } from '../../harness/clusterctl/init.js';
@@ -21,7 +25,9 @@ import {
   TEST_INFRASTRUCTURE_GROUP,
 } from '../../harness/clusterctl/test-infrastructure.js';
 import type { Node } from '../../harness/guest/node-object.js';
-import { startTenantPlane, type TenantPlane } from '../../harness/guest/tenant-plane.js';
+import { kubeConfigFor } from '../../harness/guest/connection.js';
+import { randomBootstrapToken, startTenantPlane, type TenantPlane } from '../../harness/guest/tenant-plane.js';
+import { cabpkControlPlaneInitCloudConfig } from '../../harness/guest/testdata/cabpk-userdata.js';
 import { kubectl } from '../../harness/kubectl.js';
 import { upstreamVersion } from '../../harness/versions.js';
 import { waitFor } from '../../harness/wait.js';
@@ -30,6 +36,7 @@ const NAMESPACE = 'default';
 const CLUSTER = 'acme';
 const MACHINE = 'acme-md-0-worker1';
 const LAUNCHER_IMAGE = 'kvcloud.local/test/virt-launcher:dev';
+const YEAR = 365 * 86_400_000;
 
 async function getJSON<T>(kubeconfig: string, args: string[]): Promise<T> {
   return JSON.parse(await kubectl(kubeconfig, ['get', ...args, '-o', 'json'])) as T;
@@ -153,6 +160,13 @@ function launcherPod(vmName: string, secretName: string): object {
   };
 }
 
+/** The error lines of a launcher pod's guest log (the pod runner keeps container logs under <dir>/logs). */
+function guestErrors(dir: string, vmName: string): string {
+  const logs = readdirSync(join(dir, 'logs'), { recursive: true, encoding: 'utf8' }).filter((p) => p.includes(vmName) && p.endsWith('.log'));
+  const lines = logs.flatMap((p) => readFileSync(join(dir, 'logs', p), 'utf8').split('\n'));
+  return lines.filter((l) => l.includes('"level":50')).join('\n').slice(0, 3000) || lines.slice(-5).join('\n');
+}
+
 function findFile(dir: string, name: string): string | undefined {
   const hit = readdirSync(dir, { recursive: true, encoding: 'utf8' }).find((p) => p.endsWith(`/${name}`));
   return hit === undefined ? undefined : join(dir, hit);
@@ -253,5 +267,62 @@ describe('simulated guest with the real kubeadm bootstrap provider, in a virt-la
     const sentinel = await waitFor(() => findFile(cluster?.dir ?? '', 'bootstrap-success.complete'), { timeoutMs: 10_000, what: 'the sentinel file' });
     expect(sentinel).to.include('guest-rootfs/run/cluster-api/');
     expect(readFileSync(sentinel, 'utf8')).to.equal('success\n');
+  });
+
+  it('runs kubeadm init in a launcher pod: a real control plane on the pod IP behind its load-balancer Service, a control-plane Node Ready', async function () {
+    this.timeout(5 * 60_000);
+    const vm = 'initpod-cp';
+    const service = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `${vm}-lb`, namespace: NAMESPACE },
+      spec: { selector: { 'vm.kubevirt.io/name': vm }, ports: [{ port: 6443, targetPort: 6443 }] },
+    };
+    await kubectl(kubeconfig, ['apply', '-f', '-'], stringify(service));
+    const clusterIP = (await getJSON<{ spec: { clusterIP: string } }>(kubeconfig, ['service', '-n', NAMESPACE, `${vm}-lb`])).spec.clusterIP;
+    const [ca, etcdCA, frontProxyCA, sa] = await Promise.all([
+      createCertificateAuthority('kubernetes', YEAR),
+      createCertificateAuthority('etcd-ca', YEAR),
+      createCertificateAuthority('front-proxy-ca', YEAR),
+      generateKeyPair(),
+    ]);
+    const pair = async (c: typeof ca) => ({ cert: certificatePem(c.cert), key: await privateKeyPem(c.key) });
+    const userdata = cabpkControlPlaneInitCloudConfig({
+      clusterName: 'initpod',
+      endpoint: `${clusterIP}:6443`,
+      ca: await pair(ca),
+      etcdCA: await pair(etcdCA),
+      frontProxyCA: await pair(frontProxyCA),
+      serviceAccount: { pub: await publicKeyPem(sa), key: await privateKeyPem(sa) },
+      token: randomBootstrapToken(),
+      kubernetesVersion: upstreamVersion('KUBERNETES_VERSION'),
+    });
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${vm}-userdata`, namespace: NAMESPACE }, stringData: { value: userdata } };
+    await kubectl(kubeconfig, ['apply', '-f', '-'], [secret, launcherPod(vm, `${vm}-userdata`)].map((o) => stringify(o)).join('---\n'));
+
+    const admin = await issueCertificate(ca, { commonName: 'test-admin', organizations: ['system:masters'], usage: 'client', validFor: YEAR });
+    const transport = await RestTransport.fromKubeConfig(
+      kubeConfigFor({ server: `https://${clusterIP}:6443`, caPem: certificatePem(ca.cert), credentials: { kind: 'certificate', certPem: certificatePem(admin.cert), keyPem: await privateKeyPem(admin.key) }, userAgent: 'test' }),
+    );
+    try {
+      const client = new Client({ transport, mapper: new RestMapper(transport), fieldManager: 'test' });
+      const node = await waitFor(
+        async () => {
+          const n = await client.get<Node>({ apiVersion: 'v1', kind: 'Node' }, { name: vm }, { direct: true }).catch((err: unknown) => {
+            throw new Error(`${(err as Error).message}; guest errors: ${guestErrors(cluster?.dir ?? '', vm)}`);
+          });
+          const ready = n?.status?.conditions.find((c) => c.type === 'Ready')?.status === 'True';
+          return ready && n.metadata.labels?.['node-role.kubernetes.io/control-plane'] !== undefined ? n : undefined;
+        },
+        { timeoutMs: 120_000, what: `control-plane Node ${vm} of the cluster inside the pod` },
+      );
+      const pod = await getJSON<{ status?: { podIP?: string } }>(kubeconfig, ['pod', '-n', NAMESPACE, `virt-launcher-${vm}-abcde`]);
+      expect(node.status?.addresses).to.deep.include({ type: 'InternalIP', address: pod.status?.podIP });
+      expect(await client.get({ apiVersion: 'v1', kind: 'ConfigMap' }, { namespace: 'kube-public', name: 'cluster-info' }, { direct: true })).to.not.equal(undefined);
+    } finally {
+      transport.close();
+    }
+    // Powering the VM off stops its control plane with it.
+    await kubectl(kubeconfig, ['delete', 'pod', '-n', NAMESPACE, `virt-launcher-${vm}-abcde`, '--wait=true', '--timeout=60s']);
   });
 });

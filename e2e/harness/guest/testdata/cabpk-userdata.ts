@@ -27,13 +27,13 @@ function joinConfiguration(b: WorkerBootstrap): string {
     `    token: ${b.token}`,
     'kind: JoinConfiguration',
     'nodeRegistration:',
-    '  imagePullPolicy: IfNotPresent',
     ...(args.length > 0 ? ['  kubeletExtraArgs:', ...args.flatMap((a) => [`  - name: ${a.name}`, `    value: ${a.value}`])] : []),
     ...(b.nodeName ? [`  name: '${b.nodeName}'`] : []),
-    '  taints: null',
-    'timeouts:',
-    '  discovery: 5m0s',
-    '  tlsBootstrap: 5m0s',
+    // Cluster API v1.14 registers workers tainted until its Machine controller has synced the Node.
+    '  taints:',
+    '  - effect: NoSchedule',
+    '    key: node.cluster.x-k8s.io/uninitialized',
+    '',
   ].join('\n');
 }
 
