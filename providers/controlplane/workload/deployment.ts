@@ -7,8 +7,8 @@ import type { KubeObject } from '../../../lib/kube/object.js';
 import { CHECKSUM_ANNOTATION } from '../api/labels.js';
 import { renderFlags, withExtraArgs, type Flags } from './flags.js';
 import { CONTROLLER_MANAGER_CONF, deploymentName, KONNECTIVITY_CONF, SCHEDULER_CONF, selectorLabels } from './names.js';
-import { clusterDomain, podCIDRs, serviceCIDRs } from './network.js';
-import { API_SERVER_CONTAINER_PORT, konnectivityPort } from './service.js';
+import { apiServerPort, clusterDomain, podCIDRs, serviceCIDRs } from './network.js';
+import { konnectivityPort } from './service.js';
 import type { TenantControlPlaneView } from './tcp-view.js';
 
 export interface Deployment extends KubeObject {
@@ -156,7 +156,7 @@ function apiServerFlags(tcp: TenantControlPlaneView, inputs: DeploymentInputs): 
     ['requestheader-extra-headers-prefix', 'X-Remote-Extra-'],
     ['requestheader-group-headers', 'X-Remote-Group'],
     ['requestheader-username-headers', 'X-Remote-User'],
-    ['secure-port', String(API_SERVER_CONTAINER_PORT)],
+    ['secure-port', String(apiServerPort(np))],
     ['service-account-issuer', `https://kubernetes.default.svc.${clusterDomain(np)}`],
     ['service-account-key-file', `${PKI}/sa.pub`],
     ['service-account-signing-key-file', `${PKI}/sa.key`],
@@ -249,6 +249,7 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
   const name = tcp.metadata.name ?? '';
   const d = tcp.spec.controlPlane.deployment ?? {};
   const konnectivity = tcp.spec.addons?.konnectivity !== undefined;
+  const apiPort = apiServerPort(tcp.spec.networkProfile);
   const mounts = (component: 'apiServer' | 'controllerManager' | 'scheduler', own: V1VolumeMount[]): V1VolumeMount[] => [
     ...own,
     ...(d.additionalVolumeMounts?.[component] ?? []),
@@ -259,10 +260,10 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
     image: image(tcp, 'apiServerImage', 'kube-apiserver'),
     command: ['kube-apiserver'],
     args: renderFlags(apiServerFlags(tcp, inputs)),
-    ports: [{ name: 'kube-apiserver', containerPort: API_SERVER_CONTAINER_PORT, protocol: 'TCP' }],
-    livenessProbe: httpsProbe('/livez', API_SERVER_CONTAINER_PORT, 8),
-    readinessProbe: httpsProbe('/readyz', API_SERVER_CONTAINER_PORT, 3, 1),
-    startupProbe: httpsProbe('/livez', API_SERVER_CONTAINER_PORT, 60, 1),
+    ports: [{ name: 'kube-apiserver', containerPort: apiPort, protocol: 'TCP' }],
+    livenessProbe: httpsProbe('/livez', apiPort, 8),
+    readinessProbe: httpsProbe('/readyz', apiPort, 3, 1),
+    startupProbe: httpsProbe('/livez', apiPort, 60, 1),
     volumeMounts: mounts('apiServer', [
       { name: 'pki', mountPath: PKI, readOnly: true },
       ...(konnectivity

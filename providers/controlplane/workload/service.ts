@@ -1,5 +1,5 @@
 // The Service `<tcp>` in front of the tenant control plane pods: the apiserver port (networkProfile.port,
-// 6443 by default), the Konnectivity server port when that addon is on, and the user's additional ports; its
+// 6443 by default, the same inside the pod as Kamaji does, so loopback and Service URLs agree), the Konnectivity server port when that addon is on, and the user's additional ports; its
 // type, load-balancer class and source ranges come straight from the spec.
 import type { V1ServiceSpec } from '@kubernetes/client-node';
 import type { KubeObject } from '../../../lib/kube/object.js';
@@ -14,8 +14,6 @@ export interface Service extends KubeObject {
 
 export const API_SERVER_PORT_NAME = 'kube-apiserver';
 export const KONNECTIVITY_PORT_NAME = 'konnectivity-server';
-/** The port kube-apiserver listens on inside the pod, whatever port the Service exposes. */
-export const API_SERVER_CONTAINER_PORT = 6443;
 export const DEFAULT_KONNECTIVITY_PORT = 8132;
 
 export function konnectivityPort(tcp: TenantControlPlaneView): number | undefined {
@@ -28,7 +26,7 @@ export function buildService(tcp: TenantControlPlaneView): Service {
   const svc = tcp.spec.controlPlane.service;
   const np = tcp.spec.networkProfile;
   const ports: V1ServiceSpec['ports'] = [
-    { name: API_SERVER_PORT_NAME, protocol: 'TCP', port: apiServerPort(np), targetPort: API_SERVER_CONTAINER_PORT },
+    { name: API_SERVER_PORT_NAME, protocol: 'TCP', port: apiServerPort(np), targetPort: apiServerPort(np) },
   ];
   const kPort = konnectivityPort(tcp);
   if (kPort !== undefined) ports.push({ name: KONNECTIVITY_PORT_NAME, protocol: 'TCP', port: kPort, targetPort: kPort });

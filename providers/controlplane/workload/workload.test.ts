@@ -74,9 +74,9 @@ describe('workload/service', () => {
       },
     },
     {
-      name: 'uses networkProfile.port as the Service port, still targeting 6443',
+      name: 'uses networkProfile.port as the Service port and the apiserver port behind it',
       tcp: tcp((t) => (t.spec.networkProfile = { port: 443 })),
-      check: (s) => expect(s.spec?.ports?.[0]).to.include({ port: 443, targetPort: 6443 }),
+      check: (s) => expect(s.spec?.ports?.[0]).to.include({ port: 443, targetPort: 443 }),
     },
     {
       name: 'carries loadBalancerClass, source ranges and the requested address for LoadBalancer',
