@@ -15,7 +15,6 @@ import {
   type KvcloudInfrastructure,
 } from '../../harness/clusterctl/kvcloud-infrastructure.js';
 import { describeAccess, serviceAccountCan, type Access } from '../../harness/clusterctl/kvcloud-rbac.js';
-import { installStandInControlPlane, startStandInControlPlane, withStandInControlPlane, type StandInControlPlane } from '../../harness/clusterctl/kvcloud-standin.js';
 import {
   applyManifests,
   deleteCluster,
@@ -24,10 +23,10 @@ import {
   scaleMachineDeployment,
   tenantNodes,
   waitForNoLeftovers,
+  waitForRunningControlPlane,
   waitForRunningMachines,
   type WorkloadPlace,
 } from '../../harness/clusterctl/kvcloud-workload.js';
-import { installTestInfrastructure } from '../../harness/clusterctl/test-infrastructure.js';
 import { startKubevirtSimulator } from '../../harness/kubevirt/index.js';
 import { kubectl } from '../../harness/kubectl.js';
 import { upstreamVersion } from '../../harness/versions.js';
@@ -35,8 +34,6 @@ import { waitFor } from '../../harness/wait.js';
 
 // The template variables CAPK's quick start asks users to set (the rest come from clusterctl's flags).
 const TEMPLATE_VARIABLES = { NODE_VM_IMAGE_TEMPLATE: 'quay.io/capk/ubuntu-2404-container-disk:v1.34.1', CRI_PATH: '/var/run/containerd/containerd.sock' };
-// The stand-in control plane's own kinds, checked for leftovers along with Cluster API's and ours.
-const STAND_IN_KINDS = ['testcontrolplanes.controlplane.kvcloud.test'];
 const PROVIDER_SELECTOR = 'cluster.x-k8s.io/provider=infrastructure-kubevirt';
 
 interface Pod {
@@ -186,26 +183,20 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
     }
   });
 
-  // The templates' control plane is a KubeadmControlPlane, whose first machine runs `kubeadm init`; the simulated
-  // guest cannot do that yet (e2e/harness/guest/guest.ts), so these clusters get their tenant API from the harness
-  // tenant plane behind a stand-in TestControlPlane (kvcloud-standin.ts). Everything else is the real path:
-  // MachineDeployment -> Machines -> KubeadmConfigs (kubeadm bootstrap provider) and KubevirtMachines (our
-  // manager, as deployed by clusterctl) -> VMs -> guests that `kubeadm join` with the bootstrap data.
+  // Everything is the real path: clusterctl's manifests as generated, KubeadmControlPlane -> a control-plane
+  // Machine -> KubevirtMachine (our manager, as clusterctl deployed it) -> VM whose guest runs `kubeadm init` (a
+  // real tenant control plane behind the KubevirtCluster's <cluster>-lb Service), then MachineDeployment ->
+  // Machines -> KubeadmConfigs -> VMs whose guests `kubeadm join` it.
   describe('clusters generated from the release templates', () => {
-    // Stand-in control planes still running, by cluster name: each stops once its cluster is deleted.
-    const standIns = new Map<string, StandInControlPlane>();
     const simulators: { stop(): Promise<void> }[] = [];
     let infraCluster: Cluster | undefined;
     before(async function () {
       this.timeout(2 * 60_000);
       if (!cluster) throw new Error('the management cluster did not start (see the before hook)');
       simulators.push(await startKubevirtSimulator({ kubeconfig }));
-      await installTestInfrastructure(kubeconfig);
-      await installStandInControlPlane(kubeconfig);
     });
     after(async function () {
       this.timeout(3 * 60_000);
-      for (const s of standIns.values()) await s.stop();
       for (const s of simulators) await s.stop();
       await infraCluster?.stop();
     });
@@ -217,14 +208,14 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
       return path;
     };
 
-    /** Generates the cluster with clusterctl, applies it with its stand-in control plane, returns where it lives. */
+    /** Generates the cluster with clusterctl and applies it as generated; returns where it lives. */
     async function createCluster(
       source: { from: string } | { flavor: string },
       clusterName: string,
       namespace: string,
       infra?: WorkloadPlace['infra'],
     ): Promise<{ place: WorkloadPlace; generated: string }> {
-      if (!repo || !cluster) throw new Error('the management cluster is not initialized (see the first test)');
+      if (!repo) throw new Error('the management cluster is not initialized (see the first test)');
       await kubectl(kubeconfig, ['create', 'namespace', namespace]);
       const generated = await generateCluster(repo, {
         source,
@@ -235,19 +226,31 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
         workerMachineCount: 3,
         variables: TEMPLATE_VARIABLES,
       });
-      const standIn = await startStandInControlPlane(cluster, namespace, clusterName);
-      standIns.set(clusterName, standIn);
-      await applyManifests(kubeconfig, withStandInControlPlane(generated, clusterName, standIn.endpoint));
-      await standIn.markInitialized();
-      return { place: { kubeconfig, namespace, clusterName, infra: infra ?? { kubeconfig, namespace } }, generated };
+      await applyManifests(kubeconfig, generated);
+      const place = { kubeconfig, namespace, clusterName, infra: infra ?? { kubeconfig, namespace } };
+      await expectControlPlane(place);
+      return { place, generated };
     }
 
-    /** Deletes the Cluster, waits until nothing of it is left, then stops its stand-in control plane. */
+    /** The control-plane Machine Running with its node: its VM booted `kubeadm init` and registered the node. */
+    async function expectControlPlane(place: WorkloadPlace): Promise<void> {
+      const started = Date.now();
+      const machines = await waitForRunningControlPlane(place, 1, 6 * 60_000);
+      console.log(`      control plane Running with its node after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const nodes = await tenantNodes(place);
+      for (const { machine, vm, userdata } of await machineVMs(place, machines)) {
+        const name = vm.metadata.name ?? '';
+        expect(vm.metadata.labels, `VM ${name} labels`).to.include({ 'cluster.x-k8s.io/cluster-name': place.clusterName, 'cluster.x-k8s.io/role': 'control-plane' });
+        expect(userdata, `VM ${name} userdata`).to.match(/kubeadm init/);
+        expect(machine.spec?.providerID).to.equal(`kubevirt://${name}`);
+        expect(nodes.get(machine.status?.nodeRef?.name ?? ''), `tenant Node of ${name}`).to.equal(`kubevirt://${name}`);
+      }
+    }
+
+    /** Deletes the Cluster and waits until nothing of it is left. */
     async function deleteAndExpectNothingLeft(place: WorkloadPlace): Promise<void> {
       await deleteCluster(place, 5 * 60_000);
-      await waitForNoLeftovers(place, STAND_IN_KINDS, 2 * 60_000);
-      await standIns.get(place.clusterName)?.stop();
-      standIns.delete(place.clusterName);
+      await waitForNoLeftovers(place, ['kubeadmcontrolplanes.controlplane.cluster.x-k8s.io'], 2 * 60_000);
     }
 
     /** `replicas` Running workers with nodes; their VMs labelled, booting their own bootstrap data, providerIDs matching. */
@@ -271,9 +274,10 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
       await expectWorkers(place, 5);
       await scaleMachineDeployment(kubeconfig, place.namespace, `${place.clusterName}-md-0`, 1);
       await expectWorkers(place, 1);
-      // The surplus Machines are gone only once their VMs are: exactly one VM is left.
-      const vms = await kubectl(place.infra.kubeconfig, ['get', 'virtualmachines.kubevirt.io', '-n', place.infra.namespace, '-l', `cluster.x-k8s.io/cluster-name=${place.clusterName}`, '-o', 'name']);
-      expect(vms.trim().split('\n'), 'VMs after scaling to 1').to.have.length(1);
+      // The surplus Machines are gone only once their VMs are: exactly one worker VM is left.
+      const selector = `cluster.x-k8s.io/cluster-name=${place.clusterName},cluster.x-k8s.io/role=worker`;
+      const vms = await kubectl(place.infra.kubeconfig, ['get', 'virtualmachines.kubevirt.io', '-n', place.infra.namespace, '-l', selector, '-o', 'name']);
+      expect(vms.trim().split('\n'), 'worker VMs after scaling to 1').to.have.length(1);
 
       await deleteAndExpectNothingLeft(place);
     }
@@ -318,7 +322,7 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
       const { place } = await createCluster({ from: template('persistent-storage') }, 'acme-pv', 'tenants-pv');
       await expectWorkers(place, 3);
       const dataVolumes = await getJSON<{ items: { metadata: { name: string }; status?: { phase?: string } }[] }>(kubeconfig, ['datavolumes.cdi.kubevirt.io', '-n', place.namespace]);
-      const vms = await kubectl(kubeconfig, ['get', 'virtualmachines.kubevirt.io', '-n', place.namespace, '-l', 'cluster.x-k8s.io/role=worker', '-o', 'jsonpath={.items[*].metadata.name}']);
+      const vms = await kubectl(kubeconfig, ['get', 'virtualmachines.kubevirt.io', '-n', place.namespace, '-l', 'cluster.x-k8s.io/cluster-name=acme-pv', '-o', 'jsonpath={.items[*].metadata.name}']);
       expect(dataVolumes.items.map((d) => d.metadata.name).sort()).to.deep.equal(vms.trim().split(' ').map((vm) => `${vm}-acme-pv-boot-volume`).sort());
       for (const dv of dataVolumes.items) expect(dv.status?.phase, dv.metadata.name).to.equal('Succeeded');
       await scaleAndDelete(place);
