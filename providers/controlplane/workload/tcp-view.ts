@@ -1,5 +1,6 @@
-// The fields of a TenantControlPlane the workload builders read, with Kamaji's JSON names. Structural, so the
-// full API type from ../api satisfies it.
+// The fields of a TenantControlPlane the workload and tenant builders read, with Kamaji's JSON names. The API
+// (../api) keeps pod-level fields (Container, Volume, Affinity...) opaque for admission; here they carry the
+// Kubernetes model types the builders put into Deployments, so the reconciler hands its object over as this view.
 import type {
   V1Affinity,
   V1Container,
