@@ -262,6 +262,39 @@ describe('TenantControlPlane on a shared etcd', function () {
       expect(dns?.spec?.clusterIP).to.equal('10.96.0.10');
     });
 
+    it('runs the Konnectivity server beside the apiserver and deploys its agent in the tenant when the addon is on', async () => {
+      const tcp = tenantControlPlane(namespace, 'gamma', 'shared-etcd');
+      tcp.spec.addons = { konnectivity: { server: { port: 8132 }, agent: {} } };
+      await suite.client.create(tcp);
+      const ready = await waitFor(
+        async () => {
+          const t = await get('gamma');
+          if (t?.status?.kubernetesResources?.version?.status !== 'Ready') {
+            throw new Error(`${describeTCP(t)}\n${await describePods(suite.client, suite.cluster.dir, namespace)}`);
+          }
+          return t;
+        },
+        { timeoutMs: 4 * 60_000, intervalMs: 500, what: 'TenantControlPlane gamma (with Konnectivity) to be Ready' },
+      );
+      const pods = await suite.client.list<KubeObject & { status?: { containerStatuses?: { name: string; ready: boolean; restartCount: number }[] } }>(
+        { apiVersion: 'v1', kind: 'Pod' },
+        { namespace, labelSelector: 'kamaji.clastix.io/name=gamma', direct: true },
+      );
+      const server = pods.flatMap((p) => p.status?.containerStatuses ?? []).find((c) => c.name === 'konnectivity-server');
+      expect(server, 'konnectivity-server container').to.not.equal(undefined);
+      expect(server?.ready).to.equal(true);
+      const svc = await suite.client.get<KubeObject & { spec?: { ports?: { name: string; port: number }[] } }>(SERVICE, { namespace, name: 'gamma' }, { direct: true });
+      expect(svc?.spec?.ports?.map((p) => p.name)).to.include('konnectivity-server');
+      const admin = await secret(ready.status?.kubeconfig?.admin?.secretName ?? '');
+      kubeconfigs.set('gamma', Buffer.from(admin?.data?.['super-admin.conf'] ?? '', 'base64').toString());
+      const client = await tenantClient('gamma');
+      await waitFor(async () => ((await client.get({ apiVersion: 'apps/v1', kind: 'DaemonSet' }, { namespace: 'kube-system', name: 'konnectivity-agent' }, { direct: true })) ? true : undefined), {
+        timeoutMs: 60_000,
+        what: 'the konnectivity-agent DaemonSet in tenant gamma',
+      });
+      expect(await client.get({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, { name: 'system:konnectivity-server' }, { direct: true })).to.not.equal(undefined);
+    });
+
     it('removes the Secrets, Deployment, Service and the etcd user and keys when the TenantControlPlane is deleted', async () => {
       const etcd = started(sharedEtcd, 'the shared etcd');
       const tcp = await get('beta');

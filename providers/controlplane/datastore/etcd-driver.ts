@@ -88,13 +88,14 @@ export class EtcdDriver {
     return { roles: user?.roles ?? [], prefixGranted };
   }
 
-  /** Removes the user and role; with `deleteData`, every key under the prefix too. */
+  /**
+   * Removes the user and role; with `deleteData`, every key under the prefix too. Access goes first: the tenant's
+   * apiserver may still be running and would otherwise write new keys behind the deletion.
+   */
   async removeTenant(t: TenantStorage, opts: { deleteData: boolean }): Promise<{ deletedKeys: number }> {
-    let deletedKeys = 0;
-    if (opts.deleteData) deletedKeys = await this.deletePrefix(tenantPrefix(t.schema));
     await this.client.auth('UserDelete', { name: t.user }).catch(ignoring(NOT_FOUND));
     await this.client.auth('RoleDelete', { role: t.schema }).catch(ignoring(NOT_FOUND));
-    return { deletedKeys };
+    return { deletedKeys: opts.deleteData ? await this.deletePrefix(tenantPrefix(t.schema)) : 0 };
   }
 
   async deletePrefix(prefix: string): Promise<number> {
