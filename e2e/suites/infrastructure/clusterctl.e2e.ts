@@ -369,8 +369,11 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
       const ofCluster = ['-n', place.namespace, '-l', 'cluster.x-k8s.io/cluster-name=acme-cc'];
       const kubevirtCluster = (await getJSON<{ items: Stamped[] }>(kubeconfig, ['kubevirtclusters.infrastructure.cluster.x-k8s.io', ...ofCluster])).items[0];
       expect(kubevirtCluster?.metadata.annotations?.['cluster.x-k8s.io/cloned-from-name']).to.equal('kubevirt-quick-start');
-      const machineTemplate = (await getJSON<{ items: Stamped[] }>(kubeconfig, ['kubevirtmachinetemplates.infrastructure.cluster.x-k8s.io', ...ofCluster])).items[0];
-      expect(machineTemplate?.metadata.annotations?.['cluster.x-k8s.io/cloned-from-name']).to.equal('kubevirt-quick-start-default-worker');
+      const machineTemplates = (await getJSON<{ items: Stamped[] }>(kubeconfig, ['kubevirtmachinetemplates.infrastructure.cluster.x-k8s.io', ...ofCluster])).items;
+      expect(machineTemplates.map((t) => t.metadata.annotations?.['cluster.x-k8s.io/cloned-from-name']).sort()).to.deep.equal([
+        'kubevirt-quick-start-control-plane',
+        'kubevirt-quick-start-default-worker',
+      ]);
       await deleteAndExpectNothingLeft(place);
     });
   });
