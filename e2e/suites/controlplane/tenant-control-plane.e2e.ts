@@ -295,6 +295,25 @@ describe('TenantControlPlane on a shared etcd', function () {
       expect(await client.get({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, { name: 'system:konnectivity-server' }, { direct: true })).to.not.equal(undefined);
     });
 
+    it('leaves a paused TenantControlPlane alone and catches up once the pause annotation is removed', async () => {
+      const replicasOf = async () =>
+        (await suite.client.get<KubeObject & { spec?: { replicas?: number } }>(DEPLOYMENT, { namespace, name: 'acme' }, { direct: true }))?.spec?.replicas;
+      await suite.client.mergePatch(TCP, { namespace, name: 'acme' }, { metadata: { annotations: { 'kamaji.clastix.io/paused': 'true' } } });
+      const patched = await suite.client.mergePatch<TenantControlPlane & KubeObject>(TCP, { namespace, name: 'acme' }, { spec: { controlPlane: { deployment: { replicas: 2 } } } });
+      await waitFor(
+        async () => {
+          const paused = (await get('acme'))?.status?.conditions?.find((c) => c.type === 'Paused');
+          return paused?.status === 'True' && paused.observedGeneration === patched.metadata.generation ? true : undefined;
+        },
+        { timeoutMs: 30_000, what: 'the Paused condition for the new generation' },
+      );
+      expect(await replicasOf()).to.equal(1);
+      await suite.client.mergePatch(TCP, { namespace, name: 'acme' }, { metadata: { annotations: { 'kamaji.clastix.io/paused': null } } });
+      await waitFor(async () => ((await replicasOf()) === 2 ? true : undefined), { timeoutMs: 30_000, what: 'the Deployment to follow spec.controlPlane.deployment.replicas once unpaused' });
+      await suite.client.mergePatch(TCP, { namespace, name: 'acme' }, { spec: { controlPlane: { deployment: { replicas: 1 } } } });
+      await waitFor(async () => ((await replicasOf()) === 1 ? true : undefined), { timeoutMs: 30_000, what: 'the Deployment back at one replica' });
+    });
+
     it('removes the Secrets, Deployment, Service and the etcd user and keys when the TenantControlPlane is deleted', async () => {
       const etcd = started(sharedEtcd, 'the shared etcd');
       const tcp = await get('beta');
