@@ -257,6 +257,24 @@ describe('controlplane admission: TenantControlPlane and DataStore', function ()
     expect(created.spec.kubernetes.admissionControllers).to.include('ServiceAccount');
   });
 
+  it('refuses a TenantControlPlane naming a DataStore not registered yet, saying to retry, and accepts it once registered', async function () {
+    const registry = { namespace: DATASTORE_REGISTRY_NAMESPACE, name: DATASTORE_REGISTRY_NAME };
+    const early = () => client.create(tenant('early', (t) => (t.spec.dataStore = 'just-created')), { dryRun: true });
+    // The DataStore exists, but the operator (absent here) has not added it to the registry: the race window.
+    await client.create(dataStore('just-created'));
+    try {
+      const err = await rejection(early(), 'a TenantControlPlane created before its DataStore is registered');
+      expect(err.message).to.include('spec.dataStore');
+      expect(err.message).to.match(/retry in a few seconds: the operator has not registered it yet/);
+      // What the DataStore reconciler does next; a retry then goes through (policies read params a moment late).
+      await client.mergePatch({ apiVersion: 'v1', kind: 'ConfigMap' }, registry, { data: { 'just-created': 'etcd' } });
+      await waitFor(async () => ((await early().then(() => true, () => false)) ? true : undefined), { timeoutMs: 30_000, what: 'the retried creation to be admitted' });
+    } finally {
+      await client.mergePatch({ apiVersion: 'v1', kind: 'ConfigMap' }, registry, { data: { 'just-created': null } });
+      await client.delete(DS, { name: 'just-created' });
+    }
+  });
+
   it('refuses to change a DataStore driver', async function () {
     const ds = await client.create(dataStore('immutable-driver'));
     try {

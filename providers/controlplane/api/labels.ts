@@ -23,5 +23,5 @@ export const ROTATE_ANNOTATION = 'certs.kamaji.clastix.io/rotate';
  * value = driver) in this ConfigMap; the TenantControlPlane ValidatingAdmissionPolicy takes it as its param to
  * refuse a reference to a DataStore that does not exist.
  */
-export const DATASTORE_REGISTRY_NAMESPACE = 'kvcloud-controlplane-system';
+export const DATASTORE_REGISTRY_NAMESPACE = 'kamaji-system'; // the operator's own namespace, as Kamaji's
 export const DATASTORE_REGISTRY_NAME = 'kvcloud-datastores';
