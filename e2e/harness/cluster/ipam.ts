@@ -2,24 +2,21 @@
 // the run's one bridge, so two clusters must never hand out the same address. Addresses are handed out
 // round-robin, so a released address is reused as late as possible, as host-local IPAM does, and a client still
 // talking to a deleted pod does not reach its successor.
+import { cidrSize, formatIP, parseCIDR as parseIPCIDR, parseIP } from '../../../lib/net/ip.js';
 import { NODE_IP, POD_CIDR } from './topology.js';
 
 function toNumber(ip: string): number {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`"${ip}" is not an IPv4 address`);
-  return parts.reduce((n, p) => n * 256 + p, 0);
+  const address = parseIP(ip);
+  if (address?.family !== 4) throw new Error(`"${ip}" is not an IPv4 address`);
+  return Number(address.value);
 }
 
-function toAddress(n: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
-}
+const toAddress = (n: number): string => formatIP({ family: 4, value: BigInt(n) });
 
 export function parseCIDR(cidr: string): { base: number; prefix: number; size: number } {
-  const [ip, bits] = cidr.split('/');
-  const prefix = Number(bits);
-  if (!ip || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw new Error(`"${cidr}" is not an IPv4 CIDR`);
-  const size = 2 ** (32 - prefix);
-  return { base: toNumber(ip) - (toNumber(ip) % size), prefix, size };
+  const block = parseIPCIDR(cidr);
+  if (block?.family !== 4) throw new Error(`"${cidr}" is not an IPv4 CIDR`);
+  return { base: Number(block.network), prefix: block.prefix, size: Number(cidrSize(block)) };
 }
 
 export class Ipam {

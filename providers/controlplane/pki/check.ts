@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type { KeyAlgorithm } from '../../../lib/pki/x509.js';
-import { canonicalIP } from './ip.js';
+import { canonicalIP } from '../../../lib/net/ip.js';
 import type { SecretData } from './issue.js';
 import type { LeafProfile } from './profiles.js';
 import { SERVICE_ACCOUNT_SECRET, type CertificateSecretLayout } from './secrets.js';

@@ -3,7 +3,8 @@
 // endpoint addresses and the user's certSANs.
 import type { TenantControlPlane } from '../api/index.js';
 import { clusterDomainOf, serviceCIDRsOf } from '../api/index.js';
-import { canonicalIP, firstAddress } from './ip.js';
+import { canonicalIP } from '../../../lib/net/ip.js';
+import { firstAddress } from './ip.js';
 
 export interface APIServerIdentity {
   name: string;

@@ -1,22 +1,15 @@
 // IPv4 addresses as numbers and CIDR ranges as the addresses they hand out: what the load-balancer pool
 // allocates from and what tells our addresses from anyone else's.
+import { formatIP, parseCIDR, parseIP } from '../../../../lib/net/ip.js';
 
 /** The address as an unsigned 32-bit number, or undefined when `text` is not a dotted-quad IPv4 address. */
 export function parseIPv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^(0|[1-9]\d{0,2})$/.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    value = value * 256 + octet;
-  }
-  return value;
+  const address = parseIP(text);
+  return address?.family === 4 ? Number(address.value) : undefined;
 }
 
 export function formatIPv4(value: number): string {
-  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
+  return formatIP({ family: 4, value: BigInt(value) });
 }
 
 export class IPv4Range {
@@ -27,14 +20,9 @@ export class IPv4Range {
   ) {}
 
   static parse(cidr: string): IPv4Range {
-    const [address = '', prefixText = ''] = cidr.split('/');
-    const base = parseIPv4(address);
-    const prefix = Number(prefixText);
-    if (base === undefined || !/^\d{1,2}$/.test(prefixText) || prefix > 32) {
-      throw new Error(`"${cidr}" is not an IPv4 CIDR such as 10.255.255.0/24`);
-    }
-    const size = 2 ** (32 - prefix);
-    return new IPv4Range(cidr, base - (base % size), prefix);
+    const block = parseCIDR(cidr);
+    if (block?.family !== 4) throw new Error(`"${cidr}" is not an IPv4 CIDR such as 10.255.255.0/24`);
+    return new IPv4Range(cidr, Number(block.network), block.prefix);
   }
 
   get size(): number {
