@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { binaryPath } from './binaries.js';
-import { renderKubeconfig } from './kubeconfig.js';
+import { renderKubeconfig } from '../../lib/kube/client-cert-kubeconfig.js';
 import { applyManifests } from './manifests.js';
 import { createPlanePKI } from './plane-pki.js';
 import { freePort } from './ports.js';

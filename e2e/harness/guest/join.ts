@@ -11,7 +11,7 @@ import type { Client } from '../../../lib/kube/client.js';
 import { metaTime, microTime } from '../../../lib/kube/meta-time.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { createCertificateSigningRequest, generateKeyPair, privateKeyPem, publicKeyPem } from '../../../lib/pki/x509.js';
-import { renderKubeconfig } from '../kubeconfig.js';
+import { renderKubeconfig } from '../../../lib/kube/client-cert-kubeconfig.js';
 import { upstreamVersion } from '../versions.js';
 import { clientOn, openTransport } from './connection.js';
 import { discoverClusterInfo, endpointURL, parseBootstrapToken, type ClusterInfo } from './discovery.js';

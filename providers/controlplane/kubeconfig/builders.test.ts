@@ -16,7 +16,7 @@ import {
   type Identity,
   type KubeconfigTarget,
 } from './builders.js';
-import { parseKubeconfig } from './render.js';
+import { parseKubeconfig } from '../../../lib/kube/client-cert-kubeconfig.js';
 
 const target: KubeconfigTarget = { tenant: 'acme', namespace: 'tenants', port: 6443, endpointHost: '203.0.113.10', endpointPort: 443 };
 const opts = DEFAULT_PKI_OPTIONS;

@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { certificatePem, issueCertificate, privateKeyPem, type CertificateAuthority } from '../../../lib/pki/x509.js';
 import { KONNECTIVITY, needsRotation, type PKIOptions, type SecretData } from '../pki/index.js';
-import { parseKubeconfig, renderKubeconfig } from './render.js';
+import { parseKubeconfig, renderKubeconfig } from '../../../lib/kube/client-cert-kubeconfig.js';
 import {
   ADMIN_KUBECONFIG_SECRET,
   CLUSTER_NAME,

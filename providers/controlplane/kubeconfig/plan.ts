@@ -18,7 +18,7 @@ import {
   type Identity,
   type KubeconfigTarget,
 } from './builders.js';
-import { parseKubeconfig } from './render.js';
+import { parseKubeconfig } from '../../../lib/kube/client-cert-kubeconfig.js';
 import {
   ADMIN_KUBECONFIG_SECRET,
   CONTROLLER_MANAGER_KUBECONFIG_SECRET,

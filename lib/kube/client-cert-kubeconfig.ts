@@ -1,4 +1,5 @@
-// A kubeconfig with one cluster, one client-certificate user and one context, as kubeadm writes them.
+// A kubeconfig with one cluster, one client-certificate user and one context, as kubeadm writes them: what a
+// tenant control plane's Secrets and the test harness's clusters hand to kubectl and every Kubernetes component.
 import { parse, stringify } from 'yaml';
 
 export interface KubeconfigParams {
