@@ -11,7 +11,8 @@ import { metaTime, microTime } from '../../../lib/kube/meta-time.js';
 import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
 import { upstreamVersion } from '../versions.js';
-import { buildNode, NODE, nodeStatus, type Node, type NodeOptions } from './node-object.js';
+import { NODE, type Node } from '../node-object.js';
+import { buildNode, nodeStatus, type NodeOptions } from './node-object.js';
 import type { Quantity } from './pod-api.js';
 
 export const NODE_FIELD_MANAGER = 'kvcloud-node';

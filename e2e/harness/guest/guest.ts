@@ -12,7 +12,7 @@ import { isIgnition, parseIgnition } from './ignition.js';
 import { kubevirtInstanceData } from './jinja.js';
 import { joinNode, runNode, type HeartbeatOptions, type NodeRegistration, type RunningNode } from './join.js';
 import { parseKubeadmConfig, parseNodeLabels, parseTaintsFlag, type JoinSettings } from './kubeadm-config.js';
-import type { NodeAddress, Taint } from './node-object.js';
+import type { NodeAddress, Taint } from '../node-object.js';
 
 export interface GuestOptions {
   vmName: string;

@@ -15,7 +15,8 @@ import { renderKubeconfig } from '../../../lib/kube/client-cert-kubeconfig.js';
 import { upstreamVersion } from '../versions.js';
 import { clientOn, openTransport } from './connection.js';
 import { discoverClusterInfo, endpointURL, parseBootstrapToken, type ClusterInfo } from './discovery.js';
-import { buildGuestNode, guestNodeStatus, type GuestNodeSpec, type Node, type NodeAddress, type Taint } from './node-object.js';
+import type { Node, NodeAddress, Taint } from '../node-object.js';
+import { buildGuestNode, guestNodeStatus, type GuestNodeSpec } from './node-object.js';
 
 export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 

@@ -3,7 +3,7 @@
 // plane. kubeletExtraArgs is a map in v1beta3 and a list of {name, value} in v1beta4; both are read.
 import { scalarText } from './yaml-scalar.js';
 import { parseAllDocuments } from 'yaml';
-import type { Taint } from './node-object.js';
+import type { Taint } from '../node-object.js';
 
 export interface BootstrapTokenDiscovery {
   token: string;

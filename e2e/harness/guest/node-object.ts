@@ -1,41 +1,6 @@
 // The Node a kubelet in a KubeVirt VM registers: its name, providerID, the kubelet's own labels plus
 // --node-labels, --register-with-taints, the VM's addresses, capacity, Ready and the pressure conditions.
-import { arch as machineArch } from 'node:os';
-import type { KubeObject } from '../../../lib/kube/object.js';
-
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-}
-
-export interface NodeAddress {
-  type: 'InternalIP' | 'ExternalIP' | 'Hostname' | 'InternalDNS' | 'ExternalDNS';
-  address: string;
-}
-
-export interface NodeCondition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastHeartbeatTime: string;
-  lastTransitionTime: string;
-}
-
-export interface NodeStatus {
-  capacity: Record<string, string>;
-  allocatable: Record<string, string>;
-  conditions: NodeCondition[];
-  addresses: NodeAddress[];
-  daemonEndpoints: { kubeletEndpoint: { Port: number } };
-  nodeInfo: Record<string, string>;
-}
-
-export interface Node extends KubeObject {
-  spec?: { providerID?: string; taints?: Taint[]; unschedulable?: boolean };
-  status?: NodeStatus;
-}
+import { goArch, healthyConditions, kubeletLabels, NODE, type Node, type NodeAddress, type NodeStatus, type Taint } from '../node-object.js';
 
 export interface GuestNodeSpec {
   name: string;
@@ -52,21 +17,9 @@ export interface GuestNodeSpec {
 
 export const DEFAULT_GUEST_CAPACITY: Record<string, string> = { cpu: '2', memory: '4Gi', pods: '110', 'ephemeral-storage': '20Gi' };
 
-const GO_ARCH: Record<string, string> = { x64: 'amd64', ia32: '386' };
-export const goArch = (): string => GO_ARCH[machineArch()] ?? machineArch();
-
 export function guestNodeLabels(spec: GuestNodeSpec): Record<string, string> {
-  return { 'kubernetes.io/hostname': spec.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': goArch(), ...spec.labels };
+  return { ...kubeletLabels(spec.name), ...spec.labels };
 }
-
-const condition = (type: string, status: NodeCondition['status'], reason: string, message: string, now: string, since: string): NodeCondition => ({
-  type,
-  status,
-  reason,
-  message,
-  lastHeartbeatTime: now,
-  lastTransitionTime: since,
-});
 
 /** `since` is when the guest booted: no condition has changed since. */
 export function guestNodeStatus(spec: GuestNodeSpec, now: string, since: string): NodeStatus {
@@ -76,12 +29,7 @@ export function guestNodeStatus(spec: GuestNodeSpec, now: string, since: string)
   return {
     capacity,
     allocatable: capacity,
-    conditions: [
-      condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available', now, since),
-      condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure', now, since),
-      condition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available', now, since),
-      condition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status', now, since),
-    ],
+    conditions: healthyConditions('kubelet is posting ready status', now, since),
     addresses,
     // The simulated guest serves no kubelet API.
     daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
@@ -102,8 +50,7 @@ export function guestNodeStatus(spec: GuestNodeSpec, now: string, since: string)
 
 export function buildGuestNode(spec: GuestNodeSpec, status: NodeStatus): Node {
   return {
-    apiVersion: 'v1',
-    kind: 'Node',
+    ...NODE,
     metadata: { name: spec.name, labels: guestNodeLabels(spec) },
     spec: { ...(spec.providerID ? { providerID: spec.providerID } : {}), ...(spec.taints?.length ? { taints: spec.taints } : {}) },
     status,

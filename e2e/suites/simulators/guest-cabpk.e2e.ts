@@ -24,7 +24,7 @@ import {
   TEST_CONTROL_PLANE_GROUP,
   TEST_INFRASTRUCTURE_GROUP,
 } from '../../harness/clusterctl/test-infrastructure.js';
-import type { Node } from '../../harness/guest/node-object.js';
+import type { Node } from '../../harness/node-object.js';
 import { kubeConfigFor } from '../../harness/guest/connection.js';
 import { randomBootstrapToken, startTenantPlane, type TenantPlane } from '../../harness/guest/tenant-plane.js';
 import { cabpkControlPlaneInitCloudConfig } from '../../harness/guest/testdata/cabpk-userdata.js';

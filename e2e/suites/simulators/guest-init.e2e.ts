@@ -14,7 +14,7 @@ import { NODE_IP } from '../../harness/cluster/topology.js';
 import { kubeConfigFor } from '../../harness/guest/connection.js';
 import { caPublicKeyHash } from '../../harness/guest/discovery.js';
 import { joinNode, type RunningNode } from '../../harness/guest/join.js';
-import type { Node } from '../../harness/guest/node-object.js';
+import type { Node } from '../../harness/node-object.js';
 import { randomBootstrapToken } from '../../harness/guest/tenant-plane.js';
 import { cabpkControlPlaneInitCloudConfig } from '../../harness/guest/testdata/cabpk-userdata.js';
 import { ManagedProcess } from '../../harness/process.js';

@@ -15,7 +15,7 @@ import { rejection } from '../../harness/rejection.js';
 import { waitFor } from '../../harness/wait.js';
 import { DiscoveryRejected } from '../../harness/guest/discovery.js';
 import { joinNode, KUBELET_CLIENT_SIGNER, type RunningNode } from '../../harness/guest/join.js';
-import type { Node } from '../../harness/guest/node-object.js';
+import type { Node } from '../../harness/node-object.js';
 import { CLUSTER_NAME_LABEL, CLUSTER_SECRET_TYPE, startTenantPlane, type TenantPlane } from '../../harness/guest/tenant-plane.js';
 import { cabpkWorkerCloudConfig, cabpkWorkerIgnition } from '../../harness/guest/testdata/cabpk-userdata.js';
 
