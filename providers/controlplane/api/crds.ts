@@ -1,6 +1,7 @@
 // The control plane provider's CRDs (kamaji.clastix.io, controlplane.cluster.x-k8s.io), as `make generate` renders them.
 import type { CRDSpec } from '../../../lib/crd/crd.js';
 import { DataStoreSchema } from './datastore.js';
+import { kamajiControlPlaneCRDs } from './kamajicontrolplane-crds.js';
 import { DATASTORE_KIND, DATASTORE_PLURAL, GROUP, TENANT_CONTROL_PLANE_KIND, TENANT_CONTROL_PLANE_PLURAL, VERSION } from './groupversion.js';
 import { TenantControlPlaneSchema } from './tenantcontrolplane.js';
 
@@ -60,4 +61,4 @@ export const dataStoreCRD: CRDSpec = {
   ],
 };
 
-export const controlPlaneCRDs: readonly CRDSpec[] = [tenantControlPlaneCRD, dataStoreCRD];
+export const controlPlaneCRDs: readonly CRDSpec[] = [tenantControlPlaneCRD, dataStoreCRD, ...kamajiControlPlaneCRDs];
