@@ -18,7 +18,6 @@ import {
   dataStoreSchemaOf,
   dataStoreUsernameOf,
   type DataStore,
-  type KubernetesVersionStatus,
   type TenantControlPlane,
 } from '../api/index.js';
 import { resolveCredentials, type DataStoreCredentials } from '../datastore/credentials.js';
@@ -33,8 +32,12 @@ import { applyIfChanged } from './apply-children.js';
 import { ensureCredentials, type ControlPlaneCredentials } from './credentials-step.js';
 import { exposeThroughIngressOrGateway } from './exposure.js';
 import { probeTenant } from './tenant-probe.js';
+import { decideVersionStatus } from './version-status.js';
 
 export const TCP_FINALIZER = 'kamaji.clastix.io/finalizer';
+
+/** How often a Ready tenant is looked at again (its etcd user, its apiserver) without any event. */
+const READY_RESYNC_MS = 5 * 60_000;
 
 export const CONDITIONS = {
   dataStore: 'DataStoreReady',
@@ -118,7 +121,7 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     const readyReplicas = deployment.status?.readyReplicas ?? 0;
     if (readyReplicas < 1) {
       markFalse(tcp, CONDITIONS.deployment, 'WaitingForPods', `${readyReplicas} of ${deployment.spec?.replicas ?? 0} control plane pods ready`);
-      this.setVersionStatus(tcp, false);
+      this.setVersionStatus(tcp, false, deployment);
       return done(); // the Deployment watch reports ready replicas
     }
     markTrue(tcp, CONDITIONS.deployment, 'PodsReady', `${readyReplicas} of ${deployment.spec?.replicas ?? 0} control plane pods ready`);
@@ -126,20 +129,23 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     const probe = await probeTenant(credentials.adminKubeconfig);
     if (!probe.ready) {
       markFalse(tcp, CONDITIONS.apiServer, 'APIServerNotReady', probe.message);
-      this.setVersionStatus(tcp, false);
+      this.setVersionStatus(tcp, false, deployment);
       return requeueAfter(this.pollMs);
     }
     markTrue(tcp, CONDITIONS.apiServer, 'APIServerReady', `/readyz ok, version ${probe.version ?? 'unknown'}`);
 
     const tenantReady = await this.ensureTenantResources(tcp, endpoint, credentials, ctx);
-    this.setVersionStatus(tcp, true, probe.version);
+    this.setVersionStatus(tcp, true, deployment);
     await exposeThroughIngressOrGateway(this.deps.client, tcp, ctx);
-    return tenantReady ? done() : requeueAfter(this.pollMs);
+    // A Ready tenant comes back now and then although no watch fires: nothing else would notice an etcd user
+    // deleted by hand. The pass reads only (caches, two etcd reads, /readyz), so it costs no write.
+    return tenantReady ? requeueAfter(READY_RESYNC_MS) : requeueAfter(this.pollMs);
   }
 
   private get pollMs(): number {
     return this.deps.pollMs ?? 2000;
   }
+
 
   private async observeDataStore(tcp: TenantControlPlane): Promise<DataStore | undefined> {
     const name = dataStoreNameOf(tcp, this.deps);
@@ -174,7 +180,7 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     tcp.status = { ...tcp.status, kubernetesResources: { ...tcp.status?.kubernetesResources, service } };
     if (!host) {
       markFalse(tcp, CONDITIONS.endpoint, 'WaitingForLoadBalancer', `Service ${live.metadata.name ?? ''} has no load-balancer ingress yet`);
-      this.setVersionStatus(tcp, false);
+      this.setVersionStatus(tcp, false, undefined);
       return undefined;
     }
     const endpoint = joinHostPort(host, port);
@@ -188,9 +194,16 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     const user = dataStoreUsernameOf(tcp);
     const checksum = `${creds.fingerprint}:${user}:${schema}`;
     const setup = tcp.status?.storage?.setup;
-    if (setup?.checksum === checksum) return true; // the etcd user and role were created for these exact inputs
+    const driver = this.deps.pool.driverFor(ds.metadata.name ?? '', creds);
+    let repair = false;
     try {
-      await this.deps.pool.driverFor(ds.metadata.name ?? '', creds).ensureTenant({ user, schema });
+      if (setup?.checksum === checksum) {
+        // Done for these exact inputs, but someone may have deleted the user or role by hand since: two reads
+        // per reconcile (and per periodic resync of a Ready tenant) find that, and the steps below repair it.
+        if (await driver.tenantIntact({ user, schema })) return true;
+        repair = true;
+      }
+      await driver.ensureTenant({ user, schema });
     } catch (err) {
       markFalse(tcp, CONDITIONS.storage, 'DataStoreSetupFailed', (err as Error).message);
       ctx.events.warning('DataStoreSetupFailed', 'SetupDataStore', (err as Error).message);
@@ -201,7 +214,8 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
       storage: { ...tcp.status?.storage, setup: { schema, user, checksum, lastUpdate: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } },
     };
     markTrue(tcp, CONDITIONS.storage, 'DataStoreSetupDone', `etcd user ${user} may use ${tenantPrefix(schema)} only`);
-    ctx.events.normal('DataStoreSetupDone', 'SetupDataStore', `etcd user ${user} and role ${schema} limited to prefix ${tenantPrefix(schema)}`);
+    if (repair) ctx.events.warning('DataStoreSetupRepaired', 'SetupDataStore', `etcd user ${user} or role ${schema} was missing or incomplete and has been recreated`);
+    else ctx.events.normal('DataStoreSetupDone', 'SetupDataStore', `etcd user ${user} and role ${schema} limited to prefix ${tenantPrefix(schema)}`);
     return true;
   }
 
@@ -282,14 +296,9 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     return true;
   }
 
-  private setVersionStatus(tcp: TenantControlPlane, ready: boolean, runningVersion?: string): void {
+  private setVersionStatus(tcp: TenantControlPlane, answering: boolean, deployment: Deployment | undefined): void {
     const current = tcp.status?.kubernetesResources?.version;
-    let status: KubernetesVersionStatus;
-    if (ready) status = 'Ready';
-    else if (!current?.version) status = 'Provisioning';
-    else if (current.version !== tcp.spec.kubernetes.version) status = 'Upgrading';
-    else status = 'NotReady';
-    const version = ready ? (runningVersion ?? tcp.spec.kubernetes.version) : current?.version;
+    const { version, status } = decideVersionStatus({ current, desired: tcp.spec.kubernetes.version, deployment, answering });
     if (current?.status === status && current.version === version) return;
     tcp.status = {
       ...tcp.status,

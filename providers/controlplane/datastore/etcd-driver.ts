@@ -74,6 +74,12 @@ export class EtcdDriver {
     if (!grant.roles.includes(t.schema)) await this.client.auth('UserGrantRole', { user: t.user, role: t.schema });
   }
 
+  /** Whether the user, its role and the role's grant on the prefix are all there: two reads, no write. */
+  async tenantIntact(t: TenantStorage): Promise<boolean> {
+    const grant = await this.grantOf(t);
+    return grant.prefixGranted && grant.roles.includes(t.schema);
+  }
+
   /** What etcd holds for the tenant; undefined when its user does not exist. */
   async grantOf(t: TenantStorage): Promise<TenantGrant> {
     const user = (await this.client.auth('UserGet', { name: t.user }).catch(ignoring(NOT_FOUND))) as { roles: string[] } | undefined;

@@ -1,0 +1,38 @@
+// Which kubernetesResources.version a TenantControlPlane reports, decided from what was last reported, the spec,
+// the Deployment's rollout and whether the tenant apiserver answers /readyz. During a version change the old pods
+// keep answering until the new ones are ready (maxUnavailable 0), so "an apiserver answers" alone would report
+// Ready with the new version too early: a change of version is Upgrading until the Deployment has rolled out.
+import type { KubernetesVersionStatus } from '../api/index.js';
+import type { Deployment } from '../workload/deployment.js';
+
+export interface VersionStatus {
+  version?: string;
+  status: KubernetesVersionStatus;
+}
+
+export interface VersionInputs {
+  /** status.kubernetesResources.version as last reported. */
+  current: { version?: string; status?: KubernetesVersionStatus } | undefined;
+  /** spec.kubernetes.version. */
+  desired: string;
+  /** The live Deployment; undefined before it exists. */
+  deployment: Deployment | undefined;
+  /** The tenant apiserver answered /readyz through the admin kubeconfig. */
+  answering: boolean;
+}
+
+/** Every pod runs the current template: the controller saw the latest spec and no pod of an older one is left. */
+export function rolledOut(d: Deployment | undefined): boolean {
+  if (!d) return false;
+  const want = d.spec?.replicas ?? 1;
+  const st = d.status ?? {};
+  return (st.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) && (st.updatedReplicas ?? 0) === want && (st.replicas ?? 0) === want;
+}
+
+export function decideVersionStatus(i: VersionInputs): VersionStatus {
+  const installed = i.current?.version;
+  const changing = installed !== undefined && installed !== i.desired;
+  if (i.answering && !(changing && !rolledOut(i.deployment))) return { version: i.desired, status: 'Ready' };
+  if (installed === undefined) return { status: 'Provisioning' };
+  return { version: installed, status: changing ? 'Upgrading' : 'NotReady' };
+}
