@@ -12,7 +12,7 @@ import { buildCRD } from '../../../lib/crd/crd.js';
 import { Client } from '../../../lib/kube/client.js';
 import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
-import { certificatePem, createCertificateAuthority, generateKeyPair, issueCertificate, privateKeyPem, publicKeyPem } from '../../../lib/pki/x509.js';
+import { certificatePem, issueCertificate, privateKeyPem } from '../../../lib/pki/x509.js';
 import { startCluster, type Cluster } from '../../harness/cluster/cluster.js';
 import { NODE_IP } from '../../harness/cluster/topology.js';
 import { clusterctlInit } from '../../harness/clusterctl/init.js';
@@ -27,6 +27,7 @@ import {
 import type { Node } from '../../harness/node-object.js';
 import { kubeConfigFor } from '../../harness/guest/connection.js';
 import { randomBootstrapToken, startTenantPlane, type TenantPlane } from '../../harness/guest/tenant-plane.js';
+import { newControlPlaneCertificates } from '../../harness/guest/testdata/cabpk-certificates.js';
 import { cabpkControlPlaneInitCloudConfig } from '../../harness/guest/testdata/cabpk-userdata.js';
 import { kubectl } from '../../harness/kubectl.js';
 import { upstreamVersion } from '../../harness/versions.js';
@@ -280,20 +281,11 @@ describe('simulated guest with the real kubeadm bootstrap provider, in a virt-la
     };
     await kubectl(kubeconfig, ['apply', '-f', '-'], stringify(service));
     const clusterIP = (await getJSON<{ spec: { clusterIP: string } }>(kubeconfig, ['service', '-n', NAMESPACE, `${vm}-lb`])).spec.clusterIP;
-    const [ca, etcdCA, frontProxyCA, sa] = await Promise.all([
-      createCertificateAuthority('kubernetes', YEAR),
-      createCertificateAuthority('etcd-ca', YEAR),
-      createCertificateAuthority('front-proxy-ca', YEAR),
-      generateKeyPair(),
-    ]);
-    const pair = async (c: typeof ca) => ({ cert: certificatePem(c.cert), key: await privateKeyPem(c.key) });
+    const { clusterCA: ca, certificates } = await newControlPlaneCertificates();
     const userdata = cabpkControlPlaneInitCloudConfig({
       clusterName: 'initpod',
       endpoint: `${clusterIP}:6443`,
-      ca: await pair(ca),
-      etcdCA: await pair(etcdCA),
-      frontProxyCA: await pair(frontProxyCA),
-      serviceAccount: { pub: await publicKeyPem(sa), key: await privateKeyPem(sa) },
+      ...certificates,
       token: randomBootstrapToken(),
       kubernetesVersion: upstreamVersion('KUBERNETES_VERSION'),
     });

@@ -9,13 +9,14 @@ import { Client } from '../../../lib/kube/client.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
-import { certificatePem, createCertificateAuthority, generateKeyPair, issueCertificate, privateKeyPem, publicKeyPem } from '../../../lib/pki/x509.js';
+import { certificatePem, issueCertificate, privateKeyPem } from '../../../lib/pki/x509.js';
 import { NODE_IP } from '../../harness/cluster/topology.js';
 import { kubeConfigFor } from '../../harness/guest/connection.js';
 import { caPublicKeyHash } from '../../harness/guest/discovery.js';
 import { joinNode, type RunningNode } from '../../harness/guest/join.js';
 import type { Node } from '../../harness/node-object.js';
 import { randomBootstrapToken } from '../../harness/guest/tenant-plane.js';
+import { newControlPlaneCertificates } from '../../harness/guest/testdata/cabpk-certificates.js';
 import { cabpkControlPlaneInitCloudConfig } from '../../harness/guest/testdata/cabpk-userdata.js';
 import { ManagedProcess } from '../../harness/process.js';
 import { runDir } from '../../harness/run-dir.js';
@@ -38,22 +39,13 @@ describe('simulated guest: kubeadm init brings up a real tenant control plane', 
   before(async function () {
     this.timeout(4 * 60_000);
     root = await mkdtemp(join(runDir(), 'guest-init-'));
-    const [ca, etcdCA, frontProxyCA, sa] = await Promise.all([
-      createCertificateAuthority('kubernetes', YEAR),
-      createCertificateAuthority('etcd-ca', YEAR),
-      createCertificateAuthority('front-proxy-ca', YEAR),
-      generateKeyPair(),
-    ]);
-    const pair = async (c: typeof ca) => ({ cert: certificatePem(c.cert), key: await privateKeyPem(c.key) });
+    const { clusterCA: ca, certificates } = await newControlPlaneCertificates();
     caPem = certificatePem(ca.cert);
     token = randomBootstrapToken();
     const userdata = cabpkControlPlaneInitCloudConfig({
       clusterName: 'initco',
       endpoint: `${NODE_IP}:6443`,
-      ca: await pair(ca),
-      etcdCA: await pair(etcdCA),
-      frontProxyCA: await pair(frontProxyCA),
-      serviceAccount: { pub: await publicKeyPem(sa), key: await privateKeyPem(sa) },
+      ...certificates,
       token,
       kubernetesVersion: upstreamVersion('KUBERNETES_VERSION'),
     });
