@@ -2,23 +2,12 @@
 // deprecated singular ones), the DNS Service IP (the tenth address of the first Service CIDR, as kubeadm picks
 // it), the kubernetes Service IP (the first), and the apiserver port.
 import { formatIP, parseCIDR } from '../../../lib/net/ip.js';
+import type { NetworkProfileView } from './tcp-view.js';
 
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
 export const DEFAULT_POD_CIDR = '10.244.0.0/16';
 export const DEFAULT_API_PORT = 6443;
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
-
-export interface NetworkProfileView {
-  address?: string;
-  advertiseAddress?: string;
-  port?: number;
-  clusterDomain?: string;
-  serviceCidr?: string;
-  podCidr?: string;
-  serviceCidrs?: string[];
-  podCidrs?: string[];
-  dnsServiceIPs?: string[];
-}
 
 // Kamaji's Go types turn an absent string into "", so an empty value means "use the default" too.
 function orDefault(value: string | undefined, fallback: string): string {

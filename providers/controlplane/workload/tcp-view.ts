@@ -52,6 +52,22 @@ export interface KonnectivitySpec {
   };
 }
 
+export interface NetworkProfileView {
+  address?: string;
+  advertiseAddress?: string;
+  port?: number;
+  certSANs?: string[];
+  clusterDomain?: string;
+  serviceCidr?: string;
+  podCidr?: string;
+  serviceCidrs?: string[];
+  podCidrs?: string[];
+  dnsServiceIPs?: string[];
+  loadBalancerClass?: string;
+  loadBalancerSourceRanges?: string[];
+  allowAddressAsExternalIP?: boolean;
+}
+
 export interface TenantControlPlaneView extends KubeObject {
   spec: {
     dataStore?: string;
@@ -97,21 +113,7 @@ export interface TenantControlPlaneView extends KubeObject {
       kubelet?: { preferredAddressTypes?: string[]; configurationJSONPatches?: { op: string; path: string; value?: unknown; from?: string }[]; cgroupfs?: string };
       admissionControllers?: string[];
     };
-    networkProfile?: {
-      address?: string;
-      advertiseAddress?: string;
-      port?: number;
-      certSANs?: string[];
-      clusterDomain?: string;
-      serviceCidr?: string;
-      podCidr?: string;
-      serviceCidrs?: string[];
-      podCidrs?: string[];
-      dnsServiceIPs?: string[];
-      loadBalancerClass?: string;
-      loadBalancerSourceRanges?: string[];
-      allowAddressAsExternalIP?: boolean;
-    };
+    networkProfile?: NetworkProfileView;
     addons?: {
       coreDNS?: ImageOverride;
       kubeProxy?: ImageOverride;
