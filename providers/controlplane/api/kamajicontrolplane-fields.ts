@@ -94,7 +94,8 @@ export const IngressComponent = Type.Object({
 
 export const LoadBalancerConfig = Type.Object({
   loadBalancerSourceRanges: Type.Optional(
-    Type.Array(Type.String(), {
+    Type.Array(Type.String({ maxLength: 64 }), {
+      maxItems: 64,
       'x-kubernetes-validations': [rule('self.all(r, isCIDR(r))', 'network.loadBalancerConfig.loadBalancerSourceRanges entries must be CIDRs')],
     }),
   ),
@@ -104,7 +105,7 @@ export const LoadBalancerConfig = Type.Object({
 });
 
 const ipList = (path: string) =>
-  Type.Array(Type.String(), { 'x-kubernetes-validations': [rule('self.all(ip, isIP(ip))', `${path} entries must be IP addresses`)] });
+  Type.Array(Type.String({ maxLength: 64 }), { maxItems: 16, 'x-kubernetes-validations': [rule('self.all(ip, isIP(ip))', `${path} entries must be IP addresses`)] });
 
 const LB = "self.serviceType == 'LoadBalancer'";
 
@@ -116,10 +117,10 @@ export const NetworkComponent = Type.Object(
     serviceType: Type.Optional(Type.Union(SERVICE_TYPES.map((t) => Type.Literal(t)), { default: 'LoadBalancer' })),
     allocateLoadBalancerNodePorts: Type.Optional(Type.Boolean()),
     serviceAddress: Type.Optional(
-      Type.String({ 'x-kubernetes-validations': [rule("self == '' || isIP(self)", 'network.serviceAddress must be an IP address')] }),
+      Type.String({ maxLength: 64, 'x-kubernetes-validations': [rule("self == '' || isIP(self)", 'network.serviceAddress must be an IP address')] }),
     ),
     advertiseAddress: Type.Optional(
-      Type.String({ 'x-kubernetes-validations': [rule("self == '' || isIP(self)", 'network.advertiseAddress must be an IP address')] }),
+      Type.String({ maxLength: 64, 'x-kubernetes-validations': [rule("self == '' || isIP(self)", 'network.advertiseAddress must be an IP address')] }),
     ),
     serviceLabels: Type.Optional(StringMap),
     serviceAnnotations: Type.Optional(StringMap),
@@ -127,7 +128,8 @@ export const NetworkComponent = Type.Object(
       Type.Array(AdditionalPort, { maxItems: 32, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
     ),
     certSANs: Type.Optional(
-      Type.Array(Type.String(), {
+      Type.Array(Type.String({ maxLength: 253 }), {
+        maxItems: 64,
         'x-kubernetes-validations': [
           rule(`self.all(s, isIP(s) || s.matches('${DNS_NAME_REGEX}'))`, 'network.certSANs entries must be IP addresses or DNS names'),
         ],
