@@ -21,6 +21,8 @@ import { upstreamVersion } from '../../harness/versions.js';
 import { waitFor } from '../../harness/wait.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
 import { installControlPlaneProvider } from './install.js';
+import { operatorPod, scrape, writesBetween } from './operator-metrics.js';
+import { managementVersions, tenantVersions } from './resource-versions.js';
 import { dataStoreFor, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
 
 const DATASTORE = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' };
@@ -293,6 +295,106 @@ describe('TenantControlPlane on a shared etcd', function () {
         what: 'the konnectivity-agent DaemonSet in tenant gamma',
       });
       expect(await client.get({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, { name: 'system:konnectivity-server' }, { direct: true })).to.not.equal(undefined);
+    });
+
+    it('writes nothing at steady state: forced reconciles and an operator restart leave every object as it was', async () => {
+      const ready = ['acme', 'beta', 'gamma'];
+      const tenantApis = await Promise.all(ready.map((t) => tenantClient(t)));
+      const snapshot = async () => {
+        const all: Record<string, string> = {};
+        for (const [i, t] of ready.entries()) {
+          Object.assign(all, await managementVersions(suite.client, namespace, t));
+          for (const [k, v] of Object.entries(await tenantVersions(started(tenantApis[i], `${t} client`)))) all[`${t}: ${k}`] = v;
+        }
+        // What else the operator could write: the DataStore (status), the registry and Events.
+        all['DataStore shared-etcd'] = (await suite.client.get(DATASTORE, { name: 'shared-etcd' }, { direct: true }))?.metadata.resourceVersion ?? 'absent';
+        all['ConfigMap kvcloud-datastores'] = (await suite.client.get({ apiVersion: 'v1', kind: 'ConfigMap' }, { namespace: 'kamaji-system', name: 'kvcloud-datastores' }, { direct: true }))?.metadata.resourceVersion ?? 'absent';
+        const events = await suite.client.list<KubeObject & { reason?: string; reportingController?: string }>({ apiVersion: 'events.k8s.io/v1', kind: 'Event' }, { namespace, direct: true });
+        for (const e of events.filter((ev) => ev.reportingController?.includes('controlplane'))) all[`Event ${e.reason ?? ''} ${e.metadata.name ?? ''}`] = e.metadata.resourceVersion ?? '';
+        return all;
+      };
+      // Settled: every tenant Ready and nothing moving for a few seconds (gamma has only just become Ready).
+      let steady = await snapshot();
+      await waitFor(
+        async () => {
+          for (const t of ready) if ((await get(t))?.status?.kubernetesResources?.version?.status !== 'Ready') throw new Error(`${t}: ${describeTCP(await get(t))}`);
+          const before = steady;
+          await new Promise((r) => setTimeout(r, 3000));
+          steady = await snapshot();
+          return JSON.stringify(before) === JSON.stringify(steady) ? true : undefined;
+        },
+        { timeoutMs: 90_000, what: 'every tenant to settle' },
+      );
+      // Management-cluster PUTs are the leader's Lease renewals: the operator updates nothing else (it patches).
+      const tenantHosts = await Promise.all(ready.map(async (t) => (await get(t))?.status?.controlPlaneEndpoint ?? t));
+      const nonLeaseWrites = (w: Record<string, number>) => Object.fromEntries(Object.entries(w).filter(([k]) => !k.startsWith('PUT ') || tenantHosts.some((h) => k.endsWith(h))));
+
+      // 1. Forced reconciles: an annotation the operator ignores changes the TenantControlPlane (and only it).
+      const pod = started(await operatorPod(suite.client), 'the operator pod');
+      const before = await scrape(pod);
+      for (const t of ready) {
+        const touched = await suite.client.mergePatch<KubeObject>(TCP, { namespace, name: t }, { metadata: { annotations: { 'e2e.kvcloud.io/touched': String(Date.now()) } } });
+        steady[`TenantControlPlane ${t}`] = touched.metadata.resourceVersion ?? '';
+      }
+      await waitFor(async () => ((await scrape(pod)).tenantReconciles >= before.tenantReconciles + ready.length ? true : undefined), { timeoutMs: 30_000, what: 'a reconcile of every touched tenant' });
+      await new Promise((r) => setTimeout(r, 2000)); // room for a write that would follow a reconcile
+      const afterTouch = await scrape(pod);
+      expect(await snapshot(), 'resourceVersions after forced reconciles').to.deep.equal(steady);
+      expect(nonLeaseWrites(writesBetween(before, afterTouch)), 'operator write requests after forced reconciles').to.deep.equal({});
+
+      // 2. A restart: the new process has no memory of what it applied, reconciles every tenant and re-applies
+      // the tenant phases (server-side apply of identical content, which changes no resourceVersion).
+      await suite.client.delete({ apiVersion: 'v1', kind: 'Pod' }, { namespace: 'kamaji-system', name: pod.metadata.name ?? '' });
+      const next = await waitFor(
+        async () => {
+          const p = await operatorPod(suite.client);
+          if (!p || p.metadata.name === pod.metadata.name) return undefined;
+          return (await scrape(p)).tenantReconciles >= ready.length ? p : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 1000, what: 'a new operator pod, leading and having reconciled every tenant' },
+      );
+      // Quiet: the reconcile count holds still for a few seconds, so every pass is counted below.
+      let last = -1;
+      await waitFor(
+        async () => {
+          const n = (await scrape(next)).tenantReconciles;
+          const still = n === last;
+          last = n;
+          return still ? true : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 3000, what: 'the restarted operator to go quiet' },
+      );
+      const afterRestart = await scrape(next);
+      const managementWrites = Object.fromEntries(Object.entries(nonLeaseWrites(writesBetween({ tenantReconciles: 0, writes: new Map() }, afterRestart))).filter(([k]) => !tenantHosts.some((h) => k.endsWith(h))));
+      expect(await snapshot(), 'resourceVersions after the restart').to.deep.equal(steady);
+      expect(managementWrites, 'management-cluster writes by the restarted operator (Lease renewals aside)').to.deep.equal({});
+      console.log(`    after the restart: ${String(afterRestart.tenantReconciles)} tenant reconciles, tenant-side requests ${JSON.stringify(writesBetween({ tenantReconciles: 0, writes: new Map() }, afterRestart))}`);
+    });
+
+    it('recreates an etcd user deleted by hand on the next reconcile', async () => {
+      const etcd = started(sharedEtcd, 'the shared etcd');
+      const setup = (await get('acme'))?.status?.storage?.setup;
+      const user = setup?.user ?? '';
+      await etcd.etcdctl(etcd.root, 'user', 'delete', user);
+      expect((await etcd.etcdctl(etcd.root, 'user', 'list')).split('\n')).to.not.include(user);
+      // Any reconcile repairs it (a Ready tenant is also looked at every few minutes without one): force one.
+      await suite.client.mergePatch(TCP, { namespace, name: 'acme' }, { metadata: { annotations: { 'e2e.kvcloud.io/touched': `repair-${String(Date.now())}` } } });
+      await waitFor(async () => ((await etcd.etcdctl(etcd.root, 'user', 'list')).split('\n').includes(user) ? true : undefined), {
+        timeoutMs: 30_000,
+        what: `etcd user ${user} to be recreated`,
+      });
+      expect(await etcd.etcdctl(etcd.root, 'user', 'get', user)).to.include(setup?.schema ?? '');
+      // The operator's recorder flushes Events periodically.
+      await waitFor(
+        async () => {
+          const events = await suite.client.list<KubeObject & { reason?: string }>({ apiVersion: 'events.k8s.io/v1', kind: 'Event' }, { namespace, direct: true });
+          return events.some((e) => e.reason === 'DataStoreSetupRepaired') ? true : undefined;
+        },
+        { timeoutMs: 30_000, what: 'the DataStoreSetupRepaired Event' },
+      );
+      // The tenant apiserver works again with its recreated user.
+      expect((await kubectl(join(dir, 'acme.kubeconfig'), ['get', '--raw', '/readyz'])).trim()).to.equal('ok');
+      await kubectl(join(dir, 'acme.kubeconfig'), ['get', 'namespaces']);
     });
 
     it('leaves a paused TenantControlPlane alone and catches up once the pause annotation is removed', async () => {
