@@ -83,6 +83,7 @@ const badCreates: BadCreate[] = [
   { name: 'an unknown admission controller', object: v2('bad', (s) => (s.admissionControllers = ['MakeItSo'])), field: 'spec.admissionControllers[0]', message: /Unsupported value/ },
   { name: 'an unknown kubelet address type', object: v1('bad', (s) => (s.kubelet = { preferredAddressTypes: ['PublicIP'] })), field: 'spec.kubelet.preferredAddressTypes[0]', message: /Unsupported value/ },
   { name: 'a dataStoreSchema with a slash', object: v2('bad', (s) => (s.dataStoreSchema = 'a/b')), field: 'spec.dataStoreSchema', message: /may only contain letters, digits, _ and -/ },
+  { name: 'a name that is not a DNS-1035 label', object: v2('1st.plane', () => undefined), field: 'metadata.name', message: /must be a DNS-1035 label/ },
   { name: 'a template with kine settings', object: () => template('v1alpha2', 'bad', (s) => (s.kine = { extraArgs: ['--debug'] })), field: 'spec.template.spec.kine', message: /kvcloud does not support spec\.kine/ },
   { name: 'a v1alpha1 template with an external cluster reference', object: () => template('v1alpha1', 'bad', (s) => (s.deployment = { externalClusterReference: { kubeconfigSecretName: 'k', kubeconfigSecretKey: 'v', deploymentNamespace: 'x' } })), field: 'spec.template.spec.deployment.externalClusterReference', message: /kvcloud does not support/ },
 ];
@@ -210,7 +211,8 @@ describe('controlplane admission: KamajiControlPlane', function () {
       const status = {
         initialization: { controlPlaneInitialized: true }, initialized: true, ready: true, replicas: 2, readyReplicas: 2,
         availableReplicas: 2, upToDateReplicas: 2, updatedReplicas: 2, unavailableReplicas: 0, selector: 'kamaji.clastix.io/name=both-versions',
-        externalManagedControlPlane: true, version: 'v1.37.2',
+        externalManagedControlPlane: true, version: 'v1.37.2', versions: [{ version: 'v1.37.2', replicas: 2 }],
+        conditions: [{ type: 'Available', status: 'True', reason: 'Available', message: '', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }],
       };
       await client.mergePatch(KCP('v1alpha2'), { namespace: NS, name: 'both-versions' }, { status }, { subresource: 'status' });
       const old = (await client.get(KCP('v1alpha1'), { namespace: NS, name: 'both-versions' })) as unknown as KamajiControlPlane;
@@ -218,6 +220,8 @@ describe('controlplane admission: KamajiControlPlane', function () {
       expect(old.status?.initialized).to.equal(true);
       expect(old.status?.updatedReplicas).to.equal(2);
       expect(old.status?.initialization?.controlPlaneInitialized).to.equal(true);
+      expect(old.status?.versions).to.deep.equal([{ version: 'v1.37.2', replicas: 2 }]);
+      expect(old.status?.conditions?.map((c) => c.type)).to.deep.equal(['Available']);
       const table = await kubectl(plane.kubeconfigPath, ['get', `kamajicontrolplanes.v1alpha1.${GROUP}`, '-n', NS, 'both-versions']);
       expect(table).to.match(/NAME\s+VERSION\s+INITIALIZED\s+READY\s+AGE/);
       expect(table).to.match(/both-versions\s+v1\.37\.2\s+true\s+true/);

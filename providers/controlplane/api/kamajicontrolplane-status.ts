@@ -17,7 +17,15 @@ export const V1Beta1Condition = Type.Object({
   message: Type.Optional(Type.String()),
 });
 
+/** Cluster API's StatusVersion: replicas running one Kubernetes version. */
+export const StatusVersion = Type.Object({
+  version: Type.String({ minLength: 1, maxLength: 256 }),
+  replicas: Type.Optional(Type.Integer({ format: 'int32', minimum: 1 })),
+});
+export type StatusVersion = Static<typeof StatusVersion>;
+
 export const KamajiControlPlaneStatus = Type.Object({
+  observedGeneration: Type.Optional(Type.Integer({ format: 'int64', minimum: 0 })),
   // v1alpha2 / Cluster API contract v1beta2
   initialization: Type.Optional(Type.Object({ controlPlaneInitialized: Type.Optional(Type.Boolean()) })),
   availableReplicas: Type.Optional(Replicas),
@@ -34,6 +42,11 @@ export const KamajiControlPlaneStatus = Type.Object({
   externalManagedControlPlane: Type.Optional(Type.Boolean({ default: true })),
   failureReason: Type.Optional(Type.String()),
   failureMessage: Type.Optional(Type.String()),
+  /** Contract v1beta2's preferred version report, oldest first; kvcloud's addition (upstream writes status.version only). */
+  versions: Type.Optional(
+    Type.Array(StatusVersion, { minItems: 1, maxItems: 100, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['version'] }),
+  ),
+  /** Deprecated by the contract in favour of status.versions; upstream's only version field. */
   version: Type.Optional(Type.String()),
   conditions: Type.Optional(Type.Array(Condition, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })),
   deprecated: Type.Optional(

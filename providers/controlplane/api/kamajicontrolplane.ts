@@ -59,13 +59,24 @@ function specSchema(kubeletDefault: typeof KUBELET_DEFAULT_V1ALPHA2) {
 }
 
 function rootSchema(kubeletDefault: typeof KUBELET_DEFAULT_V1ALPHA2) {
-  return Type.Object({
-    apiVersion: Type.Optional(Type.String()),
-    kind: Type.Optional(Type.String()),
-    metadata: Type.Optional(ObjectMetaSchema<ObjectMeta>()),
-    spec: specSchema(kubeletDefault),
-    status: Type.Optional(KamajiControlPlaneStatus),
-  });
+  return Type.Object(
+    {
+      apiVersion: Type.Optional(Type.String()),
+      kind: Type.Optional(Type.String()),
+      metadata: Type.Optional(ObjectMetaSchema<ObjectMeta>()),
+      spec: specSchema(kubeletDefault),
+      status: Type.Optional(KamajiControlPlaneStatus),
+    },
+    {
+      'x-kubernetes-validations': [
+        // The TenantControlPlane created for it has the same name, which must be a DNS-1035 label.
+        rule(
+          "size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+          'metadata.name of a KamajiControlPlane must be a DNS-1035 label (lowercase letters, digits and -, starting with a letter, at most 63 characters): its TenantControlPlane has the same name',
+        ),
+      ],
+    },
+  );
 }
 
 function templateSchema(kubeletDefault: typeof KUBELET_DEFAULT_V1ALPHA2) {
