@@ -2,6 +2,7 @@
 // once), reconcile a private copy of the cached object, patch what changed, and requeue on error or request.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { inCauseChain, isConflict } from '../kube/api-error.js';
 import type { Client } from '../kube/client.js';
 import { describeType, objectKey, parseObjectKey, type KubeObject, type TypeMeta } from '../kube/object.js';
 import type { ToolkitMetrics } from '../observability/metrics.js';
@@ -178,7 +179,10 @@ export class Controller<T extends KubeObject> {
         log.error({ err }, 'reconcile failed terminally, not retrying');
       } else {
         this.queue.addRateLimited(key);
-        log.error({ err, retries: this.queue.numRequeues(key) }, 'reconcile failed, retrying with backoff');
+        // A conflict only means another writer got there first; the retry reads the newer object. Logging it as
+        // an error would bury the real failures.
+        if (inCauseChain(err, isConflict)) log.debug({ err, retries: this.queue.numRequeues(key) }, 'object changed meanwhile, retrying');
+        else log.error({ err, retries: this.queue.numRequeues(key) }, 'reconcile failed, retrying with backoff');
       }
     } finally {
       this.opts.metrics?.reconcileTotal.inc({ controller: this.name, result: outcome });
