@@ -74,6 +74,8 @@ function view(tcp: TenantControlPlane): TenantControlPlaneView {
 export class TenantControlPlaneReconciler implements Reconciler<TenantControlPlane> {
   /** Per tenant uid, the checksum of each tenant phase last applied by this process. */
   private readonly applied = new Map<string, Map<string, string>>();
+  /** Per tenant uid, the storage checksum this process set up: the cache may not show our status write yet. */
+  private readonly storageSetUp = new Map<string, string>();
 
   constructor(private readonly deps: TenantControlPlaneDeps) {}
 
@@ -194,16 +196,21 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     const user = dataStoreUsernameOf(tcp);
     const checksum = `${creds.fingerprint}:${user}:${schema}`;
     const setup = tcp.status?.storage?.setup;
+    const uid = tcp.metadata.uid ?? '';
     const driver = this.deps.pool.driverFor(ds.metadata.name ?? '', creds);
     let repair = false;
     try {
-      if (setup?.checksum === checksum) {
+      if (setup?.checksum === checksum || this.storageSetUp.get(uid) === checksum) {
         // Done for these exact inputs, but someone may have deleted the user or role by hand since: two reads
         // per reconcile (and per periodic resync of a Ready tenant) find that, and the steps below repair it.
-        if (await driver.tenantIntact({ user, schema })) return true;
+        if (await driver.tenantIntact({ user, schema })) {
+          markTrue(tcp, CONDITIONS.storage, 'DataStoreSetupDone', `etcd user ${user} may use ${tenantPrefix(schema)} only`);
+          return true;
+        }
         repair = true;
       }
       await driver.ensureTenant({ user, schema });
+      this.storageSetUp.set(uid, checksum);
     } catch (err) {
       markFalse(tcp, CONDITIONS.storage, 'DataStoreSetupFailed', (err as Error).message);
       ctx.events.warning('DataStoreSetupFailed', 'SetupDataStore', (err as Error).message);
@@ -331,6 +338,7 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     if (c) await this.deps.tenants.forgetKubeconfigSecret({ namespace: tcp.metadata.namespace, name: c }, 'super-admin.conf');
     if (c) await this.deps.tenants.forgetKubeconfigSecret({ namespace: tcp.metadata.namespace, name: c }, 'admin.conf');
     this.applied.delete(tcp.metadata.uid ?? '');
+    this.storageSetUp.delete(tcp.metadata.uid ?? '');
     // Deployment, Service, Secrets and ConfigMaps are controlled by the TenantControlPlane: the garbage
     // collector removes them once it is gone.
     removeFinalizer(tcp, TCP_FINALIZER);

@@ -103,7 +103,10 @@ export async function syncPhase(client: Client, phase: Phase): Promise<void> {
     for (const obj of phase.objects) await client.apply(obj);
     return;
   }
+  // Look before deleting: a disabled addon usually was never installed, and a read keeps an operator restart
+  // (which syncs every phase once) from sending a DELETE per absent object.
   for (const obj of [...phase.objects].reverse()) {
-    await client.delete(typeMetaOf(obj), { namespace: obj.metadata.namespace, name: obj.metadata.name ?? '' });
+    const ref = { namespace: obj.metadata.namespace, name: obj.metadata.name ?? '' };
+    if (await client.get(typeMetaOf(obj), ref, { direct: true })) await client.delete(typeMetaOf(obj), ref);
   }
 }
