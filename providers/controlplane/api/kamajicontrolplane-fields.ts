@@ -21,15 +21,15 @@ import {
   AddonSpec,
   DataStoreOverride,
   JSONPatch,
+  KINE_WHY,
   KonnectivitySpec,
+  PORT,
   PREFERRED_ADDRESS_TYPES,
   ProbeSet,
   SERVICE_TYPES,
 } from './tenantcontrolplane-spec.js';
 import { DNS_NAME_REGEX, rejectField, rule, unsupportedMessage } from './validation.js';
 
-const PORT = { format: 'int32', minimum: 1, maximum: 65535 } as const;
-const KINE_WHY = 'kine runs only for SQL and NATS DataStores, which kvcloud does not run yet';
 
 /** Upstream's kubelet default lists the address types in a different order in each version. */
 export const KUBELET_DEFAULT_V1ALPHA1 = { preferredAddressTypes: ['Hostname', 'InternalIP', 'ExternalIP'], cgroupfs: 'systemd' };

@@ -19,8 +19,8 @@ import {
 import { MAX_KUBERNETES_MINOR } from './groupversion.js';
 import { DNS_NAME_REGEX, rejectField, rule, unsupportedMessage } from './validation.js';
 
-const PORT = { format: 'int32', minimum: 1, maximum: 65535 } as const;
-const KINE_WHY = 'kine runs only for SQL and NATS DataStores, which kvcloud does not run yet';
+export const PORT = { format: 'int32', minimum: 1, maximum: 65535 } as const;
+export const KINE_WHY = 'kine runs only for SQL and NATS DataStores, which kvcloud does not run yet';
 
 export const AdditionalMetadata = Type.Object({
   labels: Type.Optional(StringMap),
