@@ -395,8 +395,9 @@ describe('TenantControlPlane on a shared etcd', function () {
         },
         { timeoutMs: 30_000, what: 'the DataStoreSetupRepaired Event' },
       );
-      // The tenant apiserver works again with its recreated user.
-      expect((await kubectl(join(dir, 'acme.kubeconfig'), ['get', '--raw', '/readyz'])).trim()).to.equal('ok');
+      // The tenant apiserver works again with its recreated user, once its periodic etcd health check has rerun.
+      const readyz = () => kubectl(join(dir, 'acme.kubeconfig'), ['get', '--raw', '/readyz']).then((out) => out.trim(), (err: unknown) => (err as Error).message);
+      await waitFor(async () => ((await readyz()) === 'ok' ? true : undefined), { timeoutMs: 60_000, what: "acme's apiserver /readyz to answer ok again" });
       await kubectl(join(dir, 'acme.kubeconfig'), ['get', 'namespaces']);
     });
 
