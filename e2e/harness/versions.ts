@@ -13,6 +13,7 @@ export type VersionKey =
   | 'KUBEVIRT_VERSION'
   | 'CDI_VERSION'
   | 'KONNECTIVITY_VERSION'
+  | 'GATEWAY_API_VERSION'
   | 'ENVTEST_VERSION';
 
 export function parseVersionsEnv(text: string): Map<string, string> {

@@ -4,7 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd cluster-api cert-manager kubevirt-crds cdi-crds konnectivity)
+[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd cluster-api cert-manager kubevirt-crds cdi-crds konnectivity gateway-api-crds)
 for c in "${components[@]}"; do
   start=$(date +%s)
   bash "$here/$c/build.sh"

@@ -2,8 +2,8 @@
 // API TLSRoute (controlPlane.gateway), created only when the spec asks and the cluster serves the kind; when it
 // does not, a condition and an Event say so instead of failing the whole reconcile. Both route to the Service's
 // apiserver port with TLS passed through, since clients authenticate with certificates.
-import { markFalse, markTrue, removeCondition } from '../../../lib/controller/conditions.js';
-import { setControllerReference } from '../../../lib/controller/owner-references.js';
+import { getCondition, markFalse, markTrue, removeCondition } from '../../../lib/controller/conditions.js';
+import { controllerOf, setControllerReference } from '../../../lib/controller/owner-references.js';
 import type { ReconcileContext } from '../../../lib/controller/reconciler.js';
 import type { Client } from '../../../lib/kube/client.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
@@ -73,8 +73,24 @@ export function buildTLSRoute(tcp: TenantControlPlane): KubeObject & Record<stri
   };
 }
 
+// The condition's reason names the kind we created, so a route the spec no longer asks for is found (and
+// deleted) from our own status, without reading both kinds on every pass.
+const createdReason = (type: { kind: string }): string => `${type.kind}Created`;
+
+async function deleteUnwanted(client: Client, tcp: TenantControlPlane, wanted: { kind: string } | undefined): Promise<void> {
+  const previous = getCondition(tcp, EXPOSED_CONDITION)?.reason;
+  for (const type of [INGRESS, TLS_ROUTE]) {
+    if (type.kind === wanted?.kind || previous !== createdReason(type)) continue;
+    const ref = { namespace: tcp.metadata.namespace ?? '', name: type === INGRESS ? ingressName(tcp.metadata.name ?? '') : tlsRouteName(tcp.metadata.name ?? '') };
+    const live = await client.get(type, ref, { metadataOnly: true });
+    // Only ours: a user's object that happens to carry the name stays.
+    if (live && controllerOf(live)?.uid === tcp.metadata.uid) await client.delete(type, ref);
+  }
+}
+
 export async function exposeThroughIngressOrGateway(client: Client, tcp: TenantControlPlane, ctx: ReconcileContext): Promise<void> {
   const wanted = tcp.spec.controlPlane.ingress ? { type: INGRESS, build: buildIngress } : tcp.spec.controlPlane.gateway ? { type: TLS_ROUTE, build: buildTLSRoute } : undefined;
+  await deleteUnwanted(client, tcp, wanted?.type);
   if (!wanted) {
     removeCondition(tcp, EXPOSED_CONDITION);
     return;
@@ -87,5 +103,5 @@ export async function exposeThroughIngressOrGateway(client: Client, tcp: TenantC
   const obj = wanted.build(tcp);
   setControllerReference(obj, tcp);
   await applyIfChanged(client, obj);
-  markTrue(tcp, EXPOSED_CONDITION, 'RouteCreated', `${wanted.type.kind} ${obj.metadata.name ?? ''}`);
+  markTrue(tcp, EXPOSED_CONDITION, createdReason(wanted.type), `${wanted.type.kind} ${obj.metadata.name ?? ''}`);
 }

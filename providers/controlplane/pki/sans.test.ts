@@ -46,4 +46,11 @@ describe('controlplane/pki apiServerSANs', () => {
   for (const tc of cases) {
     it(tc.name, () => expect(apiServerSANs(apiServerIdentityOf(tcp(tc.np), tc.endpoints))).to.deep.equal(tc.want));
   }
+  for (const route of ['ingress', 'gateway'] as const) {
+    it(`the ${route} hostname, which TLS-passthrough clients verify`, () => {
+      const t = tcp({ certSANs: ['api.acme.example'] });
+      t.spec.controlPlane[route] = { hostname: 'acme.routes.example' };
+      expect(apiServerSANs(apiServerIdentityOf(t, [])).slice(-2)).to.deep.equal(['api.acme.example', 'acme.routes.example']);
+    });
+  }
 });

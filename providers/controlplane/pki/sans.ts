@@ -24,7 +24,8 @@ export function apiServerIdentityOf(tcp: TenantControlPlane, endpointAddresses: 
     clusterDomain: clusterDomainOf(tcp),
     serviceCIDRs: serviceCIDRsOf(tcp),
     endpointAddresses: [np?.address, np?.advertiseAddress, ...endpointAddresses].filter((a): a is string => a !== undefined && a !== ''),
-    certSANs: np?.certSANs ?? [],
+    // A client reaching the apiserver through the Ingress or TLSRoute (TLS passed through) checks that hostname.
+    certSANs: [...(np?.certSANs ?? []), tcp.spec.controlPlane.ingress?.hostname, tcp.spec.controlPlane.gateway?.hostname].filter((h): h is string => h !== undefined && h !== ''),
   };
 }
 
