@@ -12,6 +12,7 @@ import { isIgnition, parseIgnition } from './ignition.js';
 import { kubevirtInstanceData } from './jinja.js';
 import { joinNode, runNode, type HeartbeatOptions, type NodeRegistration, type RunningNode } from './join.js';
 import { parseKubeadmConfig, parseNodeLabels, parseTaintsFlag, type JoinSettings } from './kubeadm-config.js';
+import { startSSHServer, type GuestSSHServer } from './ssh-server.js';
 import type { NodeAddress, Taint } from '../node-object.js';
 
 export interface GuestOptions {
@@ -51,12 +52,13 @@ export async function bootGuest(opts: GuestOptions): Promise<BootedGuest> {
   const log = opts.log;
   if (opts.fs.exists(KUBELET_CONF)) {
     log.info('found /etc/kubernetes/kubelet.conf: restarting the kubelet with its identity');
+    const ssh = opts.userdata === undefined ? undefined : await serveSSH(parseUserdata(opts.userdata, opts), opts);
     const node = await restartKubelet(opts);
-    return { node, stop: () => node.stop() };
+    return { node, stop: stopper({ node, stop: () => node.stop() }, ssh) };
   }
   if (opts.userdata === undefined) {
     log.info('no userdata: the VM boots without joining a cluster');
-    return { node: undefined, stop: stopper(undefined) };
+    return { node: undefined, stop: stopper(undefined, undefined) };
   }
   const config = parseUserdata(opts.userdata, opts);
   for (const user of config.users) {
@@ -68,6 +70,7 @@ export async function bootGuest(opts: GuestOptions): Promise<BootedGuest> {
     await opts.fs.write(file.path, file.content, { mode: file.mode, append: file.append });
     log.debug({ path: file.path }, 'wrote file');
   }
+  const ssh = await serveSSH(config, opts);
   let member: Member | undefined;
   for (const chain of planBoot(config.commands)) {
     for (const step of chain) {
@@ -75,7 +78,20 @@ export async function bootGuest(opts: GuestOptions): Promise<BootedGuest> {
       member ??= started;
     }
   }
-  return { node: member?.node, stop: stopper(member) };
+  return { node: member?.node, stop: stopper(member, ssh) };
+}
+
+/** The guest's sshd (CAPK's `ssh` bootstrap check logs in through it); a guest that cannot serve it still boots. */
+async function serveSSH(config: CloudConfig, opts: GuestOptions): Promise<GuestSSHServer | undefined> {
+  if (!opts.nodeIP) return undefined;
+  try {
+    const server = await startSSHServer({ users: config.users, fs: opts.fs, host: opts.nodeIP.split(',')[0]?.trim() ?? opts.nodeIP, port: 22 });
+    if (server) opts.log.info({ address: opts.nodeIP, port: server.port }, 'serving SSH for the cloud-config users');
+    return server;
+  } catch (err) {
+    opts.log.warn({ err }, 'cannot serve SSH');
+    return undefined;
+  }
 }
 
 /** What a kubeadm command leaves running: the kubelet, and for `kubeadm init` the control plane's static pods. */
@@ -84,9 +100,9 @@ interface Member {
   stop(): Promise<void>;
 }
 
-function stopper(member: Member | undefined): () => Promise<void> {
+function stopper(member: Member | undefined, ssh: GuestSSHServer | undefined): () => Promise<void> {
   return async () => {
-    await member?.stop();
+    await Promise.all([member?.stop(), ssh?.close()]);
   };
 }
 

@@ -13,6 +13,8 @@ export interface PoolOptions {
   failureDomain?: string;
   /** A pod-network bridge interface: KubeVirt cannot live-migrate such a VMI. */
   bridged?: boolean;
+  /** spec.virtualMachineBootstrapCheck.checkStrategy; unset: the default tenant Node check. */
+  checkStrategy?: 'ssh' | 'none';
 }
 
 export function clusterObjects(endpoint: { host: string; port: number }): object[] {
@@ -67,7 +69,7 @@ export function poolObjects(pool: PoolOptions): object[] {
       spec: {
         template: {
           spec: {
-            virtualMachineBootstrapCheck: {},
+            virtualMachineBootstrapCheck: pool.checkStrategy ? { checkStrategy: pool.checkStrategy } : {},
             virtualMachineTemplate: {
               metadata: { namespace: NAMESPACE, labels: { pool: pool.name } },
               spec: {

@@ -483,6 +483,17 @@ describe('infrastructure controllers on a real management cluster', function () 
     expect(reasons).to.include('DeletedVirtualMachine');
   });
 
+  it('with checkStrategy ssh, marks the machine bootstrapped by logging in to the guest and reading the sentinel', async function () {
+    this.timeout(4 * 60_000);
+    const [km] = await createPool({ name: 'ssh', replicas: 1, checkStrategy: 'ssh' });
+    if (!km) throw new Error('no machine');
+    expect(km.spec.virtualMachineBootstrapCheck?.checkStrategy).to.equal('ssh');
+    const bootstrapped = km.status?.conditions?.find((c) => c.type === 'BootstrapExecSucceeded');
+    // The SSH path's message, not the tenant Node check's ("tenant Node ... registered"): the guest's sshd
+    // accepted the cluster key for user capk and `cat` of the sentinel printed "success".
+    expect(bootstrapped).to.include({ status: 'True', reason: 'BootstrapSucceeded', message: 'sentinel reports success' });
+  });
+
   it('has the manager log no reconcile that failed for good', () => {
     const logs = readdirSync(cluster?.dir ?? '').filter((f) => f.startsWith('infrastructure-manager-'));
     const terminal = logs.flatMap((f) => readFileSync(join(cluster?.dir ?? '', f), 'utf8').split('\n').filter((l) => l.includes('failed terminally')));
