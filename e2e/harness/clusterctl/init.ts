@@ -1,5 +1,6 @@
-// `clusterctl init` of the Cluster API core, kubeadm bootstrap and kubeadm control-plane providers from a local repository, with the
-// ClusterTopology and MachinePool features on, waiting for the providers' Deployments to become Available.
+// `clusterctl init` of the Cluster API core, kubeadm bootstrap and kubeadm control-plane providers (and an
+// infrastructure provider when asked) from a local repository, with the ClusterTopology and MachinePool features on,
+// waiting for the providers' Deployments to become Available.
 import type { ClusterctlRepository } from './repository.js';
 
 export interface InitResult {
@@ -8,7 +9,14 @@ export interface InitResult {
   readonly seconds: number;
 }
 
-export async function clusterctlInit(repo: ClusterctlRepository, kubeconfig: string, timeoutSeconds = 240): Promise<InitResult> {
+export interface InitOptions {
+  /** An infrastructure provider of the repository, e.g. `kubevirt`; clusterctl takes its latest version. */
+  infrastructure?: string;
+  timeoutSeconds?: number;
+}
+
+export async function clusterctlInit(repo: ClusterctlRepository, kubeconfig: string, opts: InitOptions = {}): Promise<InitResult> {
+  const timeoutSeconds = opts.timeoutSeconds ?? 240;
   const started = Date.now();
   const { stdout, stderr } = await repo.clusterctl(
     [
@@ -21,6 +29,7 @@ export async function clusterctlInit(repo: ClusterctlRepository, kubeconfig: str
       `kubeadm:${repo.clusterAPIVersion}`,
       '--control-plane',
       `kubeadm:${repo.clusterAPIVersion}`,
+      ...(opts.infrastructure ? ['--infrastructure', opts.infrastructure] : []),
       '--wait-providers',
       '--wait-provider-timeout',
       String(timeoutSeconds),

@@ -8,7 +8,7 @@ import { parse, stringify } from 'yaml';
 import { defaultVersion, PROVIDER_NAMESPACE, writeRelease, type Release } from '../../../hack/release-manifests.js';
 import { toolArtifact } from '../binaries.js';
 import { kubectl } from '../kubectl.js';
-import type { InitResult } from './init.js';
+import { clusterctlInit, type InitResult } from './init.js';
 import type { ClusterctlRepository } from './repository.js';
 
 export const KUBEVIRT_PROVIDER_NAMESPACE = PROVIDER_NAMESPACE;
@@ -49,32 +49,9 @@ export async function installKubevirtCRDs(kubeconfig: string): Promise<void> {
   await kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/virtualmachines.kubevirt.io', 'crd/datavolumes.cdi.kubevirt.io']);
 }
 
-/**
- * `clusterctl init` of cert-manager, Cluster API core, kubeadm bootstrap and control plane, and kubevirt (the
- * latest version in the repository, as clusterctl picks it), ClusterTopology on, waiting for every provider.
- */
-export async function clusterctlInitWithKubevirt(repo: ClusterctlRepository, kubeconfig: string, timeoutSeconds = 300): Promise<InitResult> {
-  const started = Date.now();
-  const { stdout, stderr } = await repo.clusterctl(
-    [
-      'init',
-      '--kubeconfig',
-      kubeconfig,
-      '--core',
-      `cluster-api:${repo.clusterAPIVersion}`,
-      '--bootstrap',
-      `kubeadm:${repo.clusterAPIVersion}`,
-      '--control-plane',
-      `kubeadm:${repo.clusterAPIVersion}`,
-      '--infrastructure',
-      'kubevirt',
-      '--wait-providers',
-      '--wait-provider-timeout',
-      String(timeoutSeconds),
-    ],
-    { env: { CLUSTER_TOPOLOGY: 'true' }, timeoutMs: (timeoutSeconds + 120) * 1000 },
-  );
-  return { output: `${stdout}${stderr}`, seconds: (Date.now() - started) / 1000 };
+/** `clusterctl init` with the kubevirt infrastructure provider too (its latest version in the repository). */
+export function clusterctlInitWithKubevirt(repo: ClusterctlRepository, kubeconfig: string): Promise<InitResult> {
+  return clusterctlInit(repo, kubeconfig, { infrastructure: 'kubevirt', timeoutSeconds: 300 });
 }
 
 export interface GenerateOptions {
