@@ -20,5 +20,11 @@ export const mochaHooks = {
       );
     }
     console.log(`  teardown: no process and no file of the run left (${dir})`);
+    // mocha runs with exit: true so a forgotten timer or socket cannot hold CI until its deadline; name what is
+    // still open when it exits, so leaks still get found and closed.
+    process.once('exit', () => {
+      const open = process.getActiveResourcesInfo().filter((r) => !['TTYWrap', 'PipeWrap', 'FSReqCallback'].includes(r));
+      if (open.length > 0) console.log(`  teardown: handles still open when mocha exited: ${open.join(', ')}`);
+    });
   },
 };
