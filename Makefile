@@ -40,7 +40,7 @@ verify-generate: deps ## fail when the generated files under config/ differ from
 	tsx hack/generate-crds.ts --check
 
 .PHONY: release-manifests
-release-manifests: deps ## clusterctl repository of the infrastructure provider in out/release (RELEASE_VERSION=v0.1.0)
+release-manifests: deps ## clusterctl repository of the infrastructure and control plane providers in out/release (RELEASE_VERSION=v0.1.0)
 	tsx hack/release-manifests.ts $(if $(RELEASE_VERSION),--version $(RELEASE_VERSION))
 
 .PHONY: test-unit

@@ -1,24 +1,42 @@
-// `make release-manifests`: the infrastructure provider's clusterctl release, assembled from config/ the way
-// kustomize would (no kustomize binary is needed): one infrastructure-components.yaml with every object labelled
-// for clusterctl, a metadata.yaml mapping the release series to the Cluster API contract, and the cluster
-// templates. The output directory is laid out as a clusterctl local repository:
-// <out>/infrastructure-kubevirt/<version>/{infrastructure-components.yaml,metadata.yaml,cluster-template*.yaml}.
-import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// `make release-manifests`: the clusterctl releases of kvcloud's two Cluster API providers, assembled from config/
+// the way kustomize would (no kustomize binary is needed). Each release is one components file with every object
+// labelled for clusterctl and a metadata.yaml mapping the release series to the Cluster API contract; the
+// infrastructure provider also ships the cluster templates. The output directory is laid out as a clusterctl local
+// repository:
+//   <out>/infrastructure-kubevirt/<version>/{infrastructure-components.yaml,metadata.yaml,cluster-template*.yaml}
+//   <out>/control-plane-kamaji/<version>/{control-plane-components.yaml,metadata.yaml}
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { KubeObject } from '../lib/kube/object.js';
 
-/** clusterctl's name for the provider: <type>-<name>, the directory and the label value. */
-export const PROVIDER = 'infrastructure-kubevirt';
 export const PROVIDER_LABEL = 'cluster.x-k8s.io/provider';
-/** CAPK's namespace, kept so a drop-in replacement lands where CAPK users look for it. */
-export const PROVIDER_NAMESPACE = 'capk-system';
-/** The Cluster API contract this release implements. */
+/** The Cluster API contract both releases implement. */
 export const CONTRACT = 'v1beta2';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+
+/** A component source: a file under the repository root and its text. */
+export interface SourceFile {
+  path: string;
+  text: string;
+}
+
+/** What differs between the providers' releases. */
+export interface Provider {
+  /** clusterctl's name for the provider: <type>-<name>, the release directory and the label value. */
+  name: string;
+  /** The file clusterctl reads for a provider of this type. */
+  componentsFile: 'infrastructure-components.yaml' | 'control-plane-components.yaml';
+  /** Where every namespaced object of the release lives. */
+  namespace: string;
+  /** The config/ files the components come from, in reading order. */
+  sources(root: string): Promise<SourceFile[]>;
+  /** Whether the release carries the cluster templates (clusterctl reads them from infrastructure providers). */
+  templates: boolean;
+}
 
 // Creation order: what others refer to comes first (the Namespace holds the rest, CRDs precede the policies that
 // check their kinds, roles precede their bindings), and the manager comes last, once all it needs exists.
@@ -54,13 +72,11 @@ export interface Manifest extends KubeObject {
   [field: string]: unknown;
 }
 
-export interface SourceFile {
-  path: string;
-  text: string;
-}
+const readSources = (root: string, paths: string[]): Promise<SourceFile[]> =>
+  Promise.all(paths.map(async (path) => ({ path, text: await readFile(join(root, path), 'utf8') })));
 
-/** The component sources, in the order they are read: config/ directories and the generated CRDs. */
-export async function componentSources(root = repoRoot): Promise<SourceFile[]> {
+/** The infrastructure provider's sources: config/infrastructure's directories and its generated CRDs. */
+async function infrastructureSources(root: string): Promise<SourceFile[]> {
   const yamlIn = async (dir: string, keep: (name: string) => boolean = () => true): Promise<string[]> => {
     try {
       return (await readdir(join(root, dir)))
@@ -79,8 +95,55 @@ export async function componentSources(root = repoRoot): Promise<SourceFile[]> {
     ...(await yamlIn('config/infrastructure/admission')),
     ...(await yamlIn('config/infrastructure/manager')),
   ];
-  return Promise.all(paths.map(async (path) => ({ path, text: await readFile(join(root, path), 'utf8') })));
+  return readSources(root, paths);
 }
+
+/**
+ * The files a kustomization lists, directories followed into their own kustomization.yaml, in order: what
+ * `kubectl apply -k` applies. Only `resources` is supported; anything else kustomize would do to them is refused,
+ * so the release never silently differs from a kustomize build.
+ */
+export async function kustomizationFiles(root: string, dir: string): Promise<string[]> {
+  const file = join(dir, 'kustomization.yaml');
+  const k = parse(await readFile(join(root, file), 'utf8')) as Record<string, unknown> | null;
+  const unsupported = Object.keys(k ?? {}).filter((key) => !['apiVersion', 'kind', 'resources'].includes(key));
+  if (unsupported.length > 0) throw new Error(`${file}: only resources are supported, not ${unsupported.join(', ')}`);
+  const files: string[] = [];
+  for (const resource of (k?.resources ?? []) as string[]) {
+    const path = normalize(join(dir, resource));
+    if ((await stat(join(root, path))).isDirectory()) files.push(...(await kustomizationFiles(root, path)));
+    else files.push(path);
+  }
+  return files;
+}
+
+/** The infrastructure provider, under the name clusterctl knows CAPK by (`--infrastructure kubevirt`). */
+export const INFRASTRUCTURE_PROVIDER: Provider = {
+  name: 'infrastructure-kubevirt',
+  componentsFile: 'infrastructure-components.yaml',
+  // CAPK's namespace, kept so a drop-in replacement lands where CAPK users look for it.
+  namespace: 'capk-system',
+  sources: infrastructureSources,
+  templates: true,
+};
+
+/**
+ * The control plane provider (`--control-plane kamaji`): one operator serving TenantControlPlane and DataStore (Kamaji's kinds) and
+ * KamajiControlPlane (cluster-api-control-plane-provider-kamaji's). Upstream these are two installs that both land
+ * in kamaji-system (Kamaji's chart, and the provider's `clusterctl init --control-plane kamaji`); ours is one
+ * operator, so its one namespace is that same kamaji-system, the one config/controlplane (and `kubectl apply -k`)
+ * uses and where Kamaji users look for it. Its sources are config/controlplane's kustomization, so the release and
+ * a kustomize install are the same objects.
+ */
+export const CONTROL_PLANE_PROVIDER: Provider = {
+  name: 'control-plane-kamaji',
+  componentsFile: 'control-plane-components.yaml',
+  namespace: 'kamaji-system',
+  sources: async (root) => readSources(root, await kustomizationFiles(root, 'config/controlplane')),
+  templates: false,
+};
+
+export const PROVIDERS: readonly Provider[] = [INFRASTRUCTURE_PROVIDER, CONTROL_PLANE_PROVIDER];
 
 /** Every object of a multi-document YAML file; empty documents (comments only) are skipped. */
 export function parseManifests(source: SourceFile): Manifest[] {
@@ -117,7 +180,7 @@ interface Subject {
 }
 
 /** Checks that hold for any provider release; each failure names the object and what is wrong. */
-function validate(objects: Manifest[]): void {
+function validate(objects: Manifest[], namespace: string): void {
   const keys = new Set<string>();
   for (const o of objects) {
     const key = keyOf(o);
@@ -149,7 +212,7 @@ function validate(objects: Manifest[]): void {
   const container = podSpec.containers.find((c) => c.name === 'manager');
   if (!container) throw new Error('the manager Deployment has no container named "manager" (clusterctl and users look for it by that name)');
   if (container.command) throw new Error('the manager container gives args only: its image\'s entrypoint is the manager');
-  if (!podSpec.serviceAccountName || !has('ServiceAccount', podSpec.serviceAccountName, PROVIDER_NAMESPACE)) {
+  if (!podSpec.serviceAccountName || !has('ServiceAccount', podSpec.serviceAccountName, namespace)) {
     throw new Error(`the manager runs as ServiceAccount "${podSpec.serviceAccountName ?? ''}", which the release does not define`);
   }
 }
@@ -158,21 +221,21 @@ function validate(objects: Manifest[]): void {
  * Labels every object for clusterctl, puts namespaced objects without a namespace in the provider's, refuses
  * any other namespace (a release installs into one), orders them for creation and validates the whole.
  */
-export function assembleComponents(objects: readonly Manifest[]): Manifest[] {
+export function assembleComponents(provider: Pick<Provider, 'name' | 'namespace'>, objects: readonly Manifest[]): Manifest[] {
   const assembled = objects.map((o): Manifest => {
     const copy = structuredClone(o);
-    copy.metadata.labels = { ...copy.metadata.labels, [PROVIDER_LABEL]: PROVIDER };
+    copy.metadata.labels = { ...copy.metadata.labels, [PROVIDER_LABEL]: provider.name };
     if (CLUSTER_SCOPED.has(copy.kind)) {
       if (copy.metadata.namespace) throw new Error(`${keyOf(copy)} is cluster-scoped and must not name a namespace`);
     } else {
-      copy.metadata.namespace ??= PROVIDER_NAMESPACE;
-      if (copy.metadata.namespace !== PROVIDER_NAMESPACE) throw new Error(`${keyOf(copy)} is outside the provider namespace ${PROVIDER_NAMESPACE}`);
+      copy.metadata.namespace ??= provider.namespace;
+      if (copy.metadata.namespace !== provider.namespace) throw new Error(`${keyOf(copy)} is outside the provider namespace ${provider.namespace}`);
     }
     return copy;
   });
   // A stable sort keeps the source order within a kind (CRDs alphabetically, as generated).
   assembled.sort((a, b) => kindRank(a.kind) - kindRank(b.kind));
-  validate(assembled);
+  validate(assembled, provider.namespace);
   return assembled;
 }
 
@@ -217,26 +280,32 @@ export async function templateFiles(root = repoRoot): Promise<string[]> {
 }
 
 export interface Release {
-  /** The directory holding the release files: <out>/infrastructure-kubevirt/<version>. */
+  /** The directory holding the release files: <out>/<provider>/<version>. */
   dir: string;
   componentsPath: string;
   templates: string[];
 }
 
-/** Writes the release for `version` under `out` (a clusterctl local repository root). */
-export async function writeRelease(out: string, version: string, root = repoRoot): Promise<Release> {
-  const sources = await componentSources(root);
-  const components = renderManifests(assembleComponents(sources.flatMap(parseManifests)));
+/** The provider's components file: its sources assembled and rendered. */
+export async function buildComponents(provider: Provider, root = repoRoot): Promise<string> {
+  const sources = await provider.sources(root);
+  const components = renderManifests(assembleComponents(provider, sources.flatMap(parseManifests)));
   const missing = variablesOf(components).filter((v) => v.default === undefined);
-  if (missing.length > 0) throw new Error(`infrastructure-components.yaml uses variables without a default: ${missing.map((v) => v.name).join(', ')}`);
-  const dir = join(out, PROVIDER, version);
+  if (missing.length > 0) throw new Error(`${provider.componentsFile} uses variables without a default: ${missing.map((v) => v.name).join(', ')}`);
+  return components;
+}
+
+/** Writes the provider's release for `version` under `out` (a clusterctl local repository root). */
+export async function writeRelease(provider: Provider, out: string, version: string, root = repoRoot): Promise<Release> {
+  const components = await buildComponents(provider, root);
+  const dir = join(out, provider.name, version);
   await mkdir(dir, { recursive: true });
-  const componentsPath = join(dir, 'infrastructure-components.yaml');
+  const componentsPath = join(dir, provider.componentsFile);
   await writeFile(componentsPath, components);
   await writeFile(join(dir, 'metadata.yaml'), metadataYaml(version));
   const templates: string[] = [];
-  for (const from of await templateFiles(root)) {
-    const to = join(dir, from.slice(from.lastIndexOf('/') + 1));
+  for (const from of provider.templates ? await templateFiles(root) : []) {
+    const to = join(dir, basename(from));
     await copyFile(from, to);
     templates.push(to);
   }
@@ -252,6 +321,9 @@ export async function defaultVersion(root = repoRoot): Promise<string> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { version: { type: 'string' }, out: { type: 'string', default: join(repoRoot, 'out', 'release') } } });
   const version = values.version ?? (await defaultVersion());
-  const release = await writeRelease(values.out, version);
-  console.log(`wrote ${release.dir}: infrastructure-components.yaml, metadata.yaml, ${release.templates.length} templates`);
+  for (const provider of PROVIDERS) {
+    const release = await writeRelease(provider, values.out, version);
+    const templates = provider.templates ? `, ${String(release.templates.length)} templates` : '';
+    console.log(`wrote ${release.dir}: ${provider.componentsFile}, metadata.yaml${templates}`);
+  }
 }

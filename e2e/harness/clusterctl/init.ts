@@ -1,6 +1,7 @@
-// `clusterctl init` of the Cluster API core, kubeadm bootstrap and kubeadm control-plane providers (and an
-// infrastructure provider when asked) from a local repository, with the ClusterTopology and MachinePool features on,
-// waiting for the providers' Deployments to become Available.
+// `clusterctl init` of the Cluster API core and kubeadm bootstrap providers, a control plane provider (kubeadm's
+// unless another is asked for, e.g. kvcloud's `kamaji`) and an infrastructure provider when asked, from a local
+// repository, with the ClusterTopology and MachinePool features on, waiting for the providers' Deployments to
+// become Available.
 import type { ClusterctlRepository } from './repository.js';
 
 export interface InitResult {
@@ -12,11 +13,17 @@ export interface InitResult {
 export interface InitOptions {
   /** An infrastructure provider of the repository, e.g. `kubevirt`; clusterctl takes its latest version. */
   infrastructure?: string;
+  /**
+   * The control plane providers of the repository, e.g. `['kamaji']` (latest version); default: the kubeadm
+   * control plane of the repository's Cluster API version.
+   */
+  controlPlane?: string[];
   timeoutSeconds?: number;
 }
 
 export async function clusterctlInit(repo: ClusterctlRepository, kubeconfig: string, opts: InitOptions = {}): Promise<InitResult> {
   const timeoutSeconds = opts.timeoutSeconds ?? 240;
+  const controlPlane = opts.controlPlane ?? [`kubeadm:${repo.clusterAPIVersion}`];
   const started = Date.now();
   const { stdout, stderr } = await repo.clusterctl(
     [
@@ -28,7 +35,7 @@ export async function clusterctlInit(repo: ClusterctlRepository, kubeconfig: str
       '--bootstrap',
       `kubeadm:${repo.clusterAPIVersion}`,
       '--control-plane',
-      `kubeadm:${repo.clusterAPIVersion}`,
+      controlPlane.join(','),
       ...(opts.infrastructure ? ['--infrastructure', opts.infrastructure] : []),
       '--wait-providers',
       '--wait-provider-timeout',

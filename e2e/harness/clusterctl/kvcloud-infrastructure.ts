@@ -2,16 +2,14 @@
 // builds, written from this work tree into the repository and registered in its clusterctl.yaml as the
 // InfrastructureProvider "kubevirt" (the name clusterctl knows CAPK by), so `clusterctl init --infrastructure
 // kubevirt` and `clusterctl generate cluster` use our manifests exactly as users would use a published release.
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
-import { defaultVersion, PROVIDER_NAMESPACE, writeRelease, type Release } from '../../../hack/release-manifests.js';
+import { defaultVersion, INFRASTRUCTURE_PROVIDER, writeRelease, type Release } from '../../../hack/release-manifests.js';
 import { toolArtifact } from '../binaries.js';
 import { kubectl } from '../kubectl.js';
 import { clusterctlInit, type InitResult } from './init.js';
-import type { ClusterctlRepository } from './repository.js';
+import { addProvider, type ClusterctlRepository } from './repository.js';
 
-export const KUBEVIRT_PROVIDER_NAMESPACE = PROVIDER_NAMESPACE;
+export const KUBEVIRT_PROVIDER_NAMESPACE = INFRASTRUCTURE_PROVIDER.namespace;
 export const KUBEVIRT_MANAGER_DEPLOYMENT = 'capk-controller-manager';
 export const KUBEVIRT_MANAGER_SERVICE_ACCOUNT = 'capk-manager';
 
@@ -19,19 +17,11 @@ export interface KvcloudInfrastructure extends Release {
   version: string;
 }
 
-interface ClusterctlConfig {
-  providers?: { name: string; type: string; url: string }[];
-  [key: string]: unknown;
-}
-
 /** Writes the provider's release into the repository and adds it to the repository's clusterctl.yaml. */
 export async function addKvcloudInfrastructure(repo: ClusterctlRepository, version?: string): Promise<KvcloudInfrastructure> {
   const v = version ?? (await defaultVersion());
-  const release = await writeRelease(join(repo.dir, 'repository'), v);
-  const config = parse(await readFile(repo.configPath, 'utf8')) as ClusterctlConfig;
-  const providers = (config.providers ?? []).filter((p) => !(p.name === 'kubevirt' && p.type === 'InfrastructureProvider'));
-  providers.push({ name: 'kubevirt', type: 'InfrastructureProvider', url: `file://${release.componentsPath}` });
-  await writeFile(repo.configPath, stringify({ ...config, providers }));
+  const release = await writeRelease(INFRASTRUCTURE_PROVIDER, join(repo.dir, 'repository'), v);
+  await addProvider(repo, { name: 'kubevirt', type: 'InfrastructureProvider', url: `file://${release.componentsPath}` });
   return { ...release, version: v };
 }
 
@@ -55,8 +45,11 @@ export function clusterctlInitWithKubevirt(repo: ClusterctlRepository, kubeconfi
 }
 
 export interface GenerateOptions {
-  /** A template file (`--from`), or a flavor of the kubevirt provider's templates in the repository. */
-  source: { from: string } | { flavor: string };
+  /**
+   * A template file (`--from`), or a flavor of the kubevirt provider's templates in the repository (no flavor:
+   * its default cluster-template.yaml, what `clusterctl generate cluster <name> --infrastructure kubevirt` takes).
+   */
+  source: { from: string } | { flavor?: string };
   /** The management cluster: clusterctl adds a ClusterClass the Cluster refers to only when it is not there yet. */
   kubeconfig: string;
   clusterName: string;
@@ -75,7 +68,7 @@ export async function generateCluster(repo: ClusterctlRepository, opts: Generate
       'generate',
       'cluster',
       opts.clusterName,
-      ...('from' in opts.source ? ['--from', opts.source.from] : ['--infrastructure', 'kubevirt', '--flavor', opts.source.flavor]),
+      ...('from' in opts.source ? ['--from', opts.source.from] : ['--infrastructure', 'kubevirt', ...(opts.source.flavor ? ['--flavor', opts.source.flavor] : [])]),
       '--kubeconfig',
       opts.kubeconfig,
       '--target-namespace',
@@ -89,5 +82,11 @@ export async function generateCluster(repo: ClusterctlRepository, opts: Generate
     ],
     { env: opts.variables ?? {} },
   );
+  return stdout;
+}
+
+/** `clusterctl describe cluster`: the tree of the Cluster's objects with their conditions, as a user reads it. */
+export async function describeCluster(repo: ClusterctlRepository, kubeconfig: string, namespace: string, clusterName: string): Promise<string> {
+  const { stdout } = await repo.clusterctl(['describe', 'cluster', clusterName, '--kubeconfig', kubeconfig, '-n', namespace, '--show-conditions', 'all']);
   return stdout;
 }

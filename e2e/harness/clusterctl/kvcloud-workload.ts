@@ -139,6 +139,34 @@ export async function tenantNodes(place: WorkloadPlace): Promise<Map<string, str
   }
 }
 
+export interface TenantNode {
+  name: string;
+  providerID?: string;
+  ready: boolean;
+  labels: Record<string, string>;
+}
+
+/** The tenant's Nodes as its own apiserver reports them: providerID, Ready condition and labels. */
+export async function tenantNodeStates(place: WorkloadPlace): Promise<TenantNode[]> {
+  const kc = await tenantKubeconfig(place);
+  try {
+    interface Node {
+      metadata: { name: string; labels?: Record<string, string> };
+      spec?: { providerID?: string };
+      status?: { conditions?: { type: string; status: string }[] };
+    }
+    const nodes = await getJSON<{ items: Node[] }>(kc.path, ['nodes']);
+    return nodes.items.map((n) => ({
+      name: n.metadata.name,
+      providerID: n.spec?.providerID,
+      ready: n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true,
+      labels: n.metadata.labels ?? {},
+    }));
+  } finally {
+    await kc.remove();
+  }
+}
+
 export async function deleteCluster(place: WorkloadPlace, timeoutMs: number): Promise<void> {
   await kubectl(place.kubeconfig, ['delete', 'clusters.cluster.x-k8s.io', '-n', place.namespace, place.clusterName, '--wait=false']);
   await waitFor(

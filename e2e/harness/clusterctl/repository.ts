@@ -4,11 +4,13 @@
 // control-plane provider on a cluster's first init (without one it looks kubeadm's up on GitHub), so the
 // kubeadm control plane's manifest is in the repository too. clusterctl reads a file:// provider URL as
 // <root>/<provider-label>/<version>/<components file>, with metadata.yaml next to it. Its config and state live
-// in a private HOME, so nothing of the developer's ~/.cluster-api or ~/.config is read or written.
+// in a private HOME, so nothing of the developer's ~/.cluster-api or ~/.config is read or written. kvcloud's own
+// providers join it through addProvider (kvcloud-infrastructure.ts, kvcloud-control-plane.ts).
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
 import { binaryPath, toolArtifact } from '../binaries.js';
 import { runDir } from '../run-dir.js';
 import { upstreamVersion } from '../versions.js';
@@ -108,4 +110,22 @@ export async function createClusterctlRepository(): Promise<ClusterctlRepository
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+export type ProviderType = 'CoreProvider' | 'BootstrapProvider' | 'ControlPlaneProvider' | 'InfrastructureProvider';
+
+interface ClusterctlConfig {
+  providers?: { name: string; type: ProviderType; url: string }[];
+  [key: string]: unknown;
+}
+
+/**
+ * Registers a provider in the repository's clusterctl.yaml (replacing one of the same name and type), so
+ * `clusterctl init --<type> <name>` installs it from `url` (file://<root>/<label>/<version>/<components file>).
+ */
+export async function addProvider(repo: ClusterctlRepository, provider: { name: string; type: ProviderType; url: string }): Promise<void> {
+  const config = parse(await readFile(repo.configPath, 'utf8')) as ClusterctlConfig;
+  const providers = (config.providers ?? []).filter((p) => !(p.name === provider.name && p.type === provider.type));
+  providers.push(provider);
+  await writeFile(repo.configPath, stringify({ ...config, providers }));
 }
