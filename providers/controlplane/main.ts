@@ -1,12 +1,13 @@
 // The control plane operator (image ghcr.io/kvcloud/controlplane-manager): TenantControlPlane and DataStore
 // controllers with the common manager flags, plus Kamaji's --datastore default and the data deletion policy.
 import { Manager } from '../../lib/controller/manager.js';
-import { parseManagerFlags } from '../../lib/controller/manager-flags.js';
+import { parseDuration, parseManagerFlags } from '../../lib/controller/manager-flags.js';
 import { setupControlPlaneControllers } from './controllers/setup.js';
 
 const { flags, values } = parseManagerFlags(process.argv.slice(2), {
   datastore: { type: 'string' },
   'datastore-data-on-delete': { type: 'string', default: 'Delete' },
+  'kubeconfig-client-cert-validity': { type: 'string', default: '24h' },
 });
 const onDelete = String(values['datastore-data-on-delete']);
 if (onDelete !== 'Delete' && onDelete !== 'Retain') {
@@ -14,8 +15,10 @@ if (onDelete !== 'Delete' && onDelete !== 'Retain') {
 }
 
 const manager = await Manager.create({ component: 'controlplane-manager', flags });
-setupControlPlaneControllers(manager, {
+await setupControlPlaneControllers(manager, {
   defaultDataStore: values.datastore as string | undefined,
   deleteDataOnRemoval: onDelete === 'Delete',
+  // The KamajiControlPlane's <cluster>-kubeconfig for Cluster API: short-lived, re-issued with a third left.
+  kubeconfigValidityMs: parseDuration(String(values['kubeconfig-client-cert-validity']), 'kubeconfig-client-cert-validity'),
 });
 await manager.runUntilSignal();

@@ -9,6 +9,7 @@ import type { ObjectStore } from '../../../lib/controller/object-store.js';
 import { API_VERSION, DATASTORE_KIND, TENANT_CONTROL_PLANE_KIND, type DataStore, type TenantControlPlane } from '../api/index.js';
 import { DriverPool } from '../datastore/driver-pool.js';
 import { DataStoreReconciler, dataStoreOf } from './datastore.js';
+import { setupKamajiControlPlaneController } from './kamajicontrolplane-setup.js';
 import { TenantControlPlaneReconciler } from './tenantcontrolplane.js';
 
 export const TCP_TYPE = { apiVersion: API_VERSION, kind: TENANT_CONTROL_PLANE_KIND };
@@ -19,6 +20,8 @@ export interface ControlPlaneOptions {
   deleteDataOnRemoval?: boolean;
   pollMs?: number;
   dataStoreHealthCheckMs?: number;
+  /** Client certificate lifetime of the `<cluster>-kubeconfig` Secrets the KamajiControlPlane controller writes. */
+  kubeconfigValidityMs?: number;
 }
 
 export interface ControlPlaneControllers {
@@ -26,7 +29,7 @@ export interface ControlPlaneControllers {
   pool: DriverPool;
 }
 
-export function setupControlPlaneControllers(manager: Manager, opts: ControlPlaneOptions = {}): ControlPlaneControllers {
+export async function setupControlPlaneControllers(manager: Manager, opts: ControlPlaneOptions = {}): Promise<ControlPlaneControllers> {
   const log = manager.log;
   const pool = new DriverPool();
   const tenants = new ClusterAccessCache<RemoteCluster>({
@@ -75,6 +78,8 @@ export function setupControlPlaneControllers(manager: Manager, opts: ControlPlan
         ...(opts.dataStoreHealthCheckMs ? { healthCheckMs: opts.dataStoreHealthCheckMs } : {}),
       }),
     );
+
+  await setupKamajiControlPlaneController(manager, { kubeconfigValidityMs: opts.kubeconfigValidityMs });
 
   manager.add({
     name: 'controlplane-connections',
