@@ -3,6 +3,7 @@
 // same in v1alpha1 and v1alpha2 except for the kubelet default, so one builder serves both versions. Each field is
 // either carried onto the TenantControlPlane or refused by a rule naming it, never accepted and ignored.
 import { Type, type Static } from '@sinclair/typebox';
+import { authenticationSchema, authorizationSchema, structuredAuthFlagRules } from './apiserver-auth.js';
 import {
   Affinity,
   Container,
@@ -49,6 +50,31 @@ function controlPlaneComponent(path: string) {
     containerImageName: Type.Optional(Type.String({ minLength: 1 })),
     probes: Type.Optional(ProbeSet),
   });
+}
+
+/**
+ * The apiServer component: upstream's fields plus kvcloud's structured authentication and authorization, carried
+ * onto the TenantControlPlane's spec.kubernetes.authentication / spec.kubernetes.authorization.
+ */
+function apiServerComponent(path: string) {
+  const base = controlPlaneComponent(path);
+  return Type.Object(
+    {
+      ...base.properties,
+      authentication: Type.Optional(authenticationSchema(`${path}.authentication`)),
+      authorization: Type.Optional(authorizationSchema(`${path}.authorization`)),
+    },
+    {
+      'x-kubernetes-validations': structuredAuthFlagRules({
+        authn: 'self.authentication',
+        authz: 'self.authorization',
+        args: 'self.extraArgs',
+        argsPresent: 'has(self.extraArgs)',
+        argsName: `${path}.extraArgs`,
+        fieldPath: '.extraArgs',
+      }),
+    },
+  );
 }
 
 export const KineComponent = Type.Object(
@@ -232,7 +258,7 @@ export function kamajiControlPlaneFields(kubeletDefault: typeof KUBELET_DEFAULT_
     admissionControllers: Type.Optional(Type.Array(Type.Union(ADMISSION_CONTROLLERS.map((a) => Type.Literal(a))), { maxItems: ADMISSION_CONTROLLERS.length })),
     registry: Type.Optional(Type.String({ default: 'registry.k8s.io' })),
     controllerManager: Type.Optional(controlPlaneComponent('spec.controllerManager')),
-    apiServer: Type.Optional(controlPlaneComponent('spec.apiServer')),
+    apiServer: Type.Optional(apiServerComponent('spec.apiServer')),
     scheduler: Type.Optional(controlPlaneComponent('spec.scheduler')),
     kine: Type.Optional(KineComponent),
     kubelet: Type.Optional({

@@ -25,3 +25,11 @@ export const ROTATE_ANNOTATION = 'certs.kamaji.clastix.io/rotate';
  */
 export const DATASTORE_REGISTRY_NAMESPACE = 'kamaji-system'; // the operator's own namespace, as Kamaji's
 export const DATASTORE_REGISTRY_NAME = 'kvcloud-datastores';
+
+/**
+ * The tenant apiserver's rendered AuthenticationConfiguration / AuthorizationConfiguration, on its pod template. A
+ * downwardAPI volume turns each into the file the apiserver reads, so a pod always runs the configuration it was
+ * created with, and a change rolls the pods like any other template change.
+ */
+export const AUTHENTICATION_CONFIG_ANNOTATION = 'kvcloud.io/authentication-configuration';
+export const AUTHORIZATION_CONFIG_ANNOTATION = 'kvcloud.io/authorization-configuration';

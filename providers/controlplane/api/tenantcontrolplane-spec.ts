@@ -16,6 +16,7 @@ import {
   Volume,
   VolumeMount,
 } from './core-types.js';
+import { authenticationSchema, authorizationSchema, structuredAuthFlagRules } from './apiserver-auth.js';
 import { MAX_KUBERNETES_MINOR } from './groupversion.js';
 import { DNS_NAME_REGEX, rejectField, rule, unsupportedMessage } from './validation.js';
 
@@ -309,6 +310,10 @@ export const KubernetesSpec = Type.Object(
         ],
       }),
     ),
+    // kvcloud's own fields, not Kamaji's: the tenant apiserver's structured configuration sits with the other
+    // Kubernetes-level settings of the tenant rather than with the pod (controlPlane.deployment).
+    authentication: Type.Optional(authenticationSchema('spec.kubernetes.authentication')),
+    authorization: Type.Optional(authorizationSchema('spec.kubernetes.authorization')),
   },
   {
     'x-kubernetes-validations': [
@@ -571,6 +576,15 @@ export const TenantControlPlaneSpec = Type.Object(
         unsupportedMessage('spec.dataStoreOverrides', 'every resource of a tenant is stored in its one DataStore'),
         { fieldPath: '.dataStoreOverrides' },
       ),
+      ...structuredAuthFlagRules({
+        authn: 'self.kubernetes.authentication',
+        authz: 'self.kubernetes.authorization',
+        args: 'self.controlPlane.deployment.extraArgs.apiServer',
+        argsPresent:
+          'has(self.controlPlane.deployment) && has(self.controlPlane.deployment.extraArgs) && has(self.controlPlane.deployment.extraArgs.apiServer)',
+        argsName: 'spec.controlPlane.deployment.extraArgs.apiServer',
+        fieldPath: '.controlPlane.deployment.extraArgs.apiServer',
+      }),
       rejectField('spec', 'preGeneratedCertificates', 'kvcloud generates the tenant PKI itself'),
       rejectField('spec', 'internalCACertificatesConfigMap', 'extra CA bundles are not mounted into the control plane pods yet'),
     ],

@@ -9,6 +9,7 @@ import { renderFlags, withExtraArgs, type Flags } from './flags.js';
 import { CONTROLLER_MANAGER_CONF, deploymentName, KONNECTIVITY_CONF, SCHEDULER_CONF, selectorLabels } from './names.js';
 import { apiServerPort, clusterDomain, podCIDRs, serviceCIDRs } from './network.js';
 import { konnectivityPort } from './service.js';
+import { structuredAuthAnnotations, structuredAuthVolume, withStructuredAuthFlags } from './structured-auth.js';
 import type { TenantControlPlaneView } from './tcp-view.js';
 
 export interface Deployment extends KubeObject {
@@ -166,7 +167,7 @@ function apiServerFlags(tcp: TenantControlPlaneView, inputs: DeploymentInputs): 
   ]);
   if (inputs.advertiseAddress) flags.set('advertise-address', inputs.advertiseAddress);
   if (tcp.spec.addons?.konnectivity) flags.set('egress-selector-config-file', `${EGRESS_DIR}/${EGRESS_FILE}`);
-  return withExtraArgs(flags, tcp.spec.controlPlane.deployment?.extraArgs?.apiServer);
+  return withExtraArgs(withStructuredAuthFlags(flags, tcp.spec.kubernetes), tcp.spec.controlPlane.deployment?.extraArgs?.apiServer);
 }
 
 function controllerManagerFlags(tcp: TenantControlPlaneView): Flags {
@@ -250,6 +251,7 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
   const d = tcp.spec.controlPlane.deployment ?? {};
   const konnectivity = tcp.spec.addons?.konnectivity !== undefined;
   const apiPort = apiServerPort(tcp.spec.networkProfile);
+  const structuredAuth = structuredAuthVolume(tcp.spec.kubernetes);
   const mounts = (component: 'apiServer' | 'controllerManager' | 'scheduler', own: V1VolumeMount[]): V1VolumeMount[] => [
     ...own,
     ...(d.additionalVolumeMounts?.[component] ?? []),
@@ -272,6 +274,7 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
             { name: 'konnectivity-uds', mountPath: KONNECTIVITY_UDS_DIR },
           ]
         : []),
+      ...(structuredAuth ? [structuredAuth.mount] : []),
     ]),
     ...(d.resources?.apiServer ? { resources: d.resources.apiServer } : {}),
     ...(d.containerSecurityContexts?.apiServer ? { securityContext: d.containerSecurityContexts.apiServer } : {}),
@@ -308,6 +311,7 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
     { name: 'controller-manager-kubeconfig', secret: { secretName: s.controllerManagerKubeconfig, defaultMode: 0o420 } },
     { name: 'scheduler-kubeconfig', secret: { secretName: s.schedulerKubeconfig, defaultMode: 0o420 } },
   ];
+  if (structuredAuth) volumes.push(structuredAuth.volume);
   const containers = [apiServer, controllerManager, scheduler];
   const kPort = konnectivityPort(tcp);
   if (kPort !== undefined) {
@@ -341,7 +345,11 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
       template: {
         metadata: {
           labels: { ...d.podAdditionalMetadata?.labels, ...labels },
-          annotations: { ...d.podAdditionalMetadata?.annotations, [CHECKSUM_ANNOTATION]: inputs.secretsChecksum },
+          annotations: {
+            ...d.podAdditionalMetadata?.annotations,
+            [CHECKSUM_ANNOTATION]: inputs.secretsChecksum,
+            ...structuredAuthAnnotations(tcp.spec.kubernetes),
+          },
         },
         spec: {
           serviceAccountName: d.serviceAccountName ?? 'default',

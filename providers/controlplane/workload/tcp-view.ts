@@ -14,6 +14,7 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { KubeObject } from '../../../lib/kube/object.js';
+import type { AuthenticationSpec, AuthorizationSpec } from '../api/apiserver-auth.js';
 
 export interface AdditionalMetadata {
   labels?: Record<string, string>;
@@ -112,6 +113,8 @@ export interface TenantControlPlaneView extends KubeObject {
       version: string;
       kubelet?: { preferredAddressTypes?: string[]; configurationJSONPatches?: { op: string; path: string; value?: unknown; from?: string }[]; cgroupfs?: string };
       admissionControllers?: string[];
+      authentication?: AuthenticationSpec;
+      authorization?: AuthorizationSpec;
     };
     networkProfile?: NetworkProfileView;
     addons?: {
