@@ -5,6 +5,21 @@ import { stopSharedPlane } from '../harness/plane.js';
 import { liveProcesses } from '../harness/process.js';
 import { processesReferencing, runDir } from '../harness/run-dir.js';
 
+// What the process holds before any suite runs (its own stdio among them), so the exit report names only what
+// the suites opened and left open.
+const resourcesAtStart = process.getActiveResourcesInfo();
+
+/** The resources open now that were not open at the start, one entry per extra handle. */
+function resourcesOpenedSinceStart(): string[] {
+  const baseline = [...resourcesAtStart];
+  return process.getActiveResourcesInfo().filter((r) => {
+    const i = baseline.indexOf(r);
+    if (i < 0) return true;
+    baseline.splice(i, 1);
+    return false;
+  });
+}
+
 export const mochaHooks = {
   async afterAll(this: Mocha.Context) {
     this.timeout(60_000);
@@ -23,7 +38,7 @@ export const mochaHooks = {
     // mocha runs with exit: true so a forgotten timer or socket cannot hold CI until its deadline; name what is
     // still open when it exits, so leaks still get found and closed.
     process.once('exit', () => {
-      const open = process.getActiveResourcesInfo().filter((r) => !['TTYWrap', 'PipeWrap', 'FSReqCallback'].includes(r));
+      const open = resourcesOpenedSinceStart();
       if (open.length > 0) console.log(`  teardown: handles still open when mocha exited: ${open.join(', ')}`);
     });
   },
