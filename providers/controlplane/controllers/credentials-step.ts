@@ -9,7 +9,9 @@ import type { Client } from '../../../lib/kube/client.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { loadCertificateAuthority } from '../../../lib/pki/pem.js';
 import { certificatePem } from '../../../lib/pki/x509.js';
-import { CHECKSUM_ANNOTATION, dataStoreUsernameOf, type TenantControlPlane } from '../api/index.js';
+import { markTrue } from '../../../lib/controller/conditions.js';
+import { parseKubeconfig } from '../../../lib/kube/client-cert-kubeconfig.js';
+import { CHECKSUM_ANNOTATION, dataStoreUsernameOf, ROTATE_ANNOTATION, type TenantControlPlane } from '../api/index.js';
 import type { DataStoreCredentials } from '../datastore/credentials.js';
 import {
   ADMIN_KUBECONFIG_SECRET,
@@ -24,13 +26,18 @@ import {
   apiServerIdentityOf,
   apiServerSANs,
   CA_SECRET,
+  DATASTORE_CA_KEY,
   DATASTORE_SECRET,
   DEFAULT_PKI_OPTIONS,
   FRONT_PROXY_CA_SECRET,
   FRONT_PROXY_CLIENT_SECRET,
   KONNECTIVITY_SECRET,
   planCertificates,
+  renewalDue,
+  rotationAnnotations,
+  rotationRequests,
   SERVICE_ACCOUNT_SECRET,
+  type Annotations,
   type PKIOptions,
   type SecretData,
 } from '../pki/index.js';
@@ -47,7 +54,12 @@ export interface ControlPlaneCredentials {
   adminKubeconfig: string;
   adminKubeconfigSecret: string;
   adminKubeconfigKey: string;
+  /** When the first leaf enters its renewal window (epoch ms): the reconciler comes back then. */
+  renewAt?: number;
 }
+
+/** Set when leaf Secrets were reissued on request (the rotate annotation); its message says which and when. */
+export const ROTATION_CONDITION = 'CertificatesRotated';
 
 interface Secret extends KubeObject {
   type?: string;
@@ -75,15 +87,46 @@ const SUFFIXES = [
   KONNECTIVITY_KUBECONFIG_SECRET.suffix,
 ];
 
-async function readSecrets(client: Client, tcp: TenantControlPlane, direct: boolean): Promise<Record<string, SecretData | undefined>> {
+interface StoredSecrets {
+  data: Record<string, SecretData | undefined>;
+  annotations: Record<string, Annotations>;
+}
+
+async function readSecrets(client: Client, tcp: TenantControlPlane, direct: boolean): Promise<StoredSecrets> {
   const name = tcp.metadata.name ?? '';
   const entries = await Promise.all(
     SUFFIXES.map(async (suffix) => {
       const s = await client.get<Secret>(SECRET, { namespace: tcp.metadata.namespace, name: `${name}-${suffix}` }, { direct });
-      return [suffix, decode(s)] as const;
+      return [suffix, s] as const;
     }),
   );
-  return Object.fromEntries(entries);
+  return {
+    data: Object.fromEntries(entries.map(([suffix, s]) => [suffix, decode(s)])),
+    annotations: Object.fromEntries(entries.map(([suffix, s]) => [suffix, s?.metadata.annotations])),
+  };
+}
+
+/** Leaf certificates: reissued on request and ahead of expiry. The CAs and the service-account keys are not leaves. */
+const LEAF_CERTIFICATES: string[] = [API_SERVER_SECRET, API_SERVER_KUBELET_CLIENT_SECRET, FRONT_PROXY_CLIENT_SECRET, KONNECTIVITY_SECRET, DATASTORE_SECRET].map((l) => l.suffix);
+const KUBECONFIGS: string[] = [ADMIN_KUBECONFIG_SECRET, CONTROLLER_MANAGER_KUBECONFIG_SECRET, SCHEDULER_KUBECONFIG_SECRET, KONNECTIVITY_KUBECONFIG_SECRET].map((k) => k.suffix);
+const LEAVES = [...LEAF_CERTIFICATES, ...KUBECONFIGS];
+
+/** Every client or serving certificate in a leaf Secret's data: PEM values, and the client certificate of a kubeconfig. */
+function leafCertificates(suffix: string, data: SecretData | undefined): string[] {
+  if (!data) return [];
+  if (KUBECONFIGS.includes(suffix)) {
+    return Object.values(data).flatMap((text) => {
+      try {
+        return [parseKubeconfig(text).certPem];
+      } catch {
+        return []; // an unreadable kubeconfig fails its check and is rebuilt
+      }
+    });
+  }
+  return Object.entries(data)
+    .filter(([key]) => key !== DATASTORE_CA_KEY || suffix !== DATASTORE_SECRET.suffix)
+    .map(([, v]) => v)
+    .filter((v) => v.includes('BEGIN CERTIFICATE'));
 }
 
 /**
@@ -103,26 +146,30 @@ export async function ensureCredentials(
   const namespace = tcp.metadata.namespace ?? '';
   const konnectivity = tcp.spec.addons?.konnectivity !== undefined;
   const dataStoreCA = await loadCertificateAuthority(ds.caCert.toString(), ds.caKey.toString());
+  const tcpRequest = tcp.metadata.annotations?.[ROTATE_ANNOTATION];
 
-  const plan = async (existing: Record<string, SecretData | undefined>) => {
+  const plan = async (stored: StoredSecrets) => {
     const now = new Date();
-    const certs = await planCertificates(existing, {
+    const force = rotationRequests(LEAVES, stored.annotations, tcpRequest);
+    const certs = await planCertificates(stored.data, {
       apiServerSANs: apiServerSANs(apiServerIdentityOf(tcp, [endpoint.host])),
       etcdUser: dataStoreUsernameOf(tcp),
       dataStoreCA,
       konnectivity,
       options,
       now,
+      force,
     });
     const konnectivityCertificate = konnectivity ? certs.secrets[KONNECTIVITY_SECRET.suffix] : undefined;
-    const kubeconfigs = await planKubeconfigs(existing, {
+    const kubeconfigs = await planKubeconfigs(stored.data, {
       target: { tenant: name, namespace, port: apiServerPort(tcp.spec.networkProfile), endpointHost: endpoint.host, endpointPort: endpoint.port },
       ca: certs.clusterCA,
       ...(konnectivityCertificate ? { konnectivityCertificate } : {}),
       options,
       now,
+      force,
     });
-    return { certs, secrets: { ...certs.secrets, ...kubeconfigs.secrets }, changed: { ...certs.changed, ...kubeconfigs.changed } };
+    return { now, force, certs, secrets: { ...certs.secrets, ...kubeconfigs.secrets }, changed: { ...certs.changed, ...kubeconfigs.changed } };
   };
 
   let result = await plan(await readSecrets(client, tcp, false));
@@ -130,19 +177,37 @@ export async function ensureCredentials(
   // a quick second reconcile would replace certificates it has just issued.
   if (Object.keys(result.changed).length > 0) result = await plan(await readSecrets(client, tcp, true));
 
+  const requested: string[] = [];
   for (const [suffix, reason] of Object.entries(result.changed)) {
     const data = result.secrets[suffix] ?? {};
+    const leaf = LEAVES.includes(suffix);
+    const onRequest = leaf && result.force[suffix] !== undefined;
+    if (onRequest) requested.push(suffix);
     const secret: Secret = {
       apiVersion: 'v1',
       kind: 'Secret',
       type: 'Opaque',
-      metadata: { name: `${name}-${suffix}`, namespace, labels: selectorLabels(name), annotations: { [CHECKSUM_ANNOTATION]: hash(data) } },
+      metadata: {
+        name: `${name}-${suffix}`,
+        namespace,
+        labels: selectorLabels(name),
+        annotations: { [CHECKSUM_ANNOTATION]: hash(data), ...(leaf ? rotationAnnotations(onRequest, tcpRequest, result.now) : {}) },
+      },
       data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
     };
     setControllerReference(secret, tcp);
     await client.apply(secret);
     ctx.events.normal(reason === 'missing' ? 'SecretCreated' : 'SecretRenewed', 'IssueCredentials', `Secret ${name}-${suffix}: ${reason}`);
   }
+  if (requested.length > 0) {
+    const why = tcpRequest !== undefined ? `${ROTATE_ANNOTATION}=${JSON.stringify(tcpRequest)}` : ROTATE_ANNOTATION;
+    markTrue(tcp, ROTATION_CONDITION, 'RotatedOnRequest', `${requested.length} Secrets reissued at ${result.now.toISOString()} for ${why}: ${requested.sort().join(', ')}`);
+    ctx.events.normal('CertificatesRotated', 'RotateCertificates', `${requested.length} Secrets reissued for ${why}`);
+  }
+  const renewAt = renewalDue(
+    LEAVES.flatMap((suffix) => leafCertificates(suffix, result.secrets[suffix])),
+    options.rotationThreshold,
+  );
 
   const secretOf = (suffix: string) => `${name}-${suffix}`;
   const secrets: ControlPlaneSecrets = {
@@ -195,5 +260,6 @@ export async function ensureCredentials(
     adminKubeconfig: result.secrets[ADMIN_KUBECONFIG_SECRET.suffix]?.[ADMIN_KUBECONFIG_SECRET.superAdmin] ?? '',
     adminKubeconfigSecret: secretOf(ADMIN_KUBECONFIG_SECRET.suffix),
     adminKubeconfigKey: ADMIN_KUBECONFIG_SECRET.superAdmin,
+    ...(renewAt !== undefined ? { renewAt } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { objectKey } from '../../../lib/kube/object.js';
 import type { ObjectStore } from '../../../lib/controller/object-store.js';
 import { API_VERSION, DATASTORE_KIND, TENANT_CONTROL_PLANE_KIND, type DataStore, type TenantControlPlane } from '../api/index.js';
 import { DriverPool } from '../datastore/driver-pool.js';
+import type { PKIOptions } from '../pki/options.js';
 import { DataStoreReconciler, dataStoreOf } from './datastore.js';
 import { setupKamajiControlPlaneController } from './kamajicontrolplane-setup.js';
 import { TenantControlPlaneReconciler } from './tenantcontrolplane.js';
@@ -20,6 +21,8 @@ export interface ControlPlaneOptions {
   deleteDataOnRemoval?: boolean;
   pollMs?: number;
   dataStoreHealthCheckMs?: number;
+  /** The tenants' PKI knobs (--certificate-expiration-deadline and the CA rotation soak). */
+  pki?: PKIOptions;
   /** Client certificate lifetime of the `<cluster>-kubeconfig` Secrets the KamajiControlPlane controller writes. */
   kubeconfigValidityMs?: number;
 }
@@ -59,6 +62,7 @@ export async function setupControlPlaneControllers(manager: Manager, opts: Contr
         defaultDataStore: opts.defaultDataStore,
         deleteDataOnRemoval: opts.deleteDataOnRemoval ?? true,
         ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
+        ...(opts.pki ? { pki: opts.pki } : {}),
       }),
     );
 

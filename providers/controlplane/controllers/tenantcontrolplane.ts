@@ -28,9 +28,11 @@ import { buildDeployment, egressSelectorConfiguration, type Deployment } from '.
 import { apiServerPort } from '../workload/network.js';
 import { buildService, endpointAddress, joinHostPort, type Service } from '../workload/service.js';
 import type { TenantControlPlaneView } from '../workload/tcp-view.js';
+import type { PKIOptions } from '../pki/index.js';
 import { applyIfChanged } from './apply-children.js';
 import { ensureCredentials, type ControlPlaneCredentials } from './credentials-step.js';
 import { exposeThroughIngressOrGateway } from './exposure.js';
+import { untilRenewal } from './rotation-schedule.js';
 import { probeTenant } from './tenant-probe.js';
 import { decideVersionStatus } from './version-status.js';
 
@@ -61,6 +63,8 @@ export interface TenantControlPlaneDeps {
   deleteDataOnRemoval: boolean;
   /** How often to look again while waiting for things no watch reports (the tenant apiserver, etcd). */
   pollMs?: number;
+  /** Key algorithm, lifetimes and the renewal threshold of the tenants' certificates. */
+  pki?: PKIOptions;
 }
 
 function dataStoreNameOf(tcp: TenantControlPlane, deps: TenantControlPlaneDeps): string | undefined {
@@ -110,13 +114,23 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     const endpoint = await this.ensureService(tcp);
     if (!endpoint) return done(); // the Service watch reports the load balancer's ingress
 
-    const credentials = await ensureCredentials(this.deps.client, tcp, endpoint, creds, ctx);
+    const credentials = await ensureCredentials(this.deps.client, tcp, endpoint, creds, ctx, this.deps.pki);
     if (!credentials) {
       markFalse(tcp, CONDITIONS.certificates, 'WaitingForDataStoreCA', 'the DataStore has no CA private key to sign the tenant client certificate');
       return done();
     }
     markTrue(tcp, CONDITIONS.certificates, 'CertificatesIssued');
+    return untilRenewal(await this.reconcileWithCredentials(tcp, dataStore, creds, endpoint, credentials, ctx), credentials.renewAt, Date.now());
+  }
 
+  private async reconcileWithCredentials(
+    tcp: TenantControlPlane,
+    dataStore: DataStore,
+    creds: DataStoreCredentials,
+    endpoint: { host: string; port: number },
+    credentials: ControlPlaneCredentials,
+    ctx: ReconcileContext,
+  ): Promise<Result> {
     if (!(await this.ensureStorage(tcp, dataStore, creds, ctx))) return requeueAfter(this.pollMs);
 
     const deployment = await this.ensureDeployment(tcp, endpoint.host, credentials, creds);

@@ -20,6 +20,13 @@ describe('controlplane/kubeconfig planKubeconfigs', () => {
     expect(second.changed).to.deep.equal({});
   });
 
+  it('reissues a forced kubeconfig with a new client certificate, and only that one', async () => {
+    const first = await planKubeconfigs({}, input);
+    const forced = await planKubeconfigs(first.secrets, { ...input, force: { 'admin-kubeconfig': 'rotate requested' } });
+    expect(forced.changed).to.deep.equal({ 'admin-kubeconfig': 'rotate requested' });
+    expect(forced.secrets['admin-kubeconfig']?.['admin.conf']).to.not.equal(first.secrets['admin-kubeconfig']?.['admin.conf']);
+  });
+
   it('rewrites only the admin kubeconfigs when the public endpoint moves', async () => {
     const first = await planKubeconfigs({}, input);
     const moved = await planKubeconfigs(first.secrets, { ...input, target: { ...target, endpointHost: '198.51.100.7' } });

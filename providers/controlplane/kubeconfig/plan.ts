@@ -33,6 +33,8 @@ export interface KubeconfigPlanInput {
   konnectivityCertificate?: SecretData;
   options: PKIOptions;
   now: Date;
+  /** Kubeconfig Secrets (by suffix) to reissue although their checks pass, with the reason. */
+  force?: Record<string, string>;
 }
 
 /** Desired data of every kubeconfig Secret by name suffix, and why each rewritten one was rewritten. */
@@ -49,12 +51,13 @@ export async function planKubeconfigs(existing: Record<string, SecretData | unde
   const plan: KubeconfigPlan = { secrets: {}, changed: {} };
   const keep = async (suffix: string, problem: string | undefined, build: () => Promise<SecretData> | SecretData) => {
     const current = existing[suffix];
-    if (current && problem === undefined) {
+    const forced = input.force?.[suffix];
+    if (current && problem === undefined && forced === undefined) {
       plan.secrets[suffix] = current;
       return;
     }
     plan.secrets[suffix] = await build();
-    plan.changed[suffix] = problem ?? 'missing';
+    plan.changed[suffix] = current ? (problem ?? forced ?? 'missing') : 'missing';
   };
 
   const admin = existing[ADMIN_KUBECONFIG_SECRET.suffix];

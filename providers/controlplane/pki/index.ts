@@ -7,3 +7,4 @@ export * from './plan.js';
 export * from './profiles.js';
 export * from './sans.js';
 export * from './secrets.js';
+export * from './rotation.js';

@@ -54,6 +54,15 @@ describe('controlplane/pki planCertificates', () => {
     });
   }
 
+  it('reissues forced leaves although their checks pass, with the forcing reason, and nothing else', async () => {
+    const first = await planCertificates({}, input);
+    const force = { 'api-server-certificate': 'rotate requested', 'datastore-certificate': 'rotate requested' };
+    const second = await planCertificates(first.secrets, { ...input, force });
+    expect(second.changed).to.deep.equal(force);
+    expect(second.secrets['api-server-certificate']).to.not.deep.equal(first.secrets['api-server-certificate']);
+    expect(second.secrets.ca).to.deep.equal(first.secrets.ca);
+  });
+
   it('rewrites the datastore certificate when the DataStore CA is replaced', async () => {
     const first = await planCertificates({}, input);
     const second = await planCertificates(first.secrets, { ...input, dataStoreCA: await createCertificateAuthority('etcd-ca-2', DAY * 365) });

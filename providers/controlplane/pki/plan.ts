@@ -19,6 +19,8 @@ export interface CertificatePlanInput {
   konnectivity: boolean;
   options: PKIOptions;
   now: Date;
+  /** Leaf Secrets (by suffix) to reissue although their checks pass, with the reason (see rotation.ts). */
+  force?: Record<string, string>;
 }
 
 /** Desired data by Secret name suffix (`<tenant>-<suffix>`), and the reason for each Secret that must be written. */
@@ -37,8 +39,9 @@ export async function planCertificates(existing: Record<string, SecretData | und
   const changed: Record<string, string> = {};
   const keep = async (suffix: string, problem: string | undefined, build: () => Promise<SecretData>): Promise<SecretData> => {
     const current = existing[suffix];
-    if (current && problem === undefined) return (secrets[suffix] = current);
-    changed[suffix] = problem ?? 'missing';
+    const forced = input.force?.[suffix];
+    if (current && problem === undefined && forced === undefined) return (secrets[suffix] = current);
+    changed[suffix] = current ? (problem ?? forced ?? 'missing') : 'missing';
     return (secrets[suffix] = await build());
   };
 

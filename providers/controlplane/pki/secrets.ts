@@ -36,3 +36,29 @@ export const SERVICE_ACCOUNT_SECRET = { suffix: 'sa-certificate', publicKey: 'sa
 export function secretName(tenant: string, layout: { readonly suffix: string }): string {
   return `${tenant}-${layout.suffix}`;
 }
+
+/**
+ * On a leaf certificate or kubeconfig Secret: the value of the TenantControlPlane's rotate annotation the Secret
+ * was last issued under, so one annotation value rotates each Secret exactly once (crash or no crash).
+ */
+export const ROTATED_FOR_ANNOTATION = 'kvcloud.io/rotated-for';
+
+/**
+ * Keys of `<tenant>-ca` beyond kubeadm's two while a CA rotation runs (see ca-rotation.ts). `ca.crt` is then the
+ * trust bundle, signing CA first, so whoever pairs it with `ca.key` still gets a matching pair.
+ */
+export const CA_ROTATION_KEYS = {
+  /** The new CA's key while it is only trusted, not yet signing. */
+  nextKey: 'ca-next.key',
+  /** The signing CA alone: kube-controller-manager's --cluster-signing-cert-file accepts exactly one certificate. */
+  signerCert: 'ca-signer.crt',
+  /** Each CA cross-signed by its predecessor, newest first: a client that still trusts an older CA verifies through them. */
+  bridges: 'ca-bridges.crt',
+} as const;
+
+/** On `<tenant>-ca`: the rotate-ca request value a rotation was started for (one rotation per value). */
+export const CA_ROTATION_REQUEST_ANNOTATION = 'kvcloud.io/ca-rotation-request';
+/** On `<tenant>-ca`: when the new CA started signing, for the minimum soak before the old one is retired. */
+export const CA_ROTATION_SWITCHED_ANNOTATION = 'kvcloud.io/ca-rotation-switched-at';
+/** On `<tenant>-ca`: the Nodes seen with a kubelet client certificate from the new CA, comma separated. */
+export const CA_ROTATION_NODES_ANNOTATION = 'kvcloud.io/ca-rotation-nodes';
