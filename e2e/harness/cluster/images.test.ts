@@ -52,9 +52,10 @@ describe('image to local program mapping', () => {
     expect(err.message).to.match(/image "docker.io\/library\/nginx:1.27" has no local program; the pod runner knows .*registry.k8s.io\/kube-apiserver/);
   });
 
-  it('refuses a tag other than the pinned version', async () => {
+  it('refuses a tag other than the pinned versions, naming them', async () => {
     const err = await refusal('registry.k8s.io/kube-apiserver:v1.20.0');
     expect(err).to.be.instanceOf(ImageNotMappedError);
-    expect(err.message).to.include(`only tag ${upstreamVersion('KUBERNETES_VERSION')} of registry.k8s.io/kube-apiserver is available locally`);
+    expect(err.message).to.include(`registry.k8s.io/kube-apiserver is available locally only as ${upstreamVersion('KUBERNETES_VERSION')}, `);
+    for (const older of ['v1.35.4', 'v1.36.0']) expect(err.message).to.include(older);
   });
 });

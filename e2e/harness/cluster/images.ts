@@ -1,7 +1,7 @@
 // Which local program an image runs. There is no container runtime here, so an image is a name for a set of
 // programs built into ~/.cache/kvcloud (or shipped with the harness): its entrypoint, run when a container gives
-// no command, and the executables a command may name. A tag must equal the pinned version, so a manifest that
-// asks for another release fails visibly instead of silently running a different one.
+// no command, and the executables a command may name. A tag must be one of the pinned versions, so a manifest
+// that asks for another release fails visibly instead of silently running a different one.
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,13 +69,24 @@ interface ImagePrograms {
 interface CatalogEntry {
   /** Tags this image is available in. */
   tags: () => string[];
-  resolve: () => Promise<ImagePrograms>;
+  /** The programs of one of those tags. */
+  resolve: (tag: string) => Promise<ImagePrograms>;
 }
 
-async function kubernetesBinary(name: BinaryName): Promise<ImagePrograms> {
-  const path = await binaryPath(name);
-  return { entrypoint: [path], programs: { [name]: path } };
+/** The pinned release, then the older ones tenant control planes may start at (the upgrade proofs). */
+function kubernetesTags(): string[] {
+  const older = pinnedVersion('KUBERNETES_OLDER_VERSIONS') ?? '';
+  return [upstreamVersion('KUBERNETES_VERSION'), ...older.split(',').filter((v) => v !== '')];
 }
+
+// The pinned release may come from envtest assets (binaryPath knows where); older ones only from `make tools`.
+const kubernetesImage = (name: BinaryName): CatalogEntry => ({
+  tags: kubernetesTags,
+  resolve: async (tag) => {
+    const path = tag === upstreamVersion('KUBERNETES_VERSION') ? await binaryPath(name) : builtProgram('kubernetes', tag, name);
+    return { entrypoint: [path], programs: { [name]: path } };
+  },
+});
 
 const clusterAPI = (file: string): CatalogEntry => ({
   tags: () => [upstreamVersion('CLUSTER_API_VERSION')],
@@ -118,9 +129,9 @@ const kvcloudComponent = (main: string): CatalogEntry => ({
 });
 
 const catalog: Record<string, CatalogEntry> = {
-  'registry.k8s.io/kube-apiserver': { tags: () => [upstreamVersion('KUBERNETES_VERSION')], resolve: () => kubernetesBinary('kube-apiserver') },
-  'registry.k8s.io/kube-controller-manager': { tags: () => [upstreamVersion('KUBERNETES_VERSION')], resolve: () => kubernetesBinary('kube-controller-manager') },
-  'registry.k8s.io/kube-scheduler': { tags: () => [upstreamVersion('KUBERNETES_VERSION')], resolve: () => kubernetesBinary('kube-scheduler') },
+  'registry.k8s.io/kube-apiserver': kubernetesImage('kube-apiserver'),
+  'registry.k8s.io/kube-controller-manager': kubernetesImage('kube-controller-manager'),
+  'registry.k8s.io/kube-scheduler': kubernetesImage('kube-scheduler'),
   // etcd images are tagged "3.6.4-0": the release without its "v", and an image revision.
   'registry.k8s.io/etcd': {
     tags: () => {
@@ -157,9 +168,9 @@ export async function resolveImage(reference: string): Promise<LocalImage> {
   }
   const tags = entry.tags();
   if (tag === undefined || !tags.includes(tag)) {
-    throw new ImageNotMappedError(`image "${reference}": only tag ${tags.join(' / ')} of ${repository} is available locally`);
+    throw new ImageNotMappedError(`image "${reference}": ${repository} is available locally only as ${tags.join(', ')}`);
   }
-  const { entrypoint, programs } = await entry.resolve();
+  const { entrypoint, programs } = await entry.resolve(tag);
   const findProgram = programs
     ? (name: string) => programs[basename(name)]
     : (name: string) => (name.startsWith('/') ? (executable(name) ? name : undefined) : onPath(name));

@@ -262,7 +262,7 @@ describe('local cluster: what a pod sees and how it is run', () => {
     );
     const [web, apiserver] = pod.status?.containerStatuses ?? [];
     expect(web?.state.waiting?.message).to.match(/image "docker.io\/library\/nginx:1.27" has no local program; the pod runner knows .*registry.k8s.io\/kube-apiserver/);
-    expect(apiserver?.state.waiting?.message).to.include(`only tag ${upstreamVersion('KUBERNETES_VERSION')} of registry.k8s.io/kube-apiserver is available locally`);
+    expect(apiserver?.state.waiting?.message).to.include(`registry.k8s.io/kube-apiserver is available locally only as ${upstreamVersion('KUBERNETES_VERSION')}`);
     expect(pod.status?.phase).to.equal('Pending');
   });
 

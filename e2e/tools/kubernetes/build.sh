@@ -1,75 +1,87 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager, kube-scheduler and kubeadm at KUBERNETES_VERSION into
-# ~/.cache/kvcloud/bin/kubernetes-<version>/, from the Go module proxy only. No-op when already built.
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler and kubeadm at KUBERNETES_VERSION, and the three
+# control plane programs at each of KUBERNETES_OLDER_VERSIONS, into ~/.cache/kvcloud/bin/kubernetes-<version>/,
+# from the Go module proxy only. Each version is a no-op when already built.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib.sh
 source "$here/../lib.sh"
 
-out=$(out_dir kubernetes "$KUBERNETES_VERSION")
-if is_built "$out"; then
-  log "kubernetes $KUBERNETES_VERSION already built in $out"
-  exit 0
-fi
+# build_version VERSION CMD...: one release's programs into its own directory.
+build_version() {
+  local KUBERNETES_VERSION=$1; shift
+  local cmds=("$@")
+  local out start work gomod staging_version replaces major minor build_date ldflags pkgs pkg c dl_start build_start
+  out=$(out_dir kubernetes "$KUBERNETES_VERSION")
+  if is_built "$out"; then
+    log "kubernetes $KUBERNETES_VERSION already built in $out"
+    return 0
+  fi
 
-start=$(date +%s)
-work=$(work_dir kubernetes)
-cd "$work"
-go mod edit -require="k8s.io/kubernetes@$KUBERNETES_VERSION"
+  start=$(date +%s)
+  work=$(work_dir kubernetes)
+  cd "$work" || return 1
+  go mod edit -require="k8s.io/kubernetes@$KUBERNETES_VERSION"
 
-# k8s.io/kubernetes points its k8s.io/* staging modules at ./staging/src/... and requires them as v0.0.0.
-# Replace directives of a dependency are ignored, so re-state each one against the published staging module:
-# k8s.io/kubernetes v1.X.Y <-> k8s.io/<staging> v0.X.Y. Non-local replaces are copied as they are.
-log "kubernetes $KUBERNETES_VERSION: downloading k8s.io/kubernetes"
-gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')
-[ -f "$gomod" ] || { log "no go.mod for k8s.io/kubernetes@$KUBERNETES_VERSION"; exit 1; }
-staging_version="v0.${KUBERNETES_VERSION#v1.}"
-replaces=$(awk -v sv="$staging_version" '
-  function emit(line,   f, n, i, a) {
-    sub(/\/\/.*/, "", line); n = split(line, f, " "); a = 0
-    for (i = 1; i <= n; i++) if (f[i] == "=>") a = i
-    if (a == 0) return
-    from = f[1] (a == 3 ? "@" f[2] : ""); to = f[a + 1] (a + 2 <= n ? "@" f[a + 2] : "")
-    if (to ~ /^\.\/staging\/src\//) print "-replace=" from "=" f[1] "@" sv
-    else if (to ~ /^[.\/]/) { print "unhandled local replace in k8s.io/kubernetes go.mod: " line > "/dev/stderr"; exit 1 }
-    else print "-replace=" from "=" to
-  }
-  /^replace[ \t]*\(/ { inblock = 1; next }
-  inblock && /^\)/  { inblock = 0; next }
-  inblock           { emit($0); next }
-  /^replace[ \t]/   { l = $0; sub(/^replace[ \t]+/, "", l); emit(l) }
-' "$gomod")
-[ -n "$replaces" ] || { log "found no replace directives in $gomod"; exit 1; }
-# shellcheck disable=SC2086 # one -replace=... flag per line
-go mod edit $replaces
-log "kubernetes: $(wc -l <<<"$replaces") replace directives generated (staging modules at $staging_version)"
+  # k8s.io/kubernetes points its k8s.io/* staging modules at ./staging/src/... and requires them as v0.0.0.
+  # Replace directives of a dependency are ignored, so re-state each one against the published staging module:
+  # k8s.io/kubernetes v1.X.Y <-> k8s.io/<staging> v0.X.Y. Non-local replaces are copied as they are.
+  log "kubernetes $KUBERNETES_VERSION: downloading k8s.io/kubernetes"
+  gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')
+  [ -f "$gomod" ] || { log "no go.mod for k8s.io/kubernetes@$KUBERNETES_VERSION"; exit 1; }
+  staging_version="v0.${KUBERNETES_VERSION#v1.}"
+  replaces=$(awk -v sv="$staging_version" '
+    function emit(line,   f, n, i, a) {
+      sub(/\/\/.*/, "", line); n = split(line, f, " "); a = 0
+      for (i = 1; i <= n; i++) if (f[i] == "=>") a = i
+      if (a == 0) return
+      from = f[1] (a == 3 ? "@" f[2] : ""); to = f[a + 1] (a + 2 <= n ? "@" f[a + 2] : "")
+      if (to ~ /^\.\/staging\/src\//) print "-replace=" from "=" f[1] "@" sv
+      else if (to ~ /^[.\/]/) { print "unhandled local replace in k8s.io/kubernetes go.mod: " line > "/dev/stderr"; exit 1 }
+      else print "-replace=" from "=" to
+    }
+    /^replace[ \t]*\(/ { inblock = 1; next }
+    inblock && /^\)/  { inblock = 0; next }
+    inblock           { emit($0); next }
+    /^replace[ \t]/   { l = $0; sub(/^replace[ \t]+/, "", l); emit(l) }
+  ' "$gomod")
+  [ -n "$replaces" ] || { log "found no replace directives in $gomod"; exit 1; }
+  # shellcheck disable=SC2086 # one -replace=... flag per line
+  go mod edit $replaces
+  log "kubernetes: $(wc -l <<<"$replaces") replace directives generated (staging modules at $staging_version)"
 
-# Version stamping, as hack/lib/version.sh does it. The module proxy carries no commit hash, so gitCommit is
-# left empty (what a build from a source archive without git metadata reports); the tree is a released tag.
-major=${KUBERNETES_VERSION#v}; major=${major%%.*}
-minor=${KUBERNETES_VERSION#v*.}; minor=${minor%%.*}
-build_date=$(date ${SOURCE_DATE_EPOCH:+--date=@$SOURCE_DATE_EPOCH} -u +%Y-%m-%dT%H:%M:%SZ)
-ldflags="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
-  ldflags+=" -X $pkg.gitCommit= -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
+  # Version stamping, as hack/lib/version.sh does it. The module proxy carries no commit hash, so gitCommit is
+  # left empty (what a build from a source archive without git metadata reports); the tree is a released tag.
+  major=${KUBERNETES_VERSION#v}; major=${major%%.*}
+  minor=${KUBERNETES_VERSION#v*.}; minor=${minor%%.*}
+  build_date=$(date ${SOURCE_DATE_EPOCH:+--date=@$SOURCE_DATE_EPOCH} -u +%Y-%m-%dT%H:%M:%SZ)
+  ldflags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitCommit= -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
+  done
+
+  pkgs=()
+  for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+
+  # -mod=mod (lib.sh's GOFLAGS) resolves the rest of the module graph and writes go.sum in the scratch copy.
+  # Checksums are verified against sum.golang.org as usual: the host itself is not reachable here, but the Go
+  # command reaches the checksum database through the module proxy (GOPROXY/sumdb/sum.golang.org/...).
+  log "kubernetes: downloading the module graph"
+  dl_start=$(date +%s)
+  go list -deps -f '{{if .Module}}{{.Module.Path}}{{end}}' "${pkgs[@]}" >/dev/null
+  log "kubernetes: modules ready in $(( $(date +%s) - dl_start ))s; compiling ${cmds[*]}"
+  build_start=$(date +%s)
+  rm -rf "$out"; mkdir -p "$out"
+  nice go build -ldflags "$ldflags" -o "$out/" "${pkgs[@]}"
+  log "kubernetes: compiled in $(( $(date +%s) - build_start ))s"
+
+  "$out/kube-apiserver" --version
+  mark_built "$out"
+  log "kubernetes $KUBERNETES_VERSION built into $out in $(( $(date +%s) - start ))s"
+}
+
+build_version "$KUBERNETES_VERSION" kube-apiserver kube-controller-manager kube-scheduler kubeadm
+# Older releases only run tenant control planes (the upgrade walk starts from them): no kubeadm.
+for older in ${KUBERNETES_OLDER_VERSIONS//,/ }; do
+  build_version "$older" kube-apiserver kube-controller-manager kube-scheduler
 done
-
-cmds=(kube-apiserver kube-controller-manager kube-scheduler kubeadm)
-pkgs=()
-for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
-
-# -mod=mod (lib.sh's GOFLAGS) resolves the rest of the module graph and writes go.sum in the scratch copy.
-# Checksums are verified against sum.golang.org as usual: the host itself is not reachable here, but the Go
-# command reaches the checksum database through the module proxy (GOPROXY/sumdb/sum.golang.org/...).
-log "kubernetes: downloading the module graph"
-dl_start=$(date +%s)
-go list -deps -f '{{if .Module}}{{.Module.Path}}{{end}}' "${pkgs[@]}" >/dev/null
-log "kubernetes: modules ready in $(( $(date +%s) - dl_start ))s; compiling ${cmds[*]}"
-build_start=$(date +%s)
-rm -rf "$out"; mkdir -p "$out"
-nice go build -ldflags "$ldflags" -o "$out/" "${pkgs[@]}"
-log "kubernetes: compiled in $(( $(date +%s) - build_start ))s"
-
-"$out/kube-apiserver" --version
-mark_built "$out"
-log "kubernetes $KUBERNETES_VERSION built into $out in $(( $(date +%s) - start ))s"
