@@ -76,6 +76,12 @@ describe('hack/release-manifests', () => {
       expect(input).to.deep.equal(before);
     });
 
+    it('accepts a binding that grants another provider\'s ServiceAccount access to its kinds', () => {
+      const reader: Manifest = { ...binding, metadata: { name: 'capi-bootstrap-reader' }, subjects: [{ kind: 'ServiceAccount', name: 'capi-kubeadm-bootstrap-manager', namespace: 'capi-kubeadm-bootstrap-system' }] };
+      const out = assembleComponents(INFRASTRUCTURE_PROVIDER, [...complete(), reader]);
+      expect(out.find((o) => o.metadata.name === 'capi-bootstrap-reader')?.subjects).to.deep.equal(reader.subjects);
+    });
+
     const refusals: { name: string; objects: () => Manifest[]; error: RegExp }[] = [
       { name: 'a second namespace', objects: () => [...complete(), { ...ns, metadata: { name: 'other' } }], error: /exactly one Namespace, found 2/ },
       { name: 'an object in another namespace', objects: () => [...complete(), { ...sa, metadata: { name: 'x', namespace: 'default' } }], error: /ServiceAccount default\/x is outside the provider namespace/ },
