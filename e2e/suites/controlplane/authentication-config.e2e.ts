@@ -9,6 +9,8 @@ import { expect } from 'chai';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { certificatePem, createCertificateAuthority, issueCertificate, privateKeyPem } from '../../../lib/pki/x509.js';
 import type { TenantControlPlane } from '../../../providers/controlplane/api/index.js';
+import { buildDeployment } from '../../../providers/controlplane/workload/deployment.js';
+import type { TenantControlPlaneView } from '../../../providers/controlplane/workload/tcp-view.js';
 import { NODE_IP } from '../../harness/cluster/topology.js';
 import { rejection } from '../../harness/rejection.js';
 import { upstreamVersion } from '../../harness/versions.js';
@@ -223,6 +225,47 @@ describe('TenantControlPlane with structured authentication and authorization', 
         expect(args).to.include('--authentication-config=/etc/kubernetes/apiserver-auth/authentication-configuration.json');
         expect(args).to.include('--authorization-config=/etc/kubernetes/apiserver-auth/authorization-configuration.json');
         expect(args.some((a) => a.startsWith('--authorization-mode'))).to.equal(false);
+      });
+
+      it('runs a hardened pod the management apiserver admitted: non-root, read-only root, no capabilities, RuntimeDefault seccomp', async () => {
+        type Pod = KubeObject & {
+          spec?: {
+            hostUsers?: boolean;
+            securityContext?: { fsGroup?: number };
+            containers?: { name: string; securityContext?: Record<string, unknown>; volumeMounts?: { name: string; readOnly?: boolean; recursiveReadOnly?: string }[] }[];
+          };
+        };
+        const pods = await suite.client.list<Pod>({ apiVersion: 'v1', kind: 'Pod' }, { namespace, labelSelector: 'kamaji.clastix.io/name=oidc', direct: true });
+        const api = pods[0]?.spec?.containers?.find((c) => c.name === 'kube-apiserver');
+        expect(api?.securityContext).to.deep.include({ runAsNonRoot: true, runAsUser: 65532, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+        expect(api?.securityContext?.capabilities).to.deep.equal({ drop: ['ALL'] });
+        expect(api?.securityContext?.seccompProfile).to.deep.equal({ type: 'RuntimeDefault' });
+        expect(api?.volumeMounts?.find((m) => m.name === 'pki')?.recursiveReadOnly).to.equal('IfPossible');
+        expect(pods[0]?.spec?.securityContext?.fsGroup).to.equal(65532);
+        // The operator is not told whether the nodes support user namespaces yet, so it leaves hostUsers alone.
+        expect(pods[0]?.spec?.hostUsers).to.equal(undefined);
+      });
+
+      it('builds a pod with hostUsers: false, when told the nodes support it, that the management apiserver admits', async () => {
+        const tcp = (await get('oidc')) as unknown as TenantControlPlaneView;
+        const names = ['ca', 'apiServer', 'apiServerKubeletClient', 'frontProxyCA', 'frontProxyClient', 'serviceAccount', 'dataStoreCertificate', 'controllerManagerKubeconfig', 'schedulerKubeconfig'];
+        const d = buildDeployment(tcp, {
+          secrets: Object.fromEntries(names.map((n) => [n, `oidc-${n.toLowerCase()}`])) as unknown as Parameters<typeof buildDeployment>[1]['secrets'],
+          secretsChecksum: 'x',
+          etcdServers: ['https://127.0.0.1:2379'],
+          etcdPrefix: '/x/',
+          advertiseAddress: undefined,
+          userNamespaces: true,
+        });
+        const template = d.spec?.template;
+        expect(template?.spec?.hostUsers).to.equal(false);
+        // Dry run: validated and admitted by the real apiserver, never run (the local pod runner has no user namespaces).
+        const admitted = await suite.client.create<KubeObject & { spec?: { hostUsers?: boolean } }>(
+          { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'userns-probe', namespace }, spec: template?.spec },
+          { dryRun: true },
+        );
+        // Kept, not dropped: the apiserver's UserNamespacesSupport gate is on, so the field reaches the kubelet.
+        expect(admitted.spec?.hostUsers).to.equal(false);
       });
 
       it('accepts a JWT signed by the issuer and maps its claims to the prefixed username and groups', async () => {

@@ -4,6 +4,7 @@
 // either carried onto the TenantControlPlane or refused by a rule naming it, never accepted and ignored.
 import { Type, type Static } from '@sinclair/typebox';
 import { authenticationSchema, authorizationSchema, structuredAuthFlagRules } from './apiserver-auth.js';
+import { PodHardening } from './pod-hardening.js';
 import {
   Affinity,
   Container,
@@ -203,6 +204,7 @@ export const DeploymentComponent = Type.Object(
     extraVolumes: Type.Optional(Type.Array(Volume)),
     externalClusterReference: Type.Optional(ExternalClusterReference),
     probes: Type.Optional(ProbeSet),
+    hardening: Type.Optional(PodHardening),
   },
   {
     'x-kubernetes-validations': [

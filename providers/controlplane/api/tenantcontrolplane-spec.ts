@@ -18,6 +18,7 @@ import {
 } from './core-types.js';
 import { authenticationSchema, authorizationSchema, structuredAuthFlagRules } from './apiserver-auth.js';
 import { MAX_KUBERNETES_MINOR } from './groupversion.js';
+import { PodHardening } from './pod-hardening.js';
 import { DNS_NAME_REGEX, rejectField, rule, unsupportedMessage } from './validation.js';
 
 export const PORT = { format: 'int32', minimum: 1, maximum: 65535 } as const;
@@ -157,6 +158,7 @@ export const DeploymentSpec = Type.Object({
   serviceAccountName: Type.Optional(Type.String({ default: 'default' })),
   containerSecurityContexts: Type.Optional(ControlPlaneContainerSecurityContexts),
   podSecurityContext: Type.Optional(PodSecurityContext),
+  hardening: Type.Optional(PodHardening),
 });
 export type DeploymentSpec = Static<typeof DeploymentSpec>;
 

@@ -2,10 +2,11 @@
 // controllers that bootstrap tokens need) and kube-scheduler in one pod, plus the Konnectivity server sidecar
 // when that addon is on. Certificates and kubeconfigs come from the operator's Secrets; their checksum is on
 // the pod template, so rotating any of them rolls the pods.
-import type { V1Container, V1DeploymentSpec, V1Probe, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1DeploymentSpec, V1Probe, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { CHECKSUM_ANNOTATION } from '../api/labels.js';
 import { renderFlags, withExtraArgs, type Flags } from './flags.js';
+import { containerSecurityContext, hardenedMount, hardeningOf, podSecurityContext, type Hardening } from './hardening.js';
 import { CONTROLLER_MANAGER_CONF, deploymentName, KONNECTIVITY_CONF, SCHEDULER_CONF, selectorLabels } from './names.js';
 import { apiServerPort, clusterDomain, podCIDRs, serviceCIDRs } from './network.js';
 import { konnectivityPort } from './service.js';
@@ -53,6 +54,11 @@ export interface DeploymentInputs {
   advertiseAddress: string | undefined;
   /** The ConfigMap holding the EgressSelectorConfiguration, when Konnectivity is on. */
   egressSelectorConfigMap?: string | undefined;
+  /**
+   * Whether the management cluster runs pods with hostUsers: false (see userNamespacesSupported in hardening.ts);
+   * unknown means no, so spec.controlPlane.deployment.hardening.userNamespaces waits for this to be true.
+   */
+  userNamespaces?: boolean | undefined;
 }
 
 export const DEFAULT_ADMISSION_CONTROLLERS = [
@@ -209,7 +215,7 @@ function schedulerFlags(tcp: TenantControlPlaneView): Flags {
   return withExtraArgs(flags, tcp.spec.controlPlane.deployment?.extraArgs?.scheduler);
 }
 
-function konnectivityServer(tcp: TenantControlPlaneView, agentPort: number): V1Container {
+function konnectivityServer(tcp: TenantControlPlaneView, agentPort: number, h: Hardening): V1Container {
   const server = tcp.spec.addons?.konnectivity?.server;
   const flags: Flags = new Map([
     ['admin-port', String(KONNECTIVITY_ADMIN_PORT)],
@@ -238,13 +244,16 @@ function konnectivityServer(tcp: TenantControlPlaneView, agentPort: number): V1C
     ],
     livenessProbe: { httpGet: { path: '/healthz', port: KONNECTIVITY_HEALTH_PORT, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 1, failureThreshold: 3 },
     ...(server?.resources ? { resources: server.resources } : {}),
+    ...withSecurityContext(containerSecurityContext(h, server?.securityContext)),
     volumeMounts: [
       { name: 'pki', mountPath: PKI, readOnly: true },
       { name: 'konnectivity-kubeconfig', mountPath: KONNECTIVITY_DIR, readOnly: true },
       { name: 'konnectivity-uds', mountPath: KONNECTIVITY_UDS_DIR },
-    ],
+    ].map((m) => hardenedMount(h, m)),
   };
 }
+
+const withSecurityContext = (sc: V1SecurityContext | undefined) => (sc ? { securityContext: sc } : {});
 
 export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentInputs): Deployment {
   const name = tcp.metadata.name ?? '';
@@ -252,8 +261,9 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
   const konnectivity = tcp.spec.addons?.konnectivity !== undefined;
   const apiPort = apiServerPort(tcp.spec.networkProfile);
   const structuredAuth = structuredAuthVolume(tcp.spec.kubernetes);
+  const h = hardeningOf(d.hardening, inputs.userNamespaces);
   const mounts = (component: 'apiServer' | 'controllerManager' | 'scheduler', own: V1VolumeMount[]): V1VolumeMount[] => [
-    ...own,
+    ...own.map((m) => hardenedMount(h, m)),
     ...(d.additionalVolumeMounts?.[component] ?? []),
   ];
 
@@ -277,7 +287,7 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
       ...(structuredAuth ? [structuredAuth.mount] : []),
     ]),
     ...(d.resources?.apiServer ? { resources: d.resources.apiServer } : {}),
-    ...(d.containerSecurityContexts?.apiServer ? { securityContext: d.containerSecurityContexts.apiServer } : {}),
+    ...withSecurityContext(containerSecurityContext(h, d.containerSecurityContexts?.apiServer)),
   };
   const controllerManager: V1Container = {
     name: 'kube-controller-manager',
@@ -291,7 +301,7 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
       { name: 'controller-manager-kubeconfig', mountPath: KCM_DIR, readOnly: true },
     ]),
     ...(d.resources?.controllerManager ? { resources: d.resources.controllerManager } : {}),
-    ...(d.containerSecurityContexts?.controllerManager ? { securityContext: d.containerSecurityContexts.controllerManager } : {}),
+    ...withSecurityContext(containerSecurityContext(h, d.containerSecurityContexts?.controllerManager)),
   };
   const scheduler: V1Container = {
     name: 'kube-scheduler',
@@ -302,7 +312,7 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
     startupProbe: httpsProbe('/healthz', SCHEDULER_PORT, 60, 1),
     volumeMounts: mounts('scheduler', [{ name: 'scheduler-kubeconfig', mountPath: SCHEDULER_DIR, readOnly: true }]),
     ...(d.resources?.scheduler ? { resources: d.resources.scheduler } : {}),
-    ...(d.containerSecurityContexts?.scheduler ? { securityContext: d.containerSecurityContexts.scheduler } : {}),
+    ...withSecurityContext(containerSecurityContext(h, d.containerSecurityContexts?.scheduler)),
   };
 
   const s = inputs.secrets;
@@ -323,11 +333,13 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
       { name: 'egress-selector', configMap: { name: inputs.egressSelectorConfigMap, defaultMode: 0o420 } },
       { name: 'konnectivity-uds', emptyDir: { medium: 'Memory' } },
     );
-    containers.push(konnectivityServer(tcp, kPort));
+    containers.push(konnectivityServer(tcp, kPort, h));
   }
   containers.push(...(d.additionalContainers ?? []));
   volumes.push(...(d.additionalVolumes ?? []));
 
+  const ports = [apiPort, KCM_PORT, SCHEDULER_PORT, ...(kPort !== undefined ? [kPort, KONNECTIVITY_ADMIN_PORT, KONNECTIVITY_HEALTH_PORT] : [])];
+  const podSecurity = podSecurityContext(h, ports, d.podSecurityContext);
   const labels = selectorLabels(name);
   return {
     apiVersion: 'apps/v1',
@@ -365,7 +377,8 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
           ...(d.topologySpreadConstraints
             ? { topologySpreadConstraints: d.topologySpreadConstraints.map((c) => Object.assign({}, c, { labelSelector: c.labelSelector ?? { matchLabels: labels } })) }
             : {}),
-          ...(d.podSecurityContext ? { securityContext: d.podSecurityContext } : {}),
+          ...(podSecurity ? { securityContext: podSecurity } : {}),
+          ...(h.userNamespaces ? { hostUsers: false } : {}),
         },
       },
     },

@@ -168,7 +168,7 @@ describe('workload/deployment with structured authentication and authorization',
     const d = buildDeployment(tcp({ authentication, authorization }), inputs);
     const pod = d.spec?.template;
     const [api, kcm, scheduler] = pod?.spec?.containers ?? [];
-    expect(api?.volumeMounts).to.deep.include({ name: 'apiserver-auth-config', mountPath: '/etc/kubernetes/apiserver-auth', readOnly: true });
+    expect(api?.volumeMounts).to.deep.include({ name: 'apiserver-auth-config', mountPath: '/etc/kubernetes/apiserver-auth', readOnly: true, recursiveReadOnly: 'IfPossible' });
     for (const c of [kcm, scheduler]) expect(c?.volumeMounts?.some((m) => m.name === 'apiserver-auth-config')).to.equal(false);
     expect(pod?.spec?.volumes?.filter((v) => v.name === 'apiserver-auth-config')).to.have.length(1);
     expect(pod?.metadata?.annotations?.[AUTHENTICATION_CONFIG_ANNOTATION]).to.equal(JSON.stringify(authenticationConfiguration(authentication)));

@@ -15,6 +15,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import type { AuthenticationSpec, AuthorizationSpec } from '../api/apiserver-auth.js';
+import type { PodHardening } from '../api/pod-hardening.js';
 
 export interface AdditionalMetadata {
   labels?: Record<string, string>;
@@ -41,7 +42,7 @@ export interface ImageOverride {
 }
 
 export interface KonnectivitySpec {
-  server?: { port?: number; version?: string; image?: string; resources?: V1ResourceRequirements; extraArgs?: string[] };
+  server?: { port?: number; version?: string; image?: string; resources?: V1ResourceRequirements; extraArgs?: string[]; securityContext?: V1SecurityContext };
   agent?: {
     image?: string;
     version?: string;
@@ -95,6 +96,7 @@ export interface TenantControlPlaneView extends KubeObject {
         serviceAccountName?: string;
         containerSecurityContexts?: PerComponent<V1SecurityContext>;
         podSecurityContext?: V1PodSecurityContext;
+        hardening?: PodHardening;
       };
       service: {
         serviceType: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
