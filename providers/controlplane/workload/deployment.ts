@@ -6,7 +6,7 @@ import type { V1Container, V1DeploymentSpec, V1Probe, V1SecurityContext, V1Volum
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { CHECKSUM_ANNOTATION } from '../api/labels.js';
 import { renderFlags, withExtraArgs, type Flags } from './flags.js';
-import { containerSecurityContext, hardenedMount, hardeningOf, podSecurityContext, type Hardening } from './hardening.js';
+import { containerSecurityContext, CREDENTIAL_FILE_MODE, hardenedMount, hardeningOf, podSecurityContext, type Hardening } from './hardening.js';
 import { CONTROLLER_MANAGER_CONF, deploymentName, KONNECTIVITY_CONF, SCHEDULER_CONF, selectorLabels } from './names.js';
 import { apiServerPort, clusterDomain, podCIDRs, serviceCIDRs } from './network.js';
 import { konnectivityPort } from './service.js';
@@ -113,7 +113,7 @@ function pkiVolume(s: ControlPlaneSecrets): V1Volume {
   return {
     name: 'pki',
     projected: {
-      defaultMode: 0o420,
+      defaultMode: CREDENTIAL_FILE_MODE,
       sources: [
         pair(s.ca, 'ca'),
         pair(s.apiServer, 'apiserver'),
@@ -318,8 +318,8 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
   const s = inputs.secrets;
   const volumes: V1Volume[] = [
     pkiVolume(s),
-    { name: 'controller-manager-kubeconfig', secret: { secretName: s.controllerManagerKubeconfig, defaultMode: 0o420 } },
-    { name: 'scheduler-kubeconfig', secret: { secretName: s.schedulerKubeconfig, defaultMode: 0o420 } },
+    { name: 'controller-manager-kubeconfig', secret: { secretName: s.controllerManagerKubeconfig, defaultMode: CREDENTIAL_FILE_MODE } },
+    { name: 'scheduler-kubeconfig', secret: { secretName: s.schedulerKubeconfig, defaultMode: CREDENTIAL_FILE_MODE } },
   ];
   if (structuredAuth) volumes.push(structuredAuth.volume);
   const containers = [apiServer, controllerManager, scheduler];
@@ -329,8 +329,8 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
       throw new Error('konnectivity is enabled but its kubeconfig Secret or egress selector ConfigMap was not given');
     }
     volumes.push(
-      { name: 'konnectivity-kubeconfig', secret: { secretName: s.konnectivityKubeconfig, defaultMode: 0o420 } },
-      { name: 'egress-selector', configMap: { name: inputs.egressSelectorConfigMap, defaultMode: 0o420 } },
+      { name: 'konnectivity-kubeconfig', secret: { secretName: s.konnectivityKubeconfig, defaultMode: CREDENTIAL_FILE_MODE } },
+      { name: 'egress-selector', configMap: { name: inputs.egressSelectorConfigMap, defaultMode: CREDENTIAL_FILE_MODE } },
       { name: 'konnectivity-uds', emptyDir: { medium: 'Memory' } },
     );
     containers.push(konnectivityServer(tcp, kPort, h));

@@ -4,6 +4,10 @@
 import type { V1Node, V1PodSecurityContext, V1SecurityContext, V1VolumeMount } from '@kubernetes/client-node';
 import type { PodHardening } from '../api/pod-hardening.js';
 
+// Keys and kubeconfigs readable by the file owner and the pod's group only (fsGroup: the non-root user of the
+// hardened containers is in it), never by others. Kamaji mounts them 0644.
+export const CREDENTIAL_FILE_MODE = 0o440;
+
 /** The non-root uid/gid of the control plane containers (distroless' "nonroot", which the upstream images carry). */
 export const CONTROL_PLANE_UID = 65532;
 

@@ -5,6 +5,7 @@ import type { V1Volume, V1VolumeMount, V1VolumeProjection } from '@kubernetes/cl
 import type { AuthenticationSpec, AuthorizationSpec } from '../api/apiserver-auth.js';
 import { AUTHENTICATION_CONFIG_ANNOTATION, AUTHORIZATION_CONFIG_ANNOTATION } from '../api/labels.js';
 import type { Flags } from './flags.js';
+import { CREDENTIAL_FILE_MODE } from './hardening.js';
 
 export const STRUCTURED_AUTH_VOLUME = 'apiserver-auth-config';
 export const STRUCTURED_AUTH_DIR = '/etc/kubernetes/apiserver-auth';
@@ -74,7 +75,7 @@ export function structuredAuthVolume(auth: StructuredAuth): { volume: V1Volume; 
   }
   if (sources.length === 0) return undefined;
   return {
-    volume: { name: STRUCTURED_AUTH_VOLUME, projected: { defaultMode: 0o420, sources } },
+    volume: { name: STRUCTURED_AUTH_VOLUME, projected: { defaultMode: CREDENTIAL_FILE_MODE, sources } },
     mount: { name: STRUCTURED_AUTH_VOLUME, mountPath: STRUCTURED_AUTH_DIR, readOnly: true },
   };
 }
