@@ -204,7 +204,9 @@ describe('KamajiControlPlane with Cluster API', function () {
       const kcp = await waitFor(
         async () => {
           const k = await get<KCPObject>(KCP, NAME);
-          if (k?.status?.initialization?.controlPlaneInitialized === true && conditionOf(k, 'Available')?.status === 'True') return k;
+          // Settled: the Deployment may surge a second pod while the operator's first Secrets roll the template.
+          const settled = k?.status?.replicas === 1 && k.status.upToDateReplicas === 1 && k.status.readyReplicas === 1;
+          if (k?.status?.initialization?.controlPlaneInitialized === true && conditionOf(k, 'Available')?.status === 'True' && settled) return k;
           throw new Error(await describeState());
         },
         { timeoutMs: 4 * 60_000, intervalMs: 1000, what: 'the KamajiControlPlane to be initialized and Available' },
@@ -285,6 +287,46 @@ describe('KamajiControlPlane with Cluster API', function () {
       expect(decode(tcpCA, 'tls.crt')).to.equal(decode(tcpCA, 'ca.crt'));
       expect(decode(tcpCA, 'tls.key')).to.equal(decode(tcpCA, 'ca.key'));
       expect(tcpCA?.metadata.labels?.['cluster.x-k8s.io/cluster-name']).to.equal(NAME);
+    });
+
+    it('writes a separate <cluster>-ca, owned by the KamajiControlPlane, when it is named unlike its Cluster (as ClusterClass names it)', async function () {
+      this.timeout(4 * 60_000);
+      const [cluster, cp] = ['beta', 'beta-cp'];
+      await suite.client.create({ ...KCP, metadata: { name: cp, namespace }, spec: { version: VERSION, replicas: 1, dataStoreName: 'shared-etcd' } });
+      await suite.client.create({
+        ...CLUSTER,
+        metadata: { name: cluster, namespace },
+        spec: { controlPlaneRef: { apiGroup: 'controlplane.cluster.x-k8s.io', kind: 'KamajiControlPlane', name: cp } },
+      });
+      const kubeconfig = await waitFor(
+        async () => {
+          const k = await get<KCPObject>(KCP, cp);
+          const secret = await get<Secret>(SECRET, `${cluster}-kubeconfig`);
+          if (conditionOf(k, 'Available')?.status === 'True' && secret) return secret;
+          throw new Error(`${cp}: ${JSON.stringify(k?.status?.conditions)}`);
+        },
+        { timeoutMs: 3 * 60_000, intervalMs: 1000, what: `KamajiControlPlane ${cp} Available with ${cluster}-kubeconfig` },
+      );
+      const ca = started(await get<Secret>(SECRET, `${cluster}-ca`), `Secret ${cluster}-ca`);
+      expect(ca.type).to.equal('cluster.x-k8s.io/secret');
+      expect(ca.metadata.labels?.['cluster.x-k8s.io/cluster-name']).to.equal(cluster);
+      expect(ca.metadata.ownerReferences?.[0]).to.include({ kind: 'KamajiControlPlane', name: cp, controller: true });
+      const tenantCA = await get<Secret>(SECRET, `${cp}-ca`);
+      expect(decode(ca, 'tls.crt')).to.equal(decode(tenantCA, 'ca.crt'));
+      expect(decode(ca, 'tls.key')).to.equal(decode(tenantCA, 'ca.key'));
+      const path = join(dir, 'beta.kubeconfig');
+      await writeFile(path, decode(kubeconfig, 'value'));
+      expect((await kubectl(path, ['get', '--raw', '/readyz'])).trim()).to.equal('ok');
+      await suite.client.delete(CLUSTER, { namespace, name: cluster });
+      await waitFor(
+        async () => {
+          const left = [(await get(KCP, cp)) && 'KamajiControlPlane', (await get(TCP, cp)) && 'TenantControlPlane', (await get(SECRET, `${cluster}-ca`)) && `Secret ${cluster}-ca`];
+          const still = left.filter(Boolean);
+          if (still.length > 0) throw new Error(`still there: ${still.join(', ')}`);
+          return true;
+        },
+        { timeoutMs: 2 * 60_000, intervalMs: 1000, what: `Cluster ${cluster} deleted by Cluster API down to its control plane and Secrets` },
+      );
     });
 
     it('writes nothing at steady state: a forced reconcile changes no object and sends no write', async function () {
