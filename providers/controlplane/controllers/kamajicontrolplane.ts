@@ -26,6 +26,8 @@ export const KCP_FINALIZER = 'kamajicontrolplane.controlplane.cluster.x-k8s.io';
 /** Checksum of the TenantControlPlane we applied last: a field dropped from the KamajiControlPlane changes it. */
 export const APPLIED_CHECKSUM_ANNOTATION = 'controlplane.cluster.x-k8s.io/kamajicontrolplane-checksum';
 const TCP_TYPE = { apiVersion: API_VERSION, kind: TENANT_CONTROL_PLANE_KIND };
+/** A renewal far ahead (a long --kubeconfig-client-cert-validity) is looked at again after this at the latest. */
+const MAX_RENEWAL_WAIT_MS = 6 * 3_600_000;
 
 type KCP = KamajiControlPlane & { metadata: object };
 
@@ -134,7 +136,7 @@ export class KamajiControlPlaneReconciler implements Reconciler<KCP> {
     this.setStatus(kcp, tcp, true);
     // Rotation is due at a time no watch announces.
     if (secrets.renewAt !== undefined) {
-      const renewIn = Math.max(secrets.renewAt - Date.now(), 1000);
+      const renewIn = Math.min(Math.max(secrets.renewAt - Date.now(), 1000), MAX_RENEWAL_WAIT_MS);
       requeue = requeue === undefined ? renewIn : Math.min(requeue, renewIn);
     }
     return requeue !== undefined ? requeueAfter(requeue) : done();

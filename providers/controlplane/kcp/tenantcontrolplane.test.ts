@@ -111,6 +111,19 @@ describe('kcp/tenantcontrolplane', () => {
     expect(tcp.spec.networkProfile).to.deep.equal({ dnsServiceIPs: ['10.96.0.20'], address: '192.0.2.10', advertiseAddress: '192.0.2.11', certSANs: ['api.acme.example'] });
   });
 
+  it('carries the structured authentication and authorization and the pod hardening opt-outs', () => {
+    const authentication = { jwt: [{ issuer: { url: 'https://issuer.example.com', audiences: ['acme'] }, claimMappings: { username: { claim: 'sub', prefix: '' } } }] };
+    const authorization = { authorizers: [{ type: 'Node', name: 'node' }, { type: 'RBAC', name: 'rbac' }] };
+    const hardening = { readOnlyRootFilesystem: false };
+    const { tcp } = buildTenantControlPlane(
+      kcp({ apiServer: { authentication, authorization }, deployment: { hardening } } as unknown as Partial<KamajiControlPlane['spec']>),
+      cluster(),
+      'v1.37.1',
+    );
+    expect(tcp.spec.kubernetes).to.deep.include({ authentication, authorization });
+    expect(tcp.spec.controlPlane.deployment?.hardening).to.deep.equal(hardening);
+  });
+
   it('exposes through an Ingress and puts its hostname (without a port) in the certificate SANs', () => {
     const { tcp } = buildTenantControlPlane(kcp({ network: { serviceType: 'ClusterIP', ingress: { className: 'nginx', hostname: 'acme.example.com', extraLabels: { a: 'b' } } } }), cluster(), 'v1.37.1');
     expect(tcp.spec.controlPlane.ingress).to.deep.equal({ ingressClassName: 'nginx', hostname: 'acme.example.com', additionalMetadata: { labels: { a: 'b' } } });

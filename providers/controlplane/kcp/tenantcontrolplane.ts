@@ -118,6 +118,7 @@ function deployment(kcp: KamajiControlPlane): DeploymentSpec {
     additionalInitContainers: d?.extraInitContainers,
     additionalContainers: d?.extraContainers,
     additionalVolumes: d?.extraVolumes,
+    hardening: d?.hardening,
   };
 }
 
@@ -181,6 +182,9 @@ export function buildTenantControlPlane(kcp: KamajiControlPlane, cluster: Cluste
         configurationJSONPatches: s.kubelet?.configurationJSONPatches,
       },
       admissionControllers: admission.kept,
+      // kvcloud's structured apiserver configuration sits under spec.apiServer on the KamajiControlPlane.
+      authentication: s.apiServer?.authentication,
+      authorization: s.apiServer?.authorization,
     },
     networkProfile: networkProfile(kcp, cluster),
     addons: {
