@@ -1,6 +1,7 @@
 // The control plane operator (image ghcr.io/kvcloud/controlplane-manager): TenantControlPlane and DataStore
 // controllers with the common manager flags, plus Kamaji's --datastore default, the data deletion policy and
-// --certificate-expiration-deadline (Kamaji's name): how long before expiry a leaf certificate or kubeconfig renews.
+// --certificate-expiration-deadline (Kamaji's name): how long before expiry a leaf certificate or kubeconfig renews,
+// and --ca-rotation-soak: the least time a rotated CA's predecessor stays trusted once every node has moved on.
 import { Manager } from '../../lib/controller/manager.js';
 import { parseDuration, parseManagerFlags } from '../../lib/controller/manager-flags.js';
 import { setupControlPlaneControllers } from './controllers/setup.js';
@@ -10,6 +11,7 @@ const { flags, values } = parseManagerFlags(process.argv.slice(2), {
   datastore: { type: 'string' },
   'datastore-data-on-delete': { type: 'string', default: 'Delete' },
   'certificate-expiration-deadline': { type: 'string', default: '720h' },
+  'ca-rotation-soak': { type: 'string', default: '1h' },
   'kubeconfig-client-cert-validity': { type: 'string', default: '24h' },
 });
 const onDelete = String(values['datastore-data-on-delete']);
@@ -21,7 +23,11 @@ const manager = await Manager.create({ component: 'controlplane-manager', flags 
 await setupControlPlaneControllers(manager, {
   defaultDataStore: values.datastore as string | undefined,
   deleteDataOnRemoval: onDelete === 'Delete',
-  pki: { ...DEFAULT_PKI_OPTIONS, rotationThreshold: parseExpirationDeadline(String(values['certificate-expiration-deadline'])) },
+  pki: {
+    ...DEFAULT_PKI_OPTIONS,
+    rotationThreshold: parseExpirationDeadline(String(values['certificate-expiration-deadline'])),
+    caRotationSoak: parseDuration(String(values['ca-rotation-soak']), 'ca-rotation-soak'),
+  },
   // The KamajiControlPlane's <cluster>-kubeconfig for Cluster API: short-lived, re-issued with a third left.
   kubeconfigValidityMs: parseDuration(String(values['kubeconfig-client-cert-validity']), 'kubeconfig-client-cert-validity'),
 });

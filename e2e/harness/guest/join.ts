@@ -1,8 +1,9 @@
 // What kubeadm join and the kubelet do for a worker, against any apiserver: discover and trust the cluster
 // (bootstrap-token discovery or a given CA), obtain the node's client certificate through a CSR for
 // kubernetes.io/kube-apiserver-client-kubelet that the tenant's kube-controller-manager approves and signs,
-// register the Node under that identity, and heartbeat (Lease + Ready) until stopped.
-import { createHash, randomUUID } from 'node:crypto';
+// register the Node under that identity, and heartbeat (Lease + Ready) until stopped; with rotateCertificates, renew
+// the client certificate through a CSR of its own as the kubelet does (at a jittered 70-90% of its lifetime).
+import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
@@ -40,6 +41,12 @@ export interface NodeRegistration {
   /** Default the pinned Kubernetes version. */
   kubeletVersion?: string | undefined;
   heartbeat?: HeartbeatOptions | undefined;
+  /**
+   * The kubelet's rotateCertificates: a new key and a CSR under the node's own identity (auto-approved as
+   * selfnodeclient) once a jittered 70-90% of the certificate's lifetime has passed. The CA the node trusts stays
+   * the one it joined with, as kubelet.conf keeps it.
+   */
+  rotateCertificates?: boolean | undefined;
   log?: Logger | undefined;
 }
 
@@ -67,7 +74,10 @@ export interface JoinNodeOptions extends NodeRegistration {
 
 export interface RunningNode {
   readonly nodeName: string;
+  /** The identity in use now (a rotation replaces it). */
   readonly identity: NodeIdentity;
+  /** Client certificates obtained by rotation so far. */
+  readonly rotations: number;
   /** The CSR that issued the identity (undefined when the node ran with an identity it already had). */
   readonly csrName: string | undefined;
   /** A kubeconfig with the node's identity, as kubeadm writes /etc/kubernetes/kubelet.conf. */
@@ -115,35 +125,53 @@ export async function tlsBootstrap(
   signal: AbortSignal | undefined,
   log: Logger,
 ): Promise<{ identity: NodeIdentity; csrName: string }> {
+  const transport = await openTransport({ server: info.server, caPem: info.caPem, credentials: { kind: 'token', token }, userAgent: `kubelet/${nodeName}` });
+  try {
+    const { certPem, keyPem, csrName } = await requestClientCertificate(clientOn(transport), nodeName, deadline, signal, log);
+    return { identity: { server: info.server, caPem: info.caPem, certPem, keyPem }, csrName };
+  } finally {
+    transport.close();
+  }
+}
+
+/** A new key and a kubelet client certificate for it, requested through `client` (bootstrap token or the node itself). */
+async function requestClientCertificate(
+  client: Client,
+  nodeName: string,
+  deadline: number,
+  signal: AbortSignal | undefined,
+  log: Logger,
+): Promise<{ certPem: string; keyPem: string; csrName: string }> {
   const key = await generateKeyPair('ECDSA-P256');
   const request = await createCertificateSigningRequest(key, { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] });
   // Named after the key, as the kubelet does, so a retry with the same key finds its own request.
   const digest = createHash('sha256').update(await publicKeyPem(key)).update(nodeName).digest('base64url').slice(0, 43);
   const csrName = `node-csr-${digest}`.toLowerCase().replace(/[^a-z0-9-]/g, 'x');
-  const transport = await openTransport({ server: info.server, caPem: info.caPem, credentials: { kind: 'token', token }, userAgent: `kubelet/${nodeName}` });
+  const csr: CertificateSigningRequest = {
+    ...CSR,
+    metadata: { name: csrName },
+    spec: {
+      request: Buffer.from(request).toString('base64'),
+      signerName: KUBELET_CLIENT_SIGNER,
+      // An ECDSA key signs only; the csrapproving controller accepts exactly these for kubelet client certs.
+      usages: ['digital signature', 'client auth'],
+    },
+  };
   try {
-    const client = clientOn(transport);
-    const csr: CertificateSigningRequest = {
-      ...CSR,
-      metadata: { name: csrName },
-      spec: {
-        request: Buffer.from(request).toString('base64'),
-        signerName: KUBELET_CLIENT_SIGNER,
-        // An ECDSA key signs only; the csrapproving controller accepts exactly these for kubelet client certs.
-        usages: ['digital signature', 'client auth'],
-      },
-    };
-    try {
-      await client.create(csr);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw new Error(`create CSR ${csrName}: ${(err as Error).message}`, { cause: err });
-    }
-    log.info({ csr: csrName, signer: KUBELET_CLIENT_SIGNER }, 'created CSR');
-    const certificate = await waitForCertificate(client, csrName, deadline, signal);
-    return { identity: { server: info.server, caPem: info.caPem, certPem: certificate, keyPem: await privateKeyPem(key) }, csrName };
-  } finally {
-    transport.close();
+    await client.create(csr);
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw new Error(`create CSR ${csrName}: ${(err as Error).message}`, { cause: err });
   }
+  log.info({ csr: csrName, signer: KUBELET_CLIENT_SIGNER }, 'created CSR');
+  const certPem = await waitForCertificate(client, csrName, deadline, signal);
+  return { certPem, keyPem: await privateKeyPem(key), csrName };
+}
+
+/** When the kubelet's certificate manager rotates: a random point between 70% and 90% of the lifetime. */
+export function rotationDeadline(certPem: string, random: number = Math.random()): number {
+  const cert = new X509Certificate(certPem);
+  const from = cert.validFromDate.getTime();
+  return from + (0.7 + 0.2 * random) * (cert.validToDate.getTime() - from);
 }
 
 async function waitForCertificate(client: Client, name: string, deadline: number, signal: AbortSignal | undefined): Promise<string> {
@@ -165,15 +193,18 @@ async function waitForCertificate(client: Client, name: string, deadline: number
 }
 
 /** Registers the Node under `identity` and keeps it Ready until stopped: what a kubelet does after bootstrap. */
-export async function runNode(identity: NodeIdentity, reg: NodeRegistration, csrName?: string): Promise<RunningNode> {
+export async function runNode(initial: NodeIdentity, reg: NodeRegistration, csrName?: string): Promise<RunningNode> {
   const log = (reg.log ?? pino({ level: 'silent' })).child({ node: reg.nodeName });
-  const transport = await openTransport({
-    server: identity.server,
-    caPem: identity.caPem,
-    credentials: { kind: 'certificate', certPem: identity.certPem, keyPem: identity.keyPem },
-    userAgent: `kubelet/${reg.nodeName}`,
-  });
-  const client = clientOn(transport);
+  let identity = initial;
+  const connect = (id: NodeIdentity) =>
+    openTransport({
+      server: id.server,
+      caPem: id.caPem,
+      credentials: { kind: 'certificate', certPem: id.certPem, keyPem: id.keyPem },
+      userAgent: `kubelet/${reg.nodeName}`,
+    });
+  let transport = await connect(identity);
+  let client = clientOn(transport);
   const since = metaTime();
   const spec: GuestNodeSpec = {
     name: reg.nodeName,
@@ -222,9 +253,43 @@ export async function runNode(identity: NodeIdentity, reg: NodeRegistration, csr
     }, reg.heartbeat?.statusReportMs ?? 60_000),
   ];
   let stopped = false;
+  let rotations = 0;
+  let rotation: NodeJS.Timeout | undefined;
+  const rotate = async () => {
+    const issued = await requestClientCertificate(client, spec.name, Date.now() + 120_000, undefined, log);
+    if (stopped) return;
+    const next = { ...identity, certPem: issued.certPem, keyPem: issued.keyPem };
+    const old = transport;
+    transport = await connect(next);
+    client = clientOn(transport);
+    identity = next;
+    rotations++;
+    old.close();
+    log.info({ csr: issued.csrName }, 'rotated the node client certificate');
+  };
+  const schedule = (delayMs: number) => {
+    if (stopped || !reg.rotateCertificates) return;
+    rotation = setTimeout(() => {
+      rotate().then(
+        () => {
+          schedule(Math.max(0, rotationDeadline(identity.certPem) - Date.now()));
+        },
+        (err: unknown) => {
+          log.warn({ err }, 'client certificate rotation failed; retrying');
+          schedule(5000);
+        },
+      );
+    }, delayMs);
+  };
+  schedule(Math.max(0, rotationDeadline(identity.certPem) - Date.now()));
   return {
     nodeName: spec.name,
-    identity,
+    get identity() {
+      return identity;
+    },
+    get rotations() {
+      return rotations;
+    },
     csrName,
     kubeconfig: () =>
       renderKubeconfig({ clusterName: 'kubernetes', server: identity.server, caPem: identity.caPem, user: `system:node:${spec.name}`, certPem: identity.certPem, keyPem: identity.keyPem }),
@@ -232,6 +297,7 @@ export async function runNode(identity: NodeIdentity, reg: NodeRegistration, csr
       if (stopped) return Promise.resolve();
       stopped = true;
       for (const t of timers) clearInterval(t);
+      clearTimeout(rotation);
       transport.close();
       log.info('stopped heartbeats');
       return Promise.resolve();

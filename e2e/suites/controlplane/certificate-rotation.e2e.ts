@@ -1,7 +1,11 @@
 // Certificate rotation of a TenantControlPlane with a worker joined, as a user would drive it: the
 // certs.kamaji.clastix.io/rotate annotation reissues every leaf certificate and kubeconfig (new serial numbers,
 // pods rolled), the admin kubeconfig read again from its Secret works, and the joined node keeps renewing its
-// Lease throughout; one rotation per annotation value, nothing written afterwards.
+// Lease throughout; one rotation per annotation value, nothing written afterwards. Then kvcloud.io/rotate-ca
+// replaces the cluster CA while the node, which keeps trusting only the CA it joined with (as a real kubelet's
+// kubelet.conf does), stays Ready: it renews its client certificate through CSRs like a kubelet with
+// rotateCertificates (the tenant's controller-manager signs 3-minute certificates here, so that happens within
+// the test), and the old CA is retired once it has.
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +16,8 @@ import { kubeConfigFromString } from '../../../lib/kube/kubeconfig.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
-import { ROTATE_ANNOTATION, type TenantControlPlane } from '../../../providers/controlplane/api/index.js';
+import { ROTATE_ANNOTATION, ROTATE_CA_ANNOTATION, type TenantControlPlane } from '../../../providers/controlplane/api/index.js';
+import { splitCertificates } from '../../../providers/controlplane/pki/index.js';
 import { caPublicKeyHash } from '../../harness/guest/discovery.js';
 import { joinNode, type RunningNode } from '../../harness/guest/join.js';
 import { kubectl } from '../../harness/kubectl.js';
@@ -20,7 +25,7 @@ import { runDir } from '../../harness/run-dir.js';
 import { upstreamVersion } from '../../harness/versions.js';
 import { waitFor } from '../../harness/wait.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
-import { installControlPlaneProvider } from './install.js';
+import { controlPlaneProviderObjects } from './install.js';
 import { managementVersions } from './resource-versions.js';
 import { dataStoreFor, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
 
@@ -57,6 +62,28 @@ interface Lease extends KubeObject {
 }
 interface NodeObject extends KubeObject {
   status?: { conditions?: { type: string; status: string }[] };
+}
+
+interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+}
+
+/** The operator as config/controlplane installs it, with a short CA rotation soak so the suite need not wait an hour. */
+async function installOperator(suite: { cluster: { plane: { applyManifests(objects: object[]): Promise<unknown> } }; client: Client }): Promise<void> {
+  const objects = (await controlPlaneProviderObjects()) as (KubeObject & { spec?: { template?: { spec?: { containers?: { args?: string[] }[] } } } })[];
+  const manager = objects.find((o) => o.kind === 'Deployment' && o.metadata.namespace === 'kamaji-system');
+  manager?.spec?.template?.spec?.containers?.[0]?.args?.push('--ca-rotation-soak=5s');
+  await suite.cluster.plane.applyManifests(objects);
+  await waitFor(
+    async () => {
+      const pods = await suite.client.list<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+        { apiVersion: 'v1', kind: 'Pod' },
+        { namespace: 'kamaji-system', labelSelector: 'app.kubernetes.io/name=kvcloud-controlplane', direct: true },
+      );
+      return pods.some((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? true : undefined;
+    },
+    { timeoutMs: 120_000, what: 'the control plane operator pod to be Ready' },
+  );
 }
 
 const text = (s: Secret | undefined, key: string) => Buffer.from(s?.data?.[key] ?? '', 'base64').toString();
@@ -147,7 +174,7 @@ describe('TenantControlPlane certificate rotation', function () {
       dir = await mkdtemp(join(runDir(), 'rotation-e2e-'));
       const etcd = await startSharedEtcd(suite.client, 'shared-etcd');
       sharedEtcd = etcd;
-      await installControlPlaneProvider(suite.cluster, suite.client);
+      await installOperator(suite);
       await suite.client.create(dataStoreFor('shared-etcd', etcd));
       await waitFor(
         async () => {
@@ -164,7 +191,11 @@ describe('TenantControlPlane certificate rotation', function () {
         metadata: { name: TENANT, namespace },
         spec: {
           dataStore: 'shared-etcd',
-          controlPlane: { deployment: { replicas: 1 }, service: { serviceType: 'LoadBalancer' } },
+          controlPlane: {
+            // Kubelet client certificates of 3 minutes: a node renews its own within about two (see the header).
+            deployment: { replicas: 1, extraArgs: { controllerManager: ['--cluster-signing-duration=3m'] } },
+            service: { serviceType: 'LoadBalancer' },
+          },
           kubernetes: { version: VERSION, kubelet: {} },
           networkProfile: { port: 6443 },
           addons: {},
@@ -195,6 +226,7 @@ describe('TenantControlPlane certificate rotation', function () {
         caCertHashes: [caPublicKeyHash(text(await secret('ca'), 'ca.crt'))],
         nodeName: NODE_NAME,
         heartbeat: { leaseRenewMs: 1000 },
+        rotateCertificates: true,
         timeoutMs: 120_000,
       });
       await nodeHeartbeats(Date.now());
@@ -262,6 +294,89 @@ describe('TenantControlPlane certificate rotation', function () {
       expect(s?.metadata.annotations?.[ROTATE_ANNOTATION]).to.match(/^\d{4}-\d\d-\d\dT/);
       await settled();
       await nodeHeartbeats(Date.now());
+    });
+
+    it('rotates the cluster CA for kvcloud.io/rotate-ca: bundle first, then the new CA signs, the old one retired once the node renewed its certificate, the node Ready throughout', async () => {
+      const running = node;
+      if (!running) throw new Error('the node did not join (see the before hook)');
+      // Its client certificate comes from the old CA: refreshed from the Secret whenever a call is refused.
+      let client = await tenantClient();
+      const oldCA = text(await secret('ca'), 'ca.crt');
+      expect(splitCertificates(oldCA)).to.have.length(1);
+      const joinedWith = running.identity.caPem;
+      const oldAdmin = join(dir, 'admin-before-ca-rotation.kubeconfig');
+      await writeFile(oldAdmin, text(await secret('admin-kubeconfig'), 'admin.conf'));
+      const clusterInfoCA = async () => {
+        const cm = await client.get<ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap' }, { namespace: 'kube-public', name: 'cluster-info' }, { direct: true });
+        const kc = /certificate-authority-data:\s*(\S+)/.exec(cm?.data?.kubeconfig ?? '')?.[1] ?? '';
+        return Buffer.from(kc, 'base64').toString();
+      };
+
+      const started = Date.now();
+      await suite.client.mergePatch(TCP, { namespace, name: TENANT }, { metadata: { annotations: { [ROTATE_CA_ANNOTATION]: 'e2e-ca-1' } } });
+      const reasons: string[] = [];
+      let bundlePublished = false;
+      let heartbeatGap = 0;
+      let lastRenew = Date.now();
+      await waitFor(
+        async () => {
+          const t = await get();
+          const c = t?.status?.conditions?.find((x) => x.type === 'CARotation');
+          if (c && reasons[reasons.length - 1] !== c.reason) reasons.push(c.reason);
+          // The bundle reaches join discovery: both CAs in cluster-info at some point.
+          if (splitCertificates(await clusterInfoCA().catch(() => '')).length === 2) bundlePublished = true;
+          const lease = await client.get<Lease>(LEASE, { namespace: 'kube-node-lease', name: NODE_NAME }, { direct: true }).catch(async () => {
+            client = await tenantClient();
+            return undefined;
+          });
+          const renewed = Date.parse(lease?.spec?.renewTime ?? '');
+          if (renewed > lastRenew) lastRenew = renewed;
+          heartbeatGap = Math.max(heartbeatGap, Date.now() - lastRenew);
+          if (c?.status !== 'True') throw new Error(`CARotation ${c?.reason ?? 'absent'}: ${c?.message ?? ''}; node rotations ${running.rotations}`);
+          return true;
+        },
+        { timeoutMs: 8 * 60_000, intervalMs: 1000, what: 'the CA rotation to complete' },
+      );
+      console.log(`    CA rotated in ${((Date.now() - started) / 1000).toFixed(1)} s through ${reasons.join(' -> ')}; longest node Lease gap ${(heartbeatGap / 1000).toFixed(1)} s`);
+      expect(reasons).to.include.members(['LeavesReissued', 'OldCARetired']);
+      expect(reasons[reasons.length - 1]).to.equal('OldCARetired');
+      expect(bundlePublished, 'cluster-info carried old and new CA during the rotation').to.equal(true);
+      await settled();
+      client = await tenantClient();
+
+      // The new CA is the only one trusted, everywhere trust is read.
+      const newCA = text(await secret('ca'), 'ca.crt');
+      expect(splitCertificates(newCA)).to.have.length(1);
+      expect(newCA).to.not.equal(oldCA);
+      const norm = (p: string) => p.replace(/\s+/g, '');
+      expect(norm(await clusterInfoCA()), 'cluster-info').to.equal(norm(newCA));
+      const root = await client.get<ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap' }, { namespace: 'kube-system', name: 'kube-root-ca.crt' }, { direct: true });
+      expect(norm(root?.data?.['ca.crt'] ?? ''), 'kube-root-ca.crt').to.equal(norm(newCA));
+      const admin = text(await secret('admin-kubeconfig'), 'admin.conf');
+      expect(norm(parseKubeconfig(admin).caPem), 'admin kubeconfig certificate-authority-data').to.equal(norm(newCA));
+      const issuer = new X509Certificate(newCA);
+      const serving = new X509Certificate(splitCertificates(text(await secret('api-server-certificate'), 'apiserver.crt'))[0] ?? '');
+      expect(serving.verify(issuer.publicKey), 'the serving certificate is issued by the new CA').to.equal(true);
+      await adminWorks();
+
+      // The node never changed what it trusts, renewed its own certificate from the new CA, and heartbeats.
+      expect(running.identity.caPem).to.equal(joinedWith);
+      expect(running.rotations).to.be.greaterThan(0);
+      expect(new X509Certificate(running.identity.certPem).verify(issuer.publicKey), 'node client certificate from the new CA').to.equal(true);
+      await nodeHeartbeats(Date.now());
+      expect(heartbeatGap, 'longest gap between Lease renewals').to.be.lessThan(40_000);
+
+      // Retired: a client certificate of the old CA is refused now.
+      let refused = '';
+      await kubectl(oldAdmin, ['get', '--raw', '/readyz']).catch((err: unknown) => (refused = (err as Error).message));
+      expect(refused).to.match(/Unauthorized|must be logged in|401/i);
+
+      // Settled: nothing is written for the handled value.
+      const steady = await managementVersions(suite.client, namespace, TENANT);
+      const touched = await suite.client.mergePatch<KubeObject>(TCP, { namespace, name: TENANT }, { metadata: { annotations: { 'e2e.kvcloud.io/touched': String(Date.now()) } } });
+      steady[`TenantControlPlane ${TENANT}`] = touched.metadata.resourceVersion ?? '';
+      await new Promise((r) => setTimeout(r, 5000)); // room for a write that would follow the reconcile
+      expect(await managementVersions(suite.client, namespace, TENANT), 'resourceVersions after a reconcile of the handled value').to.deep.equal(steady);
     });
   });
 });

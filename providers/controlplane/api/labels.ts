@@ -19,6 +19,13 @@ export const CHECKSUM_ANNOTATION = 'kamaji.clastix.io/checksum';
 export const ROTATE_ANNOTATION = 'certs.kamaji.clastix.io/rotate';
 
 /**
+ * Set on a TenantControlPlane to rotate its cluster CA: a new CA is trusted beside the old one, then signs, and
+ * the old one is retired once every node renewed its kubelet certificate from the new one. One rotation per value
+ * (use a timestamp); the CARotation condition reports the phase.
+ */
+export const ROTATE_CA_ANNOTATION = 'kvcloud.io/rotate-ca';
+
+/**
  * Admission cannot look up arbitrary objects, so the operator keeps a registry of DataStore names (key = name,
  * value = driver) in this ConfigMap; the TenantControlPlane ValidatingAdmissionPolicy takes it as its param to
  * refuse a reference to a DataStore that does not exist.

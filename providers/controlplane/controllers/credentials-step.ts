@@ -8,7 +8,6 @@ import type { ReconcileContext } from '../../../lib/controller/reconciler.js';
 import type { Client } from '../../../lib/kube/client.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { loadCertificateAuthority } from '../../../lib/pki/pem.js';
-import { certificatePem } from '../../../lib/pki/x509.js';
 import { markTrue } from '../../../lib/controller/conditions.js';
 import { parseKubeconfig } from '../../../lib/kube/client-cert-kubeconfig.js';
 import { CHECKSUM_ANNOTATION, dataStoreUsernameOf, ROTATE_ANNOTATION, type TenantControlPlane } from '../api/index.js';
@@ -49,7 +48,10 @@ export interface ControlPlaneCredentials {
   secrets: ControlPlaneSecrets;
   /** Of every Secret the pod mounts. */
   checksum: string;
+  /** What the cluster's clients trust: the cluster CA, or during a CA rotation the bundle of old and new. */
   caCertPem: string;
+  /** `<tenant>-ca` as stored, for the CA rotation steps. */
+  ca: { data: SecretData; annotations: Record<string, string> };
   /** The kubeconfig the operator itself uses inside the tenant (system:masters: works before any RBAC exists). */
   adminKubeconfig: string;
   adminKubeconfigSecret: string;
@@ -104,6 +106,25 @@ async function readSecrets(client: Client, tcp: TenantControlPlane, direct: bool
     data: Object.fromEntries(entries.map(([suffix, s]) => [suffix, decode(s)])),
     annotations: Object.fromEntries(entries.map(([suffix, s]) => [suffix, s?.metadata.annotations])),
   };
+}
+
+/** Writes `<tenant>-<suffix>` (server-side apply, controlled by the tenant) with its data checksum and `annotations`. */
+export async function writeSecret(client: Client, tcp: TenantControlPlane, suffix: string, data: SecretData, annotations: Record<string, string>): Promise<void> {
+  const name = tcp.metadata.name ?? '';
+  const secret: Secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: `${name}-${suffix}`,
+      namespace: tcp.metadata.namespace,
+      labels: selectorLabels(name),
+      annotations: { [CHECKSUM_ANNOTATION]: hash(data), ...annotations },
+    },
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  };
+  setControllerReference(secret, tcp);
+  await client.apply(secret);
 }
 
 /** Leaf certificates: reissued on request and ahead of expiry. The CAs and the service-account keys are not leaves. */
@@ -164,12 +185,13 @@ export async function ensureCredentials(
     const kubeconfigs = await planKubeconfigs(stored.data, {
       target: { tenant: name, namespace, port: apiServerPort(tcp.spec.networkProfile), endpointHost: endpoint.host, endpointPort: endpoint.port },
       ca: certs.clusterCA,
+      trustPem: certs.clusterTrust,
       ...(konnectivityCertificate ? { konnectivityCertificate } : {}),
       options,
       now,
       force,
     });
-    return { now, force, certs, secrets: { ...certs.secrets, ...kubeconfigs.secrets }, changed: { ...certs.changed, ...kubeconfigs.changed } };
+    return { now, force, stored, certs, secrets: { ...certs.secrets, ...kubeconfigs.secrets }, changed: { ...certs.changed, ...kubeconfigs.changed } };
   };
 
   let result = await plan(await readSecrets(client, tcp, false));
@@ -183,20 +205,7 @@ export async function ensureCredentials(
     const leaf = LEAVES.includes(suffix);
     const onRequest = leaf && result.force[suffix] !== undefined;
     if (onRequest) requested.push(suffix);
-    const secret: Secret = {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'Opaque',
-      metadata: {
-        name: `${name}-${suffix}`,
-        namespace,
-        labels: selectorLabels(name),
-        annotations: { [CHECKSUM_ANNOTATION]: hash(data), ...(leaf ? rotationAnnotations(onRequest, tcpRequest, result.now) : {}) },
-      },
-      data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
-    };
-    setControllerReference(secret, tcp);
-    await client.apply(secret);
+    await writeSecret(client, tcp, suffix, data, leaf ? rotationAnnotations(onRequest, tcpRequest, result.now) : {});
     ctx.events.normal(reason === 'missing' ? 'SecretCreated' : 'SecretRenewed', 'IssueCredentials', `Secret ${name}-${suffix}: ${reason}`);
   }
   if (requested.length > 0) {
@@ -256,7 +265,8 @@ export async function ensureCredentials(
   return {
     secrets,
     checksum: hash(mounted.map((suffix) => [suffix, result.secrets[suffix]])),
-    caCertPem: certificatePem(result.certs.clusterCA.cert),
+    caCertPem: result.certs.clusterTrust,
+    ca: { data: result.secrets[CA_SECRET.suffix] ?? {}, annotations: result.stored.annotations[CA_SECRET.suffix] ?? {} },
     adminKubeconfig: result.secrets[ADMIN_KUBECONFIG_SECRET.suffix]?.[ADMIN_KUBECONFIG_SECRET.superAdmin] ?? '',
     adminKubeconfigSecret: secretOf(ADMIN_KUBECONFIG_SECRET.suffix),
     adminKubeconfigKey: ADMIN_KUBECONFIG_SECRET.superAdmin,

@@ -1,7 +1,8 @@
 // The TenantControlPlane reconciler: a tenant's control plane as pods in the management cluster. Each step is
 // idempotent, names its objects deterministically and returns early while it waits, saying why in a condition:
 // DataStore -> Service and endpoint -> certificates -> datastore user and prefix -> kubeconfigs -> Deployment ->
-// the tenant apiserver answering /readyz -> the kubeadm objects and addons inside the tenant -> Ingress/Gateway.
+// the tenant apiserver answering /readyz -> the kubeadm objects and addons inside the tenant -> Ingress/Gateway ->
+// the next phase of a requested CA rotation. It comes back when the first certificate is due for renewal.
 import type { Logger } from 'pino';
 import type { Client } from '../../../lib/kube/client.js';
 import type { ClusterAccessCache } from '../../../lib/kube/cluster-access-cache.js';
@@ -28,11 +29,13 @@ import { buildDeployment, egressSelectorConfiguration, type Deployment } from '.
 import { apiServerPort } from '../workload/network.js';
 import { buildService, endpointAddress, joinHostPort, type Service } from '../workload/service.js';
 import type { TenantControlPlaneView } from '../workload/tcp-view.js';
-import type { PKIOptions } from '../pki/index.js';
+import { CA_ROTATION_KEYS, DEFAULT_PKI_OPTIONS, type PKIOptions } from '../pki/index.js';
 import { applyIfChanged } from './apply-children.js';
 import { ensureCredentials, type ControlPlaneCredentials } from './credentials-step.js';
 import { exposeThroughIngressOrGateway } from './exposure.js';
+import { reconcileCARotation } from './rotation-ca.js';
 import { untilRenewal } from './rotation-schedule.js';
+import { withCASigner } from './rotation-signer.js';
 import { probeTenant } from './tenant-probe.js';
 import { decideVersionStatus } from './version-status.js';
 
@@ -153,9 +156,13 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     const tenantReady = await this.ensureTenantResources(tcp, endpoint, credentials, ctx);
     this.setVersionStatus(tcp, true, deployment);
     await exposeThroughIngressOrGateway(this.deps.client, tcp, ctx);
+    if (!tenantReady) return requeueAfter(this.pollMs);
+    // A CA rotation moves on only from a healthy pass, and polls: node certificates are no event of ours.
+    const tenant = await this.deps.tenants.kubeconfigSecret({ namespace: tcp.metadata.namespace, name: credentials.adminKubeconfigSecret }, credentials.adminKubeconfigKey);
+    if (await reconcileCARotation(this.deps.client, tenant.client, tcp, credentials, deployment, ctx, this.deps.pki ?? DEFAULT_PKI_OPTIONS)) return requeueAfter(this.pollMs);
     // A Ready tenant comes back now and then although no watch fires: nothing else would notice an etcd user
     // deleted by hand. The pass reads only (caches, two etcd reads, /readyz), so it costs no write.
-    return tenantReady ? requeueAfter(READY_RESYNC_MS) : requeueAfter(this.pollMs);
+    return requeueAfter(READY_RESYNC_MS);
   }
 
   private get pollMs(): number {
@@ -249,7 +256,8 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
       setControllerReference(cm, tcp);
       await applyIfChanged(this.deps.client, cm);
     }
-    const desired = buildDeployment(view(tcp), {
+    const caSigner = c.ca.data[CA_ROTATION_KEYS.signerCert] !== undefined;
+    const desired = buildDeployment(caSigner ? withCASigner(view(tcp), c.secrets.ca) : view(tcp), {
       secrets: c.secrets,
       secretsChecksum: c.checksum,
       etcdServers: creds.endpoints.map((e) => `https://${e.replace(/^[a-z]+:\/\//i, '')}`),

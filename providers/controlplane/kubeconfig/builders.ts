@@ -46,36 +46,37 @@ export const inClusterServer = (t: KubeconfigTarget) => serverURL(`${t.tenant}.$
 /** kube-controller-manager and kube-scheduler share the apiserver's pod: loopback needs no Service and no DNS. */
 export const loopbackServer = (t: KubeconfigTarget) => serverURL('127.0.0.1', t.port);
 
-async function clientKubeconfigs(ca: CertificateAuthority, identity: Identity, servers: string[], opts: PKIOptions): Promise<string[]> {
+/** `trustPem`: the CA bundle clients should trust, when it is more than the signing CA (during a CA rotation). */
+async function clientKubeconfigs(ca: CertificateAuthority, identity: Identity, servers: string[], opts: PKIOptions, trustPem?: string): Promise<string[]> {
   const { cert, key } = await issueCertificate(
     ca,
     { commonName: identity.commonName, organizations: [...identity.organizations], usage: 'client', validFor: opts.certificateValidity },
     opts.keyAlgorithm,
   );
-  const base = { clusterName: CLUSTER_NAME, caPem: certificatePem(ca.cert), user: identity.commonName, certPem: certificatePem(cert), keyPem: await privateKeyPem(key) };
+  const base = { clusterName: CLUSTER_NAME, caPem: trustPem ?? certificatePem(ca.cert), user: identity.commonName, certPem: certificatePem(cert), keyPem: await privateKeyPem(key) };
   return servers.map((server) => renderKubeconfig({ ...base, server }));
 }
 
 /** `<tenant>-admin-kubeconfig`: admin.conf / super-admin.conf on the public endpoint, and their `.svc` variants. */
-export async function buildAdminKubeconfigs(target: KubeconfigTarget, ca: CertificateAuthority, opts: PKIOptions): Promise<SecretData> {
+export async function buildAdminKubeconfigs(target: KubeconfigTarget, ca: CertificateAuthority, opts: PKIOptions, trustPem?: string): Promise<SecretData> {
   const servers = [publicServer(target), inClusterServer(target)];
   const [[admin, adminSvc], [superAdmin, superAdminSvc]] = await Promise.all([
-    clientKubeconfigs(ca, ADMIN, servers, opts),
-    clientKubeconfigs(ca, SUPER_ADMIN, servers, opts),
+    clientKubeconfigs(ca, ADMIN, servers, opts, trustPem),
+    clientKubeconfigs(ca, SUPER_ADMIN, servers, opts, trustPem),
   ]);
   const k = ADMIN_KUBECONFIG_SECRET;
   return { [k.admin]: admin ?? '', [k.adminInCluster]: adminSvc ?? '', [k.superAdmin]: superAdmin ?? '', [k.superAdminInCluster]: superAdminSvc ?? '' };
 }
 
 /** `<tenant>-controller-manager-kubeconfig`. */
-export async function buildControllerManagerKubeconfig(target: KubeconfigTarget, ca: CertificateAuthority, opts: PKIOptions): Promise<SecretData> {
-  const [conf = ''] = await clientKubeconfigs(ca, CONTROLLER_MANAGER, [loopbackServer(target)], opts);
+export async function buildControllerManagerKubeconfig(target: KubeconfigTarget, ca: CertificateAuthority, opts: PKIOptions, trustPem?: string): Promise<SecretData> {
+  const [conf = ''] = await clientKubeconfigs(ca, CONTROLLER_MANAGER, [loopbackServer(target)], opts, trustPem);
   return { [CONTROLLER_MANAGER_KUBECONFIG_SECRET.key]: conf };
 }
 
 /** `<tenant>-scheduler-kubeconfig`. */
-export async function buildSchedulerKubeconfig(target: KubeconfigTarget, ca: CertificateAuthority, opts: PKIOptions): Promise<SecretData> {
-  const [conf = ''] = await clientKubeconfigs(ca, SCHEDULER, [loopbackServer(target)], opts);
+export async function buildSchedulerKubeconfig(target: KubeconfigTarget, ca: CertificateAuthority, opts: PKIOptions, trustPem?: string): Promise<SecretData> {
+  const [conf = ''] = await clientKubeconfigs(ca, SCHEDULER, [loopbackServer(target)], opts, trustPem);
   return { [SCHEDULER_KUBECONFIG_SECRET.key]: conf };
 }
 
@@ -93,6 +94,7 @@ export function buildKonnectivityKubeconfig(target: KubeconfigTarget, caPem: str
 
 export interface KubeconfigCheck {
   server: string;
+  /** What the kubeconfig must trust; its first certificate is the CA that must have signed the client certificate. */
   caPem: string;
   identity: Identity;
   now: Date;
@@ -109,7 +111,7 @@ export function checkKubeconfig(text: string | undefined, want: KubeconfigCheck)
     return `the kubeconfig cannot be read: ${err instanceof Error ? err.message : String(err)}`;
   }
   if (parsed.server !== want.server) return `the kubeconfig points at ${parsed.server}, want ${want.server}`;
-  if (parsed.caPem.trim() !== want.caPem.trim()) return 'the kubeconfig trusts another CA than the cluster CA in force';
+  if (parsed.caPem.trim() !== want.caPem.trim()) return 'the kubeconfig trusts other CAs than the cluster CA in force';
   const cert = new X509Certificate(parsed.certPem);
   const ca = new X509Certificate(want.caPem);
   if (!cert.verify(ca.publicKey)) return 'the kubeconfig client certificate is not signed by the cluster CA in force';

@@ -1,4 +1,7 @@
+import { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
+import { parseKubeconfig } from '../../../lib/kube/client-cert-kubeconfig.js';
+import { certificatePem } from '../../../lib/pki/x509.js';
 import { buildLeaf, CA_SECRET, buildClusterCA, DEFAULT_PKI_OPTIONS, KONNECTIVITY, loadCA } from '../pki/index.js';
 import type { KubeconfigTarget } from './builders.js';
 import { planKubeconfigs, type KubeconfigPlanInput } from './plan.js';
@@ -25,6 +28,18 @@ describe('controlplane/kubeconfig planKubeconfigs', () => {
     const forced = await planKubeconfigs(first.secrets, { ...input, force: { 'admin-kubeconfig': 'rotate requested' } });
     expect(forced.changed).to.deep.equal({ 'admin-kubeconfig': 'rotate requested' });
     expect(forced.secrets['admin-kubeconfig']?.['admin.conf']).to.not.equal(first.secrets['admin-kubeconfig']?.['admin.conf']);
+  });
+
+  it('trusts the whole bundle during a CA rotation, client certificates still from the signing CA', async () => {
+    const first = await planKubeconfigs({}, input);
+    const other = (await buildClusterCA(DEFAULT_PKI_OPTIONS))['ca.crt'] ?? '';
+    const trustPem = certificatePem(input.ca.cert) + other;
+    const bundled = await planKubeconfigs(first.secrets, { ...input, trustPem });
+    expect(Object.keys(bundled.changed).sort()).to.deep.equal(ALL);
+    const admin = parseKubeconfig(bundled.secrets['admin-kubeconfig']?.['admin.conf'] ?? '');
+    expect(admin.caPem).to.equal(trustPem);
+    expect(new X509Certificate(admin.certPem).verify(new X509Certificate(certificatePem(input.ca.cert)).publicKey)).to.equal(true);
+    expect((await planKubeconfigs(bundled.secrets, { ...input, trustPem })).changed).to.deep.equal({});
   });
 
   it('rewrites only the admin kubeconfigs when the public endpoint moves', async () => {

@@ -28,7 +28,10 @@ import {
 
 export interface KubeconfigPlanInput {
   target: KubeconfigTarget;
+  /** The signing cluster CA. */
   ca: CertificateAuthority;
+  /** What the kubeconfigs trust (certificate-authority-data) when more than `ca`: the bundle of a CA rotation. */
+  trustPem?: string;
   /** `<tenant>-konnectivity-certificate` data when konnectivity is enabled. */
   konnectivityCertificate?: SecretData;
   options: PKIOptions;
@@ -45,7 +48,8 @@ export interface KubeconfigPlan {
 
 export async function planKubeconfigs(existing: Record<string, SecretData | undefined>, input: KubeconfigPlanInput): Promise<KubeconfigPlan> {
   const { target, ca, options, now } = input;
-  const caPem = certificatePem(ca.cert);
+  const caPem = input.trustPem ?? certificatePem(ca.cert);
+  const trust = input.trustPem;
   const check = (text: string | undefined, server: string, identity: Identity) =>
     checkKubeconfig(text, { server, caPem, identity, now, rotationThreshold: options.rotationThreshold });
   const plan: KubeconfigPlan = { secrets: {}, changed: {} };
@@ -68,14 +72,14 @@ export async function planKubeconfigs(existing: Record<string, SecretData | unde
       check(admin?.[a.adminInCluster], inClusterServer(target), ADMIN) ??
       check(admin?.[a.superAdmin], publicServer(target), SUPER_ADMIN) ??
       check(admin?.[a.superAdminInCluster], inClusterServer(target), SUPER_ADMIN),
-    () => buildAdminKubeconfigs(target, ca, options),
+    () => buildAdminKubeconfigs(target, ca, options, trust),
   );
   const cm = CONTROLLER_MANAGER_KUBECONFIG_SECRET;
   await keep(cm.suffix, check(existing[cm.suffix]?.[cm.key], loopbackServer(target), CONTROLLER_MANAGER), () =>
-    buildControllerManagerKubeconfig(target, ca, options),
+    buildControllerManagerKubeconfig(target, ca, options, trust),
   );
   const sc = SCHEDULER_KUBECONFIG_SECRET;
-  await keep(sc.suffix, check(existing[sc.suffix]?.[sc.key], loopbackServer(target), SCHEDULER), () => buildSchedulerKubeconfig(target, ca, options));
+  await keep(sc.suffix, check(existing[sc.suffix]?.[sc.key], loopbackServer(target), SCHEDULER), () => buildSchedulerKubeconfig(target, ca, options, trust));
 
   if (input.konnectivityCertificate) {
     const k = KONNECTIVITY_KUBECONFIG_SECRET;

@@ -8,3 +8,4 @@ export * from './profiles.js';
 export * from './sans.js';
 export * from './secrets.js';
 export * from './rotation.js';
+export * from './ca-rotation.js';

@@ -13,6 +13,8 @@ export interface PKIOptions {
   certificateValidity: number;
   /** A leaf expiring within this window is reissued (manager flag --certificate-expiration-deadline). */
   rotationThreshold: number;
+  /** Minimum time between a new CA starting to sign and the old one's retirement (--ca-rotation-soak). */
+  caRotationSoak: number;
 }
 
 export const DEFAULT_PKI_OPTIONS: PKIOptions = {
@@ -20,6 +22,7 @@ export const DEFAULT_PKI_OPTIONS: PKIOptions = {
   caValidity: 10 * 365 * DAY,
   certificateValidity: 365 * DAY,
   rotationThreshold: 30 * DAY,
+  caRotationSoak: 3_600_000,
 };
 
 /**

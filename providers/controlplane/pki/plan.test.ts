@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { createCertificateAuthority } from '../../../lib/pki/x509.js';
+import { beginCARotation, retireOldCA, switchCASigner } from './ca-rotation.js';
 import { DEFAULT_PKI_OPTIONS } from './options.js';
+import { splitCertificates } from './rotation.js';
 import { planCertificates, type CertificatePlanInput } from './plan.js';
 
 const DAY = 86_400_000;
@@ -61,6 +63,29 @@ describe('controlplane/pki planCertificates', () => {
     expect(second.changed).to.deep.equal(force);
     expect(second.secrets['api-server-certificate']).to.not.deep.equal(first.secrets['api-server-certificate']);
     expect(second.secrets.ca).to.deep.equal(first.secrets.ca);
+  });
+
+  it('follows a CA rotation: nothing while the new CA is only trusted, every cluster-CA leaf once it signs, the serving and kubelet-client certificates with its bridge', async () => {
+    const first = await planCertificates({}, input);
+    const trusting = { ...first.secrets, ca: await beginCARotation(first.secrets.ca ?? {}, DEFAULT_PKI_OPTIONS, new Date()) };
+    const t = await planCertificates(trusting, input);
+    expect(t.changed).to.deep.equal({});
+    expect(splitCertificates(t.clusterTrust)).to.have.length(2);
+
+    const switched = { ...first.secrets, ca: switchCASigner(trusting.ca) };
+    const s = await planCertificates(switched, input);
+    expect(Object.keys(s.changed).sort()).to.deep.equal(['api-server-certificate', 'api-server-kubelet-client-certificate', 'konnectivity-certificate']);
+    const bridge = switched.ca['ca-bridges.crt'] ?? '';
+    for (const [suffix, key] of [['api-server-certificate', 'apiserver.crt'], ['api-server-kubelet-client-certificate', 'apiserver-kubelet-client.crt']] as const) {
+      const chain = splitCertificates(s.secrets[suffix]?.[key] ?? '');
+      expect(chain.slice(1).join(''), suffix).to.equal(bridge);
+    }
+    expect(splitCertificates(s.secrets['konnectivity-certificate']?.['tls.crt'] ?? '')).to.have.length(1);
+    expect((await planCertificates(s.secrets, input)).changed, 'settled once reissued').to.deep.equal({});
+
+    const retired = await planCertificates({ ...s.secrets, ca: retireOldCA(switched.ca) }, input);
+    expect(retired.changed, 'retiring the old CA reissues nothing: the leaves already come from the new one').to.deep.equal({});
+    expect(splitCertificates(retired.clusterTrust)).to.have.length(1);
   });
 
   it('rewrites the datastore certificate when the DataStore CA is replaced', async () => {

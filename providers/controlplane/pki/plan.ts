@@ -7,7 +7,12 @@ import { checkCA, checkLeaf, checkServiceAccountKeyPair, type CheckOptions } fro
 import { buildClusterCA, buildDataStoreCertificate, buildFrontProxyCA, buildLeaf, buildServiceAccountKeyPair, loadCA, type SecretData } from './issue.js';
 import type { PKIOptions } from './options.js';
 import { API_SERVER, API_SERVER_KUBELET_CLIENT, dataStoreClient, FRONT_PROXY_CLIENT, KONNECTIVITY, type LeafProfile } from './profiles.js';
-import { CA_SECRET, DATASTORE_CA_KEY, FRONT_PROXY_CA_SECRET, SERVICE_ACCOUNT_SECRET } from './secrets.js';
+import { chainFor } from './ca-rotation.js';
+import { splitCertificates } from './rotation.js';
+import { CA_ROTATION_KEYS, CA_SECRET, DATASTORE_CA_KEY, FRONT_PROXY_CA_SECRET, SERVICE_ACCOUNT_SECRET } from './secrets.js';
+
+/** The certificates after the leaf in a stored certificate PEM. */
+const chainOf = (pem: string | undefined) => splitCertificates(pem ?? '').slice(1).join('');
 
 export interface CertificatePlanInput {
   /** The serving certificate's SANs (apiServerSANs). */
@@ -29,6 +34,8 @@ export interface CertificatePlan {
   changed: Record<string, string>;
   /** The CAs in force, for the kubeconfig plan and the caller's checksums. */
   clusterCA: CertificateAuthority;
+  /** What clients must trust for the cluster CA: `ca.crt`, the signing CA alone or, in a CA rotation, the bundle. */
+  clusterTrust: string;
   frontProxyCA: CertificateAuthority;
 }
 
@@ -53,12 +60,21 @@ export async function planCertificates(existing: Record<string, SecretData | und
   const frontProxyCA = await loadCA(fpData, FRONT_PROXY_CA_SECRET);
   await keep(SERVICE_ACCOUNT_SECRET.suffix, checkServiceAccountKeyPair(existing[SERVICE_ACCOUNT_SECRET.suffix]), () => buildServiceAccountKeyPair(options));
 
-  const leaf = (profile: LeafProfile, issuer: CertificateAuthority, sans: string[] = []) =>
-    keep(profile.layout.suffix, checkLeaf(existing[profile.layout.suffix], profile, certificatePem(issuer.cert), { ...check, sans }), () =>
-      buildLeaf(profile, issuer, options, sans),
-    );
-  await leaf(API_SERVER, clusterCA, input.apiServerSANs);
-  await leaf(API_SERVER_KUBELET_CLIENT, clusterCA);
+  const leaf = (profile: LeafProfile, issuer: CertificateAuthority, sans: string[] = [], chain = '') => {
+    const stored = existing[profile.layout.suffix];
+    const problem =
+      checkLeaf(stored, profile, certificatePem(issuer.cert), { ...check, sans }) ??
+      (chainOf(stored?.[profile.layout.certKey]) === chain ? undefined : `${profile.layout.certKey} does not carry the CA's cross-signed certificates`);
+    return keep(profile.layout.suffix, problem, async () => {
+      const built = await buildLeaf(profile, issuer, options, sans);
+      return { ...built, [profile.layout.certKey]: (built[profile.layout.certKey] ?? '') + chain };
+    });
+  };
+  // The two certificates a kubelet verifies with the CA it got at join (the apiserver serving it, and calling
+  // it) carry the bridges, so a node that trusts only an older CA keeps accepting them (see ca-rotation.ts).
+  const bridges = chainFor(certificatePem(clusterCA.cert), caData[CA_ROTATION_KEYS.bridges]);
+  await leaf(API_SERVER, clusterCA, input.apiServerSANs, bridges);
+  await leaf(API_SERVER_KUBELET_CLIENT, clusterCA, [], bridges);
   await leaf(FRONT_PROXY_CLIENT, frontProxyCA);
   if (input.konnectivity) await leaf(KONNECTIVITY, clusterCA);
 
@@ -71,5 +87,5 @@ export async function planCertificates(existing: Record<string, SecretData | und
       checkLeaf(stored, profile, dsPem, check) ?? (stored?.[DATASTORE_CA_KEY]?.trim() === dsPem.trim() ? undefined : `${DATASTORE_CA_KEY} is not the DataStore CA in force`);
     await keep(profile.layout.suffix, problem, () => buildDataStoreCertificate(input.etcdUser, dsCA, options));
   }
-  return { secrets, changed, clusterCA, frontProxyCA };
+  return { secrets, changed, clusterCA, clusterTrust: caData[CA_SECRET.certKey] ?? certificatePem(clusterCA.cert), frontProxyCA };
 }
