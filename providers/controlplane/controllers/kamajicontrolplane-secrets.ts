@@ -24,6 +24,7 @@ import {
   KUBECONFIG_SECRET_KEY,
   kubeconfigSecretName,
   serverURL,
+  signingCertificate,
   type Secret,
 } from '../kcp/cluster-secrets.js';
 import { CA_SECRET } from '../pki/index.js';
@@ -96,8 +97,10 @@ async function ensureKubeconfigSecret(i: SecretsInputs, certPem: string, keyPem:
   }
   let value = decodeKey(live, KUBECONFIG_SECRET_KEY);
   if (check.reissue || !value) {
-    const ca = await loadCertificateAuthority(certPem, keyPem);
-    value = await issueClusterKubeconfig(ca, clusterName, server, i.validityMs);
+    const signer = signingCertificate(certPem, keyPem);
+    if (!signer) return { ready: false, reason: 'WaitingForCertificateAuthority', message: 'no certificate of the tenant CA Secret matches its ca.key' };
+    const ca = await loadCertificateAuthority(signer, keyPem);
+    value = await issueClusterKubeconfig(ca, certPem, clusterName, server, i.validityMs);
     check = checkClusterKubeconfig(value, certPem, server, now);
   } else if (live && metadataCurrent(live, kcp, clusterName)) {
     return { ready: true, renewAt: check.renewAt };

@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
 import { parseKubeconfig } from '../../../lib/kube/client-cert-kubeconfig.js';
-import { certificatePem, createCertificateAuthority } from '../../../lib/pki/x509.js';
-import { buildCASecret, buildKubeconfigSecret, checkClusterKubeconfig, issueClusterKubeconfig, serverURL } from './cluster-secrets.js';
+import { certificatePem, createCertificateAuthority, privateKeyPem } from '../../../lib/pki/x509.js';
+import { buildCASecret, buildKubeconfigSecret, checkClusterKubeconfig, issueClusterKubeconfig, serverURL, signingCertificate } from './cluster-secrets.js';
 
 const HOUR = 3_600_000;
 
@@ -29,7 +29,7 @@ describe('kcp/cluster-secrets', () => {
     before(async () => {
       const ca = await createCertificateAuthority('kubernetes', 10 * 365 * 24 * HOUR);
       caPem = certificatePem(ca.cert);
-      kubeconfig = await issueClusterKubeconfig(ca, 'acme', server, 24 * HOUR);
+      kubeconfig = await issueClusterKubeconfig(ca, caPem, 'acme', server, 24 * HOUR);
     });
 
     it('is issued by the tenant CA for the kubeadm admin identity with the requested lifetime', () => {
@@ -64,6 +64,19 @@ describe('kcp/cluster-secrets', () => {
     it('is re-issued when the tenant CA changed', async () => {
       const other = certificatePem((await createCertificateAuthority('kubernetes', 24 * HOUR)).cert);
       expect(checkClusterKubeconfig(kubeconfig, other, server, new Date()).reissue).to.equal('the tenant CA changed');
+    });
+
+    it('during a CA rotation signs with the CA its key belongs to and trusts the whole bundle', async () => {
+      const current = await createCertificateAuthority('kubernetes', 24 * HOUR);
+      const next = await createCertificateAuthority('kubernetes', 24 * HOUR);
+      const bundle = certificatePem(next.cert) + certificatePem(current.cert);
+      const signer = signingCertificate(bundle, await privateKeyPem(current.key));
+      expect(signer).to.equal(certificatePem(current.cert));
+      const text = await issueClusterKubeconfig(current, bundle, 'acme', server, 24 * HOUR);
+      expect(parseKubeconfig(text).caPem).to.equal(bundle);
+      expect(checkClusterKubeconfig(text, bundle, server, new Date()).reissue).to.equal(undefined);
+      // The old CA retired: the kubeconfig must trust (and be signed by) the one left.
+      expect(checkClusterKubeconfig(text, certificatePem(next.cert), server, new Date()).reissue).to.equal('the tenant CA changed');
     });
 
     it('is issued when missing or unreadable', () => {

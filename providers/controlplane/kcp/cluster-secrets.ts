@@ -9,13 +9,14 @@
 // reads the Secret again; a third of the lifetime (8 h by default) is ample for any reader to pick up the new
 // Secret long before the old certificate expires, and a leaked copy is worthless within a day. A year-long
 // certificate in the kubeadm:cluster-admins group, as kubeadm writes, can only be revoked by rotating the CA.
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { CLUSTER_NAME_LABEL } from '../../../lib/controller/cluster-api-keys.js';
 import { parseKubeconfig, renderKubeconfig } from '../../../lib/kube/client-cert-kubeconfig.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { certificatePem, issueCertificate, privateKeyPem, type CertificateAuthority, type KeyAlgorithm } from '../../../lib/pki/x509.js';
 import { ADMIN } from '../kubeconfig/builders.js';
+import { splitCertificates } from '../pki/rotation.js';
 
 export const CLUSTER_SECRET_TYPE = 'cluster.x-k8s.io/secret';
 export const KUBECONFIG_SECRET_KEY = 'value';
@@ -51,9 +52,13 @@ function clusterSecret(cluster: string, namespace: string, name: string, data: R
   };
 }
 
-/** A fresh kubeconfig for Cluster API: the kubeadm admin identity, signed by the tenant CA, valid for `validityMs`. */
+/**
+ * A fresh kubeconfig for Cluster API: the kubeadm admin identity, signed by the tenant CA, valid for `validityMs`,
+ * trusting `caBundlePem` (the CA, or during a CA rotation both CAs).
+ */
 export async function issueClusterKubeconfig(
   ca: CertificateAuthority,
+  caBundlePem: string,
   cluster: string,
   server: string,
   validityMs: number,
@@ -67,7 +72,7 @@ export async function issueClusterKubeconfig(
   return renderKubeconfig({
     clusterName: cluster,
     server,
-    caPem: certificatePem(ca.cert),
+    caPem: caBundlePem,
     user: `${cluster}-admin`,
     certPem: certificatePem(cert),
     keyPem: await privateKeyPem(key),
@@ -82,6 +87,15 @@ export function buildCASecret(cluster: string, namespace: string, caCertPem: str
   return clusterSecret(cluster, namespace, caSecretName(cluster), { [CA_CERT_KEY]: caCertPem, [CA_KEY_KEY]: caKeyPem });
 }
 
+/**
+ * The certificate of a CA bundle that ca.key belongs to: the one that signs. While the tenant CA rotates, ca.crt
+ * holds the current and the next CA (in either order) and the kubeconfig trusts the whole bundle.
+ */
+export function signingCertificate(bundlePem: string, keyPem: string): string | undefined {
+  const publicKey = createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' });
+  return splitCertificates(bundlePem).find((pem) => new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }).equals(publicKey));
+}
+
 export interface KubeconfigCheck {
   /** Why the stored kubeconfig must be re-issued; undefined when it can stay. */
   reissue?: string;
@@ -90,8 +104,9 @@ export interface KubeconfigCheck {
 }
 
 /**
- * Whether the kubeconfig stored in `<cluster>-kubeconfig` can stay: it points at `server`, trusts the tenant CA
- * `caPem`, its client certificate was signed by that CA, and more than a third of its lifetime is left.
+ * Whether the kubeconfig stored in `<cluster>-kubeconfig` can stay: it points at `server`, trusts exactly the
+ * tenant CA bundle `caPem`, its client certificate was signed by a CA of that bundle, and more than a third of its
+ * lifetime is left.
  */
 export function checkClusterKubeconfig(stored: string | undefined, caPem: string, server: string, now: Date): KubeconfigCheck {
   if (!stored) return { reissue: 'missing' };
@@ -104,9 +119,10 @@ export function checkClusterKubeconfig(stored: string | undefined, caPem: string
     return { reissue: `unreadable: ${(err as Error).message}` };
   }
   if (parsed.server !== server) return { reissue: `server is ${parsed.server}, the endpoint is ${server}` };
-  const ca = new X509Certificate(caPem);
   if (parsed.caPem.trim() !== caPem.trim()) return { reissue: 'the tenant CA changed' };
-  if (!cert.verify(ca.publicKey)) return { reissue: 'the client certificate is not signed by the tenant CA' };
+  if (!splitCertificates(caPem).some((pem) => cert.verify(new X509Certificate(pem).publicKey))) {
+    return { reissue: 'the client certificate is not signed by the tenant CA' };
+  }
   const from = cert.validFromDate.getTime();
   const to = cert.validToDate.getTime();
   const renewAt = to - (to - from) / 3;
