@@ -76,8 +76,9 @@ describe('hack/release-manifests', () => {
       expect(input).to.deep.equal(before);
     });
 
-    it('accepts a binding that grants another provider\'s ServiceAccount access to its kinds', () => {
-      const reader: Manifest = { ...binding, metadata: { name: 'capi-bootstrap-reader' }, subjects: [{ kind: 'ServiceAccount', name: 'capi-kubeadm-bootstrap-manager', namespace: 'capi-kubeadm-bootstrap-system' }] };
+    it('accepts a binding that grants another component\'s ServiceAccount access by its user name', () => {
+      const user = 'system:serviceaccount:capi-kubeadm-bootstrap-system:capi-kubeadm-bootstrap-manager';
+      const reader: Manifest = { ...binding, metadata: { name: 'capi-bootstrap-reader' }, subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: user }] };
       const out = assembleComponents(INFRASTRUCTURE_PROVIDER, [...complete(), reader]);
       expect(out.find((o) => o.metadata.name === 'capi-bootstrap-reader')?.subjects).to.deep.equal(reader.subjects);
     });
@@ -90,6 +91,11 @@ describe('hack/release-manifests', () => {
       { name: 'no CRDs', objects: () => complete().filter((o) => o.kind !== 'CustomResourceDefinition'), error: /no CustomResourceDefinition/ },
       { name: 'a binding to a role the release lacks', objects: () => complete().filter((o) => o.kind !== 'ClusterRole'), error: /refers to ClusterRole capk-manager-role, which the release does not define/ },
       { name: 'a binding to a ServiceAccount the release lacks', objects: () => [...complete().filter((o) => o.kind !== 'ServiceAccount')], error: /binds ServiceAccount capk-system\/capk-manager/ },
+      {
+        name: 'a binding to a ServiceAccount of another namespace, which clusterctl would move into the provider\'s',
+        objects: () => [...complete(), { ...binding, metadata: { name: 'other' }, subjects: [{ kind: 'ServiceAccount', name: 'm', namespace: 'capi-system' }] }],
+        error: /binds ServiceAccount capi-system\/m outside capk-system, which clusterctl would rebind to capk-system\/m: name it as kind User, system:serviceaccount:capi-system:m/,
+      },
       {
         name: 'a policy binding to a policy the release lacks',
         objects: () => [...complete(), { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: 'b' }, spec: { policyName: 'p' } }],

@@ -196,10 +196,16 @@ function validate(objects: Manifest[], namespace: string): void {
     const ref = b.roleRef as RoleRef;
     const refNamespace = ref.kind === 'Role' ? b.metadata.namespace : undefined;
     if (!has(ref.kind, ref.name, refNamespace)) throw new Error(`${keyOf(b)} refers to ${ref.kind} ${ref.name}, which the release does not define`);
-    // A subject in another namespace is another component's identity granted access to our kinds (Cluster API's
-    // kubeadm bootstrap manager reading KamajiControlPlanes); one in ours must be the release's own.
     for (const s of (b.subjects ?? []) as Subject[]) {
-      if (s.kind === 'ServiceAccount' && (s.namespace ?? namespace) === namespace && !has('ServiceAccount', s.name, namespace)) {
+      // `clusterctl init` moves every ServiceAccount subject into the provider's namespace, so a grant to another
+      // component's account (Cluster API's kubeadm bootstrap manager reading our kinds) must name its user.
+      if (s.kind === 'ServiceAccount' && s.namespace !== undefined && s.namespace !== namespace) {
+        throw new Error(
+          `${keyOf(b)} binds ServiceAccount ${s.namespace}/${s.name} outside ${namespace}, which clusterctl would rebind to ${namespace}/${s.name}: ` +
+            `name it as kind User, system:serviceaccount:${s.namespace}:${s.name}`,
+        );
+      }
+      if (s.kind === 'ServiceAccount' && !has('ServiceAccount', s.name, namespace)) {
         throw new Error(`${keyOf(b)} binds ServiceAccount ${s.namespace ?? ''}/${s.name}, which the release does not define`);
       }
     }

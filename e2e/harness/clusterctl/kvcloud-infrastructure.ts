@@ -85,8 +85,11 @@ export async function generateCluster(repo: ClusterctlRepository, opts: Generate
   return stdout;
 }
 
-/** `clusterctl describe cluster`: the tree of the Cluster's objects with their conditions, as a user reads it. */
-export async function describeCluster(repo: ClusterctlRepository, kubeconfig: string, namespace: string, clusterName: string): Promise<string> {
-  const { stdout } = await repo.clusterctl(['describe', 'cluster', clusterName, '--kubeconfig', kubeconfig, '-n', namespace, '--show-conditions', 'all']);
+/**
+ * `clusterctl describe cluster`: the tree of the Cluster's objects, as a user reads it, with the conditions of the
+ * kinds named in `showConditions` (e.g. `Cluster,KamajiControlPlane`, or `all`).
+ */
+export async function describeCluster(repo: ClusterctlRepository, kubeconfig: string, namespace: string, clusterName: string, showConditions = 'Cluster'): Promise<string> {
+  const { stdout } = await repo.clusterctl(['describe', 'cluster', clusterName, '--kubeconfig', kubeconfig, '-n', namespace, '--show-conditions', showConditions]);
   return stdout;
 }
