@@ -3,6 +3,7 @@
 // DataStore -> Service and endpoint -> certificates -> datastore user and prefix -> kubeconfigs -> Deployment ->
 // the tenant apiserver answering /readyz -> the kubeadm objects and addons inside the tenant -> Ingress/Gateway ->
 // the next phase of a requested CA rotation. It comes back when the first certificate is due for renewal.
+import type { V1Node } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Client } from '../../../lib/kube/client.js';
 import type { ClusterAccessCache } from '../../../lib/kube/cluster-access-cache.js';
@@ -26,6 +27,7 @@ import type { DriverPool } from '../datastore/driver-pool.js';
 import { tenantPrefix } from '../datastore/etcd-driver.js';
 import { phaseChecksum, syncPhase, tenantPhases } from '../tenant/phases.js';
 import { buildDeployment, egressSelectorConfiguration, type Deployment } from '../workload/deployment.js';
+import { userNamespacesSupported } from '../workload/hardening.js';
 import { apiServerPort } from '../workload/network.js';
 import { buildService, endpointAddress, joinHostPort, type Service } from '../workload/service.js';
 import type { TenantControlPlaneView } from '../workload/tcp-view.js';
@@ -257,6 +259,8 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
       await applyIfChanged(this.deps.client, cm);
     }
     const caSigner = c.ca.data[CA_ROTATION_KEYS.signerCert] !== undefined;
+    // hostUsers: false only where every node's runtime reports it can map users, so no pod is left unschedulable.
+    const nodes = await this.deps.client.list<V1Node & { metadata: object }>({ apiVersion: 'v1', kind: 'Node' });
     const desired = buildDeployment(caSigner ? withCASigner(view(tcp), c.secrets.ca) : view(tcp), {
       secrets: c.secrets,
       secretsChecksum: c.checksum,
@@ -264,6 +268,7 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
       etcdPrefix: tenantPrefix(dataStoreSchemaOf(tcp)),
       advertiseAddress: tcp.spec.networkProfile?.advertiseAddress ?? endpointHost,
       egressSelectorConfigMap,
+      userNamespaces: userNamespacesSupported(nodes),
     });
     setControllerReference(desired, tcp);
     const { object: live } = await applyIfChanged<Deployment>(this.deps.client, desired);
