@@ -93,6 +93,8 @@ const SCHEDULER_DIR = '/etc/kubernetes/scheduler';
 const KONNECTIVITY_DIR = '/etc/kubernetes/konnectivity';
 const EGRESS_DIR = '/etc/kubernetes/egress-selector';
 const EGRESS_FILE = 'egress-selector-configuration.yaml';
+/** How long a terminating apiserver keeps serving while its endpoint is removed (--shutdown-delay-duration). */
+export const API_SERVER_SHUTDOWN_DELAY = '5s';
 const KCM_PORT = 10257;
 const SCHEDULER_PORT = 10259;
 
@@ -168,6 +170,10 @@ function apiServerFlags(tcp: TenantControlPlaneView, inputs: DeploymentInputs): 
     ['service-account-key-file', `${PKI}/sa.pub`],
     ['service-account-signing-key-file', `${PKI}/sa.key`],
     ['service-cluster-ip-range', serviceCIDRs(np).join(',')],
+    // On SIGTERM the apiserver fails /readyz at once but keeps accepting for this long, so the Service drops the
+    // pod from its endpoints before the listener closes: a rolling update (an upgrade, a certificate rotation)
+    // costs clients no refused connection. Within the default 30 s grace period, with room to drain.
+    ['shutdown-delay-duration', API_SERVER_SHUTDOWN_DELAY],
     ['tls-cert-file', `${PKI}/apiserver.crt`],
     ['tls-private-key-file', `${PKI}/apiserver.key`],
   ]);

@@ -162,6 +162,7 @@ describe('workload/deployment', () => {
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--enable-admission-plugins=${DEFAULT_ADMISSION_CONTROLLERS.join(',')}`,
         '--secure-port=6443',
+        '--shutdown-delay-duration=5s',
       ],
       absent: ['--egress-selector-config-file'],
     },
@@ -186,6 +187,13 @@ describe('workload/deployment', () => {
       container: 'kube-apiserver',
       want: ['--authorization-mode=RBAC', '--v=4', '--profiling'],
       absent: ['--authorization-mode=Node,RBAC'],
+    },
+    {
+      name: 'apiserver: the shutdown delay that keeps a rolling update from refusing connections can be overridden',
+      t: tcp((x) => (x.spec.controlPlane.deployment = { extraArgs: { apiServer: ['--shutdown-delay-duration=15s'] } })),
+      container: 'kube-apiserver',
+      want: ['--shutdown-delay-duration=15s'],
+      absent: ['--shutdown-delay-duration=5s'],
     },
     {
       name: 'controller-manager: bootstrapsigner and tokencleaner, signing CA, pod CIDR',
