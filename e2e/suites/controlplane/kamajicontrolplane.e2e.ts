@@ -4,6 +4,7 @@
 // apiserver answers through `<cluster>-kubeconfig`; Cluster API reads the control plane as initialized; the
 // tenant sleeps and wakes with its data; steady state writes nothing; deletion cleans the datastore.
 import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,7 @@ import { clusterctlInit } from '../../harness/clusterctl/init.js';
 import { createClusterctlRepository, type ClusterctlRepository } from '../../harness/clusterctl/repository.js';
 import { kubectl } from '../../harness/kubectl.js';
 import { runDir } from '../../harness/run-dir.js';
-import { upstreamVersion } from '../../harness/versions.js';
+import { parseVersionsEnv, toolsDir, upstreamVersion } from '../../harness/versions.js';
 import { waitFor } from '../../harness/wait.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
 import { installControlPlaneProvider } from './install.js';
@@ -117,7 +118,18 @@ describe('KamajiControlPlane with Cluster API', function () {
       console.log(`    clusterctl init (core, kubeadm bootstrap and control plane) in ${init.seconds.toFixed(1)} s`);
       const kubevirtClusterCRD = join(REPO, 'config/crd/bases/infrastructure.cluster.x-k8s.io_kubevirtclusters.yaml');
       await kubectl(kubeconfig, ['apply', '--server-side', '-f', kubevirtClusterCRD]);
-      await kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/kubevirtclusters.infrastructure.cluster.x-k8s.io']);
+      // Polled rather than `kubectl wait`, which fails on a CRD whose status has no conditions yet.
+      await waitFor(
+        async () => {
+          const crd = await suite.client.get<KubeObject & { status?: { conditions?: Cond[] } }>(
+            { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' },
+            { name: 'kubevirtclusters.infrastructure.cluster.x-k8s.io' },
+            { direct: true },
+          );
+          return conditionOf(crd, 'Established')?.status === 'True' ? true : undefined;
+        },
+        { timeoutMs: 60_000, what: 'the KubevirtCluster CRD to be Established' },
+      );
       etcd = await startSharedEtcd(suite.client, 'shared-etcd');
       await installControlPlaneProvider(suite.cluster, suite.client);
       await suite.client.create(dataStoreFor('shared-etcd', etcd));
@@ -422,6 +434,44 @@ describe('KamajiControlPlane with Cluster API', function () {
         { timeoutMs: 60_000, intervalMs: 1000, what: 'the ConfigMap made before sleeping' },
       );
       expect(answer).to.equal('42');
+    });
+
+    it('walks an upgrade across two minors one minor at a time, each step only once the previous one runs', async function () {
+      this.timeout(8 * 60_000);
+      // The older releases `make tools` builds for upgrade proofs: two minors back, and the next minor's .0.
+      const older = parseVersionsEnv(readFileSync(join(toolsDir, 'versions.env'), 'utf8')).get('KUBERNETES_OLDER_VERSIONS') ?? '';
+      const [from, waypoint] = older.split(',');
+      if (!from || !waypoint) throw new Error(`versions.env KUBERNETES_OLDER_VERSIONS must list two releases, has "${older}"`);
+      const [cluster, cp] = ['walk', 'walk-cp'];
+      await suite.client.create({ ...KCP, metadata: { name: cp, namespace }, spec: { version: from, replicas: 1, dataStoreName: 'shared-etcd' } });
+      await suite.client.create({ ...CLUSTER, metadata: { name: cluster, namespace }, spec: { controlPlaneRef: { apiGroup: 'controlplane.cluster.x-k8s.io', kind: 'KamajiControlPlane', name: cp } } });
+      const availableAt = async (version: string) => {
+        const k = await get<KCPObject>(KCP, cp);
+        return conditionOf(k, 'Available')?.status === 'True' && k?.status?.version === version && k.status.replicas === 1 && k.status.upToDateReplicas === 1;
+      };
+      await waitFor(async () => ((await availableAt(from)) ? true : undefined), { timeoutMs: 3 * 60_000, intervalMs: 1000, what: `KamajiControlPlane ${cp} Available at ${from}` });
+      // What the TenantControlPlane is asked to run, and what it reports running, as seen every half second.
+      const seen: string[] = [];
+      const t0 = Date.now();
+      await suite.client.mergePatch(KCP, { namespace, name: cp }, { spec: { version: VERSION } });
+      await waitFor(
+        async () => {
+          const t = await get<TCPObject>(TCP, cp);
+          const entry = `spec ${t?.spec.kubernetes.version ?? ''} / running ${t?.status?.kubernetesResources?.version?.version ?? ''} ${t?.status?.kubernetesResources?.version?.status ?? ''}`;
+          if (seen[seen.length - 1] !== entry) seen.push(entry);
+          return (await availableAt(VERSION)) ? true : undefined;
+        },
+        { timeoutMs: 6 * 60_000, intervalMs: 500, what: `KamajiControlPlane ${cp} Available at ${VERSION}` },
+      );
+      console.log(`    ${from} -> ${VERSION} in ${((Date.now() - t0) / 1000).toFixed(1)} s:\n      ${seen.join('\n      ')}`);
+      const specs = [...new Set(seen.map((e) => e.split(' ')[1]))];
+      expect(specs, 'TenantControlPlane spec versions in order').to.deep.equal([from, waypoint, VERSION]);
+      // The last step was written only once the waypoint ran: from then on nothing older than it runs.
+      const afterFinal = seen.filter((e) => e.startsWith(`spec ${VERSION} `));
+      expect(afterFinal[0], seen.join('; ')).to.include(`running ${waypoint} `);
+      expect(afterFinal.every((e) => !e.includes(`running ${from} `)), seen.join('; ')).to.equal(true);
+      await suite.client.delete(CLUSTER, { namespace, name: cluster });
+      await waitFor(async () => ((await get(KCP, cp)) || (await get(TCP, cp)) ? undefined : true), { timeoutMs: 2 * 60_000, intervalMs: 1000, what: `Cluster ${cluster} deleted down to its control plane` });
     });
 
     it('deletes the TenantControlPlane, the Secrets and the tenant data in the datastore with the KamajiControlPlane', async function () {
