@@ -242,6 +242,7 @@ describe('KamajiControlPlane with Cluster API', function () {
       });
       expect(kcp.status?.versions).to.deep.equal([{ version: VERSION, replicas: 1 }]);
       expect(kcp.status?.deprecated?.v1beta1?.conditions?.some((c) => c.type === 'Available')).to.equal(true);
+      expect(conditionOf(kcp, 'Ready')?.status, 'the Ready summary').to.equal('True');
       expect(conditionOf(kcp, 'Sleeping')?.status).to.equal('False');
       // The scale subresource reads the selector and replicas, as an autoscaler would.
       const scale = JSON.parse(await kubectl(suite.cluster.plane.kubeconfigPath, ['get', '--raw', `/apis/controlplane.cluster.x-k8s.io/v1alpha2/namespaces/${namespace}/kamajicontrolplanes/${NAME}/scale`])) as {
@@ -417,6 +418,7 @@ describe('KamajiControlPlane with Cluster API', function () {
         { timeoutMs: 2 * 60_000, intervalMs: 1000, what: 'the KamajiControlPlane to sleep with no control plane pod' },
       ).then((k) => {
         expect(conditionOf(k, 'Available')).to.include({ status: 'False', reason: 'Sleeping' });
+      expect(conditionOf(k, 'Ready')).to.include({ status: 'False', reason: 'Sleeping' });
         expect(k.status?.replicas).to.equal(0);
         expect(k.status?.initialization?.controlPlaneInitialized, 'initialized stays true').to.equal(true);
       });
@@ -434,6 +436,25 @@ describe('KamajiControlPlane with Cluster API', function () {
         { timeoutMs: 60_000, intervalMs: 1000, what: 'the ConfigMap made before sleeping' },
       );
       expect(answer).to.equal('42');
+    });
+
+    it('leaves the control plane of a paused Cluster alone and catches up once unpaused', async function () {
+      this.timeout(2 * 60_000);
+      await suite.client.mergePatch(CLUSTER, { namespace, name: NAME }, { spec: { paused: true } });
+      await waitFor(async () => (conditionOf(await get<KCPObject>(KCP, NAME), 'Paused')?.status === 'True' ? true : undefined), { timeoutMs: 30_000, what: 'the Paused condition' });
+      const pod = started(await operatorPod(suite.client), 'the operator pod');
+      const reconciles = await kcpReconciles(pod);
+      await suite.client.mergePatch(KCP, { namespace, name: NAME }, { metadata: { labels: { 'e2e.kvcloud.io/while-paused': 'yes' } } });
+      // The label change is a reconcile request like any other: it must find the control plane paused.
+      await waitFor(async () => ((await kcpReconciles(pod)) > reconciles ? true : undefined), { timeoutMs: 30_000, what: 'a reconcile of the paused KamajiControlPlane' });
+      await new Promise((r) => setTimeout(r, 3000)); // room for a write that must not happen
+      expect((await get<TCPObject>(TCP, NAME))?.metadata.labels?.['e2e.kvcloud.io/while-paused'], 'TenantControlPlane label while paused').to.equal(undefined);
+      await suite.client.mergePatch(CLUSTER, { namespace, name: NAME }, { spec: { paused: false } });
+      await waitFor(async () => ((await get<TCPObject>(TCP, NAME))?.metadata.labels?.['e2e.kvcloud.io/while-paused'] === 'yes' ? true : undefined), {
+        timeoutMs: 30_000,
+        what: 'the TenantControlPlane to catch up with the label once unpaused',
+      });
+      expect(conditionOf(await get<KCPObject>(KCP, NAME), 'Paused')?.status).to.equal('False');
     });
 
     it('walks an upgrade across two minors one minor at a time, each step only once the previous one runs', async function () {

@@ -5,7 +5,7 @@
 // TenantControlPlane and waits until it is gone (its finalizer cleans the datastore).
 import { createHash } from 'node:crypto';
 import { CLUSTER_TYPE, type Cluster } from '../../../lib/apis/cluster-api.js';
-import { markFalse, markTrue, markUnknown, setCondition } from '../../../lib/controller/conditions.js';
+import { markFalse, markTrue, markUnknown, setCondition, setReadySummary } from '../../../lib/controller/conditions.js';
 import { mirrorV1Beta1Conditions } from '../../../lib/controller/conditions-v1beta1.js';
 import { addFinalizer, removeFinalizer } from '../../../lib/controller/finalizers.js';
 import { controllerOf, ownerOfType } from '../../../lib/controller/owner-references.js';
@@ -30,6 +30,14 @@ const TCP_TYPE = { apiVersion: API_VERSION, kind: TENANT_CONTROL_PLANE_KIND };
 const MAX_RENEWAL_WAIT_MS = 6 * 3_600_000;
 
 type KCP = KamajiControlPlane & { metadata: object };
+
+const READY_CONDITIONS = [
+  KCP_CONDITIONS.tenantControlPlaneCreated,
+  KCP_CONDITIONS.addressReady,
+  KCP_CONDITIONS.infrastructurePatched,
+  KCP_CONDITIONS.kubeadmResources,
+  KCP_CONDITIONS.ready,
+];
 
 export interface KamajiControlPlaneDeps {
   client: Client;
@@ -67,6 +75,8 @@ export class KamajiControlPlaneReconciler implements Reconciler<KCP> {
     try {
       return await this.reconcileNormal(kcp, cluster, ctx);
     } finally {
+      // Ready sums up the steps for v1beta1 readers (clusterctl describe); its reason says Sleeping when asleep.
+      setReadySummary(kcp, { conditions: READY_CONDITIONS });
       mirrorV1Beta1Conditions(kcp);
       kcp.status = { ...kcp.status, observedGeneration: kcp.metadata.generation };
     }
