@@ -17,9 +17,8 @@ import { upstreamVersion } from '../../harness/versions.js';
 import { waitFor } from '../../harness/wait.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
 import { installControlPlaneProvider } from './install.js';
-import { dataStoreFor, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
+import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
 
-const DATASTORE = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' };
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
 const VERSION = upstreamVersion('KUBERNETES_VERSION');
 const AUDIENCE = 'kvcloud-e2e';
@@ -124,14 +123,7 @@ describe('TenantControlPlane with structured authentication and authorization', 
 
       sharedEtcd = await startSharedEtcd(suite.client, 'shared-etcd');
       await installControlPlaneProvider(suite.cluster, suite.client);
-      await suite.client.create(dataStoreFor('shared-etcd', sharedEtcd));
-      await waitFor(
-        async () => {
-          const ds = await suite.client.get<KubeObject & { status?: { ready?: boolean } }>(DATASTORE, { name: 'shared-etcd' }, { direct: true });
-          return ds?.status?.ready === true ? true : undefined;
-        },
-        { timeoutMs: 60_000, what: 'DataStore shared-etcd to be ready' },
-      );
+      await createReadyDataStore(suite.client, 'shared-etcd', sharedEtcd);
       namespace = await createNamespace(suite.client, 'authn');
       const kubeconfig = [
         'apiVersion: v1',

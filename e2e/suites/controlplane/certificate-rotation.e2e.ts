@@ -6,7 +6,7 @@
 // kubelet.conf does), stays Ready: it renews its client certificate through CSRs like a kubelet with
 // rotateCertificates (the tenant's controller-manager signs 3-minute certificates here, so that happens within
 // the test), and the old CA is retired once it has.
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -19,6 +19,7 @@ import { RestTransport } from '../../../lib/kube/rest-transport.js';
 import { ROTATE_ANNOTATION, ROTATE_CA_ANNOTATION, type TenantControlPlane } from '../../../providers/controlplane/api/index.js';
 import { splitCertificates } from '../../../providers/controlplane/pki/index.js';
 import { caPublicKeyHash } from '../../harness/guest/discovery.js';
+import { createBootstrapToken } from '../../harness/guest/bootstrap-token.js';
 import { joinNode, type RunningNode } from '../../harness/guest/join.js';
 import { kubectl } from '../../harness/kubectl.js';
 import { runDir } from '../../harness/run-dir.js';
@@ -27,9 +28,8 @@ import { waitFor } from '../../harness/wait.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
 import { controlPlaneProviderObjects } from './install.js';
 import { managementVersions } from './resource-versions.js';
-import { dataStoreFor, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
+import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
 
-const DATASTORE = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' };
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
 const SECRET = { apiVersion: 'v1', kind: 'Secret' };
 const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' };
@@ -175,15 +175,7 @@ describe('TenantControlPlane certificate rotation', function () {
       const etcd = await startSharedEtcd(suite.client, 'shared-etcd');
       sharedEtcd = etcd;
       await installOperator(suite);
-      await suite.client.create(dataStoreFor('shared-etcd', etcd));
-      await waitFor(
-        async () => {
-          const ds = await suite.client.get<KubeObject & { status?: { ready?: boolean } }>(DATASTORE, { name: 'shared-etcd' }, { direct: true });
-          if (ds?.status?.ready !== true) throw new Error(`DataStore status: ${JSON.stringify(ds?.status)}`);
-          return true;
-        },
-        { timeoutMs: 60_000, what: 'DataStore shared-etcd to be ready' },
-      );
+      await createReadyDataStore(suite.client, 'shared-etcd', etcd);
       namespace = await createNamespace(suite.client, 'tenants');
       await suite.client.create({
         apiVersion: 'kamaji.clastix.io/v1alpha1',
@@ -205,21 +197,7 @@ describe('TenantControlPlane certificate rotation', function () {
 
       // A worker joins through the bootstrap-token flow and heartbeats every second.
       const client = await tenantClient();
-      const id = randomBytes(3).toString('hex');
-      const token = `${id}.${randomBytes(8).toString('hex')}`;
-      await client.create({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        type: 'bootstrap.kubernetes.io/token',
-        metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' },
-        stringData: {
-          'token-id': id,
-          'token-secret': token.split('.')[1] ?? '',
-          'usage-bootstrap-authentication': 'true',
-          'usage-bootstrap-signing': 'true',
-          'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token',
-        },
-      } as KubeObject);
+      const token = await createBootstrapToken(client);
       node = await joinNode({
         apiServerEndpoint: tcp.status?.controlPlaneEndpoint ?? '',
         token,

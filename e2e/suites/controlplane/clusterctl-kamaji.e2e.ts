@@ -39,7 +39,7 @@ import { startKubevirtSimulator } from '../../harness/kubevirt/index.js';
 import { kubectl } from '../../harness/kubectl.js';
 import { upstreamVersion } from '../../harness/versions.js';
 import { waitFor } from '../../harness/wait.js';
-import { dataStoreFor, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
+import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
 
 const VERSION = upstreamVersion('KUBERNETES_VERSION');
 // What CAPK's quick start asks users to set; the hosted control plane's variables keep their defaults (DataStore
@@ -249,15 +249,7 @@ describe('a tenant cluster at the push of a button: clusterctl with kvcloud\'s i
     this.timeout(3 * 60_000);
     const c = started(client, 'the admin client');
     etcd = await startSharedEtcd(c, 'shared-etcd');
-    await c.create(dataStoreFor('default', etcd));
-    await waitFor(
-      async () => {
-        const ds = await c.get<KubeObject & { status?: { ready?: boolean } }>({ apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' }, { name: 'default' }, { direct: true });
-        if (ds?.status?.ready !== true) throw new Error(`DataStore status: ${JSON.stringify(ds?.status)}`);
-        return true;
-      },
-      { timeoutMs: 60_000, what: 'DataStore default to be ready' },
-    );
+    await createReadyDataStore(c, 'default', etcd);
   });
 
   it('generates from every hosted-control-plane template manifests the management cluster admits unchanged (server-side dry run)', async function () {

@@ -14,9 +14,8 @@ import { upstreamVersion } from '../../harness/versions.js';
 import { waitFor } from '../../harness/wait.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
 import { installControlPlaneProvider } from './install.js';
-import { dataStoreFor, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
+import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
 
-const DATASTORE = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' };
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
 const INGRESS = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' };
 const TLS_ROUTE = { apiVersion: 'gateway.networking.k8s.io/v1alpha2', kind: 'TLSRoute' };
@@ -99,15 +98,7 @@ describe('TenantControlPlane exposure through an Ingress or a Gateway API TLSRou
       const etcd = await startSharedEtcd(suite.client, 'shared-etcd');
       sharedEtcd = etcd;
       await installControlPlaneProvider(suite.cluster, suite.client);
-      await suite.client.create(dataStoreFor('shared-etcd', etcd));
-      await waitFor(
-        async () => {
-          const ds = await suite.client.get<KubeObject & { status?: { ready?: boolean } }>(DATASTORE, { name: 'shared-etcd' }, { direct: true });
-          if (ds?.status?.ready !== true) throw new Error(`DataStore status: ${JSON.stringify(ds?.status)}`);
-          return true;
-        },
-        { timeoutMs: 60_000, what: 'DataStore shared-etcd to be ready' },
-      );
+      await createReadyDataStore(suite.client, 'shared-etcd', etcd);
       namespace = await createNamespace(suite.client, 'exposed');
       // Both tenants start together: bringing up their apiservers is most of this suite's time.
       await suite.client.create(

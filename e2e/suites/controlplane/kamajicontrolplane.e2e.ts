@@ -22,7 +22,7 @@ import { waitFor } from '../../harness/wait.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
 import { installControlPlaneProvider } from './install.js';
 import { operatorPod, scrape, writesBetween } from './operator-metrics.js';
-import { dataStoreFor, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
+import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
 
 const VERSION = upstreamVersion('KUBERNETES_VERSION');
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -32,7 +32,6 @@ const CLUSTER = { apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster' };
 const KUBEVIRT_CLUSTER = { apiVersion: 'infrastructure.cluster.x-k8s.io/v1alpha1', kind: 'KubevirtCluster' };
 const SECRET = { apiVersion: 'v1', kind: 'Secret' };
 const POD = { apiVersion: 'v1', kind: 'Pod' };
-const DATASTORE = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' };
 const NAME = 'acme';
 
 interface Secret extends KubeObject {
@@ -132,14 +131,7 @@ describe('KamajiControlPlane with Cluster API', function () {
       );
       etcd = await startSharedEtcd(suite.client, 'shared-etcd');
       await installControlPlaneProvider(suite.cluster, suite.client);
-      await suite.client.create(dataStoreFor('shared-etcd', etcd));
-      await waitFor(
-        async () => {
-          const ds = await suite.client.get<KubeObject & { status?: { ready?: boolean } }>(DATASTORE, { name: 'shared-etcd' }, { direct: true });
-          return ds?.status?.ready === true ? true : undefined;
-        },
-        { timeoutMs: 60_000, what: 'DataStore shared-etcd to be ready' },
-      );
+      await createReadyDataStore(suite.client, 'shared-etcd', etcd);
       namespace = await createNamespace(suite.client, 'kcp');
       console.log(`    management plane with Cluster API and the operator ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     });

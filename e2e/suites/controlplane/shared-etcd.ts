@@ -188,3 +188,16 @@ export function dataStoreFor(name: string, etcd: SharedEtcd): KubeObject & Recor
     },
   };
 }
+
+/** Registers `etcd` as the DataStore `name` and waits until the operator reports it ready. */
+export async function createReadyDataStore(client: Client, name: string, etcd: SharedEtcd): Promise<void> {
+  await client.create(dataStoreFor(name, etcd));
+  await waitFor(
+    async () => {
+      const ds = await client.get<KubeObject & { status?: { ready?: boolean } }>({ apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' }, { name }, { direct: true });
+      if (ds?.status?.ready !== true) throw new Error(`DataStore status: ${JSON.stringify(ds?.status)}`);
+      return true;
+    },
+    { timeoutMs: 60_000, what: `DataStore ${name} to be ready` },
+  );
+}

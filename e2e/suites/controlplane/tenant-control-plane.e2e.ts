@@ -3,7 +3,6 @@
 // tests check what a user would: /readyz and /version through the generated admin kubeconfig, etcd isolation
 // between two tenants with their own client certificates, a signed cluster-info and a node joining with a
 // bootstrap token, the kubeadm addons, and a clean removal down to the etcd user and keys.
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -14,6 +13,7 @@ import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
 import type { TenantControlPlane } from '../../../providers/controlplane/api/index.js';
 import { caPublicKeyHash, verifyDetachedJWS, parseBootstrapToken } from '../../harness/guest/discovery.js';
+import { createBootstrapToken } from '../../harness/guest/bootstrap-token.js';
 import { joinNode, type RunningNode } from '../../harness/guest/join.js';
 import { kubectl } from '../../harness/kubectl.js';
 import { runDir } from '../../harness/run-dir.js';
@@ -23,7 +23,7 @@ import { clusterSuite, createNamespace } from '../cluster/support.js';
 import { installControlPlaneProvider } from './install.js';
 import { operatorPod, scrape, writesBetween } from './operator-metrics.js';
 import { managementVersions, tenantVersions } from './resource-versions.js';
-import { dataStoreFor, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
+import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
 
 const DATASTORE = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' };
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
@@ -118,16 +118,8 @@ describe('TenantControlPlane on a shared etcd', function () {
       const etcd = await startSharedEtcd(suite.client, 'shared-etcd');
       sharedEtcd = etcd;
       await installControlPlaneProvider(suite.cluster, suite.client);
-      await suite.client.create(dataStoreFor('shared-etcd', etcd));
       // The admission policy accepts a TenantControlPlane naming a DataStore once the operator has registered it.
-      await waitFor(
-        async () => {
-          const ds = await suite.client.get<KubeObject & { status?: { ready?: boolean } }>(DATASTORE, { name: 'shared-etcd' }, { direct: true });
-          if (ds?.status?.ready !== true) throw new Error(`DataStore status: ${JSON.stringify(ds?.status)}`);
-          return true;
-        },
-        { timeoutMs: 60_000, what: 'DataStore shared-etcd to be ready' },
-      );
+      await createReadyDataStore(suite.client, 'shared-etcd', etcd);
       namespace = await createNamespace(suite.client, 'tenants');
     });
 
@@ -206,21 +198,8 @@ describe('TenantControlPlane on a shared etcd', function () {
 
     it('publishes cluster-info signed for a bootstrap token and lets a node join with it', async () => {
       const client = await tenantClient('acme');
-      const id = randomBytes(3).toString('hex');
-      const token = `${id}.${randomBytes(8).toString('hex')}`;
-      await client.create({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        type: 'bootstrap.kubernetes.io/token',
-        metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' },
-        stringData: {
-          'token-id': id,
-          'token-secret': token.split('.')[1] ?? '',
-          'usage-bootstrap-authentication': 'true',
-          'usage-bootstrap-signing': 'true',
-          'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token',
-        },
-      } as KubeObject);
+      const token = await createBootstrapToken(client);
+      const { id } = parseBootstrapToken(token);
       const info = await waitFor(
         async () => {
           const cm = await client.get<ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap' }, { namespace: 'kube-public', name: 'cluster-info' }, { direct: true });
