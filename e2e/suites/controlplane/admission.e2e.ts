@@ -118,7 +118,7 @@ const badCreates: BadCase[] = [
   { name: 'kine resources (no kine datastores)', object: () => tenant('bad', (t) => (dep(t).resources = { kine: { limits: { cpu: '1' } } })), field: 'spec.controlPlane.deployment.resources.kine', message: /kvcloud does not support spec\.controlPlane\.deployment\.resources\.kine/ },
   { name: 'kine extra arguments', object: () => tenant('bad', (t) => (dep(t).extraArgs = { kine: ['--debug'] })), field: 'spec.controlPlane.deployment.extraArgs.kine', message: /kvcloud does not support spec\.controlPlane\.deployment\.extraArgs\.kine/ },
   { name: 'a kine init container security context', object: () => tenant('bad', (t) => (dep(t).containerSecurityContexts = { kineInit: { runAsUser: 0 } })), field: 'spec.controlPlane.deployment.containerSecurityContexts.kineInit', message: /kvcloud does not support/ },
-  { name: 'write permissions (read-only tenants)', object: () => tenant('bad', (t) => (t.spec.writePermissions = { blockCreation: true })), field: 'spec.writePermissions', message: /kvcloud does not support spec\.writePermissions/ },
+  { name: 'a write permission that is no boolean', object: () => tenant('bad', (t) => (t.spec.writePermissions = { blockCreation: 'yes' as unknown as boolean })), field: 'spec.writePermissions.blockCreation', message: /must be of type boolean/ },
   { name: 'DataStore overrides', object: () => tenant('bad', (t) => (t.spec.dataStoreOverrides = [{ resource: '/events', dataStore: 'default' }])), field: 'spec.dataStoreOverrides', message: /kvcloud does not support spec\.dataStoreOverrides/ },
   { name: 'pre-generated certificates', object: () => tenant('bad', (t) => (t.spec.preGeneratedCertificates = { ca: { secretName: 'my-ca' } })), field: 'spec.preGeneratedCertificates', message: /kvcloud does not support spec\.preGeneratedCertificates/ },
   { name: 'an internal CA bundle ConfigMap', object: () => tenant('bad', (t) => (t.spec.internalCACertificatesConfigMap = 'internal-ca-certs')), field: 'spec.internalCACertificatesConfigMap', message: /kvcloud does not support spec\.internalCACertificatesConfigMap/ },
@@ -236,6 +236,22 @@ describe('controlplane admission: TenantControlPlane and DataStore', function ()
       }
     });
   }
+
+  it("accepts Kamaji's write-limited modes (spec.writePermissions), changing and clearing them", async function () {
+    const created = await client.create(tenant('write-limited', (t) => (t.spec.writePermissions = { blockCreation: true, blockUpdate: true, blockDeletion: true })));
+    try {
+      expect(created.spec.writePermissions).to.deep.equal({ blockCreation: true, blockUpdate: true, blockDeletion: true });
+      const quota = structuredClone(created);
+      quota.spec.writePermissions = { blockCreation: true, blockUpdate: true, blockDeletion: false };
+      const updated = await client.update(quota);
+      expect(updated.spec.writePermissions).to.deep.equal({ blockCreation: true, blockUpdate: true, blockDeletion: false });
+      const cleared = structuredClone(updated);
+      delete cleared.spec.writePermissions;
+      expect((await client.update(cleared)).spec.writePermissions).to.equal(undefined);
+    } finally {
+      await client.delete(TCP, { namespace: NS, name: 'write-limited' });
+    }
+  });
 
   it('allows a one-minor upgrade and the first assignment of a DataStore', async function () {
     const created = await client.create(tenant('upgrade', (t) => { t.spec.kubernetes.version = 'v1.36.3'; delete t.spec.dataStore; }));

@@ -75,7 +75,7 @@ const KAMAJI_DATASTORE = [
 
 /** Fields accepted by the schema and then refused by a rule, because kvcloud does not run them. */
 const REJECTED = [
-  'spec.writePermissions', 'spec.dataStoreOverrides', 'spec.preGeneratedCertificates', 'spec.internalCACertificatesConfigMap',
+  'spec.dataStoreOverrides', 'spec.preGeneratedCertificates', 'spec.internalCACertificatesConfigMap',
   'spec.controlPlane.deployment.resources.kine', 'spec.controlPlane.deployment.extraArgs.kine',
   'spec.controlPlane.deployment.containerSecurityContexts.kine', 'spec.controlPlane.deployment.containerSecurityContexts.kineInit',
 ];

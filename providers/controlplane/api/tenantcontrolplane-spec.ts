@@ -484,10 +484,12 @@ export type AddonsSpec = Static<typeof AddonsSpec>;
 
 // --- spec -------------------------------------------------------------------------------------------------------
 
+// Kamaji's write-limited mode: each flag makes the tenant apiserver refuse one kind of write (a
+// ValidatingAdmissionPolicy the operator keeps inside the tenant), and the version status reads WriteLimited.
 export const Permissions = Type.Object({
-  blockCreation: Type.Optional(Type.Boolean()),
-  blockUpdate: Type.Optional(Type.Boolean()),
-  blockDeletion: Type.Optional(Type.Boolean()),
+  blockCreation: Type.Optional(Type.Boolean({ description: 'Refuse creating objects in the tenant cluster (the tenant control plane and nodes keep working).' })),
+  blockUpdate: Type.Optional(Type.Boolean({ description: 'Refuse updating objects in the tenant cluster (the tenant control plane and nodes keep working).' })),
+  blockDeletion: Type.Optional(Type.Boolean({ description: 'Refuse deleting objects in the tenant cluster (the tenant control plane and nodes keep working).' })),
 });
 
 export const DataStoreOverride = Type.Object({
@@ -566,12 +568,6 @@ export const TenantControlPlaneSpec = Type.Object(
         `self.controlPlane.service.serviceType != 'LoadBalancer' || oldSelf.controlPlane.service.serviceType != 'LoadBalancer' || ` +
           '(has(self.networkProfile) && has(self.networkProfile.loadBalancerClass)) == (has(oldSelf.networkProfile) && has(oldSelf.networkProfile.loadBalancerClass))',
         'LoadBalancerClass cannot be set or unset at runtime',
-      ),
-      rule(
-        '!has(self.writePermissions) || !((has(self.writePermissions.blockCreation) && self.writePermissions.blockCreation) || ' +
-          '(has(self.writePermissions.blockUpdate) && self.writePermissions.blockUpdate) || (has(self.writePermissions.blockDeletion) && self.writePermissions.blockDeletion))',
-        unsupportedMessage('spec.writePermissions', 'read-only (write limited) tenant control planes are not implemented'),
-        { fieldPath: '.writePermissions' },
       ),
       rule(
         '!has(self.dataStoreOverrides) || size(self.dataStoreOverrides) == 0',

@@ -25,7 +25,8 @@ import {
 import { resolveCredentials, type DataStoreCredentials } from '../datastore/credentials.js';
 import type { DriverPool } from '../datastore/driver-pool.js';
 import { tenantPrefix } from '../datastore/etcd-driver.js';
-import { phaseChecksum, syncPhase, tenantPhases } from '../tenant/phases.js';
+import { phaseChecksum, syncPhase, tenantPhases, type Phase } from '../tenant/phases.js';
+import { blockedOperations } from '../tenant/write-permissions.js';
 import { buildDeployment, egressSelectorConfiguration, type Deployment } from '../workload/deployment.js';
 import { userNamespacesSupported } from '../workload/hardening.js';
 import { apiServerPort } from '../workload/network.js';
@@ -306,9 +307,10 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
       for (const phase of phases) {
         const sum = phaseChecksum(phase);
         if (applied.get(phase.name) === sum) continue;
-        await syncPhase(tenant.client, phase);
+        const { deleted } = await syncPhase(tenant.client, phase);
         applied.set(phase.name, sum);
         ctx.log.info({ phase: phase.name, enabled: phase.enabled }, 'synced tenant phase');
+        if (phase.name === 'write-permissions') announceWritePermissions(tcp, phase, deleted, ctx);
       }
     } catch (err) {
       markFalse(tcp, CONDITIONS.tenant, 'TenantResourcesFailed', (err as Error).message);
@@ -332,7 +334,8 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
 
   private setVersionStatus(tcp: TenantControlPlane, answering: boolean, deployment: Deployment | undefined): void {
     const current = tcp.status?.kubernetesResources?.version;
-    const { version, status } = decideVersionStatus({ current, desired: tcp.spec.kubernetes.version, deployment, answering });
+    const writeLimited = blockedOperations(tcp.spec.writePermissions).length > 0;
+    const { version, status } = decideVersionStatus({ current, desired: tcp.spec.kubernetes.version, deployment, answering, writeLimited });
     if (current?.status === status && current.version === version) return;
     tcp.status = {
       ...tcp.status,
@@ -371,5 +374,15 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     removeFinalizer(tcp, TCP_FINALIZER);
     markUnknown(tcp, CONDITIONS.apiServer, 'Deleting');
     return done();
+  }
+}
+
+/** Events for the write-permissions phase: once when writes become blocked (or change), once when they are allowed again. */
+function announceWritePermissions(tcp: TenantControlPlane, phase: Phase, deleted: number, ctx: ReconcileContext): void {
+  if (phase.enabled) {
+    const ops = blockedOperations(tcp.spec.writePermissions).join(', ');
+    ctx.events.normal('WritesBlocked', 'SyncWritePermissions', `the tenant apiserver refuses ${ops} requests from users outside its control plane, nodes and operator (spec.writePermissions)`);
+  } else if (deleted > 0) {
+    ctx.events.normal('WritesAllowed', 'SyncWritePermissions', 'spec.writePermissions blocks nothing: the write-permissions admission policy was removed from the tenant');
   }
 }

@@ -21,6 +21,8 @@ describe('controllers/version-status', () => {
     { name: 'ready with the new version once rolled out', in: { current: { version: 'v1.36.3', status: 'Upgrading' }, desired: 'v1.37.2', deployment: done, answering: true }, want: ready('v1.37.2') },
     { name: 'not ready when an installed control plane stops answering', in: { current: ready('v1.37.2'), desired: 'v1.37.2', deployment: done, answering: false }, want: { version: 'v1.37.2', status: 'NotReady' } },
     { name: 'a rollout for another reason (certificate rotation) keeps it ready', in: { current: ready('v1.37.2'), desired: 'v1.37.2', deployment: surging, answering: true }, want: ready('v1.37.2') },
+    { name: 'write-limited instead of ready while spec.writePermissions blocks writes', in: { current: ready('v1.37.2'), desired: 'v1.37.2', deployment: done, answering: true, writeLimited: true }, want: { version: 'v1.37.2', status: 'WriteLimited' } },
+    { name: 'not ready, not write-limited, when a write-limited control plane stops answering', in: { current: { version: 'v1.37.2', status: 'WriteLimited' }, desired: 'v1.37.2', deployment: done, answering: false, writeLimited: true }, want: { version: 'v1.37.2', status: 'NotReady' } },
   ];
   for (const tc of cases) it(tc.name, () => expect(decideVersionStatus(tc.in)).to.deep.equal(tc.want));
 

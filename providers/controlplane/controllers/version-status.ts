@@ -19,6 +19,8 @@ export interface VersionInputs {
   deployment: Deployment | undefined;
   /** The tenant apiserver answered /readyz through the admin kubeconfig. */
   answering: boolean;
+  /** spec.writePermissions blocks some writes: a serving tenant then reads WriteLimited instead of Ready, as in Kamaji. */
+  writeLimited?: boolean;
 }
 
 /** Every pod runs the current template: the controller saw the latest spec and no pod of an older one is left. */
@@ -32,7 +34,7 @@ export function rolledOut(d: Deployment | undefined): boolean {
 export function decideVersionStatus(i: VersionInputs): VersionStatus {
   const installed = i.current?.version;
   const changing = installed !== undefined && installed !== i.desired;
-  if (i.answering && !(changing && !rolledOut(i.deployment))) return { version: i.desired, status: 'Ready' };
+  if (i.answering && !(changing && !rolledOut(i.deployment))) return { version: i.desired, status: i.writeLimited ? 'WriteLimited' : 'Ready' };
   if (installed === undefined) return { status: 'Provisioning' };
   return { version: installed, status: changing ? 'Upgrading' : 'NotReady' };
 }

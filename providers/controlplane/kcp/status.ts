@@ -57,7 +57,7 @@ export function computeStatus({ kcp, tcp, secretsReady }: StatusInputs): StatusR
   const availableReplicas = dep?.availableReplicas ?? 0;
   const updatedReplicas = dep?.updatedReplicas ?? 0;
   const unavailableReplicas = dep?.unavailableReplicas ?? Math.max(replicas - availableReplicas, 0);
-  const answering = versionStatus?.status === 'Ready' || versionStatus?.status === 'Upgrading';
+  const answering = versionStatus?.status === 'Ready' || versionStatus?.status === 'Upgrading' || versionStatus?.status === 'WriteLimited';
   // Initialized is a one-way latch in the contract: once the control plane has served, it stays initialized.
   const initialized =
     kcp.status?.initialization?.controlPlaneInitialized === true || kcp.status?.initialized === true || (versionStatus?.version !== undefined && secretsReady);

@@ -41,7 +41,7 @@ export interface VersionStep {
 /** The TenantControlPlane runs `version` on every pod: the operator reports it Ready at exactly that version. */
 export function rolledOutAt(tcp: TenantControlPlane, version: string): boolean {
   const v = tcp.status?.kubernetesResources?.version;
-  return v?.status === 'Ready' && v.version === version;
+  return (v?.status === 'Ready' || v?.status === 'WriteLimited') && v.version === version;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The objects the operator keeps inside a tenant cluster, grouped in phases (kubeadm config, bootstrap RBAC and
 // cluster-info, then each addon), and how they are written: server-side apply, skipped when the phase's content
-// hash is what was last applied, so a steady tenant costs no requests. A disabled addon's objects are deleted.
+// hash is what was last applied, so a steady tenant costs no requests. A disabled addon's objects are deleted, as
+// are the write-permissions policy and binding once spec.writePermissions blocks nothing.
 import { createHash } from 'node:crypto';
 import type { Client } from '../../../lib/kube/client.js';
 import { typeMetaOf } from '../../../lib/kube/object.js';
@@ -14,8 +15,9 @@ import { kubeadmConfigObjects } from './kubeadm-config.js';
 import { konnectivityAgentObjects } from './konnectivity-agent.js';
 import { kubeProxyObjects } from './kube-proxy.js';
 import type { Manifest } from './manifest.js';
+import { blockedOperations, writePermissionsObjects } from './write-permissions.js';
 
-export type PhaseName = 'kubeadm-config' | 'bootstrap' | 'coredns' | 'kube-proxy' | 'konnectivity-agent';
+export type PhaseName = 'kubeadm-config' | 'bootstrap' | 'coredns' | 'kube-proxy' | 'konnectivity-agent' | 'write-permissions';
 
 export interface Phase {
   name: PhaseName;
@@ -90,6 +92,12 @@ export function tenantPhases(tcp: TenantControlPlaneView, endpoint: TenantEndpoi
         extraArgs: agent?.extraArgs,
       }),
     },
+    // Last, so the objects above are in place before the tenant's users are frozen (the operator is exempt anyway).
+    {
+      name: 'write-permissions',
+      enabled: blockedOperations(tcp.spec.writePermissions).length > 0,
+      objects: writePermissionsObjects({ namespace: tcp.metadata.namespace ?? '', name: tcp.metadata.name ?? '' }, tcp.spec.writePermissions),
+    },
   ];
 }
 
@@ -97,16 +105,21 @@ export function phaseChecksum(phase: Phase): string {
   return createHash('sha256').update(JSON.stringify({ enabled: phase.enabled, objects: phase.objects })).digest('hex').slice(0, 16);
 }
 
-/** Applies (or, for a disabled phase, deletes) the phase's objects in order. */
-export async function syncPhase(client: Client, phase: Phase): Promise<void> {
+/** Applies (or, for a disabled phase, deletes) the phase's objects in order; counts the objects it deleted. */
+export async function syncPhase(client: Client, phase: Phase): Promise<{ deleted: number }> {
+  let deleted = 0;
   if (phase.enabled) {
     for (const obj of phase.objects) await client.apply(obj);
-    return;
+    return { deleted };
   }
   // Look before deleting: a disabled addon usually was never installed, and a read keeps an operator restart
   // (which syncs every phase once) from sending a DELETE per absent object.
   for (const obj of [...phase.objects].reverse()) {
     const ref = { namespace: obj.metadata.namespace, name: obj.metadata.name ?? '' };
-    if (await client.get(typeMetaOf(obj), ref, { direct: true })) await client.delete(typeMetaOf(obj), ref);
+    if (await client.get(typeMetaOf(obj), ref, { direct: true })) {
+      await client.delete(typeMetaOf(obj), ref);
+      deleted++;
+    }
   }
+  return { deleted };
 }

@@ -72,6 +72,7 @@ export interface NetworkProfileView {
 
 export interface TenantControlPlaneView extends KubeObject {
   spec: {
+    writePermissions?: { blockCreation?: boolean; blockUpdate?: boolean; blockDeletion?: boolean };
     dataStore?: string;
     dataStoreSchema?: string;
     dataStoreUsername?: string;
