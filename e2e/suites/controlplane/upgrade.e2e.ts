@@ -111,7 +111,12 @@ describe('KamajiControlPlane upgrades', function () {
       // KamajiControlPlane fills in the externally managed KubevirtCluster itself.
       for (const kind of ['kubevirtclusters', 'kubevirtclustertemplates', 'kubevirtmachinetemplates']) {
         await kubectl(kubeconfig, ['apply', '--server-side', '-f', join(REPO, `config/crd/bases/infrastructure.cluster.x-k8s.io_${kind}.yaml`)]);
-        await kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', `crd/${kind}.infrastructure.cluster.x-k8s.io`]);
+        // kubectl wait fails at once on a CRD whose status has no conditions yet: ask again.
+        await waitFor(() => kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', `crd/${kind}.infrastructure.cluster.x-k8s.io`]), {
+          timeoutMs: 90_000,
+          intervalMs: 1000,
+          what: `CRD ${kind} to be established`,
+        });
       }
       etcd = await startSharedEtcd(suite.client, 'shared-etcd');
       await installControlPlaneProvider(suite.cluster, suite.client);
@@ -162,21 +167,29 @@ describe('KamajiControlPlane upgrades', function () {
 
     it(`walks ${FROM} -> ${TARGET} one minor at a time while the tenant API answers every request`, async function () {
       this.timeout(15 * 60_000);
-      const poller = startTenantPoller(started(tenant), KEPT, (o) => (o as { data?: { answer?: string } }).data?.answer === '42');
-      // Every revision of the TenantControlPlane (asked / running) and of the KamajiControlPlane's status.
       const kubectlPath = await binaryPath('kubectl');
       const mgmt = suite.cluster.plane.kubeconfigPath;
+      const poller = startTenantPoller(started(tenant), KEPT, (o) => (o as { data?: { answer?: string } }).data?.answer === '42');
+      // Every revision of the TenantControlPlane (asked / running) and of the KamajiControlPlane's status.
       const tcpWatch = watchRevisions(kubectlPath, mgmt, namespace, 'tenantcontrolplanes.kamaji.clastix.io', NAME, '{.spec.kubernetes.version} {.status.kubernetesResources.version.version} {.status.kubernetesResources.version.status}');
       const walkCondition = '{.status.conditions[?(@.type=="VersionUpgrade")]';
       const kcpWatch = watchRevisions(kubectlPath, mgmt, namespace, 'kamajicontrolplanes.controlplane.cluster.x-k8s.io', NAME, `{.status.version}|{.status.versions}|${walkCondition}.status} ${walkCondition}.reason}: ${walkCondition}.message}`);
-      // Both watches hold the current state before anything changes, so the first revision is the starting point.
-      await waitFor(() => (tcpWatch.lines.length > 0 && kcpWatch.lines.length > 0 ? true : undefined), { timeoutMs: 60_000, what: 'kubectl watches to start' });
       // kube-proxy's image in the tenant, sampled every half second.
       const kubeProxy: string[] = [];
-      const connectionsBefore = await proxyConnections();
-      const t0 = Date.now();
-      await suite.client.mergePatch(KCP, { namespace, name: NAME }, { spec: { version: TARGET } });
+      let connectionsBefore: Record<string, number> = {};
+      let t0 = Date.now();
       try {
+        // Both watches hold the current state before anything changes, so the first revision is the starting point.
+        await waitFor(
+          () => {
+            if (tcpWatch.lines.length > 0 && kcpWatch.lines.length > 0) return true;
+            throw new Error(`kubectl: ${tcpWatch.stderr()} ${kcpWatch.stderr()}`);
+          },
+          { timeoutMs: 60_000, what: 'kubectl watches to show the current state' },
+        );
+        connectionsBefore = await proxyConnections();
+        t0 = Date.now();
+        await suite.client.mergePatch(KCP, { namespace, name: NAME }, { spec: { version: TARGET } });
         await waitFor(
           async () => {
             kubeProxy.push(await kubeProxyTag().catch((err: unknown) => `? ${(err as Error).message}`));
@@ -185,14 +198,23 @@ describe('KamajiControlPlane upgrades', function () {
           },
           { timeoutMs: 12 * 60_000, intervalMs: 500, what: `KamajiControlPlane ${NAME} Available at ${TARGET}` },
         );
+        // The watches trail the direct reads above by a little: let them deliver the final revisions too.
+        await waitFor(
+          () => {
+            const [tcpLast, kcpLast] = [tcpWatch.lines[tcpWatch.lines.length - 1] ?? '', kcpWatch.lines[kcpWatch.lines.length - 1] ?? ''];
+            if (tcpLast === `${TARGET} ${TARGET} Ready` && kcpLast.startsWith(`${TARGET}|`)) return true;
+            throw new Error(`last revisions: ${tcpLast} / ${kcpLast}`);
+          },
+          { timeoutMs: 30_000, intervalMs: 200, what: 'the watches to deliver the final revisions' },
+        );
       } finally {
-        await poller.stop();
+        await Promise.all([poller.stop(), tcpWatch.stop(), kcpWatch.stop()]);
       }
       const seconds = ((Date.now() - t0) / 1000).toFixed(1);
       const connectionsAfter = await proxyConnections();
       const connections = Object.fromEntries(Object.entries(connectionsAfter).map(([result, n]) => [result, n - (connectionsBefore[result] ?? 0)]));
-      const tcpRevisions = collapse(await tcpWatch.stop());
-      const kcpRevisions = collapse(await kcpWatch.stop());
+      const tcpRevisions = collapse(tcpWatch.lines);
+      const kcpRevisions = collapse(kcpWatch.lines);
       console.log(`      ${FROM} -> ${TARGET} in ${seconds} s. TenantControlPlane spec / running:\n        ${tcpRevisions.join('\n        ')}`);
       console.log(`      KamajiControlPlane status.version | versions | VersionUpgrade:\n        ${kcpRevisions.join('\n        ')}`);
       console.log(`      kube-proxy image tags: ${collapse(kubeProxy).join(' -> ')}`);
