@@ -48,6 +48,8 @@ const LEAVES: Record<string, string[]> = {
   'admin-kubeconfig': ['admin.conf', 'admin.svc', 'super-admin.conf', 'super-admin.svc'],
   'controller-manager-kubeconfig': ['controller-manager.conf'],
   'scheduler-kubeconfig': ['scheduler.conf'],
+  'konnectivity-certificate': ['tls.crt'],
+  'konnectivity-kubeconfig': ['konnectivity-server.conf'],
 };
 
 interface Secret extends KubeObject {
@@ -190,7 +192,8 @@ describe('TenantControlPlane certificate rotation', function () {
           },
           kubernetes: { version: VERSION, kubelet: {} },
           networkProfile: { port: 6443 },
-          addons: {},
+          // With the Konnectivity server, whose certificate and kubeconfig rotate with the rest.
+          addons: { konnectivity: { server: { port: 8132 }, agent: {} } },
         },
       } as KubeObject);
       const tcp = await settled();

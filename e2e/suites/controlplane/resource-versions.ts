@@ -1,7 +1,8 @@
 // What "nothing was written" looks like from outside: the resourceVersion of each object the operator manages
-// for a tenant (the TenantControlPlane, its Secrets, Deployment and Service), and inside the tenant the objects
-// it applies. Workloads inside the tenant (CoreDNS, kube-proxy) get status updates from the tenant's own
-// controllers, so their metadata.generation stands for "our spec did not change" there.
+// for a tenant (the TenantControlPlane, its Secrets and Service), and inside the tenant the objects it applies.
+// Deployments and DaemonSets get status updates from controllers that are not ours (the management cluster's for
+// the control plane Deployment, while a replaced pod finishes terminating; the tenant's for CoreDNS and
+// kube-proxy), so for them metadata.generation plus labels and annotations stand for "we wrote nothing".
 import type { Client } from '../../../lib/kube/client.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 
@@ -17,8 +18,10 @@ const TENANT_OBJECTS: Ref[] = [
   [{ apiVersion: 'apps/v1', kind: 'DaemonSet' }, 'kube-system', 'kube-proxy'],
 ];
 
+const workloadVersion = (o: KubeObject) =>
+  `generation ${String(o.metadata.generation)} ${JSON.stringify({ labels: o.metadata.labels, annotations: o.metadata.annotations })}`;
 const version = (o: KubeObject | undefined, kind: string) =>
-  !o ? 'absent' : kind === 'Deployment' || kind === 'DaemonSet' ? `generation ${String(o.metadata.generation)}` : (o.metadata.resourceVersion ?? '');
+  !o ? 'absent' : kind === 'Deployment' || kind === 'DaemonSet' ? workloadVersion(o) : (o.metadata.resourceVersion ?? '');
 
 /** "Kind namespace/name" -> resourceVersion of a tenant's objects in the management cluster. */
 export async function managementVersions(client: Client, namespace: string, tenant: string): Promise<Record<string, string>> {
@@ -27,7 +30,7 @@ export async function managementVersions(client: Client, namespace: string, tena
   out[`TenantControlPlane ${tenant}`] = tcp?.metadata.resourceVersion ?? 'absent';
   for (const kind of ['Deployment', 'Service']) {
     const o = await client.get({ apiVersion: kind === 'Deployment' ? 'apps/v1' : 'v1', kind }, { namespace, name: tenant }, { direct: true });
-    out[`${kind} ${tenant}`] = o?.metadata.resourceVersion ?? 'absent';
+    out[`${kind} ${tenant}`] = version(o, kind);
   }
   for (const s of await client.list({ apiVersion: 'v1', kind: 'Secret' }, { namespace, labelSelector: `kamaji.clastix.io/name=${tenant}`, direct: true })) {
     out[`Secret ${s.metadata.name ?? ''}`] = s.metadata.resourceVersion ?? '';

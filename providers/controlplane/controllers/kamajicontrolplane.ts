@@ -17,7 +17,7 @@ import type { KamajiControlPlane } from '../api/kamajicontrolplane.js';
 import { DEFAULT_KUBECONFIG_VALIDITY_MS } from '../kcp/cluster-secrets.js';
 import { computeStatus, KCP_CONDITIONS } from '../kcp/status.js';
 import { buildTenantControlPlane } from '../kcp/tenantcontrolplane.js';
-import { nextVersion, withV } from '../kcp/version-walk.js';
+import { nextVersion, rolledOutAt, withV } from '../kcp/version-walk.js';
 import { applyIfChanged } from './apply-children.js';
 import { patchInfrastructureCluster } from './kamajicontrolplane-infra.js';
 import { ensureClusterSecrets } from './kamajicontrolplane-secrets.js';
@@ -182,6 +182,9 @@ export class KamajiControlPlaneReconciler implements Reconciler<KCP> {
     markTrue(kcp, KCP_CONDITIONS.tenantControlPlaneCreated, 'TenantControlPlaneApplied');
     if (step.state === 'Walking' || step.state === 'WaitingForRollout' || step.state === 'DowngradeRefused') {
       markFalse(kcp, KCP_CONDITIONS.versionWalk, step.state, step.message);
+    } else if (!rolledOutAt(object, withV(kcp.spec.version))) {
+      // The last step is written but its pods still roll: not at the desired version until they all run it.
+      markFalse(kcp, KCP_CONDITIONS.versionWalk, 'RollingOut', `rolling out ${withV(kcp.spec.version)}`);
     } else {
       markTrue(kcp, KCP_CONDITIONS.versionWalk, 'AtDesiredVersion', withV(kcp.spec.version));
     }
