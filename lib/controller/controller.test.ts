@@ -150,6 +150,26 @@ describe('lib/controller/controller', () => {
     expect(await env.metrics.counterValue('workqueue_retries_total', { name: 'widgets' })).to.equal(3);
   });
 
+  it('takes a 404 on the patch after reconciling as the object being gone, not as a failure', async () => {
+    env.seed(widget('a'));
+    let attempts = 0;
+    env.api.failNext((req) => req.method === 'PATCH', 404, 'NotFound');
+    const controller = env.builder()
+      .for(WIDGET)
+      .withRateLimiter(new ItemExponentialRateLimiter<string>(1, 1))
+      .complete(
+        reconciler((w) => {
+          attempts++;
+          markTrue(w, 'Ready', 'Ready');
+          return {};
+        }),
+      );
+    await env.run(controller);
+    await until(() => attempts === 1 && controller.queue.len() === 0 && !controller.queue.isProcessing('ns/a'), 'one reconcile');
+    expect(await env.metrics.counterValue('controller_runtime_reconcile_errors_total', { controller: 'widgets' })).to.equal(0);
+    expect(await env.metrics.counterValue('controller_runtime_reconcile_total', { controller: 'widgets', result: 'success' })).to.equal(1);
+  });
+
   it('does not retry a TerminalError', async () => {
     env.seed(widget('a'));
     let attempts = 0;

@@ -2,7 +2,7 @@
 // once), reconcile a private copy of the cached object, patch what changed, and requeue on error or request.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { inCauseChain, isConflict } from '../kube/api-error.js';
+import { inCauseChain, isConflict, isNotFound } from '../kube/api-error.js';
 import type { Client } from '../kube/client.js';
 import { describeType, objectKey, parseObjectKey, type KubeObject, type TypeMeta } from '../kube/object.js';
 import type { ToolkitMetrics } from '../observability/metrics.js';
@@ -212,6 +212,12 @@ export class Controller<T extends KubeObject> {
       const patched = await helper.patch(obj);
       if (patched.writes > 0) log.debug({ writes: patched.writes }, 'patched object');
     } catch (err) {
+      // Deleted while we reconciled (its last finalizer gone): nothing is left to patch, and its removal from the
+      // cache is the next event.
+      if (failure === undefined && inCauseChain(err, isNotFound)) {
+        log.debug({ err }, 'object deleted before its patch');
+        return result ?? {};
+      }
       const wrapped = new Error(`patch ${key}: ${(err as Error).message}`, { cause: err });
       if (failure === undefined) failure = wrapped;
       else log.error({ err: wrapped }, 'patch after failed reconcile also failed');
