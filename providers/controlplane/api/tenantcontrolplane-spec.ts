@@ -508,13 +508,10 @@ export const TenantControlPlaneSpec = Type.Object(
     dataStore: Type.Optional(
       Type.String({
         maxLength: 253,
-        description: 'Name of the DataStore; when empty the operator assigns its default DataStore.',
-        'x-kubernetes-validations': [
-          rule(
-            'self == oldSelf',
-            unsupportedMessage('changing spec.dataStore once set', 'DataStore migration is not implemented'),
-          ),
-        ],
+        // A change is a migration to that DataStore; the DataStore registry policy (config/controlplane/admission)
+        // refuses one to a DataStore of another driver, which this schema cannot see.
+        description:
+          'Name of the DataStore; when empty the operator assigns its default DataStore. Changing it migrates the tenant to that DataStore (same driver only).',
       }),
     ),
     dataStoreSchema: Type.Optional(

@@ -41,6 +41,17 @@ export const StorageStatus = Type.Object({
     }),
   ),
   certificate: Type.Optional(SecretStatus),
+  /** kvcloud addition: the DataStore migration in progress, or the last one (phase Completed). */
+  migration: Type.Optional(
+    Type.Object({
+      source: Type.String({ description: 'The DataStore the tenant moves from.' }),
+      target: Type.String({ description: 'The DataStore the tenant moves to.' }),
+      phase: Type.Union([Type.Literal('BlockingWrites'), Type.Literal('Copying'), Type.Literal('Switching'), Type.Literal('Cleaning'), Type.Literal('Completed')]),
+      copiedKeys: Type.Optional(Type.Integer({ format: 'int64' })),
+      startedAt: Type.Optional(Time),
+      finishedAt: Type.Optional(Time),
+    }),
+  ),
 });
 export type StorageStatus = Static<typeof StorageStatus>;
 

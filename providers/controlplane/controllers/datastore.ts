@@ -1,7 +1,7 @@
 // The DataStore reconciler: checks the operator can reach and authenticate to the datastore (status.ready),
 // warns when etcd auth is off (prefix-scoped users then isolate nothing), lists the TenantControlPlanes using it
-// (status.usedBy, which the deletion policy reads), and keeps its name in the registry ConfigMap the
-// TenantControlPlane admission policy checks references against.
+// (status.usedBy, which the deletion policy reads; a migrating tenant counts on both DataStores), and keeps its
+// name and driver in the registry ConfigMap the TenantControlPlane admission policy checks references against.
 import type { Logger } from 'pino';
 import { markFalse, markTrue, setReadySummary } from '../../../lib/controller/conditions.js';
 import { addFinalizer, removeFinalizer } from '../../../lib/controller/finalizers.js';
@@ -18,6 +18,7 @@ import {
 } from '../api/index.js';
 import { resolveCredentials } from '../datastore/credentials.js';
 import type { DriverPool } from '../datastore/driver-pool.js';
+import { dataStoresOccupied } from '../datastore/migration.js';
 
 export const DATASTORE_FINALIZER = 'kamaji.clastix.io/datastore';
 export const CONNECTED = 'Connected';
@@ -39,6 +40,21 @@ interface ConfigMap extends KubeObject {
 /** The DataStore a TenantControlPlane uses, for the watch that maps tenants to their DataStore. */
 export function dataStoreOf(tcp: TenantControlPlane, defaultDataStore: string | undefined): string | undefined {
   return tcp.spec.dataStore ?? tcp.status?.storage?.dataStoreName ?? defaultDataStore;
+}
+
+/** The DataStores a TenantControlPlane occupies: both ends while it migrates, so neither is deleted under it. */
+export function dataStoresOf(tcp: TenantControlPlane, defaultDataStore: string | undefined): string[] {
+  const names = dataStoresOccupied(tcp.spec.dataStore, tcp.status?.storage);
+  return names.length > 0 ? names : defaultDataStore ? [defaultDataStore] : [];
+}
+
+/**
+ * The DataStores whose usedBy may change with this TenantControlPlane's update: those it occupies and both ends of
+ * its last migration (a completed migration's update is the one that takes it off the source's list).
+ */
+export function dataStoresToRecount(tcp: TenantControlPlane, defaultDataStore: string | undefined): string[] {
+  const m = tcp.status?.storage?.migration;
+  return [...new Set([...dataStoresOf(tcp, defaultDataStore), ...(m ? [m.source, m.target] : [])])].sort();
 }
 
 export class DataStoreReconciler implements Reconciler<DataStore> {
@@ -82,7 +98,7 @@ export class DataStoreReconciler implements Reconciler<DataStore> {
   private async usedBy(name: string): Promise<string[]> {
     const tcps = await this.deps.client.list<TenantControlPlane & { metadata: object }>({ apiVersion: API_VERSION, kind: TENANT_CONTROL_PLANE_KIND });
     return tcps
-      .filter((t) => dataStoreOf(t, this.deps.defaultDataStore) === name)
+      .filter((t) => dataStoresOf(t, this.deps.defaultDataStore).includes(name))
       .map((t) => `${t.metadata.namespace ?? ''}/${t.metadata.name ?? ''}`)
       .sort();
   }

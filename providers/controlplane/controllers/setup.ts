@@ -9,7 +9,7 @@ import type { ObjectStore } from '../../../lib/controller/object-store.js';
 import { API_VERSION, DATASTORE_KIND, TENANT_CONTROL_PLANE_KIND, type DataStore, type TenantControlPlane } from '../api/index.js';
 import { DriverPool } from '../datastore/driver-pool.js';
 import type { PKIOptions } from '../pki/options.js';
-import { DataStoreReconciler, dataStoreOf } from './datastore.js';
+import { DataStoreReconciler, dataStoreOf, dataStoresToRecount } from './datastore.js';
 import { setupKamajiControlPlaneController } from './kamajicontrolplane-setup.js';
 import { TenantControlPlaneReconciler } from './tenantcontrolplane.js';
 
@@ -69,10 +69,7 @@ export async function setupControlPlaneControllers(manager: Manager, opts: Contr
   manager
     .controller<DataStore & { metadata: object }>('datastore')
     .for(DATASTORE_TYPE)
-    .watches<TenantControlPlane & { metadata: object }>(TCP_TYPE, (t) => {
-      const name = dataStoreOf(t, opts.defaultDataStore);
-      return name ? [name] : [];
-    })
+    .watches<TenantControlPlane & { metadata: object }>(TCP_TYPE, (t) => dataStoresToRecount(t, opts.defaultDataStore))
     .complete(
       new DataStoreReconciler({
         client: manager.client,

@@ -2,7 +2,8 @@
 // idempotent, names its objects deterministically and returns early while it waits, saying why in a condition:
 // DataStore -> Service and endpoint -> certificates -> datastore user and prefix -> kubeconfigs -> Deployment ->
 // the tenant apiserver answering /readyz -> the kubeadm objects and addons inside the tenant -> Ingress/Gateway ->
-// the next phase of a requested CA rotation. It comes back when the first certificate is due for renewal.
+// the next phase of a DataStore migration (datastore-migration.ts) or of a requested CA rotation. It comes back
+// when the first certificate is due for renewal.
 import type { V1Node } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Client } from '../../../lib/kube/client.js';
@@ -25,6 +26,7 @@ import {
 import { resolveCredentials, type DataStoreCredentials } from '../datastore/credentials.js';
 import type { DriverPool } from '../datastore/driver-pool.js';
 import { tenantPrefix } from '../datastore/etcd-driver.js';
+import { blocksWrites, decideStorage, type Migration } from '../datastore/migration.js';
 import { phaseChecksum, syncPhase, tenantPhases, type Phase } from '../tenant/phases.js';
 import { blockedOperations } from '../tenant/write-permissions.js';
 import { buildDeployment, egressSelectorConfiguration, type Deployment } from '../workload/deployment.js';
@@ -34,6 +36,7 @@ import { buildService, endpointAddress, joinHostPort, type Service } from '../wo
 import type { TenantControlPlaneView } from '../workload/tcp-view.js';
 import { CA_ROTATION_KEYS, DEFAULT_PKI_OPTIONS, type PKIOptions } from '../pki/index.js';
 import { applyIfChanged } from './apply-children.js';
+import { MIGRATION_CONDITION, startMigration, stepMigration } from './datastore-migration.js';
 import { ensureCredentials, type ControlPlaneCredentials } from './credentials-step.js';
 import { exposeThroughIngressOrGateway } from './exposure.js';
 import { reconcileCARotation } from './rotation-ca.js';
@@ -73,8 +76,16 @@ export interface TenantControlPlaneDeps {
   pki?: PKIOptions;
 }
 
-function dataStoreNameOf(tcp: TenantControlPlane, deps: TenantControlPlaneDeps): string | undefined {
-  return tcp.spec.dataStore ?? tcp.status?.storage?.dataStoreName ?? deps.defaultDataStore;
+/** The DataStore serving the tenant in this pass, and the migration in progress (not yet validated when new). */
+function storageOf(tcp: TenantControlPlane, deps: TenantControlPlaneDeps): { serving: string | undefined; migration: Migration | undefined } {
+  const d = decideStorage(tcp.spec.dataStore, tcp.status?.storage);
+  return { serving: d.serving ?? deps.defaultDataStore, migration: d.migration };
+}
+
+/** The migration recorded in status and not finished. */
+function runningMigration(tcp: TenantControlPlane): Migration | undefined {
+  const m = tcp.status?.storage?.migration;
+  return m && m.phase !== 'Completed' ? m : undefined;
 }
 
 function view(tcp: TenantControlPlane): TenantControlPlaneView {
@@ -106,7 +117,17 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
   }
 
   private async reconcileNormal(tcp: TenantControlPlane, ctx: ReconcileContext): Promise<Result> {
-    const dataStore = await this.observeDataStore(tcp);
+    const decided = storageOf(tcp, this.deps);
+    let migration = decided.migration;
+    if (!migration && this.migrationRefused(tcp)) {
+      markTrue(tcp, MIGRATION_CONDITION, 'NotRequested', 'spec.dataStore names the DataStore in use again');
+    }
+    if (migration && !runningMigration(tcp)) {
+      // A new spec.dataStore: validated here, as admission may not have seen the DataStores (policy not installed).
+      const refusal = await startMigration(this.deps, tcp, migration, ctx);
+      if (refusal) migration = undefined;
+    }
+    const dataStore = await this.observeDataStore(tcp, decided.serving, migration === undefined && !this.migrationRefused(tcp));
     if (!dataStore) return done(); // the DataStore watch brings us back
     let creds: DataStoreCredentials;
     try {
@@ -160,6 +181,13 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     this.setVersionStatus(tcp, true, deployment);
     await exposeThroughIngressOrGateway(this.deps.client, tcp, ctx);
     if (!tenantReady) return requeueAfter(this.pollMs);
+    const migration = runningMigration(tcp);
+    if (migration) {
+      const resyncWriteBlock = () => this.applied.get(tcp.metadata.uid ?? '')?.delete('write-permissions');
+      const res = await stepMigration(this.deps, tcp, migration, { deployment, adminKubeconfigSecret: credentials.adminKubeconfigSecret, resyncWriteBlock }, ctx);
+      this.setVersionStatus(tcp, true, deployment);
+      return res;
+    }
     // A CA rotation moves on only from a healthy pass, and polls: node certificates are no event of ours.
     const tenant = await this.deps.tenants.kubeconfigSecret({ namespace: tcp.metadata.namespace, name: credentials.adminKubeconfigSecret }, credentials.adminKubeconfigKey);
     if (await reconcileCARotation(this.deps.client, tenant.client, tcp, credentials, deployment, ctx, this.deps.pki ?? DEFAULT_PKI_OPTIONS)) return requeueAfter(this.pollMs);
@@ -173,8 +201,13 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
   }
 
 
-  private async observeDataStore(tcp: TenantControlPlane): Promise<DataStore | undefined> {
-    const name = dataStoreNameOf(tcp, this.deps);
+  /** A spec.dataStore change that startMigration refused: the tenant stays where status says it is. */
+  private migrationRefused(tcp: TenantControlPlane): boolean {
+    return tcp.status?.conditions?.some((c) => c.type === MIGRATION_CONDITION && c.status === 'False' && (c.reason === 'DriverMismatch' || c.reason === 'TargetDataStoreNotFound')) === true;
+  }
+
+  /** `record`: write the name to status.storage (not during a migration, whose last step records the target). */
+  private async observeDataStore(tcp: TenantControlPlane, name: string | undefined, record: boolean): Promise<DataStore | undefined> {
     if (!name) {
       markFalse(tcp, CONDITIONS.dataStore, 'NoDataStore', 'spec.dataStore is empty and the operator has no default DataStore (--datastore)');
       return undefined;
@@ -185,7 +218,7 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
       return undefined;
     }
     const storage = tcp.status?.storage;
-    if (storage?.dataStoreName !== name || storage.driver !== ds.spec.driver) {
+    if (record && (storage?.dataStoreName !== name || storage.driver !== ds.spec.driver)) {
       tcp.status = { ...tcp.status, storage: { ...storage, dataStoreName: name, driver: ds.spec.driver } };
     }
     return ds;
@@ -301,7 +334,8 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     const uid = tcp.metadata.uid ?? '';
     const applied = this.applied.get(uid) ?? new Map<string, string>();
     this.applied.set(uid, applied);
-    const phases = tenantPhases(view(tcp), { host: tcp.spec.networkProfile?.advertiseAddress ?? endpoint.host, port: endpoint.port }, c.caCertPem);
+    const migrating = blocksWrites(runningMigration(tcp));
+    const phases = tenantPhases(view(tcp), { host: tcp.spec.networkProfile?.advertiseAddress ?? endpoint.host, port: endpoint.port }, c.caCertPem, migrating);
     try {
       const tenant = await this.deps.tenants.kubeconfigSecret({ namespace: tcp.metadata.namespace, name: c.adminKubeconfigSecret }, c.adminKubeconfigKey);
       for (const phase of phases) {
@@ -310,7 +344,7 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
         const { deleted } = await syncPhase(tenant.client, phase);
         applied.set(phase.name, sum);
         ctx.log.info({ phase: phase.name, enabled: phase.enabled }, 'synced tenant phase');
-        if (phase.name === 'write-permissions') announceWritePermissions(tcp, phase, deleted, ctx);
+        if (phase.name === 'write-permissions' && !migrating && runningMigration(tcp) === undefined) announceWritePermissions(tcp, phase, deleted, ctx);
       }
     } catch (err) {
       markFalse(tcp, CONDITIONS.tenant, 'TenantResourcesFailed', (err as Error).message);
@@ -335,7 +369,10 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
   private setVersionStatus(tcp: TenantControlPlane, answering: boolean, deployment: Deployment | undefined): void {
     const current = tcp.status?.kubernetesResources?.version;
     const writeLimited = blockedOperations(tcp.spec.writePermissions).length > 0;
-    const { version, status } = decideVersionStatus({ current, desired: tcp.spec.kubernetes.version, deployment, answering, writeLimited });
+    const decided = decideVersionStatus({ current, desired: tcp.spec.kubernetes.version, deployment, answering, writeLimited });
+    const { version } = decided;
+    // Kamaji's Migrating while the data moves, where it would otherwise read Ready (or WriteLimited).
+    const status = runningMigration(tcp) && (decided.status === 'Ready' || decided.status === 'WriteLimited') ? 'Migrating' : decided.status;
     if (current?.status === status && current.version === version) return;
     tcp.status = {
       ...tcp.status,
@@ -344,25 +381,11 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
   }
 
   private async reconcileDelete(tcp: TenantControlPlane, ctx: ReconcileContext): Promise<Result> {
-    const name = dataStoreNameOf(tcp, this.deps);
-    const setup = tcp.status?.storage?.setup;
-    if (name && setup?.user && setup.schema) {
-      const ds = await this.deps.client.get<DataStore & { metadata: object }>({ apiVersion: API_VERSION, kind: DATASTORE_KIND }, { name });
-      if (ds) {
-        try {
-          const creds = await resolveCredentials(this.deps.client, ds);
-          const { deletedKeys } = await this.deps.pool
-            .driverFor(name, creds)
-            .removeTenant({ user: setup.user, schema: setup.schema }, { deleteData: this.deps.deleteDataOnRemoval });
-          ctx.events.normal('DataStoreCleaned', 'CleanDataStore', `removed etcd user ${setup.user}, role ${setup.schema} and ${deletedKeys} keys`);
-        } catch (err) {
-          markFalse(tcp, CONDITIONS.storage, 'DataStoreCleanupFailed', (err as Error).message);
-          ctx.events.warning('DataStoreCleanupFailed', 'CleanDataStore', (err as Error).message);
-          return requeueAfter(this.pollMs);
-        }
-      } else {
-        ctx.log.info({ dataStore: name }, 'DataStore is gone; nothing to clean in it');
-      }
+    // During a migration the tenant may have a user and keys on both DataStores.
+    const m = runningMigration(tcp);
+    const names = m ? [m.source, m.target] : [storageOf(tcp, this.deps).serving].filter((n): n is string => n !== undefined);
+    for (const name of names) {
+      if (!(await this.cleanDataStore(tcp, name, ctx))) return requeueAfter(this.pollMs);
     }
     const c = tcp.status?.kubeconfig?.admin?.secretName;
     if (c) await this.deps.tenants.forgetKubeconfigSecret({ namespace: tcp.metadata.namespace, name: c }, 'super-admin.conf');
@@ -374,6 +397,29 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     removeFinalizer(tcp, TCP_FINALIZER);
     markUnknown(tcp, CONDITIONS.apiServer, 'Deleting');
     return done();
+  }
+
+  /** Removes the tenant's etcd user and role (and keys, by policy) from one DataStore; false when it must retry. */
+  private async cleanDataStore(tcp: TenantControlPlane, name: string, ctx: ReconcileContext): Promise<boolean> {
+    const setup = tcp.status?.storage?.setup;
+    if (!setup?.user || !setup.schema) return true;
+    const ds = await this.deps.client.get<DataStore & { metadata: object }>({ apiVersion: API_VERSION, kind: DATASTORE_KIND }, { name });
+    if (!ds) {
+      ctx.log.info({ dataStore: name }, 'DataStore is gone; nothing to clean in it');
+      return true;
+    }
+    try {
+      const creds = await resolveCredentials(this.deps.client, ds);
+      const { deletedKeys } = await this.deps.pool
+        .driverFor(name, creds)
+        .removeTenant({ user: setup.user, schema: setup.schema }, { deleteData: this.deps.deleteDataOnRemoval });
+      ctx.events.normal('DataStoreCleaned', 'CleanDataStore', `removed etcd user ${setup.user}, role ${setup.schema} and ${deletedKeys} keys from DataStore ${name}`);
+      return true;
+    } catch (err) {
+      markFalse(tcp, CONDITIONS.storage, 'DataStoreCleanupFailed', (err as Error).message);
+      ctx.events.warning('DataStoreCleanupFailed', 'CleanDataStore', (err as Error).message);
+      return false;
+    }
   }
 }
 

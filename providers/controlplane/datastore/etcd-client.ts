@@ -68,7 +68,7 @@ export class EtcdClient {
     this.endpoints = opts.endpoints.map(stripScheme);
   }
 
-  kv(method: 'Range' | 'DeleteRange', req: object): Promise<unknown> {
+  kv(method: 'Range' | 'Put' | 'DeleteRange', req: object): Promise<unknown> {
     return this.call('kv', method, req);
   }
 

@@ -114,6 +114,11 @@ export class EtcdDriver {
     return Number(res.count);
   }
 
+  /** The raw KV calls, for copying a tenant's keys to another DataStore (etcd-copy.ts). */
+  get kv(): EtcdClient {
+    return this.client;
+  }
+
   close(): void {
     this.client.close();
   }

@@ -31,7 +31,8 @@ export interface TenantEndpoint {
   port: number;
 }
 
-export function tenantPhases(tcp: TenantControlPlaneView, endpoint: TenantEndpoint, caCertPem: string): Phase[] {
+/** `migrating`: a DataStore migration is running, so the write-permissions phase blocks every write. */
+export function tenantPhases(tcp: TenantControlPlaneView, endpoint: TenantEndpoint, caCertPem: string, migrating = false): Phase[] {
   const np = tcp.spec.networkProfile;
   const hostPort = endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
   const server = `https://${hostPort}`;
@@ -95,8 +96,8 @@ export function tenantPhases(tcp: TenantControlPlaneView, endpoint: TenantEndpoi
     // Last, so the objects above are in place before the tenant's users are frozen (the operator is exempt anyway).
     {
       name: 'write-permissions',
-      enabled: blockedOperations(tcp.spec.writePermissions).length > 0,
-      objects: writePermissionsObjects({ namespace: tcp.metadata.namespace ?? '', name: tcp.metadata.name ?? '' }, tcp.spec.writePermissions),
+      enabled: migrating || blockedOperations(tcp.spec.writePermissions).length > 0,
+      objects: writePermissionsObjects({ namespace: tcp.metadata.namespace ?? '', name: tcp.metadata.name ?? '' }, tcp.spec.writePermissions, migrating),
     },
   ];
 }

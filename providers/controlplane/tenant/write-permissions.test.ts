@@ -80,11 +80,12 @@ describe('tenant/write-permissions', () => {
   });
 
   describe('as the last tenant phase', () => {
-    const phaseFor = (writePermissions: WritePermissions | undefined) => {
+    const phaseFor = (writePermissions: WritePermissions | undefined, migrating = false) => {
       const phases = tenantPhases(
         { metadata: { name: 'acme', namespace: 'tenants' }, spec: { controlPlane: { service: { serviceType: 'ClusterIP' } }, kubernetes: { version: 'v1.37.2' }, ...(writePermissions ? { writePermissions } : {}) } },
         { host: '10.0.0.1', port: 6443 },
         'CA',
+        migrating,
       );
       return phases[phases.length - 1];
     };
@@ -97,6 +98,23 @@ describe('tenant/write-permissions', () => {
         `ValidatingAdmissionPolicy/${WRITE_PERMISSIONS_POLICY}`, `ValidatingAdmissionPolicyBinding/${WRITE_PERMISSIONS_POLICY}`,
       ]);
     });
+
+    const migrationCases = [
+      { name: 'without writePermissions', perms: undefined },
+      { name: 'with only deletion blocked by writePermissions', perms: { blockDeletion: true } },
+    ];
+    for (const tc of migrationCases) {
+      it(`blocks every operation while a DataStore migration runs, ${tc.name}, saying a migration is in progress`, () => {
+        const phase = phaseFor(tc.perms, true);
+        expect(phase?.enabled).to.equal(true);
+        const spec = phase?.objects[0]?.spec as PolicySpec;
+        expect(spec.matchConstraints.resourceRules[0]?.operations).to.deep.equal(['CREATE', 'UPDATE', 'DELETE']);
+        expect(spec.validations).to.have.length(3);
+        for (const v of spec.validations) expect(v.message).to.match(/read-only while TenantControlPlane tenants\/acme migrates to another DataStore/);
+        // The exemptions stay: the tenant's control plane, nodes and the operator keep working during the copy.
+        expect(spec.matchConditions.map((c) => c.name)).to.deep.equal(['not-an-exempt-user', 'not-in-an-exempt-group']);
+      });
+    }
 
     it('changes its checksum when the blocked operations change, so the operator re-applies it', () => {
       const sums = [{ blockUpdate: true }, { blockUpdate: true, blockDeletion: true }, {}].map((p) => phaseChecksum(phaseFor(p) ?? { name: 'write-permissions', enabled: false, objects: [] }));

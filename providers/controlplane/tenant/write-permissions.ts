@@ -50,8 +50,16 @@ const celList = (items: string[]): string => `[${items.map((i) => `'${i}'`).join
  * The policy and binding for `tcp` (namespace/name, quoted in the refusal). With nothing blocked they are still
  * returned, named, so the phase that owns them can delete them.
  */
-export function writePermissionsObjects(tcp: { namespace: string; name: string }, perms: WritePermissions | undefined): Manifest[] {
-  const blocked = FLAGS.filter((f) => perms?.[f.field] === true);
+export function writePermissionsObjects(tcp: { namespace: string; name: string }, perms: WritePermissions | undefined, migrating = false): Manifest[] {
+  // A DataStore migration blocks every write whatever spec.writePermissions says: a write accepted by the source
+  // after its keys were copied would be lost when the apiserver switches to the target.
+  const blocked = FLAGS.filter((f) => migrating || perms?.[f.field] === true);
+  const reason = (f: (typeof FLAGS)[number]): string =>
+    migrating
+      ? `this tenant cluster is read-only while TenantControlPlane ${tcp.namespace}/${tcp.name} migrates to another DataStore: ` +
+        `${f.verb} objects is refused until the migration completes`
+      : `this tenant cluster is write-limited: ${f.verb} objects is blocked by spec.writePermissions.${f.field} ` +
+        `of TenantControlPlane ${tcp.namespace}/${tcp.name}`;
   // '*/*' is every resource with every subresource, and admission refuses it beside any other entry.
   const everything = { apiGroups: ['*'], apiVersions: ['*'], resources: ['*/*'] };
   const policy: Manifest = {
@@ -76,9 +84,7 @@ export function writePermissionsObjects(tcp: { namespace: string; name: string }
       ],
       validations: blocked.map((f) => ({
         expression: `request.operation != '${f.operation}'`,
-        message:
-          `this tenant cluster is write-limited: ${f.verb} objects is blocked by spec.writePermissions.${f.field} ` +
-          `of TenantControlPlane ${tcp.namespace}/${tcp.name}`,
+        message: reason(f),
         reason: 'Forbidden',
       })),
     },
