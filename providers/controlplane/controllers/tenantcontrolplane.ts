@@ -307,6 +307,10 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     setControllerReference(desired, tcp);
     const { object: live } = await applyIfChanged<Deployment>(this.deps.client, desired);
     const st = live.status ?? {};
+    // Right after a template change the Deployment still reports the previous rollout's updatedReplicas until its
+    // controller observes the new generation: none of the pods is up to date with what was just written.
+    const observed = st.observedGeneration !== undefined && st.observedGeneration >= (live.metadata.generation ?? 0);
+    const updatedReplicas = observed ? st.updatedReplicas : 0;
     tcp.status = {
       ...tcp.status,
       kubernetesResources: {
@@ -317,7 +321,7 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
           selector: `kamaji.clastix.io/name=${name}`,
           ...(st.replicas !== undefined ? { replicas: st.replicas } : {}),
           ...(st.readyReplicas !== undefined ? { readyReplicas: st.readyReplicas } : {}),
-          ...(st.updatedReplicas !== undefined ? { updatedReplicas: st.updatedReplicas } : {}),
+          ...(updatedReplicas !== undefined ? { updatedReplicas } : {}),
           ...(st.availableReplicas !== undefined ? { availableReplicas: st.availableReplicas } : {}),
         },
       },
