@@ -2,7 +2,6 @@
 // "developers", cluster-admin by RBAC) is refused creates, updates and deletes with a message naming the field,
 // while reads keep working, the operator's own identity keeps writing, and a joined node keeps renewing its
 // Lease and stays Ready; clearing the field lets the user write again and removes the policy from the tenant.
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -17,6 +16,7 @@ import { certificatePem, issueCertificate, privateKeyPem } from '../../../lib/pk
 import type { TenantControlPlane } from '../../../providers/controlplane/api/index.js';
 import { WRITE_PERMISSIONS_POLICY } from '../../../providers/controlplane/tenant/write-permissions.js';
 import { caPublicKeyHash } from '../../harness/guest/discovery.js';
+import { createBootstrapToken } from '../../harness/guest/bootstrap-token.js';
 import { joinNode, type RunningNode } from '../../harness/guest/join.js';
 import { kubectl } from '../../harness/kubectl.js';
 import { runDir } from '../../harness/run-dir.js';
@@ -172,21 +172,7 @@ describe('TenantControlPlane spec.writePermissions', function () {
         what: 'the developer to create ConfigMap default/kept',
       });
 
-      const id = randomBytes(3).toString('hex');
-      const token = `${id}.${randomBytes(8).toString('hex')}`;
-      await tenant().create({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        type: 'bootstrap.kubernetes.io/token',
-        metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' },
-        stringData: {
-          'token-id': id,
-          'token-secret': token.split('.')[1] ?? '',
-          'usage-bootstrap-authentication': 'true',
-          'usage-bootstrap-signing': 'true',
-          'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token',
-        },
-      } as KubeObject);
+      const token = await createBootstrapToken(tenant());
       node = await joinNode({
         apiServerEndpoint: tcp.status?.controlPlaneEndpoint ?? '',
         token,
