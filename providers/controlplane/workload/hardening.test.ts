@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import type { V1Node } from '@kubernetes/client-node';
-import { buildDeployment, type DeploymentInputs } from './deployment.js';
+import { buildDeployment } from './deployment.js';
 import { CONTROL_PLANE_UID, containerSecurityContext, hardenedMount, hardeningOf, podSecurityContext, userNamespacesSupported } from './hardening.js';
 import type { TenantControlPlaneView } from './tcp-view.js';
+import { DEPLOYMENT_INPUTS } from './deployment-inputs.testdata.js';
 
 const ALL_ON = hardeningOf(undefined, true);
 const STRICT = {
@@ -74,17 +75,7 @@ describe('workload/hardening', () => {
 });
 
 describe('workload/deployment hardening', () => {
-  const inputs: DeploymentInputs = {
-    secrets: {
-      ca: 'c', apiServer: 'a', apiServerKubeletClient: 'k', frontProxyCA: 'f', frontProxyClient: 'fc', serviceAccount: 's',
-      dataStoreCertificate: 'd', controllerManagerKubeconfig: 'cm', schedulerKubeconfig: 'sc', konnectivityKubeconfig: 'kk',
-    },
-    secretsChecksum: 'x',
-    etcdServers: ['https://10.0.0.5:2379'],
-    etcdPrefix: '/t/',
-    advertiseAddress: '10.255.255.10',
-    egressSelectorConfigMap: 'egress',
-  };
+  const inputs = DEPLOYMENT_INPUTS;
   const tcp = (deployment: NonNullable<TenantControlPlaneView['spec']['controlPlane']['deployment']> = {}): TenantControlPlaneView => ({
     apiVersion: 'kamaji.clastix.io/v1alpha1',
     kind: 'TenantControlPlane',

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { V1VolumeProjection } from '@kubernetes/client-node';
 import type { AuthenticationSpec, AuthorizationSpec } from '../api/apiserver-auth.js';
 import { AUTHENTICATION_CONFIG_ANNOTATION, AUTHORIZATION_CONFIG_ANNOTATION } from '../api/labels.js';
-import { buildDeployment, type DeploymentInputs } from './deployment.js';
+import { buildDeployment } from './deployment.js';
 import { renderFlags } from './flags.js';
 import {
   authenticationConfiguration,
@@ -12,6 +12,7 @@ import {
   withStructuredAuthFlags,
 } from './structured-auth.js';
 import type { TenantControlPlaneView } from './tcp-view.js';
+import { DEPLOYMENT_INPUTS } from './deployment-inputs.testdata.js';
 
 const authentication: AuthenticationSpec = {
   jwt: [
@@ -137,23 +138,7 @@ describe('workload/structured-auth', () => {
 });
 
 describe('workload/deployment with structured authentication and authorization', () => {
-  const inputs: DeploymentInputs = {
-    secrets: {
-      ca: 'acme-ca',
-      apiServer: 'acme-api-server-certificate',
-      apiServerKubeletClient: 'acme-api-server-kubelet-client-certificate',
-      frontProxyCA: 'acme-front-proxy-ca-certificate',
-      frontProxyClient: 'acme-front-proxy-client-certificate',
-      serviceAccount: 'acme-sa-certificate',
-      dataStoreCertificate: 'acme-datastore-certificate',
-      controllerManagerKubeconfig: 'acme-controller-manager-kubeconfig',
-      schedulerKubeconfig: 'acme-scheduler-kubeconfig',
-    },
-    secretsChecksum: 'abc123',
-    etcdServers: ['https://10.0.0.5:2379'],
-    etcdPrefix: '/tenants_acme/',
-    advertiseAddress: '10.255.255.10',
-  };
+  const inputs = DEPLOYMENT_INPUTS;
   const tcp = (kubernetes: Partial<TenantControlPlaneView['spec']['kubernetes']>): TenantControlPlaneView => ({
     apiVersion: 'kamaji.clastix.io/v1alpha1',
     kind: 'TenantControlPlane',

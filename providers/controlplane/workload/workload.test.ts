@@ -4,6 +4,7 @@ import { buildDeployment, DEFAULT_ADMISSION_CONTROLLERS, type DeploymentInputs }
 import { addressInCIDR, dnsServiceIPs, kubernetesServiceIP } from './network.js';
 import { buildService, endpointAddress, joinHostPort, type Service } from './service.js';
 import type { TenantControlPlaneView } from './tcp-view.js';
+import { DEPLOYMENT_INPUTS } from './deployment-inputs.testdata.js';
 
 function tcp(patch: (t: TenantControlPlaneView) => void = () => undefined): TenantControlPlaneView {
   const t: TenantControlPlaneView = {
@@ -16,25 +17,7 @@ function tcp(patch: (t: TenantControlPlaneView) => void = () => undefined): Tena
   return t;
 }
 
-const inputs: DeploymentInputs = {
-  secrets: {
-    ca: 'acme-ca',
-    apiServer: 'acme-api-server-certificate',
-    apiServerKubeletClient: 'acme-api-server-kubelet-client-certificate',
-    frontProxyCA: 'acme-front-proxy-ca-certificate',
-    frontProxyClient: 'acme-front-proxy-client-certificate',
-    serviceAccount: 'acme-sa-certificate',
-    dataStoreCertificate: 'acme-datastore-certificate',
-    controllerManagerKubeconfig: 'acme-controller-manager-kubeconfig',
-    schedulerKubeconfig: 'acme-scheduler-kubeconfig',
-    konnectivityKubeconfig: 'acme-konnectivity-kubeconfig',
-  },
-  secretsChecksum: 'abc123',
-  etcdServers: ['https://10.0.0.5:2379'],
-  etcdPrefix: '/tenants_acme/',
-  advertiseAddress: '10.255.255.10',
-  egressSelectorConfigMap: 'acme-konnectivity-egress-selector-configuration',
-};
+const inputs = DEPLOYMENT_INPUTS;
 
 function args(t: TenantControlPlaneView, container: string, extra: Partial<DeploymentInputs> = {}): string[] {
   const d = buildDeployment(t, { ...inputs, ...extra });
