@@ -28,8 +28,8 @@ export interface ConditionUpdate {
 
 export const READY = 'Ready';
 
-export function getCondition(obj: ObjectWithConditions, type: string): Condition | undefined {
-  return obj.status?.conditions?.find((c) => c.type === type);
+export function getCondition(obj: ObjectWithConditions | undefined, type: string): Condition | undefined {
+  return obj?.status?.conditions?.find((c) => c.type === type);
 }
 
 export const isTrue = (obj: ObjectWithConditions, type: string): boolean => getCondition(obj, type)?.status === 'True';

@@ -23,6 +23,7 @@ import { clusterSuite, createNamespace } from '../cluster/support.js';
 import { installControlPlaneProvider } from './install.js';
 import { operatorPod, scrape, writesBetween } from './operator-metrics.js';
 import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
+import { getCondition, type Condition } from '../../../lib/controller/conditions.js';
 
 const VERSION = upstreamVersion('KUBERNETES_VERSION');
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -38,17 +39,11 @@ interface Secret extends KubeObject {
   type?: string;
   data?: Record<string, string>;
 }
-interface Cond {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
 type KCPObject = KamajiControlPlane & KubeObject;
 type TCPObject = TenantControlPlane & KubeObject;
 interface CapiCluster extends KubeObject {
   spec?: { controlPlaneEndpoint?: { host?: string; port?: number } };
-  status?: { initialization?: { controlPlaneInitialized?: boolean }; conditions?: Cond[] };
+  status?: { initialization?: { controlPlaneInitialized?: boolean }; conditions?: Condition[] };
 }
 interface KubevirtCluster extends KubeObject {
   spec?: { controlPlaneEndpoint?: { host?: string; port?: number } };
@@ -56,7 +51,6 @@ interface KubevirtCluster extends KubeObject {
 }
 
 const decode = (s: Secret | undefined, key: string) => Buffer.from(s?.data?.[key] ?? '', 'base64').toString('utf8');
-const conditionOf = (obj: { status?: { conditions?: Cond[] } } | undefined, type: string) => obj?.status?.conditions?.find((c) => c.type === type);
 
 describe('KamajiControlPlane with Cluster API', function () {
   this.timeout(15 * 60_000);
@@ -94,7 +88,7 @@ describe('KamajiControlPlane with Cluster API', function () {
     async function describeState(): Promise<string> {
       const kcp = await get<KCPObject>(KCP, NAME);
       const tcp = await get<TCPObject>(TCP, NAME);
-      const conds = (o: { status?: { conditions?: Cond[] } } | undefined) => (o?.status?.conditions ?? []).map((c) => `${c.type}=${c.status}(${c.reason ?? ''}: ${c.message ?? ''})`).join('; ');
+      const conds = (o: { status?: { conditions?: Condition[] } } | undefined) => (o?.status?.conditions ?? []).map((c) => `${c.type}=${c.status}(${c.reason}: ${c.message})`).join('; ');
       return `KCP status ${JSON.stringify({ ...kcp?.status, conditions: undefined, deprecated: undefined })}\nKCP conditions ${conds(kcp)}\nTCP version ${JSON.stringify(tcp?.status?.kubernetesResources?.version)} endpoint ${tcp?.status?.controlPlaneEndpoint ?? ''} ${conds(tcp)}\n${await operatorLog()}`;
     }
 
@@ -120,12 +114,12 @@ describe('KamajiControlPlane with Cluster API', function () {
       // Polled rather than `kubectl wait`, which fails on a CRD whose status has no conditions yet.
       await waitFor(
         async () => {
-          const crd = await suite.client.get<KubeObject & { status?: { conditions?: Cond[] } }>(
+          const crd = await suite.client.get<KubeObject & { status?: { conditions?: Condition[] } }>(
             { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' },
             { name: 'kubevirtclusters.infrastructure.cluster.x-k8s.io' },
             { direct: true },
           );
-          return conditionOf(crd, 'Established')?.status === 'True' ? true : undefined;
+          return getCondition(crd, 'Established')?.status === 'True' ? true : undefined;
         },
         { timeoutMs: 60_000, what: 'the KubevirtCluster CRD to be Established' },
       );
@@ -210,7 +204,7 @@ describe('KamajiControlPlane with Cluster API', function () {
           const k = await get<KCPObject>(KCP, NAME);
           // Settled: the Deployment may surge a second pod while the operator's first Secrets roll the template.
           const settled = k?.status?.replicas === 1 && k.status.upToDateReplicas === 1 && k.status.readyReplicas === 1;
-          if (k?.status?.initialization?.controlPlaneInitialized === true && conditionOf(k, 'Available')?.status === 'True' && settled) return k;
+          if (k?.status?.initialization?.controlPlaneInitialized === true && getCondition(k, 'Available')?.status === 'True' && settled) return k;
           throw new Error(await describeState());
         },
         { timeoutMs: 4 * 60_000, intervalMs: 1000, what: 'the KamajiControlPlane to be initialized and Available' },
@@ -234,8 +228,8 @@ describe('KamajiControlPlane with Cluster API', function () {
       });
       expect(kcp.status?.versions).to.deep.equal([{ version: VERSION, replicas: 1 }]);
       expect(kcp.status?.deprecated?.v1beta1?.conditions?.some((c) => c.type === 'Available')).to.equal(true);
-      expect(conditionOf(kcp, 'Ready')?.status, 'the Ready summary').to.equal('True');
-      expect(conditionOf(kcp, 'Sleeping')?.status).to.equal('False');
+      expect(getCondition(kcp, 'Ready')?.status, 'the Ready summary').to.equal('True');
+      expect(getCondition(kcp, 'Sleeping')?.status).to.equal('False');
       // The scale subresource reads the selector and replicas, as an autoscaler would.
       const scale = JSON.parse(await kubectl(suite.cluster.plane.kubeconfigPath, ['get', '--raw', `/apis/controlplane.cluster.x-k8s.io/v1alpha2/namespaces/${namespace}/kamajicontrolplanes/${NAME}/scale`])) as {
         spec: { replicas: number };
@@ -307,7 +301,7 @@ describe('KamajiControlPlane with Cluster API', function () {
         async () => {
           const k = await get<KCPObject>(KCP, cp);
           const secret = await get<Secret>(SECRET, `${cluster}-kubeconfig`);
-          if (conditionOf(k, 'Available')?.status === 'True' && secret) return secret;
+          if (getCondition(k, 'Available')?.status === 'True' && secret) return secret;
           throw new Error(`${cp}: ${JSON.stringify(k?.status?.conditions)}`);
         },
         { timeoutMs: 3 * 60_000, intervalMs: 1000, what: `KamajiControlPlane ${cp} Available with ${cluster}-kubeconfig` },
@@ -404,13 +398,13 @@ describe('KamajiControlPlane with Cluster API', function () {
         async () => {
           const k = await get<KCPObject>(KCP, NAME);
           const pods = await suite.client.list(POD, { namespace, labelSelector: `kamaji.clastix.io/name=${NAME}`, direct: true });
-          if (conditionOf(k, 'Sleeping')?.status === 'True' && pods.length === 0) return k;
+          if (getCondition(k, 'Sleeping')?.status === 'True' && pods.length === 0) return k;
           throw new Error(`${String(pods.length)} pods\n${await describeState()}`);
         },
         { timeoutMs: 2 * 60_000, intervalMs: 1000, what: 'the KamajiControlPlane to sleep with no control plane pod' },
       ).then((k) => {
-        expect(conditionOf(k, 'Available')).to.include({ status: 'False', reason: 'Sleeping' });
-      expect(conditionOf(k, 'Ready')).to.include({ status: 'False', reason: 'Sleeping' });
+        expect(getCondition(k, 'Available')).to.include({ status: 'False', reason: 'Sleeping' });
+      expect(getCondition(k, 'Ready')).to.include({ status: 'False', reason: 'Sleeping' });
         expect(k.status?.replicas).to.equal(0);
         expect(k.status?.initialization?.controlPlaneInitialized, 'initialized stays true').to.equal(true);
       });
@@ -418,7 +412,7 @@ describe('KamajiControlPlane with Cluster API', function () {
       await waitFor(
         async () => {
           const k = await get<KCPObject>(KCP, NAME);
-          if (conditionOf(k, 'Available')?.status === 'True' && conditionOf(k, 'Sleeping')?.reason === 'Awake') return true;
+          if (getCondition(k, 'Available')?.status === 'True' && getCondition(k, 'Sleeping')?.reason === 'Awake') return true;
           throw new Error(await describeState());
         },
         { timeoutMs: 4 * 60_000, intervalMs: 1000, what: 'the KamajiControlPlane to wake up Available' },
@@ -433,7 +427,7 @@ describe('KamajiControlPlane with Cluster API', function () {
     it('leaves the control plane of a paused Cluster alone and catches up once unpaused', async function () {
       this.timeout(2 * 60_000);
       await suite.client.mergePatch(CLUSTER, { namespace, name: NAME }, { spec: { paused: true } });
-      await waitFor(async () => (conditionOf(await get<KCPObject>(KCP, NAME), 'Paused')?.status === 'True' ? true : undefined), { timeoutMs: 30_000, what: 'the Paused condition' });
+      await waitFor(async () => (getCondition(await get<KCPObject>(KCP, NAME), 'Paused')?.status === 'True' ? true : undefined), { timeoutMs: 30_000, what: 'the Paused condition' });
       const pod = started(await operatorPod(suite.client), 'the operator pod');
       const reconciles = await kcpReconciles(pod);
       await suite.client.mergePatch(KCP, { namespace, name: NAME }, { metadata: { labels: { 'e2e.kvcloud.io/while-paused': 'yes' } } });
@@ -446,7 +440,7 @@ describe('KamajiControlPlane with Cluster API', function () {
         timeoutMs: 30_000,
         what: 'the TenantControlPlane to catch up with the label once unpaused',
       });
-      expect(conditionOf(await get<KCPObject>(KCP, NAME), 'Paused')?.status).to.equal('False');
+      expect(getCondition(await get<KCPObject>(KCP, NAME), 'Paused')?.status).to.equal('False');
     });
 
     it('walks an upgrade across two minors one minor at a time, each step only once the previous one runs', async function () {
@@ -460,7 +454,7 @@ describe('KamajiControlPlane with Cluster API', function () {
       await suite.client.create({ ...CLUSTER, metadata: { name: cluster, namespace }, spec: { controlPlaneRef: { apiGroup: 'controlplane.cluster.x-k8s.io', kind: 'KamajiControlPlane', name: cp } } });
       const availableAt = async (version: string) => {
         const k = await get<KCPObject>(KCP, cp);
-        return conditionOf(k, 'Available')?.status === 'True' && k?.status?.version === version && k.status.replicas === 1 && k.status.upToDateReplicas === 1;
+        return getCondition(k, 'Available')?.status === 'True' && k?.status?.version === version && k.status.replicas === 1 && k.status.upToDateReplicas === 1;
       };
       await waitFor(async () => ((await availableAt(from)) ? true : undefined), { timeoutMs: 3 * 60_000, intervalMs: 1000, what: `KamajiControlPlane ${cp} Available at ${from}` });
       // What the TenantControlPlane is asked to run, and what it reports running, as seen every half second.

@@ -24,6 +24,7 @@ import { clusterSuite, createNamespace } from '../cluster/support.js';
 import { installControlPlaneProvider } from './install.js';
 import { dataStoreFor, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
 import { startTenantPoller, summarize, tenantGet, tenantRequest, watchRevisions } from './upgrade-poller.js';
+import { getCondition, type Condition } from '../../../lib/controller/conditions.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const TARGET = upstreamVersion('KUBERNETES_VERSION');
@@ -37,16 +38,9 @@ const DATASTORE = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' 
 const NAME = 'upgrade';
 const KEPT = '/api/v1/namespaces/kept/configmaps/survivor';
 
-interface Cond {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
 type KCPObject = KamajiControlPlane & KubeObject;
 type TCPObject = TenantControlPlane & KubeObject;
 
-const conditionOf = (obj: { status?: { conditions?: Cond[] } } | undefined, type: string) => obj?.status?.conditions?.find((c) => c.type === type);
 const fail = (what: string): never => {
   throw new Error(`${what} did not start (see the before hook)`);
 };
@@ -88,14 +82,14 @@ describe('KamajiControlPlane upgrades', function () {
     async function describeState(): Promise<string> {
       const kcp = await get<KCPObject>(KCP, NAME);
       const tcp = await get<TCPObject>(TCP, NAME);
-      const conds = (o: { status?: { conditions?: Cond[] } } | undefined) => (o?.status?.conditions ?? []).map((c) => `${c.type}=${c.status}(${c.reason ?? ''})`).join(' ');
+      const conds = (o: { status?: { conditions?: Condition[] } } | undefined) => (o?.status?.conditions ?? []).map((c) => `${c.type}=${c.status}(${c.reason})`).join(' ');
       return `KCP ${JSON.stringify({ version: kcp?.status?.version, versions: kcp?.status?.versions, replicas: kcp?.status?.replicas, upToDate: kcp?.status?.upToDateReplicas })} ${conds(kcp)}\nTCP spec ${tcp?.spec.kubernetes.version ?? ''} status ${JSON.stringify(tcp?.status?.kubernetesResources?.version)} ${conds(tcp)}`;
     }
 
     const availableAt = async (version: string) => {
       const k = await get<KCPObject>(KCP, NAME);
       const settled = k?.status?.replicas === 2 && k.status.upToDateReplicas === 2 && k.status.readyReplicas === 2;
-      if (conditionOf(k, 'Available')?.status === 'True' && k?.status?.version === version && settled) return k;
+      if (getCondition(k, 'Available')?.status === 'True' && k?.status?.version === version && settled) return k;
       throw new Error(await describeState());
     };
 
@@ -194,7 +188,7 @@ describe('KamajiControlPlane upgrades', function () {
           async () => {
             kubeProxy.push(await kubeProxyTag().catch((err: unknown) => `? ${(err as Error).message}`));
             await availableAt(TARGET);
-            return conditionOf(await get<KCPObject>(KCP, NAME), 'VersionUpgrade')?.status === 'True' ? true : undefined;
+            return getCondition(await get<KCPObject>(KCP, NAME), 'VersionUpgrade')?.status === 'True' ? true : undefined;
           },
           { timeoutMs: 12 * 60_000, intervalMs: 500, what: `KamajiControlPlane ${NAME} Available at ${TARGET}` },
         );
@@ -307,8 +301,8 @@ describe('KamajiControlPlane upgrades', function () {
       const runningAt = async (version: string) => {
         const k = await controlPlaneOf();
         const t = await get<TCPObject>(TCP, k.metadata.name ?? '');
-        const state = `KCP spec ${k.spec.version} status ${k.status?.version ?? ''} Available=${conditionOf(k, 'Available')?.status ?? ''}; TCP spec ${t?.spec.kubernetes.version ?? ''} running ${JSON.stringify(t?.status?.kubernetesResources?.version)}`;
-        if (k.spec.version === version && k.status?.version === version && conditionOf(k, 'Available')?.status === 'True' && t?.status?.kubernetesResources?.version?.status === 'Ready') return k;
+        const state = `KCP spec ${k.spec.version} status ${k.status?.version ?? ''} Available=${getCondition(k, 'Available')?.status ?? ''}; TCP spec ${t?.spec.kubernetes.version ?? ''} running ${JSON.stringify(t?.status?.kubernetesResources?.version)}`;
+        if (k.spec.version === version && k.status?.version === version && getCondition(k, 'Available')?.status === 'True' && t?.status?.kubernetesResources?.version?.status === 'Ready') return k;
         throw new Error(state);
       };
       const t0 = Date.now();
