@@ -48,8 +48,10 @@ test-unit: deps ## unit tests with coverage
 	c8 --reporter=text-summary --reporter=lcov --report-dir=out/coverage mocha --config .mocharc.unit.json
 
 .PHONY: test-e2e
-test-e2e: deps tools ## end-to-end suites, inside a private network namespace (needs root)
-	tsx e2e/harness/cluster/netns.ts mocha --config .mocharc.e2e.json
+# E2E=<files or globs> runs only those suites (for example E2E=e2e/suites/controlplane/upgrade.e2e.ts).
+E2E ?= e2e/suites/**/*.e2e.ts
+test-e2e: deps tools ## end-to-end suites, inside a private network namespace (needs root; E2E=<files> for some)
+	tsx e2e/harness/cluster/netns.ts mocha --config .mocharc.e2e.json $(foreach f,$(E2E),'$(f)')
 
 .PHONY: test
 test: lint typecheck verify-generate test-unit test-e2e ## everything CI runs
@@ -67,8 +69,8 @@ dev-status: deps ## show the local management cluster and how to reach it
 	tsx hack/kvcloud-dev.ts status
 
 .PHONY: build
-build: deps ## compile TypeScript to out/dist
-	tsc -p tsconfig.json
+build: deps ## compile the shipped components (no tests, test fakes, suites or scripts) to out/dist
+	tsc -p tsconfig.build.json
 
 .PHONY: clean
 clean: ## remove build outputs (the upstream binary cache stays; `make clean-cache` removes it)

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Client } from '../kube/client.js';
-import { FakeApiServer } from '../kube/fake-apiserver.js';
+import { FakeApiServer } from '../testing/fake-apiserver.js';
 import type { KubeObject } from '../kube/object.js';
 import { RestMapper } from '../kube/rest-mapper.js';
 import { createLogger } from '../observability/logger.js';
@@ -9,7 +9,7 @@ import { ControllerBuilder } from './builder.js';
 import { markTrue, type Condition } from './conditions.js';
 import type { Controller } from './controller.js';
 import { EventRecorder } from './event-recorder.js';
-import { FakeListWatcher } from './fake-list-watcher.js';
+import { FakeListWatcher } from '../testing/fake-list-watcher.js';
 import { InformerCache } from './informer-cache.js';
 import { generationChanged } from './predicates.js';
 import { ItemExponentialRateLimiter } from './rate-limiter.js';

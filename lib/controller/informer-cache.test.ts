@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { FakeApiServer } from '../kube/fake-apiserver.js';
+import { FakeApiServer } from '../testing/fake-apiserver.js';
 import type { KubeObject } from '../kube/object.js';
 import { RestMapper } from '../kube/rest-mapper.js';
-import { FakeListWatcher } from './fake-list-watcher.js';
+import { FakeListWatcher } from '../testing/fake-list-watcher.js';
 import { InformerCache } from './informer-cache.js';
 import { labelIndexName, byLabel, OWNER_UID_INDEX } from './indexers.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { KubeObject } from '../kube/object.js';
-import { FakeListWatcher } from './fake-list-watcher.js';
+import { FakeListWatcher } from '../testing/fake-list-watcher.js';
 import { byLabel, byOwnerUid } from './indexers.js';
 import { Informer } from './informer.js';
 

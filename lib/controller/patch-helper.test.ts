@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Client } from '../kube/client.js';
-import { FakeApiServer } from '../kube/fake-apiserver.js';
+import { FakeApiServer } from '../testing/fake-apiserver.js';
 import { RestMapper } from '../kube/rest-mapper.js';
 import { markFalse, markTrue, getCondition, type Condition, type ObjectWithConditions } from './conditions.js';
 import { addFinalizer, removeFinalizer } from './finalizers.js';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Client } from './client.js';
 import { ClusterAccessCache, type ClusterConnection } from './cluster-access-cache.js';
-import { FakeApiServer } from './fake-apiserver.js';
+import { FakeApiServer } from '../testing/fake-apiserver.js';
 import { RestMapper } from './rest-mapper.js';
 
 function kubeconfig(server: string, user = 'u'): string {

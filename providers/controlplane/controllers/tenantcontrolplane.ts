@@ -373,10 +373,8 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
   private setVersionStatus(tcp: TenantControlPlane, answering: boolean, deployment: Deployment | undefined): void {
     const current = tcp.status?.kubernetesResources?.version;
     const writeLimited = blockedOperations(tcp.spec.writePermissions).length > 0;
-    const decided = decideVersionStatus({ current, desired: tcp.spec.kubernetes.version, deployment, answering, writeLimited });
-    const { version } = decided;
-    // Kamaji's Migrating while the data moves, where it would otherwise read Ready (or WriteLimited).
-    const status = runningMigration(tcp) && (decided.status === 'Ready' || decided.status === 'WriteLimited') ? 'Migrating' : decided.status;
+    const migrationBlocksWrites = blocksWrites(runningMigration(tcp));
+    const { version, status } = decideVersionStatus({ current, desired: tcp.spec.kubernetes.version, deployment, answering, writeLimited, migrationBlocksWrites });
     if (current?.status === status && current.version === version) return;
     tcp.status = {
       ...tcp.status,

@@ -23,6 +23,10 @@ describe('controllers/version-status', () => {
     { name: 'a rollout for another reason (certificate rotation) keeps it ready', in: { current: ready('v1.37.2'), desired: 'v1.37.2', deployment: surging, answering: true }, want: ready('v1.37.2') },
     { name: 'write-limited instead of ready while spec.writePermissions blocks writes', in: { current: ready('v1.37.2'), desired: 'v1.37.2', deployment: done, answering: true, writeLimited: true }, want: { version: 'v1.37.2', status: 'WriteLimited' } },
     { name: 'not ready, not write-limited, when a write-limited control plane stops answering', in: { current: { version: 'v1.37.2', status: 'WriteLimited' }, desired: 'v1.37.2', deployment: done, answering: false, writeLimited: true }, want: { version: 'v1.37.2', status: 'NotReady' } },
+    { name: 'migrating while a DataStore migration blocks the users\' writes', in: { current: ready('v1.37.2'), desired: 'v1.37.2', deployment: done, answering: true, migrationBlocksWrites: true }, want: { version: 'v1.37.2', status: 'Migrating' } },
+    { name: 'migrating wins over write-limited while the migration blocks writes', in: { current: ready('v1.37.2'), desired: 'v1.37.2', deployment: done, answering: true, writeLimited: true, migrationBlocksWrites: true }, want: { version: 'v1.37.2', status: 'Migrating' } },
+    { name: 'ready again as soon as the migration stops blocking writes (cleaning the source), never Migrating with writes allowed', in: { current: { version: 'v1.37.2', status: 'Migrating' }, desired: 'v1.37.2', deployment: done, answering: true, migrationBlocksWrites: false }, want: ready('v1.37.2') },
+    { name: 'not ready, not migrating, when a migrating control plane stops answering', in: { current: { version: 'v1.37.2', status: 'Migrating' }, desired: 'v1.37.2', deployment: done, answering: false, migrationBlocksWrites: true }, want: { version: 'v1.37.2', status: 'NotReady' } },
   ];
   for (const tc of cases) it(tc.name, () => expect(decideVersionStatus(tc.in)).to.deep.equal(tc.want));
 

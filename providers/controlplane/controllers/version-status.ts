@@ -21,6 +21,13 @@ export interface VersionInputs {
   answering: boolean;
   /** spec.writePermissions blocks some writes: a serving tenant then reads WriteLimited instead of Ready, as in Kamaji. */
   writeLimited?: boolean;
+  /**
+   * A DataStore migration refuses the users' writes (datastore/migration.ts blocksWrites): a serving tenant then
+   * reads Migrating, as in Kamaji. Only while the block holds: the reconciler lifts it in the pass after the one
+   * that records the phase without the block, so a user who reads Migrating is refused, and a write accepted is
+   * never accepted under a Migrating status.
+   */
+  migrationBlocksWrites?: boolean;
 }
 
 /** Every pod runs the current template: the controller saw the latest spec and no pod of an older one is left. */
@@ -34,7 +41,12 @@ export function rolledOut(d: Deployment | undefined): boolean {
 export function decideVersionStatus(i: VersionInputs): VersionStatus {
   const installed = i.current?.version;
   const changing = installed !== undefined && installed !== i.desired;
-  if (i.answering && !(changing && !rolledOut(i.deployment))) return { version: i.desired, status: i.writeLimited ? 'WriteLimited' : 'Ready' };
+  if (i.answering && !(changing && !rolledOut(i.deployment))) return { version: i.desired, status: servingStatus(i) };
   if (installed === undefined) return { status: 'Provisioning' };
   return { version: installed, status: changing ? 'Upgrading' : 'NotReady' };
+}
+
+function servingStatus(i: VersionInputs): KubernetesVersionStatus {
+  if (i.migrationBlocksWrites) return 'Migrating';
+  return i.writeLimited ? 'WriteLimited' : 'Ready';
 }

@@ -2,7 +2,7 @@
 // inject 410s, errors and silent watches, and see exactly what an informer does about each.
 import { objectKey, type ApiStatus, type KubeObject } from '../kube/object.js';
 import { ApiError } from '../kube/api-error.js';
-import type { ListResult, ListWatcher, WatchEvent, WatchStream } from './list-watcher.js';
+import type { ListResult, ListWatcher, WatchEvent, WatchStream } from '../controller/list-watcher.js';
 
 class FakeWatch<T> implements WatchStream<T> {
   private readonly buffered: WatchEvent<T>[] = [];

@@ -3,13 +3,13 @@
 // subresources, honours finalizers, and logs every request so tests can count writes.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { ApiError } from './api-error.js';
-import { parseLabelSelector } from './label-selector.js';
-import { applyMergePatch } from './merge-patch.js';
-import { metaTime } from './meta-time.js';
-import { groupOf, objectKey, type KubeObject } from './object.js';
-import type { ResourceMapping } from './rest-mapper.js';
-import type { LineStream, RestRequest, Transport } from './rest-transport.js';
+import { ApiError } from '../kube/api-error.js';
+import { parseLabelSelector } from '../kube/label-selector.js';
+import { applyMergePatch } from '../kube/merge-patch.js';
+import { metaTime } from '../kube/meta-time.js';
+import { groupOf, objectKey, type KubeObject } from '../kube/object.js';
+import type { ResourceMapping } from '../kube/rest-mapper.js';
+import type { LineStream, RestRequest, Transport } from '../kube/rest-transport.js';
 
 export interface FakeResource extends ResourceMapping {
   statusSubresource?: boolean;
