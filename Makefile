@@ -41,7 +41,7 @@ verify-generate: deps ## fail when the generated files under config/ differ from
 
 .PHONY: release-manifests
 release-manifests: deps ## clusterctl repository of the infrastructure and control plane providers in out/release (RELEASE_VERSION=v0.1.0)
-	tsx hack/release-manifests.ts $(if $(RELEASE_VERSION),--version $(RELEASE_VERSION))
+	tsx packaging/release-manifests.ts $(if $(RELEASE_VERSION),--version $(RELEASE_VERSION))
 
 .PHONY: test-unit
 test-unit: deps ## unit tests with coverage
@@ -51,22 +51,22 @@ test-unit: deps ## unit tests with coverage
 # E2E=<files or globs> runs only those suites (for example E2E=e2e/suites/controlplane/upgrade.e2e.ts).
 E2E ?= e2e/suites/**/*.e2e.ts
 test-e2e: deps tools ## end-to-end suites, inside a private network namespace (needs root; E2E=<files> for some)
-	tsx e2e/harness/cluster/netns.ts mocha --config .mocharc.e2e.json $(foreach f,$(E2E),'$(f)')
+	tsx localcloud/cluster/netns.ts mocha --config .mocharc.e2e.json $(foreach f,$(E2E),'$(f)')
 
 .PHONY: test
 test: lint typecheck verify-generate test-unit test-e2e ## everything CI runs
 
 .PHONY: dev-up
 dev-up: deps tools ## start a local management cluster with Cluster API in the background (needs root)
-	tsx hack/kvcloud-dev.ts up --with-capi
+	tsx localcloud/kvcloud-dev.ts up --with-capi
 
 .PHONY: dev-down
 dev-down: deps ## stop the local management cluster
-	tsx hack/kvcloud-dev.ts down
+	tsx localcloud/kvcloud-dev.ts down
 
 .PHONY: dev-status
 dev-status: deps ## show the local management cluster and how to reach it
-	tsx hack/kvcloud-dev.ts status
+	tsx localcloud/kvcloud-dev.ts status
 
 .PHONY: build
 build: deps ## compile the shipped components (no tests, test fakes, suites or scripts) to out/dist

@@ -1,6 +1,7 @@
 // Lint: typescript-eslint's strict type-checked rules over every TypeScript file in the project.
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layersPlugin } from './eslint-layers.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'out/', '.tools/', 'coverage/', 'e2e/tools/', '**/*.js'] },
@@ -18,6 +19,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // Who may import whom (eslint-layers.js).
+    files: ['**/*.ts'],
+    plugins: { layers: layersPlugin },
+    rules: { 'layers/imports': 'error' },
   },
   {
     // chai's property assertions (`expect(x).to.be.true`) read as unused expressions.

@@ -12,9 +12,9 @@ import { RestMapper } from '../lib/kube/rest-mapper.js';
 import { RestTransport } from '../lib/kube/rest-transport.js';
 import { createLogger } from '../lib/observability/logger.js';
 import { ToolkitMetrics } from '../lib/observability/metrics.js';
-import { startPlane } from '../e2e/harness/plane.js';
-import { runDir } from '../e2e/harness/run-dir.js';
-import { waitFor } from '../e2e/harness/wait.js';
+import { startPlane } from '../localcloud/plane.js';
+import { runDir } from '../localcloud/run-dir.js';
+import { waitFor } from '../localcloud/wait.js';
 
 const OBJECTS = Number(process.argv[2] ?? 5000);
 const NS = 'bench';

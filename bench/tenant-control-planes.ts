@@ -3,7 +3,7 @@
 // creation to Ready per tenant, and the operator's CPU seconds and memory per tenant (the operator runs as its own
 // process: CPU from /proc, memory as heap in use after a forced collection, baseline with 0 tenants in the same
 // run), beside Kamaji's published ~4.5 s and ~6 MiB per TenantControlPlane. Heavy, so not part of `make test`.
-// Run inside the cluster network namespace: tsx e2e/harness/cluster/netns.ts tsx bench/tenant-control-planes.ts [N]
+// Run inside the cluster network namespace: tsx localcloud/cluster/netns.ts tsx bench/tenant-control-planes.ts [N]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -12,10 +12,10 @@ import { Client } from '../lib/kube/client.js';
 import type { KubeObject } from '../lib/kube/object.js';
 import { RestMapper } from '../lib/kube/rest-mapper.js';
 import { RestTransport } from '../lib/kube/rest-transport.js';
-import { startCluster } from '../e2e/harness/cluster/cluster.js';
-import { waitFor } from '../e2e/harness/wait.js';
-import { controlPlaneProviderObjects } from '../e2e/suites/controlplane/install.js';
-import { dataStoreFor, startSharedEtcd } from '../e2e/suites/controlplane/shared-etcd.js';
+import { startCluster } from '../localcloud/cluster/cluster.js';
+import { waitFor } from '../localcloud/wait.js';
+import { controlPlaneProviderObjects } from '../localcloud/install-controlplane.js';
+import { dataStoreFor, startSharedEtcd } from '../localcloud/etcd-datastore.js';
 
 const N = Number(process.argv[2] ?? 20);
 const KAMAJI = { secondsPerTCP: 4.5, mibPerTCP: 6 };

@@ -1,9 +1,9 @@
 // Root hooks for every end-to-end suite: the shared management plane is stopped after the run, and the run
 // must leave no process and no file behind.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { stopSharedPlane } from '../harness/plane.js';
-import { liveProcesses } from '../harness/process.js';
-import { processesReferencing, runDir } from '../harness/run-dir.js';
+import { stopSharedPlane } from '../../localcloud/plane.js';
+import { liveProcesses } from '../../localcloud/process.js';
+import { processesReferencing, runDir } from '../../localcloud/run-dir.js';
 
 // What the process holds before any suite runs (its own stdio among them), so the exit report names only what
 // the suites opened and left open.

@@ -1,7 +1,7 @@
 // What a ServiceAccount may do, asked of the apiserver's authorizer with a SubjectAccessReview: the same answer
 // the manager's own requests get, so a suite can state the provider's permissions without reading roles.
 import { stringify } from 'yaml';
-import { kubectl } from '../kubectl.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
 
 export interface Access {
   verb: string;

@@ -7,9 +7,9 @@ import type { Machine } from '../../../lib/apis/cluster-api.js';
 import { MACHINE_CONTROL_PLANE_LABEL, MACHINE_DEPLOYMENT_NAME_LABEL } from '../../../lib/apis/cluster-api.js';
 import type { VirtualMachine } from '../../../lib/apis/kubevirt.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
-import { kubectl } from '../kubectl.js';
-import { runDir } from '../run-dir.js';
-import { waitFor } from '../wait.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { runDir } from '../../../localcloud/run-dir.js';
+import { waitFor } from '../../../localcloud/wait.js';
 
 export const CLUSTER_NAME_LABEL = 'cluster.x-k8s.io/cluster-name';
 const ROLE_LABEL = 'cluster.x-k8s.io/role';

@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { stringify } from 'yaml';
 import { buildCRD } from '../../../lib/crd/crd.js';
-import { kubectl } from '../kubectl.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
 
 export const TEST_INFRASTRUCTURE_GROUP = 'infrastructure.kvcloud.test';
 export const TEST_CONTROL_PLANE_GROUP = 'controlplane.kvcloud.test';

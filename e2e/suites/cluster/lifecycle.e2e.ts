@@ -6,9 +6,9 @@ import { expect } from 'chai';
 import { Client } from '../../../lib/kube/client.js';
 import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
-import { startCluster } from '../../harness/cluster/cluster.js';
-import { podIpam } from '../../harness/cluster/ipam.js';
-import { processesReferencing } from '../../harness/run-dir.js';
+import { startCluster } from '../../../localcloud/cluster/cluster.js';
+import { podIpam } from '../../../localcloud/cluster/ipam.js';
+import { processesReferencing } from '../../../localcloud/run-dir.js';
 import { echoContainer, isReady, podObject, processAlive, waitForPod } from './support.js';
 
 function linkNames(): string[] {

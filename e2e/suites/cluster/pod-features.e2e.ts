@@ -7,11 +7,11 @@ import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { KubeObject } from '../../../lib/kube/object.js';
-import { TEST_SHELL_IMAGE } from '../../harness/cluster/images.js';
-import type { Pod } from '../../harness/cluster/pod-api.js';
-import { NODE_IP } from '../../harness/cluster/topology.js';
-import { upstreamVersion } from '../../harness/versions.js';
-import { waitFor } from '../../harness/wait.js';
+import { TEST_SHELL_IMAGE } from '../../../localcloud/cluster/images.js';
+import type { Pod } from '../../../localcloud/cluster/pod-api.js';
+import { NODE_IP } from '../../../localcloud/cluster/topology.js';
+import { upstreamVersion } from '../../../localcloud/versions.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { clusterSuite, createNamespace, echoContainer, getJSON, isReady, podObject, processAlive, waitForPod, waitGone } from './support.js';
 
 interface ApiAnswer {

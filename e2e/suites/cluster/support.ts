@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { Client } from '../../../lib/kube/client.js';
 import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
-import { startCluster, type Cluster, type ClusterOptions } from '../../harness/cluster/cluster.js';
-import { TEST_ECHO_IMAGE } from '../../harness/cluster/images.js';
-import { POD, type Container, type Pod } from '../../harness/cluster/pod-api.js';
-import { waitFor } from '../../harness/wait.js';
+import { startCluster, type Cluster, type ClusterOptions } from '../../../localcloud/cluster/cluster.js';
+import { TEST_ECHO_IMAGE } from '../../../localcloud/cluster/images.js';
+import { POD, type Container, type Pod } from '../../../localcloud/cluster/pod-api.js';
+import { waitFor } from '../../../localcloud/wait.js';
 
 export interface ClusterSuite {
   readonly cluster: Cluster;

@@ -4,10 +4,10 @@
 import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import type { KubeObject } from '../../../lib/kube/object.js';
-import { hostDeviceName } from '../../harness/cluster/pod-sandbox.js';
-import { POD, type Pod } from '../../harness/cluster/pod-api.js';
-import { NODE_IP } from '../../harness/cluster/topology.js';
-import { waitFor } from '../../harness/wait.js';
+import { hostDeviceName } from '../../../localcloud/cluster/pod-sandbox.js';
+import { POD, type Pod } from '../../../localcloud/cluster/pod-api.js';
+import { NODE_IP } from '../../../localcloud/cluster/topology.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { clusterSuite, createNamespace, describePod, echoContainer, getJSON, isReady, podObject, processAlive, waitForPod } from './support.js';
 
 interface Deployment extends KubeObject {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { startCluster, type Cluster } from '../../harness/cluster/cluster.js';
-import { clusterctlInit } from '../../harness/clusterctl/init.js';
-import { createClusterctlRepository, type ClusterctlRepository } from '../../harness/clusterctl/repository.js';
+import { startCluster, type Cluster } from '../../../localcloud/cluster/cluster.js';
+import { clusterctlInit } from '../../../localcloud/clusterctl/init.js';
+import { createClusterctlRepository, type ClusterctlRepository } from '../../../localcloud/clusterctl/repository.js';
 import {
   installTestInfrastructure,
   markTestClusterProvisioned,
@@ -9,8 +9,8 @@ import {
   testClusterYaml,
   testControlPlaneYaml,
 } from '../../harness/clusterctl/test-infrastructure.js';
-import { kubectl } from '../../harness/kubectl.js';
-import { waitFor } from '../../harness/wait.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { waitFor } from '../../../localcloud/wait.js';
 
 interface CapiCluster {
   spec?: { paused?: boolean };

@@ -16,11 +16,11 @@ import {
   type DataStore,
   type TenantControlPlane,
 } from '../../../providers/controlplane/api/index.js';
-import { kubectl } from '../../harness/kubectl.js';
-import { parseManifests } from '../../harness/manifests.js';
-import { sharedPlane, type Plane } from '../../harness/plane.js';
-import { rejection } from '../../harness/rejection.js';
-import { waitFor } from '../../harness/wait.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { parseManifests } from '../../../localcloud/manifests.js';
+import { sharedPlane, type Plane } from '../../../localcloud/plane.js';
+import { rejection } from '../../../lib/testing/rejection.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { acceptedSamples, refusedSamples } from './admission-samples.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));

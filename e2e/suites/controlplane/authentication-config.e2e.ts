@@ -11,13 +11,13 @@ import { certificatePem, createCertificateAuthority, issueCertificate, privateKe
 import type { TenantControlPlane } from '../../../providers/controlplane/api/index.js';
 import { buildDeployment } from '../../../providers/controlplane/workload/deployment.js';
 import type { TenantControlPlaneView } from '../../../providers/controlplane/workload/tcp-view.js';
-import { NODE_IP } from '../../harness/cluster/topology.js';
-import { rejection } from '../../harness/rejection.js';
-import { upstreamVersion } from '../../harness/versions.js';
-import { waitFor } from '../../harness/wait.js';
+import { NODE_IP } from '../../../localcloud/cluster/topology.js';
+import { rejection } from '../../../lib/testing/rejection.js';
+import { upstreamVersion } from '../../../localcloud/versions.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
-import { installControlPlaneProvider } from './install.js';
-import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
+import { installControlPlaneProvider } from '../../../localcloud/install-controlplane.js';
+import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from '../../../localcloud/etcd-datastore.js';
 
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
 const VERSION = upstreamVersion('KUBERNETES_VERSION');

@@ -11,7 +11,7 @@ import { Client } from '../../../lib/kube/client.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
-import { startCluster, type Cluster } from '../../harness/cluster/cluster.js';
+import { startCluster, type Cluster } from '../../../localcloud/cluster/cluster.js';
 import {
   addKvcloudControlPlane,
   clusterctlInitWithKubevirtAndKamaji,
@@ -20,8 +20,8 @@ import {
   KAMAJI_PROVIDER_NAMESPACE,
   usesKamajiControlPlane,
   type KvcloudControlPlane,
-} from '../../harness/clusterctl/kvcloud-control-plane.js';
-import { addKvcloudInfrastructure, describeCluster, generateCluster, installKubevirtCRDs, type KvcloudInfrastructure } from '../../harness/clusterctl/kvcloud-infrastructure.js';
+} from '../../../localcloud/clusterctl/kvcloud-control-plane.js';
+import { addKvcloudInfrastructure, describeCluster, generateCluster, installKubevirtCRDs, type KvcloudInfrastructure } from '../../../localcloud/clusterctl/kvcloud-infrastructure.js';
 import {
   applyManifests,
   CLUSTER_NAME_LABEL,
@@ -34,12 +34,12 @@ import {
   waitForRunningMachines,
   type WorkloadPlace,
 } from '../../harness/clusterctl/kvcloud-workload.js';
-import { createClusterctlRepository, type ClusterctlRepository } from '../../harness/clusterctl/repository.js';
-import { startKubevirtSimulator } from '../../harness/kubevirt/index.js';
-import { kubectl } from '../../harness/kubectl.js';
-import { upstreamVersion } from '../../harness/versions.js';
-import { waitFor } from '../../harness/wait.js';
-import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
+import { createClusterctlRepository, type ClusterctlRepository } from '../../../localcloud/clusterctl/repository.js';
+import { startKubevirtSimulator } from '../../../simulators/kubevirt/index.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { upstreamVersion } from '../../../localcloud/versions.js';
+import { waitFor } from '../../../localcloud/wait.js';
+import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from '../../../localcloud/etcd-datastore.js';
 
 const VERSION = upstreamVersion('KUBERNETES_VERSION');
 // What CAPK's quick start asks users to set; the hosted control plane's variables keep their defaults (DataStore

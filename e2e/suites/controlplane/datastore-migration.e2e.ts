@@ -12,11 +12,11 @@ import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
 import type { TenantControlPlane } from '../../../providers/controlplane/api/index.js';
 import { WRITE_PERMISSIONS_POLICY } from '../../../providers/controlplane/tenant/write-permissions.js';
-import { upstreamVersion } from '../../harness/versions.js';
-import { waitFor } from '../../harness/wait.js';
+import { upstreamVersion } from '../../../localcloud/versions.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
-import { installControlPlaneProvider } from './install.js';
-import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
+import { installControlPlaneProvider } from '../../../localcloud/install-controlplane.js';
+import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from '../../../localcloud/etcd-datastore.js';
 
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
 const DATASTORE = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' };

@@ -9,12 +9,12 @@ import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import type { TenantControlPlane } from '../../../providers/controlplane/api/index.js';
-import { toolArtifact } from '../../harness/binaries.js';
-import { upstreamVersion } from '../../harness/versions.js';
-import { waitFor } from '../../harness/wait.js';
+import { toolArtifact } from '../../../localcloud/binaries.js';
+import { upstreamVersion } from '../../../localcloud/versions.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
-import { installControlPlaneProvider } from './install.js';
-import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
+import { installControlPlaneProvider } from '../../../localcloud/install-controlplane.js';
+import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from '../../../localcloud/etcd-datastore.js';
 
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
 const INGRESS = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' };

@@ -11,11 +11,11 @@ import type { KubeObject } from '../../../lib/kube/object.js';
 import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
 import type { KamajiControlPlane } from '../../../providers/controlplane/api/kamajicontrolplane.js';
-import { kubectl } from '../../harness/kubectl.js';
-import { parseManifests } from '../../harness/manifests.js';
-import { sharedPlane, type Plane } from '../../harness/plane.js';
-import { rejection } from '../../harness/rejection.js';
-import { waitFor } from '../../harness/wait.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { parseManifests } from '../../../localcloud/manifests.js';
+import { sharedPlane, type Plane } from '../../../localcloud/plane.js';
+import { rejection } from '../../../lib/testing/rejection.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { kamajiControlPlaneSamples } from './kamajicontrolplane-samples.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));

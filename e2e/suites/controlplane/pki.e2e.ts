@@ -40,12 +40,12 @@ import {
   type PKIOptions,
   type SecretData,
 } from '../../../providers/controlplane/pki/index.js';
-import { binaryPath } from '../../harness/binaries.js';
-import { kubectl } from '../../harness/kubectl.js';
-import { freePort } from '../../harness/ports.js';
-import { ManagedProcess } from '../../harness/process.js';
-import { runDir } from '../../harness/run-dir.js';
-import { waitFor } from '../../harness/wait.js';
+import { binaryPath } from '../../../localcloud/binaries.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { freePort } from '../../../localcloud/ports.js';
+import { ManagedProcess } from '../../../localcloud/process.js';
+import { runDir } from '../../../localcloud/run-dir.js';
+import { waitFor } from '../../../localcloud/wait.js';
 
 const run = promisify(execFile);
 const DAY = 86_400_000;

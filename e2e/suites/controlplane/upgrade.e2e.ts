@@ -13,16 +13,16 @@ import { parseKubeconfig, type ParsedKubeconfig } from '../../../lib/kube/client
 import type { KubeObject } from '../../../lib/kube/object.js';
 import type { TenantControlPlane } from '../../../providers/controlplane/api/index.js';
 import type { KamajiControlPlane } from '../../../providers/controlplane/api/kamajicontrolplane.js';
-import { binaryPath } from '../../harness/binaries.js';
-import { clusterctlInit } from '../../harness/clusterctl/init.js';
-import { createClusterctlRepository, type ClusterctlRepository } from '../../harness/clusterctl/repository.js';
-import { kubectl } from '../../harness/kubectl.js';
-import { rejection } from '../../harness/rejection.js';
-import { parseVersionsEnv, toolsDir, upstreamVersion } from '../../harness/versions.js';
-import { waitFor } from '../../harness/wait.js';
+import { binaryPath } from '../../../localcloud/binaries.js';
+import { clusterctlInit } from '../../../localcloud/clusterctl/init.js';
+import { createClusterctlRepository, type ClusterctlRepository } from '../../../localcloud/clusterctl/repository.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { rejection } from '../../../lib/testing/rejection.js';
+import { parseVersionsEnv, toolsDir, upstreamVersion } from '../../../localcloud/versions.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
-import { installControlPlaneProvider } from './install.js';
-import { dataStoreFor, startSharedEtcd, type SharedEtcd } from './shared-etcd.js';
+import { installControlPlaneProvider } from '../../../localcloud/install-controlplane.js';
+import { dataStoreFor, startSharedEtcd, type SharedEtcd } from '../../../localcloud/etcd-datastore.js';
 import { startTenantPoller, summarize, tenantGet, tenantRequest, watchRevisions } from './upgrade-poller.js';
 import { getCondition, type Condition } from '../../../lib/controller/conditions.js';
 

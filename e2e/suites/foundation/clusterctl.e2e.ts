@@ -3,9 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { binaryPath } from '../../harness/binaries.js';
-import { runDir } from '../../harness/run-dir.js';
-import { upstreamVersion } from '../../harness/versions.js';
+import { binaryPath } from '../../../localcloud/binaries.js';
+import { runDir } from '../../../localcloud/run-dir.js';
+import { upstreamVersion } from '../../../localcloud/versions.js';
 
 const run = promisify(execFile);
 

@@ -2,12 +2,12 @@ import { expect } from 'chai';
 import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import { Type } from '@sinclair/typebox';
 import { buildCRD } from '../../../lib/crd/crd.js';
-import { kubectl } from '../../harness/kubectl.js';
-import { sharedPlane, startPlane, type Plane } from '../../harness/plane.js';
-import { rejection } from '../../harness/rejection.js';
-import { processesReferencing } from '../../harness/run-dir.js';
-import { upstreamVersion } from '../../harness/versions.js';
-import { waitFor } from '../../harness/wait.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { sharedPlane, startPlane, type Plane } from '../../../localcloud/plane.js';
+import { rejection } from '../../../lib/testing/rejection.js';
+import { processesReferencing } from '../../../localcloud/run-dir.js';
+import { upstreamVersion } from '../../../localcloud/versions.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { existsSync } from 'node:fs';
 
 function isNotFound(err: unknown): boolean {

@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { toolArtifact } from '../../harness/binaries.js';
-import { kubectl } from '../../harness/kubectl.js';
-import { parseManifests } from '../../harness/manifests.js';
-import { rejection } from '../../harness/rejection.js';
-import { sharedPlane, type Plane } from '../../harness/plane.js';
+import { toolArtifact } from '../../../localcloud/binaries.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { parseManifests } from '../../../localcloud/manifests.js';
+import { rejection } from '../../../lib/testing/rejection.js';
+import { sharedPlane, type Plane } from '../../../localcloud/plane.js';
 
 function clusterAPICRDs(): string {
   const dir = toolArtifact('cluster-api', 'CLUSTER_API_VERSION', 'manifests', 'crds');

@@ -21,11 +21,11 @@ import { Client } from '../../../lib/kube/client.js';
 import type { KubeObject, TypeMeta } from '../../../lib/kube/object.js';
 import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
-import { kubectl } from '../../harness/kubectl.js';
-import { parseManifests } from '../../harness/manifests.js';
-import { sharedPlane, type Plane } from '../../harness/plane.js';
-import { rejection } from '../../harness/rejection.js';
-import { waitFor } from '../../harness/wait.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { parseManifests } from '../../../localcloud/manifests.js';
+import { sharedPlane, type Plane } from '../../../localcloud/plane.js';
+import { rejection } from '../../../lib/testing/rejection.js';
+import { waitFor } from '../../../localcloud/wait.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const CRD_DIR = join(repo, 'config/crd/bases');

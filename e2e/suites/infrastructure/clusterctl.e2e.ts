@@ -2,8 +2,8 @@
 // manifests, the manager running as a pod with only the RBAC the release grants, and clusters generated from the
 // release's templates.
 import { expect } from 'chai';
-import { startCluster, type Cluster } from '../../harness/cluster/cluster.js';
-import { createClusterctlRepository, type ClusterctlRepository } from '../../harness/clusterctl/repository.js';
+import { startCluster, type Cluster } from '../../../localcloud/cluster/cluster.js';
+import { createClusterctlRepository, type ClusterctlRepository } from '../../../localcloud/clusterctl/repository.js';
 import {
   addKvcloudInfrastructure,
   clusterctlInitWithKubevirt,
@@ -13,8 +13,8 @@ import {
   KUBEVIRT_MANAGER_SERVICE_ACCOUNT,
   KUBEVIRT_PROVIDER_NAMESPACE,
   type KvcloudInfrastructure,
-} from '../../harness/clusterctl/kvcloud-infrastructure.js';
-import { usesKamajiControlPlane } from '../../harness/clusterctl/kvcloud-control-plane.js';
+} from '../../../localcloud/clusterctl/kvcloud-infrastructure.js';
+import { usesKamajiControlPlane } from '../../../localcloud/clusterctl/kvcloud-control-plane.js';
 import { describeAccess, serviceAccountCan, type Access } from '../../harness/clusterctl/kvcloud-rbac.js';
 import {
   applyManifests,
@@ -28,10 +28,10 @@ import {
   waitForRunningMachines,
   type WorkloadPlace,
 } from '../../harness/clusterctl/kvcloud-workload.js';
-import { startKubevirtSimulator } from '../../harness/kubevirt/index.js';
-import { kubectl } from '../../harness/kubectl.js';
-import { upstreamVersion } from '../../harness/versions.js';
-import { waitFor } from '../../harness/wait.js';
+import { startKubevirtSimulator } from '../../../simulators/kubevirt/index.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { upstreamVersion } from '../../../localcloud/versions.js';
+import { waitFor } from '../../../localcloud/wait.js';
 
 // The template variables CAPK's quick start asks users to set (the rest come from clusterctl's flags).
 const TEMPLATE_VARIABLES = { NODE_VM_IMAGE_TEMPLATE: 'quay.io/capk/ubuntu-2404-container-disk:v1.34.1', CRI_PATH: '/var/run/containerd/containerd.sock' };

@@ -2,7 +2,7 @@
 // whose control plane is the harness's tenant plane (a TestControlPlane the test reports initialized), and
 // MachineDeployments of KubevirtMachines with real kubeadm (CABPK) worker bootstrap data.
 import { TEST_CONTROL_PLANE_GROUP } from '../../harness/clusterctl/test-infrastructure.js';
-import { upstreamVersion } from '../../harness/versions.js';
+import { upstreamVersion } from '../../../localcloud/versions.js';
 
 export const NAMESPACE = 'kvcloud-infra';
 export const CLUSTER = 'acme';

@@ -30,16 +30,16 @@ import {
   type KubevirtMachine,
   type KubevirtMachineTemplate,
 } from '../../../providers/infrastructure/api/index.js';
-import { startCluster, type Cluster } from '../../harness/cluster/cluster.js';
-import { NODE_IP } from '../../harness/cluster/topology.js';
-import { clusterctlInit } from '../../harness/clusterctl/init.js';
-import { createClusterctlRepository, type ClusterctlRepository } from '../../harness/clusterctl/repository.js';
+import { startCluster, type Cluster } from '../../../localcloud/cluster/cluster.js';
+import { NODE_IP } from '../../../localcloud/cluster/topology.js';
+import { clusterctlInit } from '../../../localcloud/clusterctl/init.js';
+import { createClusterctlRepository, type ClusterctlRepository } from '../../../localcloud/clusterctl/repository.js';
 import { installTestInfrastructure, TEST_CONTROL_PLANE_GROUP } from '../../harness/clusterctl/test-infrastructure.js';
-import { startTenantPlane, type TenantPlane } from '../../harness/guest/tenant-plane.js';
-import { startKubevirtSimulator, type KubevirtSimulator } from '../../harness/kubevirt/index.js';
-import { kubectl } from '../../harness/kubectl.js';
-import { ManagedProcess } from '../../harness/process.js';
-import { waitFor } from '../../harness/wait.js';
+import { startTenantPlane, type TenantPlane } from '../../../simulators/guest/tenant-plane.js';
+import { startKubevirtSimulator, type KubevirtSimulator } from '../../../simulators/kubevirt/index.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { ManagedProcess } from '../../../localcloud/process.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { CLUSTER, clusterObjects, controlPlaneStatus, NAMESPACE, poolObjects, type PoolOptions } from './controllers-fixtures.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));

@@ -7,9 +7,9 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { IPv4Range } from '../../harness/cluster/service-proxy/ipv4-range.js';
-import { runIp } from '../../harness/cluster/service-proxy/service-device.js';
-import { LOAD_BALANCER_POOL, NODE_IP, SERVICE_CIDR, SERVICE_DEVICE } from '../../harness/cluster/topology.js';
+import { IPv4Range } from '../../../localcloud/cluster/service-proxy/ipv4-range.js';
+import { runIp } from '../../../localcloud/cluster/service-proxy/service-device.js';
+import { LOAD_BALANCER_POOL, NODE_IP, SERVICE_CIDR, SERVICE_DEVICE } from '../../../localcloud/cluster/topology.js';
 
 const TIMEOUT_MS = 2000;
 

@@ -1,6 +1,6 @@
 // Services and hand-made EndpointSlices as the suites create them: selector-less Services (so no EndpointSlice
 // controller competes with the test) and slices labelled the way that controller labels its own.
-import { ENDPOINT_SLICE, SERVICE, SERVICE_NAME_LABEL, type EndpointSlice, type Service, type SliceEndpoint } from '../../harness/cluster/service-proxy/service-api.js';
+import { ENDPOINT_SLICE, SERVICE, SERVICE_NAME_LABEL, type EndpointSlice, type Service, type SliceEndpoint } from '../../../localcloud/cluster/service-proxy/service-api.js';
 import { POD_PORTS, type TestPod } from './test-pods.js';
 
 const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';

@@ -1,5 +1,5 @@
 // The service proxy against a real apiserver, inside the cluster network namespace the test run creates (see
-// e2e/harness/cluster/topology.ts): ClusterIPs, NodePorts and load-balancer IPs are reached over real sockets,
+// localcloud/cluster/topology.ts): ClusterIPs, NodePorts and load-balancer IPs are reached over real sockets,
 // endpoints are servers on pod-like addresses, and stopping the proxy must leave no address and no listener.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
@@ -7,12 +7,12 @@ import { Client } from '../../../lib/kube/client.js';
 import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
 import type { KubeObject, TypeMeta } from '../../../lib/kube/object.js';
-import { startServiceProxy, type ServiceProxy } from '../../harness/cluster/service-proxy/index.js';
-import { IPv4Range } from '../../harness/cluster/service-proxy/ipv4-range.js';
-import { ENDPOINT_SLICE, SERVICE, type EndpointSlice, type Service } from '../../harness/cluster/service-proxy/service-api.js';
-import { LOAD_BALANCER_POOL, NODE_IP, SERVICE_CIDR } from '../../harness/cluster/topology.js';
-import { startPlane, type Plane } from '../../harness/plane.js';
-import { waitFor } from '../../harness/wait.js';
+import { startServiceProxy, type ServiceProxy } from '../../../localcloud/cluster/service-proxy/index.js';
+import { IPv4Range } from '../../../localcloud/cluster/service-proxy/ipv4-range.js';
+import { ENDPOINT_SLICE, SERVICE, type EndpointSlice, type Service } from '../../../localcloud/cluster/service-proxy/service-api.js';
+import { LOAD_BALANCER_POOL, NODE_IP, SERVICE_CIDR } from '../../../localcloud/cluster/topology.js';
+import { startPlane, type Plane } from '../../../localcloud/plane.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { connectionRate, connectOutcome, deviceAddresses, httpGet, httpsGet, msUntilAnswered, serviceAddressSockets, udpAsk } from './probes.js';
 import { endpointSlice, sliceEndpoints, webService, type EndpointState, type ServiceSpec } from './service-objects.js';
 import { POD_PORTS, startTestPod, type TestPod } from './test-pods.js';

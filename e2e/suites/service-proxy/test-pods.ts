@@ -6,9 +6,9 @@ import { once } from 'node:events';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
-import { runIp } from '../../harness/cluster/service-proxy/service-device.js';
-import { podIpam } from '../../harness/cluster/ipam.js';
-import { CLUSTER_BRIDGE } from '../../harness/cluster/topology.js';
+import { runIp } from '../../../localcloud/cluster/service-proxy/service-device.js';
+import { podIpam } from '../../../localcloud/cluster/ipam.js';
+import { CLUSTER_BRIDGE } from '../../../localcloud/cluster/topology.js';
 
 /** What every test pod serves, the targetPorts of the suite's Services. */
 export const POD_PORTS = {

@@ -13,10 +13,10 @@ import { Client } from '../../../lib/kube/client.js';
 import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
 import { certificatePem, issueCertificate, privateKeyPem } from '../../../lib/pki/x509.js';
-import { startCluster, type Cluster } from '../../harness/cluster/cluster.js';
-import { NODE_IP } from '../../harness/cluster/topology.js';
-import { clusterctlInit } from '../../harness/clusterctl/init.js';
-import { createClusterctlRepository, type ClusterctlRepository } from '../../harness/clusterctl/repository.js';
+import { startCluster, type Cluster } from '../../../localcloud/cluster/cluster.js';
+import { NODE_IP } from '../../../localcloud/cluster/topology.js';
+import { clusterctlInit } from '../../../localcloud/clusterctl/init.js';
+import { createClusterctlRepository, type ClusterctlRepository } from '../../../localcloud/clusterctl/repository.js';
 import {
   installTestInfrastructure,
   markTestClusterProvisioned,
@@ -24,14 +24,14 @@ import {
   TEST_CONTROL_PLANE_GROUP,
   TEST_INFRASTRUCTURE_GROUP,
 } from '../../harness/clusterctl/test-infrastructure.js';
-import type { Node } from '../../harness/node-object.js';
-import { kubeConfigFor } from '../../harness/guest/connection.js';
-import { randomBootstrapToken, startTenantPlane, type TenantPlane } from '../../harness/guest/tenant-plane.js';
-import { newControlPlaneCertificates } from '../../harness/guest/testdata/cabpk-certificates.js';
-import { cabpkControlPlaneInitCloudConfig } from '../../harness/guest/testdata/cabpk-userdata.js';
-import { kubectl } from '../../harness/kubectl.js';
-import { upstreamVersion } from '../../harness/versions.js';
-import { waitFor } from '../../harness/wait.js';
+import type { Node } from '../../../localcloud/node-object.js';
+import { kubeConfigFor } from '../../../simulators/guest/connection.js';
+import { randomBootstrapToken, startTenantPlane, type TenantPlane } from '../../../simulators/guest/tenant-plane.js';
+import { newControlPlaneCertificates } from '../../../simulators/guest/testdata/cabpk-certificates.js';
+import { cabpkControlPlaneInitCloudConfig } from '../../../simulators/guest/testdata/cabpk-userdata.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { upstreamVersion } from '../../../localcloud/versions.js';
+import { waitFor } from '../../../localcloud/wait.js';
 
 const NAMESPACE = 'default';
 const CLUSTER = 'acme';

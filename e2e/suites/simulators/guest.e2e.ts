@@ -8,18 +8,18 @@ import { join } from 'node:path';
 import { Pkcs10CertificateRequest } from '@peculiar/x509';
 import { expect } from 'chai';
 import type { KubeObject } from '../../../lib/kube/object.js';
-import { sharedPlane, type Plane } from '../../harness/plane.js';
-import { ManagedProcess } from '../../harness/process.js';
-import { runDir } from '../../harness/run-dir.js';
-import { rejection } from '../../harness/rejection.js';
-import { waitFor } from '../../harness/wait.js';
-import { DiscoveryRejected } from '../../harness/guest/discovery.js';
-import { joinNode, KUBELET_CLIENT_SIGNER, type RunningNode } from '../../harness/guest/join.js';
-import type { Node } from '../../harness/node-object.js';
-import { CLUSTER_NAME_LABEL, CLUSTER_SECRET_TYPE, startTenantPlane, type TenantPlane } from '../../harness/guest/tenant-plane.js';
-import { cabpkWorkerCloudConfig, cabpkWorkerIgnition } from '../../harness/guest/testdata/cabpk-userdata.js';
+import { sharedPlane, type Plane } from '../../../localcloud/plane.js';
+import { ManagedProcess } from '../../../localcloud/process.js';
+import { runDir } from '../../../localcloud/run-dir.js';
+import { rejection } from '../../../lib/testing/rejection.js';
+import { waitFor } from '../../../localcloud/wait.js';
+import { DiscoveryRejected } from '../../../simulators/guest/discovery.js';
+import { joinNode, KUBELET_CLIENT_SIGNER, type RunningNode } from '../../../simulators/guest/join.js';
+import type { Node } from '../../../localcloud/node-object.js';
+import { CLUSTER_NAME_LABEL, CLUSTER_SECRET_TYPE, startTenantPlane, type TenantPlane } from '../../../simulators/guest/tenant-plane.js';
+import { cabpkWorkerCloudConfig, cabpkWorkerIgnition } from '../../../simulators/guest/testdata/cabpk-userdata.js';
 
-const GUEST_MAIN = new URL('../../harness/guest/main.ts', import.meta.url).pathname;
+const GUEST_MAIN = new URL('../../../simulators/guest/main.ts', import.meta.url).pathname;
 
 interface Guest {
   proc: ManagedProcess;

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { ClusterAccessCache } from '../../../lib/kube/cluster-access-cache.js';
 import { connectRemoteCluster, type RemoteCluster } from '../../../lib/controller/remote-cluster.js';
-import { sharedPlane, type Plane } from '../../harness/plane.js';
+import { sharedPlane, type Plane } from '../../../localcloud/plane.js';
 import { createNamespace, deleteNamespace, directClient, uniqueName, type TestClient } from './support.js';
 
 interface SelfSubjectReview extends KubeObject {

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { getCondition, setCondition } from '../../../lib/controller/conditions.js';
 import { retryOnConflict } from '../../../lib/kube/conflict-retry.js';
-import { waitFor } from '../../harness/wait.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { WidgetReconciler } from './fixtures/widget-reconciler.js';
 import { testManager, WIDGET, type Widget, widgetSuite } from './support.js';
 

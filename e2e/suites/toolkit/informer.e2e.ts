@@ -8,8 +8,8 @@ import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
 import { Informer } from '../../../lib/controller/informer.js';
 import { RestListWatcher } from '../../../lib/controller/list-watcher.js';
-import { startPlane, type Plane } from '../../harness/plane.js';
-import { waitFor } from '../../harness/wait.js';
+import { startPlane, type Plane } from '../../../localcloud/plane.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { CONFIG_MAP, createNamespace, directClient, kubeConfigFor, type TestClient } from './support.js';
 import { TcpProxy } from './tcp-proxy.js';
 

@@ -10,9 +10,9 @@ import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { Informer } from '../../../lib/controller/informer.js';
 import { LEASE_TYPE, type Lease } from '../../../lib/controller/leader-election.js';
 import { RestListWatcher } from '../../../lib/controller/list-watcher.js';
-import { sharedPlane, type Plane } from '../../harness/plane.js';
-import { ManagedProcess } from '../../harness/process.js';
-import { waitFor } from '../../harness/wait.js';
+import { sharedPlane, type Plane } from '../../../localcloud/plane.js';
+import { ManagedProcess } from '../../../localcloud/process.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { CONFIG_MAP, createNamespace, deleteNamespace, directClient, uniqueName, type TestClient } from './support.js';
 
 interface Ledger extends KubeObject {

@@ -1,7 +1,7 @@
 // What an operator scrapes and what the kubelet probes: controller-runtime's metric names on /metrics after a
 // few reconciles, and /readyz refusing readiness until the caches have synced.
 import { expect } from 'chai';
-import { waitFor } from '../../harness/wait.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { WidgetReconciler } from './fixtures/widget-reconciler.js';
 import { kubeConfigFor, testManager, WIDGET, type Widget, widgetSuite } from './support.js';
 import { TcpProxy } from './tcp-proxy.js';

@@ -2,7 +2,7 @@
 // helper sends only differences, counted where an operator would count it, in rest_client_requests_total.
 import { expect } from 'chai';
 import { getCondition } from '../../../lib/controller/conditions.js';
-import { waitFor } from '../../harness/wait.js';
+import { waitFor } from '../../../localcloud/wait.js';
 import { WidgetReconciler } from './fixtures/widget-reconciler.js';
 import { testManager, WIDGET, writeRequests, type Widget, widgetSuite } from './support.js';
 

@@ -11,7 +11,7 @@ import { parseManagerFlags } from '../../../lib/controller/manager-flags.js';
 import type { Condition } from '../../../lib/controller/conditions.js';
 import { createLogger } from '../../../lib/observability/logger.js';
 import { ToolkitMetrics } from '../../../lib/observability/metrics.js';
-import { sharedPlane, type Plane } from '../../harness/plane.js';
+import { sharedPlane, type Plane } from '../../../localcloud/plane.js';
 
 export const WIDGET = { apiVersion: 'toolkit.kvcloud.test/v1', kind: 'Widget' };
 export const CONFIG_MAP = { apiVersion: 'v1', kind: 'ConfigMap' };

@@ -1,0 +1,189 @@
+// Which local program an image runs. There is no container runtime here, so an image is a name for a set of
+// programs built into ~/.cache/kvcloud (or shipped with the harness): its entrypoint, run when a container gives
+// no command, and the executables a command may name. A tag must be one of the pinned versions, so a manifest
+// that asks for another release fails visibly instead of silently running a different one.
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { binaryPath, cacheDir, executable, type BinaryName } from '../binaries.js';
+import { parseVersionsEnv, toolsDir, upstreamVersion } from '../versions.js';
+
+export interface LocalImage {
+  reference: string;
+  /** argv prefix used when the container has no command. */
+  entrypoint: string[];
+  /** The executable a command names ("/manager" and "manager" alike), if the image has it. */
+  findProgram(name: string): string | undefined;
+  /** What findProgram knows, for error messages. */
+  programNames: string[];
+  /** The image's own environment, which the container's env overrides. */
+  env: Record<string, string>;
+}
+
+/** No local program stands for the image: the pod shows ErrImagePull with this message. */
+export class ImageNotMappedError extends Error {
+  override readonly name = 'ImageNotMappedError';
+}
+
+/** The image has no executable of that name: the container fails to start (StartError). */
+export class ExecutableNotFoundError extends Error {
+  override readonly name = 'ExecutableNotFoundError';
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export const TEST_ECHO_IMAGE = 'kvcloud.local/test/echo:dev';
+/** Runs the machine's own tools (sh, sleep, cat...): for tests of commands, exec probes and init containers. */
+export const TEST_SHELL_IMAGE = 'kvcloud.local/test/shell:dev';
+
+export function parseImageReference(ref: string): { repository: string; tag: string | undefined } {
+  const withoutDigest = ref.split('@')[0] ?? ref;
+  const slash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.lastIndexOf(':');
+  return colon > slash ? { repository: withoutDigest.slice(0, colon), tag: withoutDigest.slice(colon + 1) } : { repository: withoutDigest, tag: undefined };
+}
+
+function pinnedVersion(key: string): string | undefined {
+  return parseVersionsEnv(readFileSync(join(toolsDir, 'versions.env'), 'utf8')).get(key);
+}
+
+/** A program `make tools` builds into the cache: present, or a message saying how to get it. */
+function builtProgram(tool: string, version: string, file: string): string {
+  const path = join(cacheDir(), 'bin', `${tool}-${version}`, file);
+  if (!executable(path)) throw new ImageNotMappedError(`${file} ${version} is not built: no ${path} (\`e2e/tools/build.sh ${tool}\` fills that directory)`);
+  return path;
+}
+
+function onPath(name: string): string | undefined {
+  return DEFAULT_PATH.split(':')
+    .map((dir) => join(dir, name))
+    .find(executable);
+}
+
+interface ImagePrograms {
+  entrypoint: string[];
+  /** By basename; undefined for the shell image, which finds programs on the machine's PATH. */
+  programs?: Record<string, string>;
+}
+
+interface CatalogEntry {
+  /** Tags this image is available in. */
+  tags: () => string[];
+  /** The programs of one of those tags. */
+  resolve: (tag: string) => Promise<ImagePrograms>;
+}
+
+/** The pinned release, then the older ones tenant control planes may start at (the upgrade proofs). */
+function kubernetesTags(): string[] {
+  const older = pinnedVersion('KUBERNETES_OLDER_VERSIONS') ?? '';
+  return [upstreamVersion('KUBERNETES_VERSION'), ...older.split(',').filter((v) => v !== '')];
+}
+
+// The pinned release may come from envtest assets (binaryPath knows where); older ones only from `make tools`.
+const kubernetesImage = (name: BinaryName): CatalogEntry => ({
+  tags: kubernetesTags,
+  resolve: async (tag) => {
+    const path = tag === upstreamVersion('KUBERNETES_VERSION') ? await binaryPath(name) : builtProgram('kubernetes', tag, name);
+    return { entrypoint: [path], programs: { [name]: path } };
+  },
+});
+
+const clusterAPI = (file: string): CatalogEntry => ({
+  tags: () => [upstreamVersion('CLUSTER_API_VERSION')],
+  resolve: () => {
+    const path = builtProgram('cluster-api', upstreamVersion('CLUSTER_API_VERSION'), file);
+    return Promise.resolve({ entrypoint: [path], programs: { manager: path } });
+  },
+});
+
+// Konnectivity's images run /proxy-server and /proxy-agent.
+const konnectivity = (file: string): CatalogEntry => ({
+  tags: () => [upstreamVersion('KONNECTIVITY_VERSION')],
+  resolve: () => {
+    const path = builtProgram('konnectivity', upstreamVersion('KONNECTIVITY_VERSION'), file);
+    return Promise.resolve({ entrypoint: [path], programs: { [file]: path } });
+  },
+});
+
+// Upstream's cert-manager images run /app/cmd/<name>/<name>.
+const certManager = (name: string): CatalogEntry => ({
+  tags: () => [pinnedVersion('CERT_MANAGER_VERSION') ?? '(CERT_MANAGER_VERSION is not pinned in versions.env)'],
+  resolve: () => {
+    const path = builtProgram('cert-manager', pinnedVersion('CERT_MANAGER_VERSION') ?? '', `cert-manager-${name}`);
+    return Promise.resolve({ entrypoint: [path], programs: { [name]: path } });
+  },
+});
+
+const echoProgram = fileURLToPath(new URL('testdata/echo.ts', import.meta.url));
+
+/** kvcloud's own images carry this tag in the release manifests (`make release-manifests`). */
+export const KVCLOUD_IMAGE_TAG = 'dev';
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const tsxLoader = import.meta.resolve('tsx/esm');
+
+// kvcloud's component images run their main.ts from this work tree through tsx, so a pod always runs the code
+// under test with no build step. Their manifests give args only, so the entrypoint is all they need.
+const kvcloudComponent = (main: string): CatalogEntry => ({
+  tags: () => [KVCLOUD_IMAGE_TAG],
+  resolve: () => Promise.resolve({ entrypoint: [process.execPath, '--import', tsxLoader, join(repoRoot, main)], programs: {} }),
+});
+
+const catalog: Record<string, CatalogEntry> = {
+  'registry.k8s.io/kube-apiserver': kubernetesImage('kube-apiserver'),
+  'registry.k8s.io/kube-controller-manager': kubernetesImage('kube-controller-manager'),
+  'registry.k8s.io/kube-scheduler': kubernetesImage('kube-scheduler'),
+  // etcd images are tagged "3.6.4-0": the release without its "v", and an image revision.
+  'registry.k8s.io/etcd': {
+    tags: () => {
+      const v = upstreamVersion('ETCD_VERSION').replace(/^v/, '');
+      return [`${v}-0`, `${v}-1`, `${v}-2`, `v${v}`];
+    },
+    resolve: async () => {
+      const [etcd, etcdctl] = await Promise.all([binaryPath('etcd'), binaryPath('etcdctl')]);
+      return { entrypoint: [etcd], programs: { etcd, etcdctl } };
+    },
+  },
+  'registry.k8s.io/cluster-api/cluster-api-controller': clusterAPI('cluster-api-controller'),
+  'registry.k8s.io/cluster-api/kubeadm-bootstrap-controller': clusterAPI('kubeadm-bootstrap-controller'),
+  'registry.k8s.io/cluster-api/kubeadm-control-plane-controller': clusterAPI('kubeadm-control-plane-controller'),
+  'registry.k8s.io/kas-network-proxy/proxy-server': konnectivity('proxy-server'),
+  'registry.k8s.io/kas-network-proxy/proxy-agent': konnectivity('proxy-agent'),
+  'quay.io/jetstack/cert-manager-controller': certManager('controller'),
+  'quay.io/jetstack/cert-manager-cainjector': certManager('cainjector'),
+  'quay.io/jetstack/cert-manager-webhook': certManager('webhook'),
+  // Node runs the TypeScript test program directly (type stripping): no loader, so it starts in milliseconds.
+  'kvcloud.local/test/echo': { tags: () => ['dev'], resolve: () => Promise.resolve({ entrypoint: [process.execPath, echoProgram], programs: {} }) },
+  'kvcloud.local/test/shell': { tags: () => ['dev'], resolve: () => Promise.resolve({ entrypoint: ['/bin/sh'] }) },
+  'ghcr.io/kvcloud/infrastructure-manager': kvcloudComponent('providers/infrastructure/main.ts'),
+  'ghcr.io/kvcloud/controlplane-manager': kvcloudComponent('providers/controlplane/main.ts'),
+  // The OS inside a simulated KubeVirt VM: the KubeVirt simulator's virt-launcher pods run it (simulators/guest).
+  'kvcloud.local/test/virt-launcher': kvcloudComponent('simulators/guest/main.ts'),
+};
+
+export async function resolveImage(reference: string): Promise<LocalImage> {
+  const { repository, tag } = parseImageReference(reference);
+  const entry = catalog[repository];
+  if (!entry) {
+    throw new ImageNotMappedError(`image "${reference}" has no local program; the pod runner knows ${Object.keys(catalog).sort().join(', ')}`);
+  }
+  const tags = entry.tags();
+  if (tag === undefined || !tags.includes(tag)) {
+    throw new ImageNotMappedError(`image "${reference}": ${repository} is available locally only as ${tags.join(', ')}`);
+  }
+  const { entrypoint, programs } = await entry.resolve(tag);
+  const findProgram = programs
+    ? (name: string) => programs[basename(name)]
+    : (name: string) => (name.startsWith('/') ? (executable(name) ? name : undefined) : onPath(name));
+  return { reference, entrypoint, findProgram, programNames: programs ? Object.keys(programs) : ['anything on PATH'], env: { PATH: DEFAULT_PATH } };
+}
+
+/** The argv a container runs: its command (or the image's entrypoint) followed by its args. */
+export function containerArgv(image: LocalImage, command: string[] | undefined, args: string[] | undefined): string[] {
+  if (!command?.length) return [...image.entrypoint, ...(args ?? [])];
+  const [name = '', ...rest] = command;
+  const program = image.findProgram(name);
+  if (!program) {
+    throw new ExecutableNotFoundError(`exec: "${name}": executable file not found in image ${image.reference} (it has ${image.programNames.join(', ') || 'only its entrypoint'})`);
+  }
+  return [program, ...rest, ...(args ?? [])];
+}

@@ -1,0 +1,47 @@
+// Installs the control plane provider the way a user would with `kubectl apply -k config/controlplane`: every
+// object of the kustomization (resources followed into directories), as written, then waits for the operator
+// pod to be Ready. The pod runner runs its image (ghcr.io/kvcloud/controlplane-manager:dev) as
+// providers/controlplane/main.ts with the manifest's args, ServiceAccount and RBAC.
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import type { Client } from '../lib/kube/client.js';
+import type { KubeObject } from '../lib/kube/object.js';
+import type { Cluster } from './cluster/cluster.js';
+import { waitFor } from './wait.js';
+
+const CONFIG = fileURLToPath(new URL('../config/controlplane', import.meta.url));
+
+async function objectsOf(path: string): Promise<object[]> {
+  if ((await stat(path)).isDirectory()) {
+    const k = parseAllDocuments(await readFile(join(path, 'kustomization.yaml'), 'utf8'))[0]?.toJS() as { resources?: string[] } | undefined;
+    const nested = await Promise.all((k?.resources ?? []).map((r) => objectsOf(join(path, r))));
+    return nested.flat();
+  }
+  return parseAllDocuments(await readFile(path, 'utf8'))
+    .map((d) => d.toJS() as object | null)
+    .filter((o): o is object => o !== null);
+}
+
+export async function controlPlaneProviderObjects(): Promise<object[]> {
+  return objectsOf(CONFIG);
+}
+
+export async function installControlPlaneProvider(cluster: Cluster, client: Client): Promise<void> {
+  await cluster.plane.applyManifests(await controlPlaneProviderObjects());
+  await waitFor(
+    async () => {
+      const pods = await client.list<KubeObject & { status?: { conditions?: { type: string; status: string }[]; containerStatuses?: unknown[] } }>(
+        { apiVersion: 'v1', kind: 'Pod' },
+        { namespace: 'kamaji-system', labelSelector: 'app.kubernetes.io/name=kvcloud-controlplane', direct: true },
+      );
+      const ready = pods.some((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      if (!ready) throw new Error(`operator pods: ${JSON.stringify(pods.map((p) => p.status?.containerStatuses ?? p.status))}`);
+      return true;
+    },
+    { timeoutMs: 120_000, what: 'the control plane operator pod to be Ready' },
+  );
+}
+
+

@@ -1,0 +1,346 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { expect } from 'chai';
+import { parse, parseAllDocuments } from 'yaml';
+import {
+  assembleComponents,
+  CONTROL_PLANE_PROVIDER,
+  INFRASTRUCTURE_PROVIDER,
+  kustomizationFiles,
+  metadataYaml,
+  parseManifests,
+  PROVIDER_LABEL,
+  renderManifests,
+  templateFiles,
+  variablesOf,
+  writeRelease,
+  type Manifest,
+} from './release-manifests.js';
+
+const ns: Manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'capk-system' } };
+const crd = (plural: string): Manifest => ({
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: `${plural}.infrastructure.cluster.x-k8s.io`, labels: { 'cluster.x-k8s.io/v1beta2': 'v1alpha1' } },
+});
+const sa: Manifest = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'capk-manager' } };
+const role: Manifest = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'capk-manager-role' }, rules: [] };
+const binding: Manifest = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRoleBinding',
+  metadata: { name: 'capk-manager-rolebinding' },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'capk-manager-role' },
+  subjects: [{ kind: 'ServiceAccount', name: 'capk-manager', namespace: 'capk-system' }],
+};
+const deployment = (container: Record<string, unknown> = { name: 'manager', image: 'x', args: ['--leader-elect'] }): Manifest => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'capk-controller-manager' },
+  spec: { template: { spec: { serviceAccountName: 'capk-manager', containers: [container] } } },
+});
+const complete = (): Manifest[] => [deployment(), binding, role, sa, crd('kubevirtmachines'), crd('kubevirtclusters'), ns];
+
+describe('packaging/release-manifests', () => {
+  describe('assembleComponents', () => {
+    it('labels every object for clusterctl and keeps the labels it had', () => {
+      const out = assembleComponents(INFRASTRUCTURE_PROVIDER, complete());
+      for (const o of out) expect(o.metadata.labels, `${o.kind} ${o.metadata.name ?? ''}`).to.include({ [PROVIDER_LABEL]: 'infrastructure-kubevirt' });
+      expect(out.find((o) => o.kind === 'CustomResourceDefinition')?.metadata.labels).to.include({ 'cluster.x-k8s.io/v1beta2': 'v1alpha1' });
+    });
+
+    it('puts namespaced objects in capk-system and leaves cluster-scoped ones without a namespace', () => {
+      const out = assembleComponents(INFRASTRUCTURE_PROVIDER, complete());
+      expect(out.find((o) => o.kind === 'ServiceAccount')?.metadata.namespace).to.equal('capk-system');
+      expect(out.find((o) => o.kind === 'Deployment')?.metadata.namespace).to.equal('capk-system');
+      expect(out.find((o) => o.kind === 'ClusterRole')?.metadata.namespace).to.equal(undefined);
+    });
+
+    it('orders objects for creation: Namespace, CRDs (in source order), identities and roles, bindings, the manager last', () => {
+      const kinds = assembleComponents(INFRASTRUCTURE_PROVIDER, complete()).map((o) => `${o.kind}/${o.metadata.name ?? ''}`);
+      expect(kinds).to.deep.equal([
+        'Namespace/capk-system',
+        'CustomResourceDefinition/kubevirtmachines.infrastructure.cluster.x-k8s.io',
+        'CustomResourceDefinition/kubevirtclusters.infrastructure.cluster.x-k8s.io',
+        'ServiceAccount/capk-manager',
+        'ClusterRole/capk-manager-role',
+        'ClusterRoleBinding/capk-manager-rolebinding',
+        'Deployment/capk-controller-manager',
+      ]);
+    });
+
+    it('does not modify its input', () => {
+      const input = complete();
+      const before = structuredClone(input);
+      assembleComponents(INFRASTRUCTURE_PROVIDER, input);
+      expect(input).to.deep.equal(before);
+    });
+
+    it('accepts a binding that grants another component\'s ServiceAccount access by its user name', () => {
+      const user = 'system:serviceaccount:capi-kubeadm-bootstrap-system:capi-kubeadm-bootstrap-manager';
+      const reader: Manifest = { ...binding, metadata: { name: 'capi-bootstrap-reader' }, subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: user }] };
+      const out = assembleComponents(INFRASTRUCTURE_PROVIDER, [...complete(), reader]);
+      expect(out.find((o) => o.metadata.name === 'capi-bootstrap-reader')?.subjects).to.deep.equal(reader.subjects);
+    });
+
+    const refusals: { name: string; objects: () => Manifest[]; error: RegExp }[] = [
+      { name: 'a second namespace', objects: () => [...complete(), { ...ns, metadata: { name: 'other' } }], error: /exactly one Namespace, found 2/ },
+      { name: 'an object in another namespace', objects: () => [...complete(), { ...sa, metadata: { name: 'x', namespace: 'default' } }], error: /ServiceAccount default\/x is outside the provider namespace/ },
+      { name: 'a cluster-scoped object with a namespace', objects: () => [...complete(), { ...role, metadata: { name: 'r', namespace: 'capk-system' } }], error: /ClusterRole capk-system\/r is cluster-scoped/ },
+      { name: 'the same object twice', objects: () => [...complete(), sa], error: /ServiceAccount capk-system\/capk-manager is defined twice/ },
+      { name: 'no CRDs', objects: () => complete().filter((o) => o.kind !== 'CustomResourceDefinition'), error: /no CustomResourceDefinition/ },
+      { name: 'a binding to a role the release lacks', objects: () => complete().filter((o) => o.kind !== 'ClusterRole'), error: /refers to ClusterRole capk-manager-role, which the release does not define/ },
+      { name: 'a binding to a ServiceAccount the release lacks', objects: () => [...complete().filter((o) => o.kind !== 'ServiceAccount')], error: /binds ServiceAccount capk-system\/capk-manager/ },
+      {
+        name: 'a binding to a ServiceAccount of another namespace, which clusterctl would move into the provider\'s',
+        objects: () => [...complete(), { ...binding, metadata: { name: 'other' }, subjects: [{ kind: 'ServiceAccount', name: 'm', namespace: 'capi-system' }] }],
+        error: /binds ServiceAccount capi-system\/m outside capk-system, which clusterctl would rebind to capk-system\/m: name it as kind User, system:serviceaccount:capi-system:m/,
+      },
+      {
+        name: 'a policy binding to a policy the release lacks',
+        objects: () => [...complete(), { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: 'b' }, spec: { policyName: 'p' } }],
+        error: /binds policy "p", which the release does not define/,
+      },
+      { name: 'a manager without a "manager" container', objects: () => [...complete().filter((o) => o.kind !== 'Deployment'), deployment({ name: 'main', image: 'x' })], error: /no container named "manager"/ },
+      { name: 'a manager with a command', objects: () => [...complete().filter((o) => o.kind !== 'Deployment'), deployment({ name: 'manager', image: 'x', command: ['/manager'] })], error: /args only/ },
+    ];
+    for (const tc of refusals) {
+      it(`refuses ${tc.name}`, () => expect(() => assembleComponents(INFRASTRUCTURE_PROVIDER, tc.objects())).to.throw(tc.error));
+    }
+  });
+
+  it('parses multi-document files, skipping documents that hold only comments', () => {
+    const objects = parseManifests({ path: 'x.yaml', text: '# header\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a}\n---\n# nothing\n' });
+    expect(objects.map((o) => o.metadata.name)).to.deep.equal(['a']);
+    expect(() => parseManifests({ path: 'bad.yaml', text: 'kind: ServiceAccount\n' })).to.throw(/bad.yaml: every document needs apiVersion, kind and metadata.name/);
+  });
+
+  it('keeps clusterctl variables verbatim when rendering', () => {
+    const text = renderManifests(assembleComponents(INFRASTRUCTURE_PROVIDER, [...complete().filter((o) => o.kind !== 'Deployment'), deployment({ name: 'manager', image: '${IMG:=ghcr.io/a/b:dev}', args: ['--x=${X:=:8080}'] })]));
+    expect(variablesOf(text)).to.deep.equal([
+      { name: 'IMG', default: 'ghcr.io/a/b:dev' },
+      { name: 'X', default: ':8080' },
+    ]);
+  });
+
+  it('lists variables once each, with their defaults or none', () => {
+    expect(variablesOf('${A} ${B:=1} ${A} ${C:=} $D')).to.deep.equal([
+      { name: 'A', default: undefined },
+      { name: 'B', default: '1' },
+      { name: 'C', default: '' },
+    ]);
+  });
+
+  it('writes metadata.yaml with the release series of the version and contract v1beta2', () => {
+    expect(parse(metadataYaml('v0.3.1'))).to.deep.equal({
+      apiVersion: 'clusterctl.cluster.x-k8s.io/v1alpha3',
+      kind: 'Metadata',
+      releaseSeries: [{ major: 0, minor: 3, contract: 'v1beta2' }],
+    });
+    expect(() => metadataYaml('0.3')).to.throw(/not a semantic version/);
+  });
+
+  describe('kustomizationFiles', () => {
+    let root: string;
+    before(async () => {
+      root = await mkdtemp(join(tmpdir(), 'kvcloud-kustomize-'));
+      await mkdir(join(root, 'base', 'sub'), { recursive: true });
+      await mkdir(join(root, 'crd'), { recursive: true });
+      await writeFile(join(root, 'base', 'kustomization.yaml'), '# a comment\nresources:\n  - a.yaml\n  - ../crd/c.yaml\n  - sub\n  - b.yaml\n');
+      await writeFile(join(root, 'base', 'sub', 'kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [s.yaml]\n');
+      for (const f of ['base/a.yaml', 'base/b.yaml', 'crd/c.yaml', 'base/sub/s.yaml']) await writeFile(join(root, f), '');
+      await mkdir(join(root, 'patched'));
+      await writeFile(join(root, 'patched', 'kustomization.yaml'), 'resources: []\nnamespace: other\ncommonLabels: {a: b}\n');
+    });
+    after(() => rm(root, { recursive: true, force: true }));
+
+    it('lists the resources in order, following directories into their kustomization', async () => {
+      expect(await kustomizationFiles(root, 'base')).to.deep.equal(['base/a.yaml', 'crd/c.yaml', 'base/sub/s.yaml', 'base/b.yaml']);
+    });
+
+    it('refuses what kustomize would transform, so the release cannot differ from `kubectl apply -k`', async () => {
+      let error = '';
+      await kustomizationFiles(root, 'patched').catch((err: unknown) => (error = (err as Error).message));
+      expect(error).to.match(/patched\/kustomization.yaml: only resources are supported, not namespace, commonLabels/);
+    });
+  });
+
+  describe('the templates in templates/infrastructure', () => {
+    // cluster-api-provider-kubevirt's template variables: users' `clusterctl generate` settings carry over.
+    const CAPK_VARIABLES = ['CLUSTER_NAME', 'NAMESPACE', 'KUBERNETES_VERSION', 'CONTROL_PLANE_MACHINE_COUNT', 'WORKER_MACHINE_COUNT', 'NODE_VM_IMAGE_TEMPLATE', 'CRI_PATH', 'IMAGE_REPO'];
+    // What only a hosted control plane has: Kamaji's template name for the DataStore, and the Service type.
+    const KAMAJI_VARIABLES = ['CLUSTER_DATASTORE', 'CONTROL_PLANE_SERVICE_TYPE'];
+    const sample: Record<string, string> = { CONTROL_PLANE_MACHINE_COUNT: '1', WORKER_MACHINE_COUNT: '3' };
+
+    it('ships the default (hosted control plane), kubeadm, lb, ext-infra, persistent-storage and both topology flavors', async () => {
+      const names = (await templateFiles()).map((f) => basename(f));
+      expect(names).to.include.members([
+        'cluster-template.yaml',
+        'cluster-template-kubeadm.yaml',
+        'cluster-template-lb.yaml',
+        'cluster-template-ext-infra.yaml',
+        'cluster-template-persistent-storage.yaml',
+        'cluster-template-topology.yaml',
+        'cluster-template-topology-kamaji.yaml',
+      ]);
+    });
+
+    const docsOf = async (file: string): Promise<Manifest[]> => {
+      const text = await readFile(file, 'utf8');
+      const known = [...CAPK_VARIABLES, ...KAMAJI_VARIABLES];
+      const unknown = variablesOf(text).filter((v) => !known.includes(v.name));
+      expect(unknown, `${basename(file)}: variables neither CAPK nor Kamaji templates use`).to.deep.equal([]);
+      // A variable only a hosted control plane has must not be required: the kubeadm flavors' users never set it.
+      for (const v of variablesOf(text).filter((v) => KAMAJI_VARIABLES.includes(v.name))) expect(v.default, `${basename(file)} ${v.name}`).to.be.a('string');
+      const substituted = text.replace(/\$\{([A-Z_]+)(?::=([^}]*))?\}/g, (_m, name: string, dflt: string | undefined) => sample[name] ?? dflt ?? `x-${name.toLowerCase()}`);
+      return parseAllDocuments(substituted)
+        .map((d) => d.toJS() as Manifest | null)
+        .filter((d): d is Manifest => d !== null);
+    };
+
+    it('each cluster template uses only CAPK and Kamaji variables and puts every object in ${NAMESPACE}, named after ${CLUSTER_NAME}', async () => {
+      for (const file of (await templateFiles()).filter((f) => basename(f).startsWith('cluster-template'))) {
+        const docs = await docsOf(file);
+        expect(docs.filter((d) => d.kind === 'Cluster'), basename(file)).to.have.length(1);
+        for (const d of docs) {
+          expect(d.metadata.namespace, `${basename(file)} ${d.kind}`).to.equal('x-namespace');
+          expect(d.metadata.name, `${basename(file)} ${d.kind}`).to.match(/^x-cluster_name/);
+        }
+        const md = docs.find((d) => d.kind === 'MachineDeployment');
+        if (md) expect(md.spec, basename(file)).to.deep.include({ replicas: 3 });
+      }
+    });
+
+    interface Ref {
+      apiGroup: string;
+      kind: string;
+      name: string;
+    }
+    const find = (docs: Manifest[], ref: Ref) => docs.find((d) => d.kind === ref.kind && d.apiVersion.startsWith(`${ref.apiGroup}/`) && d.metadata.name === ref.name);
+
+    it('the default flavor has a hosted control plane: KamajiControlPlane v1alpha2 and an externally managed KubevirtCluster, workers joining with kubeadm', async () => {
+      const file = (await templateFiles()).find((f) => basename(f) === 'cluster-template.yaml') ?? '';
+      const docs = await docsOf(file);
+      const cluster = docs.find((d) => d.kind === 'Cluster') as Manifest & { spec: { controlPlaneRef: Ref; infrastructureRef: Ref } };
+      const kcp = find(docs, cluster.spec.controlPlaneRef);
+      expect(kcp?.apiVersion).to.equal('controlplane.cluster.x-k8s.io/v1alpha2');
+      expect(kcp?.kind).to.equal('KamajiControlPlane');
+      expect(kcp?.spec).to.deep.include({ replicas: 1, dataStoreName: 'default', registry: 'registry.k8s.io', version: 'x-kubernetes_version' });
+      expect(kcp?.spec).to.have.nested.property('network.serviceType', 'LoadBalancer');
+      const infra = find(docs, cluster.spec.infrastructureRef);
+      expect(infra?.kind).to.equal('KubevirtCluster');
+      expect(infra?.metadata.annotations).to.deep.equal({ 'cluster.x-k8s.io/managed-by': 'kamaji' });
+      // No machine runs the control plane: the only machine template is the workers'.
+      expect(docs.filter((d) => d.kind === 'KubevirtMachineTemplate').map((d) => d.metadata.name)).to.deep.equal(['x-cluster_name-md-0']);
+      expect(docs.map((d) => d.kind)).to.include.members(['MachineDeployment', 'KubeadmConfigTemplate']);
+      expect(docs.map((d) => d.kind)).not.to.include('KubeadmControlPlane');
+    });
+
+    it('the kubeadm flavor keeps CAPK\'s default: a KubeadmControlPlane on VMs behind the KubevirtCluster\'s Service', async () => {
+      const file = (await templateFiles()).find((f) => basename(f) === 'cluster-template-kubeadm.yaml') ?? '';
+      const docs = await docsOf(file);
+      const cluster = docs.find((d) => d.kind === 'Cluster') as Manifest & { spec: { controlPlaneRef: Ref; infrastructureRef: Ref } };
+      expect(find(docs, cluster.spec.controlPlaneRef)?.kind).to.equal('KubeadmControlPlane');
+      expect(find(docs, cluster.spec.infrastructureRef)?.metadata.annotations).to.equal(undefined);
+    });
+
+    it('each ClusterClass a topology template refers to ships as clusterclass-<name>.yaml, with its templates', async () => {
+      const files = await templateFiles();
+      const classes: string[] = [];
+      for (const file of files.filter((f) => basename(f).startsWith('cluster-template'))) {
+        const cluster = (await docsOf(file)).find((d) => d.kind === 'Cluster') as { spec: { topology?: { classRef: { name: string } } } } | undefined;
+        const className = cluster?.spec.topology?.classRef.name;
+        if (!className) continue;
+        classes.push(className);
+        const classFile = files.find((f) => basename(f) === `clusterclass-${className}.yaml`);
+        expect(classFile, `clusterclass-${className}.yaml`).to.be.a('string');
+        const docs = await docsOf(classFile ?? '');
+        expect(docs.map((d) => d.kind)).to.include.members(['ClusterClass', 'KubevirtClusterTemplate', 'KubevirtMachineTemplate', 'KubeadmConfigTemplate']);
+        for (const d of docs) {
+          expect(d.metadata.namespace, `${className} ${d.kind}`).to.equal('x-namespace');
+          expect(d.metadata.name, `${className} ${d.kind}`).to.match(new RegExp(`^${className}`));
+        }
+        // Every template the class names is in the file.
+        const spec = (docs.find((d) => d.kind === 'ClusterClass') as Manifest & { spec: unknown }).spec;
+        const refs = JSON.stringify(spec).match(/"templateRef":\{[^}]*\}/g) ?? [];
+        for (const r of refs) {
+          const ref = (JSON.parse(`{${r}}`) as { templateRef: { apiVersion: string; kind: string; name: string } }).templateRef;
+          expect(docs.some((d) => d.apiVersion === ref.apiVersion && d.kind === ref.kind && d.metadata.name === ref.name), `${className}: ${ref.kind} ${ref.name}`).to.equal(true);
+        }
+      }
+      expect(classes.sort()).to.deep.equal(['kubevirt-kamaji', 'kubevirt-quick-start']);
+    });
+
+    it('the kubevirt-kamaji class hosts the control plane (KamajiControlPlaneTemplate, no control-plane machines) on externally managed KubevirtClusters', async () => {
+      const file = (await templateFiles()).find((f) => basename(f) === 'clusterclass-kubevirt-kamaji.yaml') ?? '';
+      const docs = await docsOf(file);
+      const cc = docs.find((d) => d.kind === 'ClusterClass') as Manifest & { spec: { controlPlane: Record<string, unknown> } };
+      expect(cc.spec.controlPlane).to.have.nested.property('templateRef.kind', 'KamajiControlPlaneTemplate');
+      expect(cc.spec.controlPlane).not.to.have.property('machineInfrastructure');
+      const clusterTemplate = docs.find((d) => d.kind === 'KubevirtClusterTemplate');
+      expect(clusterTemplate?.spec).to.have.nested.property('template.metadata.annotations.cluster\\.x-k8s\\.io/managed-by', 'kamaji');
+    });
+  });
+
+  describe('the releases built from this repository', () => {
+    let out: string;
+    before(async () => (out = await mkdtemp(join(tmpdir(), 'kvcloud-release-'))));
+    after(() => rm(out, { recursive: true, force: true }));
+
+    const objectsOf = async (path: string) => parseAllDocuments(await readFile(path, 'utf8')).map((d) => d.toJS() as Manifest);
+
+    it('infrastructure-kubevirt needs no variable set to install, runs the manager image with args only, and ships every template', async () => {
+      const release = await writeRelease(INFRASTRUCTURE_PROVIDER, out, 'v0.1.0');
+      expect(release.dir).to.equal(join(out, 'infrastructure-kubevirt', 'v0.1.0'));
+      const components = await readFile(release.componentsPath, 'utf8');
+      expect(variablesOf(components).filter((v) => v.default === undefined)).to.deep.equal([]);
+      const objects = await objectsOf(release.componentsPath);
+      expect(objects[0]?.kind).to.equal('Namespace');
+      expect(objects.at(-1)?.kind).to.equal('Deployment');
+      expect(objects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name)).to.have.members([
+        'kubevirtclusters.infrastructure.cluster.x-k8s.io',
+        'kubevirtmachines.infrastructure.cluster.x-k8s.io',
+        'kubevirtmachinetemplates.infrastructure.cluster.x-k8s.io',
+        'kubevirtclustertemplates.infrastructure.cluster.x-k8s.io',
+      ]);
+      expect(components).to.include('${KVCLOUD_INFRA_IMAGE:=ghcr.io/kvcloud/infrastructure-manager:dev}');
+      expect(release.templates.map((t) => basename(t))).to.include.members(['cluster-template.yaml', 'cluster-template-kubeadm.yaml', 'clusterclass-kubevirt-kamaji.yaml']);
+      expect(parse(await readFile(join(release.dir, 'metadata.yaml'), 'utf8'))).to.have.nested.property('releaseSeries[0].contract', 'v1beta2');
+    });
+
+    it('control-plane-kamaji is config/controlplane as `kubectl apply -k` installs it, labelled for clusterctl, in kamaji-system', async () => {
+      const release = await writeRelease(CONTROL_PLANE_PROVIDER, out, 'v0.1.0');
+      expect(release.dir).to.equal(join(out, 'control-plane-kamaji', 'v0.1.0'));
+      expect(basename(release.componentsPath)).to.equal('control-plane-components.yaml');
+      expect(release.templates).to.deep.equal([]);
+      const objects = await objectsOf(release.componentsPath);
+      const kustomized = (await Promise.all((await kustomizationFiles(join(import.meta.dirname, '..'), 'config/controlplane')).map(async (f) => parseManifests({ path: f, text: await readFile(join(import.meta.dirname, '..', f), 'utf8') })))).flat();
+      expect(objects.map((o) => `${o.kind} ${o.metadata.name ?? ''}`).sort()).to.deep.equal(kustomized.map((o) => `${o.kind} ${o.metadata.name ?? ''}`).sort());
+      for (const o of objects) {
+        expect(o.metadata.labels, `${o.kind} ${o.metadata.name ?? ''}`).to.include({ [PROVIDER_LABEL]: 'control-plane-kamaji' });
+        if (!['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(o.kind)) {
+          expect(o.metadata.namespace, `${o.kind} ${o.metadata.name ?? ''}`).to.equal('kamaji-system');
+        }
+      }
+      expect(objects[0]?.metadata.name).to.equal('kamaji-system');
+      expect(objects.at(-1)?.kind).to.equal('Deployment');
+      // clusterctl and Cluster API find the kinds by the contract label; Kamaji's own kinds ship in the same release.
+      const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');
+      expect(crds.map((o) => o.metadata.name)).to.have.members([
+        'datastores.kamaji.clastix.io',
+        'tenantcontrolplanes.kamaji.clastix.io',
+        'kamajicontrolplanes.controlplane.cluster.x-k8s.io',
+        'kamajicontrolplanetemplates.controlplane.cluster.x-k8s.io',
+      ]);
+      for (const crd of crds.filter((o) => o.metadata.name?.endsWith('.controlplane.cluster.x-k8s.io'))) {
+        expect(crd.metadata.labels, crd.metadata.name).to.include({ 'cluster.x-k8s.io/v1beta2': 'v1alpha2' });
+      }
+      expect(variablesOf(await readFile(release.componentsPath, 'utf8'))).to.deep.equal([]);
+      expect(parse(await readFile(join(release.dir, 'metadata.yaml'), 'utf8'))).to.deep.equal({
+        apiVersion: 'clusterctl.cluster.x-k8s.io/v1alpha3',
+        kind: 'Metadata',
+        releaseSeries: [{ major: 0, minor: 1, contract: 'v1beta2' }],
+      });
+    });
+  });
+});
