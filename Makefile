@@ -48,10 +48,12 @@ test-unit: deps ## unit tests with coverage
 	c8 --reporter=text-summary --reporter=lcov --report-dir=out/coverage mocha --config .mocharc.unit.json
 
 .PHONY: test-e2e
-# E2E=<files or globs> runs only those suites (for example E2E=e2e/suites/controlplane/upgrade.e2e.ts).
+# E2E=<files or globs> runs only those suites (for example E2E=e2e/suites/controlplane/upgrade.e2e.ts);
+# E2E_SHARDS=N runs them as N parallel shards, each in its own network namespace, logs in out/e2e/.
 E2E ?= e2e/suites/**/*.e2e.ts
-test-e2e: deps tools ## end-to-end suites, inside a private network namespace (needs root; E2E=<files> for some)
-	tsx localcloud/cluster/netns.ts mocha --config .mocharc.e2e.json $(foreach f,$(E2E),'$(f)')
+E2E_SHARDS ?= 1
+test-e2e: deps tools ## end-to-end suites in private network namespaces (needs root; E2E=<files>, E2E_SHARDS=N)
+	tsx e2e/run-shards.ts --shards $(E2E_SHARDS) $(foreach f,$(E2E),'$(f)')
 
 .PHONY: test
 test: lint typecheck verify-generate test-unit test-e2e ## everything CI runs

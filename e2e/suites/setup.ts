@@ -1,6 +1,7 @@
 // Root hooks for every end-to-end suite: the shared management plane is stopped after the run, and the run
 // must leave no process and no file behind.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { relative } from 'node:path';
 import { stopSharedPlane } from '../../localcloud/plane.js';
 import { liveProcesses } from '../../localcloud/process.js';
 import { processesReferencing, runDir } from '../../localcloud/run-dir.js';
@@ -20,26 +21,30 @@ function opened(before: string[], now: string[]): string[] {
   });
 }
 
-// Which suite file left a handle open: each file's tests and its after hooks have run by the time the next file's
-// first test starts, so the handles gained since the previous file began are that file's (timers aside: a suite's
-// pending waits come and go, sockets and file operations are what leak).
-const suiteHandles: { file?: string; atStart: string[] } = { atStart: resourcesAtStart };
-function reportSuiteHandles(nextFile: string | undefined): void {
-  if (suiteHandles.file === nextFile) return;
+// After each top-level suite (its own after hooks have run): which handles it left open (timers aside: pending
+// waits come and go, sockets and file operations are what leak), and how long it took since the previous one ended,
+// its before hooks included; appended to $KVCLOUD_E2E_TIMINGS as JSON lines when set, which the shard runner
+// (e2e/run-shards.ts) balances shards by.
+const previous = { handles: resourcesAtStart, endedMs: Date.now() };
+function suiteEnded(suite: Mocha.Suite): void {
   const now = process.getActiveResourcesInfo();
-  const left = opened(suiteHandles.atStart, now).filter((r) => r !== 'Timeout' && r !== 'Immediate');
-  if (suiteHandles.file !== undefined && left.length > 0) console.log(`  teardown: ${suiteHandles.file} left handles open: ${left.join(', ')}`);
-  suiteHandles.file = nextFile;
-  suiteHandles.atStart = now;
+  const file = relative(process.cwd(), suite.file ?? suite.title);
+  const left = opened(previous.handles, now).filter((r) => r !== 'Timeout' && r !== 'Immediate');
+  if (left.length > 0) console.log(`  teardown: ${file} left handles open: ${left.join(', ')}`);
+  const timings = process.env.KVCLOUD_E2E_TIMINGS;
+  if (timings) appendFileSync(timings, `${JSON.stringify({ file, seconds: Math.round((Date.now() - previous.endedMs) / 1000) })}\n`);
+  Object.assign(previous, { handles: now, endedMs: Date.now() });
 }
 
 export const mochaHooks = {
-  beforeEach(this: Mocha.Context) {
-    reportSuiteHandles(this.currentTest?.file);
+  beforeAll(this: Mocha.Context) {
+    // Hooks added now run after each suite's own after hooks.
+    for (const suite of this.test?.parent?.suites ?? []) suite.afterAll(() => {
+      suiteEnded(suite);
+    });
   },
   async afterAll(this: Mocha.Context) {
     this.timeout(60_000);
-    reportSuiteHandles(undefined);
     await stopSharedPlane();
     const dir = runDir();
     const still = liveProcesses().map((p) => `${p.spec.name} (pid ${p.pid})`);

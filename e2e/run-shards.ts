@@ -1,0 +1,99 @@
+// Runs the end-to-end suites as parallel shards, each a mocha process in its own private network namespace
+// (localcloud/cluster/netns.ts), with its own log, and one merged result. Suite files are dealt to shards longest
+// first by the durations the last runs recorded (e2e/suite-timings.json, refreshed from out/e2e/timings.jsonl), so
+// the shards end close together.
+//
+//   tsx e2e/run-shards.ts [--shards N] <suite files or globs>...
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { glob } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { planShards, summarize, type ShardResult } from './shards.js';
+
+const REPO = fileURLToPath(new URL('../', import.meta.url));
+const OUT = join(REPO, 'out', 'e2e');
+const KNOWN_TIMINGS = join(REPO, 'e2e', 'suite-timings.json');
+
+function parseArgs(argv: string[]): { shards: number; patterns: string[] } {
+  let shards = 1;
+  const patterns: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '--shards') shards = Number(argv[++i]);
+    else patterns.push(a);
+  }
+  if (!Number.isInteger(shards) || shards < 1) throw new Error(`--shards takes a positive integer, got ${String(shards)}`);
+  if (patterns.length === 0) throw new Error('usage: run-shards.ts [--shards N] <suite files or globs>...');
+  return { shards, patterns };
+}
+
+async function suiteFiles(patterns: string[]): Promise<string[]> {
+  const files = new Set<string>();
+  for (const p of patterns) for await (const f of glob(p, { cwd: REPO })) files.add(relative(REPO, join(REPO, f)));
+  return [...files].sort();
+}
+
+function knownTimings(): Record<string, number> {
+  return existsSync(KNOWN_TIMINGS) ? (JSON.parse(readFileSync(KNOWN_TIMINGS, 'utf8')) as Record<string, number>) : {};
+}
+
+/** `live`: also stream the shard's output as it comes (a single shard reads as a plain run). */
+function runShard(index: number, files: string[], timings: string, live: boolean): Promise<ShardResult> {
+  const log = join(OUT, `shard-${index}.log`);
+  const out = createWriteStream(log);
+  const child = spawn('tsx', ['localcloud/cluster/netns.ts', 'mocha', '--config', '.mocharc.e2e.json', ...files], {
+    cwd: REPO,
+    env: { ...process.env, KVCLOUD_E2E_TIMINGS: timings },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.pipe(out, { end: false });
+  child.stderr.pipe(out, { end: false });
+  if (live) {
+    child.stdout.pipe(process.stdout, { end: false });
+    child.stderr.pipe(process.stderr, { end: false });
+  }
+  return new Promise((resolve, reject) => {
+    child.once('error', (err) => {
+      reject(new Error(`shard ${index}: start tsx: ${err.message}`, { cause: err }));
+    });
+    child.once('close', (code, signal) => {
+      out.end(() => {
+        resolve({ index, files, log, exitCode: code ?? (signal ? 128 : 1), output: readFileSync(log, 'utf8') });
+      });
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  const { shards, patterns } = parseArgs(process.argv.slice(2));
+  const files = await suiteFiles(patterns);
+  if (files.length === 0) throw new Error(`no suite matches ${patterns.join(' ')}`);
+  mkdirSync(OUT, { recursive: true });
+  const timings = join(OUT, 'timings.jsonl');
+  rmSync(timings, { force: true });
+  const plan = planShards(files, shards, knownTimings());
+  const started = Date.now();
+  plan.forEach((p, i) => {
+    console.log(`e2e shard ${i}: ${p.files.length} suites, ~${p.estimatedSeconds}s expected, log ${relative(REPO, join(OUT, `shard-${i}.log`))}`);
+  });
+  const results = await Promise.all(plan.map((p, i) => runShard(i, p.files, timings, plan.length === 1)));
+  // Several shards: their own output, one after the other, so a failure reads as it would from a single run.
+  for (const r of plan.length === 1 ? [] : results) {
+    console.log(`\n===== e2e shard ${r.index} (${r.files.join(', ')}) exit ${r.exitCode} =====`);
+    process.stdout.write(r.output);
+  }
+  const summary = summarize(results);
+  console.log(`\ne2e: ${results.length} shards in ${Math.round((Date.now() - started) / 1000)}s; timings in ${relative(REPO, timings)}`);
+  for (const line of summary.failures) console.log(`  failed: ${line}`);
+  console.log(`e2e: ${summary.passed} passed, ${summary.failed} failed`);
+  return summary.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    console.error(`run-shards: ${(err as Error).message}`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,47 @@
+import { expect } from 'chai';
+import { planShards, summarize, type ShardResult } from './shards.js';
+
+const result = (index: number, output: string, exitCode = 0): ShardResult => ({ index, files: [], log: `shard-${index}.log`, exitCode, output });
+
+describe('e2e/shards', () => {
+  it('deals the longest suites first to the least loaded shard, so shards end close together', () => {
+    const plan = planShards(['a', 'b', 'c', 'd', 'e'], 2, { a: 600, b: 300, c: 290, d: 20, e: 10 });
+    expect(plan).to.deep.equal([
+      { files: ['a', 'e'], estimatedSeconds: 610 },
+      { files: ['b', 'c', 'd'], estimatedSeconds: 610 },
+    ]);
+  });
+
+  it('counts a suite never timed as two minutes and is deterministic', () => {
+    const plan = planShards(['new', 'old'], 2, { old: 30 });
+    expect(plan).to.deep.equal([
+      { files: ['new'], estimatedSeconds: 120 },
+      { files: ['old'], estimatedSeconds: 30 },
+    ]);
+    expect(planShards(['new', 'old'], 2, { old: 30 })).to.deep.equal(plan);
+  });
+
+  it('makes no empty shard when there are fewer files than shards', () => {
+    expect(planShards(['a'], 3, {})).to.have.length(1);
+  });
+
+  it('adds up the shards and fails the run for a failing test', () => {
+    const s = summarize([result(0, '  12 passing (3m)\n'), result(1, '  7 passing (2m)\n  1 failing\n', 1)]);
+    expect(s).to.include({ passed: 19, failed: 1, pending: 0, ok: false });
+    expect(s.failures).to.deep.equal(['shard 1: 1 failing (see shard-1.log)']);
+  });
+
+  it('fails the run for a shard that exited non-zero without a failing test (a hook or the teardown check)', () => {
+    const s = summarize([result(0, '  3 passing (1m)\n', 1)]);
+    expect(s).to.include({ passed: 3, failed: 1, ok: false });
+  });
+
+  it('does not count skipped tests as passing', () => {
+    const s = summarize([result(0, '  3 passing (1m)\n  2 pending\n')]);
+    expect(s).to.include({ passed: 3, pending: 2, ok: false });
+  });
+
+  it('passes when every shard passed', () => {
+    expect(summarize([result(0, '  3 passing (1m)\n'), result(1, '  4 passing (1m)\n')])).to.include({ passed: 7, failed: 0, ok: true });
+  });
+});

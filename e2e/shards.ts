@@ -1,0 +1,70 @@
+// The pure parts of the shard runner (run-shards.ts): dealing suite files to shards, and reading each shard's
+// mocha output into one result.
+
+export interface ShardPlan {
+  files: string[];
+  estimatedSeconds: number;
+}
+
+export interface ShardResult {
+  index: number;
+  files: string[];
+  log: string;
+  exitCode: number;
+  output: string;
+}
+
+/** A suite nobody has timed yet counts as this many seconds. */
+const UNKNOWN_SECONDS = 120;
+
+/**
+ * Longest first, each file to the shard with the least expected time so far (ties to the lower index), so the
+ * shards end close together; a shard never gets an empty plan while files remain. Deterministic for given inputs.
+ */
+export function planShards(files: string[], shards: number, seconds: Record<string, number>): ShardPlan[] {
+  const plans: ShardPlan[] = Array.from({ length: Math.min(shards, files.length) }, () => ({ files: [], estimatedSeconds: 0 }));
+  const cost = (f: string) => seconds[f] ?? UNKNOWN_SECONDS;
+  const ordered = [...files].sort((a, b) => cost(b) - cost(a) || a.localeCompare(b));
+  for (const f of ordered) {
+    const target = plans.reduce((best, p) => (p.estimatedSeconds < best.estimatedSeconds ? p : best));
+    target.files.push(f);
+    target.estimatedSeconds += cost(f);
+  }
+  for (const p of plans) p.files.sort();
+  return plans;
+}
+
+export interface Summary {
+  passed: number;
+  failed: number;
+  pending: number;
+  ok: boolean;
+  failures: string[];
+}
+
+function count(output: string, word: string): number {
+  // mocha's spec reporter closes with "  N passing (Xm)", "  N pending", "  N failing".
+  const m = new RegExp(`^\\s*(\\d+) ${word}\\b`, 'm').exec(output);
+  return m ? Number(m[1]) : 0;
+}
+
+/** One result for all shards: a shard that exited non-zero fails the run even when it printed no failing test. */
+export function summarize(results: ShardResult[]): Summary {
+  let passed = 0;
+  let failed = 0;
+  let pending = 0;
+  const failures: string[] = [];
+  for (const r of results) {
+    const f = count(r.output, 'failing');
+    passed += count(r.output, 'passing');
+    pending += count(r.output, 'pending');
+    failed += f;
+    if (f > 0) failures.push(`shard ${r.index}: ${f} failing (see ${r.log})`);
+    else if (r.exitCode !== 0) {
+      failed += 1;
+      failures.push(`shard ${r.index}: exited ${r.exitCode} without a failing test (a hook or the teardown check; see ${r.log})`);
+    }
+  }
+  if (pending > 0) failures.push(`${pending} pending (skipped) tests: a skipped test is not a pass`);
+  return { passed, failed, pending, ok: failed === 0 && pending === 0, failures };
+}
