@@ -35,7 +35,7 @@ function check(context, node) {
   const a = layerOf(from);
   const b = layerOf(to);
   if (a === b) return;
-  const allowed = [...(ALLOWED[a] ?? []), ...(from.endsWith('.test.ts') ? ['lib/testing'] : [])];
+  const allowed = [...(ALLOWED[a] ?? []), ...(/\.test(data)?\.ts$/.test(from) ? ['lib/testing'] : [])];
   if (!allowed.includes(b)) context.report({ node: node.source, message: `${a} may not import ${b} (${to}); allowed: ${allowed.join(', ') || 'nothing'}` });
 }
 

@@ -3,6 +3,12 @@
 # ~/.cache/kvcloud/bin/<name>-<version>/. Each component's build.sh is a no-op when its output is complete.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# One build at a time per cache: two `make tools` (two shells, or a test run beside a build) would share the
+# scratch copies under work/ and remove each other's. The second waits, then finds the outputs complete.
+cache=${KVCLOUD_CACHE:-$HOME/.cache/kvcloud}
+mkdir -p "$cache"
+exec {lock}>"$cache/build.lock"
+flock "$lock"
 components=("$@")
 [ ${#components[@]} -gt 0 ] || components=(kubernetes etcd cluster-api cert-manager kubevirt-crds cdi-crds konnectivity gateway-api-crds)
 for c in "${components[@]}"; do
