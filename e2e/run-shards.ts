@@ -1,31 +1,34 @@
 // Runs the end-to-end suites as parallel shards, each a mocha process in its own private network namespace
 // (localcloud/cluster/netns.ts), with its own log, and one merged result. Suite files are dealt to shards longest
-// first by the durations the last runs recorded (e2e/suite-timings.json, refreshed from out/e2e/timings.jsonl), so
-// the shards end close together.
+// first by the durations in e2e/suite-timings.json (a run with --record writes the durations it measured there), so
+// the shards end close together. Logs and timings go to out/e2e/<run>/.
 //
-//   tsx e2e/run-shards.ts [--shards N] <suite files or globs>...
+//   tsx e2e/run-shards.ts [--shards N] [--record] <suite files or globs>...
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { glob } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { planShards, summarize, type ShardResult } from './shards.js';
+import { mergeTimings, planShards, summarize, type ShardResult } from './shards.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
-const OUT = join(REPO, 'out', 'e2e');
+// One folder per run, so two runs side by side (two developers' shells) never mix their logs.
+const OUT = join(REPO, 'out', 'e2e', `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
 const KNOWN_TIMINGS = join(REPO, 'e2e', 'suite-timings.json');
 
-function parseArgs(argv: string[]): { shards: number; patterns: string[] } {
+function parseArgs(argv: string[]): { shards: number; record: boolean; patterns: string[] } {
   let shards = 1;
+  let record = false;
   const patterns: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
     if (a === '--shards') shards = Number(argv[++i]);
+    else if (a === '--record') record = true;
     else patterns.push(a);
   }
   if (!Number.isInteger(shards) || shards < 1) throw new Error(`--shards takes a positive integer, got ${String(shards)}`);
   if (patterns.length === 0) throw new Error('usage: run-shards.ts [--shards N] <suite files or globs>...');
-  return { shards, patterns };
+  return { shards, record, patterns };
 }
 
 async function suiteFiles(patterns: string[]): Promise<string[]> {
@@ -42,6 +45,7 @@ function knownTimings(): Record<string, number> {
 function runShard(index: number, files: string[], timings: string, live: boolean): Promise<ShardResult> {
   const log = join(OUT, `shard-${index}.log`);
   const out = createWriteStream(log);
+  const output: Buffer[] = [];
   const child = spawn('tsx', ['localcloud/cluster/netns.ts', 'mocha', '--config', '.mocharc.e2e.json', ...files], {
     cwd: REPO,
     env: { ...process.env, KVCLOUD_E2E_TIMINGS: timings },
@@ -49,6 +53,8 @@ function runShard(index: number, files: string[], timings: string, live: boolean
   });
   child.stdout.pipe(out, { end: false });
   child.stderr.pipe(out, { end: false });
+  child.stdout.on('data', (b: Buffer) => output.push(b));
+  child.stderr.on('data', (b: Buffer) => output.push(b));
   if (live) {
     child.stdout.pipe(process.stdout, { end: false });
     child.stderr.pipe(process.stderr, { end: false });
@@ -59,19 +65,18 @@ function runShard(index: number, files: string[], timings: string, live: boolean
     });
     child.once('close', (code, signal) => {
       out.end(() => {
-        resolve({ index, files, log, exitCode: code ?? (signal ? 128 : 1), output: readFileSync(log, 'utf8') });
+        resolve({ index, files, log, exitCode: code ?? (signal ? 128 : 1), output: Buffer.concat(output).toString('utf8') });
       });
     });
   });
 }
 
 async function main(): Promise<number> {
-  const { shards, patterns } = parseArgs(process.argv.slice(2));
+  const { shards, record, patterns } = parseArgs(process.argv.slice(2));
   const files = await suiteFiles(patterns);
   if (files.length === 0) throw new Error(`no suite matches ${patterns.join(' ')}`);
   mkdirSync(OUT, { recursive: true });
   const timings = join(OUT, 'timings.jsonl');
-  rmSync(timings, { force: true });
   const plan = planShards(files, shards, knownTimings());
   const started = Date.now();
   plan.forEach((p, i) => {
@@ -84,8 +89,13 @@ async function main(): Promise<number> {
     process.stdout.write(r.output);
   }
   const summary = summarize(results);
-  console.log(`\ne2e: ${results.length} shards in ${Math.round((Date.now() - started) / 1000)}s; timings in ${relative(REPO, timings)}`);
+  console.log(`\ne2e: ${results.length} shard(s) in ${Math.round((Date.now() - started) / 1000)}s; timings in ${relative(REPO, timings)}`);
   for (const line of summary.failures) console.log(`  failed: ${line}`);
+  if (record && summary.ok) {
+    const merged = mergeTimings(knownTimings(), existsSync(timings) ? readFileSync(timings, 'utf8') : '');
+    writeFileSync(KNOWN_TIMINGS, `${JSON.stringify(merged, null, 2)}\n`);
+    console.log(`e2e: suite durations recorded in ${relative(REPO, KNOWN_TIMINGS)}`);
+  }
   console.log(`e2e: ${summary.passed} passed, ${summary.failed} failed`);
   return summary.ok ? 0 : 1;
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { planShards, summarize, type ShardResult } from './shards.js';
+import { mergeTimings, planShards, summarize, type ShardResult } from './shards.js';
 
 const result = (index: number, output: string, exitCode = 0): ShardResult => ({ index, files: [], log: `shard-${index}.log`, exitCode, output });
 
@@ -43,5 +43,10 @@ describe('e2e/shards', () => {
 
   it('passes when every shard passed', () => {
     expect(summarize([result(0, '  3 passing (1m)\n'), result(1, '  4 passing (1m)\n')])).to.include({ passed: 7, failed: 0, ok: true });
+  });
+
+  it('records a run\'s durations per file, summing its top-level suites, and keeps the ones it did not run', () => {
+    const lines = ['{"file":"b.e2e.ts","seconds":30}', '{"file":"b.e2e.ts","seconds":12}', '{"file":"c.e2e.ts","seconds":5}', ''].join('\n');
+    expect(mergeTimings({ 'a.e2e.ts': 100, 'b.e2e.ts': 1 }, lines)).to.deep.equal({ 'a.e2e.ts': 100, 'b.e2e.ts': 42, 'c.e2e.ts': 5 });
   });
 });

@@ -68,3 +68,15 @@ export function summarize(results: ShardResult[]): Summary {
   if (pending > 0) failures.push(`${pending} pending (skipped) tests: a skipped test is not a pass`);
   return { passed, failed, pending, ok: failed === 0 && pending === 0, failures };
 }
+
+/** The known durations updated with a run's JSON lines ({ file, seconds } per top-level suite, summed per file). */
+export function mergeTimings(known: Record<string, number>, jsonLines: string): Record<string, number> {
+  const measured: Record<string, number> = {};
+  for (const line of jsonLines.split('\n')) {
+    if (line.trim() === '') continue;
+    const { file, seconds } = JSON.parse(line) as { file: string; seconds: number };
+    measured[file] = (measured[file] ?? 0) + seconds;
+  }
+  const merged = { ...known, ...measured };
+  return Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k] ?? 0]));
+}

@@ -1,5 +1,6 @@
 // Root hooks for every end-to-end suite: the shared management plane is stopped after the run, and the run
 // must leave no process and no file behind.
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { relative } from 'node:path';
 import { stopSharedPlane } from '../../localcloud/plane.js';
@@ -29,11 +30,19 @@ const previous = { handles: resourcesAtStart, endedMs: Date.now() };
 function suiteEnded(suite: Mocha.Suite): void {
   const now = process.getActiveResourcesInfo();
   const file = relative(process.cwd(), suite.file ?? suite.title);
-  const left = opened(previous.handles, now).filter((r) => r !== 'Timeout' && r !== 'Immediate');
+  // Child processes are the teardown check's business (and the shared plane's stay up until the end).
+  const left = opened(previous.handles, now).filter((r) => r !== 'Timeout' && r !== 'Immediate' && r !== 'ProcessWrap');
   if (left.length > 0) console.log(`  teardown: ${file} left handles open: ${left.join(', ')}`);
   const timings = process.env.KVCLOUD_E2E_TIMINGS;
   if (timings) appendFileSync(timings, `${JSON.stringify({ file, seconds: Math.round((Date.now() - previous.endedMs) / 1000) })}\n`);
   Object.assign(previous, { handles: now, endedMs: Date.now() });
+}
+
+/** Loop devices (as `losetup -a` lines) whose backing file lies in `dir`: the KubeVirt simulator's hot-plugged volumes. */
+function loopDevicesBackedBy(dir: string): string[] {
+  return execFileSync('losetup', ['-a'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes(`(${dir}/`));
 }
 
 export const mochaHooks = {
@@ -49,14 +58,17 @@ export const mochaHooks = {
     const dir = runDir();
     const still = liveProcesses().map((p) => `${p.spec.name} (pid ${p.pid})`);
     const strays = processesReferencing(dir);
+    const loops = loopDevicesBackedBy(dir);
     const leftovers = existsSync(dir) ? readdirSync(dir) : [];
+    // A loop device keeps its backing file's data alive after the file is removed: detach before removing.
+    for (const device of loops) execFileSync('losetup', ['-d', device.split(':')[0] ?? '']);
     rmSync(dir, { recursive: true, force: true });
-    if (still.length > 0 || strays.length > 0 || leftovers.length > 0) {
+    if (still.length > 0 || strays.length > 0 || leftovers.length > 0 || loops.length > 0) {
       throw new Error(
-        `the test run left things behind:\n  processes: ${[...still, ...strays].join(', ') || 'none'}\n  files in ${dir}: ${leftovers.join(', ') || 'none'}`,
+        `the test run left things behind:\n  processes: ${[...still, ...strays].join(', ') || 'none'}\n  loop devices: ${loops.join(', ') || 'none'}\n  files in ${dir}: ${leftovers.join(', ') || 'none'}`,
       );
     }
-    console.log(`  teardown: no process and no file of the run left (${dir})`);
+    console.log(`  teardown: no process, no loop device and no file of the run left (${dir})`);
     // mocha runs with exit: true so a forgotten timer or socket cannot hold CI until its deadline; name what is
     // still open when it exits, so leaks still get found and closed.
     process.once('exit', () => {
