@@ -24,6 +24,7 @@ import { installControlPlaneProvider } from '../../../localcloud/install-control
 import { operatorPod, scrape, writesBetween } from './operator-metrics.js';
 import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from '../../../localcloud/etcd-datastore.js';
 import { getCondition, type Condition } from '../../../lib/controller/conditions.js';
+import { httpGetText } from '../../harness/http-get.js';
 
 const VERSION = upstreamVersion('KUBERNETES_VERSION');
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -94,7 +95,7 @@ describe('KamajiControlPlane with Cluster API', function () {
 
     /** controller_runtime_reconcile_total of the kamajicontrolplane controller. */
     async function kcpReconciles(pod: KubeObject & { status?: { podIP?: string } }): Promise<number> {
-      const text = await (await fetch(`http://${pod.status?.podIP ?? ''}:8080/metrics`)).text();
+      const { text } = await httpGetText(`http://${pod.status?.podIP ?? ''}:8080/metrics`);
       return text
         .split('\n')
         .filter((l) => l.startsWith('controller_runtime_reconcile_total{') && l.includes('controller="kamajicontrolplane"'))

@@ -3,6 +3,7 @@
 // the test process reaches directly, as kubelet probes do.
 import type { Client } from '../../../lib/kube/client.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
+import { httpGetText } from '../../harness/http-get.js';
 
 interface Pod extends KubeObject {
   status?: { podIP?: string; conditions?: { type: string; status: string }[] };
@@ -24,7 +25,7 @@ export interface OperatorCounters {
 
 /** One scrape; `pod` pins the process, so a restart in between is not mistaken for a reset counter. */
 export async function scrape(pod: Pod): Promise<OperatorCounters> {
-  const text = await (await fetch(`http://${pod.status?.podIP ?? ''}:8080/metrics`)).text();
+  const { text } = await httpGetText(`http://${pod.status?.podIP ?? ''}:8080/metrics`);
   const out: OperatorCounters = { tenantReconciles: 0, writes: new Map() };
   for (const line of text.split('\n')) {
     const value = Number(line.split(' ').pop());

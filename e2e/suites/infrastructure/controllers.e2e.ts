@@ -41,6 +41,7 @@ import { kubectl } from '../../../localcloud/kubectl.js';
 import { ManagedProcess } from '../../../localcloud/process.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { CLUSTER, clusterObjects, controlPlaneStatus, NAMESPACE, poolObjects, type PoolOptions } from './controllers-fixtures.js';
+import { httpGetText } from '../../harness/http-get.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CRD_DIR = join(REPO, 'config/crd/bases');
@@ -95,7 +96,7 @@ describe('infrastructure controllers on a real management cluster', function () 
 
   /** controller_runtime_reconcile_total of one controller, all results. */
   async function reconciles(controller: string): Promise<number> {
-    const text = await (await fetch(metricsUrl())).text();
+    const { text } = await httpGetText(metricsUrl());
     return text
       .split('\n')
       .filter((l) => l.startsWith('controller_runtime_reconcile_total{') && l.includes(`controller="${controller}"`))
@@ -340,7 +341,7 @@ describe('infrastructure controllers on a real management cluster', function () 
       const machines = await reconciles('kubevirtmachine');
       const clusters = await reconciles('kubevirtcluster');
       if (machines > machinesBefore && clusters > clustersBefore) return true;
-      const text = await (await fetch(metricsUrl())).text();
+      const { text } = await httpGetText(metricsUrl());
       throw new Error(`reconciles: machines ${String(machinesBefore)} -> ${String(machines)}, clusters ${String(clustersBefore)} -> ${String(clusters)} at ${metricsUrl()}: ${text.split('\n').filter((l) => l.includes('reconcile_total')).join(' | ')}`);
     }, {
       timeoutMs: 30_000,
