@@ -9,6 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import type { Client } from '../lib/kube/client.js';
 import type { KubeObject } from '../lib/kube/object.js';
 import type { Cluster } from './cluster/cluster.js';
+import { POD_CIDR } from './cluster/topology.js';
 import { waitFor } from './wait.js';
 
 const CONFIG = fileURLToPath(new URL('../config/controlplane', import.meta.url));
@@ -28,8 +29,24 @@ export async function controlPlaneProviderObjects(): Promise<object[]> {
   return objectsOf(CONFIG);
 }
 
+/**
+ * The manifests with the operator told this cluster's Pod and Service ranges, as a user's kustomize patch would
+ * tell it theirs, so tenants that would overlap them are refused.
+ */
+function withManagementRanges(objects: object[], ranges: { podCIDR: string; serviceCIDR: string }): object[] {
+  return objects.map((o) => {
+    const d = o as { kind?: string; spec?: { template?: { spec?: { containers?: { name: string; args?: string[] }[] } } } };
+    const containers = d.kind === 'Deployment' ? d.spec?.template?.spec?.containers : undefined;
+    if (!containers) return o;
+    const args = [`--management-pod-cidr=${ranges.podCIDR}`, `--management-service-cidr=${ranges.serviceCIDR}`];
+    const patched = containers.map((c) => ({ ...c, args: [...(c.args ?? []), ...args] }));
+    return { ...d, spec: { ...d.spec, template: { ...d.spec?.template, spec: { ...d.spec?.template?.spec, containers: patched } } } };
+  });
+}
+
 export async function installControlPlaneProvider(cluster: Cluster, client: Client): Promise<void> {
-  await cluster.plane.applyManifests(await controlPlaneProviderObjects());
+  const objects = withManagementRanges(await controlPlaneProviderObjects(), { podCIDR: POD_CIDR, serviceCIDR: cluster.network.serviceCIDR });
+  await cluster.plane.applyManifests(objects);
   await waitFor(
     async () => {
       const pods = await client.list<KubeObject & { status?: { conditions?: { type: string; status: string }[]; containerStatuses?: unknown[] } }>(

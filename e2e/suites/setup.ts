@@ -27,7 +27,13 @@ function opened(before: string[], now: string[]): string[] {
 // its before hooks included; appended to $KVCLOUD_E2E_TIMINGS as JSON lines when set, which the shard runner
 // (e2e/run-shards.ts) balances shards by.
 const previous = { handles: resourcesAtStart, endedMs: Date.now() };
-function suiteEnded(suite: Mocha.Suite): void {
+
+// fs.promises.rm({ recursive }) resolves one turn before its last request is released (Node's rimraf), so a
+// removal just awaited still shows as an FSReqCallback: look after pending I/O has had its turn.
+const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function suiteEnded(suite: Mocha.Suite): Promise<void> {
+  await settled();
   const now = process.getActiveResourcesInfo();
   const file = relative(process.cwd(), suite.file ?? suite.title);
   // Child processes are the teardown check's business (and the shared plane's stay up until the end).
@@ -48,9 +54,7 @@ function loopDevicesBackedBy(dir: string): string[] {
 export const mochaHooks = {
   beforeAll(this: Mocha.Context) {
     // Hooks added now run after each suite's own after hooks.
-    for (const suite of this.test?.parent?.suites ?? []) suite.afterAll(() => {
-      suiteEnded(suite);
-    });
+    for (const suite of this.test?.parent?.suites ?? []) suite.afterAll(() => suiteEnded(suite));
   },
   async afterAll(this: Mocha.Context) {
     this.timeout(60_000);
@@ -71,6 +75,7 @@ export const mochaHooks = {
     console.log(`  teardown: no process, no loop device and no file of the run left (${dir})`);
     // mocha runs with exit: true so a forgotten timer or socket cannot hold CI until its deadline; name what is
     // still open when it exits, so leaks still get found and closed.
+    await settled();
     process.once('exit', () => {
       const open = opened(resourcesAtStart, process.getActiveResourcesInfo());
       if (open.length > 0) console.log(`  teardown: handles still open when mocha exited: ${open.join(', ')}`);

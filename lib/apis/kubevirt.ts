@@ -217,9 +217,42 @@ export interface VirtualMachineStatus {
   conditions?: KubevirtCondition[];
   startFailure?: { consecutiveFailCount?: number; lastFailedVMIUID?: string; retryAfterTimestamp?: string };
   stateChangeRequests?: { action: 'Start' | 'Stop'; data?: Record<string, string>; uid?: string }[];
+  /** Hot-plug requests virt-api records (addvolume / removevolume on the VM) until virt-controller applies them. */
+  volumeRequests?: VirtualMachineVolumeRequest[];
   volumeSnapshotStatuses?: { name: string; enabled: boolean; reason?: string }[];
   observedGeneration?: number;
   desiredGeneration?: number;
+}
+
+/** The body of the addvolume subresource. */
+export interface AddVolumeOptions {
+  name: string;
+  disk: Disk;
+  volumeSource: { dataVolume?: { name: string; hotpluggable?: boolean }; persistentVolumeClaim?: { claimName: string; readOnly?: boolean; hotpluggable?: boolean } };
+  dryRun?: string[];
+}
+
+/** The body of the removevolume subresource. */
+export interface RemoveVolumeOptions {
+  name: string;
+  dryRun?: string[];
+}
+
+export interface VirtualMachineVolumeRequest {
+  addVolumeOptions?: AddVolumeOptions;
+  removeVolumeOptions?: RemoveVolumeOptions;
+}
+
+export type VolumePhase = 'Pending' | 'Bound' | 'AttachedToNode' | 'MountedToPod' | 'Ready' | 'Detaching' | 'UnMountedFromPod';
+
+export interface VolumeStatus {
+  name: string;
+  target: string;
+  phase?: VolumePhase;
+  reason?: string;
+  message?: string;
+  hotplugVolume?: { attachPodName?: string; attachPodUID?: string };
+  persistentVolumeClaimInfo?: { claimName?: string; accessModes?: string[]; volumeMode?: string; capacity?: Record<string, Quantity>; requests?: Record<string, Quantity> };
 }
 
 export interface VirtualMachine extends KubeObject {
@@ -276,7 +309,8 @@ export interface VirtualMachineInstanceStatus {
   migrationState?: VirtualMachineInstanceMigrationState;
   migrationMethod?: 'BlockMigration' | 'LiveMigration';
   activePods?: Record<string, string>;
-  guestOSInfo?: { id?: string; name?: string; version?: string; kernelRelease?: string };
+  guestOSInfo?: { id?: string; name?: string; prettyName?: string; version?: string; versionId?: string; kernelRelease?: string; kernelVersion?: string; machine?: string };
+  volumeStatus?: VolumeStatus[];
   phaseTransitionTimestamps?: { phase: VirtualMachineInstancePhase; phaseTransitionTimestamp: string }[];
   qosClass?: string;
   launcherContainerImageVersion?: string;

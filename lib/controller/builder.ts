@@ -27,6 +27,11 @@ export interface WatchOptions<K extends KubeObject> {
   predicates?: readonly Predicate<K>[];
   /** Watch only metadata, for kinds whose spec and status this controller never reads. */
   metadataOnly?: boolean;
+  /**
+   * For a kind that may be installed after the process starts (an optional CRD): the controller runs without
+   * this watch until the kind is served, then connects it and reconciles all its objects again.
+   */
+  whenServed?: boolean;
 }
 
 /** Maps a child to its controlling owner of `ownerType`, by API group and kind. */
@@ -47,6 +52,7 @@ export class ControllerBuilder<T extends KubeObject> {
   private rateLimiter: RateLimiter<string> | undefined;
   private statusSubresource = true;
   private patchAfterReconcile = true;
+  private waitForKinds = false;
 
   constructor(
     private readonly deps: ControllerDeps,
@@ -68,6 +74,7 @@ export class ControllerBuilder<T extends KubeObject> {
       variant: { metadataOnly: opts.metadataOnly },
       map: controllerOwnerKeys(this.forType),
       predicates: opts.predicates ?? [],
+      whenServed: opts.whenServed,
     });
     return this;
   }
@@ -79,6 +86,7 @@ export class ControllerBuilder<T extends KubeObject> {
       variant: { metadataOnly: opts.metadataOnly },
       map: map as KeyMapper<KubeObject>,
       predicates: (opts.predicates ?? []),
+      whenServed: opts.whenServed,
     });
     return this;
   }
@@ -106,6 +114,15 @@ export class ControllerBuilder<T extends KubeObject> {
     return this;
   }
 
+  /**
+   * For a controller of kinds that may be installed after the process starts (e.g. Cluster API's): the manager
+   * leaves it out, and out of readiness, until everything it reconciles and watches is served, then starts it.
+   */
+  startWhenServed(): this {
+    this.waitForKinds = true;
+    return this;
+  }
+
   complete(reconciler: Reconciler<T>): Controller<T> {
     if (!this.forType) throw new Error(`controller ${this.name}: for() is required`);
     const controller = new Controller<T>({
@@ -122,6 +139,7 @@ export class ControllerBuilder<T extends KubeObject> {
       concurrency: this.concurrency ?? this.deps.concurrency ?? 1,
       statusSubresource: this.statusSubresource,
       patchAfterReconcile: this.patchAfterReconcile,
+      startWhenServed: this.waitForKinds,
       ...(this.rateLimiter ? { rateLimiter: this.rateLimiter } : {}),
     });
     this.deps.register?.(controller as unknown as Controller<KubeObject>);

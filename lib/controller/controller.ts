@@ -23,6 +23,8 @@ export interface Watch<K extends KubeObject = KubeObject> {
   variant?: InformerVariant;
   map: KeyMapper<K>;
   predicates: readonly Predicate<K>[];
+  /** Connect only once the kind is served; the controller runs without this watch until then. */
+  whenServed?: boolean | undefined;
 }
 
 export interface ControllerOptions<T extends KubeObject> {
@@ -43,6 +45,8 @@ export interface ControllerOptions<T extends KubeObject> {
   statusSubresource?: boolean;
   /** Skip the automatic patch after reconcile, for reconcilers that write their own object. */
   patchAfterReconcile?: boolean;
+  /** Prepare and start only once every required kind is served (the manager waits for them). */
+  startWhenServed?: boolean;
 }
 
 export class Controller<T extends KubeObject> {
@@ -74,6 +78,25 @@ export class Controller<T extends KubeObject> {
     }
   }
 
+  /** The manager prepares and starts this controller only once `requiredKinds()` are all served. */
+  get startsWhenServed(): boolean {
+    return this.opts.startWhenServed ?? false;
+  }
+
+  /** The kinds this controller cannot run without: the one it reconciles and every watch not marked whenServed. */
+  requiredKinds(): TypeMeta[] {
+    const kinds = new Map<string, TypeMeta>();
+    for (const type of [this.opts.forType, ...this.opts.watches.filter((w) => !w.whenServed).map((w) => w.type)]) {
+      kinds.set(`${type.apiVersion}/${type.kind}`, type);
+    }
+    return [...kinds.values()];
+  }
+
+  /** Watches that `prepare` leaves out; the manager connects each through `addWatch` once its kind is served. */
+  lateWatches(): readonly Watch[] {
+    return this.opts.watches.filter((w) => w.whenServed);
+  }
+
   /** Creates the informers and connects their events to the queue; keys collect until `start`. */
   prepare(): Promise<void> {
     this.prepared ??= this.connect();
@@ -96,6 +119,19 @@ export class Controller<T extends KubeObject> {
     this.workers = Array.from({ length: concurrency }, () => this.work());
   }
 
+  /**
+   * Connects a watch whose kind became served after `prepare`. A running controller then reconciles every
+   * object again: any of them may have been waiting for that kind, and no event of its own says so.
+   */
+  async addWatch(w: Watch): Promise<void> {
+    await this.prepare();
+    const informer = await this.connectWatch(w);
+    // Not started yet: the first list of the reconciled kind has queued every key already.
+    if (this.workers.length === 0) return;
+    await informer.waitForSync();
+    for (const obj of this.informer?.store.list() ?? []) this.queue.add(objectKey(obj));
+  }
+
   /** Stops taking events, lets queued and in-flight reconciles finish, then returns. */
   async stop(): Promise<void> {
     for (const off of this.unsubscribe.splice(0)) off();
@@ -107,11 +143,14 @@ export class Controller<T extends KubeObject> {
     this.informer = await this.opts.cache.informerFor<T>(this.opts.forType);
     this.informers.push(this.informer as unknown as Informer<KubeObject>);
     this.subscribe(this.informer as unknown as Informer<KubeObject>, (obj) => [objectKey(obj)], this.opts.forPredicates ?? []);
-    for (const w of this.opts.watches) {
-      const informer = await this.opts.cache.informerFor(w.type, w.variant);
-      this.informers.push(informer);
-      this.subscribe(informer, w.map, w.predicates);
-    }
+    for (const w of this.opts.watches) if (!w.whenServed) await this.connectWatch(w);
+  }
+
+  private async connectWatch(w: Watch): Promise<Informer<KubeObject>> {
+    const informer = await this.opts.cache.informerFor(w.type, w.variant);
+    this.informers.push(informer);
+    this.subscribe(informer, w.map, w.predicates);
+    return informer;
   }
 
   private subscribe(informer: Informer<KubeObject>, map: KeyMapper<KubeObject>, preds: readonly Predicate[]): void {

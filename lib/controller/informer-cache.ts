@@ -71,6 +71,14 @@ export class InformerCache implements CachedReader {
     return pending as unknown as Promise<Informer<T>>;
   }
 
+  /**
+   * The informer for a kind if it has been created, for synchronous readers such as key mappers that read a kind
+   * their controller also watches (that watch creates it before any event reaches the mapper).
+   */
+  createdInformer<T extends KubeObject>(type: TypeMeta, variant: InformerVariant = {}): Informer<T> | undefined {
+    return this.created.get(variantKey(type, variant)) as Informer<T> | undefined;
+  }
+
   /** Adds an index to a kind's full-object informer (existing or future). */
   async addIndex<T extends KubeObject>(type: TypeMeta, name: string, fn: IndexFunc<T>): Promise<void> {
     const typeKey = `${type.apiVersion}/${type.kind}`;

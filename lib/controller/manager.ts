@@ -8,20 +8,22 @@ import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Client } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/kubeconfig.js';
-import type { KubeObject } from '../kube/object.js';
+import { describeType, type KubeObject, type TypeMeta } from '../kube/object.js';
 import { RestMapper } from '../kube/rest-mapper.js';
-import { RestTransport } from '../kube/rest-transport.js';
+import { RestTransport, type Transport } from '../kube/rest-transport.js';
 import { parseBindAddress } from '../observability/bind-address.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { ToolkitMetrics } from '../observability/metrics.js';
 import { startProbeServer, type Check, type RunningProbeServer } from '../observability/probe-server.js';
 import { onShutdownSignal } from '../observability/shutdown-signal.js';
+import type { BackoffOptions } from './backoff.js';
 import { ControllerBuilder } from './builder.js';
-import type { Controller } from './controller.js';
+import type { Controller, Watch } from './controller.js';
 import { EventRecorder } from './event-recorder.js';
 import { InformerCache } from './informer-cache.js';
 import { LeaderElector } from './leader-election.js';
 import type { ManagerFlags } from './manager-flags.js';
+import { ServedKinds } from './served-kinds.js';
 
 /** Anything the manager starts and stops besides controllers (servers, pollers). */
 export interface Runnable {
@@ -38,6 +40,10 @@ export interface ManagerOptions {
   flags: ManagerFlags;
   /** Overrides --kubeconfig (tests hand in the harness's). */
   kubeConfig?: KubeConfig;
+  /** Overrides the connection built from the kubeconfig (unit tests hand in lib/testing's FakeApiServer). */
+  transport?: Transport;
+  /** How often discovery is asked again for kinds a controller waits for; default 1 s doubling to 10 s. */
+  servedKindsPoll?: BackoffOptions;
   log?: Logger;
   metrics?: ToolkitMetrics;
   /** Default: log and exit(1), as controller-runtime does, so the Pod restarts as a clean standby. */
@@ -63,7 +69,7 @@ function podNamespace(): string | undefined {
 export class Manager {
   readonly log: Logger;
   readonly metrics: ToolkitMetrics;
-  readonly transport: RestTransport;
+  readonly transport: Transport;
   readonly mapper: RestMapper;
   readonly cache: InformerCache;
   readonly client: Client;
@@ -71,6 +77,12 @@ export class Manager {
   readonly identity: string;
   readonly elector: LeaderElector | undefined;
   private readonly controllers: Controller<KubeObject>[] = [];
+  // Controllers whose informers exist (their kinds are served), and those whose workers run.
+  private readonly preparedControllers = new Set<Controller<KubeObject>>();
+  private readonly startedControllers = new Set<Controller<KubeObject>>();
+  private readonly served: ServedKinds;
+  // Ends the waits for kinds that are not served yet.
+  private readonly stopSignal = new AbortController();
   private readonly runnables: Runnable[] = [];
   private readonly healthChecks: Check[] = [];
   private readonly readyChecks: Check[] = [];
@@ -81,7 +93,7 @@ export class Manager {
 
   private constructor(
     private readonly opts: ManagerOptions,
-    transport: RestTransport,
+    transport: Transport,
     log: Logger,
     metrics: ToolkitMetrics,
   ) {
@@ -90,6 +102,7 @@ export class Manager {
     this.metrics = metrics;
     this.transport = transport;
     this.mapper = new RestMapper(transport);
+    this.served = new ServedKinds({ mapper: this.mapper, log, poll: opts.servedKindsPoll });
     this.cache = new InformerCache({
       transport,
       mapper: this.mapper,
@@ -142,8 +155,9 @@ export class Manager {
   static async create(opts: ManagerOptions): Promise<Manager> {
     const log = opts.log ?? createLogger({ level: opts.flags.logLevel, component: opts.component });
     const metrics = opts.metrics ?? new ToolkitMetrics();
-    const kubeConfig = opts.kubeConfig ?? loadKubeConfig(opts.flags.kubeconfig);
-    const transport = await RestTransport.fromKubeConfig(kubeConfig, { metrics, userAgent: `kvcloud-${opts.component}` });
+    const transport =
+      opts.transport ??
+      (await RestTransport.fromKubeConfig(opts.kubeConfig ?? loadKubeConfig(opts.flags.kubeconfig), { metrics, userAgent: `kvcloud-${opts.component}` }));
     return new Manager(opts, transport, log, metrics);
   }
 
@@ -204,8 +218,9 @@ export class Manager {
     this.log.info({ metrics: this.probes.metricsUrl, health: this.probes.healthUrl }, 'serving metrics and probes');
     this.cache.start();
     // Informers are created and synced in the background: an apiserver that is not reachable yet keeps us
-    // not-ready (and says why on /readyz) instead of failing the start.
-    void Promise.all(this.controllers.map((c) => c.prepare()))
+    // not-ready (and says why on /readyz) instead of failing the start. Controllers and watches waiting for
+    // their kinds are not part of it.
+    void Promise.all(this.controllers.map((c) => this.prepareController(c)))
       .then(() => this.cache.waitForSync())
       .then(
         () => {
@@ -264,9 +279,73 @@ export class Manager {
     this.leaderWorkStarted = true;
     try {
       for (const r of this.runnables) if (r.needLeaderElection) await r.start();
-      await Promise.all(this.controllers.map((c) => c.start()));
     } catch (err) {
       if (!this.isStopping()) this.log.error({ err }, 'could not start controllers');
+      return;
+    }
+    await Promise.all(this.controllers.map((c) => this.startIfLeading(c)));
+  }
+
+  // A controller marked startWhenServed whose kinds are missing is prepared later, by waitForKinds; the others
+  // now. Watches marked whenServed are connected now if their kind is served, later otherwise.
+  private async prepareController(c: Controller<KubeObject>): Promise<void> {
+    if (c.startsWhenServed) {
+      const missing = await this.served.missing(c.requiredKinds(), this.stopSignal.signal);
+      if (!missing) return;
+      if (missing.length > 0) {
+        void this.waitForKinds(c, missing);
+        return;
+      }
+    }
+    await this.prepareServed(c);
+  }
+
+  private async prepareServed(c: Controller<KubeObject>): Promise<void> {
+    await c.prepare();
+    this.preparedControllers.add(c);
+    void this.startIfLeading(c);
+    await Promise.all(
+      c.lateWatches().map(async (w) => {
+        const missing = await this.served.missing([w.type], this.stopSignal.signal);
+        if (missing?.length === 0) await c.addWatch(w);
+        else if (missing) void this.waitForWatch(c, w);
+      }),
+    );
+  }
+
+  private async waitForKinds(c: Controller<KubeObject>, missing: readonly TypeMeta[]): Promise<void> {
+    const fields = { controller: c.name, kinds: missing.map(describeType) };
+    this.log.info(fields, 'controller waits for its kinds to be served');
+    try {
+      if (!(await this.served.waitUntilServed(missing, this.stopSignal.signal))) return;
+      await c.prepare();
+      this.log.info(fields, 'started controller: its kinds are now served');
+      await this.prepareServed(c);
+    } catch (err) {
+      if (!this.isStopping()) this.log.error({ err, controller: c.name }, 'could not start controller once its kinds were served');
+    }
+  }
+
+  private async waitForWatch(c: Controller<KubeObject>, w: Watch): Promise<void> {
+    const fields = { controller: c.name, kinds: [describeType(w.type)] };
+    this.log.info(fields, 'watch waits for its kind to be served');
+    try {
+      if (!(await this.served.waitUntilServed([w.type], this.stopSignal.signal))) return;
+      await c.addWatch(w);
+      this.log.info(fields, 'started watch: its kind is now served');
+    } catch (err) {
+      if (!this.isStopping()) this.log.error({ err, ...fields }, 'could not start watch once its kind was served');
+    }
+  }
+
+  // Workers start once the controller's informers exist and this process leads, whichever comes last.
+  private async startIfLeading(c: Controller<KubeObject>): Promise<void> {
+    if (!this.leaderWorkStarted || !this.preparedControllers.has(c) || this.startedControllers.has(c) || this.isStopping()) return;
+    this.startedControllers.add(c);
+    try {
+      await c.start();
+    } catch (err) {
+      if (!this.isStopping()) this.log.error({ err, controller: c.name }, 'could not start controller');
     }
   }
 
@@ -276,6 +355,7 @@ export class Manager {
   }
 
   private async shutdown(): Promise<void> {
+    this.stopSignal.abort();
     const grace = this.opts.gracefulShutdownMs ?? 30_000;
     const drained = Promise.all(this.controllers.map((c) => c.stop()));
     const timedOut = await Promise.race([

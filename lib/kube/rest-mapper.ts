@@ -59,6 +59,17 @@ export class RestMapper {
     return found;
   }
 
+  /**
+   * Whether discovery lists the kind now. A group version the apiserver does not serve is a plain no; any other
+   * discovery failure is thrown, so an apiserver that is briefly unreachable is never taken for a missing CRD.
+   */
+  async isServed(type: TypeMeta): Promise<boolean> {
+    const key = `${type.apiVersion}/${type.kind}`;
+    if (this.mappings.has(key)) return true;
+    await this.discover(type.apiVersion, true);
+    return this.mappings.has(key);
+  }
+
   private discover(apiVersion: string, refresh: boolean): Promise<void> {
     const existing = this.fetched.get(apiVersion);
     if (existing && !refresh) return existing;

@@ -143,13 +143,21 @@ export async function publicKeyPem(key: KeyPair): Promise<string> {
 
 /**
  * A PKCS#10 certificate signing request for `key`, PEM-encoded as the Kubernetes CertificateSigningRequest API
- * takes it (spec.request): subject only, no extensions, so signers decide usages and lifetime.
+ * takes it (spec.request): the subject and, for serving certificates, the alternative names; signers decide usages
+ * and lifetime.
  */
-export async function createCertificateSigningRequest(key: KeyPair, subject: { commonName: string; organizations?: string[] }): Promise<string> {
+export async function createCertificateSigningRequest(
+  key: KeyPair,
+  subject: { commonName: string; organizations?: string[]; altNames?: string[] },
+): Promise<string> {
+  const altNames = subject.altNames ?? [];
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: distinguishedName(subject.commonName, subject.organizations),
     keys: key.keys,
     signingAlgorithm: signingAlgorithm(key.algorithm),
+    ...(altNames.length > 0
+      ? { extensions: [new x509.SubjectAlternativeNameExtension(altNames.map((n) => ({ type: isIP(n) ? ('ip' as const) : ('dns' as const), value: n })), false)] }
+      : {}),
   });
   return csr.toString('pem') + '\n';
 }

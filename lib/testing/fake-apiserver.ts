@@ -1,6 +1,7 @@
 // An in-memory apiserver behind the Transport interface, for unit tests of clients, patch helpers, leader
 // election and reconcilers: it keeps resourceVersions and generations, enforces optimistic locking and status
-// subresources, honours finalizers, and logs every request so tests can count writes.
+// subresources, honours finalizers, releases the fields a server-side apply stops sending, serves watches from
+// any resourceVersion it has written, and logs every request so tests can count writes.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { ApiError } from '../kube/api-error.js';
@@ -43,9 +44,15 @@ export class FakeApiServer implements Transport {
   private readonly objects = new Map<string, Map<string, Stored>>();
   private revision = 1000;
   private readonly injected: Injected[] = [];
+  /** What each field manager last applied to an object, by "uid manager": the fields that manager owns. */
+  private readonly applied = new Map<string, unknown>();
   /** Called after every successful write, e.g. to let a test race a second writer in. */
   afterWrite: ((obj: KubeObject) => void) | undefined;
+  // Every change, in order, so a watch from any resourceVersion replays what it missed; tests are short.
+  private readonly history: { bucket: string; event: WatchLine }[] = [];
+  private readonly watches = new Set<FakeWatchStream>();
 
+  /** Serves a kind from now on; called after a test started, it stands for a CRD installed late. */
   serve(resource: FakeResource): this {
     this.resources.push(resource);
     this.objects.set(this.bucket(resource), new Map());
@@ -67,7 +74,9 @@ export class FakeApiServer implements Transport {
     const resource = this.resourceFor(obj);
     const stored = this.stamp(structuredClone(obj) as unknown as Stored, undefined);
     stored.metadata.generation ??= 1;
-    this.store(resource).set(objectKey(stored), stored);
+    const store = this.store(resource);
+    this.emit(store.has(objectKey(stored)) ? 'MODIFIED' : 'ADDED', stored);
+    store.set(objectKey(stored), stored);
     return structuredClone(stored) as unknown as T;
   }
 
@@ -81,8 +90,22 @@ export class FakeApiServer implements Transport {
     // Nothing to release.
   }
 
-  stream(_req: RestRequest): Promise<LineStream> {
-    return Promise.reject(new Error('FakeApiServer does not serve watches; use FakeListWatcher'));
+  /** A watch of a collection: the changes after `resourceVersion`, then each one as it happens. */
+  stream(req: RestRequest): Promise<LineStream> {
+    this.requests.push({ method: req.method, path: req.path, contentType: req.contentType, body: req.body });
+    if (!req.query?.watch) return Promise.reject(new Error(`fake apiserver: only watches stream, not ${req.path}`));
+    let target: Target;
+    try {
+      target = this.parse(req.path);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const watch = new FakeWatchStream(this.bucket(target.resource), target.namespace, () => this.watches.delete(watch));
+    const since = Number(req.query.resourceVersion ?? 0);
+    for (const { bucket, event } of this.history) if (Number(event.object.metadata.resourceVersion) > since) watch.offer(bucket, event);
+    this.watches.add(watch);
+    req.signal?.addEventListener('abort', () => { watch.close(); }, { once: true });
+    return Promise.resolve(watch);
   }
 
   request<T>(req: RestRequest): Promise<T> {
@@ -136,15 +159,8 @@ export class FakeApiServer implements Transport {
       }
       case 'PATCH': {
         const contentType = req.contentType ?? '';
-        if (!existing) {
-          if (contentType.startsWith('application/apply-patch')) {
-            const obj = structuredClone(req.body) as Stored;
-            obj.metadata.namespace = target.namespace;
-            obj.metadata.generation = 1;
-            return this.save(store, this.stamp(obj, undefined));
-          }
-          return fail(404, 'NotFound', `${target.name ?? ''} not found`);
-        }
+        if (contentType.startsWith('application/apply-patch')) return this.apply(target, store, existing, req, fail);
+        if (!existing) return fail(404, 'NotFound', `${target.name ?? ''} not found`);
         let patched: Stored;
         if (contentType === 'application/json-patch+json') {
           patched = applyJsonPatch(existing, req.body as JsonPatchOp[]);
@@ -163,10 +179,30 @@ export class FakeApiServer implements Transport {
           deleting.metadata.deletionTimestamp = metaTime();
           return this.save(store, this.stamp(deleting, existing));
         }
-        store.delete(key);
+        this.remove(store, existing);
         return { kind: 'Status', status: 'Success' };
       }
     }
+  }
+
+  // Server-side apply, as far as field ownership goes: a field this manager applied before and no longer sends is
+  // removed, unless another writer has changed it since (it is theirs then); lists are atomic.
+  private apply(target: Target, store: Map<string, Stored>, existing: Stored | undefined, req: RestRequest, fail: (s: number, r: string, m: string) => never): unknown {
+    const body = structuredClone(req.body) as Stored;
+    const manager = String(req.query?.fieldManager ?? '');
+    let saved: unknown;
+    if (!existing) {
+      body.metadata.namespace = target.namespace;
+      body.metadata.generation = 1;
+      saved = this.save(store, this.stamp(body, undefined));
+    } else {
+      this.checkVersion(existing, body.metadata.resourceVersion, fail);
+      const previous = this.applied.get(`${existing.metadata.uid ?? ''} ${manager}`);
+      const base = previous === undefined ? existing : (releaseFields(existing, previous, body) as Stored);
+      saved = this.write(store, existing, this.merge(target, existing, applyMergePatch(base, body) as Stored));
+    }
+    this.applied.set(`${(saved as Stored).metadata.uid ?? ''} ${manager}`, body);
+    return saved;
   }
 
   // What a write may change depends on where it went: the status subresource changes only status, the main
@@ -195,16 +231,29 @@ export class FakeApiServer implements Transport {
     const specChanged = !isDeepStrictEqual(withoutMetaAndStatus(existing), withoutMetaAndStatus(next));
     if (specChanged) next.metadata.generation = (existing.metadata.generation ?? 0) + 1;
     const saved = this.save(store, this.stamp(next, existing));
-    if (saved.metadata.deletionTimestamp && (saved.metadata.finalizers ?? []).length === 0) {
-      store.delete(objectKey(saved));
-    }
+    if (saved.metadata.deletionTimestamp && (saved.metadata.finalizers ?? []).length === 0) this.remove(store, saved);
     return saved;
   }
 
   private save(store: Map<string, Stored>, obj: Stored): Stored {
+    this.emit(store.has(objectKey(obj)) ? 'MODIFIED' : 'ADDED', obj);
     store.set(objectKey(obj), obj);
     this.afterWrite?.(structuredClone(obj));
     return obj;
+  }
+
+  private remove(store: Map<string, Stored>, obj: Stored): void {
+    store.delete(objectKey(obj));
+    const gone = structuredClone(obj);
+    gone.metadata.resourceVersion = String(++this.revision);
+    this.emit('DELETED', gone);
+  }
+
+  private emit(type: WatchLine['type'], obj: Stored): void {
+    const bucket = this.bucket(this.resourceFor(obj));
+    const event = { type, object: structuredClone(obj) };
+    this.history.push({ bucket, event });
+    for (const w of this.watches) w.offer(bucket, event);
   }
 
   private stamp(obj: Stored, existing: Stored | undefined): Stored {
@@ -264,6 +313,50 @@ export class FakeApiServer implements Transport {
   }
 }
 
+interface WatchLine {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: Stored;
+}
+
+// One open watch: the events of one collection (of one namespace, if asked), as the JSON lines an apiserver sends.
+class FakeWatchStream implements LineStream {
+  private readonly lines: string[] = [];
+  private wake: (() => void) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly bucket: string,
+    private readonly namespace: string | undefined,
+    private readonly onClose: () => void,
+  ) {}
+
+  offer(bucket: string, event: WatchLine): void {
+    if (this.closed || bucket !== this.bucket || (this.namespace !== undefined && event.object.metadata.namespace !== this.namespace)) return;
+    this.lines.push(JSON.stringify(event));
+    this.wake?.();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<string> {
+    for (;;) {
+      const next = this.lines.shift();
+      if (next !== undefined) {
+        yield next;
+        continue;
+      }
+      if (this.closed) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+  }
+}
+
 function withoutVersion(obj: Stored): unknown {
   return { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } };
 }
@@ -271,6 +364,22 @@ function withoutVersion(obj: Stored): unknown {
 function withoutMetaAndStatus(obj: Stored): unknown {
   const { metadata: _m, status: _s, ...rest } = obj;
   return rest;
+}
+
+/** `live` without the fields that were in `before` and are not in `now`, where live still has `before`'s value. */
+function releaseFields(live: unknown, before: unknown, now: unknown): unknown {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(live) || !isObject(before)) return live;
+  const result = { ...live };
+  for (const [key, value] of Object.entries(before)) {
+    const kept = isObject(now) ? now[key] : undefined;
+    if (kept === undefined) {
+      if (isDeepStrictEqual(result[key], value)) Reflect.deleteProperty(result, key);
+    } else {
+      result[key] = releaseFields(result[key], value, kept);
+    }
+  }
+  return result;
 }
 
 interface JsonPatchOp {

@@ -18,12 +18,12 @@ import { assertInClusterNetns } from './netns.js';
 import { NODE, type Node } from '../node-object.js';
 import type { NodeOptions } from './node-object.js';
 import { PodRunner } from './pod-runner.js';
-import { parseCIDR } from './ipam.js';
+import { parseCIDR, podIpam } from './ipam.js';
 import type { RestartBackoffOptions } from './restart-backoff.js';
 import { startServiceProxy, type ServiceProxy } from './service-proxy/index.js';
 import { formatIPv4 } from './service-proxy/ipv4-range.js';
 import { SimulatedNode, type HeartbeatOptions } from './simulated-node.js';
-import { LOAD_BALANCER_POOL, NODE_IP, SERVICE_CIDR, SERVICE_DEVICE } from './topology.js';
+import { CLUSTER_BRIDGE, LOAD_BALANCER_POOL, NODE_IP, POD_CIDR, SERVICE_CIDR, SERVICE_DEVICE } from './topology.js';
 
 const run = promisify(execFile);
 
@@ -114,7 +114,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     await Promise.all(nodes.map((n) => n.stop()));
     await serviceProxy?.stop();
     await plane?.stop();
-    logFile.end();
+    // end() closes the file asynchronously: wait for it, so the close is not left in flight past the stop.
+    await new Promise<void>((resolve) => {
+      logFile.once('close', () => {
+        resolve();
+      });
+      logFile.end();
+    });
     await rm(dir, { recursive: true, force: true });
     await releaseSlot(slot, network);
   };
@@ -142,6 +148,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       nodes,
       dir,
       hostIP: NODE_IP,
+      network: { bridge: CLUSTER_BRIDGE, gateway: NODE_IP, prefixLength: parseCIDR(POD_CIDR).prefix, ipam: podIpam },
       apiServer: opts.apiServerForPods ?? { host: kubernetesServiceIP(network.serviceCIDR), port: 443 },
       log,
       ...(opts.restartBackoff ? { restartBackoff: opts.restartBackoff } : {}),

@@ -1,13 +1,12 @@
-// What a pod holds on its node while it lives: its network (a sandbox with an address from the pod IPAM, or the
+// What a pod holds on its node while it lives: its network (a sandbox with an address from the node's pod range, or the
 // node's own for hostNetwork pods), its directory with volumes, /etc/hosts and a home, and the timer that keeps
 // API-backed volumes current. Released completely when the pod goes.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ObjectLookup } from './container-env.js';
 import type { PodRuntimeFacts } from './downward-api.js';
-import { podIpam } from './ipam.js';
 import { podKey, type Pod } from './pod-api.js';
-import { createSandbox, destroySandbox, type PodSandbox } from './pod-sandbox.js';
+import { createSandbox, destroySandbox, type PodNetwork, type PodSandbox } from './pod-sandbox.js';
 import { materialiseVolumes } from './pod-volumes.js';
 import type { ServiceAccountTokens } from './service-account-token.js';
 
@@ -15,6 +14,7 @@ export interface PodResourcesContext {
   /** The pod's directory; removed on release. */
   dir: string;
   hostIP: string;
+  network: PodNetwork;
   tokens: ServiceAccountTokens;
   volumeRefreshMs: number;
   /** The latest pod object, lookups in its namespace, and what the downward API needs. */
@@ -57,12 +57,13 @@ export class PodResources {
       this.podIP = this.ctx.hostIP;
       return;
     }
-    const ip = podIpam.allocate();
+    const { ipam } = this.ctx.network;
+    const ip = ipam.allocate();
     try {
-      this.sandbox = await createSandbox({ name: podKey(pod), ip, dir: this.ctx.dir });
+      this.sandbox = await createSandbox({ name: podKey(pod), ip, dir: this.ctx.dir, network: this.ctx.network });
       this.podIP = ip;
     } catch (err) {
-      podIpam.release(ip);
+      ipam.release(ip);
       throw err;
     }
   }
@@ -92,7 +93,7 @@ export class PodResources {
     if (!sandbox) return;
     this.sandbox = undefined;
     await destroySandbox(sandbox);
-    podIpam.release(sandbox.ip);
+    this.ctx.network.ipam.release(sandbox.ip);
   }
 
   /** Everything goes: refreshes stop, the sandbox and the pod directory are removed. */

@@ -1,21 +1,26 @@
-// The small kubelet: for each simulated node, watches the pods bound to it (with the node's own credentials,
-// as a kubelet does) and gives each pod a worker that runs it as local processes until it is deleted.
+// The small kubelet: for each node, watches the pods bound to it (with the node's own credentials, as a kubelet
+// does) and gives each pod a worker that runs it as local processes until it is deleted. The management
+// cluster's simulated nodes share one runner on the cluster bridge; a simulated VM's kubelet runs its own, on the
+// VM's pod bridge and pod range (simulators/guest/kubelet.ts).
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Informer } from '../../lib/controller/informer.js';
 import { RestListWatcher } from '../../lib/controller/list-watcher.js';
 import type { ContainerRun } from './container-record.js';
 import { POD, podKey, type Pod } from './pod-api.js';
-import { PodWorker, type PodWorkerDeps } from './pod-worker.js';
+import type { PodNetwork } from './pod-sandbox.js';
+import { PodWorker, type NodeContext, type PodWorkerDeps } from './pod-worker.js';
 import { RestartBackoff, type RestartBackoffOptions } from './restart-backoff.js';
 import { ServiceAccountTokens } from './service-account-token.js';
-import type { SimulatedNode } from './simulated-node.js';
 
 export interface PodRunnerOptions {
-  nodes: SimulatedNode[];
+  nodes: NodeContext[];
   /** Holds pods/<uid> (volumes, sandbox files) and logs/. */
   dir: string;
+  /** The nodes' address: status.hostIP, and the pod address of hostNetwork pods. */
   hostIP: string;
+  /** Where pod sandboxes are wired and get their addresses. */
+  network: PodNetwork;
   /** What pods get as KUBERNETES_SERVICE_HOST/PORT. */
   apiServer: { host: string; port: number };
   restartBackoff?: RestartBackoffOptions;
@@ -64,15 +69,30 @@ export class PodRunner {
 
   /** The current run of a container, for tests that look at or kill its process. */
   containerRun(namespace: string, pod: string, container: string): ContainerRun | undefined {
-    for (const worker of this.workers.values()) if (worker.key === `${namespace}/${pod}`) return worker.container(container);
+    return this.worker(namespace, pod)?.container(container);
+  }
+
+  /** The log file of a container's latest run (or the one before with `previous`), as the kubelet API serves it. */
+  containerLog(namespace: string, pod: string, container: string, previous = false): string | undefined {
+    return this.worker(namespace, pod)?.logFile(container, previous);
+  }
+
+  /** The pods this runner runs, as last seen from the apiserver (the kubelet's /pods). */
+  pods(): Pod[] {
+    return [...this.workers.values()].map((w) => w.current);
+  }
+
+  private worker(namespace: string, pod: string): PodWorker | undefined {
+    for (const worker of this.workers.values()) if (worker.key === `${namespace}/${pod}`) return worker;
     return undefined;
   }
 
-  private workerDeps(node: SimulatedNode): PodWorkerDeps {
+  private workerDeps(node: NodeContext): PodWorkerDeps {
     const { host, port } = this.opts.apiServer;
     return {
       node,
       hostIP: this.opts.hostIP,
+      network: this.opts.network,
       podsDir: join(this.opts.dir, 'pods'),
       logsDir: join(this.opts.dir, 'logs'),
       tokens: new ServiceAccountTokens(node.client.transport),

@@ -1,16 +1,27 @@
 // A pod's sandbox: a holder process (`unshare --net sleep infinity`, the pause container's job) keeps a network
-// namespace alive for the pod's containers to join, wired to the cluster bridge by a veth pair, with the pod's
-// address and a default route via the node address. Removing it removes the namespace and both veth ends.
+// namespace alive for the pod's containers to join, wired to the node's pod bridge by a veth pair, with the pod's
+// address and a default route via the node's address on that bridge. Removing it removes the namespace and both
+// veth ends. The bridge is the management cluster's (topology.ts) on a management node and the VM's own inside a
+// simulated guest, so the same sandbox serves both.
 import { execFile } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ManagedProcess } from '../process.js';
 import { waitFor } from '../wait.js';
-import { parseCIDR } from './ipam.js';
-import { CLUSTER_BRIDGE, NODE_IP, POD_CIDR } from './topology.js';
+import type { Ipam } from './ipam.js';
 
 const run = promisify(execFile);
+
+/** Where a node's pods live: the bridge their veths join, the node's address on it, and their addresses. */
+export interface PodNetwork {
+  bridge: string;
+  /** The node's address on the bridge: every pod's default route. */
+  gateway: string;
+  /** The prefix length of the pods' subnet on the bridge. */
+  prefixLength: number;
+  ipam: Ipam;
+}
 
 export interface PodSandbox {
   ip: string;
@@ -44,7 +55,7 @@ function netnsOf(pid: number | 'self'): string | undefined {
   }
 }
 
-export async function createSandbox(opts: { name: string; ip: string; dir: string }): Promise<PodSandbox> {
+export async function createSandbox(opts: { name: string; ip: string; dir: string; network: PodNetwork }): Promise<PodSandbox> {
   const holder = await ManagedProcess.start({
     name: `sandbox ${opts.name}`,
     command: 'unshare',
@@ -64,10 +75,10 @@ export async function createSandbox(opts: { name: string; ip: string; dir: strin
       { timeoutMs: 10_000, intervalMs: 5, what: `the sandbox of ${opts.name} to own a network namespace` },
     );
     await ip(['link', 'add', hostDevice, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(holder.pid)]);
-    await ip(['link', 'set', hostDevice, 'master', CLUSTER_BRIDGE, 'up']);
-    const prefix = parseCIDR(POD_CIDR).prefix;
+    const { bridge, gateway, prefixLength } = opts.network;
+    await ip(['link', 'set', hostDevice, 'master', bridge, 'up']);
     const netnsPath = `/proc/${holder.pid}/ns/net`;
-    await nsenterIp(netnsPath, ['link set lo up', `addr add ${opts.ip}/${prefix} dev eth0`, 'link set eth0 up', `route add default via ${NODE_IP}`]);
+    await nsenterIp(netnsPath, ['link set lo up', `addr add ${opts.ip}/${prefixLength} dev eth0`, 'link set eth0 up', `route add default via ${gateway}`]);
     return { ip: opts.ip, netnsPath, holder, hostDevice };
   } catch (err) {
     await destroySandbox({ holder, hostDevice });

@@ -21,6 +21,7 @@ import { CONFIG_MAP, POD, SECRET, podKey, type ConfigMap, type ContainerStateTer
 import { PodResources } from './pod-resources.js';
 import { podStatus, type PodObservation } from './pod-status.js';
 import type { RestartBackoff } from './restart-backoff.js';
+import type { PodNetwork } from './pod-sandbox.js';
 import type { ServiceAccountTokens } from './service-account-token.js';
 
 export interface NodeContext {
@@ -34,6 +35,7 @@ export interface NodeContext {
 export interface PodWorkerDeps {
   node: NodeContext;
   hostIP: string;
+  network: PodNetwork;
   /** Pod directories: <podsDir>/<uid>. */
   podsDir: string;
   /** Container logs: <logsDir>/<namespace>_<pod>_<uid>/<container>/<run>.log, kept after the pod is gone. */
@@ -89,6 +91,7 @@ export class PodWorker {
     this.resources = new PodResources({
       dir: join(deps.podsDir, this.uid),
       hostIP: deps.hostIP,
+      network: deps.network,
       tokens: deps.tokens,
       volumeRefreshMs: deps.volumeRefreshMs,
       pod: () => this.pod,
@@ -103,6 +106,10 @@ export class PodWorker {
 
   get key(): string {
     return podKey(this.pod);
+  }
+
+  get current(): Pod {
+    return this.pod;
   }
 
   update(pod: Pod): void {
@@ -126,7 +133,23 @@ export class PodWorker {
   }
 
   container(name: string): ContainerRun | undefined {
-    return [...this.init, ...this.containers].find((r) => r.name === name)?.run;
+    return this.record(name)?.run;
+  }
+
+  /** The log of the container's latest run, or of the run before it; undefined when there is none. */
+  logFile(name: string, previous: boolean): string | undefined {
+    const record = this.record(name);
+    if (!record) return undefined;
+    const run = record.runs - (previous ? 2 : 1);
+    return run < 0 ? undefined : this.logPath(record.name, run);
+  }
+
+  private record(name: string): ContainerRecord | undefined {
+    return [...this.init, ...this.containers].find((r) => r.name === name);
+  }
+
+  private logPath(container: string, run: number): string {
+    return join(this.deps.logsDir, `${this.pod.metadata.namespace ?? ''}_${this.pod.metadata.name ?? ''}_${this.uid}`, container, `${run}.log`);
   }
 
   private kick(): void {
@@ -247,7 +270,7 @@ export class PodWorker {
 
   private async start(record: ContainerRecord): Promise<void> {
     const run = record.runs;
-    const logFile = join(this.deps.logsDir, `${this.pod.metadata.namespace ?? ''}_${this.pod.metadata.name ?? ''}_${this.uid}`, record.name, `${run}.log`);
+    const logFile = this.logPath(record.name, run);
     let prepared;
     try {
       prepared = await prepareStart({

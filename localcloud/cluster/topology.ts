@@ -1,6 +1,6 @@
 // The network a local management cluster lives in. Everything runs inside a network namespace the test run (or
-// `kvcloud-dev up`) creates itself, so every non-loopback address below exists only there and nothing of it
-// outlives the run. Pods are processes in network namespaces of their own, as a kubelet's pod sandboxes are:
+// `kvcloud local up` and `kvcloud demo`) creates itself, so every non-loopback address below exists only there and
+// nothing of it outlives the run. Pods are processes in network namespaces of their own, as a kubelet's pod sandboxes are:
 // upstream managers bind fixed ports on all interfaces (":9443", ":9440"), which only works one pod per
 // namespace, and Endpoints/EndpointSlices reject loopback addresses, so pods cannot live on 127.0.0.0/8.
 //
@@ -10,6 +10,9 @@
 //       veth <-> pod netns   10.244.x.y/16   one per pod (pause-like sandbox process holds the netns)
 //     kvsvc0 (no ports)      10.96.0.0/16    ClusterIPs, bound by the service proxy
 //                            10.255.255.0/24 LoadBalancer ingress pool (the small MetalLB)
+//   10.243.0.0/16 on-link on kvbr0      tenant pods (the tenants' default pod range): each simulated VM answers ARP
+//                                        for its own Node's podCIDR (simulators/guest/pod-network.ts), and this
+//                                        namespace forwards, so management pods and tenant pods reach each other
 //   kvsvc0 only holds local addresses; it is a bridge without ports because the dummy driver is missing from
 //   some kernels (this CI's among them), and a port-less bridge behaves the same for local addresses.
 export const CLUSTER_BRIDGE = 'kvbr0';
@@ -19,3 +22,9 @@ export const POD_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/16';
 export const LOAD_BALANCER_POOL = '10.255.255.0/24';
 export const CLUSTER_DOMAIN = 'cluster.local';
+/**
+ * The tenant clusters' default Pod and Service ranges (cluster templates, TenantControlPlane defaults), apart from
+ * every management range above. Tenants may overlap each other: each tenant's VMs route only among themselves.
+ */
+export const TENANT_POD_CIDR = '10.243.0.0/16';
+export const TENANT_SERVICE_CIDR = '10.95.0.0/16';

@@ -11,6 +11,8 @@ import type { GuestFS } from './guest-fs.js';
 import { isIgnition, parseIgnition } from './ignition.js';
 import { kubevirtInstanceData } from './jinja.js';
 import { joinNode, runNode, type HeartbeatOptions, type NodeRegistration, type RunningNode } from './join.js';
+import { startKubelet, type Kubelet } from './kubelet.js';
+import { KUBELET_PORT } from './kubelet-server.js';
 import { parseKubeadmConfig, parseNodeLabels, parseTaintsFlag, type JoinSettings } from './kubeadm-config.js';
 import { startSSHServer, type GuestSSHServer } from './ssh-server.js';
 import type { NodeAddress, Taint } from '../../localcloud/node-object.js';
@@ -53,8 +55,8 @@ export async function bootGuest(opts: GuestOptions): Promise<BootedGuest> {
   if (opts.fs.exists(KUBELET_CONF)) {
     log.info('found /etc/kubernetes/kubelet.conf: restarting the kubelet with its identity');
     const ssh = opts.userdata === undefined ? undefined : await serveSSH(parseUserdata(opts.userdata, opts), opts);
-    const node = await restartKubelet(opts);
-    return { node, stop: stopper({ node, stop: () => node.stop() }, ssh) };
+    const member = withKubelet(await restartKubelet(opts), opts);
+    return { node: member.node, stop: stopper(member, ssh) };
   }
   if (opts.userdata === undefined) {
     log.info('no userdata: the VM boots without joining a cluster');
@@ -139,11 +141,48 @@ async function runStep(step: BootStep, opts: GuestOptions): Promise<Member | und
         });
       }
       if (!docs.join) throw new Error(`${step.config} holds no JoinConfiguration`);
-      const node = await kubeadmJoin(docs.join, opts);
-      return { node, stop: () => node.stop() };
+      return withKubelet(await kubeadmJoin(docs.join, opts), opts);
     }
   }
 }
+
+/**
+ * A joined worker runs its pods from now on. Only a guest in its own network namespace (a virt-launcher pod) runs
+ * them: one run as a plain process (GUEST_ROOT) shares the test's network, where a pod bridge and routes do not
+ * belong. The kubelet starts in the background, since it waits for the Node's podCIDR; one that fails after that
+ * stops the node's heartbeats, so the Node goes NotReady instead of accepting pods nobody runs.
+ */
+function withKubelet(node: RunningNode, opts: GuestOptions): Member {
+  const nodeIP = opts.nodeIP?.split(',')[0]?.trim();
+  if (opts.rootfs !== undefined || !nodeIP) {
+    opts.log.info('guest runs outside a VM network: its kubelet runs no pods');
+    return { node, stop: () => node.stop() };
+  }
+  const abort = new AbortController();
+  let kubelet: Kubelet | undefined;
+  const starting = startKubelet({ node, nodeIP, fs: opts.fs, log: opts.log, signal: abort.signal }).then(
+    (started) => {
+      kubelet = started;
+    },
+    async (err: unknown) => {
+      if (abort.signal.aborted) return;
+      opts.log.error({ err }, 'the kubelet could not start: the node stops reporting Ready');
+      await node.stop();
+    },
+  );
+  return {
+    node,
+    async stop() {
+      abort.abort();
+      await starting;
+      await kubelet?.stop();
+      await node.stop();
+    },
+  };
+}
+
+/** Whether the kubelet serves its API (and so advertises port 10250): only where it runs pods. */
+const kubeletPortOf = (opts: GuestOptions) => (opts.rootfs === undefined && opts.nodeIP ? KUBELET_PORT : undefined);
 
 function registrationOf(join: JoinSettings, opts: GuestOptions): NodeRegistration {
   const args = join.nodeRegistration.kubeletExtraArgs;
@@ -157,6 +196,8 @@ function registrationOf(join: JoinSettings, opts: GuestOptions): NodeRegistratio
     labels: parseNodeLabels(args['node-labels']),
     taints,
     addresses,
+    externalCloudProvider: args['cloud-provider'] === 'external',
+    kubeletPort: kubeletPortOf(opts),
     heartbeat: opts.heartbeat,
     log: opts.log,
   };
@@ -199,6 +240,7 @@ async function persistIdentity(node: RunningNode, reg: NodeRegistration, fs: Gue
     ...(reg.providerID ? [`--provider-id=${reg.providerID}`] : []),
     ...(reg.labels && Object.keys(reg.labels).length > 0 ? [`--node-labels=${Object.entries(reg.labels).map(([k, v]) => `${k}=${v}`).join(',')}`] : []),
     ...(reg.addresses?.length ? [`--node-ip=${reg.addresses.map((a) => a.address).join(',')}`] : []),
+    ...(reg.externalCloudProvider ? ['--cloud-provider=external'] : []),
   ];
   await fs.write(KUBEADM_FLAGS, `KUBELET_KUBEADM_ARGS="${flags.join(' ')}"\n`, { mode: 0o644 });
   await fs.write(KUBELET_CONF, node.kubeconfig(), { mode: 0o600 });
@@ -236,6 +278,8 @@ async function restartKubelet(opts: GuestOptions): Promise<RunningNode> {
       providerID: flags['provider-id'],
       labels: parseNodeLabels(flags['node-labels']),
       addresses: nodeIP ? nodeIP.split(',').map((address) => ({ type: 'InternalIP', address })) : [],
+      externalCloudProvider: flags['cloud-provider'] === 'external',
+      kubeletPort: kubeletPortOf(opts),
       heartbeat: opts.heartbeat,
       log: opts.log,
     },

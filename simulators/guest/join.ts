@@ -16,8 +16,8 @@ import { renderKubeconfig } from '../../lib/kube/client-cert-kubeconfig.js';
 import { upstreamVersion } from '../../localcloud/versions.js';
 import { clientOn, openTransport } from './connection.js';
 import { discoverClusterInfo, endpointURL, parseBootstrapToken, type ClusterInfo } from './discovery.js';
-import type { Node, NodeAddress, Taint } from '../../localcloud/node-object.js';
-import { buildGuestNode, guestNodeStatus, type GuestNodeSpec } from './node-object.js';
+import type { NodeAddress, Taint } from '../../localcloud/node-object.js';
+import { buildGuestNode, guestNodeStatus, type GuestNodeSpec, type GuestNodeStatus } from './node-object.js';
 
 export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 
@@ -41,6 +41,10 @@ export interface NodeRegistration {
   /** Default the pinned Kubernetes version. */
   kubeletVersion?: string | undefined;
   heartbeat?: HeartbeatOptions | undefined;
+  /** --cloud-provider=external (see GuestNodeSpec). */
+  externalCloudProvider?: boolean | undefined;
+  /** The kubelet API's port, advertised in the Node's daemonEndpoints; none by default. */
+  kubeletPort?: number | undefined;
   /**
    * The kubelet's rotateCertificates: a new key and a CSR under the node's own identity (auto-approved as
    * selfnodeclient) once a jittered 70-90% of the certificate's lifetime has passed. The CA the node trusts stays
@@ -86,12 +90,12 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-interface CertificateSigningRequest extends KubeObject {
+export interface CertificateSigningRequest extends KubeObject {
   spec: { request: string; signerName: string; usages: string[]; expirationSeconds?: number };
   status?: { certificate?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
 
-const CSR = { apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest' } as const;
+export const CSR = { apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest' } as const;
 const LEASE = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as const;
 const LEASE_DURATION_SECONDS = 40;
 
@@ -174,7 +178,8 @@ export function rotationDeadline(certPem: string, random: number = Math.random()
   return from + (0.7 + 0.2 * random) * (cert.validToDate.getTime() - from);
 }
 
-async function waitForCertificate(client: Client, name: string, deadline: number, signal: AbortSignal | undefined): Promise<string> {
+/** The certificate of CSR `name` once issued; throws when it is denied or failed, or at the deadline. */
+export async function waitForCertificate(client: Client, name: string, deadline: number, signal: AbortSignal | undefined): Promise<string> {
   let last = 'not read yet';
   for (;;) {
     signal?.throwIfAborted();
@@ -215,8 +220,11 @@ export async function runNode(initial: NodeIdentity, reg: NodeRegistration, csrN
     capacity: reg.capacity,
     kubeletVersion: reg.kubeletVersion ?? upstreamVersion('KUBERNETES_VERSION'),
     bootID: randomUUID(),
+    externalCloudProvider: reg.externalCloudProvider,
+    kubeletPort: reg.kubeletPort,
   };
-  const postStatus = () => client.apply<Node>({ apiVersion: 'v1', kind: 'Node', metadata: { name: spec.name }, status: guestNodeStatus(spec, metaTime(), since) }, { subresource: 'status' });
+  const postStatus = (): Promise<KubeObject> =>
+    client.apply<KubeObject & { status: GuestNodeStatus }>({ apiVersion: 'v1', kind: 'Node', metadata: { name: spec.name }, status: guestNodeStatus(spec, metaTime(), since) }, { subresource: 'status' });
   let uid = '';
   const renewLease = () =>
     client.apply({

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createLogger } from '../../lib/observability/logger.js';
 import { GuestFS } from './guest-fs.js';
 import { bootGuest, type BootedGuest } from './guest.js';
+import { startLauncherChannel } from './launcher-channel.js';
 
 export const USERDATA_DIR = '/var/run/kvcloud/cloudinit/userdata';
 
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
   });
   // Keeps the VM up whatever the boot does, until it is powered off.
   setInterval(() => undefined, 1 << 30);
+  // In a launcher pod: the node's channel into the VM (guest agent, hot-plugged disks); it ends with the process.
+  if (!env.GUEST_ROOT) await startLauncherChannel(log);
   try {
     guest = await bootGuest({
       vmName,

@@ -13,7 +13,19 @@ export interface GuestNodeSpec {
   kubeletVersion: string;
   /** Stable per boot: machineID, systemUUID, bootID. */
   bootID: string;
+  /**
+   * --cloud-provider=external: the Node registers tainted uninitialized with its --node-ip as an annotation, and
+   * status reports leave addresses alone, since a cloud controller manager owns them from then on.
+   */
+  externalCloudProvider?: boolean | undefined;
+  /** The kubelet API's port (daemonEndpoints); 0 when none is served. */
+  kubeletPort?: number | undefined;
 }
+
+/** The taint a kubelet with an external cloud provider registers with; the cloud controller manager removes it. */
+export const UNINITIALIZED_TAINT: Taint = { key: 'node.cloudprovider.kubernetes.io/uninitialized', value: 'true', effect: 'NoSchedule' };
+/** Where such a kubelet records its --node-ip for the cloud controller manager. */
+export const PROVIDED_NODE_IP_ANNOTATION = 'alpha.kubernetes.io/provided-node-ip';
 
 export const DEFAULT_GUEST_CAPACITY: Record<string, string> = { cpu: '2', memory: '4Gi', pods: '110', 'ephemeral-storage': '20Gi' };
 
@@ -21,18 +33,26 @@ export function guestNodeLabels(spec: GuestNodeSpec): Record<string, string> {
   return { ...kubeletLabels(spec.name), ...spec.labels };
 }
 
-/** `since` is when the guest booted: no condition has changed since. */
-export function guestNodeStatus(spec: GuestNodeSpec, now: string, since: string): NodeStatus {
-  const capacity = { ...DEFAULT_GUEST_CAPACITY, ...spec.capacity };
+export function guestNodeAddresses(spec: GuestNodeSpec): NodeAddress[] {
   const addresses = [...(spec.addresses ?? [])];
   if (!addresses.some((a) => a.type === 'Hostname')) addresses.push({ type: 'Hostname', address: spec.name });
+  return addresses;
+}
+
+/**
+ * `since` is when the guest booted: no condition has changed since. With an external cloud provider the status
+ * carries no addresses: the Node was created with them, and the cloud controller manager's win from then on.
+ */
+export type GuestNodeStatus = Omit<NodeStatus, 'addresses'> & { addresses?: NodeAddress[] };
+
+export function guestNodeStatus(spec: GuestNodeSpec, now: string, since: string): GuestNodeStatus {
+  const capacity = { ...DEFAULT_GUEST_CAPACITY, ...spec.capacity };
   return {
     capacity,
     allocatable: capacity,
     conditions: healthyConditions('kubelet is posting ready status', now, since),
-    addresses,
-    // The simulated guest serves no kubelet API.
-    daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    ...(spec.externalCloudProvider ? {} : { addresses: guestNodeAddresses(spec) }),
+    daemonEndpoints: { kubeletEndpoint: { Port: spec.kubeletPort ?? 0 } },
     nodeInfo: {
       machineID: spec.bootID,
       systemUUID: spec.bootID,
@@ -48,11 +68,19 @@ export function guestNodeStatus(spec: GuestNodeSpec, now: string, since: string)
   };
 }
 
-export function buildGuestNode(spec: GuestNodeSpec, status: NodeStatus): Node {
+export function buildGuestNode(spec: GuestNodeSpec, status: GuestNodeStatus): Node {
+  const taints = [...(spec.taints ?? [])];
+  if (spec.externalCloudProvider && !taints.some((t) => t.key === UNINITIALIZED_TAINT.key)) taints.push(UNINITIALIZED_TAINT);
+  const internalIPs = (spec.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address);
   return {
     ...NODE,
-    metadata: { name: spec.name, labels: guestNodeLabels(spec) },
-    spec: { ...(spec.providerID ? { providerID: spec.providerID } : {}), ...(spec.taints?.length ? { taints: spec.taints } : {}) },
-    status,
+    metadata: {
+      name: spec.name,
+      labels: guestNodeLabels(spec),
+      ...(spec.externalCloudProvider && internalIPs.length > 0 ? { annotations: { [PROVIDED_NODE_IP_ANNOTATION]: internalIPs.join(',') } } : {}),
+    },
+    spec: { ...(spec.providerID ? { providerID: spec.providerID } : {}), ...(taints.length ? { taints } : {}) },
+    // Registration always names the addresses it knows, so the Node is reachable before any cloud controller runs.
+    status: { ...status, addresses: guestNodeAddresses(spec) },
   };
 }

@@ -10,9 +10,11 @@ import { promisify } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { Client } from '../../lib/kube/client.js';
+import type { KubeObject } from '../../lib/kube/object.js';
 import { RestMapper } from '../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../lib/kube/rest-transport.js';
 import { binaryPath } from '../../localcloud/binaries.js';
+import { nodePodRoutesRBAC } from '../../providers/controlplane/tenant/bootstrap.js';
 import { startPlane, type Plane } from '../../localcloud/plane.js';
 import { NODE_IP } from '../../localcloud/cluster/topology.js';
 import { upstreamVersion } from '../../localcloud/versions.js';
@@ -30,6 +32,11 @@ export interface TenantPlaneOptions {
   bindAddress?: string;
   /** Writes <cluster>-kubeconfig and <cluster>-ca into this management namespace. */
   management?: { kubeConfig: KubeConfig; namespace: string };
+  /**
+   * Nodes that run pods: kube-scheduler, and kube-controller-manager allocating each Node a podCIDR (a /24) from
+   * this pod range, with the Service range next to it; topology.ts has the tenants' defaults.
+   */
+  workloads?: { podCIDR: string; serviceCIDR: string };
 }
 
 export interface TenantPlane {
@@ -64,10 +71,18 @@ export const randomBootstrapToken = (): string => `${randomTokenPart(6)}.${rando
 
 export async function startTenantPlane(opts: TenantPlaneOptions): Promise<TenantPlane> {
   const bindAddress = opts.bindAddress ?? NODE_IP;
+  const workloads = opts.workloads;
   const plane = await startPlane({
     bindAddress,
     advertiseAddress: bindAddress,
-    controllerManagerArgs: ['--kube-api-qps=200', '--kube-api-burst=400'],
+    // The apiserver reaches kubelets at their InternalIP, as kvcloud's tenant control planes do (a Hostname
+    // address, the default's first choice, resolves nowhere here).
+    ...(workloads ? { scheduler: true, serviceCIDR: workloads.serviceCIDR, apiServerArgs: ['--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname'] } : {}),
+    controllerManagerArgs: [
+      '--kube-api-qps=200',
+      '--kube-api-burst=400',
+      ...(workloads ? ['--allocate-node-cidrs=true', `--cluster-cidr=${workloads.podCIDR}`, `--service-cluster-ip-range=${workloads.serviceCIDR}`] : []),
+    ],
   });
   try {
     return await prepareTenant(plane, opts);
@@ -78,6 +93,7 @@ export async function startTenantPlane(opts: TenantPlaneOptions): Promise<Tenant
 }
 
 async function prepareTenant(plane: Plane, opts: TenantPlaneOptions): Promise<TenantPlane> {
+  const workloads = opts.workloads;
   const kubeadm = await binaryPath('kubeadm');
   const caPem = await readFile(plane.caCertPath, 'utf8');
   const caKeyPem = await readFile(join(plane.dir, 'pki', 'ca.key'), 'utf8');
@@ -103,6 +119,17 @@ async function prepareTenant(plane: Plane, opts: TenantPlaneOptions): Promise<Te
 
   const transport = await RestTransport.fromKubeConfig(plane.kubeConfig);
   const client = new Client({ transport, mapper: new RestMapper(transport), fieldManager: 'kvcloud-tenant-plane' });
+  // The apiserver calls kubelets as kubeadm:cluster-admins (its kubelet client certificate's group), which
+  // `kubeadm init` binds to cluster-admin; the phases run here do not, so the binding is made as kubeadm makes it.
+  await client.apply({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'kubeadm:cluster-admins' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'kubeadm:cluster-admins' }],
+  } as KubeObject);
+  // What kvcloud's control plane provider grants its tenants' nodes, so the VMs can route their pods.
+  if (workloads) for (const obj of nodePodRoutesRBAC()) await client.apply(obj);
   if (opts.management) await writeClusterSecrets(opts.management, opts.clusterName, adminKubeconfig, caPem, caKeyPem);
 
   return {

@@ -16,6 +16,7 @@ import {
   type VirtualMachineInstance,
   type VirtualMachineInstanceMigration,
 } from '../../lib/apis/kubevirt.js';
+import { join } from 'node:path';
 import type { KeyMapper } from '../../lib/controller/controller.js';
 import { NAMESPACE_INDEX } from '../../lib/controller/indexers.js';
 import { Manager } from '../../lib/controller/manager.js';
@@ -24,20 +25,25 @@ import { loadKubeConfig } from '../../lib/kube/kubeconfig.js';
 import type { KubeObject } from '../../lib/kube/object.js';
 import { createLogger, type Logger } from '../../lib/observability/logger.js';
 import { POD } from '../../localcloud/cluster/pod-api.js';
+import { runDir } from '../../localcloud/run-dir.js';
 import { startAdmissionWebhook, type AdmissionWebhook } from './admission-webhook.js';
 import { installUpstreamCRDs } from './crds.js';
 import { DataVolumeReconciler } from './datavolume.js';
 import { drainTainted, EvacuationReconciler } from './evacuation.js';
 import { Ipv6Pool } from './ipam.js';
 import { DEFAULT_LAUNCHER_IMAGE, type LauncherPod } from './launcher-pod.js';
+import type { LauncherRuntime } from './launcher-runtime.js';
 import { MIGRATION_JOB_NAME_ANNOTATION } from './labels.js';
 import { MigrationReconciler } from './migration.js';
 import { provisionedByUs, ReleasedVolumeReconciler } from './persistent-volume.js';
 import { PERSISTENT_VOLUME, PERSISTENT_VOLUME_CLAIM, type PersistentVolume, type PersistentVolumeClaim } from './storage-api.js';
+import { startSubresourceServer, type SubresourceServer } from './subresource-server.js';
+import { VirtHandlerReconciler } from './virt-handler.js';
 import { VmReconciler } from './vm-controller.js';
 import { VmiReconciler } from './vmi-controller.js';
 
 export { DEFAULT_LAUNCHER_IMAGE } from './launcher-pod.js';
+export type { LauncherRuntime } from './launcher-runtime.js';
 
 export interface KubevirtSimulatorOptions {
   /** The management cluster: a loaded KubeConfig or a kubeconfig file path. */
@@ -52,6 +58,18 @@ export interface KubevirtSimulatorOptions {
   ipv6CIDR?: string;
   /** How long a DataVolume import takes; default 500 ms. */
   importDurationMs?: number;
+  /**
+   * Reaches into running launcher pods (the local cluster's pod runner): needed for the console, the guest agent
+   * and hot-plug. Without it those subresources answer as virt-api does when virt-handler cannot reach the VM.
+   */
+  runtime?: LauncherRuntime;
+  /** Where volumes' backing files live; default kubevirt-volumes in the run directory. */
+  volumesDir?: string;
+  /**
+   * Where the apiserver reaches the subresource API (virt-api); default the apiserver's own host. A loopback
+   * apiserver cannot route to an aggregated API (Endpoints refuse loopback): then the subresource API is not served.
+   */
+  subresourceHost?: string;
 }
 
 export interface KubevirtSimulator {
@@ -142,11 +160,20 @@ export async function startKubevirtSimulator(opts: KubevirtSimulatorOptions): Pr
     .watches<PersistentVolume>(PERSISTENT_VOLUME, (pv) => (pv.spec.claimRef ? [keyOf(pv.spec.claimRef.namespace, pv.spec.claimRef.name)] : []))
     .complete(new DataVolumeReconciler({ importDurationMs: opts.importDurationMs }));
 
+  const volumesDir = opts.volumesDir ?? join(runDir(), 'kubevirt-volumes');
   manager
     .controller<PersistentVolume>('released-volumes')
     .for(PERSISTENT_VOLUME, { predicates: [{ create: provisionedByUs, update: (_old, pv) => provisionedByUs(pv) }] })
     .withoutAutomaticPatch()
-    .complete(new ReleasedVolumeReconciler());
+    .complete(new ReleasedVolumeReconciler(volumesDir));
+
+  const virtHandler = new VirtHandlerReconciler({ runtime: opts.runtime, volumesDir });
+  manager
+    .controller<VirtualMachineInstance>('virt-handler')
+    .for(VIRTUAL_MACHINE_INSTANCE_TYPE)
+    .withoutStatusSubresource()
+    .watches<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIM, vmisMounting)
+    .complete(virtHandler);
 
   await manager.start();
   let webhook: AdmissionWebhook;
@@ -156,12 +183,25 @@ export async function startKubevirtSimulator(opts: KubevirtSimulatorOptions): Pr
     await manager.stop();
     throw err;
   }
+  let api: SubresourceServer | undefined;
+  const host = opts.subresourceHost ?? new URL(kubeConfig.getCurrentCluster()?.server ?? 'https://127.0.0.1').hostname;
+  try {
+    if (host.startsWith('127.') || host === 'localhost') log.warn({ host }, 'the apiserver is on loopback: subresources.kubevirt.io is not served');
+    else api = await startSubresourceServer({ client: manager.client, log, runtime: opts.runtime, host });
+  } catch (err) {
+    await webhook.stop();
+    await manager.stop();
+    throw err;
+  }
   let stopped: Promise<void> | undefined;
   return {
     stop() {
       stopped ??= (async () => {
+        await api?.stop();
         await webhook.stop();
         await manager.stop();
+        // The guests go with their pods; the node's loop devices would outlive them.
+        await virtHandler.releaseEverything();
       })();
       return stopped;
     },

@@ -90,6 +90,12 @@ describe('virt-launcher pod', () => {
     expect(envOf(inline)).to.include({ GUEST_CLOUDINIT_SOURCE: 'noCloud', GUEST_USERDATA_INLINE: '#cloud-config\n' });
   });
 
+  it('gives the guest a private directory for its command socket, as virt-launcher has kubevirt-private', () => {
+    const pod = buildLauncherPod(vmi(), { image: 'img' });
+    expect(mountsOf(pod)).to.include({ '/var/run/kubevirt-private': 'private' });
+    expect(pod.spec.volumes?.find((v) => v.name === 'private')?.emptyDir).to.deep.equal({});
+  });
+
   it('passes Ignition data from the VMI or its VM', () => {
     expect(envOf(buildLauncherPod(vmi({}, { 'kubevirt.io/ignitiondata': '{"ignition":{}}' }), { image: 'img' })).GUEST_IGNITION).to.equal('{"ignition":{}}');
     expect(envOf(buildLauncherPod(vmi(), { image: 'img', vmAnnotations: { 'kubevirt.io/ignitiondata': '{}' } })).GUEST_IGNITION).to.equal('{}');

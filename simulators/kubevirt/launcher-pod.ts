@@ -28,6 +28,8 @@ const GUEST_STATE_DIRS: Record<string, string> = {
   'var-lib-kubelet': '/var/lib/kubelet',
   'run-kubeadm': '/run/kubeadm',
   'var-lib-etcd': '/var/lib/etcd',
+  // virt-launcher's private directory: the guest serves its command socket there for the node to reach.
+  private: '/var/run/kubevirt-private',
 };
 /** KubeVirt's default: a vCPU asks the scheduler for a tenth of a core unless the VMI requests CPU itself. */
 const CPU_ALLOCATION_RATIO = 10;

@@ -4,6 +4,7 @@
 import { done, type ReconcileContext, type Reconciler, type Result } from '../../lib/controller/reconciler.js';
 import { PERSISTENT_VOLUME, type PersistentVolume, type PersistentVolumeClaim } from './storage-api.js';
 import { PROVISIONED_BY_ANNOTATION } from './labels.js';
+import { backingFileOf, removeBackingFile } from './loop-devices.js';
 
 export const PROVISIONER = 'kvcloud.local/kubevirt-simulator';
 
@@ -30,8 +31,13 @@ export function persistentVolumeFor(claim: PersistentVolumeClaim): PersistentVol
 export const provisionedByUs = (pv: PersistentVolume): boolean => pv.metadata.annotations?.[PROVISIONED_BY_ANNOTATION] === PROVISIONER;
 
 export class ReleasedVolumeReconciler implements Reconciler<PersistentVolume> {
+  /** `volumesDir` holds the volumes' backing files (made when a volume is first hot-plugged). */
+  constructor(private readonly volumesDir: string) {}
+
   async reconcile(pv: PersistentVolume, ctx: ReconcileContext): Promise<Result> {
     if (!provisionedByUs(pv) || pv.metadata.deletionTimestamp || pv.status?.phase !== 'Released') return done();
+    // The data goes with the volume, as a dynamic provisioner's Delete reclaim policy deletes the disk.
+    await removeBackingFile(backingFileOf(this.volumesDir, pv.metadata.name ?? ''));
     await ctx.client.delete(PERSISTENT_VOLUME, { name: pv.metadata.name ?? '' }, { preconditions: { uid: pv.metadata.uid ?? '' } });
     ctx.log.debug({ volume: pv.metadata.name }, 'deleted released volume');
     return done();

@@ -11,6 +11,8 @@ import { DATA_VOLUME_TYPE, type DataVolume } from '../../lib/apis/cdi.js';
 import { CREATED_BY_LABEL, VM_CONTROLLER_FINALIZER } from './labels.js';
 import { startBackoffLeftMs, syncStartFailure } from './start-failure.js';
 import { isFinal } from './vmi-controller.js';
+import { vmiVolumePatch } from './vm-actions.js';
+import { applyVolumeRequestsToTemplate, hasStartRequest, hasStopRequestForVMI, trimDoneVolumeRequests, trimStateChangeRequests } from './vm-requests.js';
 import { dataVolumeFailed, runStrategyOf, updateVMStatus, type DataVolumeSummary } from './vm-status.js';
 
 /** Whether the VM wants a VMI now, given the one it has (upstream's isSetToStart). */
@@ -25,10 +27,8 @@ function shouldRun(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, 
       return vmi?.status?.phase !== 'Succeeded';
     case 'Once':
       return vmi === undefined || !isFinal(vmi);
-    case 'Manual': {
-      const last = vm.status?.stateChangeRequests?.[0];
-      return vmi ? last?.action !== 'Stop' : last?.action === 'Start';
-    }
+    case 'Manual':
+      return vmi ? !hasStopRequestForVMI(vm, vmi) : hasStartRequest(vm);
   }
 }
 
@@ -41,9 +41,12 @@ export class VmReconciler implements Reconciler<VirtualMachine> {
     const dvs = await this.ensureDataVolumes(vm, ctx);
     // Counted before acting on a failed VMI, so its replacement waits out the backoff.
     syncStartFailure(vm, vmi, strategy);
+    await this.applyVolumeRequests(vm, vmi, ctx);
     const result = dvs.ready || strategy === 'Halted' ? await this.startStop(vm, vmi, strategy, ctx) : done();
     if (vmi && isFinal(vmi)) await this.releaseVMI(vmi, ctx);
     updateVMStatus(vm, vmi, dvs, shouldRun(vm, vmi, strategy));
+    trimStateChangeRequests(vm, vmi);
+    trimDoneVolumeRequests(vm);
     return result;
   }
 
@@ -90,35 +93,63 @@ export class VmReconciler implements Reconciler<VirtualMachine> {
   }
 
   private async startStop(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, strategy: RunStrategy, ctx: ReconcileContext): Promise<Result> {
-    const requests = vm.status?.stateChangeRequests ?? [];
     if (vmi?.metadata.deletionTimestamp) return done(); // a stop is under way; its end brings us back
     switch (strategy) {
       case 'Always':
-        if (vmi && isFinal(vmi)) await this.stopVMI(vmi, ctx, 'restarting it after it finished');
+        // A stop request for the running VMI is a restart: the next VMI starts as soon as this one is gone.
+        if (vmi && (isFinal(vmi) || hasStopRequestForVMI(vm, vmi))) await this.stopVMI(vmi, ctx, isFinal(vmi) ? 'restarting it after it finished' : 'on a restart request');
         else if (!vmi) return this.startAfterBackoff(vm, ctx);
         return done();
       case 'RerunOnFailure':
-        if (vmi?.status?.phase === 'Failed') await this.stopVMI(vmi, ctx, 'restarting it after it failed');
-        else if (!vmi) return this.startAfterBackoff(vm, ctx);
+        if (vmi) {
+          if (hasStopRequestForVMI(vm, vmi)) await this.stopVMI(vmi, ctx, 'on a stop request');
+          else if (vmi.status?.phase === 'Failed') {
+            await this.stopVMI(vmi, ctx, 'restarting it after it failed');
+            // The replacement is asked for explicitly, so a stopped RerunOnFailure VM stays stopped.
+            ((vm.status ??= {}).stateChangeRequests ??= []).push({ action: 'Start' });
+          }
+          return done();
+        }
+        // Started on a start request, or when it has never run under this strategy.
+        if (hasStartRequest(vm) || vm.status?.runStrategy !== strategy) return this.startAfterBackoff(vm, ctx);
         return done();
       case 'Once':
         // Started when there is no VMI; a finished one stays, so the VM does not run again.
         if (!vmi) await this.startVMI(vm, ctx);
         return done();
       case 'Manual':
-        if (requests[0]?.action === 'Start' && !vmi) {
-          await this.startVMI(vm, ctx);
-          requests.shift();
-        } else if (requests[0]?.action === 'Stop' && vmi) {
-          await this.stopVMI(vmi, ctx, 'on a stop request');
-          requests.shift();
-        }
+        if (vmi && hasStopRequestForVMI(vm, vmi)) await this.stopVMI(vmi, ctx, 'on a stop request');
+        else if (!vmi && hasStartRequest(vm)) await this.startVMI(vm, ctx);
         return done();
       case 'Halted':
         if (vmi) await this.stopVMI(vmi, ctx, 'as its runStrategy is Halted');
         return done();
       case 'WaitAsReceiver':
         return done();
+    }
+  }
+
+  /**
+   * virt-controller's handleVolumeRequests: each pending addvolume / removevolume goes into the VM's template
+   * (the spec is updated, so the disk survives a restart) and into the running VMI, where hot-plug acts on it.
+   */
+  private async applyVolumeRequests(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, ctx: ReconcileContext): Promise<void> {
+    const requests = vm.status?.volumeRequests ?? [];
+    if (requests.length === 0) return;
+    applyVolumeRequestsToTemplate(vm);
+    if (!vmi?.spec || vmi.metadata.deletionTimestamp || isFinal(vmi)) return;
+    let spec = vmi.spec;
+    for (const request of requests) {
+      const name = request.addVolumeOptions?.name ?? request.removeVolumeOptions?.name ?? '';
+      const present = spec.volumes?.some((v) => v.name === name) === true;
+      if (request.addVolumeOptions ? present : !present) continue;
+      const ops = vmiVolumePatch(spec, request);
+      try {
+        const patched = await ctx.client.jsonPatch<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE, { namespace: vmi.metadata.namespace, name: vmi.metadata.name ?? '' }, ops);
+        spec = patched.spec ?? spec;
+      } catch (err) {
+        throw new Error(`hot-plug volume ${name} into VMI ${ctx.key}: ${(err as Error).message}`, { cause: err });
+      }
     }
   }
 

@@ -1,6 +1,7 @@
 // Admission of kamaji.clastix.io objects against a real kube-apiserver: the generated CRDs (OpenAPI + CEL) and the
 // ValidatingAdmissionPolicies from config/controlplane/admission refuse each bad manifest with a message naming the
-// field, and Kamaji's own samples apply unchanged.
+// field, and Kamaji's own samples apply unchanged (or, naming a Kubernetes release kvcloud does not run, are refused
+// for that alone).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ import {
   API_VERSION,
   DATASTORE_REGISTRY_NAME,
   DATASTORE_REGISTRY_NAMESPACE,
+  SUPPORTED_KUBERNETES_MINORS,
   type DataStore,
   type TenantControlPlane,
 } from '../../../providers/controlplane/api/index.js';
@@ -22,6 +24,7 @@ import { sharedPlane, type Plane } from '../../../localcloud/plane.js';
 import { rejection } from '../../../lib/testing/rejection.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { acceptedSamples, refusedSamples } from './admission-samples.js';
+import { UNSUPPORTED_VERSION_MESSAGE, unsupportedVersionIn, withSupportedVersion } from './sample-versions.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const TCP = { apiVersion: API_VERSION, kind: 'TenantControlPlane' };
@@ -105,7 +108,9 @@ const badCreates: BadCase[] = [
   { name: 'an address that is neither IP nor DNS name', object: () => tenant('bad', (t) => (np(t).address = 'not a host')), field: 'spec.networkProfile.address', message: /address must be an IP address or a DNS name/ },
   { name: 'a cluster domain without a dot', object: () => tenant('bad', (t) => (np(t).clusterDomain = 'local')), field: 'spec.networkProfile.clusterDomain', message: /should match/ },
   { name: 'a Kubernetes version without a patch number', object: () => tenant('bad', (t) => (t.spec.kubernetes.version = '1.37')), field: 'spec.kubernetes.version', message: /must be a Kubernetes release such as v1\.37\.2/ },
-  { name: 'a Kubernetes version newer than supported', object: () => tenant('bad', (t) => (t.spec.kubernetes.version = 'v1.40.0')), field: 'spec.kubernetes.version', message: /newer than kvcloud supports: at most v1\.37/ },
+  { name: 'a Kubernetes minor newer than supported', object: () => tenant('bad', (t) => (t.spec.kubernetes.version = `v1.${String(SUPPORTED_KUBERNETES_MINORS.newest + 1)}.0`)), field: 'spec.kubernetes.version', message: UNSUPPORTED_VERSION_MESSAGE },
+  { name: 'a Kubernetes minor older than supported', object: () => tenant('bad', (t) => (t.spec.kubernetes.version = `v1.${String(SUPPORTED_KUBERNETES_MINORS.oldest - 1)}.9`)), field: 'spec.kubernetes.version', message: UNSUPPORTED_VERSION_MESSAGE },
+  { name: 'a Kubernetes 2.x version', object: () => tenant('bad', (t) => (t.spec.kubernetes.version = 'v2.36.0')), field: 'spec.kubernetes.version', message: UNSUPPORTED_VERSION_MESSAGE },
   { name: 'a negative replica count', object: () => tenant('bad', (t) => (dep(t).replicas = -1)), field: 'spec.controlPlane.deployment.replicas', message: /greater than or equal to 0/ },
   { name: 'an unknown Service type', object: () => tenant('bad', (t) => ((svc(t) as { serviceType: string }).serviceType = 'ExternalName')), field: 'spec.controlPlane.service.serviceType', message: /Unsupported value: "ExternalName"/ },
   { name: 'both an Ingress and a Gateway', object: () => tenant('bad', (t) => { t.spec.controlPlane.ingress = { hostname: 'a.example.com' }; t.spec.controlPlane.gateway = { hostname: 'b.example.com' }; }), field: 'spec.controlPlane', message: /using both ingress and gateway is not supported/ },
@@ -279,7 +284,7 @@ describe('controlplane admission: TenantControlPlane and DataStore', function ()
 
   it('defaults the fields Kamaji defaults', async function () {
     const created = await client.create(tenant('defaults'), { dryRun: true });
-    expect(created.spec.networkProfile).to.include({ port: 6443, clusterDomain: 'cluster.local', serviceCidr: '10.96.0.0/16', podCidr: '10.244.0.0/16' });
+    expect(created.spec.networkProfile).to.include({ port: 6443, clusterDomain: 'cluster.local', serviceCidr: '10.95.0.0/16', podCidr: '10.243.0.0/16' });
     expect(created.spec.controlPlane.deployment?.registrySettings?.registry).to.equal('registry.k8s.io');
     expect(created.spec.controlPlane.deployment?.strategy).to.deep.equal({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '100%' } });
     expect(created.spec.kubernetes.kubelet.preferredAddressTypes).to.deep.equal(['InternalIP', 'ExternalIP', 'Hostname']);
@@ -331,10 +336,20 @@ describe('controlplane admission: TenantControlPlane and DataStore', function ()
     expect(await client.delete(DS, { name: 'in-use' })).to.equal(true);
   });
 
-  for (const [file, yaml] of Object.entries(acceptedSamples)) {
-    it(`accepts Kamaji's sample ${file} unchanged (kubectl apply)`, async function () {
+  for (const [file, sample] of Object.entries(acceptedSamples)) {
+    const unsupported = unsupportedVersionIn(sample);
+    const title = unsupported
+      ? `refuses Kamaji's sample ${file} for its version ${unsupported} alone, and accepts it at a supported one`
+      : `accepts Kamaji's sample ${file} unchanged (kubectl apply)`;
+    it(title, async function () {
       // A sample that names its namespace is applied there, as the user would; the others go to the test namespace.
-      const namespace = parseManifests(yaml).find((o) => o.metadata.namespace)?.metadata.namespace ?? NS;
+      const namespace = parseManifests(sample).find((o) => o.metadata.namespace)?.metadata.namespace ?? NS;
+      let yaml = sample;
+      if (unsupported) {
+        const err = await rejection(kubectl(plane.kubeconfigPath, ['apply', '-n', namespace, '-f', '-'], sample), file);
+        expect(err.message).to.include('spec.kubernetes.version').and.match(UNSUPPORTED_VERSION_MESSAGE);
+        yaml = withSupportedVersion(sample, unsupported);
+      }
       const out = await kubectl(plane.kubeconfigPath, ['apply', '-n', namespace, '-f', '-'], yaml);
       expect(out).to.match(/created|configured|unchanged/);
       for (const obj of parseManifests(yaml)) {
@@ -345,7 +360,14 @@ describe('controlplane admission: TenantControlPlane and DataStore', function ()
 
   for (const sample of refusedSamples) {
     it(`refuses Kamaji's sample ${sample.file}, saying why`, async function () {
-      const err = await rejection(kubectl(plane.kubeconfigPath, ['apply', '-n', NS, '-f', '-'], sample.yaml), sample.file);
+      // A version outside the range is refused first, by the CRD; at a supported version the sample's own reason shows.
+      const unsupported = unsupportedVersionIn(sample.yaml);
+      if (unsupported) {
+        const err = await rejection(kubectl(plane.kubeconfigPath, ['apply', '-n', NS, '-f', '-'], sample.yaml), sample.file);
+        expect(err.message).to.match(UNSUPPORTED_VERSION_MESSAGE);
+      }
+      const yaml = unsupported ? withSupportedVersion(sample.yaml, unsupported) : sample.yaml;
+      const err = await rejection(kubectl(plane.kubeconfigPath, ['apply', '-n', NS, '-f', '-'], yaml), sample.file);
       expect(err.message).to.match(sample.message);
     });
   }

@@ -30,6 +30,7 @@ const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlan
 const SECRET = { apiVersion: 'v1', kind: 'Secret' };
 const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const SERVICE = { apiVersion: 'v1', kind: 'Service' };
+const RUNTIME_CLASS = { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass' };
 const VERSION = upstreamVersion('KUBERNETES_VERSION');
 
 interface Secret extends KubeObject {
@@ -37,6 +38,16 @@ interface Secret extends KubeObject {
 }
 interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
+}
+/** What the removal test reads of the control plane Deployment. */
+interface WorkloadDeployment extends KubeObject {
+  spec?: {
+    template?: {
+      metadata?: { labels?: Record<string, string> };
+      spec?: { nodeSelector?: Record<string, string>; runtimeClassName?: string; tolerations?: { key?: string }[]; containers: { name: string; args?: string[] }[] };
+    };
+  };
+  status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number };
 }
 
 function tenantControlPlane(namespace: string, name: string, dataStore: string): TenantControlPlane {
@@ -240,7 +251,7 @@ describe('TenantControlPlane on a shared etcd', function () {
       await expectObject(cm, { namespace: 'kube-system', name: 'kube-proxy' });
       await expectObject({ apiVersion: 'apps/v1', kind: 'DaemonSet' }, { namespace: 'kube-system', name: 'kube-proxy' });
       const dns = await client.get<KubeObject & { spec?: { clusterIP?: string } }>(SERVICE, { namespace: 'kube-system', name: 'kube-dns' }, { direct: true });
-      expect(dns?.spec?.clusterIP).to.equal('10.96.0.10');
+      expect(dns?.spec?.clusterIP).to.equal('10.95.0.10');
     });
 
     it('runs the Konnectivity server beside the apiserver and deploys its agent in the tenant when the addon is on', async () => {
@@ -351,6 +362,85 @@ describe('TenantControlPlane on a shared etcd', function () {
       // Inside the tenants only the phases' server-side applies (identical content, so no change, as checked above).
       expect(Object.keys(tenantWrites).filter((k) => !k.startsWith('PATCH ')), 'tenant-side writes other than apply').to.deep.equal([]);
       console.log(`    after the restart: ${String(afterRestart.tenantReconciles)} tenant reconciles, tenant-side applies ${JSON.stringify(tenantWrites)}`);
+    });
+
+    it('takes every field removed from the spec off the Deployment and Service, then writes nothing at steady state', async () => {
+      // gamma: no later test uses it, so the rollouts this causes delay nothing else.
+      const name = 'gamma';
+      const runtimeClassRef = { name: 'e2e-removal' };
+      // A RuntimeClass must exist for the pods to be admitted; the pod runner ignores its handler.
+      await suite.client.create({ ...RUNTIME_CLASS, metadata: runtimeClassRef, handler: 'runc' });
+      try {
+        const toleration = { key: 'e2e.kvcloud.io/removal', operator: 'Exists', effect: 'NoSchedule' };
+        const set = {
+          deployment: {
+            nodeSelector: { 'kubernetes.io/os': 'linux' },
+            runtimeClassName: runtimeClassRef.name,
+            tolerations: [toleration],
+            additionalMetadata: { labels: { 'e2e.kvcloud.io/deployment-label': 'set' } },
+            podAdditionalMetadata: { labels: { 'e2e.kvcloud.io/pod-label': 'set' } },
+            extraArgs: { apiServer: ['--v=2'] },
+          },
+          service: { additionalPorts: [{ name: 'e2e-extra', port: 9443, targetPort: 6443 }] },
+        };
+        const removed = Object.fromEntries(Object.entries(set).map(([part, fields]) => [part, Object.fromEntries(Object.keys(fields).map((k) => [k, null]))]));
+        // Which of the fields above the live children carry.
+        const carried = async (): Promise<Record<string, boolean>> => {
+          const d = await suite.client.get<WorkloadDeployment>(DEPLOYMENT, { namespace, name }, { direct: true });
+          const svc = await suite.client.get<KubeObject & { spec?: { ports?: { name?: string }[] } }>(SERVICE, { namespace, name }, { direct: true });
+          const pod = d?.spec?.template?.spec;
+          return {
+            nodeSelector: pod?.nodeSelector?.['kubernetes.io/os'] !== undefined,
+            runtimeClassName: pod?.runtimeClassName !== undefined,
+            toleration: (pod?.tolerations ?? []).some((t) => t.key === toleration.key),
+            'Deployment label': d?.metadata.labels?.['e2e.kvcloud.io/deployment-label'] !== undefined,
+            'pod label': d?.spec?.template?.metadata?.labels?.['e2e.kvcloud.io/pod-label'] !== undefined,
+            'apiserver extraArg': (pod?.containers.find((c) => c.name === 'kube-apiserver')?.args ?? []).includes('--v=2'),
+            'Service additionalPort': (svc?.spec?.ports ?? []).some((p) => p.name === 'e2e-extra'),
+          };
+        };
+        const allAre = (want: boolean) => async () => {
+          const seen = await carried();
+          if (Object.values(seen).some((v) => v !== want)) throw new Error(JSON.stringify(seen));
+          return seen;
+        };
+        await suite.client.mergePatch(TCP, { namespace, name }, { spec: { controlPlane: set } });
+        await waitFor(allAre(true), { timeoutMs: 60_000, what: `every field set on ${name} to reach its Deployment and Service` });
+        await suite.client.mergePatch(TCP, { namespace, name }, { spec: { controlPlane: removed } });
+        await waitFor(allAre(false), { timeoutMs: 60_000, what: `every field removed from ${name} to leave its Deployment and Service` });
+
+        // Settled: Ready, the rollout back to the original template done, and nothing of the tenant moving.
+        let steady = await managementVersions(suite.client, namespace, name);
+        await waitFor(
+          async () => {
+            const t = await get(name);
+            if (t?.status?.kubernetesResources?.version?.status !== 'Ready') throw new Error(describeTCP(t));
+            const d = await suite.client.get<WorkloadDeployment>(DEPLOYMENT, { namespace, name }, { direct: true });
+            const st = d?.status;
+            if (st?.observedGeneration !== d?.metadata.generation || st?.updatedReplicas !== st?.replicas || st?.replicas !== st?.availableReplicas) {
+              throw new Error(`Deployment rollout: ${JSON.stringify({ generation: d?.metadata.generation, ...st })}`);
+            }
+            const before = steady;
+            await new Promise((r) => setTimeout(r, 3000));
+            steady = await managementVersions(suite.client, namespace, name);
+            return JSON.stringify(before) === JSON.stringify(steady) ? true : undefined;
+          },
+          { timeoutMs: 180_000, what: `${name} to settle after the removals` },
+        );
+        // A forced reconcile of the settled tenant: no write besides the leader's Lease renewals (PUTs).
+        const host = (await get(name))?.status?.controlPlaneEndpoint ?? name;
+        const pod = started(await operatorPod(suite.client), 'the operator pod');
+        const before = await scrape(pod);
+        const touched = await suite.client.mergePatch<KubeObject>(TCP, { namespace, name }, { metadata: { annotations: { 'e2e.kvcloud.io/touched': `removal-${String(Date.now())}` } } });
+        steady[`TenantControlPlane ${name}`] = touched.metadata.resourceVersion ?? '';
+        await waitFor(async () => ((await scrape(pod)).tenantReconciles > before.tenantReconciles ? true : undefined), { timeoutMs: 30_000, what: `a reconcile of ${name}` });
+        await new Promise((r) => setTimeout(r, 2000)); // room for a write that would follow the reconcile
+        const writes = Object.entries(writesBetween(before, await scrape(pod))).filter(([k]) => !k.startsWith('PUT ') || k.endsWith(host));
+        expect(await managementVersions(suite.client, namespace, name), 'resourceVersions after a forced reconcile').to.deep.equal(steady);
+        expect(Object.fromEntries(writes), 'operator write requests after a forced reconcile').to.deep.equal({});
+      } finally {
+        await suite.client.delete(RUNTIME_CLASS, runtimeClassRef);
+      }
     });
 
     it('recreates an etcd user deleted by hand on the next reconcile', async () => {

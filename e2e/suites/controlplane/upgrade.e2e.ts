@@ -168,8 +168,8 @@ describe('KamajiControlPlane upgrades', function () {
       const tcpWatch = watchRevisions(kubectlPath, mgmt, namespace, 'tenantcontrolplanes.kamaji.clastix.io', NAME, '{.spec.kubernetes.version} {.status.kubernetesResources.version.version} {.status.kubernetesResources.version.status}');
       const walkCondition = '{.status.conditions[?(@.type=="VersionUpgrade")]';
       const kcpWatch = watchRevisions(kubectlPath, mgmt, namespace, 'kamajicontrolplanes.controlplane.cluster.x-k8s.io', NAME, `{.status.version}|{.status.versions}|${walkCondition}.status} ${walkCondition}.reason}: ${walkCondition}.message}`);
-      // kube-proxy's image in the tenant, sampled every half second.
-      const kubeProxy: string[] = [];
+      // kube-proxy's image in the tenant, sampled every half second, with the time each answer came back.
+      const kubeProxy: { at: number; tag: string }[] = [];
       let connectionsBefore: Record<string, number> = {};
       let t0 = Date.now();
       try {
@@ -186,7 +186,8 @@ describe('KamajiControlPlane upgrades', function () {
         await suite.client.mergePatch(KCP, { namespace, name: NAME }, { spec: { version: TARGET } });
         await waitFor(
           async () => {
-            kubeProxy.push(await kubeProxyTag().catch((err: unknown) => `? ${(err as Error).message}`));
+            const tag = await kubeProxyTag().catch((err: unknown) => `? ${(err as Error).message}`);
+            kubeProxy.push({ at: Date.now(), tag });
             await availableAt(TARGET);
             return getCondition(await get<KCPObject>(KCP, NAME), 'VersionUpgrade')?.status === 'True' ? true : undefined;
           },
@@ -211,7 +212,8 @@ describe('KamajiControlPlane upgrades', function () {
       const kcpRevisions = collapse(kcpWatch.lines);
       console.log(`      ${FROM} -> ${TARGET} in ${seconds} s. TenantControlPlane spec / running:\n        ${tcpRevisions.join('\n        ')}`);
       console.log(`      KamajiControlPlane status.version | versions | VersionUpgrade:\n        ${kcpRevisions.join('\n        ')}`);
-      console.log(`      kube-proxy image tags: ${collapse(kubeProxy).join(' -> ')}`);
+      const kubeProxyTags = collapse(kubeProxy.map((k) => k.tag));
+      console.log(`      kube-proxy image tags: ${kubeProxyTags.join(' -> ')}`);
       const poll = summarize(poller.samples);
       console.log(
         `      tenant API poller: ${String(poll.requests)} samples, ${String(poll.failures.length)} failed, longest gap between answers ${String(poll.longestGapMs)} ms, versions ${poll.sequence.join(' -> ')}`,
@@ -234,7 +236,16 @@ describe('KamajiControlPlane upgrades', function () {
       expect(walking, 'VersionUpgrade while the waypoint rolls out').to.include(`False WaitingForRollout: walking to ${TARGET} one minor at a time: waiting for ${WAYPOINT} to roll out`);
       expect(walking[walking.length - 1]).to.equal(`True AtDesiredVersion: ${TARGET}`);
       // kube-proxy is tied to the control plane version: it moved with each step.
-      expect(collapse(kubeProxy), 'kube-proxy image tags in the tenant').to.deep.equal([FROM, WAYPOINT, TARGET]);
+      expect(kubeProxyTags, 'kube-proxy image tags in the tenant').to.deep.equal([FROM, WAYPOINT, TARGET]);
+      // ... and never ahead of an apiserver (the version skew policy): once kube-proxy showed a minor, no apiserver
+      // of an older one answered a request started after that.
+      const minor = (v: string) => Number(/^v1\.(\d+)\./.exec(v)?.[1] ?? NaN);
+      const ahead = kubeProxy.flatMap((k) =>
+        poller.samples
+          .filter((p) => p.at >= k.at && p.version !== undefined && minor(p.version) < minor(k.tag))
+          .map((p) => `kube-proxy ${k.tag} at +${String(k.at - t0)} ms, then apiserver ${p.version ?? ''} at +${String(p.at - t0)} ms`),
+      );
+      expect(ahead.slice(0, 5), 'apiservers older than kube-proxy answering after it moved').to.deep.equal([]);
 
       // The tenant API answered throughout, and never served two minors apart at once.
       expect(poll.firstSeen, 'versions the tenant API answered with, in order').to.deep.equal([FROM, WAYPOINT, TARGET]);

@@ -1,7 +1,8 @@
 // Kamaji's spec.writePermissions on a real tenant apiserver: a user of the tenant (a client certificate in group
 // "developers", cluster-admin by RBAC) is refused creates, updates and deletes with a message naming the field,
 // while reads keep working, the operator's own identity keeps writing, and a joined node keeps renewing its
-// Lease and stays Ready; clearing the field lets the user write again and removes the policy from the tenant.
+// Lease and stays Ready; a policy the tenant's cluster-admin deletes is put back within seconds; clearing the field
+// lets the user write again and removes the policy from the tenant.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -25,6 +26,7 @@ import { waitFor } from '../../../localcloud/wait.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
 import { installControlPlaneProvider } from '../../../localcloud/install-controlplane.js';
 import { dataStoreFor, startSharedEtcd, type SharedEtcd } from '../../../localcloud/etcd-datastore.js';
+import { operatorPod, scrape, writesBetween } from './operator-metrics.js';
 
 const DATASTORE = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' };
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
@@ -244,6 +246,53 @@ describe('TenantControlPlane spec.writePermissions', function () {
         { timeoutMs: 60_000, intervalMs: 1000, what: `${NODE_NAME} to renew its Lease and post a Ready status while blocked` },
       );
       expect((await get())?.status?.kubernetesResources?.version?.status).to.equal('WriteLimited');
+    });
+
+    it("puts the policy and its binding back within seconds when the tenant's cluster-admin deletes them, and writes nothing once restored", async () => {
+      const present = async () =>
+        (await tenant().get(POLICY, { name: WRITE_PERMISSIONS_POLICY }, { direct: true })) !== undefined &&
+        (await tenant().get(BINDING, { name: WRITE_PERMISSIONS_POLICY }, { direct: true })) !== undefined;
+      // Admission policies never apply to themselves: the developer, cluster-admin by RBAC, may delete both.
+      await kubectl(paths.developer, ['delete', 'validatingadmissionpolicybinding', WRITE_PERMISSIONS_POLICY]);
+      const deletedAt = Date.now();
+      await kubectl(paths.developer, ['delete', 'validatingadmissionpolicy', WRITE_PERMISSIONS_POLICY]);
+      await waitFor(async () => ((await present()) ? true : undefined), { timeoutMs: 30_000, intervalMs: 200, what: 'the policy and binding to be restored in the tenant' });
+      const restoredMs = Date.now() - deletedAt;
+      console.log(`      policy and binding restored ${String(restoredMs)} ms after the binding was deleted`);
+      expect(restoredMs, 'time to restore the deleted policy and binding').to.be.lessThan(10_000);
+      // Writes are refused again once the apiserver has loaded the policy.
+      const refused = await waitFor(
+        async () => {
+          const err = await refusal(kubectl(paths.developer, ['create', 'configmap', 'while-restoring', '-n', 'default', '--from-literal=a=1']));
+          if (err === '') await kubectl(paths.superAdmin, ['delete', 'configmap', 'while-restoring', '-n', 'default']);
+          return err || undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500, what: 'the developer to be refused a create again' },
+      );
+      expect(refused).to.include('spec.writePermissions.blockCreation');
+      expect(await refusal(kubectl(paths.developer, ['delete', 'configmap', 'kept', '-n', 'default']))).to.include('spec.writePermissions.blockDeletion');
+      await waitFor(
+        async () => {
+          const events = await suite.client.list<KubeObject & { reason?: string; regarding?: { name?: string } }>({ apiVersion: 'events.k8s.io/v1', kind: 'Event' }, { namespace, direct: true });
+          return events.some((e) => e.reason === 'WritePermissionsRestored' && e.regarding?.name === NAME) ? true : undefined;
+        },
+        { timeoutMs: 30_000, what: 'the WritePermissionsRestored Event' },
+      );
+
+      // Steady again: a forced reconcile finds the restored objects intact and writes nothing, here or in the tenant.
+      const policyVersion = async () => (await tenant().get(POLICY, { name: WRITE_PERMISSIONS_POLICY }, { direct: true }))?.metadata.resourceVersion;
+      const pod = await operatorPod(suite.client);
+      if (!pod) throw new Error('no Ready operator pod in kamaji-system');
+      const rv = await policyVersion();
+      const before = await scrape(pod);
+      await suite.client.mergePatch(TCP, { namespace, name: NAME }, { metadata: { annotations: { 'e2e.kvcloud.io/touched': String(Date.now()) } } });
+      await waitFor(async () => ((await scrape(pod)).tenantReconciles > before.tenantReconciles ? true : undefined), { timeoutMs: 30_000, what: 'a reconcile of the touched tenant' });
+      await new Promise((r) => setTimeout(r, 2000)); // room for a write that would follow the reconcile
+      const tenantHost = (await get())?.status?.controlPlaneEndpoint ?? NAME;
+      // Management-cluster PUTs are the leader's Lease renewals; everything else would be a write of this pass.
+      const writes = Object.fromEntries(Object.entries(writesBetween(before, await scrape(pod))).filter(([k]) => !k.startsWith('PUT ') || k.endsWith(tenantHost)));
+      expect(writes, 'operator writes after a forced reconcile of the restored tenant').to.deep.equal({});
+      expect(await policyVersion(), 'the restored policy untouched by the pass').to.equal(rv);
     });
 
     it('lets the developer write again and removes the policy once writePermissions is cleared', async () => {

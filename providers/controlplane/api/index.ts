@@ -1,5 +1,6 @@
 // The kamaji.clastix.io/v1alpha1 API of the control plane provider: schemas, static types, keys and derived values.
 export * from './groupversion.js';
+export * from './kubernetes-versions.js';
 export * from './labels.js';
 export * from './core-types.js';
 export * from './datastore.js';

@@ -3,9 +3,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ObjectMeta } from '../../../lib/kube/object.js';
 import { ObjectMetaSchema, StringMap } from './core-types.js';
-import { MAX_KUBERNETES_MINOR } from './groupversion.js';
 import { KUBELET_DEFAULT_V1ALPHA1, KUBELET_DEFAULT_V1ALPHA2, kamajiControlPlaneFields } from './kamajicontrolplane-fields.js';
 import { KamajiControlPlaneStatus } from './kamajicontrolplane-status.js';
+import { supportedVersionRule } from './kubernetes-versions.js';
 import { rule } from './validation.js';
 
 export const KAMAJI_CONTROL_PLANE_GROUP = 'controlplane.cluster.x-k8s.io';
@@ -30,10 +30,7 @@ export const KubernetesVersion = Type.String({
   description: 'Desired Kubernetes version; an upgrade of several minors is walked one minor at a time.',
   'x-kubernetes-validations': [
     rule(`self.matches('${VERSION_REGEX}')`, 'spec.version must be a Kubernetes release such as v1.37.2'),
-    rule(
-      `!self.matches('${VERSION_REGEX}') || (${num('self', 0)} == 1 && ${num('self', 1)} <= ${String(MAX_KUBERNETES_MINOR)})`,
-      `spec.version is newer than kvcloud supports: at most v1.${String(MAX_KUBERNETES_MINOR)}`,
-    ),
+    supportedVersionRule('spec.version', VERSION_REGEX, num('self', 0), num('self', 1)),
     {
       rule: `!self.matches('${VERSION_REGEX}') || !oldSelf.matches('${VERSION_REGEX}') || ${notOlder}`,
       messageExpression: "'spec.version cannot be downgraded from ' + oldSelf + ' to ' + self + ': a control plane only moves to newer versions'",

@@ -17,11 +17,18 @@ import {
   VolumeMount,
 } from './core-types.js';
 import { authenticationSchema, authorizationSchema, structuredAuthFlagRules } from './apiserver-auth.js';
-import { MAX_KUBERNETES_MINOR } from './groupversion.js';
+import { supportedVersionRule } from './kubernetes-versions.js';
 import { PodHardening } from './pod-hardening.js';
 import { DNS_NAME_REGEX, rejectField, rule, unsupportedMessage } from './validation.js';
 
 export const PORT = { format: 'int32', minimum: 1, maximum: 65535 } as const;
+/**
+ * The tenant's default Service and Pod ranges. Kamaji defaults to 10.96.0.0/16 and 10.244.0.0/16, which are the
+ * usual ranges of the management cluster itself (kvcloud's local one included), and a tenant whose worker VMs sit
+ * on the management pod network must not reuse them; these match kvcloud's cluster templates.
+ */
+export const DEFAULT_SERVICE_CIDR = '10.95.0.0/16';
+export const DEFAULT_POD_CIDR = '10.243.0.0/16';
 export const KINE_WHY = 'kine runs only for SQL and NATS DataStores, which kvcloud does not run yet';
 
 export const AdditionalMetadata = Type.Object({
@@ -290,10 +297,7 @@ export const KubernetesSpec = Type.Object(
       description: 'Kubernetes version of the tenant control plane, e.g. v1.37.2.',
       'x-kubernetes-validations': [
         rule(`self.matches('${VERSION_REGEX}')`, 'spec.kubernetes.version must be a Kubernetes release such as v1.37.2'),
-        rule(
-          `!self.matches('${VERSION_REGEX}') || (int(${parts('self')}[0]) == 1 && int(${parts('self')}[1]) <= ${String(MAX_KUBERNETES_MINOR)})`,
-          `spec.kubernetes.version is newer than kvcloud supports: at most v1.${String(MAX_KUBERNETES_MINOR)}`,
-        ),
+        supportedVersionRule('spec.kubernetes.version', VERSION_REGEX, `int(${parts('self')}[0])`, `int(${parts('self')}[1])`),
       ],
     }),
     kubelet: KubeletSpec,
@@ -393,7 +397,7 @@ export const NetworkProfileSpec = Type.Object(
     ),
     serviceCidr: Type.Optional(
       Type.String({
-        default: '10.96.0.0/16',
+        default: DEFAULT_SERVICE_CIDR,
         maxLength: 64,
         description: 'Deprecated: use serviceCidrs.',
         'x-kubernetes-validations': [rule("self == '' || isCIDR(self)", 'serviceCidr must be empty or a valid CIDR')],
@@ -402,7 +406,7 @@ export const NetworkProfileSpec = Type.Object(
     serviceCidrs: Type.Optional(cidrList('serviceCidrs')),
     podCidr: Type.Optional(
       Type.String({
-        default: '10.244.0.0/16',
+        default: DEFAULT_POD_CIDR,
         maxLength: 64,
         description: 'Deprecated: use podCidrs.',
         'x-kubernetes-validations': [rule("self == '' || isCIDR(self)", 'podCidr must be empty or a valid CIDR')],

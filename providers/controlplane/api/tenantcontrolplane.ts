@@ -3,7 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ObjectMeta } from '../../../lib/kube/object.js';
 import { ObjectMetaSchema } from './core-types.js';
-import { TenantControlPlaneSpec } from './tenantcontrolplane-spec.js';
+import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, TenantControlPlaneSpec } from './tenantcontrolplane-spec.js';
 import { TenantControlPlaneStatus } from './tenantcontrolplane-status.js';
 import { rule } from './validation.js';
 
@@ -53,14 +53,14 @@ export function dataStoreUsernameOf(tcp: TenantControlPlane): string {
 export function serviceCIDRsOf(tcp: TenantControlPlane): string[] {
   const np = tcp.spec.networkProfile;
   if (np?.serviceCidrs && np.serviceCidrs.length > 0) return np.serviceCidrs;
-  return [np?.serviceCidr ?? '10.96.0.0/16'];
+  return [np?.serviceCidr ?? DEFAULT_SERVICE_CIDR];
 }
 
 /** Pod CIDRs in force: podCidrs wins over the deprecated podCidr. */
 export function podCIDRsOf(tcp: TenantControlPlane): string[] {
   const np = tcp.spec.networkProfile;
   if (np?.podCidrs && np.podCidrs.length > 0) return np.podCidrs;
-  return [np?.podCidr ?? '10.244.0.0/16'];
+  return [np?.podCidr ?? DEFAULT_POD_CIDR];
 }
 
 export function clusterDomainOf(tcp: TenantControlPlane): string {

@@ -10,20 +10,11 @@ import type { KubeObject } from '../../../lib/kube/object.js';
 import type { TenantControlPlane } from '../api/index.js';
 import { ingressName, selectorLabels, serviceName, tlsRouteName } from '../workload/names.js';
 import { apiServerPort } from '../workload/network.js';
-import { applyIfChanged } from './apply-children.js';
+import { applyIfChanged } from '../../../lib/kube/applied-hash.js';
 
 export const EXPOSED_CONDITION = 'ExposedByRoute';
 const INGRESS = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' };
-const TLS_ROUTE = { apiVersion: 'gateway.networking.k8s.io/v1alpha2', kind: 'TLSRoute' };
-
-async function served(client: Client, type: { apiVersion: string; kind: string }): Promise<boolean> {
-  try {
-    await client.mapper.mappingFor(type);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const TLS_ROUTE = { apiVersion: 'gateway.networking.k8s.io/v1alpha2', kind: 'TLSRoute' };
 
 function hostnameOf(tcp: TenantControlPlane, requested: string | undefined): string {
   return requested ?? `${tcp.metadata.name ?? ''}.${tcp.metadata.namespace ?? ''}.${tcp.spec.networkProfile?.clusterDomain ?? 'cluster.local'}`;
@@ -95,7 +86,7 @@ export async function exposeThroughIngressOrGateway(client: Client, tcp: TenantC
     removeCondition(tcp, EXPOSED_CONDITION);
     return;
   }
-  if (!(await served(client, wanted.type))) {
+  if (!(await client.mapper.isServed(wanted.type))) {
     const message = `${wanted.type.kind} (${wanted.type.apiVersion}) is not served by this cluster; install its CRDs to expose the apiserver through it`;
     if (markFalse(tcp, EXPOSED_CONDITION, 'RouteKindNotInstalled', message)) ctx.events.warning('RouteKindNotInstalled', 'Expose', message);
     return;

@@ -1,12 +1,11 @@
 // Wires the KamajiControlPlane controller: the KamajiControlPlane, the TenantControlPlanes and Secrets it controls,
 // its Cluster (mapped through spec.controlPlaneRef) and the KubevirtCluster of that Cluster. Without Cluster API
-// (or our KamajiControlPlane CRD) the kinds are not served and their informers could never sync, which would hold
-// the whole operator not-ready: the controller is then left out, and the operator serves TenantControlPlanes only.
+// (or our KamajiControlPlane CRD) the kinds are not served and their informers could never sync: the manager then
+// starts the controller once they are, and until then the operator serves TenantControlPlanes only.
 import { CLUSTER_TYPE, type Cluster } from '../../../lib/apis/cluster-api.js';
 import type { Manager } from '../../../lib/controller/manager.js';
 import type { Predicate } from '../../../lib/controller/predicates.js';
 import { PAUSED_ANNOTATION } from '../../../lib/controller/cluster-api-keys.js';
-import type { ObjectStore } from '../../../lib/controller/object-store.js';
 import { groupOf, type KubeObject, type TypeMeta } from '../../../lib/kube/object.js';
 import { API_VERSION, TENANT_CONTROL_PLANE_KIND } from '../api/index.js';
 import { KAMAJI_CONTROL_PLANE_API_VERSION, KAMAJI_CONTROL_PLANE_KIND, type KamajiControlPlane } from '../api/kamajicontrolplane.js';
@@ -17,15 +16,6 @@ export const KCP_TYPE: TypeMeta = { apiVersion: KAMAJI_CONTROL_PLANE_API_VERSION
 
 export interface KamajiControlPlaneOptions {
   kubeconfigValidityMs?: number | undefined;
-}
-
-async function served(manager: Manager, type: TypeMeta): Promise<boolean> {
-  try {
-    await manager.mapper.mappingFor(type);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // The Cluster's status churns with every Machine; only what changes our work matters.
@@ -40,27 +30,24 @@ function controlPlaneKey(cluster: Cluster): string[] {
   return [`${cluster.metadata.namespace ?? ''}/${ref.name}`];
 }
 
-export async function setupKamajiControlPlaneController(manager: Manager, opts: KamajiControlPlaneOptions = {}): Promise<boolean> {
-  if (!(await served(manager, KCP_TYPE)) || !(await served(manager, CLUSTER_TYPE))) {
-    manager.log.warn('KamajiControlPlane or Cluster API Cluster is not served: the KamajiControlPlane controller is off until a restart');
-    return false;
-  }
-  let builder = manager
+export function setupKamajiControlPlaneController(manager: Manager, opts: KamajiControlPlaneOptions = {}): void {
+  manager
     .controller<KamajiControlPlane & { metadata: object }>('kamajicontrolplane')
     .for(KCP_TYPE)
     .owns({ apiVersion: API_VERSION, kind: TENANT_CONTROL_PLANE_KIND })
     .owns({ apiVersion: 'v1', kind: 'Secret' })
-    .watches<Cluster>(CLUSTER_TYPE, controlPlaneKey, { predicates: [clusterChanged] });
-  // An externally managed KubevirtCluster appearing (or losing its endpoint) wakes the control plane of its Cluster.
-  if (await served(manager, KUBEVIRT_CLUSTER_TYPE)) {
-    let clusters: ObjectStore<Cluster> | undefined;
-    void manager.cache.informerFor<Cluster>(CLUSTER_TYPE).then((i) => (clusters = i.store), () => undefined);
-    builder = builder.watches<KubeObject>(KUBEVIRT_CLUSTER_TYPE, (kc) =>
-      (clusters?.list() ?? [])
-        .filter((c) => c.metadata.namespace === kc.metadata.namespace && c.spec?.infrastructureRef?.kind === KUBEVIRT_CLUSTER_TYPE.kind && c.spec.infrastructureRef.name === kc.metadata.name)
-        .flatMap(controlPlaneKey),
-    );
-  }
-  builder.complete(new KamajiControlPlaneReconciler({ client: manager.client, kubeconfigValidityMs: opts.kubeconfigValidityMs }));
-  return true;
+    .watches<Cluster>(CLUSTER_TYPE, controlPlaneKey, { predicates: [clusterChanged] })
+    // An externally managed KubevirtCluster appearing (or losing its endpoint) wakes the control plane of its
+    // Cluster; the infrastructure provider that serves the kind may be installed later than we are, or never. The
+    // Cluster watch above has created the Clusters' informer by the time this one delivers anything.
+    .watches<KubeObject>(
+      KUBEVIRT_CLUSTER_TYPE,
+      (kc) =>
+        (manager.cache.createdInformer<Cluster>(CLUSTER_TYPE)?.store.list() ?? [])
+          .filter((c) => c.metadata.namespace === kc.metadata.namespace && c.spec?.infrastructureRef?.kind === KUBEVIRT_CLUSTER_TYPE.kind && c.spec.infrastructureRef.name === kc.metadata.name)
+          .flatMap(controlPlaneKey),
+      { whenServed: true },
+    )
+    .startWhenServed()
+    .complete(new KamajiControlPlaneReconciler({ client: manager.client, kubeconfigValidityMs: opts.kubeconfigValidityMs }));
 }

@@ -1,5 +1,14 @@
 import { expect } from 'chai';
-import { parseEndpoint } from './kamajicontrolplane.js';
+import { CLUSTER_TYPE, type Cluster } from '../../../lib/apis/cluster-api.js';
+import { MANAGED_BY_ANNOTATION } from '../../../lib/controller/cluster-api-keys.js';
+import { getCondition, type ObjectWithConditions } from '../../../lib/controller/conditions.js';
+import { metaTime } from '../../../lib/kube/meta-time.js';
+import type { TenantControlPlane } from '../api/index.js';
+import { KAMAJI_CONTROL_PLANE_KIND, type KamajiControlPlane } from '../api/kamajicontrolplane.js';
+import { KCP_CONDITIONS } from '../kcp/status.js';
+import { ControlPlaneEnv, KCP_TYPE, secret, TCP_TYPE, tenantCA, tenantControlPlane } from './reconcile-env.testdata.js';
+import { KUBEVIRT_CLUSTER_TYPE } from './kamajicontrolplane-infra.js';
+import { KCP_FINALIZER, KamajiControlPlaneReconciler, parseEndpoint } from './kamajicontrolplane.js';
 
 describe('controllers/kamajicontrolplane parseEndpoint', () => {
   const cases: { in: string | undefined; want: { host: string; port: number } | undefined }[] = [
@@ -15,4 +24,180 @@ describe('controllers/kamajicontrolplane parseEndpoint', () => {
       expect(parseEndpoint(tc.in)).to.deep.equal(tc.want);
     });
   }
+});
+
+type KCP = KamajiControlPlane & { metadata: object };
+
+const NS = 'tenants';
+const SECRET = { apiVersion: 'v1', kind: 'Secret' };
+const cond = (obj: ObjectWithConditions, type: string): string => {
+  const c = getCondition(obj, type);
+  return c ? `${c.status}/${c.reason}` : 'absent';
+};
+
+/** The Cluster "acme" whose control plane is the KamajiControlPlane "acme", on an externally managed KubevirtCluster. */
+function cluster(paused = false): Cluster {
+  return {
+    ...CLUSTER_TYPE,
+    metadata: { namespace: NS, name: 'acme', uid: 'cluster-uid' },
+    spec: {
+      ...(paused ? { paused: true } : {}),
+      controlPlaneRef: { apiGroup: 'controlplane.cluster.x-k8s.io', kind: KAMAJI_CONTROL_PLANE_KIND, name: 'acme' },
+      infrastructureRef: { apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'KubevirtCluster', name: 'acme' },
+    },
+  };
+}
+
+function kamajiControlPlane(owned = true): KCP {
+  return {
+    ...KCP_TYPE,
+    metadata: {
+      namespace: NS,
+      name: 'acme',
+      uid: 'kcp-uid',
+      generation: 1,
+      ...(owned ? { ownerReferences: [{ apiVersion: CLUSTER_TYPE.apiVersion, kind: 'Cluster', name: 'acme', uid: 'cluster-uid' }] } : {}),
+    },
+    spec: { version: 'v1.37.2', replicas: 1 },
+  };
+}
+
+describe('controllers/kamajicontrolplane KamajiControlPlaneReconciler', () => {
+  let env: ControlPlaneEnv;
+  let kcp: KCP;
+  let reconciler: KamajiControlPlaneReconciler;
+  beforeEach(() => {
+    env = new ControlPlaneEnv();
+    reconciler = new KamajiControlPlaneReconciler({ client: env.client, pollMs: 1000 });
+    env.api.seed({ ...KUBEVIRT_CLUSTER_TYPE, metadata: { namespace: NS, name: 'acme', annotations: { [MANAGED_BY_ANNOTATION]: 'kamaji' } }, spec: {} });
+  });
+  afterEach(async () => {
+    await env.close();
+  });
+  const pass = () => reconciler.reconcile(kcp, env.ctx(`${NS}/acme`));
+  const liveTCP = () => env.get(TCP_TYPE, NS, 'acme') as (TenantControlPlane & { metadata: object }) | undefined;
+
+  it('waits for Cluster API to set the owner Cluster, creating nothing', async () => {
+    env.api.seed(cluster());
+    kcp = env.api.seed(kamajiControlPlane(false));
+
+    expect(await pass()).to.deep.equal({});
+
+    expect(cond(kcp, KCP_CONDITIONS.tenantControlPlaneCreated)).to.equal('False/WaitingForCluster');
+    expect(kcp.metadata.finalizers).to.equal(undefined);
+    expect(liveTCP()).to.equal(undefined);
+  });
+
+  it('leaves the control plane of a paused Cluster alone and says so', async () => {
+    env.api.seed(cluster(true));
+    kcp = env.api.seed(kamajiControlPlane());
+
+    expect(await pass()).to.deep.equal({});
+
+    expect(cond(kcp, 'Paused')).to.equal('True/Paused');
+    expect(kcp.metadata.finalizers).to.equal(undefined);
+    expect(liveTCP()).to.equal(undefined);
+    expect(env.api.writes()).to.deep.equal([]);
+  });
+
+  it('applies a TenantControlPlane with its own name and itself as controller, then waits for its endpoint; again, it writes nothing', async () => {
+    env.api.seed(cluster());
+    kcp = env.api.seed(kamajiControlPlane());
+
+    expect(await pass()).to.deep.equal({});
+
+    const tcp = liveTCP();
+    expect(tcp?.metadata.ownerReferences).to.deep.equal([
+      { apiVersion: KCP_TYPE.apiVersion, kind: KAMAJI_CONTROL_PLANE_KIND, name: 'acme', uid: 'kcp-uid', controller: true, blockOwnerDeletion: true },
+    ]);
+    expect(tcp?.spec.kubernetes.version).to.equal('v1.37.2');
+    expect(kcp.metadata.finalizers).to.deep.equal([KCP_FINALIZER]);
+    expect(cond(kcp, KCP_CONDITIONS.tenantControlPlaneCreated)).to.equal('True/TenantControlPlaneApplied');
+    expect(cond(kcp, KCP_CONDITIONS.addressReady)).to.equal('False/WaitingForEndpoint');
+    expect(env.eventReasons()).to.deep.equal(['TenantControlPlaneCreated']);
+
+    const writes = env.api.writes().length;
+    await pass();
+    expect(env.api.writes().slice(writes)).to.deep.equal([]);
+  });
+
+  it('does not take over a TenantControlPlane of the same name that it does not control', async () => {
+    env.api.seed(cluster());
+    kcp = env.api.seed(kamajiControlPlane());
+    env.api.seed(tenantControlPlane(6443));
+
+    await pass();
+
+    expect(cond(kcp, KCP_CONDITIONS.tenantControlPlaneCreated)).to.equal('False/TenantControlPlaneNotOwned');
+    expect(liveTCP()?.metadata.ownerReferences).to.equal(undefined);
+    expect(env.api.writes()).to.deep.equal([]);
+  });
+
+  it('once the TenantControlPlane has an endpoint and a CA: sets the endpoint, fills the KubevirtCluster and writes <cluster>-ca and <cluster>-kubeconfig', async () => {
+    env.api.seed(cluster());
+    kcp = env.api.seed(kamajiControlPlane());
+    await pass();
+    const tcp = liveTCP();
+    if (!tcp) throw new Error('no TenantControlPlane');
+    env.api.seed({ ...tcp, status: { controlPlaneEndpoint: '10.255.0.3:6443' } });
+    env.api.seed(secret(NS, 'acme-ca', (await tenantCA()).data));
+
+    const res = await pass();
+
+    expect(kcp.spec.controlPlaneEndpoint).to.deep.equal({ host: '10.255.0.3', port: 6443 });
+    const kc = env.get(KUBEVIRT_CLUSTER_TYPE, NS, 'acme');
+    expect(kc?.spec).to.deep.equal({ controlPlaneEndpoint: { host: '10.255.0.3', port: 6443 } });
+    expect(kc?.status).to.deep.equal({ ready: true, initialization: { provisioned: true } });
+    const kubeconfig = env.get(SECRET, NS, 'acme-kubeconfig');
+    expect(kubeconfig?.metadata.ownerReferences?.[0]).to.include({ kind: KAMAJI_CONTROL_PLANE_KIND, uid: 'kcp-uid', controller: true });
+    for (const [type, want] of [
+      [KCP_CONDITIONS.addressReady, 'True/EndpointReady'],
+      [KCP_CONDITIONS.infrastructurePatched, 'True/Patched'],
+      [KCP_CONDITIONS.kubeadmResources, 'True/SecretsWritten'],
+    ] as const) {
+      expect(cond(kcp, type), type).to.equal(want);
+    }
+    expect(res.requeueAfter).to.be.greaterThan(0); // the kubeconfig's client certificate renewal
+  });
+
+  describe('deletion', () => {
+    async function deleting(): Promise<void> {
+      env.api.seed(cluster());
+      kcp = env.api.seed(kamajiControlPlane());
+      await pass();
+      // The TenantControlPlane's own finalizer holds it while its datastore is cleaned.
+      const tcp = liveTCP();
+      if (!tcp) throw new Error('no TenantControlPlane');
+      env.api.seed({ ...tcp, metadata: { ...tcp.metadata, finalizers: ['kamaji.clastix.io/finalizer'] } });
+      kcp.metadata.deletionTimestamp = metaTime();
+    }
+
+    it('deletes its TenantControlPlane once and keeps its finalizer while that is still there', async () => {
+      await deleting();
+
+      expect(await pass()).to.deep.equal({});
+      expect(liveTCP()?.metadata.deletionTimestamp).to.be.a('string');
+      const writes = env.api.writes().length;
+      await pass();
+
+      expect(env.api.writes().slice(writes)).to.deep.equal([]);
+      expect(kcp.metadata.finalizers).to.deep.equal([KCP_FINALIZER]);
+      expect(cond(kcp, KCP_CONDITIONS.available)).to.equal('False/Deleting');
+      expect(env.eventReasons()).to.deep.equal(['TenantControlPlaneCreated', 'TenantControlPlaneDeleting']);
+    });
+
+    it('drops its finalizer once the TenantControlPlane is gone', async () => {
+      await deleting();
+      await pass();
+      const tcp = liveTCP();
+      if (!tcp) throw new Error('no TenantControlPlane');
+      env.api.seed({ ...tcp, metadata: { ...tcp.metadata, finalizers: [] } });
+      await env.client.delete(TCP_TYPE, { namespace: NS, name: 'acme' });
+
+      await pass();
+
+      expect(liveTCP()).to.equal(undefined);
+      expect(kcp.metadata.finalizers).to.deep.equal([]);
+    });
+  });
 });

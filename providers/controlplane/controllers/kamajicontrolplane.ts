@@ -3,7 +3,6 @@
 // one minor at a time) -> its endpoint into spec.controlPlaneEndpoint and an externally managed KubevirtCluster
 // -> `<cluster>-ca` and `<cluster>-kubeconfig` -> status from the TenantControlPlane. Deleting it deletes the
 // TenantControlPlane and waits until it is gone (its finalizer cleans the datastore).
-import { createHash } from 'node:crypto';
 import { CLUSTER_TYPE, type Cluster } from '../../../lib/apis/cluster-api.js';
 import { markFalse, markTrue, markUnknown, setCondition, setReadySummary } from '../../../lib/controller/conditions.js';
 import { mirrorV1Beta1Conditions } from '../../../lib/controller/conditions-v1beta1.js';
@@ -18,13 +17,11 @@ import { DEFAULT_KUBECONFIG_VALIDITY_MS } from '../kcp/cluster-secrets.js';
 import { computeStatus, KCP_CONDITIONS } from '../kcp/status.js';
 import { buildTenantControlPlane } from '../kcp/tenantcontrolplane.js';
 import { nextVersion, rolledOutAt, withV } from '../kcp/version-walk.js';
-import { applyIfChanged } from './apply-children.js';
+import { applyIfChanged } from '../../../lib/kube/applied-hash.js';
 import { patchInfrastructureCluster } from './kamajicontrolplane-infra.js';
 import { ensureClusterSecrets } from './kamajicontrolplane-secrets.js';
 
 export const KCP_FINALIZER = 'kamajicontrolplane.controlplane.cluster.x-k8s.io';
-/** Checksum of the TenantControlPlane we applied last: a field dropped from the KamajiControlPlane changes it. */
-export const APPLIED_CHECKSUM_ANNOTATION = 'controlplane.cluster.x-k8s.io/kamajicontrolplane-checksum';
 const TCP_TYPE = { apiVersion: API_VERSION, kind: TENANT_CONTROL_PLANE_KIND };
 /** A renewal far ahead (a long --kubeconfig-client-cert-validity) is looked at again after this at the latest. */
 const MAX_RENEWAL_WAIT_MS = 6 * 3_600_000;
@@ -164,8 +161,6 @@ export class KamajiControlPlaneReconciler implements Reconciler<KCP> {
     }
     const step = nextVersion(kcp.spec.version, live);
     const { tcp: desired, droppedAdmissionControllers } = buildTenantControlPlane(kcp, cluster, step.version);
-    const checksum = createHash('sha256').update(JSON.stringify(desired)).digest('hex').slice(0, 32);
-    desired.metadata.annotations = { ...desired.metadata.annotations, [APPLIED_CHECKSUM_ANNOTATION]: checksum };
     const { object, wrote } = await applyIfChanged<TenantControlPlane & { metadata: object }>(this.deps.client, desired);
     if (wrote) {
       ctx.events.normal(live ? 'TenantControlPlaneUpdated' : 'TenantControlPlaneCreated', 'ApplyTenantControlPlane', `TenantControlPlane ${name} at ${step.version}`);

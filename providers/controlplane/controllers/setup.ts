@@ -10,8 +10,10 @@ import { API_VERSION, DATASTORE_KIND, TENANT_CONTROL_PLANE_KIND, type DataStore,
 import { DriverPool } from '../datastore/driver-pool.js';
 import type { PKIOptions } from '../pki/options.js';
 import { DataStoreReconciler, dataStoreOf, dataStoresToRecount } from './datastore.js';
+import { TLS_ROUTE } from './exposure.js';
 import { setupKamajiControlPlaneController } from './kamajicontrolplane-setup.js';
 import { TenantControlPlaneReconciler } from './tenantcontrolplane.js';
+import type { ManagementRanges } from '../workload/network.js';
 
 export const TCP_TYPE = { apiVersion: API_VERSION, kind: TENANT_CONTROL_PLANE_KIND };
 export const DATASTORE_TYPE = { apiVersion: API_VERSION, kind: DATASTORE_KIND };
@@ -25,6 +27,8 @@ export interface ControlPlaneOptions {
   pki?: PKIOptions;
   /** Client certificate lifetime of the `<cluster>-kubeconfig` Secrets the KamajiControlPlane controller writes. */
   kubeconfigValidityMs?: number;
+  /** The management cluster's Pod and Service ranges, which tenant ranges must not overlap. */
+  managementRanges?: ManagementRanges | undefined;
 }
 
 export interface ControlPlaneControllers {
@@ -32,7 +36,7 @@ export interface ControlPlaneControllers {
   pool: DriverPool;
 }
 
-export async function setupControlPlaneControllers(manager: Manager, opts: ControlPlaneOptions = {}): Promise<ControlPlaneControllers> {
+export function setupControlPlaneControllers(manager: Manager, opts: ControlPlaneOptions = {}): ControlPlaneControllers {
   const log = manager.log;
   const pool = new DriverPool();
   const tenants = new ClusterAccessCache<RemoteCluster>({
@@ -44,12 +48,15 @@ export async function setupControlPlaneControllers(manager: Manager, opts: Contr
   let tcpStore: ObjectStore<TenantControlPlane & { metadata: object }> | undefined;
   void manager.cache.informerFor<TenantControlPlane & { metadata: object }>(TCP_TYPE).then((i) => (tcpStore = i.store), () => undefined);
 
-  manager
+  const tcpController = manager
     .controller<TenantControlPlane & { metadata: object }>('tenantcontrolplane')
     .for(TCP_TYPE)
     .owns({ apiVersion: 'apps/v1', kind: 'Deployment' })
     .owns({ apiVersion: 'v1', kind: 'Service' })
     .owns({ apiVersion: 'v1', kind: 'Secret' })
+    // Gateway API may be installed after us: once TLSRoutes are served, every TenantControlPlane is reconciled
+    // again, so those waiting for the kind (controlPlane.gateway) get their route without a restart.
+    .owns(TLS_ROUTE, { whenServed: true })
     .watches<DataStore & { metadata: object }>(DATASTORE_TYPE, (ds) =>
       (tcpStore?.list() ?? []).filter((t) => dataStoreOf(t, opts.defaultDataStore) === ds.metadata.name).map((t) => objectKey(t)),
     )
@@ -63,6 +70,11 @@ export async function setupControlPlaneControllers(manager: Manager, opts: Contr
         deleteDataOnRemoval: opts.deleteDataOnRemoval ?? true,
         ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
         ...(opts.pki ? { pki: opts.pki } : {}),
+        managementRanges: opts.managementRanges,
+        // The write-permissions policy inside each tenant: a deletion there queues its TenantControlPlane.
+        enqueue: (key) => {
+          tcpController.queue.add(key);
+        },
       }),
     );
 
@@ -80,7 +92,7 @@ export async function setupControlPlaneControllers(manager: Manager, opts: Contr
       }),
     );
 
-  await setupKamajiControlPlaneController(manager, { kubeconfigValidityMs: opts.kubeconfigValidityMs });
+  setupKamajiControlPlaneController(manager, { kubeconfigValidityMs: opts.kubeconfigValidityMs });
 
   manager.add({
     name: 'controlplane-connections',

@@ -12,6 +12,7 @@ import type { RemoteCluster } from '../../../lib/controller/remote-cluster.js';
 import { markFalse, markTrue, markUnknown, setReadySummary } from '../../../lib/controller/conditions.js';
 import { addFinalizer, removeFinalizer } from '../../../lib/controller/finalizers.js';
 import { setControllerReference } from '../../../lib/controller/owner-references.js';
+import { objectKey } from '../../../lib/kube/object.js';
 import { PAUSED_CONDITION } from '../../../lib/controller/paused.js';
 import { done, requeueAfter, type ReconcileContext, type Reconciler, type Result } from '../../../lib/controller/reconciler.js';
 import {
@@ -27,15 +28,15 @@ import { resolveCredentials, type DataStoreCredentials } from '../datastore/cred
 import type { DriverPool } from '../datastore/driver-pool.js';
 import { tenantPrefix } from '../datastore/etcd-driver.js';
 import { blocksWrites, decideStorage, type Migration } from '../datastore/migration.js';
-import { phaseChecksum, syncPhase, tenantPhases, type Phase } from '../tenant/phases.js';
+import { phaseChecksum, phaseIntact, syncPhase, tenantPhases, type Phase } from '../tenant/phases.js';
 import { blockedOperations } from '../tenant/write-permissions.js';
 import { buildDeployment, egressSelectorConfiguration, type Deployment } from '../workload/deployment.js';
 import { userNamespacesSupported } from '../workload/hardening.js';
-import { apiServerPort } from '../workload/network.js';
+import { apiServerPort, managementRangeConflict, type ManagementRanges } from '../workload/network.js';
 import { buildService, endpointAddress, joinHostPort, type Service } from '../workload/service.js';
 import type { TenantControlPlaneView } from '../workload/tcp-view.js';
 import { CA_ROTATION_KEYS, DEFAULT_PKI_OPTIONS, type PKIOptions } from '../pki/index.js';
-import { applyIfChanged } from './apply-children.js';
+import { applyIfChanged } from '../../../lib/kube/applied-hash.js';
 import { MIGRATION_CONDITION, startMigration, stepMigration } from './datastore-migration.js';
 import { ensureCredentials, type ControlPlaneCredentials } from './credentials-step.js';
 import { exposeThroughIngressOrGateway } from './exposure.js';
@@ -43,7 +44,8 @@ import { reconcileCARotation } from './rotation-ca.js';
 import { untilRenewal } from './rotation-schedule.js';
 import { withCASigner } from './rotation-signer.js';
 import { probeTenant } from './tenant-probe.js';
-import { decideVersionStatus } from './version-status.js';
+import { addonVersion, decideVersionStatus, type VersionInputs } from './version-status.js';
+import { WritePermissionsWatch } from './write-permissions-watch.js';
 
 export const TCP_FINALIZER = 'kamaji.clastix.io/finalizer';
 
@@ -74,6 +76,10 @@ export interface TenantControlPlaneDeps {
   pollMs?: number;
   /** Key algorithm, lifetimes and the renewal threshold of the tenants' certificates. */
   pki?: PKIOptions;
+  /** Queues a TenantControlPlane (namespace/name) again: changes inside its tenant are no event of the management cluster. */
+  enqueue?: (key: string) => void;
+  /** The management cluster's ranges (--management-pod-cidr, --management-service-cidr): tenants must stay apart. */
+  managementRanges?: ManagementRanges | undefined;
 }
 
 /** The DataStore serving the tenant in this pass, and the migration in progress (not yet validated when new). */
@@ -97,8 +103,11 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
   private readonly applied = new Map<string, Map<string, string>>();
   /** Per tenant uid, the storage checksum this process set up: the cache may not show our status write yet. */
   private readonly storageSetUp = new Map<string, string>();
+  private readonly writePermissionsWatch: WritePermissionsWatch | undefined;
 
-  constructor(private readonly deps: TenantControlPlaneDeps) {}
+  constructor(private readonly deps: TenantControlPlaneDeps) {
+    this.writePermissionsWatch = deps.enqueue ? new WritePermissionsWatch(deps.enqueue) : undefined;
+  }
 
   async reconcile(tcp: TenantControlPlane, ctx: ReconcileContext): Promise<Result> {
     if (tcp.metadata.annotations?.[PAUSED_ANNOTATION] !== undefined) {
@@ -117,6 +126,12 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
   }
 
   private async reconcileNormal(tcp: TenantControlPlane, ctx: ReconcileContext): Promise<Result> {
+    // Admission cannot know the management cluster's ranges; the operator is told them and refuses here.
+    const conflict = this.deps.managementRanges && managementRangeConflict(tcp.spec.networkProfile, this.deps.managementRanges);
+    if (conflict) {
+      if (markFalse(tcp, CONDITIONS.deployment, 'NetworkOverlapsManagement', conflict)) ctx.events.warning('NetworkOverlapsManagement', 'ValidateNetwork', conflict);
+      return done(); // a spec change brings the tenant back
+    }
     const decided = storageOf(tcp, this.deps);
     let migration = decided.migration;
     if (!migration && this.migrationRefused(tcp)) {
@@ -177,7 +192,8 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     }
     markTrue(tcp, CONDITIONS.apiServer, 'APIServerReady', `/readyz ok, version ${probe.version ?? 'unknown'}`);
 
-    const tenantReady = await this.ensureTenantResources(tcp, endpoint, credentials, ctx);
+    const kubernetesVersion = addonVersion(this.versionInputs(tcp, true, deployment));
+    const tenantReady = await this.ensureTenantResources(tcp, endpoint, credentials, kubernetesVersion, ctx);
     this.setVersionStatus(tcp, true, deployment);
     await exposeThroughIngressOrGateway(this.deps.client, tcp, ctx);
     if (!tenantReady) return requeueAfter(this.pollMs);
@@ -333,22 +349,29 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     tcp: TenantControlPlane,
     endpoint: { host: string; port: number },
     c: ControlPlaneCredentials,
+    kubernetesVersion: string,
     ctx: ReconcileContext,
   ): Promise<boolean> {
     const uid = tcp.metadata.uid ?? '';
     const applied = this.applied.get(uid) ?? new Map<string, string>();
     this.applied.set(uid, applied);
     const migrating = blocksWrites(runningMigration(tcp));
-    const phases = tenantPhases(view(tcp), { host: tcp.spec.networkProfile?.advertiseAddress ?? endpoint.host, port: endpoint.port }, c.caCertPem, migrating);
+    const phases = tenantPhases(view(tcp), { host: tcp.spec.networkProfile?.advertiseAddress ?? endpoint.host, port: endpoint.port }, c.caCertPem, { kubernetesVersion, migrating });
     try {
       const tenant = await this.deps.tenants.kubeconfigSecret({ namespace: tcp.metadata.namespace, name: c.adminKubeconfigSecret }, c.adminKubeconfigKey);
       for (const phase of phases) {
         const sum = phaseChecksum(phase);
-        if (applied.get(phase.name) === sum) continue;
+        const unchanged = applied.get(phase.name) === sum;
+        // The write block is the one phase a tenant's admin can remove (admission policies do not guard themselves):
+        // watched inside the tenant, and applied again when its objects are not intact, not only when it changed.
+        const guarded = phase.name === 'write-permissions' && phase.enabled;
+        if (guarded) await this.writePermissionsWatch?.ensure(tenant, objectKey(tcp));
+        if (unchanged && (!guarded || (await phaseIntact(tenant.client, phase)))) continue;
         const { deleted } = await syncPhase(tenant.client, phase);
         applied.set(phase.name, sum);
-        ctx.log.info({ phase: phase.name, enabled: phase.enabled }, 'synced tenant phase');
-        if (phase.name === 'write-permissions' && !migrating && runningMigration(tcp) === undefined) announceWritePermissions(tcp, phase, deleted, ctx);
+        ctx.log.info({ phase: phase.name, enabled: phase.enabled, restored: unchanged }, 'synced tenant phase');
+        if (unchanged) ctx.events.warning('WritePermissionsRestored', 'SyncWritePermissions', 'the write-permissions admission policy or its binding was deleted or changed inside the tenant and has been applied again');
+        else if (phase.name === 'write-permissions' && !migrating && runningMigration(tcp) === undefined) announceWritePermissions(tcp, phase, deleted, ctx);
       }
     } catch (err) {
       markFalse(tcp, CONDITIONS.tenant, 'TenantResourcesFailed', (err as Error).message);
@@ -370,11 +393,20 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     return true;
   }
 
+  private versionInputs(tcp: TenantControlPlane, answering: boolean, deployment: Deployment | undefined): VersionInputs {
+    return {
+      current: tcp.status?.kubernetesResources?.version,
+      desired: tcp.spec.kubernetes.version,
+      deployment,
+      answering,
+      writeLimited: blockedOperations(tcp.spec.writePermissions).length > 0,
+      migrationBlocksWrites: blocksWrites(runningMigration(tcp)),
+    };
+  }
+
   private setVersionStatus(tcp: TenantControlPlane, answering: boolean, deployment: Deployment | undefined): void {
     const current = tcp.status?.kubernetesResources?.version;
-    const writeLimited = blockedOperations(tcp.spec.writePermissions).length > 0;
-    const migrationBlocksWrites = blocksWrites(runningMigration(tcp));
-    const { version, status } = decideVersionStatus({ current, desired: tcp.spec.kubernetes.version, deployment, answering, writeLimited, migrationBlocksWrites });
+    const { version, status } = decideVersionStatus(this.versionInputs(tcp, answering, deployment));
     if (current?.status === status && current.version === version) return;
     tcp.status = {
       ...tcp.status,

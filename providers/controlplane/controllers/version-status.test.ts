@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Deployment } from '../workload/deployment.js';
-import { decideVersionStatus, rolledOut, type VersionInputs, type VersionStatus } from './version-status.js';
+import { addonVersion, decideVersionStatus, rolledOut, type VersionInputs, type VersionStatus } from './version-status.js';
 
 function deployment(generation: number, status: Deployment['status'], replicas = 1): Deployment {
   return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 't', generation }, spec: { replicas, selector: {}, template: {} }, status };
@@ -29,6 +29,17 @@ describe('controllers/version-status', () => {
     { name: 'not ready, not migrating, when a migrating control plane stops answering', in: { current: { version: 'v1.37.2', status: 'Migrating' }, desired: 'v1.37.2', deployment: done, answering: false, migrationBlocksWrites: true }, want: { version: 'v1.37.2', status: 'NotReady' } },
   ];
   for (const tc of cases) it(tc.name, () => expect(decideVersionStatus(tc.in)).to.deep.equal(tc.want));
+
+  // One upgrade as the reconciler sees it pass after pass: the addons move only when every pod runs the new version.
+  const upgrade: { name: string; in: VersionInputs; want: string }[] = [
+    { name: 'the spec\'s version on the first install, before any is reported', in: { current: { status: 'Provisioning' }, desired: 'v1.36.0', deployment: done, answering: true }, want: 'v1.36.0' },
+    { name: 'the old version while the Deployment controller has not seen the new template', in: { current: ready('v1.36.0'), desired: 'v1.37.2', deployment: notObserved, answering: true }, want: 'v1.36.0' },
+    { name: 'the old version while old and new apiservers both serve', in: { current: { version: 'v1.36.0', status: 'Upgrading' }, desired: 'v1.37.2', deployment: surging, answering: true }, want: 'v1.36.0' },
+    { name: 'the old version while no apiserver answers mid-roll', in: { current: { version: 'v1.36.0', status: 'Upgrading' }, desired: 'v1.37.2', deployment: surging, answering: false }, want: 'v1.36.0' },
+    { name: 'the new version once rolled out and answering', in: { current: { version: 'v1.36.0', status: 'Upgrading' }, desired: 'v1.37.2', deployment: done, answering: true }, want: 'v1.37.2' },
+    { name: 'the installed version while an installed control plane does not answer', in: { current: { version: 'v1.36.0', status: 'Upgrading' }, desired: 'v1.37.2', deployment: done, answering: false }, want: 'v1.36.0' },
+  ];
+  for (const tc of upgrade) it(`versions the tenant addons by ${tc.name}`, () => expect(addonVersion(tc.in)).to.equal(tc.want));
 
   it('counts a rollout done only when observed, fully updated and with no old pods left', () => {
     expect([done, notObserved, surging, undefined].map(rolledOut)).to.deep.equal([true, false, false, false]);

@@ -46,6 +46,16 @@ export function decideVersionStatus(i: VersionInputs): VersionStatus {
   return { version: installed, status: changing ? 'Upgrading' : 'NotReady' };
 }
 
+/**
+ * The Kubernetes version of what the operator installs inside the tenant (kube-proxy's image, kubeadm-config): the
+ * version decided above, which reaches the spec's only once every apiserver pod runs it. The version skew policy
+ * allows no kube-proxy newer than the apiserver, and during an upgrade the old apiservers serve until the rollout
+ * ends. Before any version is reported no older apiserver exists, so the spec's is the one.
+ */
+export function addonVersion(i: VersionInputs): string {
+  return decideVersionStatus(i).version ?? i.desired;
+}
+
 function servingStatus(i: VersionInputs): KubernetesVersionStatus {
   if (i.migrationBlocksWrites) return 'Migrating';
   return i.writeLimited ? 'WriteLimited' : 'Ready';

@@ -16,13 +16,13 @@ describe('controlplane/pki apiServerSANs', () => {
       name: 'loopback, Service DNS names, in-tenant kubernetes names and the first Service IP by default',
       np: {},
       endpoints: [],
-      want: [...base, 'kubernetes.default.svc.cluster.local', '10.96.0.1'],
+      want: [...base, 'kubernetes.default.svc.cluster.local', '10.95.0.1'],
     },
     {
       name: 'the cluster domain in the fully qualified names',
       np: { clusterDomain: 'tenant.example' },
       endpoints: [],
-      want: ['127.0.0.1', 'localhost', 'acme', 'acme.tenants', 'acme.tenants.svc', 'acme.tenants.svc.tenant.example', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.tenant.example', '10.96.0.1'],
+      want: ['127.0.0.1', 'localhost', 'acme', 'acme.tenants', 'acme.tenants.svc', 'acme.tenants.svc.tenant.example', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.tenant.example', '10.95.0.1'],
     },
     {
       name: 'one kubernetes Service IP per family in dual stack',
@@ -33,14 +33,14 @@ describe('controlplane/pki apiServerSANs', () => {
     {
       name: 'the address, the advertise address, the observed endpoint and certSANs, without duplicates',
       np: { address: '203.0.113.10', advertiseAddress: '192.0.2.5', certSANs: ['api.acme.example', '203.0.113.10', 'API.acme.example'] },
-      endpoints: ['203.0.113.10', '10.96.0.1'],
-      want: [...base, 'kubernetes.default.svc.cluster.local', '10.96.0.1', '203.0.113.10', '192.0.2.5', 'api.acme.example'],
+      endpoints: ['203.0.113.10', '10.95.0.1'],
+      want: [...base, 'kubernetes.default.svc.cluster.local', '10.95.0.1', '203.0.113.10', '192.0.2.5', 'api.acme.example'],
     },
     {
       name: 'IPv6 endpoints written canonically',
       np: { certSANs: ['2001:DB8:0:0:0:0:0:1'] },
       endpoints: ['2001:db8::1'],
-      want: [...base, 'kubernetes.default.svc.cluster.local', '10.96.0.1', '2001:db8::1'],
+      want: [...base, 'kubernetes.default.svc.cluster.local', '10.95.0.1', '2001:db8::1'],
     },
   ];
   for (const tc of cases) {

@@ -24,6 +24,25 @@ export function bootstrapRBACObjects(): Manifest[] {
     clusterRoleBinding('kubeadm:get-nodes', 'kubeadm:get-nodes', tokens),
     // kubeadm >= 1.29 gives admin.conf this group instead of system:masters; the binding makes it cluster-admin.
     clusterRoleBinding('kubeadm:cluster-admins', 'cluster-admin', [{ kind: 'Group', name: 'kubeadm:cluster-admins' }]),
+    ...nodePodRoutesRBAC(),
+  ];
+}
+
+/**
+ * kvcloud's worker VMs route their pods to each other host-gw style, each VM one route per other Node's podCIDR
+ * via its address, so each must watch every Node, which the Node authorizer lets a node do only for its own. The
+ * grant a host-gw CNI's DaemonSet gets for its ServiceAccount, given here to the nodes themselves: the route sync
+ * runs in the VM as the node.
+ */
+export function nodePodRoutesRBAC(): Manifest[] {
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'kvcloud:node-pod-routes' },
+      rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] }],
+    },
+    clusterRoleBinding('kvcloud:node-pod-routes', 'kvcloud:node-pod-routes', [{ kind: 'Group', name: NODES_GROUP }]),
   ];
 }
 

@@ -3,6 +3,7 @@
 // hash is what was last applied, so a steady tenant costs no requests. A disabled addon's objects are deleted, as
 // are the write-permissions policy and binding once spec.writePermissions blocks nothing.
 import { createHash } from 'node:crypto';
+import { contains } from '../../../lib/kube/applied-hash.js';
 import type { Client } from '../../../lib/kube/client.js';
 import { typeMetaOf } from '../../../lib/kube/object.js';
 import type { TenantControlPlaneView } from '../workload/tcp-view.js';
@@ -31,12 +32,24 @@ export interface TenantEndpoint {
   port: number;
 }
 
-/** `migrating`: a DataStore migration is running, so the write-permissions phase blocks every write. */
-export function tenantPhases(tcp: TenantControlPlaneView, endpoint: TenantEndpoint, caCertPem: string, migrating = false): Phase[] {
+/** What the tenant runs now: the phases follow it where it can differ from the spec. */
+export interface TenantState {
+  /**
+   * The Kubernetes version every tenant apiserver serves (controllers/version-status.ts addonVersion). kube-proxy
+   * and kubeadm-config follow it, not spec.kubernetes.version: during an upgrade the old apiservers serve until the
+   * rollout ends, and a kube-proxy newer than its apiserver is outside the version skew policy.
+   */
+  kubernetesVersion: string;
+  /** A DataStore migration is running, so the write-permissions phase blocks every write. */
+  migrating?: boolean;
+}
+
+export function tenantPhases(tcp: TenantControlPlaneView, endpoint: TenantEndpoint, caCertPem: string, state: TenantState): Phase[] {
   const np = tcp.spec.networkProfile;
   const hostPort = endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
   const server = `https://${hostPort}`;
-  const version = tcp.spec.kubernetes.version;
+  const version = state.kubernetesVersion;
+  const migrating = state.migrating ?? false;
   const addons = tcp.spec.addons;
   const kPort = konnectivityPort(tcp);
   const agent = addons?.konnectivity?.agent;
@@ -104,6 +117,20 @@ export function tenantPhases(tcp: TenantControlPlaneView, endpoint: TenantEndpoi
 
 export function phaseChecksum(phase: Phase): string {
   return createHash('sha256').update(JSON.stringify({ enabled: phase.enabled, objects: phase.objects })).digest('hex').slice(0, 16);
+}
+
+/**
+ * True when every object of the phase is in the cluster with the content we apply, read through the client's cache
+ * (no request once its informers run); fields the apiserver defaults or others add do not count. A phase whose
+ * checksum is unchanged is re-applied when this is false: someone inside the tenant deleted or changed an object.
+ */
+export async function phaseIntact(client: Client, phase: Phase): Promise<boolean> {
+  for (const obj of phase.objects) {
+    const live = await client.get(typeMetaOf(obj), { namespace: obj.metadata.namespace, name: obj.metadata.name ?? '' });
+    const { apiVersion: _a, kind: _k, ...wanted } = obj;
+    if (!live || !contains(live, wanted)) return false;
+  }
+  return true;
 }
 
 /** Applies (or, for a disabled phase, deletes) the phase's objects in order; counts the objects it deleted. */

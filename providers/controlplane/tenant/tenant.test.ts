@@ -16,6 +16,7 @@ function tcp(patch: (t: TenantControlPlaneView) => void = () => undefined): Tena
 }
 
 const endpoint = { host: '10.255.255.7', port: 6443 };
+const serving = { kubernetesVersion: 'v1.37.2' };
 const phase = (phases: Phase[], name: string): Phase => {
   const p = phases.find((x) => x.name === name);
   if (!p) throw new Error(`no phase ${name}`);
@@ -40,12 +41,12 @@ describe('tenant/json-patch', () => {
 
 describe('tenant/phases', () => {
   it('writes kubeadm-config with the endpoint, version and networking, readable by bootstrap tokens and nodes', () => {
-    const p = phase(tenantPhases(tcp((t) => (t.spec.networkProfile = { podCidr: '10.50.0.0/16', clusterDomain: 'acme.local' })), endpoint, 'CA'), 'kubeadm-config');
+    const p = phase(tenantPhases(tcp((t) => (t.spec.networkProfile = { podCidr: '10.50.0.0/16', clusterDomain: 'acme.local' })), endpoint, 'CA', serving), 'kubeadm-config');
     const cm = object(p, 'ConfigMap', 'kubeadm-config') as { data: { ClusterConfiguration: string } } | undefined;
     const cfg = parse(cm?.data.ClusterConfiguration ?? '') as { controlPlaneEndpoint: string; kubernetesVersion: string; networking: Record<string, string> };
     expect(cfg.controlPlaneEndpoint).to.equal('10.255.255.7:6443');
     expect(cfg.kubernetesVersion).to.equal('v1.37.2');
-    expect(cfg.networking).to.deep.equal({ dnsDomain: 'acme.local', podSubnet: '10.50.0.0/16', serviceSubnet: '10.96.0.0/16' });
+    expect(cfg.networking).to.deep.equal({ dnsDomain: 'acme.local', podSubnet: '10.50.0.0/16', serviceSubnet: '10.95.0.0/16' });
     const binding = object(p, 'RoleBinding', 'kubeadm:nodes-kubeadm-config') as { subjects: { name: string }[] } | undefined;
     expect(binding?.subjects.map((s) => s.name)).to.deep.equal(['system:bootstrappers:kubeadm:default-node-token', 'system:nodes']);
   });
@@ -70,11 +71,11 @@ describe('tenant/phases', () => {
     const kc = parse(clusterInfoKubeconfig('https://10.255.255.7:6443', 'PEM')) as { clusters: { cluster: Record<string, string> }[]; users: unknown[] };
     expect(kc.clusters[0]?.cluster).to.deep.equal({ server: 'https://10.255.255.7:6443', 'certificate-authority-data': Buffer.from('PEM').toString('base64') });
     expect(kc.users).to.deep.equal([]);
-    const p = phase(tenantPhases(tcp(), endpoint, 'PEM'), 'bootstrap');
+    const p = phase(tenantPhases(tcp(), endpoint, 'PEM', serving), 'bootstrap');
     const binding = object(p, 'RoleBinding', 'kubeadm:bootstrap-signer-clusterinfo') as { metadata: { namespace: string }; subjects: { name: string }[] } | undefined;
     expect(binding?.metadata.namespace).to.equal('kube-public');
     expect(binding?.subjects[0]?.name).to.equal('system:anonymous');
-    expect(p.objects.map((o) => o.metadata.name)).to.include.members(['kubeadm:kubelet-bootstrap', 'kubeadm:node-autoapprove-bootstrap', 'kubeadm:node-autoapprove-certificate-rotation', 'kubeadm:get-nodes']);
+    expect(p.objects.map((o) => o.metadata.name)).to.include.members(['kubeadm:kubelet-bootstrap', 'kubeadm:node-autoapprove-bootstrap', 'kubeadm:node-autoapprove-certificate-rotation', 'kubeadm:get-nodes', 'kvcloud:node-pod-routes']);
   });
 
   const addonCases = [
@@ -84,16 +85,28 @@ describe('tenant/phases', () => {
   ];
   for (const tc of addonCases) {
     it(`enables exactly the requested addons (${tc.name}), so the others are removed`, () => {
-      const phases = tenantPhases(tcp(tc.patch), endpoint, 'CA');
+      const phases = tenantPhases(tcp(tc.patch), endpoint, 'CA', serving);
       const addons = phases.filter((p) => !['kubeadm-config', 'bootstrap'].includes(p.name));
       expect(addons.filter((p) => p.enabled).map((p) => p.name)).to.deep.equal(tc.enabled);
     });
   }
 
+  it('versions kube-proxy and kubeadm-config by the version the apiservers serve, not the spec asking for the next', () => {
+    const upgrading = tcp((t) => {
+      t.spec.kubernetes.version = 'v1.37.2';
+      t.spec.addons = { kubeProxy: {} };
+    });
+    const phases = tenantPhases(upgrading, endpoint, 'CA', { kubernetesVersion: 'v1.36.0' });
+    const ds = object(phase(phases, 'kube-proxy'), 'DaemonSet', 'kube-proxy') as { spec: { template: { spec: { containers: { image: string }[] } } } } | undefined;
+    expect(ds?.spec.template.spec.containers[0]?.image).to.equal('registry.k8s.io/kube-proxy:v1.36.0');
+    const cm = object(phase(phases, 'kubeadm-config'), 'ConfigMap', 'kubeadm-config') as { data: { ClusterConfiguration: string } } | undefined;
+    expect((parse(cm?.data.ClusterConfiguration ?? '') as { kubernetesVersion: string }).kubernetesVersion).to.equal('v1.36.0');
+  });
+
   it('points CoreDNS at the DNS Service IP and the konnectivity agent at the endpoint', () => {
-    const phases = tenantPhases(tcp((t) => (t.spec.addons = { coreDNS: { imageTag: 'v1.12.9' }, konnectivity: { server: { port: 8132 }, agent: { mode: 'Deployment', replicas: 3 } } })), endpoint, 'CA');
+    const phases = tenantPhases(tcp((t) => (t.spec.addons = { coreDNS: { imageTag: 'v1.12.9' }, konnectivity: { server: { port: 8132 }, agent: { mode: 'Deployment', replicas: 3 } } })), endpoint, 'CA', serving);
     const dns = object(phase(phases, 'coredns'), 'Service', 'kube-dns') as { spec: { clusterIP: string } } | undefined;
-    expect(dns?.spec.clusterIP).to.equal('10.96.0.10');
+    expect(dns?.spec.clusterIP).to.equal('10.95.0.10');
     const coredns = object(phase(phases, 'coredns'), 'Deployment', 'coredns') as { spec: { template: { spec: { containers: { image: string }[] } } } } | undefined;
     expect(coredns?.spec.template.spec.containers[0]?.image).to.equal('registry.k8s.io/coredns/coredns:v1.12.9');
     const agent = object(phase(phases, 'konnectivity-agent'), 'Deployment', 'konnectivity-agent') as
@@ -104,8 +117,8 @@ describe('tenant/phases', () => {
   });
 
   it('changes a phase checksum only when its objects change', () => {
-    const a = phase(tenantPhases(tcp(), endpoint, 'CA'), 'bootstrap');
-    expect(phaseChecksum(a)).to.equal(phaseChecksum(phase(tenantPhases(tcp(), endpoint, 'CA'), 'bootstrap')));
-    expect(phaseChecksum(a)).to.not.equal(phaseChecksum(phase(tenantPhases(tcp(), endpoint, 'OTHER CA'), 'bootstrap')));
+    const a = phase(tenantPhases(tcp(), endpoint, 'CA', serving), 'bootstrap');
+    expect(phaseChecksum(a)).to.equal(phaseChecksum(phase(tenantPhases(tcp(), endpoint, 'CA', serving), 'bootstrap')));
+    expect(phaseChecksum(a)).to.not.equal(phaseChecksum(phase(tenantPhases(tcp(), endpoint, 'OTHER CA', serving), 'bootstrap')));
   });
 });

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { phaseChecksum, tenantPhases } from './phases.js';
+import { Client } from '../../../lib/kube/client.js';
+import { RestMapper } from '../../../lib/kube/rest-mapper.js';
+import { FakeApiServer } from '../../../lib/testing/fake-apiserver.js';
+import { phaseChecksum, phaseIntact, syncPhase, tenantPhases } from './phases.js';
 import { blockedOperations, WRITE_PERMISSIONS_POLICY, writePermissionsObjects, type WritePermissions } from './write-permissions.js';
 
 interface PolicySpec {
@@ -85,7 +88,7 @@ describe('tenant/write-permissions', () => {
         { metadata: { name: 'acme', namespace: 'tenants' }, spec: { controlPlane: { service: { serviceType: 'ClusterIP' } }, kubernetes: { version: 'v1.37.2' }, ...(writePermissions ? { writePermissions } : {}) } },
         { host: '10.0.0.1', port: 6443 },
         'CA',
-        migrating,
+        { kubernetesVersion: 'v1.37.2', migrating },
       );
       return phases[phases.length - 1];
     };
@@ -119,6 +122,45 @@ describe('tenant/write-permissions', () => {
     it('changes its checksum when the blocked operations change, so the operator re-applies it', () => {
       const sums = [{ blockUpdate: true }, { blockUpdate: true, blockDeletion: true }, {}].map((p) => phaseChecksum(phaseFor(p) ?? { name: 'write-permissions', enabled: false, objects: [] }));
       expect(new Set(sums).size).to.equal(3);
+    });
+
+    describe('intact in the tenant', () => {
+      const POLICY = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy' };
+      const BINDING = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding' };
+      const setup = async () => {
+        const api = new FakeApiServer()
+          .serve({ ...POLICY, resource: 'validatingadmissionpolicies', namespaced: false })
+          .serve({ ...BINDING, resource: 'validatingadmissionpolicybindings', namespaced: false });
+        const mapper = new RestMapper(api);
+        const client = new Client({ transport: api, mapper, fieldManager: 'kvcloud-controlplane' });
+        const phase = phaseFor({ blockCreation: true });
+        if (!phase) throw new Error('no write-permissions phase');
+        await syncPhase(client, phase);
+        return { api, client, admin: new Client({ transport: api, mapper, fieldManager: 'tenant-admin' }), phase };
+      };
+
+      it('holds as applied, with what the apiserver or others add beside our fields', async () => {
+        const { client, admin, phase } = await setup();
+        expect(await phaseIntact(client, phase)).to.equal(true);
+        await admin.mergePatch(POLICY, { name: WRITE_PERMISSIONS_POLICY }, { metadata: { labels: { team: 'ops' } }, spec: { matchConstraints: { matchPolicy: 'Equivalent' } } });
+        expect(await phaseIntact(client, phase)).to.equal(true);
+      });
+
+      const drifts = [
+        { name: 'the policy deleted', drift: (admin: Client) => admin.delete(POLICY, { name: WRITE_PERMISSIONS_POLICY }) },
+        { name: 'the binding deleted', drift: (admin: Client) => admin.delete(BINDING, { name: WRITE_PERMISSIONS_POLICY }) },
+        { name: 'the binding switched to warnings', drift: (admin: Client) => admin.mergePatch(BINDING, { name: WRITE_PERMISSIONS_POLICY }, { spec: { validationActions: ['Warn'] } }) },
+        { name: 'the validations emptied', drift: (admin: Client) => admin.mergePatch(POLICY, { name: WRITE_PERMISSIONS_POLICY }, { spec: { validations: [] } }) },
+      ];
+      for (const tc of drifts) {
+        it(`does not hold with ${tc.name}, and holds again once the phase is applied`, async () => {
+          const { client, admin, phase } = await setup();
+          await tc.drift(admin);
+          expect(await phaseIntact(client, phase)).to.equal(false);
+          await syncPhase(client, phase);
+          expect(await phaseIntact(client, phase)).to.equal(true);
+        });
+      }
     });
   });
 });

@@ -36,10 +36,10 @@ describe('workload/network', () => {
   for (const tc of cases) it(`computes ${tc.name}`, () => expect(addressInCIDR(tc.cidr, tc.offset)).to.equal(tc.want));
 
   it('defaults the DNS and kubernetes Service IPs from the first Service CIDR', () => {
-    expect(dnsServiceIPs(undefined)).to.deep.equal(['10.96.0.10']);
+    expect(dnsServiceIPs(undefined)).to.deep.equal(['10.95.0.10']);
     expect(dnsServiceIPs({ serviceCidrs: ['10.100.0.0/16', 'fd00::/108'] })).to.deep.equal(['10.100.0.10']);
     expect(dnsServiceIPs({ dnsServiceIPs: ['10.100.0.53'] })).to.deep.equal(['10.100.0.53']);
-    expect(kubernetesServiceIP({ serviceCidr: '' })).to.equal('10.96.0.1');
+    expect(kubernetesServiceIP({ serviceCidr: '' })).to.equal('10.95.0.1');
   });
 });
 
@@ -140,7 +140,7 @@ describe('workload/deployment', () => {
         '--enable-bootstrap-token-auth=true',
         '--client-ca-file=/etc/kubernetes/pki/ca.crt',
         '--tls-cert-file=/etc/kubernetes/pki/apiserver.crt',
-        '--service-cluster-ip-range=10.96.0.0/16',
+        '--service-cluster-ip-range=10.95.0.0/16',
         '--advertise-address=10.255.255.10',
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--enable-admission-plugins=${DEFAULT_ADMISSION_CONTROLLERS.join(',')}`,

@@ -5,11 +5,12 @@
 //   LoadBalancerAvailable  False WaitingForLoadBalancer   the <cluster>-lb Service has no address yet
 //                          True  LoadBalancerReady
 //                          False InfraClusterUnavailable  the infraClusterSecretRef kubeconfig cannot be used
+//                          False LoadBalancerProvisioningFailed  writing the <cluster>-lb Service failed (retried)
 // KubevirtMachine
 //   VirtualMachineProvisioned False WaitingForClusterInfrastructure | WaitingForControlPlaneAvailable |
 //                                   WaitingForBootstrapData | WaitingForSSHKeys | VMNotReady | Unschedulable |
 //                                   DVPending | DVFailed | DVNotReady | DVImagePullFailed | VMTerminal |
-//                                   InfraClusterUnavailable
+//                                   InfraClusterUnavailable | VMCreateFailed (retried) | Deleting
 //                             True  VirtualMachineReady
 //   BootstrapExecSucceeded    False WaitingForTenantNode | BootstrapFailed (ssh) ; True BootstrapSucceeded
 //   Evacuated (only while an infra node is drained under the VM)
@@ -28,6 +29,8 @@ export const Reasons = {
   waitingForLoadBalancer: 'WaitingForLoadBalancer',
   loadBalancerReady: 'LoadBalancerReady',
   infraClusterUnavailable: 'InfraClusterUnavailable',
+  loadBalancerProvisioningFailed: 'LoadBalancerProvisioningFailed',
+  vmCreateFailed: 'VMCreateFailed',
   waitingForClusterInfrastructure: 'WaitingForClusterInfrastructure',
   waitingForControlPlaneAvailable: 'WaitingForControlPlaneAvailable',
   waitingForBootstrapData: 'WaitingForBootstrapData',

@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import type { Node, Service } from '../../../lib/apis/core.js';
+import { applyIfChanged } from '../../../lib/kube/applied-hash.js';
+import { Client } from '../../../lib/kube/client.js';
+import { RestMapper } from '../../../lib/kube/rest-mapper.js';
+import { FakeApiServer } from '../../../lib/testing/fake-apiserver.js';
 import type { KubevirtCluster } from '../api/index.js';
-import { desiredControlPlaneService, endpointFromService, serviceUpToDate } from './control-plane-service.js';
+import { desiredControlPlaneService, endpointFromService } from './control-plane-service.js';
 import { failureDomainsFromNodes } from './failure-domains.js';
 
 const kc = (spec: KubevirtCluster['spec'] = {}): KubevirtCluster => ({ apiVersion: 'infrastructure.cluster.x-k8s.io/v1alpha1', kind: 'KubevirtCluster', metadata: { name: 'acme', namespace: 'ns' }, spec });
@@ -21,16 +25,39 @@ describe('providers/infrastructure/controllers: control-plane Service', () => {
     });
   });
 
-  it('sees a live Service with server-filled fields as up to date, and a changed type as not', () => {
-    const desired = desiredControlPlaneService(kc(), 'acme', 'ns');
-    const live: Service = {
-      ...desired,
-      metadata: { ...desired.metadata, uid: 'u', labels: { ...desired.metadata.labels, extra: 'x' } },
-      spec: { ...desired.spec, clusterIP: '10.96.0.10', ports: [{ name: 'api-server', port: 6443, targetPort: 6443 }] },
-    };
-    expect(serviceUpToDate(live, desired)).to.equal(true);
-    expect(serviceUpToDate({ ...live, spec: { ...live.spec, type: 'NodePort' } }, desired)).to.equal(false);
-  });
+  // The Service is applied with the toolkit's applyIfChanged; these are the template edits a user makes.
+  const templateEdits: { name: string; from: KubevirtCluster['spec']; to: KubevirtCluster['spec']; check: (svc: Service | undefined) => void }[] = [
+    {
+      name: 'a label removed from the template',
+      from: { controlPlaneServiceTemplate: { metadata: { labels: { team: 'blue' } } } },
+      to: {},
+      check: (svc) => expect(svc?.metadata.labels).to.deep.equal({ 'cluster.x-k8s.io/cluster-name': 'acme' }),
+    },
+    {
+      name: 'every annotation removed from the template',
+      from: { controlPlaneServiceTemplate: { metadata: { annotations: { 'lb.example.com/internal': 'true' } } } },
+      to: { controlPlaneServiceTemplate: {} },
+      check: (svc) => expect(svc?.metadata.annotations).to.not.have.property('lb.example.com/internal'),
+    },
+    {
+      name: 'a type dropped back to the default',
+      from: { controlPlaneServiceTemplate: { spec: { type: 'LoadBalancer' } } },
+      to: {},
+      check: (svc) => expect(svc?.spec?.type).to.equal('ClusterIP'),
+    },
+  ];
+  for (const tc of templateEdits) {
+    it(`takes ${tc.name} off the live Service with one write, and writes nothing after`, async () => {
+      const api = new FakeApiServer().serve({ apiVersion: 'v1', kind: 'Service', resource: 'services', namespaced: true });
+      const client = new Client({ transport: api, mapper: new RestMapper(api), fieldManager: 'kvcloud-infrastructure' });
+      await applyIfChanged(client, desiredControlPlaneService(kc(tc.from), 'acme', 'infra'));
+      const before = api.writes().length;
+      await applyIfChanged(client, desiredControlPlaneService(kc(tc.to), 'acme', 'infra'));
+      await applyIfChanged(client, desiredControlPlaneService(kc(tc.to), 'acme', 'infra'));
+      expect(api.writes().length - before).to.equal(1);
+      tc.check(api.peek('v1', 'Service', 'infra/acme-lb') as Service | undefined);
+    });
+  }
 
   const endpoints: { name: string; svc: Service; nodes?: Node[]; want: { host: string; port: number } | undefined }[] = [
     { name: 'LoadBalancer ingress IP', svc: { metadata: {}, spec: { type: 'LoadBalancer', ports: [{ port: 6443 }] }, status: { loadBalancer: { ingress: [{ ip: '10.255.255.7' }] } } }, want: { host: '10.255.255.7', port: 6443 } },

@@ -1,7 +1,6 @@
 // The <cluster>-lb Service in front of the control-plane VMs, and the control-plane endpoint it yields: the
 // LoadBalancer's ingress IP or hostname, the NodePort on an infra node's address, or the ClusterIP.
-import { isDeepStrictEqual } from 'node:util';
-import { SERVICE_TYPE, type Node, type Service, type ServiceSpec } from '../../../lib/apis/core.js';
+import { SERVICE_TYPE, type Node, type Service } from '../../../lib/apis/core.js';
 import {
   CLUSTER_NAME_LABEL,
   CONTROL_PLANE_SERVICE_SUFFIX,
@@ -34,22 +33,6 @@ export function desiredControlPlaneService(kc: KubevirtCluster, clusterName: str
       ports: [{ name: 'api-server', protocol: 'TCP', port, targetPort: DEFAULT_API_SERVER_PORT }],
     },
   };
-}
-
-/** True when the live Service already has every field we set, so nothing needs to be sent. */
-export function serviceUpToDate(live: Service, desired: Service): boolean {
-  const has = (want: Record<string, string> | undefined, got: Record<string, string> | undefined): boolean =>
-    Object.entries(want ?? {}).every(([k, v]) => got?.[k] === v);
-  const spec = live.spec ?? {};
-  const want: ServiceSpec = desired.spec ?? {};
-  const livePorts = (spec.ports ?? []).map((p) => ({ name: p.name, protocol: p.protocol ?? 'TCP', port: p.port, targetPort: p.targetPort }));
-  return (
-    has(desired.metadata.labels, live.metadata.labels) &&
-    has(desired.metadata.annotations, live.metadata.annotations) &&
-    (spec.type ?? 'ClusterIP') === want.type &&
-    isDeepStrictEqual(spec.selector ?? {}, want.selector) &&
-    isDeepStrictEqual(livePorts, want.ports)
-  );
 }
 
 export interface Endpoint {

@@ -1,7 +1,7 @@
 // KubevirtCluster reconciler: the tenant cluster's infrastructure in the infra cluster. It keeps the SSH key pair
 // for the bootstrap user, the <cluster>-lb Service in front of the control-plane VMs, the control-plane endpoint
 // that Service yields, and the failure domains (infra zones); then reports the infrastructure provisioned.
-import { isAlreadyExists } from '../../../lib/kube/api-error.js';
+import { applyIfChanged } from '../../../lib/kube/applied-hash.js';
 import { objectKey, type KubeObject } from '../../../lib/kube/object.js';
 import { NODE_TYPE, SERVICE_TYPE, TOPOLOGY_ZONE_LABEL as TOPOLOGY_ZONE, type Node, type Service } from '../../../lib/apis/core.js';
 import type { Cluster } from '../../../lib/apis/cluster-api.js';
@@ -15,7 +15,7 @@ import type { Client } from '../../../lib/kube/client.js';
 import { CLUSTER_FINALIZER, CLUSTER_NAME_LABEL, MANAGED_BY_ANNOTATION, type KubevirtCluster } from '../api/index.js';
 import type { ClusterConnections, InfraTarget } from './cluster-connections.js';
 import { LOAD_BALANCER_AVAILABLE, Reasons } from './conditions.js';
-import { controlPlaneServiceName, desiredControlPlaneService, endpointFromService, serviceUpToDate } from './control-plane-service.js';
+import { controlPlaneServiceName, desiredControlPlaneService, endpointFromService } from './control-plane-service.js';
 import { failureDomainsFromNodes } from './failure-domains.js';
 import { ownerCluster, pausable } from './owners.js';
 import { ensureSSHKeys } from './ssh-keys.js';
@@ -40,15 +40,22 @@ export class KubevirtClusterReconciler implements Reconciler<KubevirtCluster> {
     const cluster = await ownerCluster(this.deps.client, kc);
     if (kc.metadata.deletionTimestamp) {
       if (cluster && reconcilePaused(pausable(cluster), kc)) return done();
-      return this.reconcileDelete(kc, cluster, ctx);
+      return this.summarized(kc, () => this.reconcileDelete(kc, cluster, ctx));
     }
     if (!cluster) return done(); // Cluster API has not claimed it yet; the owner reference update brings us back
     if (reconcilePaused(pausable(cluster), kc)) return done();
     addFinalizer(kc, CLUSTER_FINALIZER);
-    const result = await this.reconcileNormal(kc, cluster, ctx);
-    setReadySummary(kc, { conditions: [LOAD_BALANCER_AVAILABLE] });
-    mirrorV1Beta1Conditions(kc);
-    return result;
+    return this.summarized(kc, () => this.reconcileNormal(kc, cluster, ctx));
+  }
+
+  /** Ready and its v1beta1 mirror follow the conditions however `step` ends, a thrown error included. */
+  private async summarized(kc: KubevirtCluster, step: () => Promise<Result>): Promise<Result> {
+    try {
+      return await step();
+    } finally {
+      setReadySummary(kc, { conditions: [LOAD_BALANCER_AVAILABLE] });
+      mirrorV1Beta1Conditions(kc);
+    }
   }
 
   private async reconcileNormal(kc: KubevirtCluster, cluster: Cluster, ctx: ReconcileContext): Promise<Result> {
@@ -67,7 +74,13 @@ export class KubevirtClusterReconciler implements Reconciler<KubevirtCluster> {
     const namespace = kc.spec?.controlPlaneServiceTemplate?.metadata?.namespace ?? infra.namespace;
     if (infra.remote) await this.watchRemote(infra.remote, kc, `${namespace}/${controlPlaneServiceName(clusterName)}`);
 
-    const service = await this.ensureService(infra, kc, clusterName, namespace, ctx);
+    let service: Service;
+    try {
+      service = await this.ensureService(infra, kc, clusterName, namespace, ctx);
+    } catch (err) {
+      markFalse(kc, LOAD_BALANCER_AVAILABLE, Reasons.loadBalancerProvisioningFailed, (err as Error).message);
+      throw err;
+    }
     const nodes = await infra.client.list<Node>(NODE_TYPE);
 
     const domains = failureDomainsFromNodes(nodes);
@@ -77,7 +90,7 @@ export class KubevirtClusterReconciler implements Reconciler<KubevirtCluster> {
 
     const current = kc.spec?.controlPlaneEndpoint;
     if (!current?.host) {
-      const endpoint = service ? endpointFromService(service, nodes) : undefined;
+      const endpoint = endpointFromService(service, nodes);
       if (!endpoint) {
         markFalse(kc, LOAD_BALANCER_AVAILABLE, Reasons.waitingForLoadBalancer, `Service ${namespace}/${controlPlaneServiceName(clusterName)} has no address yet`);
         kc.status.ready = false;
@@ -92,22 +105,12 @@ export class KubevirtClusterReconciler implements Reconciler<KubevirtCluster> {
     return done();
   }
 
-  private async ensureService(infra: InfraTarget, kc: KubevirtCluster, clusterName: string, namespace: string, ctx: ReconcileContext): Promise<Service | undefined> {
+  /** Server-side apply, so a label, annotation or setting dropped from controlPlaneServiceTemplate leaves the Service. */
+  private async ensureService(infra: InfraTarget, kc: KubevirtCluster, clusterName: string, namespace: string, ctx: ReconcileContext): Promise<Service> {
     const desired = desiredControlPlaneService(kc, clusterName, namespace);
-    const name = desired.metadata.name ?? '';
-    const live = await infra.client.get<Service>(SERVICE_TYPE, { namespace, name });
-    if (!live) {
-      try {
-        const created = await infra.client.create(desired);
-        ctx.events.normal('CreatedLoadBalancerService', 'CreateService', `created control-plane Service ${namespace}/${name}`);
-        return created;
-      } catch (err) {
-        if (isAlreadyExists(err)) return undefined; // made by an earlier run; our cache catches up and requeues us
-        throw new Error(`create Service ${namespace}/${name}: ${(err as Error).message}`, { cause: err });
-      }
-    }
-    if (serviceUpToDate(live, desired)) return live;
-    return infra.client.mergePatch<Service>(SERVICE_TYPE, { namespace, name }, { metadata: { labels: desired.metadata.labels, annotations: desired.metadata.annotations ?? null }, spec: desired.spec });
+    const { object, created } = await applyIfChanged(infra.client, desired);
+    if (created) ctx.events.normal('CreatedLoadBalancerService', 'CreateService', `created control-plane Service ${namespace}/${desired.metadata.name ?? ''}`);
+    return object;
   }
 
   private async reconcileDelete(kc: KubevirtCluster, cluster: Cluster | undefined, ctx: ReconcileContext): Promise<Result> {

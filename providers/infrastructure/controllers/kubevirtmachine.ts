@@ -76,14 +76,20 @@ export class KubevirtMachineReconciler implements Reconciler<KubevirtMachine> {
     const machine = await ownerMachine(this.deps.client, km);
     const cluster = machine ? await clusterOfMachine(this.deps.client, machine) : undefined;
     if (cluster && reconcilePaused(pausable(cluster), km)) return done();
-    if (km.metadata.deletionTimestamp) return this.reconcileDelete(km, cluster, ctx);
+    if (km.metadata.deletionTimestamp) return this.summarized(km, () => this.reconcileDelete(km, cluster, ctx));
     if (!machine || !cluster) return done(); // Cluster API has not claimed it yet; the Machine's update brings us back
     addFinalizer(km, MACHINE_FINALIZER);
-    const result = await this.reconcileNormal({ km, machine, cluster, ctx }).finally(() => {
+    return this.summarized(km, () => this.reconcileNormal({ km, machine, cluster, ctx }));
+  }
+
+  /** Ready and its v1beta1 mirror follow the conditions however `step` ends, a thrown error included. */
+  private async summarized(km: KubevirtMachine, step: () => Promise<Result>): Promise<Result> {
+    try {
+      return await step();
+    } finally {
       setReadySummary(km, { conditions: [VM_PROVISIONED, BOOTSTRAP_EXEC_SUCCEEDED] });
       mirrorV1Beta1Conditions(km);
-    });
-    return result;
+    }
   }
 
   private async reconcileNormal(s: Scope): Promise<Result> {
@@ -218,7 +224,11 @@ export class KubevirtMachineReconciler implements Reconciler<KubevirtMachine> {
     } catch (err) {
       // A run before a restart created it and our cache has not seen it yet: the name is the machine's, so this is
       // that same VM, never a second one.
-      if (!isAlreadyExists(err)) throw new Error(`create VM ${namespace}/${vm.metadata.name ?? ''}: ${(err as Error).message}`, { cause: err });
+      if (isAlreadyExists(err)) return;
+      const wrapped = new Error(`create VM ${namespace}/${vm.metadata.name ?? ''}: ${(err as Error).message}`, { cause: err });
+      markFalse(km, VM_PROVISIONED, Reasons.vmCreateFailed, wrapped.message);
+      km.status = { ...km.status, ready: false };
+      throw wrapped;
     }
   }
 

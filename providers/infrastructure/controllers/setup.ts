@@ -51,15 +51,6 @@ function byClusterName<T extends KubeObject>(informer: Informer<T>, namespace: s
     .map((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`);
 }
 
-async function kubevirtServed(manager: Manager): Promise<boolean> {
-  try {
-    await manager.mapper.mappingFor(VIRTUAL_MACHINE_TYPE);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function setupControllers(manager: Manager): Promise<InfrastructureControllers> {
   const access = new ClusterAccessCache<RemoteCluster>({
     client: manager.client,
@@ -100,7 +91,7 @@ export async function setupControllers(manager: Manager): Promise<Infrastructure
 
   // --- KubevirtMachine
   const machineReconciler = new KubevirtMachineReconciler({ client: manager.client, connections, enqueue: (key) => { machineController.queue.add(key); } });
-  let builder = manager
+  const machineController = manager
     .controller<KubevirtMachine>('kubevirtmachine')
     .for(KubevirtMachineGVK)
     .watches<Machine>(MACHINE_TYPE, (m) => {
@@ -111,15 +102,13 @@ export async function setupControllers(manager: Manager): Promise<Infrastructure
     .watches<KubevirtCluster>(KubevirtClusterGVK, (kc) => {
       const clusterName = ownerOfType(kc, CLUSTER_TYPE)?.name ?? kc.metadata.labels?.[CLUSTER_NAME_LABEL];
       return clusterName ? byClusterName(machines, kc.metadata.namespace, clusterName) : [];
-    });
-  // VMs in the management cluster; an external infra cluster's are watched through its connection. Without
-  // KubeVirt here (external infra only), a watch that can never sync would keep the controller from starting.
-  if (await kubevirtServed(manager)) {
-    builder = builder.watches(VIRTUAL_MACHINE_TYPE, machineKeyOf).watches(VIRTUAL_MACHINE_INSTANCE_TYPE, machineKeyOf);
-  } else {
-    manager.log.warn('kubevirt.io/v1 is not served by the management cluster; only external infra clusters can host VMs');
-  }
-  const machineController = builder.complete(machineReconciler);
+    })
+    // VMs in the management cluster; an external infra cluster's are watched through its connection. Without
+    // KubeVirt here (external infra only) a watch that could never sync would hold the controller back, so these
+    // connect once kubevirt.io/v1 is served, if ever.
+    .watches(VIRTUAL_MACHINE_TYPE, machineKeyOf, { whenServed: true })
+    .watches(VIRTUAL_MACHINE_INSTANCE_TYPE, machineKeyOf, { whenServed: true })
+    .complete(machineReconciler);
 
   // --- KubevirtMachineTemplate
   manager

@@ -1,7 +1,6 @@
 // The userdata Secret in the infra namespace that the VM's cloud-init disk reads: the machine's rendered
-// bootstrap data (and inline network data from the template), rewritten only when its content differs.
-import { isDeepStrictEqual } from 'node:util';
-import { isAlreadyExists } from '../../../lib/kube/api-error.js';
+// bootstrap data (and inline network data from the template), applied only when what we want of it changed.
+import { applyIfChanged } from '../../../lib/kube/applied-hash.js';
 import type { Client } from '../../../lib/kube/client.js';
 import { SECRET_TYPE, type Secret } from '../../../lib/apis/core.js';
 import { CLUSTER_NAME_LABEL, KUBEVIRT_MACHINE_NAME_LABEL, KUBEVIRT_MACHINE_NAMESPACE_LABEL } from '../api/index.js';
@@ -38,29 +37,13 @@ export function desiredUserdataSecret(input: UserdataSecretInput): Secret {
   };
 }
 
-/** Creates or corrects the Secret; returns what it did, for the Event. */
+/**
+ * Server-side applies the Secret when its content or our hash of it differs, so a label dropped from the bootstrap
+ * data Secret, or network data dropped from the template, leaves it too; returns what it did, for the log.
+ */
 export async function ensureUserdataSecret(client: Client, desired: Secret): Promise<'created' | 'updated' | 'unchanged'> {
-  const ref = { namespace: desired.metadata.namespace, name: desired.metadata.name ?? '' };
-  const live = await client.get<Secret>(SECRET_TYPE, ref);
-  if (!live) {
-    try {
-      await client.create(desired);
-      return 'created';
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw new Error(`create userdata Secret ${ref.namespace ?? ''}/${ref.name}: ${(err as Error).message}`, { cause: err });
-      // Created by an earlier run our cache has not caught up with; the next reconcile compares its content.
-      return 'unchanged';
-    }
-  }
-  const same =
-    isDeepStrictEqual(live.data ?? {}, desired.data ?? {}) &&
-    Object.entries(desired.metadata.labels ?? {}).every(([k, v]) => live.metadata.labels?.[k] === v);
-  if (same) return 'unchanged';
-  // Merge patch: keys we no longer carry (network data dropped from the template) are removed with null.
-  const data: Record<string, string | null> = { ...desired.data };
-  for (const key of Object.keys(live.data ?? {})) if (!(key in data)) data[key] = null;
-  await client.mergePatch(SECRET_TYPE, ref, { metadata: { labels: desired.metadata.labels }, data });
-  return 'updated';
+  const { wrote, created } = await applyIfChanged(client, desired);
+  return created ? 'created' : wrote ? 'updated' : 'unchanged';
 }
 
 /** Deletes the userdata Secret(s) of a KubevirtMachine; returns how many were deleted. */

@@ -1,0 +1,329 @@
+// Tenant nodes that run workloads: two virt-launcher pods (rendered by the KubeVirt simulator's own builder) boot
+// the guest with CABPK-shaped worker userdata, join a real tenant control plane whose kube-controller-manager
+// allocates node podCIDRs, and their kubelets run the tenant's pods on each VM's pod bridge, with host-gw routes
+// between the VMs. Logs come through the tenant apiserver from the kubelet API on port 10250. The test plays
+// Cluster API (it removes the uninitialized taint) and the cluster admin who approves serving certificates.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'node:https';
+import { connect, type PeerCertificate } from 'node:tls';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { X509Certificate } from 'node:crypto';
+import { expect } from 'chai';
+import { stringify } from 'yaml';
+import type { VirtualMachineInstance } from '../../../lib/apis/kubevirt.js';
+import { startCluster, type Cluster } from '../../../localcloud/cluster/cluster.js';
+import { TEST_ECHO_IMAGE, TEST_SHELL_IMAGE } from '../../../localcloud/cluster/images.js';
+import { NODE_IP, TENANT_POD_CIDR, TENANT_SERVICE_CIDR } from '../../../localcloud/cluster/topology.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import type { Node } from '../../../localcloud/node-object.js';
+import { waitFor } from '../../../localcloud/wait.js';
+import { cidrContains, parseCIDR, parseIP } from '../../../lib/net/ip.js';
+import { KUBELET_SERVING_SIGNER } from '../../../simulators/guest/serving-certificate.js';
+import { startTenantPlane, type TenantPlane } from '../../../simulators/guest/tenant-plane.js';
+import { cabpkWorkerCloudConfig } from '../../../simulators/guest/testdata/cabpk-userdata.js';
+import { buildLauncherPod, DEFAULT_LAUNCHER_IMAGE } from '../../../simulators/kubevirt/launcher-pod.js';
+
+const NAMESPACE = 'default';
+const VMS = ['acme-md-0-vm1', 'acme-md-0-vm2'];
+const USERDATA_SECRET = 'acme-md-0-userdata';
+const CAPI_UNINITIALIZED = 'node.cluster.x-k8s.io/uninitialized';
+
+interface PodView {
+  metadata: { name: string };
+  spec: { nodeName?: string };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    hostIP?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { ready: boolean; state: { waiting?: { reason?: string; message?: string } } }[];
+  };
+}
+
+/** The launcher pod the KubeVirt simulator makes for a VMI with this cloud-init Secret (no owner: no VMI exists). */
+function launcherPod(vm: string): object {
+  const vmi: VirtualMachineInstance = {
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachineInstance',
+    metadata: { name: vm, namespace: NAMESPACE, uid: `uid-${vm}` },
+    spec: {
+      domain: { devices: {} },
+      terminationGracePeriodSeconds: 20,
+      volumes: [{ name: 'cloudinitdisk', cloudInitNoCloud: { secretRef: { name: USERDATA_SECRET } } }],
+    },
+  };
+  const pod = buildLauncherPod(vmi, { image: DEFAULT_LAUNCHER_IMAGE });
+  const env = pod.spec.containers[0]?.env ?? [];
+  env.push({ name: 'GUEST_LEASE_RENEW_MS', value: '2000' });
+  return { ...pod, metadata: { ...pod.metadata, ownerReferences: [] } };
+}
+
+/** Pids of pod sandbox holders in the run (management pods and, inside the VMs, tenant pods alike). */
+function sandboxHolders(): Set<string> {
+  const pids = new Set<string>();
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmdline.startsWith('sleep infinity') || cmdline.includes('unshare --net -- sleep infinity')) pids.add(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function inCIDR(ip: string | undefined, cidr: string | undefined): boolean {
+  const block = parseCIDR(cidr ?? '');
+  const address = parseIP(ip ?? '');
+  return block !== undefined && address !== undefined && cidrContains(block, address);
+}
+
+function peerCertificate(host: string, port: number): Promise<PeerCertificate> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, rejectUnauthorized: false }, () => {
+      resolve(socket.getPeerCertificate(true));
+      socket.end();
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** A GET on a kubelet's API as the tenant's admin (its client certificate), or anonymously. */
+function kubeletGet(ip: string, path: string, as: KubeConfig | undefined): Promise<{ status: number; body: string }> {
+  const user = as?.getCurrentUser();
+  const pem = (data: string | undefined, file: string | undefined) => (data ? Buffer.from(data, 'base64') : file ? readFileSync(file) : undefined);
+  const cert = pem(user?.certData, user?.certFile);
+  const key = pem(user?.keyData, user?.keyFile);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: ip, port: 10250, path, rejectUnauthorized: false, ...(cert && key ? { cert, key } : {}), timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path}: timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('tenant nodes run workloads: the guest kubelet, the tenant pod network and the kubelet API', function () {
+  let cluster: Cluster | undefined;
+  let tenant: TenantPlane | undefined;
+  let mgmt: string;
+  let admin: string;
+  const holdersBefore = new Set<string>();
+  const getJSON = async <T>(kubeconfig: string, args: string[]) => JSON.parse(await kubectl(kubeconfig, ['get', ...args, '-o', 'json'])) as T;
+  const nodes = async () => (await getJSON<{ items: Node[] }>(admin, ['nodes'])).items;
+
+  before(async function () {
+    this.timeout(5 * 60_000);
+    const started = Date.now();
+    cluster = await startCluster();
+    mgmt = cluster.plane.kubeconfigPath;
+    for (const pid of sandboxHolders()) holdersBefore.add(pid);
+    tenant = await startTenantPlane({ clusterName: 'acme', bindAddress: NODE_IP, workloads: { podCIDR: TENANT_POD_CIDR, serviceCIDR: TENANT_SERVICE_CIDR } });
+    admin = tenant.plane.kubeconfigPath;
+    const userdata = cabpkWorkerCloudConfig({
+      endpoint: tenant.endpoint,
+      token: tenant.token,
+      caCertHash: tenant.caCertHash,
+      nodeName: '{{ ds.meta_data.local_hostname }}',
+      kubeletExtraArgs: [{ name: 'provider-id', value: 'kubevirt://{{ ds.meta_data.local_hostname }}' }],
+    });
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: USERDATA_SECRET, namespace: NAMESPACE }, stringData: { userdata } };
+    await kubectl(mgmt, ['apply', '-f', '-'], [secret, ...VMS.map(launcherPod)].map((o) => stringify(o)).join('---\n'));
+    await waitFor(
+      async () => {
+        const list = await nodes();
+        const ready = list.filter((n) => n.status?.conditions.find((c) => c.type === 'Ready')?.status === 'True' && n.spec?.podCIDR);
+        return ready.length === VMS.length ? true : undefined;
+      },
+      { timeoutMs: 180_000, what: 'both tenant Nodes Ready with a podCIDR' },
+    );
+    // Cluster API's Machine controller lifts this taint once it has matched the Node; the test does it.
+    for (const vm of VMS) await kubectl(admin, ['taint', 'node', vm, `${CAPI_UNINITIALIZED}:NoSchedule-`]);
+    console.log(`      (setup: ${Math.round((Date.now() - started) / 1000)}s to two Ready tenant nodes)`);
+  });
+
+  // A failing test shows what the guests logged at warning level and above (the pod runner keeps container logs).
+  afterEach(function () {
+    if (this.currentTest?.state !== 'failed' || !cluster) return;
+    const logs = join(cluster.dir, 'logs');
+    const files = readdirSync(logs, { recursive: true, encoding: 'utf8' }).filter((p) => p.includes('virt-launcher') && p.endsWith('.log'));
+    const lines = files.flatMap((p) => readFileSync(join(logs, p), 'utf8').split('\n')).filter((l) => /"level":(40|50|60)/.test(l));
+    console.log(`      guest warnings and errors:\n${lines.slice(-20).join('\n').slice(0, 6000)}`);
+  });
+
+  after(async function () {
+    this.timeout(3 * 60_000);
+    if (cluster) {
+      await kubectl(mgmt, ['delete', 'pod', '-n', NAMESPACE, '-l', 'kubevirt.io=virt-launcher', '--wait=true', '--timeout=90s']).catch(() => undefined);
+    }
+    await tenant?.stop();
+    await cluster?.stop();
+  });
+
+  it('advertises the kubelet API and serves it with the certificate the tenant issues once the serving CSR is approved', async function () {
+    this.timeout(120_000);
+    const list = await nodes();
+    for (const n of list) expect(n.status?.daemonEndpoints.kubeletEndpoint.Port, n.metadata.name).to.equal(10250);
+    interface Csr { metadata: { name: string }; spec: { signerName: string; username: string }; status?: { certificate?: string } }
+    const serving = await waitFor(
+      async () => {
+        const csrs = (await getJSON<{ items: Csr[] }>(admin, ['csr'])).items.filter((c) => c.spec.signerName === KUBELET_SERVING_SIGNER);
+        return csrs.length === VMS.length ? csrs : undefined;
+      },
+      { timeoutMs: 30_000, what: 'a kubelet-serving CSR from each node' },
+    );
+    expect(serving.map((c) => c.spec.username).sort()).to.deep.equal(VMS.map((vm) => `system:node:${vm}`));
+    await kubectl(admin, ['certificate', 'approve', ...serving.map((c) => c.metadata.name)]);
+    const tenantCA = new X509Certificate(tenant?.caPem ?? '');
+    for (const n of list) {
+      const ip = n.status?.addresses.find((a) => a.type === 'InternalIP')?.address ?? '';
+      const cert = await waitFor(
+        async () => {
+          const peer = await peerCertificate(ip, 10250);
+          const x = new X509Certificate(peer.raw);
+          return x.verify(tenantCA.publicKey) ? x : undefined;
+        },
+        { timeoutMs: 30_000, what: `the kubelet of ${n.metadata.name} to serve the issued certificate` },
+      );
+      expect(cert.subject).to.include(`CN=system:node:${n.metadata.name ?? ''}`);
+      expect(cert.subjectAltName).to.include(`IP Address:${ip}`);
+    }
+  });
+
+  it('runs a Deployment spread over both VMs: pods Running and Ready by the tenant kubelet, addresses from each Node podCIDR', async function () {
+    this.timeout(180_000);
+    const started = Date.now();
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'echo', namespace: 'default' },
+      spec: {
+        replicas: 4,
+        selector: { matchLabels: { app: 'echo' } },
+        template: {
+          metadata: { labels: { app: 'echo' } },
+          spec: {
+            topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'echo' } } }],
+            containers: [
+              {
+                name: 'echo',
+                image: TEST_ECHO_IMAGE,
+                ports: [{ containerPort: 8080 }],
+                env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+                readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
+              },
+            ],
+          },
+        },
+      },
+    };
+    await kubectl(admin, ['apply', '-f', '-'], stringify(deployment));
+    const pods = await waitFor(
+      async () => {
+        const items = (await getJSON<{ items: PodView[] }>(admin, ['pods', '-l', 'app=echo'])).items;
+        const ready = items.filter((p) => p.status?.phase === 'Running' && p.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True');
+        if (ready.length === 4) return ready;
+        throw new Error(JSON.stringify(items.map((p) => ({ name: p.metadata.name, node: p.spec.nodeName, phase: p.status?.phase, containers: p.status?.containerStatuses }))));
+      },
+      { timeoutMs: 120_000, what: 'four echo pods Running and Ready' },
+    );
+    console.log(`      (4 pods Running and Ready in ${Math.round((Date.now() - started) / 1000)}s)`);
+    const byNode = new Map((await nodes()).map((n) => [n.metadata.name ?? '', n]));
+    expect(new Set(pods.map((p) => p.spec.nodeName))).to.have.keys(...VMS);
+    for (const p of pods) {
+      const node = byNode.get(p.spec.nodeName ?? '');
+      expect(inCIDR(p.status?.podIP, node?.spec?.podCIDR), `${p.metadata.name} ${p.status?.podIP ?? ''} in ${node?.spec?.podCIDR ?? ''}`).to.be.true;
+      expect(p.status?.hostIP).to.equal(node?.status?.addresses.find((a) => a.type === 'InternalIP')?.address);
+    }
+  });
+
+  it('lets a pod on one VM reach a pod on the other by IP, and the management network reach tenant pods', async function () {
+    this.timeout(120_000);
+    const pods = (await getJSON<{ items: PodView[] }>(admin, ['pods', '-l', 'app=echo'])).items;
+    const target = pods.find((p) => p.spec.nodeName === VMS[1]);
+    if (!target?.status?.podIP) throw new Error('no echo pod on the second VM');
+    const client = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'curl-across', namespace: 'default' },
+      spec: {
+        nodeName: VMS[0],
+        restartPolicy: 'Never',
+        containers: [{ name: 'curl', image: TEST_SHELL_IMAGE, command: ['curl', '-sS', '--max-time', '10', `http://${target.status.podIP}:8080/`] }],
+      },
+    };
+    await kubectl(admin, ['apply', '-f', '-'], stringify(client));
+    await waitFor(
+      async () => {
+        const p = await getJSON<PodView>(admin, ['pod', 'curl-across']);
+        if (p.status?.phase === 'Failed') throw new Error(`curl failed: ${await kubectl(admin, ['logs', 'curl-across'])}`);
+        return p.status?.phase === 'Succeeded' ? true : undefined;
+      },
+      { timeoutMs: 60_000, what: 'the cross-VM curl pod to succeed' },
+    );
+    // kubectl logs: the tenant apiserver asks the kubelet of the first VM for the container's log.
+    const answer = JSON.parse(await kubectl(admin, ['logs', 'curl-across'])) as { pod?: string; ip?: string };
+    expect(answer).to.include({ pod: target.metadata.name, ip: target.status.podIP });
+    // The management node routes the tenant pod range to the VMs, which answer ARP for their own podCIDR.
+    const direct = (await (await fetch(`http://${target.status.podIP}:8080/`, { signal: AbortSignal.timeout(10_000) })).json()) as { pod?: string };
+    expect(direct.pod).to.equal(target.metadata.name);
+  });
+
+  it('streams logs with --follow until the container ends, and serves /healthz and /pods through the node proxy', async function () {
+    this.timeout(120_000);
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'talker', namespace: 'default' },
+      spec: { nodeName: VMS[1], restartPolicy: 'Never', containers: [{ name: 'talk', image: TEST_SHELL_IMAGE, command: ['sh', '-c', 'echo first; sleep 3; echo second'] }] },
+    };
+    await kubectl(admin, ['apply', '-f', '-'], stringify(pod));
+    await waitFor(async () => ((await getJSON<PodView>(admin, ['pod', 'talker'])).status?.phase === 'Running' ? true : undefined), { timeoutMs: 60_000, what: 'talker running' });
+    const followed = await kubectl(admin, ['logs', '--follow', 'talker']);
+    expect(followed).to.equal('first\nsecond\n');
+    expect(await kubectl(admin, ['get', '--raw', `/api/v1/nodes/${VMS[1] ?? ''}/proxy/healthz`])).to.equal('ok');
+    const podList = JSON.parse(await kubectl(admin, ['get', '--raw', `/api/v1/nodes/${VMS[1] ?? ''}/proxy/pods`])) as { items: PodView[] };
+    expect(podList.items.map((p) => p.metadata.name)).to.include('talker');
+    const vmIP = (await nodes()).find((n) => n.metadata.name === VMS[1])?.status?.addresses.find((a) => a.type === 'InternalIP')?.address ?? '';
+    const exec = await kubeletGet(vmIP, '/exec/default/talker/talk?command=true', tenant?.plane.kubeConfig);
+    expect(exec.status).to.equal(501);
+    expect(exec.body).to.include('not implemented').and.include('streaming server');
+    expect((await kubeletGet(vmIP, '/healthz', undefined)).status, 'no client certificate').to.equal(401);
+  });
+
+  it('shows ErrImagePull naming an image that has no local program', async function () {
+    this.timeout(60_000);
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'no-such-image', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'example.com/no/such-image:1.0' }] } };
+    await kubectl(admin, ['apply', '-f', '-'], stringify(pod));
+    const waiting = await waitFor(
+      async () => {
+        const w = (await getJSON<PodView>(admin, ['pod', 'no-such-image'])).status?.containerStatuses?.[0]?.state.waiting;
+        return w?.reason === 'ErrImagePull' ? w : undefined;
+      },
+      { timeoutMs: 45_000, what: 'ErrImagePull on the pod' },
+    );
+    expect(waiting.message).to.include('example.com/no/such-image:1.0');
+  });
+
+  it('leaves no tenant pod process or sandbox behind once the VMs are powered off', async function () {
+    this.timeout(120_000);
+    await kubectl(mgmt, ['delete', 'pod', '-n', NAMESPACE, '-l', 'kubevirt.io=virt-launcher', '--wait=true', '--timeout=90s']);
+    const left = await waitFor(
+      () => {
+        const now = [...sandboxHolders()].filter((pid) => !holdersBefore.has(pid));
+        return now.length === 0 ? true : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the sandboxes of the tenant pods to be gone' },
+    );
+    expect(left).to.be.true;
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+    expect(mounts).to.not.include('kvcloud-copy');
+  });
+});

@@ -1,0 +1,313 @@
+import { expect } from 'chai';
+import { SECRET_TYPE, SERVICE_TYPE, NODE_TYPE, TOPOLOGY_ZONE_LABEL, type Node, type Secret, type Service } from '../../../lib/apis/core.js';
+import { PAUSED_CONDITION } from '../../../lib/controller/paused.js';
+import type { Condition } from '../../../lib/controller/conditions.js';
+import type { RestRequest } from '../../../lib/kube/rest-transport.js';
+import {
+  CLUSTER_FINALIZER,
+  KubevirtClusterGVK,
+  MANAGED_BY_ANNOTATION,
+  PAUSED_ANNOTATION,
+  type KubevirtCluster,
+} from '../api/index.js';
+import { LOAD_BALANCER_AVAILABLE, Reasons } from './conditions.js';
+import { desiredControlPlaneService } from './control-plane-service.js';
+import { KubevirtClusterReconciler } from './kubevirtcluster.js';
+import {
+  CLUSTER,
+  NS,
+  InfraEnv,
+  cluster,
+  conditionOf,
+  infraKubeconfigSecret,
+  kubevirtCluster,
+  sshKeysSecret,
+  type Pass,
+} from './reconcile-env.testdata.js';
+
+const LB = `${CLUSTER}-lb`;
+
+/** The <cluster>-lb Service as the apiserver holds it once it has assigned a ClusterIP. */
+function lbService(namespace = NS, clusterIP = '10.96.0.10'): Service {
+  const desired = desiredControlPlaneService(kubevirtCluster(), CLUSTER, namespace);
+  return { ...desired, spec: { ...desired.spec, clusterIP } };
+}
+
+function node(name: string, zone?: string): Node {
+  return { ...NODE_TYPE, metadata: { name, ...(zone ? { labels: { [TOPOLOGY_ZONE_LABEL]: zone } } : {}) } };
+}
+
+/** Conditions of a KubevirtCluster that was provisioned in an earlier pass. */
+function wasReady(): Condition[] {
+  const at = '2026-01-01T00:00:00Z';
+  return [
+    { type: LOAD_BALANCER_AVAILABLE, status: 'True', reason: Reasons.loadBalancerReady, message: '', lastTransitionTime: at },
+    { type: 'Ready', status: 'True', reason: 'Ready', message: '', lastTransitionTime: at },
+  ];
+}
+
+function readyKubevirtCluster(spec: KubevirtCluster['spec'] = {}): KubevirtCluster {
+  return {
+    ...kubevirtCluster({ controlPlaneEndpoint: { host: '10.96.0.10', port: 6443 }, ...spec }, { finalizers: [CLUSTER_FINALIZER] }),
+    status: { ready: true, initialization: { provisioned: true }, conditions: wasReady() },
+  };
+}
+
+function v1beta1Ready(kc: KubevirtCluster | undefined): unknown {
+  const mirrored = kc?.status?.deprecated?.v1beta1?.conditions ?? [];
+  return mirrored.find((c) => c.type === 'Ready')?.status;
+}
+
+describe('providers/infrastructure/controllers: KubevirtCluster reconciler', () => {
+  let env: InfraEnv;
+  let reconciler: KubevirtClusterReconciler;
+  const pass = (): Promise<Pass<KubevirtCluster>> => env.pass(reconciler, KubevirtClusterGVK, CLUSTER);
+
+  beforeEach(() => {
+    env = new InfraEnv();
+    reconciler = new KubevirtClusterReconciler({ client: env.client, connections: env.connections, enqueue: env.enqueue });
+  });
+  afterEach(async () => {
+    await env.close();
+  });
+
+  describe('normal path', () => {
+    it('creates the SSH key pair Secret and the <cluster>-lb Service, then waits for the Service address', async () => {
+      env.seed(cluster());
+      env.seed(kubevirtCluster());
+
+      const { error, stored, events } = await pass();
+
+      expect(error).to.equal(undefined);
+      const keys = env.stored(SECRET_TYPE, `${CLUSTER}-ssh-keys`) as Secret | undefined;
+      expect(Object.keys(keys?.data ?? {})).to.have.members(['pub', 'key']);
+      expect(keys?.metadata.ownerReferences?.[0]).to.include({ kind: 'KubevirtCluster', name: CLUSTER, controller: true });
+      const svc = env.stored(SERVICE_TYPE, LB) as Service | undefined;
+      expect(svc?.spec?.selector).to.deep.equal({ 'cluster.x-k8s.io/cluster-name': CLUSTER, 'cluster.x-k8s.io/role': 'control-plane' });
+      expect(stored?.metadata.finalizers).to.deep.equal([CLUSTER_FINALIZER]);
+      expect(conditionOf(stored, LOAD_BALANCER_AVAILABLE)).to.deep.equal({ status: 'False', reason: Reasons.waitingForLoadBalancer });
+      expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: Reasons.waitingForLoadBalancer });
+      expect(stored?.status?.ready).to.equal(false);
+      expect(events.map((e) => e.reason)).to.deep.equal(['CreatedSSHKeys', 'CreatedLoadBalancerService']);
+    });
+
+    it('sets the control-plane endpoint from the Service address and reports the infrastructure provisioned', async () => {
+      env.seed(cluster());
+      env.seed(kubevirtCluster());
+      env.seed(sshKeysSecret());
+      env.seed(lbService());
+
+      const { stored, events } = await pass();
+
+      expect(stored?.spec?.controlPlaneEndpoint).to.deep.equal({ host: '10.96.0.10', port: 6443 });
+      expect(conditionOf(stored, LOAD_BALANCER_AVAILABLE)).to.deep.equal({ status: 'True', reason: Reasons.loadBalancerReady });
+      expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'True', reason: 'Ready' });
+      expect(stored?.status).to.deep.include({ ready: true, initialization: { provisioned: true } });
+      expect(v1beta1Ready(stored)).to.equal('True');
+      expect(events.map((e) => e.reason)).to.deep.equal(['ControlPlaneEndpointSet']);
+    });
+
+    it('keeps the SSH key pair Secret an earlier run created', async () => {
+      env.seed(cluster());
+      env.seed(kubevirtCluster());
+      const keys = env.seed(sshKeysSecret());
+
+      await pass();
+
+      expect((env.stored(SECRET_TYPE, `${CLUSTER}-ssh-keys`) as Secret | undefined)?.data).to.deep.equal(keys.data);
+    });
+
+    it('reports the zones of the infra Nodes as failure domains, and drops them when the zones go', async () => {
+      env.seed(cluster());
+      env.seed(kubevirtCluster());
+      env.seed(sshKeysSecret());
+      env.seed(lbService());
+      env.seed(node('n1', 'zone-b'));
+      env.seed(node('n2', 'zone-a'));
+      env.seed(node('n3', 'zone-a'));
+
+      const first = await pass();
+      expect(first.stored?.status?.failureDomains).to.deep.equal([
+        { name: 'zone-a', controlPlane: true },
+        { name: 'zone-b', controlPlane: true },
+      ]);
+
+      for (const n of ['n1', 'n2', 'n3']) await env.client.delete(NODE_TYPE, { name: n });
+      const second = await pass();
+      expect(second.stored?.status?.failureDomains).to.equal(undefined);
+    });
+
+    it('writes nothing in steady state', async () => {
+      env.seed(cluster());
+      env.seed(kubevirtCluster());
+      env.seed(sshKeysSecret());
+      env.seed(lbService());
+      await pass();
+      await pass(); // the endpoint written to spec moved the generation: conditions record the new one
+      const writes = env.api.writes().length;
+
+      const { stored } = await pass();
+
+      expect(env.api.writes().length).to.equal(writes);
+      expect(conditionOf(stored, 'Ready')?.status).to.equal('True');
+    });
+
+    it('restores a Service whose spec drifted from the template', async () => {
+      env.seed(cluster());
+      env.seed(kubevirtCluster({ controlPlaneServiceTemplate: { spec: { port: 443 } } }));
+      env.seed(sshKeysSecret());
+      env.seed(lbService());
+
+      const { stored } = await pass();
+
+      expect((env.stored(SERVICE_TYPE, LB) as Service | undefined)?.spec?.ports?.[0]).to.include({ port: 443, targetPort: 6443 });
+      expect(stored?.spec?.controlPlaneEndpoint).to.deep.equal({ host: '10.96.0.10', port: 443 });
+    });
+
+    it('keeps a control-plane endpoint set by the user and still reports the Service ready', async () => {
+      env.seed(cluster());
+      env.seed(kubevirtCluster({ controlPlaneEndpoint: { host: 'api.acme.example', port: 6443 } }));
+      env.seed(sshKeysSecret());
+
+      const { stored } = await pass();
+
+      expect(stored?.spec?.controlPlaneEndpoint).to.deep.equal({ host: 'api.acme.example', port: 6443 });
+      expect(conditionOf(stored, 'Ready')?.status).to.equal('True');
+    });
+
+    it('creates the Service in the external infra cluster, in the namespace its kubeconfig Secret names', async () => {
+      env.seed(cluster());
+      env.seed(kubevirtCluster({ infraClusterSecretRef: { name: 'infra-kubeconfig' } }));
+      env.seed(sshKeysSecret());
+      env.seed(infraKubeconfigSecret('infra-kubeconfig', 'vms'));
+
+      const { stored } = await pass();
+
+      expect(env.infraApi.peek('v1', 'Service', `vms/${LB}`)).to.not.equal(undefined);
+      expect(env.stored(SERVICE_TYPE, LB)).to.equal(undefined);
+      expect(conditionOf(stored, LOAD_BALANCER_AVAILABLE)?.reason).to.equal(Reasons.waitingForLoadBalancer);
+    });
+  });
+
+  describe('pause and ownership', () => {
+    const cases: { name: string; cluster: ReturnType<typeof cluster>; annotations?: Record<string, string> }[] = [
+      { name: 'its Cluster has spec.paused', cluster: cluster({}, { paused: true }) },
+      { name: 'it has the paused annotation', cluster: cluster(), annotations: { [PAUSED_ANNOTATION]: '' } },
+    ];
+    for (const tc of cases) {
+      it(`only reports Paused while ${tc.name}`, async () => {
+        env.seed(tc.cluster);
+        env.seed(kubevirtCluster({}, tc.annotations ? { annotations: tc.annotations } : {}));
+
+        const { stored } = await pass();
+
+        expect(conditionOf(stored, PAUSED_CONDITION)).to.deep.equal({ status: 'True', reason: 'Paused' });
+        expect(stored?.metadata.finalizers).to.equal(undefined);
+        expect(env.stored(SERVICE_TYPE, LB)).to.equal(undefined);
+        expect(env.stored(SECRET_TYPE, `${CLUSTER}-ssh-keys`)).to.equal(undefined);
+      });
+    }
+
+    it('does nothing until a Cluster owns the KubevirtCluster', async () => {
+      env.seed(kubevirtCluster({}, { ownerReferences: [] }));
+
+      const { stored } = await pass();
+
+      expect(env.api.writes()).to.have.length(0);
+      expect(stored?.status).to.equal(undefined);
+    });
+
+    it('leaves a KubevirtCluster managed by another system entirely alone', async () => {
+      env.seed(cluster());
+      env.seed(kubevirtCluster({}, { annotations: { [MANAGED_BY_ANNOTATION]: 'hosted-control-plane' } }));
+
+      await pass();
+
+      expect(env.api.writes()).to.have.length(0);
+    });
+  });
+
+  describe('deletion', () => {
+    it('deletes the <cluster>-lb Service, then removes the finalizer once it is gone', async () => {
+      env.seed(cluster());
+      env.seed({ ...readyKubevirtCluster(), metadata: { ...readyKubevirtCluster().metadata, deletionTimestamp: '2026-01-02T00:00:00Z' } });
+      env.seed(lbService());
+
+      const first = await pass();
+      expect(env.stored(SERVICE_TYPE, LB)).to.equal(undefined);
+      expect(first.stored?.metadata.finalizers).to.deep.equal([CLUSTER_FINALIZER]);
+      expect(first.events.map((e) => e.reason)).to.deep.equal(['DeletedLoadBalancerService']);
+
+      const second = await pass();
+      expect(second.error).to.equal(undefined);
+      expect(second.stored).to.equal(undefined);
+    });
+
+    it('removes the finalizer when the infra cluster cannot be reached any more, with a warning', async () => {
+      env.seed(cluster());
+      const kc = readyKubevirtCluster({ infraClusterSecretRef: { name: 'gone-kubeconfig' } });
+      env.seed({ ...kc, metadata: { ...kc.metadata, deletionTimestamp: '2026-01-02T00:00:00Z' } });
+
+      const { stored, events } = await pass();
+
+      expect(stored).to.equal(undefined);
+      expect(events.map((e) => [e.type, e.reason])).to.deep.equal([['Warning', 'InfraClusterUnavailable']]);
+    });
+
+    it('keeps the finalizer while its Cluster is paused', async () => {
+      env.seed(cluster({}, { paused: true }));
+      const kc = readyKubevirtCluster();
+      env.seed({ ...kc, metadata: { ...kc.metadata, deletionTimestamp: '2026-01-02T00:00:00Z' } });
+      env.seed(lbService());
+
+      const { stored } = await pass();
+
+      expect(stored?.metadata.finalizers).to.deep.equal([CLUSTER_FINALIZER]);
+      expect(env.stored(SERVICE_TYPE, LB)).to.not.equal(undefined);
+    });
+  });
+
+  describe('failures turn Ready False with the reason', () => {
+    const isServiceWrite = (req: RestRequest): boolean => req.method !== 'GET' && /\/services(\/|$)/.test(req.path);
+    const cases: { name: string; spec?: KubevirtCluster['spec']; setup: (env: InfraEnv) => void; reason: string; error: RegExp }[] = [
+      {
+        name: 'the infra cluster kubeconfig Secret is missing',
+        spec: { infraClusterSecretRef: { name: 'missing-kubeconfig' } },
+        setup: () => undefined,
+        reason: Reasons.infraClusterUnavailable,
+        error: /missing-kubeconfig not found/,
+      },
+      {
+        name: 'the apiserver refuses to create the <cluster>-lb Service',
+        setup: (e) => { e.api.failNext(isServiceWrite, 500); },
+        reason: Reasons.loadBalancerProvisioningFailed,
+        error: /injected failure/,
+      },
+      {
+        name: 'the apiserver refuses to correct the drifted <cluster>-lb Service',
+        spec: { controlPlaneServiceTemplate: { spec: { port: 443 } } },
+        setup: (e) => {
+          e.seed(lbService());
+          e.api.failNext(isServiceWrite, 500);
+        },
+        reason: Reasons.loadBalancerProvisioningFailed,
+        error: /injected failure/,
+      },
+    ];
+    for (const tc of cases) {
+      it(`when ${tc.name}`, async () => {
+        env.seed(cluster());
+        env.seed(readyKubevirtCluster(tc.spec));
+        env.seed(sshKeysSecret());
+        tc.setup(env);
+
+        const { error, stored } = await pass();
+
+        expect(error?.message).to.match(tc.error);
+        expect(conditionOf(stored, LOAD_BALANCER_AVAILABLE)).to.deep.equal({ status: 'False', reason: tc.reason });
+        expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: tc.reason });
+        expect(v1beta1Ready(stored)).to.equal('False');
+      });
+    }
+  });
+});

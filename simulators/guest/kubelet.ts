@@ -1,0 +1,203 @@
+// The kubelet of a simulated VM, once the node has joined: it waits for the Node's podCIDR (the tenant's
+// kube-controller-manager allocates it), builds the VM's pod bridge and keeps host-gw routes to the other Nodes'
+// pods (pod-network.ts), runs the pods bound to its Node with the local cluster's pod runner, shared with the
+// management nodes, and serves the kubelet API on port 10250 (kubelet-server.ts). It runs inside the virt-launcher
+// pod's network namespace, which is the VM's network: everything it creates there vanishes with the VM.
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { EventRecorder } from '../../lib/controller/event-recorder.js';
+import { Informer } from '../../lib/controller/informer.js';
+import { RestListWatcher } from '../../lib/controller/list-watcher.js';
+import type { Client } from '../../lib/kube/client.js';
+import type { KubeObject } from '../../lib/kube/object.js';
+import type { RestTransport } from '../../lib/kube/rest-transport.js';
+import { Ipam } from '../../localcloud/cluster/ipam.js';
+import { PodRunner } from '../../localcloud/cluster/pod-runner.js';
+import { NODE, type Node } from '../../localcloud/node-object.js';
+import { clientOn, openTransport } from './connection.js';
+import type { GuestFS } from './guest-fs.js';
+import type { RunningNode } from './join.js';
+import { KubeletServer } from './kubelet-server.js';
+import { DEFAULT_GUEST_CAPACITY } from './node-object.js';
+import {
+  createPodBridge,
+  deletePodBridge,
+  podNetworkPlan,
+  podRoutes,
+  POD_BRIDGE,
+  removeRoute,
+  replaceRoute,
+  routeChanges,
+  type PodRoute,
+} from './pod-network.js';
+import { requestServingCertificate, selfSignedServingCertificate, servingAltNames } from './serving-certificate.js';
+
+export const KUBELET_DIR = '/var/lib/kubelet';
+const SERVING_PEM = '/var/lib/kubelet/pki/kubelet-server-current.pem';
+
+export interface KubeletOptions {
+  node: RunningNode;
+  /** The VM's address: the Node's InternalIP, status.hostIP of its pods, and where port 10250 listens. */
+  nodeIP: string;
+  fs: GuestFS;
+  log: Logger;
+  /** Ends the wait for a podCIDR (the VM powers off first). */
+  signal: AbortSignal;
+}
+
+export interface Kubelet {
+  readonly podCIDR: string;
+  stop(): Promise<void>;
+}
+
+interface Service extends KubeObject {
+  spec?: { clusterIP?: string; ports?: { port: number }[] };
+}
+
+/** Where pods reach the apiserver: the kubernetes Service, as a kubelet sets KUBERNETES_SERVICE_HOST/PORT. */
+async function apiServerForPods(client: Client, server: string): Promise<{ host: string; port: number }> {
+  const svc = await client.get<Service>({ apiVersion: 'v1', kind: 'Service' }, { namespace: 'default', name: 'kubernetes' }, { direct: true });
+  const ip = svc?.spec?.clusterIP;
+  if (ip) return { host: ip, port: svc.spec?.ports?.[0]?.port ?? 443 };
+  const url = new URL(server);
+  return { host: url.hostname, port: Number(url.port || 443) };
+}
+
+export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
+  const { node, nodeIP, fs } = opts;
+  const log = opts.log.child({ component: 'kubelet', node: node.nodeName });
+  const identity = node.identity;
+  const transport: RestTransport = await openTransport({
+    server: identity.server,
+    caPem: identity.caPem,
+    credentials: { kind: 'certificate', certPem: identity.certPem, keyPem: identity.keyPem },
+    userAgent: `kubelet/${node.nodeName}`,
+  });
+  const client = clientOn(transport);
+  const cleanups: (() => Promise<unknown>)[] = [
+    () => {
+      transport.close();
+      return Promise.resolve();
+    },
+  ];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((err: unknown) => {
+        log.warn({ err }, 'kubelet cleanup step failed');
+      });
+    }
+    cleanups.length = 0;
+  };
+  try {
+    const plan = podNetworkPlan(await waitForPodCIDR(client, node.nodeName, opts.signal, log));
+    await deletePodBridge();
+    await createPodBridge(plan);
+    cleanups.push(deletePodBridge);
+    log.info({ podCIDR: plan.cidr, bridge: POD_BRIDGE }, 'pod network ready');
+
+    const routes = await startRouteSync(client, node.nodeName, nodeIP, log);
+    cleanups.push(() => routes.stop());
+
+    const events = new EventRecorder({ client, reportingController: 'kubelet', reportingInstance: node.nodeName, log, seriesFlushMs: 5_000 });
+    cleanups.push(() => events.close());
+    const runner = new PodRunner({
+      nodes: [{ name: node.nodeName, client, events, allocatable: DEFAULT_GUEST_CAPACITY }],
+      dir: fs.resolve(KUBELET_DIR),
+      hostIP: nodeIP,
+      network: { bridge: POD_BRIDGE, gateway: plan.gateway, prefixLength: plan.prefixLength, ipam: new Ipam(plan.cidr, [plan.gateway]) },
+      apiServer: await apiServerForPods(client, identity.server),
+      log,
+    });
+    await runner.start();
+    cleanups.push(() => runner.stop());
+
+    const altNames = servingAltNames(node.nodeName, [nodeIP]);
+    const server = await KubeletServer.start({
+      nodeName: node.nodeName,
+      address: nodeIP,
+      clientCAPem: identity.caPem,
+      certificate: await selfSignedServingCertificate(node.nodeName, altNames),
+      client,
+      pods: {
+        pods: () => runner.pods(),
+        containerLog: (ns, pod, container, previous) => runner.containerLog(ns, pod, container, previous),
+        logActive: (ns, pod, container, file) => runner.containerRun(ns, pod, container)?.logFile === file,
+      },
+      log,
+    });
+    cleanups.push(() => server.close());
+    const abort = new AbortController();
+    cleanups.push(() => {
+      abort.abort();
+      return Promise.resolve();
+    });
+    requestServingCertificate(client, node.nodeName, altNames, abort.signal, log).then(
+      async (certificate) => {
+        server.useCertificate(certificate);
+        await fs.write(SERVING_PEM, certificate.certPem + certificate.keyPem, { mode: 0o600 });
+        log.info('serving the kubelet API with the certificate the cluster issued');
+      },
+      (err: unknown) => {
+        if (!abort.signal.aborted) log.warn({ err }, 'no serving certificate from the cluster; keeping the self-signed one');
+      },
+    );
+    log.info({ address: nodeIP }, 'kubelet running');
+    return { podCIDR: plan.cidr, stop };
+  } catch (err) {
+    await stop();
+    throw new Error(`start the kubelet of ${node.nodeName}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * The Node's podCIDR, however long kube-controller-manager takes: a tenant that does not allocate them
+ * (--allocate-node-cidrs off) leaves the node Ready but unable to start pods, said in a warning every minute.
+ */
+async function waitForPodCIDR(client: Client, nodeName: string, signal: AbortSignal, log: Logger): Promise<string> {
+  let warnAt = Date.now() + 60_000;
+  for (;;) {
+    signal.throwIfAborted();
+    const node = await client.get<Node>(NODE, { name: nodeName }, { direct: true }).catch((err: unknown) => {
+      log.debug({ err }, 'could not read the Node');
+      return undefined;
+    });
+    const podCIDR = node?.spec?.podCIDR;
+    if (podCIDR) return podCIDR;
+    if (Date.now() >= warnAt) {
+      log.warn('the Node has no podCIDR yet: pods wait until kube-controller-manager allocates one (--allocate-node-cidrs, --cluster-cidr)');
+      warnAt = Date.now() + 60_000;
+    }
+    await delay(500, undefined, { signal });
+  }
+}
+
+/** Watches every Node (which needs the kvcloud:node-pod-routes grant) and keeps one route per other Node's podCIDR via its InternalIP. */
+async function startRouteSync(client: Client, self: string, nodeIP: string, log: Logger): Promise<{ stop(): Promise<void> }> {
+  const listWatcher = new RestListWatcher<Node>({ transport: client.transport, mapping: await client.mapper.mappingFor(NODE) });
+  const informer = new Informer<Node>({ listWatcher, resource: 'Node.v1', log, backoff: { initialMs: 200, maxMs: 5_000 } });
+  let installed: PodRoute[] = [];
+  let queue = Promise.resolve();
+  const sync = () => {
+    queue = queue.then(async () => {
+      const wanted = podRoutes(informer.store.list(), self, nodeIP);
+      const { replace, remove } = routeChanges(installed, wanted);
+      for (const route of remove) await removeRoute(route);
+      for (const route of replace) await replaceRoute(route);
+      if (replace.length + remove.length > 0) log.info({ replace, remove }, 'updated pod routes');
+      installed = wanted;
+    }).catch((err: unknown) => {
+      log.error({ err }, 'pod route sync failed');
+    });
+  };
+  informer.addEventHandler({ onAdd: sync, onUpdate: sync, onDelete: sync });
+  // Not waited for: pods run on this VM even while the Nodes cannot be listed (a tenant without the
+  // kvcloud:node-pod-routes grant logs the refusal); only pods on other VMs stay out of reach until then.
+  informer.start();
+  return {
+    async stop() {
+      await informer.stop();
+      await queue;
+      for (const route of installed) await removeRoute(route);
+    },
+  };
+}
