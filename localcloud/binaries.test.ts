@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { rejection } from '../lib/testing/rejection.js';
 import { assetEnvVar, binaryPath, envtestURL, fetchEnvtest } from './binaries.js';
+import { upstreamVersion } from './versions.js';
 
 function setEnv(vars: Record<string, string | undefined>): void {
   for (const [k, v] of Object.entries(vars)) {
@@ -59,6 +60,18 @@ describe('localcloud/binaries', () => {
     const apiserver = fakeExecutable(join(tmp, 'kube-apiserver'));
     restore = withEnv({ TEST_ASSET_KUBE_APISERVER: undefined, KUBEBUILDER_ASSETS: tmp });
     expect(await binaryPath('kube-apiserver')).to.equal(apiserver);
+  });
+
+  it('takes kubectl of the cluster\'s own version from the cache, not an older one on the PATH', async () => {
+    const onPath = join(tmp, 'path');
+    mkdirSync(onPath);
+    fakeExecutable(join(onPath, 'kubectl'));
+    const built = join(tmp, 'cache', 'bin', `kubernetes-${upstreamVersion('KUBERNETES_VERSION')}`);
+    mkdirSync(built, { recursive: true });
+    const kubectl = fakeExecutable(join(built, 'kubectl'));
+    writeFileSync(join(built, '.complete'), '');
+    restore = withEnv({ KVCLOUD_CACHE: join(tmp, 'cache'), PATH: `${onPath}:${process.env.PATH ?? ''}`, TEST_ASSET_KUBECTL: undefined, KUBEBUILDER_ASSETS: undefined });
+    expect(await binaryPath('kubectl')).to.equal(kubectl);
   });
 
   it('builds the official envtest download address', () => {

@@ -32,7 +32,8 @@ const sources: Record<BinaryName, Source> = {
   kubeadm: { tool: 'kubernetes', versionKey: 'KUBERNETES_VERSION', envtest: false },
   etcd: { tool: 'etcd', versionKey: 'ETCD_VERSION', envtest: true },
   etcdctl: { tool: 'etcd', versionKey: 'ETCD_VERSION', envtest: false },
-  kubectl: { envtest: true },
+  // Of the cluster's own version: the machine's kubectl may be outside the skew the apiserver supports.
+  kubectl: { tool: 'kubernetes', versionKey: 'KUBERNETES_VERSION', envtest: true },
   clusterctl: { tool: 'cluster-api', versionKey: 'CLUSTER_API_VERSION', envtest: false },
 };
 
@@ -128,12 +129,10 @@ export async function binaryPath(name: BinaryName): Promise<string> {
   const src = sources[name];
   if (src.tool && src.versionKey) {
     const dir = toolOutput(src.tool, src.versionKey);
-    if (!existsSync(join(dir, '.complete')) && onPath('go')) buildTool(src.tool);
-    if (existsSync(join(dir, '.complete')) && executable(join(dir, name))) return join(dir, name);
-  }
-  if (name === 'kubectl') {
-    const system = onPath('kubectl');
-    if (system) return system;
+    // A cache filled before the tools module built this program is completed by the same build.
+    const built = () => existsSync(join(dir, '.complete')) && executable(join(dir, name));
+    if (!built() && onPath('go')) buildTool(src.tool);
+    if (built()) return join(dir, name);
   }
   if (src.envtest) return join(await fetchEnvtest(), name);
   throw new Error(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager, kube-scheduler and kubeadm at KUBERNETES_VERSION, and the three
-# control plane programs at each of KUBERNETES_OLDER_VERSIONS, into ~/.cache/kvcloud/bin/kubernetes-<version>/,
-# from the Go module proxy only. Each version is a no-op when already built.
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler, kubeadm and kubectl at KUBERNETES_VERSION, and the
+# three control plane programs at each of KUBERNETES_OLDER_VERSIONS, into ~/.cache/kvcloud/bin/kubernetes-<version>/,
+# from the Go module proxy only. Each version is a no-op when already built; a version built before a program
+# joined its list gets just the missing program added.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib.sh
 source "$here/../lib.sh"
@@ -10,11 +11,18 @@ source "$here/../lib.sh"
 build_version() {
   local KUBERNETES_VERSION=$1; shift
   local cmds=("$@")
-  local out start work gomod staging_version replaces major minor build_date ldflags pkgs pkg c dl_start build_start
+  local out start work gomod staging_version replaces major minor build_date ldflags pkgs pkg c dl_start build_start missing adding=
   out=$(out_dir kubernetes "$KUBERNETES_VERSION")
   if is_built "$out"; then
-    log "kubernetes $KUBERNETES_VERSION already built in $out"
-    return 0
+    missing=()
+    for c in "${cmds[@]}"; do [ -x "$out/$c" ] || missing+=("$c"); done
+    if [ ${#missing[@]} -eq 0 ]; then
+      log "kubernetes $KUBERNETES_VERSION already built in $out"
+      return 0
+    fi
+    log "kubernetes $KUBERNETES_VERSION: adding ${missing[*]} to $out"
+    cmds=("${missing[@]}")
+    adding=1
   fi
 
   start=$(date +%s)
@@ -71,7 +79,7 @@ build_version() {
   go list -deps -f '{{if .Module}}{{.Module.Path}}{{end}}' "${pkgs[@]}" >/dev/null
   log "kubernetes: modules ready in $(( $(date +%s) - dl_start ))s; compiling ${cmds[*]}"
   build_start=$(date +%s)
-  rm -rf "$out"; mkdir -p "$out"
+  if [ -n "$adding" ]; then rm -f "$out/.complete"; else rm -rf "$out"; mkdir -p "$out"; fi
   nice go build -ldflags "$ldflags" -o "$out/" "${pkgs[@]}"
   log "kubernetes: compiled in $(( $(date +%s) - build_start ))s"
 
@@ -80,7 +88,8 @@ build_version() {
   log "kubernetes $KUBERNETES_VERSION built into $out in $(( $(date +%s) - start ))s"
 }
 
-build_version "$KUBERNETES_VERSION" kube-apiserver kube-controller-manager kube-scheduler kubeadm
+# kubectl of the cluster's own version: the one the tests and `kvcloud demo`'s printed commands use.
+build_version "$KUBERNETES_VERSION" kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl
 # Older releases only run tenant control planes (the upgrade walk starts from them): no kubeadm.
 for older in ${KUBERNETES_OLDER_VERSIONS//,/ }; do
   build_version "$older" kube-apiserver kube-controller-manager kube-scheduler
