@@ -441,7 +441,12 @@ describe('KamajiControlPlane with Cluster API', function () {
         timeoutMs: 30_000,
         what: 'the TenantControlPlane to catch up with the label once unpaused',
       });
-      expect(getCondition(await get<KCPObject>(KCP, NAME), 'Paused')?.status).to.equal('False');
+      // The TenantControlPlane is applied mid-reconcile and the KamajiControlPlane's status patched at its end: wait
+      // for that patch rather than read it in between (a loaded run did).
+      await waitFor(async () => (getCondition(await get<KCPObject>(KCP, NAME), 'Paused')?.status === 'False' ? true : undefined), {
+        timeoutMs: 30_000,
+        what: 'the Paused condition to turn False once unpaused',
+      });
     });
 
     it('walks an upgrade across two minors one minor at a time, each step only once the previous one runs', async function () {
