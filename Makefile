@@ -54,7 +54,7 @@ test-unit: deps ## unit tests with coverage; fails below the floor for providers
 # E2E=<files or globs> runs only those suites (for example E2E=e2e/suites/controlplane/upgrade.e2e.ts);
 # E2E_SHARDS=N runs them as N parallel shards, each in its own network namespace, logs in out/e2e/.
 E2E ?= e2e/suites/**/*.e2e.ts
-E2E_SHARDS ?= 1
+E2E_SHARDS ?= 2
 test-e2e: deps tools ## end-to-end suites in private network namespaces (needs root; E2E=<files>, E2E_SHARDS=N)
 	tsx e2e/run-shards.ts --shards $(E2E_SHARDS) $(foreach f,$(E2E),'$(f)')
 
