@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { sharedPlane, type Plane } from '../../../localcloud/plane.js';
 import { ManagedProcess } from '../../../localcloud/process.js';
 import { waitFor } from '../../../localcloud/wait.js';
-import { GADGET, GADGET_CRD, type Gadget } from './late-crd-gadget.js';
+import { GADGET, GADGET_CRD, type Gadget } from './test-kinds.js';
 import { createNamespace, deleteNamespace, directClient, uniqueName, type TestClient } from './support.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/late-crd-manager.ts', import.meta.url));

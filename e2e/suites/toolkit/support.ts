@@ -3,73 +3,17 @@
 import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Client } from '../../../lib/kube/client.js';
-import type { KubeObject } from '../../../lib/kube/object.js';
 import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
 import { Manager, type ManagerOptions } from '../../../lib/controller/manager.js';
 import { parseManagerFlags } from '../../../lib/controller/manager-flags.js';
-import type { Condition } from '../../../lib/controller/conditions.js';
 import { createLogger } from '../../../lib/observability/logger.js';
 import { ToolkitMetrics } from '../../../lib/observability/metrics.js';
 import { sharedPlane, type Plane } from '../../../localcloud/plane.js';
+import { WIDGET_CRD } from './test-kinds.js';
 
-export const WIDGET = { apiVersion: 'toolkit.kvcloud.test/v1', kind: 'Widget' };
+export { WIDGET, WIDGET_CRD, type Widget } from './test-kinds.js';
 export const CONFIG_MAP = { apiVersion: 'v1', kind: 'ConfigMap' };
-
-export interface Widget extends KubeObject {
-  spec?: { size?: number };
-  status?: { observedSize?: number; conditions?: Condition[] };
-}
-
-export const WIDGET_CRD = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'widgets.toolkit.kvcloud.test' },
-  spec: {
-    group: 'toolkit.kvcloud.test',
-    scope: 'Namespaced',
-    names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: {
-              spec: { type: 'object', properties: { size: { type: 'integer' } } },
-              status: {
-                type: 'object',
-                properties: {
-                  observedSize: { type: 'integer' },
-                  conditions: {
-                    type: 'array',
-                    'x-kubernetes-list-type': 'map',
-                    'x-kubernetes-list-map-keys': ['type'],
-                    items: {
-                      type: 'object',
-                      required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
-                      properties: {
-                        type: { type: 'string' },
-                        status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
-                        observedGeneration: { type: 'integer' },
-                        lastTransitionTime: { type: 'string', format: 'date-time' },
-                        reason: { type: 'string' },
-                        message: { type: 'string' },
-                      },
-                    },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-    ],
-  },
-};
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString('hex')}`;
