@@ -138,17 +138,20 @@ export async function kubeadmInit(docs: KubeadmDocuments, opts: InitOptions): Pr
   }
 }
 
+/** What `kubeadm init` binds: the group of the apiserver's kubelet client certificate is cluster-admin. */
+export const KUBEADM_CLUSTER_ADMINS = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRoleBinding',
+  metadata: { name: 'kubeadm:cluster-admins' },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+  subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'kubeadm:cluster-admins' }],
+} as KubeObject;
+
 async function ensureClusterAdmins(fs: GuestFS): Promise<void> {
   const transport = await RestTransport.fromKubeConfig(kubeConfigFromString(await fs.read('/etc/kubernetes/super-admin.conf'), 'super-admin.conf'));
   try {
     const client = new Client({ transport, mapper: new RestMapper(transport), fieldManager: 'kubeadm' });
-    await client.apply({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'kubeadm:cluster-admins' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'kubeadm:cluster-admins' }],
-    } as KubeObject);
+    await client.apply(KUBEADM_CLUSTER_ADMINS);
   } finally {
     transport.close();
   }

@@ -10,7 +10,6 @@ import { promisify } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { Client } from '../../lib/kube/client.js';
-import type { KubeObject } from '../../lib/kube/object.js';
 import { RestMapper } from '../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../lib/kube/rest-transport.js';
 import { binaryPath } from '../../localcloud/binaries.js';
@@ -18,6 +17,7 @@ import { nodePodRoutesRBAC } from '../../providers/controlplane/tenant/bootstrap
 import { startPlane, type Plane } from '../../localcloud/plane.js';
 import { NODE_IP } from '../../localcloud/cluster/topology.js';
 import { upstreamVersion } from '../../localcloud/versions.js';
+import { KUBEADM_CLUSTER_ADMINS } from './control-plane.js';
 import { caPublicKeyHash } from './discovery.js';
 
 const run = promisify(execFile);
@@ -101,7 +101,7 @@ async function prepareTenant(plane: Plane, opts: TenantPlaneOptions): Promise<Te
   const adminKubeconfig = await readFile(plane.kubeconfigPath, 'utf8');
   const token = randomBootstrapToken();
   const configPath = join(plane.dir, 'kubeadm.yaml');
-  await writeFile(configPath, kubeadmConfig(opts.clusterName, endpoint, token, join(plane.dir, 'pki')));
+  await writeFile(configPath, kubeadmConfig(opts.clusterName, endpoint, token, join(plane.dir, 'pki'), workloads));
   const kubeadmPhase = async (...phase: string[]) => {
     try {
       await run(kubeadm, ['init', 'phase', ...phase, `--config=${configPath}`, `--kubeconfig=${plane.kubeconfigPath}`], { timeout: 60_000 });
@@ -121,13 +121,7 @@ async function prepareTenant(plane: Plane, opts: TenantPlaneOptions): Promise<Te
   const client = new Client({ transport, mapper: new RestMapper(transport), fieldManager: 'kvcloud-tenant-plane' });
   // The apiserver calls kubelets as kubeadm:cluster-admins (its kubelet client certificate's group), which
   // `kubeadm init` binds to cluster-admin; the phases run here do not, so the binding is made as kubeadm makes it.
-  await client.apply({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: 'kubeadm:cluster-admins' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'kubeadm:cluster-admins' }],
-  } as KubeObject);
+  await client.apply(KUBEADM_CLUSTER_ADMINS);
   // What kvcloud's control plane provider grants its tenants' nodes, so the VMs can route their pods.
   if (workloads) for (const obj of nodePodRoutesRBAC()) await client.apply(obj);
   if (opts.management) await writeClusterSecrets(opts.management, opts.clusterName, adminKubeconfig, caPem, caKeyPem);
@@ -153,7 +147,7 @@ async function prepareTenant(plane: Plane, opts: TenantPlaneOptions): Promise<Te
   };
 }
 
-function kubeadmConfig(clusterName: string, endpoint: string, token: string, certificatesDir: string): string {
+function kubeadmConfig(clusterName: string, endpoint: string, token: string, certificatesDir: string, workloads: TenantPlaneOptions['workloads']): string {
   const init = {
     apiVersion: 'kubeadm.k8s.io/v1beta4',
     kind: 'InitConfiguration',
@@ -169,6 +163,9 @@ function kubeadmConfig(clusterName: string, endpoint: string, token: string, cer
     kubernetesVersion: upstreamVersion('KUBERNETES_VERSION'),
     controlPlaneEndpoint: endpoint,
     certificatesDir,
+    // The Service range gives the kubelet-config ConfigMap its clusterDNS (the range's tenth address), as kubeadm
+    // derives it, so the guests' ClusterFirst pods resolve through the tenant's kube-dns Service.
+    ...(workloads ? { networking: { podSubnet: workloads.podCIDR, serviceSubnet: workloads.serviceCIDR } } : {}),
   };
   return `${stringify(init)}---\n${stringify(cluster)}`;
 }
