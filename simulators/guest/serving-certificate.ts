@@ -1,10 +1,10 @@
 // The kubelet's serving certificate for its API on port 10250, the serverTLSBootstrap way: a CSR for
 // kubernetes.io/kubelet-serving under the node's own identity, naming the VM's addresses and hostname. The tenant's
 // kube-controller-manager signs it once approved, but approves only kubelet client certificates by itself: a
-// serving CSR waits for an approver (the cluster's admin, `kubectl certificate approve`, until kvcloud's control
-// plane provider approves them). Until then the kubelet serves with a certificate it signed itself, as a kubelet
-// without serverTLSBootstrap does; the tenant apiserver accepts it because it verifies kubelet certificates only
-// when --kubelet-certificate-authority is set, which kvcloud's tenant control planes do not set.
+// serving CSR waits for an approver (kvcloud's control plane provider in the tenants it runs, otherwise the
+// cluster's admin with `kubectl certificate approve`). Until then the kubelet serves with a certificate it signed
+// itself, as a kubelet without serverTLSBootstrap does; the tenant apiserver accepts it because it verifies kubelet
+// certificates only when --kubelet-certificate-authority is set, which kvcloud's tenant control planes do not set.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isAlreadyExists } from '../../lib/kube/api-error.js';

@@ -5,7 +5,8 @@
 // replaces the cluster CA while the node, which keeps trusting only the CA it joined with (as a real kubelet's
 // kubelet.conf does), stays Ready: it renews its client certificate through CSRs like a kubelet with
 // rotateCertificates (the tenant's controller-manager signs 3-minute certificates here, so that happens within
-// the test), and the old CA is retired once it has.
+// the test), and the old CA is retired once it has. First, the joined node's kubelet-serving CSR is approved by
+// the operator (serving-csr-approver.ts), while one naming an address the Node does not report stays pending.
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,7 +21,10 @@ import { ROTATE_ANNOTATION, ROTATE_CA_ANNOTATION, type TenantControlPlane } from
 import { splitCertificates } from '../../../providers/controlplane/pki/index.js';
 import { caPublicKeyHash } from '../../../simulators/guest/discovery.js';
 import { createBootstrapToken } from '../../../simulators/guest/bootstrap-token.js';
-import { joinNode, type RunningNode } from '../../../simulators/guest/join.js';
+import { CSR, joinNode, type RunningNode } from '../../../simulators/guest/join.js';
+import { requestServingCertificate, servingCSR } from '../../../simulators/guest/serving-certificate.js';
+import { createCertificateSigningRequest, generateKeyPair } from '../../../lib/pki/x509.js';
+import pino from 'pino';
 import { kubectl } from '../../../localcloud/kubectl.js';
 import { runDir } from '../../../localcloud/run-dir.js';
 import { upstreamVersion } from '../../../localcloud/versions.js';
@@ -63,7 +67,7 @@ interface Lease extends KubeObject {
   spec?: { renewTime?: string };
 }
 interface NodeObject extends KubeObject {
-  status?: { conditions?: { type: string; status: string }[] };
+  status?: { conditions?: { type: string; status: string }[]; addresses?: { type: string; address: string }[] };
 }
 
 interface ConfigMap extends KubeObject {
@@ -219,6 +223,31 @@ describe('TenantControlPlane certificate rotation', function () {
       for (const t of transports) t.close();
       if (sharedEtcd) await sharedEtcd.stop();
       if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    it("approves the node's kubelet-serving CSR naming its own addresses, and leaves one naming a foreign address pending", async () => {
+      if (!node) throw new Error('the node did not join (see the before hook)');
+      const admin = await tenantClient();
+      const reported = (await admin.get<NodeObject>(NODE, { name: NODE_NAME }, { direct: true }))?.status?.addresses ?? [];
+      const transport = await RestTransport.fromKubeConfig(kubeConfigFromString(node.kubeconfig(), 'node kubeconfig'));
+      transports.push(transport);
+      const asNode = new Client({ transport, mapper: new RestMapper(transport), fieldManager: 'kvcloud-e2e' });
+      // Sent first: the operator sees CSRs in order, so once the good one is issued this one has been judged.
+      const foreign = await createCertificateSigningRequest(await generateKeyPair(), {
+        commonName: `system:node:${NODE_NAME}`,
+        organizations: ['system:nodes'],
+        altNames: [NODE_NAME, '192.0.2.99'],
+      });
+      await asNode.create(servingCSR(`${NODE_NAME}-serving-foreign`, foreign));
+      const started = Date.now();
+      const altNames = [...new Set(reported.map((a) => a.address))];
+      const issued = await requestServingCertificate(asNode, NODE_NAME, altNames, AbortSignal.timeout(60_000), pino({ level: 'silent' }));
+      console.log(`    serving certificate for ${altNames.join(', ')} issued ${((Date.now() - started) / 1000).toFixed(1)} s after the CSR`);
+      const cert = new X509Certificate(issued.certPem);
+      expect(cert.subject).to.include(`CN=system:node:${NODE_NAME}`);
+      expect(cert.verify(new X509Certificate(text(await secret('ca'), 'ca.crt')).publicKey)).to.be.true;
+      const left = await admin.get<KubeObject & { status?: { conditions?: { type: string }[] } }>(CSR, { name: `${NODE_NAME}-serving-foreign` }, { direct: true });
+      expect(left?.status?.conditions ?? [], 'the CSR naming 192.0.2.99').to.deep.equal([]);
     });
 
     it('reissues every leaf certificate and kubeconfig for the rotate annotation, once per value, while the joined node keeps heartbeating', async () => {

@@ -12,6 +12,7 @@ import type { PKIOptions } from '../pki/options.js';
 import { DataStoreReconciler, dataStoreOf, dataStoresToRecount } from './datastore.js';
 import { TLS_ROUTE } from './exposure.js';
 import { setupKamajiControlPlaneController } from './kamajicontrolplane-setup.js';
+import { ServingCertificateApprover } from './serving-csr-approver.js';
 import { TenantControlPlaneReconciler } from './tenantcontrolplane.js';
 import type { ManagementRanges } from '../workload/network.js';
 
@@ -71,6 +72,7 @@ export function setupControlPlaneControllers(manager: Manager, opts: ControlPlan
         ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
         ...(opts.pki ? { pki: opts.pki } : {}),
         managementRanges: opts.managementRanges,
+        servingCertificates: new ServingCertificateApprover(log),
         // The write-permissions policy inside each tenant: a deletion there queues its TenantControlPlane.
         enqueue: (key) => {
           tcpController.queue.add(key);

@@ -46,6 +46,7 @@ import { withCASigner } from './rotation-signer.js';
 import { probeTenant } from './tenant-probe.js';
 import { addonVersion, decideVersionStatus, type VersionInputs } from './version-status.js';
 import { WritePermissionsWatch } from './write-permissions-watch.js';
+import type { ServingCertificateApprover } from './serving-csr-approver.js';
 
 export const TCP_FINALIZER = 'kamaji.clastix.io/finalizer';
 
@@ -80,6 +81,8 @@ export interface TenantControlPlaneDeps {
   enqueue?: (key: string) => void;
   /** The management cluster's ranges (--management-pod-cidr, --management-service-cidr): tenants must stay apart. */
   managementRanges?: ManagementRanges | undefined;
+  /** Approves the kubelets' serving CSRs inside each tenant once its resources are applied. */
+  servingCertificates?: ServingCertificateApprover | undefined;
 }
 
 /** The DataStore serving the tenant in this pass, and the migration in progress (not yet validated when new). */
@@ -359,6 +362,7 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     const phases = tenantPhases(view(tcp), { host: tcp.spec.networkProfile?.advertiseAddress ?? endpoint.host, port: endpoint.port }, c.caCertPem, { kubernetesVersion, migrating });
     try {
       const tenant = await this.deps.tenants.kubeconfigSecret({ namespace: tcp.metadata.namespace, name: c.adminKubeconfigSecret }, c.adminKubeconfigKey);
+      await this.deps.servingCertificates?.ensure(tenant, objectKey(tcp));
       for (const phase of phases) {
         const sum = phaseChecksum(phase);
         const unchanged = applied.get(phase.name) === sum;
