@@ -4,8 +4,11 @@
 # volumes appear at their mountPaths, names the host after the pod, and execs the container's program with
 # exactly the container's environment. Every mount is private to the container, so the disk never changes: a
 # mountPath whose directories do not exist is made inside a copy-on-write overlay of its nearest existing parent
-# (tmpfs upper layer), not on disk. When that parent is / itself, a tmpfs holding bind mounts of /'s entries
-# becomes the container's root (chroot), since nothing mounted over / changes what / is for a running process.
+# (tmpfs upper layer), not on disk. Where an overlay would hide mounts below the directory, or overlayfs cannot
+# stack any deeper (both happen to a pod inside a simulated VM, whose own container mounts and overlays there), a
+# tmpfs holding bind mounts of the directory's entries covers it instead, making only its top level private. When
+# that parent is / itself, a tmpfs holding bind mounts of /'s entries becomes the container's root (chroot), since
+# nothing mounted over / changes what / is for a running process.
 #
 #   container-entry.sh <spec dir>   with, NUL-separated: argv, env (NAME=value), mounts (source, target, ro|rw
 #                                   triples); and as plain text: workdir (may be empty), hostname
@@ -19,6 +22,7 @@ fail() {
 trap 'fail "line $LINENO: $BASH_COMMAND failed"' ERR
 
 declare -A private=() # directories whose whole subtree is private: creating entries there never reaches the disk
+declare -A shallow=() # directories whose own entries are private, but whose subdirectories are the real ones
 copies=0
 root= # the copy of / the container is chrooted into; empty while the real / will do
 
@@ -30,36 +34,58 @@ new_scratch() {
   mount -t tmpfs -o "mode=$(stat -c %a "$1")" kvcloud-copy "$scratch"
 }
 
+# True when something is mounted below directory $1, which an overlay of it would hide.
+has_submounts() {
+  awk -v d="$1/" 'index($5, d) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
+# Fills the scratch tmpfs with bind mounts of directory $1's entries (symlinks copied).
+bind_entries() {
+  local src=$1 entry
+  mount --make-unbindable "$scratch" # the scratch tmpfs may itself be below $src: keep it out of the rbinds
+  while IFS= read -r -d '' entry; do
+    if [[ -L $src/$entry ]]; then
+      ln -s "$(readlink "$src/$entry")" "$scratch/$entry"
+    elif [[ -d $src/$entry ]]; then
+      mkdir "$scratch/$entry" && mount --rbind "$src/$entry" "$scratch/$entry"
+    else
+      : >"$scratch/$entry" && mount --bind "$src/$entry" "$scratch/$entry"
+    fi
+  done < <(find "$src/" -mindepth 1 -maxdepth 1 -printf '%P\0')
+  mount --make-private "$scratch"
+}
+
 # Makes directory $1 (a path inside the container's root) private to this container.
 copy_directory() {
-  local dir=$1 entry
+  local dir=$1
   new_scratch "$root$dir"
   if [[ $dir != / ]]; then
-    mkdir "$scratch/upper" "$scratch/work"
-    mount -t overlay kvcloud-copy -o "lowerdir=$root$dir,upperdir=$scratch/upper,workdir=$scratch/work" "$root$dir"
-  else
-    # An overlay of / would lose the mounts below it (/proc, /dev...): bind each entry of / instead.
-    mount --make-unbindable "$scratch" # the scratch tmpfs is itself below /: keep it out of the rbinds
-    while IFS= read -r -d '' entry; do
-      if [[ -L /$entry ]]; then
-        ln -s "$(readlink "/$entry")" "$scratch/$entry"
-      elif [[ -d /$entry ]]; then
-        mkdir "$scratch/$entry" && mount --rbind "/$entry" "$scratch/$entry"
-      else
-        : >"$scratch/$entry" && mount --bind "/$entry" "$scratch/$entry"
+    if ! has_submounts "$root$dir"; then
+      mkdir "$scratch/upper" "$scratch/work"
+      if mount -t overlay kvcloud-copy -o "lowerdir=$root$dir,upperdir=$scratch/upper,workdir=$scratch/work" "$root$dir" 2>"$spec/overlay.err"; then
+        private[$dir]=1
+        return
       fi
-    done < <(find / -mindepth 1 -maxdepth 1 -printf '%P\0')
-    mount --make-private "$scratch"
-    root=$scratch
-    return # only the top level of the copy is private; its entries are the real directories
+      # overlayfs refuses to stack deeper than two (dmesg: "maximum fs stacking depth exceeded").
+      grep -q 'wrong fs type' "$spec/overlay.err" || fail "overlay of $dir: $(<"$spec/overlay.err")"
+      new_scratch "$root$dir"
+    fi
+    bind_entries "$root$dir"
+    mount --rbind "$scratch" "$root$dir"
+    shallow[$dir]=1
+    return
   fi
-  private[$dir]=1
+  # An overlay of / would lose the mounts below it (/proc, /dev...): bind each entry of / instead.
+  bind_entries ""
+  root=$scratch
+  # only the top level of the copy is private; its entries are the real directories
 }
 
 # True when entries made in directory $1 stay private.
 is_private() {
   local dir=$1
   [[ $dir == / ]] && [[ -n $root ]] && return 0
+  [[ -n ${shallow[$dir]:-} ]] && return 0
   while :; do
     [[ -n ${private[$dir]:-} ]] && return 0
     [[ $dir == / ]] && return 1

@@ -1,5 +1,5 @@
 // Which host paths a container sees where: its volumeMounts (subPath and subPathExpr included) and the pod's
-// /etc/hosts, parents before children so nested mountPaths land inside their parent's mount. API-backed volumes
+// /etc/hosts and /etc/resolv.conf, parents before children so nested mountPaths land inside their parent's mount. API-backed volumes
 // and host paths are always read-only, as the kubelet mounts them.
 import { join, normalize } from 'node:path';
 import type { ContainerMount } from './container-process.js';
@@ -21,8 +21,10 @@ export function containerMounts(
   volumePaths: Map<string, string>,
   env: Map<string, string>,
   etcHosts: string,
+  resolvConf?: string,
 ): ContainerMount[] {
   const mounts: ContainerMount[] = [{ source: etcHosts, target: '/etc/hosts', readOnly: true }];
+  if (resolvConf !== undefined) mounts.push({ source: resolvConf, target: '/etc/resolv.conf', readOnly: true });
   for (const m of container.volumeMounts ?? []) {
     const root = volumePaths.get(m.name);
     if (!root) throw new ContainerConfigError(`volumeMount "${m.name}" names no volume of the pod`);

@@ -18,6 +18,8 @@ export interface StartInput {
   baseEnv: Record<string, string>;
   volumePaths: Map<string, string>;
   etcHosts: string;
+  /** The pod's resolv.conf, when it does not keep the machine's. */
+  resolvConf?: string | undefined;
 }
 
 export interface PreparedStart {
@@ -46,7 +48,7 @@ export async function prepareStart(input: StartInput): Promise<PreparedStart> {
   const image = await resolveImage(container.image ?? '');
   const env = await containerEnv(pod, container, input.lookup, input.facts, { ...image.env, ...input.baseEnv });
   const argv = containerArgv(image, expandCommand(container.command, env), expandCommand(container.args, env));
-  const mounts = containerMounts(container, pod.spec.volumes ?? [], input.volumePaths, env, input.etcHosts);
+  const mounts = containerMounts(container, pod.spec.volumes ?? [], input.volumePaths, env, input.etcHosts, input.resolvConf);
   checkNothingHidden(image, argv, mounts);
   return { image, env, argv, mounts };
 }

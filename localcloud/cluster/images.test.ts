@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { containerArgv, ExecutableNotFoundError, ImageNotMappedError, parseImageReference, resolveImage, TEST_ECHO_IMAGE, TEST_SHELL_IMAGE, type LocalImage } from './images.js';
 import { upstreamVersion } from '../versions.js';
+import { DEFAULT_COREDNS_TAG } from '../../providers/controlplane/tenant/coredns.js';
 
 async function refusal(reference: string): Promise<Error> {
   try {
@@ -27,7 +28,7 @@ describe('image to local program mapping', () => {
   });
 
   it('maps a command to the image program by its basename', () => {
-    const programs: Record<string, string> = { etcd: '/cache/etcd', etcdctl: '/cache/etcdctl' };
+    const programs: Record<string, string[]> = { etcd: ['/cache/etcd'], etcdctl: ['/cache/etcdctl'] };
     const image: LocalImage = {
       reference: 'registry.k8s.io/etcd:3.7.3-0',
       entrypoint: ['/cache/etcd'],
@@ -37,6 +38,27 @@ describe('image to local program mapping', () => {
     };
     expect(containerArgv(image, ['/usr/local/bin/etcdctl', 'version'], ['--x'])).to.deep.equal(['/cache/etcdctl', 'version', '--x']);
     expect(() => containerArgv(image, ['sh', '-c', 'true'], undefined)).to.throw(ExecutableNotFoundError, /exec: "sh": executable file not found in image .* \(it has etcd, etcdctl\)/);
+  });
+
+  it('runs kube-proxy as the service proxy entrypoint at every Kubernetes tag, whichever path the command names', async () => {
+    for (const tag of [upstreamVersion('KUBERNETES_VERSION'), 'v1.35.4', 'v1.36.0']) {
+      const image = await resolveImage(`registry.k8s.io/kube-proxy:${tag}`);
+      const argv = containerArgv(image, ['/usr/local/bin/kube-proxy', '--config=/var/lib/kube-proxy/config.conf'], undefined);
+      expect(argv.slice(0, 2)).to.deep.equal([process.execPath, '--import']);
+      expect(argv[3]).to.match(/localcloud\/cluster\/service-proxy\/kube-proxy\.ts$/);
+      expect(argv.slice(4)).to.deep.equal(['--config=/var/lib/kube-proxy/config.conf']);
+    }
+  });
+
+  it("maps the tenant CoreDNS addon's default image to the pinned CoreDNS build", async () => {
+    expect(DEFAULT_COREDNS_TAG, 'providers/controlplane/tenant/coredns.ts and versions.env COREDNS_VERSION').to.equal(upstreamVersion('COREDNS_VERSION'));
+    const err = await resolveImage(`registry.k8s.io/coredns/coredns:${DEFAULT_COREDNS_TAG}`).then(
+      (image) => image,
+      (e: unknown) => e as Error,
+    );
+    // Resolved when `make tools` built it; otherwise refused with the way to build it, never unmapped.
+    if (err instanceof Error) expect(err.message).to.include('e2e/tools/build.sh coredns');
+    else expect(err.entrypoint[0]).to.match(new RegExp(`/bin/coredns-${DEFAULT_COREDNS_TAG}/coredns$`));
   });
 
   it("finds the shell image's commands on the machine", async () => {

@@ -12,8 +12,8 @@ export interface LocalImage {
   reference: string;
   /** argv prefix used when the container has no command. */
   entrypoint: string[];
-  /** The executable a command names ("/manager" and "manager" alike), if the image has it. */
-  findProgram(name: string): string | undefined;
+  /** The argv that runs the executable a command names ("/manager" and "manager" alike), if the image has it. */
+  findProgram(name: string): string[] | undefined;
   /** What findProgram knows, for error messages. */
   programNames: string[];
   /** The image's own environment, which the container's env overrides. */
@@ -62,8 +62,8 @@ function onPath(name: string): string | undefined {
 
 interface ImagePrograms {
   entrypoint: string[];
-  /** By basename; undefined for the shell image, which finds programs on the machine's PATH. */
-  programs?: Record<string, string>;
+  /** The argv of each executable by basename; undefined for the shell image, which uses the machine's PATH. */
+  programs?: Record<string, string[]>;
 }
 
 interface CatalogEntry {
@@ -84,7 +84,7 @@ const kubernetesImage = (name: BinaryName): CatalogEntry => ({
   tags: kubernetesTags,
   resolve: async (tag) => {
     const path = tag === upstreamVersion('KUBERNETES_VERSION') ? await binaryPath(name) : builtProgram('kubernetes', tag, name);
-    return { entrypoint: [path], programs: { [name]: path } };
+    return { entrypoint: [path], programs: { [name]: [path] } };
   },
 });
 
@@ -92,7 +92,7 @@ const clusterAPI = (file: string): CatalogEntry => ({
   tags: () => [upstreamVersion('CLUSTER_API_VERSION')],
   resolve: () => {
     const path = builtProgram('cluster-api', upstreamVersion('CLUSTER_API_VERSION'), file);
-    return Promise.resolve({ entrypoint: [path], programs: { manager: path } });
+    return Promise.resolve({ entrypoint: [path], programs: { manager: [path] } });
   },
 });
 
@@ -101,7 +101,7 @@ const konnectivity = (file: string): CatalogEntry => ({
   tags: () => [upstreamVersion('KONNECTIVITY_VERSION')],
   resolve: () => {
     const path = builtProgram('konnectivity', upstreamVersion('KONNECTIVITY_VERSION'), file);
-    return Promise.resolve({ entrypoint: [path], programs: { [file]: path } });
+    return Promise.resolve({ entrypoint: [path], programs: { [file]: [path] } });
   },
 });
 
@@ -110,9 +110,28 @@ const certManager = (name: string): CatalogEntry => ({
   tags: () => [pinnedVersion('CERT_MANAGER_VERSION') ?? '(CERT_MANAGER_VERSION is not pinned in versions.env)'],
   resolve: () => {
     const path = builtProgram('cert-manager', pinnedVersion('CERT_MANAGER_VERSION') ?? '', `cert-manager-${name}`);
-    return Promise.resolve({ entrypoint: [path], programs: { [name]: path } });
+    return Promise.resolve({ entrypoint: [path], programs: { [name]: [path] } });
   },
 });
+
+// kube-proxy's image is the local cluster's userspace service proxy (service-proxy/kube-proxy.ts), at the Kubernetes
+// tags the control plane images have: a tenant node of any supported version runs it as its kube-proxy DaemonSet pod.
+const kubeProxy: CatalogEntry = {
+  tags: kubernetesTags,
+  resolve: () => {
+    const argv = kvcloudMain('localcloud/cluster/service-proxy/kube-proxy.ts');
+    return Promise.resolve({ entrypoint: argv, programs: { 'kube-proxy': argv } });
+  },
+};
+
+// CoreDNS's image runs /coredns; its tag is the release without an image revision.
+const coreDNS: CatalogEntry = {
+  tags: () => [upstreamVersion('COREDNS_VERSION')],
+  resolve: () => {
+    const path = builtProgram('coredns', upstreamVersion('COREDNS_VERSION'), 'coredns');
+    return Promise.resolve({ entrypoint: [path], programs: { coredns: [path] } });
+  },
+};
 
 const echoProgram = fileURLToPath(new URL('testdata/echo.ts', import.meta.url));
 
@@ -121,11 +140,14 @@ export const KVCLOUD_IMAGE_TAG = 'dev';
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const tsxLoader = import.meta.resolve('tsx/esm');
 
-// kvcloud's component images run their main.ts from this work tree through tsx, so a pod always runs the code
-// under test with no build step. Their manifests give args only, so the entrypoint is all they need.
+// kvcloud's programs run their main.ts from this work tree through tsx, so a pod always runs the code under test
+// with no build step.
+const kvcloudMain = (main: string): string[] => [process.execPath, '--import', tsxLoader, join(repoRoot, main)];
+
+// kvcloud's component images: their manifests give args only, so the entrypoint is all they need.
 const kvcloudComponent = (main: string): CatalogEntry => ({
   tags: () => [KVCLOUD_IMAGE_TAG],
-  resolve: () => Promise.resolve({ entrypoint: [process.execPath, '--import', tsxLoader, join(repoRoot, main)], programs: {} }),
+  resolve: () => Promise.resolve({ entrypoint: kvcloudMain(main), programs: {} }),
 });
 
 const catalog: Record<string, CatalogEntry> = {
@@ -140,12 +162,14 @@ const catalog: Record<string, CatalogEntry> = {
     },
     resolve: async () => {
       const [etcd, etcdctl] = await Promise.all([binaryPath('etcd'), binaryPath('etcdctl')]);
-      return { entrypoint: [etcd], programs: { etcd, etcdctl } };
+      return { entrypoint: [etcd], programs: { etcd: [etcd], etcdctl: [etcdctl] } };
     },
   },
   'registry.k8s.io/cluster-api/cluster-api-controller': clusterAPI('cluster-api-controller'),
   'registry.k8s.io/cluster-api/kubeadm-bootstrap-controller': clusterAPI('kubeadm-bootstrap-controller'),
   'registry.k8s.io/cluster-api/kubeadm-control-plane-controller': clusterAPI('kubeadm-control-plane-controller'),
+  'registry.k8s.io/kube-proxy': kubeProxy,
+  'registry.k8s.io/coredns/coredns': coreDNS,
   'registry.k8s.io/kas-network-proxy/proxy-server': konnectivity('proxy-server'),
   'registry.k8s.io/kas-network-proxy/proxy-agent': konnectivity('proxy-agent'),
   'quay.io/jetstack/cert-manager-controller': certManager('controller'),
@@ -173,7 +197,10 @@ export async function resolveImage(reference: string): Promise<LocalImage> {
   const { entrypoint, programs } = await entry.resolve(tag);
   const findProgram = programs
     ? (name: string) => programs[basename(name)]
-    : (name: string) => (name.startsWith('/') ? (executable(name) ? name : undefined) : onPath(name));
+    : (name: string) => {
+        const path = name.startsWith('/') ? (executable(name) ? name : undefined) : onPath(name);
+        return path === undefined ? undefined : [path];
+      };
   return { reference, entrypoint, findProgram, programNames: programs ? Object.keys(programs) : ['anything on PATH'], env: { PATH: DEFAULT_PATH } };
 }
 
@@ -185,5 +212,5 @@ export function containerArgv(image: LocalImage, command: string[] | undefined, 
   if (!program) {
     throw new ExecutableNotFoundError(`exec: "${name}": executable file not found in image ${image.reference} (it has ${image.programNames.join(', ') || 'only its entrypoint'})`);
   }
-  return [program, ...rest, ...(args ?? [])];
+  return [...program, ...rest, ...(args ?? [])];
 }

@@ -140,6 +140,8 @@ export interface PodSpec {
   serviceAccountName?: string;
   hostNetwork?: boolean;
   hostname?: string;
+  dnsPolicy?: 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
+  dnsConfig?: { nameservers?: string[]; searches?: string[]; options?: { name: string; value?: string }[] };
   readinessGates?: { conditionType: string }[];
 }
 

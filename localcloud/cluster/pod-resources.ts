@@ -1,13 +1,14 @@
 // What a pod holds on its node while it lives: its network (a sandbox with an address from the node's pod range, or the
-// node's own for hostNetwork pods), its directory with volumes, /etc/hosts and a home, and the timer that keeps
+// node's own for hostNetwork pods), its directory with volumes, /etc/hosts, /etc/resolv.conf and a home, and the timer that keeps
 // API-backed volumes current. Released completely when the pod goes.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ObjectLookup } from './container-env.js';
 import type { PodRuntimeFacts } from './downward-api.js';
 import { podKey, type Pod } from './pod-api.js';
+import { podResolvConf, type ClusterDNS } from './pod-dns.js';
 import { createSandbox, destroySandbox, type PodNetwork, type PodSandbox } from './pod-sandbox.js';
-import { materialiseVolumes } from './pod-volumes.js';
+import { materialiseVolumes, type NodeFilesystem } from './pod-volumes.js';
 import type { ServiceAccountTokens } from './service-account-token.js';
 
 export interface PodResourcesContext {
@@ -17,6 +18,10 @@ export interface PodResourcesContext {
   network: PodNetwork;
   tokens: ServiceAccountTokens;
   volumeRefreshMs: number;
+  /** The node's cluster DNS (the kubelet's clusterDNS and clusterDomain); none on the management nodes. */
+  dns: ClusterDNS | undefined;
+  /** The node's filesystem when it is not the machine's (see pod-volumes.ts). */
+  nodeFS: NodeFilesystem | undefined;
   /** The latest pod object, lookups in its namespace, and what the downward API needs. */
   pod(): Pod;
   lookup(): ObjectLookup;
@@ -30,6 +35,8 @@ export class PodResources {
   podIP: string | undefined;
   sandbox: PodSandbox | undefined;
   volumePaths: Map<string, string> | undefined;
+  /** The pod's /etc/resolv.conf once written; undefined while it keeps the machine's. */
+  resolvConf: string | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
 
@@ -73,6 +80,11 @@ export class PodResources {
     if (this.volumePaths) return;
     this.volumePaths = await this.materialise();
     await writeFile(this.etcHosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${this.podIP ?? ''}\t${this.ctx.hostname()}\n`);
+    const resolvConf = podResolvConf(this.ctx.pod(), this.ctx.dns);
+    if (resolvConf !== undefined) {
+      await writeFile(join(this.ctx.dir, 'resolv.conf'), resolvConf);
+      this.resolvConf = join(this.ctx.dir, 'resolv.conf');
+    }
     await mkdir(this.home, { recursive: true });
     this.refreshTimer = setInterval(() => {
       if (this.refreshing) return; // a slow apiserver must not get two writers into one volume
@@ -108,6 +120,6 @@ export class PodResources {
   }
 
   private materialise(): Promise<Map<string, string>> {
-    return materialiseVolumes({ pod: this.ctx.pod(), dir: join(this.ctx.dir, 'volumes'), lookup: this.ctx.lookup(), tokens: this.ctx.tokens, facts: this.ctx.facts() });
+    return materialiseVolumes({ pod: this.ctx.pod(), dir: join(this.ctx.dir, 'volumes'), lookup: this.ctx.lookup(), tokens: this.ctx.tokens, facts: this.ctx.facts(), nodeFS: this.ctx.nodeFS });
   }
 }

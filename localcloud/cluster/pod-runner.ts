@@ -8,7 +8,9 @@ import { Informer } from '../../lib/controller/informer.js';
 import { RestListWatcher } from '../../lib/controller/list-watcher.js';
 import type { ContainerRun } from './container-record.js';
 import { POD, podKey, type Pod } from './pod-api.js';
+import type { ClusterDNS } from './pod-dns.js';
 import type { PodNetwork } from './pod-sandbox.js';
+import type { NodeFilesystem } from './pod-volumes.js';
 import { PodWorker, type NodeContext, type PodWorkerDeps } from './pod-worker.js';
 import { RestartBackoff, type RestartBackoffOptions } from './restart-backoff.js';
 import { ServiceAccountTokens } from './service-account-token.js';
@@ -24,6 +26,10 @@ export interface PodRunnerOptions {
   /** What pods get as KUBERNETES_SERVICE_HOST/PORT. */
   apiServer: { host: string; port: number };
   restartBackoff?: RestartBackoffOptions;
+  /** The cluster DNS ClusterFirst pods resolve with; without it they keep the machine's resolver. */
+  dns?: ClusterDNS | undefined;
+  /** The nodes' filesystem when it is not the machine's: a simulated VM's, where hostPaths resolve and may be made. */
+  nodeFS?: NodeFilesystem | undefined;
   /** How often Secret, ConfigMap, downward API and token volumes are refreshed. Default 10s. */
   volumeRefreshMs?: number;
   log: Logger;
@@ -104,6 +110,8 @@ export class PodRunner {
         KUBERNETES_PORT: `tcp://${host}:${port}`,
       },
       volumeRefreshMs: this.opts.volumeRefreshMs ?? 10_000,
+      dns: this.opts.dns,
+      nodeFS: this.opts.nodeFS,
       log: this.opts.log.child({ node: node.name }),
     };
   }

@@ -1,8 +1,8 @@
 // A pod's volumes as directories of the pod's own directory, materialised before its containers start and
 // refreshed while it runs (Secret and ConfigMap updates, token rotation), as the kubelet's volume manager does.
 // Containers see them at their mountPaths through container-entry.sh's bind mounts.
-import { mkdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { writeAtomically, type FileProjection } from './atomic-writer.js';
 import type { ObjectLookup } from './container-env.js';
 import { resolveFieldRef, resolveResourceFieldRef, type PodRuntimeFacts } from './downward-api.js';
@@ -16,6 +16,14 @@ export interface VolumeContext {
   lookup: ObjectLookup;
   tokens: ServiceAccountTokens;
   facts: PodRuntimeFacts;
+  /** The node's filesystem when it is not the machine's (a simulated VM's): hostPaths resolve, and may be made, there. */
+  nodeFS?: NodeFilesystem | undefined;
+}
+
+/** A node filesystem that lives inside the run, so hostPath volumes of type *OrCreate (or unset) may create paths in it. */
+export interface NodeFilesystem {
+  /** Where a path of the node is on this machine. */
+  resolve(path: string): string;
 }
 
 /** Why a volume cannot be set up (yet): the pod waits in ContainerCreating with this message. */
@@ -93,16 +101,27 @@ async function projectionPayload(ctx: VolumeContext, source: VolumeProjection, m
   throw new VolumeSetupError(`projected source ${Object.keys(source).join(', ')} is not supported by the local pod runner`);
 }
 
-async function hostPathOf(volume: Volume & { hostPath: { path: string } }): Promise<string> {
-  // Creating host paths (DirectoryOrCreate, FileOrCreate) would write outside the run: only existing ones mount.
-  const info = await stat(volume.hostPath.path).catch(() => undefined);
-  if (!info) throw new VolumeSetupError(`hostPath ${volume.hostPath.path} does not exist (the local pod runner never creates host paths)`);
-  return volume.hostPath.path;
+async function hostPathOf(volume: Volume & { hostPath: { path: string; type?: string } }, nodeFS: NodeFilesystem | undefined): Promise<string> {
+  const { path: nodePath, type = '' } = volume.hostPath;
+  const path = nodeFS ? nodeFS.resolve(nodePath) : nodePath;
+  if (await stat(path).then(() => true, () => false)) return path;
+  // On the machine's own filesystem, creating host paths would write outside the run: only existing ones mount.
+  if (!nodeFS) throw new VolumeSetupError(`hostPath ${nodePath} does not exist (the local pod runner never creates host paths)`);
+  // A runtime makes a missing directory for an unchecked hostPath, as for DirectoryOrCreate.
+  if (type === 'FileOrCreate') {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, '', { flag: 'a' });
+  } else if (type === '' || type === 'DirectoryOrCreate') {
+    await mkdir(path, { recursive: true });
+  } else {
+    throw new VolumeSetupError(`hostPath ${nodePath} of type ${type} does not exist on the node`);
+  }
+  return path;
 }
 
 async function setUp(ctx: VolumeContext, volume: Volume): Promise<string> {
   const dir = join(ctx.dir, volume.name);
-  if (volume.hostPath) return hostPathOf({ ...volume, hostPath: volume.hostPath });
+  if (volume.hostPath) return hostPathOf({ ...volume, hostPath: volume.hostPath }, ctx.nodeFS);
   if (volume.emptyDir) {
     await mkdir(dir, { recursive: true });
     return dir;

@@ -18,6 +18,8 @@ import { classifyStartFailure, prepareStart } from './container-start.js';
 import type { ObjectLookup } from './container-env.js';
 import type { PodRuntimeFacts } from './downward-api.js';
 import { CONFIG_MAP, POD, SECRET, podKey, type ConfigMap, type ContainerStateTerminated, type Pod, type PodStatus, type Quantity, type Secret } from './pod-api.js';
+import type { ClusterDNS } from './pod-dns.js';
+import type { NodeFilesystem } from './pod-volumes.js';
 import { PodResources } from './pod-resources.js';
 import { podStatus, type PodObservation } from './pod-status.js';
 import type { RestartBackoff } from './restart-backoff.js';
@@ -45,6 +47,8 @@ export interface PodWorkerDeps {
   /** KUBERNETES_SERVICE_HOST and friends. */
   serviceEnv: Record<string, string>;
   volumeRefreshMs: number;
+  dns: ClusterDNS | undefined;
+  nodeFS: NodeFilesystem | undefined;
   log: Logger;
 }
 
@@ -94,6 +98,8 @@ export class PodWorker {
       network: deps.network,
       tokens: deps.tokens,
       volumeRefreshMs: deps.volumeRefreshMs,
+      dns: deps.dns,
+      nodeFS: deps.nodeFS,
       pod: () => this.pod,
       lookup: () => this.lookup(),
       facts: () => this.facts(),
@@ -281,6 +287,7 @@ export class PodWorker {
         baseEnv: { ...this.deps.serviceEnv, HOSTNAME: this.hostname(), HOME: this.resources.home },
         volumePaths: this.resources.volumePaths ?? new Map<string, string>(),
         etcHosts: this.resources.etcHosts,
+        resolvConf: this.resources.resolvConf,
       });
       record.imageID = `kvcloud-local://${prepared.image.entrypoint[0] ?? ''}`;
       await mkdir(dirname(logFile), { recursive: true });
@@ -309,7 +316,7 @@ export class PodWorker {
             ports: record.spec.ports ?? [],
             pid: proc.pid,
             env: prepared.env,
-            resolveCommand: ([name = '', ...rest]) => [image.findProgram(name) ?? name, ...rest],
+            resolveCommand: ([name = '', ...rest]) => [...(image.findProgram(name) ?? [name]), ...rest],
           },
           this.proberListener(record, containerRun),
         );

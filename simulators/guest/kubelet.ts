@@ -12,11 +12,13 @@ import type { Client } from '../../lib/kube/client.js';
 import type { KubeObject } from '../../lib/kube/object.js';
 import type { RestTransport } from '../../lib/kube/rest-transport.js';
 import { Ipam } from '../../localcloud/cluster/ipam.js';
+import type { ClusterDNS } from '../../localcloud/cluster/pod-dns.js';
 import { PodRunner } from '../../localcloud/cluster/pod-runner.js';
 import { NODE, type Node } from '../../localcloud/node-object.js';
 import { clientOn, openTransport } from './connection.js';
 import type { GuestFS } from './guest-fs.js';
 import type { RunningNode } from './join.js';
+import { clusterDNSOf, KUBELET_CONFIG_MAP } from './kubelet-config.js';
 import { KubeletServer } from './kubelet-server.js';
 import { DEFAULT_GUEST_CAPACITY } from './node-object.js';
 import {
@@ -63,6 +65,20 @@ async function apiServerForPods(client: Client, server: string): Promise<{ host:
   return { host: url.hostname, port: Number(url.port || 443) };
 }
 
+interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+}
+
+/** The cluster DNS of the cluster's kubelet-config ConfigMap, which kubeadm join reads; none when it has none. */
+async function clusterDNS(client: Client, log: Logger): Promise<ClusterDNS | undefined> {
+  const { namespace, name, key } = KUBELET_CONFIG_MAP;
+  const cm = await client.get<ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap' }, { namespace, name }, { direct: true });
+  const text = cm?.data?.[key];
+  const dns = text === undefined ? undefined : clusterDNSOf(text);
+  if (!dns) log.warn(`${namespace}/${name} names no clusterDNS: ClusterFirst pods use the VM's resolver`);
+  return dns;
+}
+
 export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
   const { node, nodeIP, fs } = opts;
   const log = opts.log.child({ component: 'kubelet', node: node.nodeName });
@@ -106,6 +122,9 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       hostIP: nodeIP,
       network: { bridge: POD_BRIDGE, gateway: plan.gateway, prefixLength: plan.prefixLength, ipam: new Ipam(plan.cidr, [plan.gateway]) },
       apiServer: await apiServerForPods(client, identity.server),
+      dns: await clusterDNS(client, log),
+      // hostPath volumes are the VM's paths (kube-proxy's /run/xtables.lock, /lib/modules), not the machine's.
+      nodeFS: fs,
       log,
     });
     await runner.start();

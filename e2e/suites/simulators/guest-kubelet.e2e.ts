@@ -1,7 +1,9 @@
 // Tenant nodes that run workloads: two virt-launcher pods (rendered by the KubeVirt simulator's own builder) boot
 // the guest with CABPK-shaped worker userdata, join a real tenant control plane whose kube-controller-manager
 // allocates node podCIDRs, and their kubelets run the tenant's pods on each VM's pod bridge, with host-gw routes
-// between the VMs. Logs come through the tenant apiserver from the kubelet API on port 10250. The test plays
+// between the VMs. The tenant's kube-proxy and CoreDNS addons (the control plane provider's objects) run on the VMs
+// and serve ClusterIPs, NodePorts and Service names. Logs come through the tenant apiserver from the kubelet API on
+// port 10250. The test plays
 // Cluster API (it removes the uninitialized taint) and the cluster admin who approves serving certificates.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +20,10 @@ import { NODE_IP, TENANT_POD_CIDR, TENANT_SERVICE_CIDR } from '../../../localclo
 import { kubectl } from '../../../localcloud/kubectl.js';
 import type { Node } from '../../../localcloud/node-object.js';
 import { waitFor } from '../../../localcloud/wait.js';
-import { cidrContains, parseCIDR, parseIP } from '../../../lib/net/ip.js';
+import { cidrContains, formatIP, nthAddress, parseCIDR, parseIP } from '../../../lib/net/ip.js';
+import { upstreamVersion } from '../../../localcloud/versions.js';
+import { coreDNSObjects } from '../../../providers/controlplane/tenant/coredns.js';
+import { kubeProxyObjects } from '../../../providers/controlplane/tenant/kube-proxy.js';
 import { KUBELET_SERVING_SIGNER } from '../../../simulators/guest/serving-certificate.js';
 import { startTenantPlane, type TenantPlane } from '../../../simulators/guest/tenant-plane.js';
 import { cabpkWorkerCloudConfig } from '../../../simulators/guest/testdata/cabpk-userdata.js';
@@ -274,6 +279,106 @@ describe('tenant nodes run workloads: the guest kubelet, the tenant pod network 
     // The management node routes the tenant pod range to the VMs, which answer ARP for their own podCIDR.
     const direct = (await (await fetch(`http://${target.status.podIP}:8080/`, { signal: AbortSignal.timeout(10_000) })).json()) as { pod?: string };
     expect(direct.pod).to.equal(target.metadata.name);
+  });
+
+  it('runs the tenant kube-proxy DaemonSet on every VM and CoreDNS from the addon objects the control plane provider makes', async function () {
+    this.timeout(180_000);
+    const started = Date.now();
+    const serviceBlock = parseCIDR(TENANT_SERVICE_CIDR);
+    if (!serviceBlock) throw new Error(`bad TENANT_SERVICE_CIDR ${TENANT_SERVICE_CIDR}`);
+    const addons = [
+      ...kubeProxyObjects({ server: tenant?.server ?? '', clusterCIDR: TENANT_POD_CIDR, kubernetesVersion: upstreamVersion('KUBERNETES_VERSION') }),
+      // kubeadm's DNS address: the Service range's tenth, which the kubelet-config ConfigMap gives the kubelets.
+      ...coreDNSObjects({ dnsDomain: 'cluster.local', dnsServiceIPs: [formatIP(nthAddress(serviceBlock, 10))] }),
+    ];
+    await kubectl(admin, ['apply', '-f', '-'], addons.map((o) => stringify(o)).join('---\n'));
+    const addonPods = async (app: string) => (await getJSON<{ items: PodView[] }>(admin, ['pods', '-n', 'kube-system', '-l', `k8s-app=${app}`])).items;
+    const isReady = (p: PodView) => p.status?.phase === 'Running' && p.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    const proxies = await waitFor(
+      async () => {
+        const items = await addonPods('kube-proxy');
+        const ready = items.filter(isReady);
+        if (ready.length === VMS.length) return ready;
+        throw new Error(JSON.stringify(items.map((p) => ({ name: p.metadata.name, node: p.spec.nodeName, phase: p.status?.phase, containers: p.status?.containerStatuses }))));
+      },
+      { timeoutMs: 90_000, what: 'a kube-proxy pod Running on each VM' },
+    );
+    expect(new Set(proxies.map((p) => p.spec.nodeName))).to.have.keys(...VMS);
+    // hostNetwork: the proxy runs in the VM's network namespace, with the VM's address.
+    for (const p of proxies) expect(p.status?.podIP).to.equal(p.status?.hostIP);
+    for (const p of proxies) {
+      await waitFor(async () => ((await kubectl(admin, ['logs', '-n', 'kube-system', p.metadata.name])).includes('kube-proxy serving Services') ? true : undefined), {
+        timeoutMs: 60_000,
+        what: `${p.metadata.name} to serve Services`,
+      });
+    }
+    await waitFor(
+      async () => {
+        const items = await addonPods('kube-dns');
+        if (items.filter(isReady).length === 2) return true;
+        throw new Error(JSON.stringify(items.map((p) => ({ name: p.metadata.name, node: p.spec.nodeName, phase: p.status?.phase, containers: p.status?.containerStatuses }))));
+      },
+      { timeoutMs: 90_000, what: 'two CoreDNS pods Ready (their kubernetes plugin synced through the kubernetes ClusterIP)' },
+    );
+    console.log(`      (kube-proxy on both VMs and CoreDNS Ready in ${Math.round((Date.now() - started) / 1000)}s)`);
+  });
+
+  it('lets a pod resolve a Service by its DNS name through kube-dns and reach it through the ClusterIP', async function () {
+    this.timeout(120_000);
+    const service = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'echo', namespace: 'default' },
+      spec: { selector: { app: 'echo' }, ports: [{ port: 80, targetPort: 8080 }] },
+    };
+    await kubectl(admin, ['apply', '-f', '-'], stringify(service));
+    const clusterIP = (await getJSON<{ spec: { clusterIP: string } }>(admin, ['service', 'echo'])).spec.clusterIP;
+    expect(inCIDR(clusterIP, TENANT_SERVICE_CIDR), clusterIP).to.be.true;
+    const name = 'echo.default.svc.cluster.local';
+    const client = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'curl-by-name', namespace: 'default' },
+      spec: {
+        nodeName: VMS[0],
+        restartPolicy: 'Never',
+        containers: [{ name: 'curl', image: TEST_SHELL_IMAGE, command: ['sh', '-c', `getent hosts ${name} && curl -sS --max-time 10 http://${name}/`] }],
+      },
+    };
+    await kubectl(admin, ['apply', '-f', '-'], stringify(client));
+    await waitFor(
+      async () => {
+        const p = await getJSON<PodView>(admin, ['pod', 'curl-by-name']);
+        if (p.status?.phase === 'Failed') throw new Error(`curl by name failed: ${await kubectl(admin, ['logs', 'curl-by-name'])}`);
+        return p.status?.phase === 'Succeeded' ? true : undefined;
+      },
+      { timeoutMs: 60_000, what: 'the curl-by-name pod to succeed' },
+    );
+    const [resolved = '', body = ''] = (await kubectl(admin, ['logs', 'curl-by-name'])).split('\n');
+    expect(resolved.split(/\s+/)).to.deep.equal([clusterIP, name]);
+    const echoPods = (await getJSON<{ items: PodView[] }>(admin, ['pods', '-l', 'app=echo'])).items.map((p) => p.metadata.name);
+    expect(echoPods).to.include((JSON.parse(body) as { pod?: string }).pod);
+  });
+
+  it("answers a NodePort on each VM's address from the management network", async function () {
+    this.timeout(90_000);
+    const service = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'echo-nodeport', namespace: 'default' },
+      spec: { type: 'NodePort', selector: { app: 'echo' }, ports: [{ port: 80, targetPort: 8080 }] },
+    };
+    await kubectl(admin, ['apply', '-f', '-'], stringify(service));
+    const nodePort = (await getJSON<{ spec: { ports: { nodePort: number }[] } }>(admin, ['service', 'echo-nodeport'])).spec.ports[0]?.nodePort;
+    const echoPods = (await getJSON<{ items: PodView[] }>(admin, ['pods', '-l', 'app=echo'])).items.map((p) => p.metadata.name);
+    for (const n of await nodes()) {
+      const ip = n.status?.addresses.find((a) => a.type === 'InternalIP')?.address ?? '';
+      const answer = await waitFor(
+        async () => (await (await fetch(`http://${ip}:${String(nodePort)}/`, { signal: AbortSignal.timeout(5_000) })).json()) as { pod?: string },
+        { timeoutMs: 30_000, what: `NodePort ${String(nodePort)} on ${n.metadata.name ?? ''} (${ip})` },
+      );
+      expect(echoPods, n.metadata.name).to.include(answer.pod);
+    }
   });
 
   it('streams logs with --follow until the container ends, and serves /healthz and /pods through the node proxy', async function () {

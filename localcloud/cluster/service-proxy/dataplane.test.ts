@@ -158,6 +158,46 @@ describe('service-proxy/dataplane', () => {
     expect(dataplane.listening()).to.deep.equal([]);
   });
 
+  it("sends a frontend under a traffic policy Local only to the node's own endpoints, the others to all", async () => {
+    const nodePortIP = '127.0.0.3';
+    const nodePort = await freePort(nodePortIP);
+    await dataplane.apply('ns/web', [
+      {
+        name: 'http',
+        protocol: 'TCP',
+        frontends: [
+          { kind: 'clusterIP', ip: clusterIP, port },
+          { kind: 'nodePort', ip: nodePortIP, port: nodePort, local: true },
+        ],
+        endpoints: [a.endpoint, b.endpoint],
+        localEndpoints: [b.endpoint],
+      },
+    ]);
+    expect([await ask(), await ask()]).to.deep.equal(['a', 'b']);
+    const viaNodePort = async () => {
+      const { name, socket } = await greeting(nodePortIP, nodePort);
+      socket.destroy();
+      return name;
+    };
+    expect([await viaNodePort(), await viaNodePort(), await viaNodePort()]).to.deep.equal(['b', 'b', 'b']);
+    // No local endpoint left: the node port refuses, as kube-proxy drops it, while the ClusterIP still serves.
+    await dataplane.apply('ns/web', [
+      {
+        name: 'http',
+        protocol: 'TCP',
+        frontends: [
+          { kind: 'clusterIP', ip: clusterIP, port },
+          { kind: 'nodePort', ip: nodePortIP, port: nodePort, local: true },
+        ],
+        endpoints: [a.endpoint],
+        localEndpoints: [],
+      },
+    ]);
+    expect(dataplane.listening()).to.deep.equal([`TCP ${clusterIP}:${port}`]);
+    expect(await connectError(nodePortIP, nodePort)).to.equal('ECONNREFUSED');
+    expect(await ask()).to.equal('a');
+  });
+
   it('relays UDP datagrams and their replies from the Service address', async () => {
     const echo = dgram.createSocket('udp4');
     echo.on('message', (msg, from) => { echo.send(Buffer.concat([Buffer.from('echo:'), msg]), from.port, from.address); });

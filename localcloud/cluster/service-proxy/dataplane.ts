@@ -14,6 +14,8 @@ import { UdpForwarder } from './udp-forwarder.js';
 
 export interface PortPlan extends PortFrontends {
   endpoints: Endpoint[];
+  /** The proxy's own node's endpoints, for frontends marked local; undefined when every endpoint is local. */
+  localEndpoints?: Endpoint[] | undefined;
 }
 
 interface ServiceState {
@@ -57,15 +59,25 @@ export class Dataplane {
     const wanted = new Map<string, { frontend: Frontend; protocol: PortPlan['protocol']; picker: EndpointPicker }>();
     const deviceIPs = new Set<string>();
     for (const port of ports) {
-      const pickerKey = `${port.protocol}/${port.name}`;
-      const picker = previous?.pickers.get(pickerKey) ?? new EndpointPicker();
-      picker.update(port.endpoints, port.affinityTimeoutMs);
-      pickers.set(pickerKey, picker);
+      // One picker per endpoint set: all endpoints, and the node's own for frontends under a policy Local.
+      const pickerFor = (local: boolean): { picker: EndpointPicker; endpoints: Endpoint[] } => {
+        const endpoints = local && port.localEndpoints ? port.localEndpoints : port.endpoints;
+        const key = `${port.protocol}/${port.name}${local && port.localEndpoints ? '/local' : ''}`;
+        let picker = pickers.get(key);
+        if (!picker) {
+          picker = previous?.pickers.get(key) ?? new EndpointPicker();
+          picker.update(endpoints, port.affinityTimeoutMs);
+          pickers.set(key, picker);
+        }
+        return { picker, endpoints };
+      };
+      pickerFor(false);
       for (const frontend of port.frontends) {
         if (onServiceDevice(frontend)) deviceIPs.add(frontend.ip);
+        const { picker, endpoints } = pickerFor(frontend.local === true);
         // Without endpoints nobody listens: the address stays, so the kernel refuses the connection (TCP reset,
         // ICMP port unreachable for UDP), which is what kube-proxy's REJECT rule gives clients.
-        if (port.endpoints.length > 0) wanted.set(forwarderAddress(port.protocol, frontend.ip, frontend.port), { frontend, protocol: port.protocol, picker });
+        if (endpoints.length > 0) wanted.set(forwarderAddress(port.protocol, frontend.ip, frontend.port), { frontend, protocol: port.protocol, picker });
       }
     }
     if (ports.length > 0) this.services.set(service, { pickers, deviceIPs });

@@ -11,7 +11,7 @@ function slice(endpoints: SliceEndpoint[], ports: EndpointSlice['ports'] = [{ na
 const ep = (ip: string, conditions?: SliceEndpoint['conditions']): SliceEndpoint => ({ addresses: [ip], ...(conditions ? { conditions } : {}) });
 
 describe('service-proxy/endpoint-selection', () => {
-  const cases: { name: string; slices: EndpointSlice[]; port?: PortSelector; want: Endpoint[] }[] = [
+  const cases: { name: string; slices: EndpointSlice[]; port?: PortSelector; node?: string; want: Endpoint[] }[] = [
     {
       name: 'ready endpoints, unset conditions counting as ready, sorted by address',
       slices: [slice([ep('10.244.0.12', { ready: true }), ep('10.244.0.3')])],
@@ -63,12 +63,24 @@ describe('service-proxy/endpoint-selection', () => {
       slices: [slice([ep('fd00::3')], undefined, 'IPv6'), slice([ep('web.example.com')], undefined, 'FQDN')],
       want: [],
     },
+    {
+      name: "only the node's own endpoints for a traffic policy Local",
+      slices: [slice([{ ...ep('10.243.0.3'), nodeName: 'vm1' }, { ...ep('10.243.1.3'), nodeName: 'vm2' }, ep('10.243.2.3')])],
+      node: 'vm1',
+      want: [{ ip: '10.243.0.3', port: 8080 }],
+    },
+    {
+      name: "the node's serving terminating endpoints when none of its own is ready, even while another node has a ready one",
+      slices: [slice([{ ...ep('10.243.0.3', { ready: false, serving: true, terminating: true }), nodeName: 'vm1' }, { ...ep('10.243.1.3'), nodeName: 'vm2' }])],
+      node: 'vm1',
+      want: [{ ip: '10.243.0.3', port: 8080 }],
+    },
     { name: 'no slices: no endpoints', slices: [], want: [] },
     { name: 'a slice whose endpoints are null', slices: [{ ...slice([]), endpoints: null }], want: [] },
   ];
   for (const tc of cases) {
     it(`selects ${tc.name}`, () => {
-      expect(selectEndpoints(tc.slices, tc.port ?? HTTP)).to.deep.equal(tc.want);
+      expect(selectEndpoints(tc.slices, tc.port ?? HTTP, tc.node)).to.deep.equal(tc.want);
     });
   }
 });

@@ -2,8 +2,9 @@
 // ports match the Service port by name and protocol (the EndpointSlice controller names them after the Service
 // port and resolves named targetPorts into their numbers), ready endpoints serve, and only when none is ready do
 // serving-but-terminating ones take the traffic (KEP-1669), so a rolling update never blackholes a Service.
-// Traffic policies (internal/externalTrafficPolicy: Local) narrow nothing here: every simulated Node is this one
-// machine behind this one proxy, so every endpoint is node-local.
+// Traffic policies Local narrow the choice to one node's endpoints (the same rules applied to those alone) where
+// a proxy serves one node, a tenant VM's kube-proxy; on the management cluster every simulated Node is this one
+// machine behind this one proxy, so every endpoint is node-local and nothing narrows.
 import type { EndpointSlice, Protocol } from './service-api.js';
 
 export interface Endpoint {
@@ -21,7 +22,8 @@ export function endpointKey(e: Endpoint): string {
   return `${e.ip}:${e.port}`;
 }
 
-export function selectEndpoints(slices: readonly EndpointSlice[], selector: PortSelector): Endpoint[] {
+/** The endpoints of a Service port; with `node`, only the ones on that Node (a traffic policy Local). */
+export function selectEndpoints(slices: readonly EndpointSlice[], selector: PortSelector, node?: string): Endpoint[] {
   const ready = new Map<string, Endpoint>();
   const terminating = new Map<string, Endpoint>();
   for (const slice of slices) {
@@ -31,7 +33,7 @@ export function selectEndpoints(slices: readonly EndpointSlice[], selector: Port
     for (const endpoint of slice.endpoints ?? []) {
       // Every address of one endpoint is the same pod; kube-proxy uses the first.
       const ip = endpoint.addresses[0];
-      if (ip === undefined) continue;
+      if (ip === undefined || (node !== undefined && endpoint.nodeName !== node)) continue;
       const target = { ip, port: port.port };
       // Unset conditions mean ready, serving and not terminating (discovery/v1 API docs).
       const c = endpoint.conditions ?? {};

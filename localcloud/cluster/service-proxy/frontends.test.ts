@@ -59,6 +59,29 @@ describe('service-proxy/frontends', () => {
       svc: service({ clusterIP: '10.96.0.10', sessionAffinity: 'ClientIP', ports: [{ port: 80 }] }),
       want: [{ name: '', protocol: 'TCP', frontends: [{ kind: 'clusterIP', ip: '10.96.0.10', port: 80 }], affinityTimeoutMs: 10_800_000 }],
     },
+    {
+      name: 'externalTrafficPolicy Local marks the addresses outside traffic arrives on, internalTrafficPolicy Local the ClusterIP',
+      svc: service(
+        { type: 'LoadBalancer', clusterIPs: ['10.96.0.10'], externalTrafficPolicy: 'Local', internalTrafficPolicy: 'Cluster', ports: [{ port: 443, nodePort: 30443 }] },
+        { loadBalancer: { ingress: [{ ip: '10.255.255.1' }] } },
+      ),
+      want: [
+        {
+          name: '',
+          protocol: 'TCP',
+          frontends: [
+            { kind: 'clusterIP', ip: '10.96.0.10', port: 443 },
+            { kind: 'nodePort', ip: NODE, port: 30443, local: true },
+            { kind: 'loadBalancer', ip: '10.255.255.1', port: 443, local: true },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'internalTrafficPolicy Local marks the ClusterIP only',
+      svc: service({ type: 'NodePort', clusterIPs: ['10.96.0.10'], internalTrafficPolicy: 'Local', ports: [{ port: 80, nodePort: 30080 }] }),
+      want: [{ name: '', protocol: 'TCP', frontends: [{ kind: 'clusterIP', ip: '10.96.0.10', port: 80, local: true }, { kind: 'nodePort', ip: NODE, port: 30080 }] }],
+    },
     { name: 'a headless Service gets nothing', svc: service({ clusterIP: 'None', clusterIPs: ['None'], ports: [{ port: 80 }] }), want: [] },
     { name: 'an ExternalName Service gets nothing', svc: service({ type: 'ExternalName', externalName: 'example.com', ports: [{ port: 80 }] }), want: [] },
     { name: 'SCTP ports are skipped', svc: service({ clusterIP: '10.96.0.10', ports: [{ protocol: 'SCTP', port: 9 }] }), want: [] },

@@ -10,6 +10,8 @@ export interface Frontend {
   kind: FrontendKind;
   ip: string;
   port: number;
+  /** Set when a traffic policy Local applies: only the proxy's own node's endpoints serve this address. */
+  local?: true;
 }
 
 export interface PortFrontends {
@@ -41,6 +43,9 @@ export function serviceFrontends(service: Service, nodeAddresses: readonly strin
           .flatMap((i) => (i.ip && isIPv4(i.ip) ? [i.ip] : []))
       : [];
   const externalIPs = (spec.externalIPs ?? []).filter(isIPv4);
+  // internalTrafficPolicy governs ClusterIPs; externalTrafficPolicy the addresses traffic from outside arrives on.
+  const internalLocal = spec.internalTrafficPolicy === 'Local' ? { local: true as const } : {};
+  const externalLocal = spec.externalTrafficPolicy === 'Local' ? { local: true as const } : {};
   const affinity =
     spec.sessionAffinity === 'ClientIP'
       ? { affinityTimeoutMs: (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS) * 1000 }
@@ -52,10 +57,10 @@ export function serviceFrontends(service: Service, nodeAddresses: readonly strin
     if (protocol === 'SCTP') continue; // Node has no SCTP sockets
     const nodePort = exposesNodePorts ? port.nodePort : undefined; // absent with allocateLoadBalancerNodePorts=false
     const frontends: Frontend[] = [
-      ...clusterIPs.map((ip) => ({ kind: 'clusterIP' as const, ip, port: port.port })),
-      ...(nodePort ? nodeAddresses.map((ip) => ({ kind: 'nodePort' as const, ip, port: nodePort })) : []),
-      ...ingressIPs.map((ip) => ({ kind: 'loadBalancer' as const, ip, port: port.port })),
-      ...externalIPs.map((ip) => ({ kind: 'externalIP' as const, ip, port: port.port })),
+      ...clusterIPs.map((ip) => ({ kind: 'clusterIP' as const, ip, port: port.port, ...internalLocal })),
+      ...(nodePort ? nodeAddresses.map((ip) => ({ kind: 'nodePort' as const, ip, port: nodePort, ...externalLocal })) : []),
+      ...ingressIPs.map((ip) => ({ kind: 'loadBalancer' as const, ip, port: port.port, ...externalLocal })),
+      ...externalIPs.map((ip) => ({ kind: 'externalIP' as const, ip, port: port.port, ...externalLocal })),
     ];
     result.push({ name: port.name ?? '', protocol, frontends, ...affinity });
   }

@@ -23,12 +23,22 @@ export interface ServiceProxyOptions {
   kubeConfig: KubeConfig;
   /** Addresses NodePorts listen on; default the node address on the cluster bridge. */
   nodeAddresses?: readonly string[];
+  /**
+   * The one Node this proxy serves (a tenant VM's kube-proxy): traffic policies Local send only to its endpoints.
+   * Unset on the management cluster, whose simulated nodes all sit behind this one proxy.
+   */
+  nodeName?: string;
   /** The device ClusterIPs and load-balancer IPs are added to; default kvsvc0. */
   device?: string;
   /** CIDR load-balancer IPs come from; default the topology's pool. */
   loadBalancerPool?: string;
   /** The loadBalancerClass we serve besides class-less Services. */
   loadBalancerClass?: string;
+  /**
+   * Whether this proxy also hands out load-balancer IPs (the management cluster's MetalLB); default true. A
+   * tenant node's kube-proxy only serves the IPs that the tenant's cloud controller manager writes.
+   */
+  allocateLoadBalancerIPs?: boolean;
   /** Serve Prometheus metrics here ("127.0.0.1:0", "0" to disable, the default). */
   metricsBindAddress?: string;
   /** Runs `ip`; tests may inject one. */
@@ -67,23 +77,25 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
   // Runnables stop after the controllers have drained, so no reconcile reopens what this closes.
   manager.add({ name: 'service-dataplane', needLeaderElection: false, start: () => undefined, stop: () => dataplane.stop() });
 
-  const allocator = new LoadBalancerAllocator(IPv4Range.parse(opts.loadBalancerPool ?? LOAD_BALANCER_POOL));
-  // Services waiting for an IP are enqueued again when one is freed.
-  const retry = (key: string): void => {
-    loadBalancers.queue.add(key);
-  };
-  const loadBalancers = manager
-    .controller<Service>('service-loadbalancer')
-    .for(SERVICE)
-    .complete(
-      new LoadBalancerReconciler({ allocator, loadBalancerClass: opts.loadBalancerClass ?? LOCAL_LOAD_BALANCER_CLASS, retry, metrics: proxyMetrics }),
-    );
+  const allocator = opts.allocateLoadBalancerIPs === false ? undefined : new LoadBalancerAllocator(IPv4Range.parse(opts.loadBalancerPool ?? LOAD_BALANCER_POOL));
+  if (allocator) {
+    // Services waiting for an IP are enqueued again when one is freed.
+    const retry = (key: string): void => {
+      loadBalancers.queue.add(key);
+    };
+    const loadBalancers = manager
+      .controller<Service>('service-loadbalancer')
+      .for(SERVICE)
+      .complete(
+        new LoadBalancerReconciler({ allocator, loadBalancerClass: opts.loadBalancerClass ?? LOCAL_LOAD_BALANCER_CLASS, retry, metrics: proxyMetrics }),
+      );
+  }
   manager
     .controller<Service>('service-proxy')
     .for(SERVICE)
     .watches(ENDPOINT_SLICE, sliceOwner)
     .withoutAutomaticPatch()
-    .complete(new ServiceProxyReconciler(dataplane, opts.nodeAddresses ?? [NODE_IP]));
+    .complete(new ServiceProxyReconciler(dataplane, opts.nodeAddresses ?? [NODE_IP], opts.nodeName));
 
   await manager.start();
   try {
@@ -95,7 +107,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     await manager.stop();
     throw err;
   }
-  log.info({ device: device.name, pool: allocator.pool.cidr }, 'service proxy started');
+  log.info({ device: device.name, pool: allocator?.pool.cidr }, 'service proxy started');
   return {
     metrics,
     metricsUrl: manager.metricsUrl,

@@ -18,6 +18,8 @@ export class ServiceProxyReconciler implements Reconciler<Service> {
   constructor(
     private readonly dataplane: Dataplane,
     private readonly nodeAddresses: readonly string[],
+    /** The one Node this proxy serves, where traffic policies Local narrow; undefined on the management cluster. */
+    private readonly nodeName?: string,
   ) {}
 
   async reconcile(service: Service, ctx: ReconcileContext): Promise<Result> {
@@ -31,7 +33,11 @@ export class ServiceProxyReconciler implements Reconciler<Service> {
           });
     await this.dataplane.apply(
       objectKey(service),
-      ports.map((port) => ({ ...port, endpoints: selectEndpoints(slices, port) })),
+      ports.map((port) => ({
+        ...port,
+        endpoints: selectEndpoints(slices, port),
+        localEndpoints: this.nodeName === undefined ? undefined : selectEndpoints(slices, port, this.nodeName),
+      })),
     );
     return done();
   }
