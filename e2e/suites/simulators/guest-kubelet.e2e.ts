@@ -3,8 +3,8 @@
 // allocates node podCIDRs, and their kubelets run the tenant's pods on each VM's pod bridge, with host-gw routes
 // between the VMs. The tenant's kube-proxy and CoreDNS addons (the control plane provider's objects) run on the VMs
 // and serve ClusterIPs, NodePorts and Service names. Logs come through the tenant apiserver from the kubelet API on
-// port 10250. The test plays
-// Cluster API (it removes the uninitialized taint) and the cluster admin who approves serving certificates.
+// port 10250. The fixture (e2e/harness/tenant-nodes.ts) plays Cluster API (it lifts the uninitialized taint); the
+// test plays the cluster admin who approves serving certificates.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:https';
@@ -13,10 +13,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
 import { stringify } from 'yaml';
-import type { VirtualMachineInstance } from '../../../lib/apis/kubevirt.js';
-import { startCluster, type Cluster } from '../../../localcloud/cluster/cluster.js';
+import type { Cluster } from '../../../localcloud/cluster/cluster.js';
 import { TEST_ECHO_IMAGE, TEST_SHELL_IMAGE } from '../../../localcloud/cluster/images.js';
-import { NODE_IP, TENANT_POD_CIDR, TENANT_SERVICE_CIDR } from '../../../localcloud/cluster/topology.js';
+import { TENANT_POD_CIDR, TENANT_SERVICE_CIDR } from '../../../localcloud/cluster/topology.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
 import type { Node } from '../../../localcloud/node-object.js';
 import { waitFor } from '../../../localcloud/wait.js';
@@ -25,14 +24,11 @@ import { upstreamVersion } from '../../../localcloud/versions.js';
 import { coreDNSObjects } from '../../../providers/controlplane/tenant/coredns.js';
 import { kubeProxyObjects } from '../../../providers/controlplane/tenant/kube-proxy.js';
 import { KUBELET_SERVING_SIGNER } from '../../../simulators/guest/serving-certificate.js';
-import { startTenantPlane, type TenantPlane } from '../../../simulators/guest/tenant-plane.js';
-import { cabpkWorkerCloudConfig } from '../../../simulators/guest/testdata/cabpk-userdata.js';
-import { buildLauncherPod, DEFAULT_LAUNCHER_IMAGE } from '../../../simulators/kubevirt/launcher-pod.js';
+import type { TenantPlane } from '../../../simulators/guest/tenant-plane.js';
+import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
 
 const NAMESPACE = 'default';
 const VMS = ['acme-md-0-vm1', 'acme-md-0-vm2'];
-const USERDATA_SECRET = 'acme-md-0-userdata';
-const CAPI_UNINITIALIZED = 'node.cluster.x-k8s.io/uninitialized';
 
 interface PodView {
   metadata: { name: string };
@@ -44,24 +40,6 @@ interface PodView {
     conditions?: { type: string; status: string }[];
     containerStatuses?: { ready: boolean; state: { waiting?: { reason?: string; message?: string } } }[];
   };
-}
-
-/** The launcher pod the KubeVirt simulator makes for a VMI with this cloud-init Secret (no owner: no VMI exists). */
-function launcherPod(vm: string): object {
-  const vmi: VirtualMachineInstance = {
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachineInstance',
-    metadata: { name: vm, namespace: NAMESPACE, uid: `uid-${vm}` },
-    spec: {
-      domain: { devices: {} },
-      terminationGracePeriodSeconds: 20,
-      volumes: [{ name: 'cloudinitdisk', cloudInitNoCloud: { secretRef: { name: USERDATA_SECRET } } }],
-    },
-  };
-  const pod = buildLauncherPod(vmi, { image: DEFAULT_LAUNCHER_IMAGE });
-  const env = pod.spec.containers[0]?.env ?? [];
-  env.push({ name: 'GUEST_LEASE_RENEW_MS', value: '2000' });
-  return { ...pod, metadata: { ...pod.metadata, ownerReferences: [] } };
 }
 
 /** Pids of pod sandbox holders in the run (management pods and, inside the VMs, tenant pods alike). */
@@ -116,6 +94,7 @@ function kubeletGet(ip: string, path: string, as: KubeConfig | undefined): Promi
 }
 
 describe('tenant nodes run workloads: the guest kubelet, the tenant pod network and the kubelet API', function () {
+  let fixture: TenantNodes | undefined;
   let cluster: Cluster | undefined;
   let tenant: TenantPlane | undefined;
   let mgmt: string;
@@ -127,30 +106,9 @@ describe('tenant nodes run workloads: the guest kubelet, the tenant pod network 
   before(async function () {
     this.timeout(5 * 60_000);
     const started = Date.now();
-    cluster = await startCluster();
-    mgmt = cluster.plane.kubeconfigPath;
     for (const pid of sandboxHolders()) holdersBefore.add(pid);
-    tenant = await startTenantPlane({ clusterName: 'acme', bindAddress: NODE_IP, workloads: { podCIDR: TENANT_POD_CIDR, serviceCIDR: TENANT_SERVICE_CIDR } });
-    admin = tenant.plane.kubeconfigPath;
-    const userdata = cabpkWorkerCloudConfig({
-      endpoint: tenant.endpoint,
-      token: tenant.token,
-      caCertHash: tenant.caCertHash,
-      nodeName: '{{ ds.meta_data.local_hostname }}',
-      kubeletExtraArgs: [{ name: 'provider-id', value: 'kubevirt://{{ ds.meta_data.local_hostname }}' }],
-    });
-    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: USERDATA_SECRET, namespace: NAMESPACE }, stringData: { userdata } };
-    await kubectl(mgmt, ['apply', '-f', '-'], [secret, ...VMS.map(launcherPod)].map((o) => stringify(o)).join('---\n'));
-    await waitFor(
-      async () => {
-        const list = await nodes();
-        const ready = list.filter((n) => n.status?.conditions.find((c) => c.type === 'Ready')?.status === 'True' && n.spec?.podCIDR);
-        return ready.length === VMS.length ? true : undefined;
-      },
-      { timeoutMs: 180_000, what: 'both tenant Nodes Ready with a podCIDR' },
-    );
-    // Cluster API's Machine controller lifts this taint once it has matched the Node; the test does it.
-    for (const vm of VMS) await kubectl(admin, ['taint', 'node', vm, `${CAPI_UNINITIALIZED}:NoSchedule-`]);
+    fixture = await startTenantNodes({ clusterName: 'acme', vms: VMS, namespace: NAMESPACE });
+    ({ cluster, tenant, mgmt, admin } = fixture);
     console.log(`      (setup: ${Math.round((Date.now() - started) / 1000)}s to two Ready tenant nodes)`);
   });
 
@@ -165,11 +123,7 @@ describe('tenant nodes run workloads: the guest kubelet, the tenant pod network 
 
   after(async function () {
     this.timeout(3 * 60_000);
-    if (cluster) {
-      await kubectl(mgmt, ['delete', 'pod', '-n', NAMESPACE, '-l', 'kubevirt.io=virt-launcher', '--wait=true', '--timeout=90s']).catch(() => undefined);
-    }
-    await tenant?.stop();
-    await cluster?.stop();
+    await fixture?.stop();
   });
 
   it('advertises the kubelet API and serves it with the certificate the tenant issues once the serving CSR is approved', async function () {
