@@ -1,12 +1,18 @@
 // A tenant cluster whose nodes run pods, for suites that need one without the providers: the local management
 // cluster, a real tenant control plane (kube-apiserver, kube-controller-manager allocating podCIDRs, scheduler),
-// and virt-launcher pods rendered by the KubeVirt simulator's own builder that boot the guest with CABPK-shaped
-// worker userdata, join, and run the tenant's pods. The fixture plays Cluster API: it lifts the uninitialized taint
-// once the Nodes are Ready. `installAddons` applies the control plane provider's kube-proxy and CoreDNS objects.
+// and VMs that boot the guest with CABPK-shaped worker userdata, join, and run the tenant's pods. By default the VMs
+// are virt-launcher pods rendered by the KubeVirt simulator's own builder (no VirtualMachine objects); with
+// `virtualMachines` they are real VirtualMachines that the KubeVirt simulator turns into VMIs and launcher pods,
+// labelled as Cluster API worker machines of the cluster. The fixture plays Cluster API: it lifts the
+// uninitialized taint once the Nodes are Ready. `installAddons` applies the control plane provider's kube-proxy
+// and CoreDNS objects.
 import { stringify } from 'yaml';
-import type { VirtualMachineInstance } from '../../lib/apis/kubevirt.js';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { VIRTUAL_MACHINE_TYPE, type VirtualMachine, type VirtualMachineInstance } from '../../lib/apis/kubevirt.js';
+import { createLogger } from '../../lib/observability/logger.js';
 import { formatIP, nthAddress, parseCIDR } from '../../lib/net/ip.js';
-import { startCluster, type Cluster } from '../../localcloud/cluster/cluster.js';
+import { startCluster, type Cluster, type ClusterOptions } from '../../localcloud/cluster/cluster.js';
 import { NODE_IP, TENANT_POD_CIDR, TENANT_SERVICE_CIDR } from '../../localcloud/cluster/topology.js';
 import { kubectl } from '../../localcloud/kubectl.js';
 import type { Node } from '../../localcloud/node-object.js';
@@ -16,6 +22,7 @@ import { coreDNSObjects } from '../../providers/controlplane/tenant/coredns.js';
 import { kubeProxyObjects } from '../../providers/controlplane/tenant/kube-proxy.js';
 import { startTenantPlane, type TenantPlane } from '../../simulators/guest/tenant-plane.js';
 import { cabpkWorkerCloudConfig } from '../../simulators/guest/testdata/cabpk-userdata.js';
+import { startKubevirtSimulator, type KubevirtSimulator } from '../../simulators/kubevirt/index.js';
 import { buildLauncherPod, DEFAULT_LAUNCHER_IMAGE } from '../../simulators/kubevirt/launcher-pod.js';
 
 const CAPI_UNINITIALIZED = 'node.cluster.x-k8s.io/uninitialized';
@@ -30,6 +37,13 @@ export interface TenantNodesOptions {
   kubeletExtraArgs?: { name: string; value: string }[];
   /** Lift the uninitialized taints as Cluster API would (default true); a CCM suite leaves its own taint alone. */
   liftCapiTaint?: boolean;
+  /**
+   * Real VirtualMachines through the KubeVirt simulator instead of bare launcher pods, their VMI template labelled
+   * as Cluster API labels worker machines (cluster.x-k8s.io/role=worker, cluster.x-k8s.io/cluster-name).
+   */
+  virtualMachines?: boolean;
+  /** The management cluster's nodes and options (zones for zone-aware tests); default one node in zone-a. */
+  cluster?: ClusterOptions;
 }
 
 export interface TenantNodes {
@@ -65,21 +79,53 @@ function launcherPod(vm: string, namespace: string, userdataSecret: string): obj
   return { ...pod, metadata: { ...pod.metadata, ownerReferences: [] } };
 }
 
+/** A worker VM as a Cluster API MachineDeployment's KubevirtMachine would make it, booting the shared userdata. */
+function workerVirtualMachine(vm: string, namespace: string, clusterName: string, userdataSecret: string): VirtualMachine {
+  return {
+    ...VIRTUAL_MACHINE_TYPE,
+    metadata: { name: vm, namespace, labels: { 'cluster.x-k8s.io/cluster-name': clusterName } },
+    spec: {
+      runStrategy: 'Always',
+      template: {
+        metadata: { labels: { 'cluster.x-k8s.io/role': 'worker', 'cluster.x-k8s.io/cluster-name': clusterName, 'kubevirt.io/vm': vm } },
+        spec: {
+          domain: { cpu: { cores: 1 }, memory: { guest: '128Mi' }, devices: { interfaces: [{ name: 'default', masquerade: {} }] } },
+          networks: [{ name: 'default', pod: {} }],
+          terminationGracePeriodSeconds: 20,
+          volumes: [{ name: 'cloudinitdisk', cloudInitNoCloud: { secretRef: { name: userdataSecret } } }],
+        },
+      },
+    },
+  };
+}
+
 const isReadyNode = (n: Node) => n.status?.conditions.find((c) => c.type === 'Ready')?.status === 'True';
 
 export async function startTenantNodes(opts: TenantNodesOptions): Promise<TenantNodes> {
   const clusterName = opts.clusterName ?? 'acme';
   const namespace = opts.namespace ?? 'default';
   const userdataSecret = `${clusterName}-md-0-userdata`;
-  const cluster = await startCluster();
+  const cluster = await startCluster(opts.cluster);
   let tenant: TenantPlane | undefined;
+  let kubevirt: KubevirtSimulator | undefined;
   const mgmt = cluster.plane.kubeconfigPath;
   const stop = async () => {
+    // Powering off: VirtualMachines first (the simulator ends their VMIs and pods), then any launcher pod left.
+    if (kubevirt) await kubectl(mgmt, ['delete', 'virtualmachines.kubevirt.io', '-n', namespace, '--all', '--wait=true', '--timeout=90s']).catch(() => undefined);
     await kubectl(mgmt, ['delete', 'pod', '-n', namespace, '-l', 'kubevirt.io=virt-launcher', '--wait=true', '--timeout=90s']).catch(() => undefined);
+    await kubevirt?.stop();
     await tenant?.stop();
     await cluster.stop();
   };
   try {
+    if (opts.virtualMachines) {
+      const destination = pino.destination({ dest: join(cluster.dir, 'kubevirt-simulator.log'), sync: true });
+      kubevirt = await startKubevirtSimulator({
+        kubeconfig: cluster.plane.kubeConfig,
+        log: createLogger({ level: 'info', component: 'kubevirt-simulator', destination }),
+        runtime: cluster.runner,
+      });
+    }
     tenant = await startTenantPlane({ clusterName, bindAddress: NODE_IP, workloads: { podCIDR: TENANT_POD_CIDR, serviceCIDR: TENANT_SERVICE_CIDR } });
     const admin = tenant.plane.kubeconfigPath;
     const nodes = async () => (JSON.parse(await kubectl(admin, ['get', 'nodes', '-o', 'json'])) as { items: Node[] }).items;
@@ -91,7 +137,8 @@ export async function startTenantNodes(opts: TenantNodesOptions): Promise<Tenant
       kubeletExtraArgs: opts.kubeletExtraArgs ?? [{ name: 'provider-id', value: 'kubevirt://{{ ds.meta_data.local_hostname }}' }],
     });
     const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: userdataSecret, namespace }, stringData: { userdata } };
-    const objects = [secret, ...opts.vms.map((vm) => launcherPod(vm, namespace, userdataSecret))];
+    const machines = opts.vms.map((vm) => (opts.virtualMachines ? workerVirtualMachine(vm, namespace, clusterName, userdataSecret) : launcherPod(vm, namespace, userdataSecret)));
+    const objects = [secret, ...machines];
     await kubectl(mgmt, ['apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
     await waitFor(
       async () => ((await nodes()).filter((n) => isReadyNode(n) && n.spec?.podCIDR).length === opts.vms.length ? true : undefined),

@@ -1,5 +1,6 @@
 // Core Kubernetes (v1, policy/v1) kinds and shapes that the kvcloud components read or embed: plain JSON
 // interfaces with upstream names and only the fields we touch (the API has many more).
+import type { Condition } from '../controller/conditions.js';
 import type { KubeObject, TypeMeta } from '../kube/object.js';
 
 export const SECRET_TYPE: TypeMeta = { apiVersion: 'v1', kind: 'Secret' };
@@ -78,16 +79,22 @@ export interface ServiceSpec {
   externalTrafficPolicy?: 'Cluster' | 'Local';
   ipFamilies?: ('IPv4' | 'IPv6')[];
   ipFamilyPolicy?: 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
+  externalIPs?: string[];
+  loadBalancerSourceRanges?: string[];
+  allocateLoadBalancerNodePorts?: boolean;
+  healthCheckNodePort?: number;
 }
 
 export interface LoadBalancerIngress {
   ip?: string;
   hostname?: string;
+  ipMode?: 'VIP' | 'Proxy';
+  ports?: { port: number; protocol: string; error?: string }[];
 }
 
 export interface Service extends KubeObject {
   spec?: ServiceSpec;
-  status?: { loadBalancer?: { ingress?: LoadBalancerIngress[] } };
+  status?: { loadBalancer?: { ingress?: LoadBalancerIngress[] }; conditions?: Condition[] };
 }
 
 export interface Taint {

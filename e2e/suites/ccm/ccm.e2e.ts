@@ -1,0 +1,316 @@
+// The KubeVirt cloud controller manager against a real tenant and management cluster: two worker VirtualMachines
+// (through the KubeVirt simulator) whose kubelets run with --cloud-provider=external join a real tenant control
+// plane, and the CCM runs as a child process (`node --import tsx ccm/main.ts`) with upstream's flags and a
+// cloud-config naming the management cluster as infra. Traffic goes LB IP -> management service proxy -> infra
+// Service -> virt-launcher pod (the VM) -> tenant kube-proxy NodePort -> tenant pod.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { stringify } from 'yaml';
+import type { Service } from '../../../lib/apis/core.js';
+import type { VirtualMachineInstance } from '../../../lib/apis/kubevirt.js';
+import { getCondition } from '../../../lib/controller/conditions.js';
+import { TEST_ECHO_IMAGE } from '../../../localcloud/cluster/images.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import type { Node } from '../../../localcloud/node-object.js';
+import { ManagedProcess } from '../../../localcloud/process.js';
+import { waitFor } from '../../../localcloud/wait.js';
+import { httpGetText } from '../../harness/http-get.js';
+import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const CLUSTER = 'acme';
+const INFRA_NS = 'default';
+const VMS = ['acme-md-0-vm1', 'acme-md-0-vm2'];
+const FINALIZER = 'service.kubernetes.io/load-balancer-cleanup';
+
+interface PodView {
+  metadata: { name: string };
+  spec: { nodeName?: string };
+  status?: { phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+describe('cloud controller manager: tenant Nodes and LoadBalancer Services served by the management cluster', function () {
+  let fixture: TenantNodes | undefined;
+  let ccm: ManagedProcess | undefined;
+  let ccmRuns = 0;
+  let mgmt: string;
+  let admin: string;
+  let cloudConfig: string;
+  const timings: string[] = [];
+  const timed = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    const result = await work();
+    timings.push(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return result;
+  };
+
+  const getJSON = async <T>(kubeconfig: string, args: string[]) => JSON.parse(await kubectl(kubeconfig, ['get', ...args, '-o', 'json'])) as T;
+  const tenantService = (name: string) => getJSON<Service>(admin, ['service', '-n', 'default', name]);
+  const infraServices = async (tenantName: string) =>
+    (await getJSON<{ items: Service[] }>(mgmt, ['services', '-n', INFRA_NS, '-l', `cluster.x-k8s.io/tenant-service-name=${tenantName}`])).items;
+  const infraName = (svc: Service) => `a${(svc.metadata.uid ?? '').replaceAll('-', '')}`.slice(0, 32);
+  const ccmLog = () => ccm?.logTail(15) ?? 'ccm not running';
+
+  /** The running CCM's rest_client_requests_total for POST, PATCH and DELETE, read from its metrics endpoint. */
+  async function ccmWrites(): Promise<number> {
+    const line = readFileSync(ccm?.spec.logFile ?? '', 'utf8').split('\n').find((l) => l.includes('serving metrics and probes'));
+    const url = line ? (JSON.parse(line) as { metrics?: string }).metrics : undefined;
+    if (!url) throw new Error('the CCM has not logged its metrics address');
+    const { text } = await httpGetText(new URL('/metrics', url).toString());
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith('rest_client_requests_total{') && /method="(POST|PATCH|DELETE)"/.test(l))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  }
+
+  async function startCcm(): Promise<ManagedProcess> {
+    ccmRuns++;
+    return ManagedProcess.start({
+      name: `ccm-${String(ccmRuns)}`,
+      command: process.execPath,
+      args: [
+        '--import', 'tsx', 'ccm/main.ts',
+        '--cloud-provider=kubevirt', `--cloud-config=${cloudConfig}`, `--kubeconfig=${admin}`, `--cluster-name=${CLUSTER}`,
+        '--authentication-skip-lookup=true',
+        // A killed leader's Lease must expire before its successor acts: short, for the restart test.
+        '--leader-elect', '--leader-elect-lease-duration', '4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period', '1s',
+        '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '0', '--log-level', 'debug',
+      ],
+      cwd: REPO,
+      logFile: join(fixture?.cluster.dir ?? '/tmp', `ccm-${String(ccmRuns)}.log`),
+    });
+  }
+
+  async function echoDeployment(replicas: number): Promise<void> {
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'echo', namespace: 'default' },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: 'echo' } },
+        template: {
+          metadata: { labels: { app: 'echo' } },
+          spec: {
+            topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'echo' } } }],
+            containers: [
+              {
+                name: 'echo',
+                image: TEST_ECHO_IMAGE,
+                ports: [{ containerPort: 8080 }],
+                env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+                readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
+              },
+            ],
+          },
+        },
+      },
+    };
+    await kubectl(admin, ['apply', '-f', '-'], stringify(deployment));
+  }
+
+  function loadBalancerService(name: string, extra: { annotations?: Record<string, string>; labels?: Record<string, string>; loadBalancerClass?: string } = {}): object {
+    return {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: 'default', ...(extra.annotations ? { annotations: extra.annotations } : {}), ...(extra.labels ? { labels: extra.labels } : {}) },
+      spec: { type: 'LoadBalancer', selector: { app: 'echo' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }], ...(extra.loadBalancerClass ? { loadBalancerClass: extra.loadBalancerClass } : {}) },
+    };
+  }
+
+  /** The tenant Service once it shows an address, and that address. */
+  async function provisioned(name: string, timeoutMs = 60_000): Promise<{ service: Service; ip: string }> {
+    return waitFor(
+      async () => {
+        const service = await tenantService(name);
+        const ip = service.status?.loadBalancer?.ingress?.[0]?.ip;
+        if (ip) return { service, ip };
+        throw new Error(`${name}: ${JSON.stringify(service.status)} finalizers=${JSON.stringify(service.metadata.finalizers)}\nccm log:\n${ccmLog()}`);
+      },
+      { timeoutMs, what: `tenant Service ${name} to get a load-balancer address` },
+    );
+  }
+
+  before(async function () {
+    this.timeout(5 * 60_000);
+    fixture = await timed('two VirtualMachines joined as tenant Nodes with --cloud-provider=external', () =>
+      startTenantNodes({ clusterName: CLUSTER, vms: VMS, namespace: INFRA_NS, virtualMachines: true, kubeletExtraArgs: [{ name: 'cloud-provider', value: 'external' }] }),
+    );
+    ({ mgmt, admin } = fixture);
+    cloudConfig = join(fixture.cluster.dir, 'cloud-config.yaml');
+    writeFileSync(
+      cloudConfig,
+      stringify({ kubeconfig: mgmt, namespace: INFRA_NS, infraLabels: { 'kvcloud.io/e2e': 'ccm' }, loadBalancer: { creationPollTimeout: 120 }, instancesV2: { zoneAndRegionEnabled: true } }),
+    );
+    ccm = await startCcm();
+  });
+
+  after(async function () {
+    this.timeout(3 * 60_000);
+    await ccm?.stop();
+    await fixture?.stop();
+    for (const t of timings) console.log(`      ${t}`);
+  });
+
+  it('initialises the new Nodes: uninitialized taint gone, providerID kubevirt://<vm>, addresses from the VMI, zone and region from the infra Node', async function () {
+    this.timeout(120_000);
+    const nodes = await timed('Nodes initialised by the CCM', () =>
+      waitFor(
+        async () => {
+          const items = (await getJSON<{ items: Node[] }>(admin, ['nodes'])).items;
+          const tainted = items.filter((n) => n.spec?.taints?.some((t) => t.key === 'node.cloudprovider.kubernetes.io/uninitialized'));
+          if (items.length === VMS.length && tainted.length === 0) return items;
+          throw new Error(`${String(tainted.length)} of ${String(items.length)} still uninitialized\nccm log:\n${ccmLog()}`);
+        },
+        { timeoutMs: 90_000, what: 'both Nodes initialised' },
+      ),
+    );
+    for (const n of nodes) {
+      const name = n.metadata.name ?? '';
+      const vmi = await getJSON<VirtualMachineInstance>(mgmt, ['vmi', '-n', INFRA_NS, name]);
+      expect(n.spec?.providerID, name).to.equal(`kubevirt://${name}`);
+      const vmiIP = vmi.status?.interfaces?.find((i) => i.name === 'default')?.ipAddress;
+      expect(n.status?.addresses, name).to.deep.include({ type: 'InternalIP', address: vmiIP });
+      expect(n.metadata.labels, name).to.include({ 'topology.kubernetes.io/zone': 'zone-a', 'topology.kubernetes.io/region': 'kvcloud-local' });
+    }
+  });
+
+  it('serves a tenant Deployment behind a LoadBalancer Service from the management load balancer, answers from every replica', async function () {
+    this.timeout(240_000);
+    if (!fixture) throw new Error('no fixture');
+    const tenantNodes = fixture;
+    await timed('kube-proxy and CoreDNS on the initialised Nodes', () => tenantNodes.installAddons());
+    await echoDeployment(4);
+    await kubectl(admin, ['apply', '-f', '-'], stringify(loadBalancerService('web', { annotations: { 'example.com/tier': 'gold' } })));
+    const { service, ip } = await timed('tenant Service with an address', () => provisioned('web'));
+    expect(service.metadata.finalizers).to.include(FINALIZER);
+    expect(getCondition(service, 'LoadBalancerReady')).to.include({ status: 'True', reason: 'Provisioned' });
+
+    const [infra, ...more] = await infraServices('web');
+    expect(more, 'one infra Service').to.have.length(0);
+    expect(infra?.metadata.name).to.equal(infraName(service));
+    expect(infra?.metadata.labels).to.include({ 'cluster.x-k8s.io/tenant-service-namespace': 'default', 'cluster.x-k8s.io/cluster-name': CLUSTER, 'kvcloud.io/e2e': 'ccm' });
+    expect(infra?.metadata.annotations).to.include({ 'example.com/tier': 'gold' });
+    expect(infra?.spec?.selector).to.deep.equal({ 'cluster.x-k8s.io/role': 'worker', 'cluster.x-k8s.io/cluster-name': CLUSTER });
+    expect(infra?.spec?.ports?.[0]).to.include({ port: 80, targetPort: service.spec?.ports?.[0]?.nodePort });
+    expect(infra?.status?.loadBalancer?.ingress?.[0]?.ip).to.equal(ip);
+
+    const pods = await waitFor(
+      async () => {
+        const items = (await getJSON<{ items: PodView[] }>(admin, ['pods', '-l', 'app=echo'])).items;
+        const ready = items.filter((p) => p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True');
+        return ready.length === 4 ? ready.map((p) => p.metadata.name) : undefined;
+      },
+      { timeoutMs: 120_000, what: 'four echo pods Ready' },
+    );
+    const seen = new Set<string>();
+    await timed('answers from all 4 replicas through the LB IP', () =>
+      waitFor(
+        async () => {
+          const { text } = await httpGetText(`http://${ip}/`, 5_000);
+          seen.add((JSON.parse(text) as { pod: string }).pod);
+          if (pods.every((p) => seen.has(p))) return true;
+          throw new Error(`answers so far from ${[...seen].join(', ')}`);
+        },
+        { timeoutMs: 60_000, what: `answers from every echo replica through ${ip}` },
+      ),
+    );
+  });
+
+  it('keeps tenant annotation and label changes in sync on the infra Service, and writes nothing at steady state', async function () {
+    this.timeout(60_000);
+    await kubectl(admin, ['annotate', 'service', 'web', 'example.com/tier=platinum', 'example.com/new=1', '--overwrite']);
+    await kubectl(admin, ['label', 'service', 'web', 'team=blue']);
+    await waitFor(
+      async () => {
+        const [infra] = await infraServices('web');
+        const a = infra?.metadata.annotations ?? {};
+        if (a['example.com/tier'] === 'platinum' && a['example.com/new'] === '1' && infra?.metadata.labels?.team === 'blue') return true;
+        throw new Error(`infra Service: ${JSON.stringify(infra?.metadata)}`);
+      },
+      { timeoutMs: 30_000, what: 'the new annotations and label on the infra Service' },
+    );
+    await kubectl(admin, ['annotate', 'service', 'web', 'example.com/new-']);
+    await waitFor(
+      async () => {
+        const [infra] = await infraServices('web');
+        if (!infra?.metadata.annotations?.['example.com/new']) return true;
+        throw new Error(`infra Service annotations: ${JSON.stringify(infra.metadata.annotations)}`);
+      },
+      { timeoutMs: 30_000, what: 'the removed annotation gone from the infra Service' },
+    );
+    // Steady state: with everything above settled, the CCM's writes (POST, PATCH, DELETE on either cluster; the
+    // Lease renews with PUT) stay where they are while kubelet heartbeats and VMI updates keep arriving.
+    const before = await ccmWrites();
+    await new Promise((resolve) => setTimeout(resolve, 6_000)); // a window to observe that nothing happens
+    expect(await ccmWrites(), 'writes at steady state').to.equal(before);
+  });
+
+  it('leaves a Service with a foreign loadBalancerClass alone', async function () {
+    this.timeout(60_000);
+    await kubectl(admin, ['apply', '-f', '-'], stringify(loadBalancerService('foreign', { loadBalancerClass: 'example.com/other-lb' })));
+    // A Service of ours created after it: once it is served, the CCM has seen the foreign one too.
+    await kubectl(admin, ['apply', '-f', '-'], stringify(loadBalancerService('after-foreign')));
+    await provisioned('after-foreign');
+    const foreign = await tenantService('foreign');
+    expect(foreign.metadata.finalizers ?? []).to.deep.equal([]);
+    expect(foreign.status?.loadBalancer?.ingress ?? []).to.deep.equal([]);
+    expect(await infraServices('foreign')).to.deep.equal([]);
+    await kubectl(admin, ['delete', 'service', 'foreign', 'after-foreign', '--wait=true', '--timeout=60s']);
+  });
+
+  it('deleting the tenant Service removes the infra Service, then the finalizer', async function () {
+    this.timeout(60_000);
+    await timed('tenant Service deletion through the finalizer', () => kubectl(admin, ['delete', 'service', 'web', '--wait=true', '--timeout=45s']));
+    expect(await infraServices('web')).to.deep.equal([]);
+  });
+
+  it('says why an address is pending; a CCM killed mid-creation and restarted leaves exactly one infra Service', async function () {
+    this.timeout(120_000);
+    // An IP outside the management pool: the infra Service is created but the load balancer cannot serve it, so
+    // creation stays in progress until the request is dropped.
+    const pending = loadBalancerService('crash') as { spec: Record<string, unknown> };
+    pending.spec.loadBalancerIP = '192.0.2.1';
+    await kubectl(admin, ['apply', '-f', '-'], stringify(pending));
+    const waiting = await waitFor(
+      async () => {
+        const svc = await tenantService('crash');
+        const c = getCondition(svc, 'LoadBalancerReady');
+        if (c?.reason === 'WaitingForAddress') return c;
+        throw new Error(`condition: ${JSON.stringify(c)}\nccm log:\n${ccmLog()}`);
+      },
+      { timeoutMs: 30_000, what: 'LoadBalancerReady False with WaitingForAddress on crash' },
+    );
+    expect(waiting.status).to.equal('False');
+    expect(await infraServices('crash')).to.have.length(1);
+    process.kill(-(ccm?.pid ?? 0), 'SIGKILL');
+    await ccm?.exited;
+    await kubectl(admin, ['patch', 'service', 'crash', '--type=json', '-p', '[{"op":"remove","path":"/spec/loadBalancerIP"}]']);
+    ccm = await startCcm();
+    const { service } = await timed('restarted CCM finishing the creation', () => provisioned('crash', 90_000));
+    const infra = await infraServices('crash');
+    expect(infra.map((s) => s.metadata.name)).to.deep.equal([infraName(service)]);
+    expect(infra[0]?.spec?.loadBalancerIP, 'the dropped request is gone from the infra Service').to.equal(undefined);
+    await kubectl(admin, ['delete', 'service', 'crash', '--wait=true', '--timeout=45s']);
+  });
+
+  it('deletes the Node of a deleted VirtualMachine', async function () {
+    this.timeout(120_000);
+    const vm = VMS[1] ?? '';
+    await timed('Node deleted after its VM', async () => {
+      await kubectl(mgmt, ['delete', 'virtualmachines.kubevirt.io', '-n', INFRA_NS, vm, '--wait=false']);
+      await waitFor(
+        async () => {
+          const names = (await getJSON<{ items: Node[] }>(admin, ['nodes'])).items.map((n) => n.metadata.name);
+          if (!names.includes(vm)) return true;
+          throw new Error(`Nodes: ${names.join(', ')}\nccm log:\n${ccmLog()}`);
+        },
+        { timeoutMs: 90_000, what: `Node ${vm} deleted` },
+      );
+    });
+    const remaining = (await getJSON<{ items: Node[] }>(admin, ['nodes'])).items.map((n) => n.metadata.name);
+    expect(remaining).to.deep.equal([VMS[0]]);
+  });
+});
