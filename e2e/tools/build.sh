@@ -10,7 +10,7 @@ mkdir -p "$cache"
 exec {lock}>"$cache/build.lock"
 flock "$lock"
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd cluster-api cert-manager kubevirt-crds cdi-crds konnectivity coredns gateway-api-crds)
+[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd cluster-api cert-manager kubevirt-crds cdi-crds konnectivity coredns gateway-api-crds csi-spec csi-sanity)
 for c in "${components[@]}"; do
   start=$(date +%s)
   bash "$here/$c/build.sh"

@@ -1,0 +1,300 @@
+// The Controller service, run in the management cluster with the infra credentials tenants never hold: a tenant
+// volume is a DataVolume in the tenant's infra namespace, attached to a node by hot-plugging it into the node's
+// VM (KubeVirt's addvolume/removevolume subresources) and waiting until the VMI reports it Ready, or gone.
+// Every RPC is idempotent, checks that the DataVolume carries the tenant's labels before touching it (a crafted
+// volume or node ID reaches nothing of another tenant), and runs alone on its volume (a second one gets ABORTED).
+import { DATA_VOLUME_TYPE, type DataVolume } from '../../lib/apis/cdi.js';
+import { VIRTUAL_MACHINE_INSTANCE_TYPE, VIRTUAL_MACHINE_TYPE, type AddVolumeOptions, type VirtualMachine, type VirtualMachineInstance, type Volume as KubevirtVolume } from '../../lib/apis/kubevirt.js';
+import { ApiError, isAlreadyExists, isNotFound } from '../../lib/kube/api-error.js';
+import type { Client } from '../../lib/kube/client.js';
+import type { Logger } from '../../lib/observability/logger.js';
+import { checkWellFormed, unsupportedReason, volumeModeOf } from '../capabilities.js';
+import type { ControllerPublishVolumeRequest, ControllerUnpublishVolumeRequest, CreateVolumeRequest, ListVolumesRequest, ValidateVolumeCapabilitiesRequest, Volume } from '../csi-types.js';
+import { pollUntil } from '../poll.js';
+import type { RpcTable } from '../server.js';
+import { aborted, alreadyExists, failedPrecondition, invalidArgument, notFound } from '../status.js';
+import { VolumeLocks } from '../volume-locks.js';
+import { belongsTo, buildDataVolume, dataVolumeNameFor, mismatch, quantityBytes, volumeBytes } from './datavolume.js';
+import { vmNameOf } from './node-id.js';
+import { enforceStorageClass, parseStorageClassEnforcement, type StorageClassEnforcement } from './storage-class-enforcement.js';
+import { CONTEXT_BUS, CONTEXT_SERIAL, DEFAULT_BUS, parseVolumeParameters } from './parameters.js';
+
+const SUBRESOURCES = '/apis/subresources.kubevirt.io/v1';
+
+export interface ControllerOptions {
+  /** The infra (management) cluster, where the tenant's VMs and DataVolumes live. */
+  infra: Client;
+  infraNamespace: string;
+  /** --infra-cluster-labels: put on every DataVolume, and required on any the driver touches. */
+  infraLabels: Record<string, string>;
+  /** INFRA_STORAGE_CLASS_ENFORCEMENT; default: every infra StorageClass allowed. */
+  storageClassEnforcement?: StorageClassEnforcement;
+  log: Logger;
+  /** How long ControllerPublish/Unpublish wait for the VMI to report the volume Ready or gone. */
+  attachTimeoutMs?: number;
+  pollIntervalMs?: number;
+}
+
+const CONTROLLER_CAPABILITIES = ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'LIST_VOLUMES'] as const;
+
+/** The hot-plugged volume named `name` in a VM or VMI spec. */
+const hotplugged = (volumes: KubevirtVolume[] | undefined, name: string): boolean =>
+  (volumes ?? []).some((v) => v.name === name && (v.dataVolume?.hotpluggable === true || v.persistentVolumeClaim?.hotpluggable === true));
+
+/** ListVolumes pages: the token names the last volume returned, so deletions between pages lose nothing. */
+function encodeToken(after: string): string {
+  return Buffer.from(JSON.stringify({ after })).toString('base64url');
+}
+function decodeToken(token: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString()) as { after?: unknown };
+    if (typeof parsed.after === 'string') return parsed.after;
+  } catch {
+    // not ours: reported below
+  }
+  throw aborted(`starting_token ${JSON.stringify(token)} was not issued by this plugin`);
+}
+
+export class ControllerService {
+  private readonly locks = new VolumeLocks();
+  private readonly attachTimeoutMs: number;
+  private readonly pollIntervalMs: number;
+
+  constructor(private readonly opts: ControllerOptions) {
+    this.attachTimeoutMs = opts.attachTimeoutMs ?? 120_000;
+    this.pollIntervalMs = opts.pollIntervalMs ?? 250;
+  }
+
+  rpcs(): RpcTable {
+    return {
+      ControllerGetCapabilities: () => Promise.resolve({ capabilities: CONTROLLER_CAPABILITIES.map((type) => ({ rpc: { type } })) }),
+      CreateVolume: (req: CreateVolumeRequest) => this.createVolume(req),
+      DeleteVolume: (req: { volume_id?: string }) => this.deleteVolume(req),
+      ControllerPublishVolume: (req: ControllerPublishVolumeRequest) => this.publish(req),
+      ControllerUnpublishVolume: (req: ControllerUnpublishVolumeRequest) => this.unpublish(req),
+      ValidateVolumeCapabilities: (req: ValidateVolumeCapabilitiesRequest) => this.validate(req),
+      ListVolumes: (req: ListVolumesRequest) => this.listVolumes(req),
+    };
+  }
+
+  /** Readiness: the infra apiserver answers for the tenant's DataVolumes with these credentials. */
+  async ready(): Promise<boolean> {
+    try {
+      await this.opts.infra.transport.request({ method: 'GET', path: `/apis/cdi.kubevirt.io/v1beta1/namespaces/${this.opts.infraNamespace}/datavolumes`, query: { limit: 1 } });
+      return true;
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'infra apiserver not ready');
+      return false;
+    }
+  }
+
+  private get ns(): string {
+    return this.opts.infraNamespace;
+  }
+
+  /** The tenant's DataVolume named `name`; undefined when there is none, or it is not this tenant's. */
+  private async ownDataVolume(name: string): Promise<DataVolume | undefined> {
+    const dv = await this.opts.infra.get<DataVolume>(DATA_VOLUME_TYPE, { namespace: this.ns, name }, { direct: true });
+    if (dv && !belongsTo(dv, this.opts.infraLabels)) {
+      this.opts.log.warn({ volume: name }, 'refused a DataVolume without the tenant labels');
+      return undefined;
+    }
+    return dv;
+  }
+
+  private volumeOf(dv: DataVolume, bus?: string): Volume {
+    const storage = dv.spec?.storage ?? dv.spec?.pvc;
+    return {
+      volume_id: dv.metadata.name ?? '',
+      capacity_bytes: quantityBytes(storage?.resources?.requests?.storage) ?? 0,
+      // The serial the disk is hot-plugged with, by which the node plugin finds it in the VM.
+      volume_context: { ...(bus ? { [CONTEXT_BUS]: bus } : {}), [CONTEXT_SERIAL]: dv.metadata.uid ?? '' },
+    };
+  }
+
+  private async createVolume(req: CreateVolumeRequest): Promise<object> {
+    if (!req.name) throw invalidArgument('name is required');
+    const name = dataVolumeNameFor(req.name);
+    const caps = req.volume_capabilities ?? [];
+    if (caps.length === 0) throw invalidArgument('volume_capabilities are required');
+    for (const [i, cap] of caps.entries()) {
+      checkWellFormed(cap, `volume_capabilities[${String(i)}]`);
+      const reason = unsupportedReason(cap);
+      if (reason) throw invalidArgument(reason);
+    }
+    if (req.volume_content_source?.snapshot || req.volume_content_source?.volume) throw invalidArgument('volume_content_source: creating from a snapshot or a volume is not supported yet (no CLONE_VOLUME or CREATE_DELETE_SNAPSHOT capability)');
+    const params = parseVolumeParameters(req.parameters);
+    enforceStorageClass(this.opts.storageClassEnforcement ?? parseStorageClassEnforcement(undefined), params.infraStorageClassName);
+    const wanted = buildDataVolume({
+      name,
+      namespace: this.ns,
+      labels: this.opts.infraLabels,
+      bytes: volumeBytes(req.capacity_range),
+      volumeMode: volumeModeOf(caps),
+      shared: caps.some((c) => c.access_mode?.mode === 'MULTI_NODE_MULTI_WRITER'),
+      storageClassName: params.infraStorageClassName,
+    });
+    return this.locks.run(name, 'CreateVolume', async () => {
+      let dv = await this.opts.infra.get<DataVolume>(DATA_VOLUME_TYPE, { namespace: this.ns, name }, { direct: true });
+      if (!dv) {
+        try {
+          dv = await this.opts.infra.create(wanted);
+          this.opts.log.info({ volume: name, namespace: this.ns, bytes: wanted.spec?.storage?.resources?.requests?.storage }, 'created DataVolume');
+        } catch (err) {
+          if (!isAlreadyExists(err)) throw new Error(`create DataVolume ${this.ns}/${name}: ${(err as Error).message}`, { cause: err });
+          dv = await this.opts.infra.get<DataVolume>(DATA_VOLUME_TYPE, { namespace: this.ns, name }, { direct: true });
+          if (!dv) throw aborted(`DataVolume ${this.ns}/${name} was deleted while being created; retry`);
+        }
+      }
+      if (!belongsTo(dv, this.opts.infraLabels)) throw alreadyExists(`volume ${name} exists in the infra namespace but does not belong to this tenant`);
+      const why = mismatch(dv, wanted);
+      if (why) throw alreadyExists(`volume ${name} already exists and is incompatible: ${why}`);
+      return { volume: this.volumeOf(dv, params.bus) };
+    });
+  }
+
+  private async deleteVolume(req: { volume_id?: string }): Promise<object> {
+    const id = req.volume_id ?? '';
+    if (id === '') throw invalidArgument('volume_id is required');
+    return this.locks.run(id, 'DeleteVolume', async () => {
+      // Another tenant's DataVolume, or none: nothing of this tenant's to delete, which DeleteVolume reports as done.
+      if (!(await this.ownDataVolume(id))) return {};
+      const vmis = await this.opts.infra.list<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE, { namespace: this.ns, direct: true });
+      const user = vmis.find((vmi) => (vmi.status?.volumeStatus ?? []).some((s) => s.name === id));
+      if (user) throw failedPrecondition(`volume ${id} is still attached to VM ${user.metadata.name ?? ''}; unpublish it first`);
+      if (await this.opts.infra.delete(DATA_VOLUME_TYPE, { namespace: this.ns, name: id })) this.opts.log.info({ volume: id }, 'deleted DataVolume');
+      return {};
+    });
+  }
+
+  private async getVM(name: string): Promise<VirtualMachine | undefined> {
+    return this.opts.infra.get<VirtualMachine>(VIRTUAL_MACHINE_TYPE, { namespace: this.ns, name }, { direct: true });
+  }
+  private async getVMI(name: string): Promise<VirtualMachineInstance | undefined> {
+    return this.opts.infra.get<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE, { namespace: this.ns, name }, { direct: true });
+  }
+
+  private async publish(req: ControllerPublishVolumeRequest): Promise<object> {
+    const id = req.volume_id ?? '';
+    if (id === '') throw invalidArgument('volume_id is required');
+    const nodeId = req.node_id ?? '';
+    if (nodeId === '') throw invalidArgument('node_id is required');
+    const cap = checkWellFormed(req.volume_capability);
+    const reason = unsupportedReason(cap);
+    if (reason) throw invalidArgument(reason);
+    return this.locks.run(id, 'ControllerPublishVolume', async () => {
+      const dv = await this.ownDataVolume(id);
+      if (!dv) throw notFound(`volume ${id} not found`);
+      const vmName = vmNameOf(nodeId, this.ns);
+      const vm = vmName ? await this.getVM(vmName) : undefined;
+      if (!vmName || !vm) throw notFound(`node ${nodeId} not found: no VM of that name in ${this.ns}`);
+      const storage = dv.spec?.storage ?? dv.spec?.pvc;
+      if ((storage?.volumeMode ?? 'Filesystem') === 'Filesystem' && cap.block) throw invalidArgument(`volume ${id} is a Filesystem volume; it cannot be published as a block device`);
+      if (cap.access_mode?.mode !== 'MULTI_NODE_MULTI_WRITER') await this.refuseIfAttachedElsewhere(id, vmName);
+
+      const bus = req.volume_context?.[CONTEXT_BUS] ?? DEFAULT_BUS;
+      const serial = dv.metadata.uid ?? '';
+      const vmi = await this.getVMI(vmName);
+      const requested = (vm.status?.volumeRequests ?? []).some((r) => r.addVolumeOptions?.name === id);
+      const present = hotplugged(vm.spec?.template.spec?.volumes, id) || hotplugged(vmi?.spec?.volumes, id) || requested;
+      if (!present) {
+        const body: AddVolumeOptions = { name: id, disk: { name: id, serial, disk: { bus } }, volumeSource: { dataVolume: { name: id, hotpluggable: true } } };
+        try {
+          await this.opts.infra.transport.request({ method: 'PUT', path: `${SUBRESOURCES}/namespaces/${this.ns}/virtualmachines/${vmName}/addvolume`, body });
+          this.opts.log.info({ volume: id, vm: vmName, serial, bus }, 'requested hot-plug');
+        } catch (err) {
+          // A concurrent request (or a restarted controller's earlier one) already added it: wait for that one.
+          if (!(err instanceof ApiError && err.status === 409 && err.message.includes('already exists'))) throw new Error(`addvolume ${id} to VM ${this.ns}/${vmName}: ${(err as Error).message}`, { cause: err });
+        }
+      }
+      await pollUntil(
+        async () => {
+          const now = await this.getVMI(vmName);
+          const status = now?.status?.volumeStatus?.find((s) => s.name === id);
+          if (status?.phase === 'Ready') return { done: true, value: status };
+          return { done: false, seen: now ? `phase ${status?.phase ?? 'none'} (${status?.reason ?? ''} ${status?.message ?? ''})` : `no VMI: VM ${vmName} is not running` };
+        },
+        { timeoutMs: this.attachTimeoutMs, intervalMs: this.pollIntervalMs, what: `volume ${id} Ready in VMI ${this.ns}/${vmName}` },
+      );
+      return { publish_context: { [CONTEXT_SERIAL]: serial, [CONTEXT_BUS]: bus } };
+    });
+  }
+
+  /** A ReadWriteOnce volume attached to another VM cannot be published here until it is unpublished there. */
+  private async refuseIfAttachedElsewhere(id: string, vmName: string): Promise<void> {
+    const vmis = await this.opts.infra.list<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE, { namespace: this.ns, direct: true });
+    const other = vmis.find((v) => v.metadata.name !== vmName && (hotplugged(v.spec?.volumes, id) || (v.status?.volumeStatus ?? []).some((s) => s.name === id)));
+    if (other) throw failedPrecondition(`volume ${id} is attached to VM ${other.metadata.name ?? ''}; a single-node volume must be unpublished there first`);
+  }
+
+  private async unpublish(req: ControllerUnpublishVolumeRequest): Promise<object> {
+    const id = req.volume_id ?? '';
+    if (id === '') throw invalidArgument('volume_id is required');
+    const nodeId = req.node_id ?? '';
+    if (nodeId === '') throw invalidArgument('node_id is required');
+    return this.locks.run(id, 'ControllerUnpublishVolume', async () => {
+      const vmName = vmNameOf(nodeId, this.ns);
+      // A VM that is gone (deleted, or the node ID names none of this tenant's) holds no volume: unpublished.
+      const vm = vmName ? await this.getVM(vmName) : undefined;
+      if (!vmName || !vm) return {};
+      const dv = await this.opts.infra.get<DataVolume>(DATA_VOLUME_TYPE, { namespace: this.ns, name: id }, { direct: true });
+      if (dv && !belongsTo(dv, this.opts.infraLabels)) return {};
+      const vmi = await this.getVMI(vmName);
+      // In the VM's spec it is removed through the VM (or the VM puts it back on the next start); a volume only in
+      // the VMI (added to the VMI directly, or the VM's copy already gone) through the VMI.
+      const target = hotplugged(vm.spec?.template.spec?.volumes, id) ? 'virtualmachines' : hotplugged(vmi?.spec?.volumes, id) ? 'virtualmachineinstances' : undefined;
+      if (target) {
+        try {
+          await this.opts.infra.transport.request({ method: 'PUT', path: `${SUBRESOURCES}/namespaces/${this.ns}/${target}/${vmName}/removevolume`, body: { name: id } });
+          this.opts.log.info({ volume: id, vm: vmName, via: target }, 'requested hot-unplug');
+        } catch (err) {
+          // Gone in between (the VMI stopped, another unpublish won): what we wanted.
+          if (!isNotFound(err) && !(err instanceof ApiError && /does not exist|not found/i.test(err.message))) throw new Error(`removevolume ${id} from ${target} ${this.ns}/${vmName}: ${(err as Error).message}`, { cause: err });
+        }
+      }
+      await pollUntil(
+        async () => {
+          const now = await this.getVMI(vmName);
+          const status = now?.status?.volumeStatus?.find((s) => s.name === id);
+          if (!status && !hotplugged(now?.spec?.volumes, id)) return { done: true, value: undefined };
+          return { done: false, seen: `phase ${status?.phase ?? 'none'} (${status?.reason ?? ''})` };
+        },
+        { timeoutMs: this.attachTimeoutMs, intervalMs: this.pollIntervalMs, what: `volume ${id} gone from VMI ${this.ns}/${vmName}` },
+      );
+      return {};
+    });
+  }
+
+  private async validate(req: ValidateVolumeCapabilitiesRequest): Promise<object> {
+    const id = req.volume_id ?? '';
+    if (id === '') throw invalidArgument('volume_id is required');
+    const caps = req.volume_capabilities ?? [];
+    if (caps.length === 0) throw invalidArgument('volume_capabilities are required');
+    caps.forEach((c, i) => checkWellFormed(c, `volume_capabilities[${String(i)}]`));
+    const dv = await this.ownDataVolume(id);
+    if (!dv) throw notFound(`volume ${id} not found`);
+    const mode = (dv.spec?.storage ?? dv.spec?.pvc)?.volumeMode ?? 'Filesystem';
+    for (const cap of caps) {
+      const reason = unsupportedReason(cap) ?? (mode === 'Filesystem' && cap.block ? `volume ${id} is a Filesystem volume, not a block device` : undefined);
+      if (reason) return { message: reason };
+    }
+    return { confirmed: { volume_context: req.volume_context ?? {}, volume_capabilities: caps, parameters: req.parameters ?? {} } };
+  }
+
+  private async listVolumes(req: ListVolumesRequest): Promise<object> {
+    const max = req.max_entries ?? 0;
+    if (max < 0) throw invalidArgument('max_entries may not be negative');
+    const after = req.starting_token ? decodeToken(req.starting_token) : undefined;
+    const selector = Object.entries(this.opts.infraLabels).map(([k, v]) => `${k}=${v}`).join(',');
+    const dvs = (await this.opts.infra.list<DataVolume>(DATA_VOLUME_TYPE, { namespace: this.ns, direct: true, ...(selector ? { labelSelector: selector } : {}) }))
+      .filter((dv) => !dv.metadata.deletionTimestamp)
+      .sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1))
+      .filter((dv) => after === undefined || (dv.metadata.name ?? '') > after);
+    const page = max > 0 ? dvs.slice(0, max) : dvs;
+    const last = page.at(-1)?.metadata.name;
+    return {
+      entries: page.map((dv) => ({ volume: this.volumeOf(dv) })),
+      ...(page.length < dvs.length && last ? { next_token: encodeToken(last) } : {}),
+    };
+  }
+}

@@ -1,0 +1,23 @@
+import { expect } from 'chai';
+import { parseDriverFlags } from './flags.js';
+
+describe('csi/flags', () => {
+  it("runs kubevirt/csi-driver's controller command line unchanged", () => {
+    const flags = parseDriverFlags(['--endpoint=unix:///csi/csi.sock', '--infra-cluster-namespace=acme', '--infra-cluster-labels=csi-driver/tenant=acme', '--run-node-service=false', '--volume-prefix=pvc'], { KVCLOUD_CACHE: '/c' });
+    expect(flags).to.deep.include({ endpoint: 'unix:///csi/csi.sock', runControllerService: true, runNodeService: false, infraNamespace: 'acme', infraLabels: { 'csi-driver/tenant': 'acme' }, csiProto: '/c/bin/csi-spec-v1.13.0/csi.proto' });
+  });
+
+  it('runs the node plugin alone with a node name or an explicit node ID', () => {
+    expect(parseDriverFlags(['--run-controller-service=false', '--node-name=worker-1']).nodeName).to.equal('worker-1');
+    expect(parseDriverFlags(['--run-controller-service=false', '--node-id=acme/vm']).nodeId).to.equal('acme/vm');
+  });
+
+  const refused = [
+    { name: 'a controller without its infra namespace', argv: ['--run-node-service=false', '--infra-cluster-labels=a=b'], want: /--infra-cluster-namespace is required/ },
+    { name: 'a controller without tenant labels', argv: ['--run-node-service=false', '--infra-cluster-namespace=acme'], want: /--infra-cluster-labels is required/ },
+    { name: 'a node plugin that cannot name its node', argv: ['--run-controller-service=false'], want: /--node-name \(or --node-id\) is required/ },
+    { name: 'a boolean flag that is neither true nor false', argv: ['--run-node-service=maybe'], want: /"maybe" is not true or false/ },
+    { name: 'an unknown flag', argv: ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--bogus=1'], want: /Unknown option '--bogus'/ },
+  ];
+  for (const tc of refused) it(`refuses ${tc.name}`, () => expect(() => parseDriverFlags(tc.argv)).to.throw(tc.want));
+});

@@ -1,0 +1,70 @@
+// The driver's command line: kubevirt/csi-driver's flags, so its Deployment and DaemonSet manifests run this
+// program unchanged (--endpoint, --infra-cluster-namespace/-kubeconfig/-labels, --tenant-cluster-kubeconfig,
+// --node-name, --run-node-service, --run-controller-service), plus kvcloud's --csi-proto and --node-id.
+import { parseArgs } from 'node:util';
+import { parseLabelList } from './controller/parameters.js';
+import { defaultCsiProtoPath } from './spec.js';
+
+export interface DriverFlags {
+  endpoint: string;
+  csiProto: string;
+  runControllerService: boolean;
+  runNodeService: boolean;
+  infraNamespace: string | undefined;
+  infraKubeconfig: string | undefined;
+  infraLabels: Record<string, string>;
+  tenantKubeconfig: string | undefined;
+  nodeName: string | undefined;
+  nodeId: string | undefined;
+  logLevel: string | undefined;
+}
+
+function bool(flag: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === 'true' || value === '') return true;
+  if (value === 'false') return false;
+  throw new Error(`--${flag}: "${value}" is not true or false`);
+}
+
+export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): DriverFlags {
+  const s = { type: 'string' } as const;
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      endpoint: s,
+      'csi-proto': s,
+      'run-controller-service': s,
+      'run-node-service': s,
+      'infra-cluster-namespace': s,
+      'infra-cluster-kubeconfig': s,
+      'infra-cluster-labels': s,
+      'tenant-cluster-kubeconfig': s,
+      'node-name': s,
+      'node-id': s,
+      'volume-prefix': s,
+      'log-level': s,
+      v: s,
+    },
+    strict: true,
+  });
+  const flags: DriverFlags = {
+    endpoint: values.endpoint ?? 'unix:/csi/csi.sock',
+    csiProto: values['csi-proto'] ?? defaultCsiProtoPath(env),
+    runControllerService: bool('run-controller-service', values['run-controller-service'], true),
+    runNodeService: bool('run-node-service', values['run-node-service'], true),
+    infraNamespace: values['infra-cluster-namespace'],
+    infraKubeconfig: values['infra-cluster-kubeconfig'],
+    infraLabels: parseLabelList(values['infra-cluster-labels'] ?? ''),
+    tenantKubeconfig: values['tenant-cluster-kubeconfig'],
+    nodeName: values['node-name'],
+    nodeId: values['node-id'],
+    logLevel: values['log-level'],
+  };
+  if (flags.runControllerService) {
+    if (!flags.infraNamespace) throw new Error('--infra-cluster-namespace is required to run the controller service');
+    // Without them every DataVolume of the namespace would count as this tenant's (kubevirt/csi-driver insists too).
+    if (Object.keys(flags.infraLabels).length === 0) throw new Error('--infra-cluster-labels is required to run the controller service: they tie infra volumes to this tenant');
+  }
+  if (flags.runNodeService && !flags.nodeId && !flags.nodeName) throw new Error('--node-name (or --node-id) is required to run the node service');
+  return flags;
+}

@@ -1,0 +1,82 @@
+// kvcloud's CSI driver (csi.kubevirt.io): the controller in the management cluster, the node plugin in each tenant
+// VM, or both in one process, as kubevirt/csi-driver's binary is run.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Client } from '../lib/kube/client.js';
+import { loadKubeConfig } from '../lib/kube/kubeconfig.js';
+import { RestMapper } from '../lib/kube/rest-mapper.js';
+import { RestTransport } from '../lib/kube/rest-transport.js';
+import { createLogger, isLogLevel } from '../lib/observability/logger.js';
+import { ControllerService } from './controller/controller.js';
+import { nodeIdOf } from './controller/node-id.js';
+import { parseStorageClassEnforcement } from './controller/storage-class-enforcement.js';
+import { parseDriverFlags, type DriverFlags } from './flags.js';
+import { identityService } from './identity.js';
+import { systemDeviceFinder } from './node/device.js';
+import { systemMounter } from './node/mounts.js';
+import { NodeService } from './node/node.js';
+import { serveCsi } from './server.js';
+import { loadCsiServices } from './spec.js';
+
+const VENDOR_VERSION = process.env.KVCLOUD_VERSION ?? '0.1.0';
+
+async function clientFor(kc: KubeConfig): Promise<Client> {
+  const transport = await RestTransport.fromKubeConfig(kc);
+  return new Client({ transport, mapper: new RestMapper(transport), fieldManager: 'kvcloud-csi' });
+}
+
+/** The node ID: --node-id, else the tenant Node's providerID (kubevirt://<vm>) and cluster-namespace annotation. */
+async function resolveNodeId(flags: DriverFlags): Promise<string> {
+  if (flags.nodeId) return flags.nodeId;
+  const tenant = await clientFor(loadKubeConfig(flags.tenantKubeconfig));
+  try {
+    const node = await tenant.get<{ metadata: { annotations?: Record<string, string> }; spec?: { providerID?: string } }>({ apiVersion: 'v1', kind: 'Node' }, { name: flags.nodeName ?? '' }, { direct: true });
+    if (!node) throw new Error(`tenant Node ${flags.nodeName ?? ''} not found`);
+    const id = nodeIdOf(node.spec?.providerID, node.metadata.annotations);
+    if (!id) throw new Error(`tenant Node ${flags.nodeName ?? ''} names no VM: no providerID kubevirt://<vm> and no csi.kubevirt.io/infra-vm-name annotation`);
+    return id;
+  } finally {
+    tenant.transport.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const flags = parseDriverFlags(process.argv.slice(2));
+  const level = flags.logLevel ?? 'info';
+  if (!isLogLevel(level)) throw new Error(`--log-level: "${level}" is no log level`);
+  const log = createLogger({ level, component: 'csi-driver' });
+  const services = loadCsiServices(flags.csiProto);
+
+  const controller = flags.runControllerService
+    ? new ControllerService({
+        infra: await clientFor(loadKubeConfig(flags.infraKubeconfig)),
+        infraNamespace: flags.infraNamespace ?? '',
+        infraLabels: flags.infraLabels,
+        storageClassEnforcement: parseStorageClassEnforcement(process.env.INFRA_STORAGE_CLASS_ENFORCEMENT),
+        log,
+      })
+    : undefined;
+  const node = flags.runNodeService ? new NodeService({ nodeId: await resolveNodeId(flags), devices: systemDeviceFinder(), mounter: systemMounter, log }) : undefined;
+  const server = await serveCsi({
+    endpoint: flags.endpoint,
+    services,
+    identity: identityService({
+      vendorVersion: VENDOR_VERSION,
+      ready: async () => (controller ? await controller.ready() : true) && (node ? await node.ready() : true),
+    }),
+    controller: controller?.rpcs(),
+    node: node?.rpcs(),
+    log,
+  });
+  const stop = () => {
+    // In-flight RPCs (a publish waiting for its hot-plug) may finish; the CO retries whatever does not in time.
+    setTimeout(() => process.exit(0), 5_000).unref();
+    void server.stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(`csi-driver: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

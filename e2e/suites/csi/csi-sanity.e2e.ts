@@ -1,0 +1,351 @@
+// kvcloud's CSI driver (csi.kubevirt.io) against csi-sanity, the CSI conformance tests built from
+// github.com/kubernetes-csi/csi-test: the controller runs as its own process against the management apiserver
+// with a ServiceAccount whose Role grants only what the RPCs use, in one tenant infra namespace, and with the
+// KubeVirt/CDI simulator behind it; the node plugin runs inside a running VM, as a process entered into the
+// guest's mount namespace (the guest's /dev with its hot-plugged disks, its own mounts), which is where a node
+// plugin lives in a tenant VM. csi-sanity drives both endpoints: every volume it creates is a DataVolume,
+// every ControllerPublish a hot-plug into the VM, every NodeStage a format and mount of the disk the guest sees.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { credentials, loadPackageDefinition, type Client as GrpcClient, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { expect } from 'chai';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { DATA_VOLUME_TYPE, type DataVolume } from '../../../lib/apis/cdi.js';
+import { VIRTUAL_MACHINE_INSTANCE_TYPE, VIRTUAL_MACHINE_TYPE, type VirtualMachine, type VirtualMachineInstance } from '../../../lib/apis/kubevirt.js';
+import type { Client } from '../../../lib/kube/client.js';
+import { createLogger } from '../../../lib/observability/logger.js';
+import { POD, type Pod } from '../../../localcloud/cluster/pod-api.js';
+import { buildTool, cacheDir } from '../../../localcloud/binaries.js';
+import { parseVersionsEnv, toolsDir } from '../../../localcloud/versions.js';
+import { waitFor } from '../../../localcloud/wait.js';
+import { startKubevirtSimulator, type KubevirtSimulator } from '../../../simulators/kubevirt/index.js';
+import { clusterSuite, createNamespace } from '../cluster/support.js';
+import { defaultCsiProtoPath } from '../../../csi/spec.js';
+
+const REPO = new URL('../../../', import.meta.url).pathname;
+const TENANT_LABELS = 'csi-driver/tenant=acme';
+/** Sanity's volumes: small, so a format is quick; sparse files on the node either way. */
+const VOLUME_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Sanity cases skipped because the driver does not advertise what they test, by ginkgo's skip message. Anything
+ * skipped for another reason fails the suite.
+ */
+const JUSTIFIED_SKIPS: Record<string, string> = {
+  'GetCapacity not supported': 'no GET_CAPACITY: CDI reports no capacity of infra storage classes',
+  'Snapshot not supported': 'no CREATE_DELETE_SNAPSHOT yet (snapshots are left for later)',
+  'CreateSnapshot not supported': 'no CREATE_DELETE_SNAPSHOT yet',
+  'DeleteSnapshot not supported': 'no CREATE_DELETE_SNAPSHOT yet',
+  'ListSnapshots not supported': 'no LIST_SNAPSHOTS yet',
+  'GetSnapshot not supported': 'no GET_SNAPSHOT',
+  'Volume Cloning not supported': 'no CLONE_VOLUME yet',
+  'ControllerExpandVolume not supported': 'no EXPAND_VOLUME yet (expansion is left for later)',
+  'NodeExpandVolume not supported': 'no node EXPAND_VOLUME yet',
+  'ControllerModifyVolume not supported': 'no MODIFY_VOLUME: no VolumeAttributesClass support',
+  'Modify volume not supported': 'no MODIFY_VOLUME',
+  'Modify Volume not supported': 'no MODIFY_VOLUME',
+  'testnodevolumeattachlimit not enabled': 'NodeGetInfo reports no max_volumes_per_node',
+  'ControllerPublishVolume.readonly field not supported': 'no PUBLISH_READONLY: read-only is an access mode here',
+  'ControllerGetVolumeHealth not supported': 'no controller VOLUME_CONDITION',
+  'ControllerListVolumeHealth not supported': 'no controller VOLUME_CONDITION',
+  'NodeGetVolumeHealth not supported': 'no node VOLUME_CONDITION',
+  'NodeGetStorageHealth not supported': 'no node GET_STORAGE_HEALTH',
+  'Service does not have single node multi writer capability': 'no SINGLE_NODE_MULTI_WRITER: a disk is attached to one VM at a time',
+  'GroupControllerService not supported': 'no group controller service (volume group snapshots)',
+};
+
+interface SpecReport {
+  State: string;
+  LeafNodeText: string;
+  ContainerHierarchyTexts: string[] | null;
+  RunTime: number;
+  Failure?: { Message: string };
+}
+
+function virtualMachine(namespace: string, name: string): VirtualMachine {
+  return {
+    ...VIRTUAL_MACHINE_TYPE,
+    metadata: { name, namespace },
+    spec: {
+      runStrategy: 'Always',
+      template: {
+        metadata: { labels: { 'kubevirt.io/vm': name } },
+        spec: {
+          domain: { cpu: { cores: 1 }, memory: { guest: '128Mi' }, devices: { interfaces: [{ name: 'default', masquerade: {} }] } },
+          networks: [{ name: 'default', pod: {} }],
+          terminationGracePeriodSeconds: 5,
+          volumes: [
+            { name: 'root', containerDisk: { image: 'quay.io/containerdisks/fedora:latest' } },
+            { name: 'cloudinit', cloudInitNoCloud: { userData: '#cloud-config\n' } },
+          ],
+        },
+      },
+    },
+  };
+}
+
+describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a running VM', function () {
+  const suite = clusterSuite();
+  const timings: string[] = [];
+  const children: ChildProcess[] = [];
+  let simulator: KubevirtSimulator | undefined;
+  let client: Client;
+  let ns: string;
+  let dir: string;
+  const since = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
+
+  const getVMI = (name: string) => client.get<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE, { namespace: ns, name }, { direct: true });
+
+  /** A kubeconfig for a ServiceAccount whose Role grants exactly what the controller's RPCs use. */
+  async function controllerIdentity(): Promise<string> {
+    const name = 'csi-controller';
+    await client.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: ns } });
+    await client.create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name, namespace: ns },
+      rules: [
+        { apiGroups: ['cdi.kubevirt.io'], resources: ['datavolumes'], verbs: ['get', 'list', 'create', 'delete'] },
+        { apiGroups: ['kubevirt.io'], resources: ['virtualmachines', 'virtualmachineinstances'], verbs: ['get', 'list'] },
+        // removevolume on the VMI too: a volume only in the VMI is removed there (upstream's RBAC forgets it).
+        { apiGroups: ['subresources.kubevirt.io'], resources: ['virtualmachines/addvolume', 'virtualmachines/removevolume', 'virtualmachineinstances/addvolume', 'virtualmachineinstances/removevolume'], verbs: ['update'] },
+      ],
+    } as never);
+    await client.create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, namespace: ns },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
+    } as never);
+    const res = await client.transport.request<{ status: { token: string } }>({
+      method: 'POST',
+      path: `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`,
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
+    });
+    const path = join(dir, 'csi-controller.kubeconfig');
+    const text = stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'infra', cluster: { server: suite.cluster.plane.server, 'certificate-authority-data': readFileSync(suite.cluster.plane.caCertPath).toString('base64') } }],
+      users: [{ name, user: { token: res.status.token } }],
+      contexts: [{ name, context: { cluster: 'infra', user: name, namespace: ns } }],
+      'current-context': name,
+    });
+    await writeFile(path, text, { mode: 0o600 });
+    return path;
+  }
+
+  /** Starts the driver (csi/main.ts) with `args`, its output in <dir>/<name>.log; `prefix` wraps the command. */
+  function startDriver(name: string, args: string[], prefix: string[] = []): void {
+    // tsx by its resolved location: entered into the VM's namespaces the driver's working directory is not ours.
+    const command = [...prefix, process.execPath, '--import', import.meta.resolve('tsx'), join(REPO, 'csi/main.ts'), ...args];
+    const child = spawn(command[0] ?? '', command.slice(1), { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KVCLOUD_CACHE: cacheDir() } });
+    const log = createWriteStream(join(dir, `${name}.log`));
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+    children.push(child);
+  }
+
+  /** A gRPC client of csi.v1.<service> at a unix socket, ready once the driver serves it. */
+  function grpcClient(service: 'Identity' | 'Controller' | 'Node', socket: string): GrpcClient & Record<string, (req: object, cb: (err: ServiceError | null, res: unknown) => void) => void> {
+    const def = loadSync(defaultCsiProtoPath({ KVCLOUD_CACHE: cacheDir() }), { keepCase: true, longs: Number, enums: String, defaults: false, oneofs: true });
+    const pkg = loadPackageDefinition(def) as unknown as { csi: { v1: Record<string, new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => GrpcClient> } };
+    const Ctor = pkg.csi.v1[service];
+    if (!Ctor) throw new Error(`no csi.v1.${service}`);
+    return new Ctor(`unix://${socket}`, credentials.createInsecure()) as never;
+  }
+  const call = <T>(c: ReturnType<typeof grpcClient>, rpc: string, req: object): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const method = c[rpc];
+      if (!method) {
+        reject(new Error(`no rpc ${rpc}`));
+        return;
+      }
+      method.call(c, req, (err, res) => {
+        if (err) reject(err);
+        else resolve(res as T);
+      });
+    });
+  const codeOf = (p: Promise<unknown>): Promise<number> =>
+    p.then(
+      () => 0,
+      (err: unknown) => (err as ServiceError).code,
+    );
+
+  describe('with the controller in the management cluster and the node plugin in the VM', () => {
+    let controllerSocket: string;
+    let nodeSocket: string;
+
+    before(async function () {
+      this.timeout(300_000);
+      client = suite.client;
+      dir = suite.cluster.dir;
+      const toolsStarted = Date.now();
+      buildTool('csi-spec');
+      buildTool('csi-sanity');
+      timings.push(`csi-spec and csi-sanity present in ${since(toolsStarted)}`);
+
+      const started = Date.now();
+      simulator = await startKubevirtSimulator({
+        kubeconfig: suite.cluster.plane.kubeConfig,
+        log: createLogger({ level: 'info', component: 'kubevirt-simulator', destination: pino.destination({ dest: join(dir, 'kubevirt-simulator.log'), sync: true }) }),
+        runtime: suite.cluster.runner,
+        importDurationMs: 100,
+      });
+      ns = await createNamespace(client, 'csi-infra');
+      await client.create(virtualMachine(ns, 'worker'));
+      const vmi = await waitFor(
+        async () => {
+          const v = await getVMI('worker');
+          if (v?.status?.phase === 'Running' && v.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return v;
+          throw new Error(`VMI phase=${v?.status?.phase ?? 'none'}`);
+        },
+        { timeoutMs: 120_000, what: 'VM worker running' },
+      );
+      timings.push(`simulator and a running VM in ${since(started)}`);
+
+      const driverStarted = Date.now();
+      controllerSocket = join(dir, 'csi-controller.sock');
+      nodeSocket = join(dir, 'csi-node.sock');
+      const kubeconfig = await controllerIdentity();
+      startDriver('csi-controller', ['--endpoint', `unix://${controllerSocket}`, '--run-node-service=false', '--infra-cluster-namespace', ns, '--infra-cluster-kubeconfig', kubeconfig, '--infra-cluster-labels', TENANT_LABELS]);
+      // The node plugin inside the VM: the guest's mount namespace (its /dev, /run/udev, its own mounts) and root.
+      const pods = await client.list<Pod>(POD, { namespace: ns, labelSelector: `kubevirt.io/created-by=${vmi.metadata.uid ?? ''}`, direct: true });
+      const launcher = pods.find((p) => p.status?.phase === 'Running');
+      const pid = suite.cluster.runner.containerRun(ns, launcher?.metadata.name ?? '', 'compute')?.process.pid;
+      if (pid === undefined) throw new Error('no guest process in the launcher pod');
+      startDriver('csi-node', ['--endpoint', `unix://${nodeSocket}`, '--run-controller-service=false', '--node-id', `${ns}/worker`], ['nsenter', `--target=${String(pid)}`, '--mount', '--root']);
+      for (const [name, socket] of [['csi-controller', controllerSocket], ['csi-node', nodeSocket]] as const) {
+        const identity = grpcClient('Identity', socket);
+        try {
+          await waitFor(async () => ((await call<{ ready?: { value?: boolean } }>(identity, 'Probe', {})).ready?.value === true ? true : undefined), { timeoutMs: 30_000, what: `Probe ready at ${socket}` });
+        } catch (err) {
+          throw new Error(`${(err as Error).message}\n${name} log:\n${await readFile(join(dir, `${name}.log`), 'utf8').catch(() => '(none)')}`, { cause: err });
+        } finally {
+          identity.close();
+        }
+      }
+      timings.push(`controller and node plugin serving in ${since(driverStarted)}`);
+    });
+
+    after(async function () {
+      this.timeout(60_000);
+      for (const child of children) child.kill('SIGTERM');
+      await Promise.all(children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => new Promise((r) => c.once('exit', r))));
+      await simulator?.stop();
+      for (const t of timings) console.log(`      ${t}`);
+    });
+
+    /** Runs csi-sanity with volumes of `accessType` and checks its report; returns the node plugin's log. */
+    async function sanity(accessType: 'mount' | 'block'): Promise<string> {
+      const report = join(dir, `csi-sanity-${accessType}.json`);
+      const sanityBin = join(cacheDir(), 'bin', `csi-sanity-${parseVersionsEnv(readFileSync(join(toolsDir, 'versions.env'), 'utf8')).get('CSI_TEST_VERSION') ?? ''}`, 'csi-sanity');
+      const started = Date.now();
+      const exit = await new Promise<number | null>((resolve) => {
+        const sanity = spawn(
+          sanityBin,
+          [
+            `--csi.endpoint=unix://${nodeSocket}`,
+            `--csi.controllerendpoint=unix://${controllerSocket}`,
+            `--csi.mountdir=${join(dir, 'sanity-target')}`,
+            `--csi.stagingdir=${join(dir, 'sanity-staging')}`,
+            `--csi.testvolumesize=${String(VOLUME_BYTES)}`,
+            `--csi.testvolumeaccesstype=${accessType}`,
+            `--ginkgo.json-report=${report}`,
+            '--ginkgo.timeout=200s',
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        const log = createWriteStream(join(dir, `csi-sanity-${accessType}.log`));
+        sanity.stdout.pipe(log);
+        sanity.stderr.pipe(log);
+        sanity.once('exit', resolve);
+      });
+      const specs = (JSON.parse(await readFile(report, 'utf8')) as { SpecReports: SpecReport[] }[]).flatMap((r) => r.SpecReports).filter((s) => s.LeafNodeText !== '');
+      const title = (s: SpecReport) => [...(s.ContainerHierarchyTexts ?? []), s.LeafNodeText].join(' / ');
+      const passed = specs.filter((s) => s.State === 'passed');
+      const failed = specs.filter((s) => s.State !== 'passed' && s.State !== 'skipped' && s.State !== 'pending');
+      const skipped = specs.filter((s) => s.State === 'skipped');
+      timings.push(`csi-sanity (${accessType}): ${String(passed.length)} passed, ${String(failed.length)} failed, ${String(skipped.length)} skipped in ${since(started)}`);
+      const slowest = [...passed].sort((a, b) => b.RunTime - a.RunTime).slice(0, 3);
+      for (const s of slowest) timings.push(`  slowest: ${title(s)} ${(s.RunTime / 1e9).toFixed(1)} s`);
+      const reasons = new Map<string, number>();
+      for (const s of skipped) {
+        const message = (s.Failure?.Message ?? '').trim();
+        reasons.set(message, (reasons.get(message) ?? 0) + 1);
+      }
+      for (const [message, n] of reasons) timings.push(`  skipped ${String(n)}x "${message}": ${JUSTIFIED_SKIPS[message] ?? 'UNJUSTIFIED'}`);
+
+      for (const s of failed) console.log(`      FAILED ${title(s)}: ${(s.Failure?.Message ?? s.State).slice(0, 600)}`);
+      expect(failed.map(title), 'csi-sanity failures (printed above)').to.deep.equal([]);
+      expect([...reasons.keys()].filter((m) => !(m in JUSTIFIED_SKIPS)), 'skips not justified by a capability the driver does not advertise').to.deep.equal([]);
+      expect(exit).to.equal(0);
+      // The publish, stage and lifecycle cases ran (they need the hot-plug and the guest's disk), not skipped.
+      expect(passed.map(title).filter((t) => /Node Service .*should work|volume lifecycle .*should be idempotent/.test(t))).to.have.length.greaterThan(1);
+
+      const left = await client.list<DataVolume>(DATA_VOLUME_TYPE, { namespace: ns, direct: true });
+      expect(left.map((d) => d.metadata.name)).to.deep.equal([]);
+      const vmi = await getVMI('worker');
+      expect(vmi?.status?.volumeStatus ?? []).to.deep.equal([]);
+      return readFile(join(dir, 'csi-node.log'), 'utf8');
+    }
+
+    it('passes every csi-sanity case that applies to Filesystem volumes, skipping only what it does not advertise, and leaves nothing behind', async function () {
+      this.timeout(240_000);
+      const nodeLog = await sanity('mount');
+      // The node plugin in the VM found the hot-plugged disks, formatted and mounted them.
+      expect(nodeLog).to.include('"msg":"formatted volume"').and.include('"msg":"staged volume"').and.include('"msg":"published volume"');
+    });
+
+    it('passes every csi-sanity case that applies to raw Block volumes, the device itself published into the target', async function () {
+      this.timeout(240_000);
+      await sanity('block');
+    });
+
+
+    it("refuses another tenant's DataVolume and node IDs outside the namespace, and answers a concurrent publish with ABORTED", async function () {
+      this.timeout(120_000);
+      const controller = grpcClient('Controller', controllerSocket);
+      const cap = { mount: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
+      // Another tenant's volume in the same infra namespace: no tenant labels.
+      await client.create<DataVolume>({ ...DATA_VOLUME_TYPE, metadata: { name: 'foreign', namespace: ns, labels: { 'csi-driver/tenant': 'other' } }, spec: { source: { blank: {} }, storage: { resources: { requests: { storage: '64Mi' } } } } });
+      expect(await codeOf(call(controller, 'ControllerPublishVolume', { volume_id: 'foreign', node_id: `${ns}/worker`, volume_capability: cap }))).to.equal(5); // NOT_FOUND
+      expect(await codeOf(call(controller, 'CreateVolume', { name: 'foreign', volume_capabilities: [cap] }))).to.equal(6); // ALREADY_EXISTS
+      expect(await codeOf(call(controller, 'DeleteVolume', { volume_id: 'foreign' }))).to.equal(0);
+      expect(await client.get(DATA_VOLUME_TYPE, { namespace: ns, name: 'foreign' }, { direct: true })).to.not.equal(undefined);
+      expect(await codeOf(call(controller, 'ValidateVolumeCapabilities', { volume_id: 'foreign', volume_capabilities: [cap] }))).to.equal(5);
+      await client.delete(DATA_VOLUME_TYPE, { namespace: ns, name: 'foreign' });
+
+      const created = await call<{ volume: { volume_id: string; capacity_bytes: number; volume_context: Record<string, string> } }>(controller, 'CreateVolume', {
+        name: 'pvc-isolation',
+        volume_capabilities: [cap],
+        capacity_range: { required_bytes: VOLUME_BYTES + 512 },
+        parameters: { bus: 'virtio' },
+      });
+      expect(created.volume.capacity_bytes).to.equal(VOLUME_BYTES + 512);
+      const dv = await client.get<DataVolume>(DATA_VOLUME_TYPE, { namespace: ns, name: 'pvc-isolation' }, { direct: true });
+      expect(dv?.metadata.labels).to.deep.equal({ 'csi-driver/tenant': 'acme' });
+      expect(created.volume.volume_context).to.deep.equal({ bus: 'virtio', serial: dv?.metadata.uid });
+      // A node ID naming a VM of another namespace reaches nothing.
+      expect(await codeOf(call(controller, 'ControllerPublishVolume', { volume_id: 'pvc-isolation', node_id: 'kube-system/worker', volume_capability: cap }))).to.equal(5);
+
+      const publish = { volume_id: 'pvc-isolation', node_id: `${ns}/worker`, volume_capability: cap, volume_context: created.volume.volume_context };
+      const started = Date.now();
+      const [first, second] = await Promise.all([codeOf(call(controller, 'ControllerPublishVolume', publish)), codeOf(call(controller, 'ControllerPublishVolume', publish))]);
+      expect([first, second].sort()).to.deep.equal([0, 10]); // OK and ABORTED
+      timings.push(`ControllerPublish (virtio hot-plug to Ready) in ${since(started)}`);
+      expect((await getVMI('worker'))?.status?.volumeStatus?.filter((s) => s.name === 'pvc-isolation')).to.have.length(1);
+      expect(await codeOf(call(controller, 'ControllerPublishVolume', publish))).to.equal(0); // idempotent
+      expect(await codeOf(call(controller, 'DeleteVolume', { volume_id: 'pvc-isolation' }))).to.equal(9); // FAILED_PRECONDITION while attached
+      expect(await codeOf(call(controller, 'ControllerUnpublishVolume', { volume_id: 'pvc-isolation', node_id: `${ns}/worker` }))).to.equal(0);
+      expect(await codeOf(call(controller, 'ControllerUnpublishVolume', { volume_id: 'pvc-isolation', node_id: `${ns}/gone-vm` }))).to.equal(0);
+      expect(await codeOf(call(controller, 'DeleteVolume', { volume_id: 'pvc-isolation' }))).to.equal(0);
+      controller.close();
+    });
+  });
+});
