@@ -170,6 +170,8 @@ describe('packaging/release-manifests', () => {
     const CAPK_VARIABLES = ['CLUSTER_NAME', 'NAMESPACE', 'KUBERNETES_VERSION', 'CONTROL_PLANE_MACHINE_COUNT', 'WORKER_MACHINE_COUNT', 'NODE_VM_IMAGE_TEMPLATE', 'CRI_PATH', 'IMAGE_REPO'];
     // What only a hosted control plane has: Kamaji's template name for the DataStore, and the Service type.
     const KAMAJI_VARIABLES = ['CLUSTER_DATASTORE', 'CONTROL_PLANE_SERVICE_TYPE'];
+    // The worker node group's bounds for cluster-autoscaler; defaulted, so no existing invocation needs them.
+    const AUTOSCALER_VARIABLES = ['WORKER_MACHINE_MIN_COUNT', 'WORKER_MACHINE_MAX_COUNT'];
     const sample: Record<string, string> = { CONTROL_PLANE_MACHINE_COUNT: '1', WORKER_MACHINE_COUNT: '3' };
 
     it('ships the default (hosted control plane), kubeadm, lb, ext-infra, persistent-storage and both topology flavors', async () => {
@@ -187,11 +189,11 @@ describe('packaging/release-manifests', () => {
 
     const docsOf = async (file: string): Promise<Manifest[]> => {
       const text = await readFile(file, 'utf8');
-      const known = [...CAPK_VARIABLES, ...KAMAJI_VARIABLES];
+      const known = [...CAPK_VARIABLES, ...KAMAJI_VARIABLES, ...AUTOSCALER_VARIABLES];
       const unknown = variablesOf(text).filter((v) => !known.includes(v.name));
-      expect(unknown, `${basename(file)}: variables neither CAPK nor Kamaji templates use`).to.deep.equal([]);
-      // A variable only a hosted control plane has must not be required: the kubeadm flavors' users never set it.
-      for (const v of variablesOf(text).filter((v) => KAMAJI_VARIABLES.includes(v.name))) expect(v.default, `${basename(file)} ${v.name}`).to.be.a('string');
+      expect(unknown, `${basename(file)}: variables neither CAPK, Kamaji nor the autoscaler bounds use`).to.deep.equal([]);
+      // A variable only a hosted control plane (or an autoscaler) has must not be required: other users never set it.
+      for (const v of variablesOf(text).filter((v) => [...KAMAJI_VARIABLES, ...AUTOSCALER_VARIABLES].includes(v.name))) expect(v.default, `${basename(file)} ${v.name}`).to.be.a('string');
       const substituted = text.replace(/\$\{([A-Z_]+)(?::=([^}]*))?\}/g, (_m, name: string, dflt: string | undefined) => sample[name] ?? dflt ?? `x-${name.toLowerCase()}`);
       return parseAllDocuments(substituted)
         .map((d) => d.toJS() as Manifest | null)
@@ -208,6 +210,13 @@ describe('packaging/release-manifests', () => {
         }
         const md = docs.find((d) => d.kind === 'MachineDeployment');
         if (md) expect(md.spec, basename(file)).to.deep.include({ replicas: 3 });
+        // Every worker MachineDeployment is a node group cluster-autoscaler can use, bounds defaulted.
+        if (md) {
+          expect(md.metadata.annotations, basename(file)).to.deep.include({
+            'cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size': '1',
+            'cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size': '10',
+          });
+        }
       }
     });
 
@@ -227,6 +236,8 @@ describe('packaging/release-manifests', () => {
       expect(kcp?.kind).to.equal('KamajiControlPlane');
       expect(kcp?.spec).to.deep.include({ replicas: 1, dataStoreName: 'default', registry: 'registry.k8s.io', version: 'x-kubernetes_version' });
       expect(kcp?.spec).to.have.nested.property('network.serviceType', 'LoadBalancer');
+      // Kamaji's default addons: the apiserver reaches the VMs' kubelets through Konnectivity.
+      expect(kcp?.spec).to.have.property('addons').that.deep.equals({ coreDNS: {}, kubeProxy: {}, konnectivity: {} });
       const infra = find(docs, cluster.spec.infrastructureRef);
       expect(infra?.kind).to.equal('KubevirtCluster');
       expect(infra?.metadata.annotations).to.deep.equal({ 'cluster.x-k8s.io/managed-by': 'kamaji' });

@@ -218,8 +218,16 @@ async function startTenant(tasks: TaskList, started: Started, files: Layout, pro
       },
       { timeoutMs: 15 * 60_000, intervalMs: 2000, what: `${WORKERS.toString()} Running Machines of ${TENANT_NAMESPACE}/${machineDeployment}` },
     );
-    await waitForReadyNodes(t, (await tenantKubeconfigFile(m.client, files, name)).text, name, WORKERS);
+    await withTenantClient((await tenantKubeconfigFile(m.client, files, name)).text, name, (tenant) => waitForReadyNodes(t, tenant, name, WORKERS));
   });
+  const kcp = await m.client.get<KubeObject & { spec?: { addons?: { konnectivity?: unknown } } }>(KCP_TYPE, { namespace: TENANT_NAMESPACE, name }, { direct: true });
+  if (kcp?.spec?.addons?.konnectivity !== undefined) {
+    // With Konnectivity on, the tenant apiserver reaches kubelets only through a connected agent: until one is,
+    // `kubectl logs` and the node proxy answer "No agent available". The demo is ready when they work.
+    await tasks.run(`tenant ${name}: Konnectivity agents connected`, async (t) => {
+      await withTenantClient((await tenantKubeconfigFile(m.client, files, name)).text, name, (tenant) => waitForConnectedAgents(t, tenant, name, WORKERS));
+    });
+  }
   await tasks.run(`tenant ${name}: Cluster Available`, (t) =>
     waitFor(
       async () => {
@@ -250,20 +258,40 @@ async function tenantKubeconfigFile(client: Client, files: Layout, name: string)
   return { path, text, target: apiServerAddress(text, path) };
 }
 
-async function waitForReadyNodes(t: TaskHandle, kubeconfigText: string, name: string, count: number): Promise<void> {
+async function withTenantClient<T>(kubeconfigText: string, name: string, use: (client: Client) => Promise<T>): Promise<T> {
   const transport = await RestTransport.fromKubeConfig(kubeConfigFromString(kubeconfigText, `tenant ${name}`));
   try {
-    const client = new Client({ transport, mapper: new RestMapper(transport), fieldManager: 'kvcloud-cli' });
-    await waitFor(
-      async () => {
-        const nodes = await client.list<KubeObject & { status?: { conditions?: Condition[] } }>({ apiVersion: 'v1', kind: 'Node' }, { direct: true });
-        const ready = nodes.filter((n) => isTrue(n.status?.conditions, 'Ready')).length;
-        t.waiting(`${count.toString()} tenant Nodes Ready (${ready.toString()}/${count.toString()})`);
-        return ready === count ? true : undefined;
-      },
-      { timeoutMs: 5 * 60_000, intervalMs: 2000, what: `${count.toString()} Ready Nodes in tenant ${name}` },
-    );
+    return await use(new Client({ transport, mapper: new RestMapper(transport), fieldManager: 'kvcloud-cli' }));
   } finally {
     transport.close();
   }
+}
+
+async function waitForReadyNodes(t: TaskHandle, client: Client, name: string, count: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const nodes = await client.list<KubeObject & { status?: { conditions?: Condition[] } }>({ apiVersion: 'v1', kind: 'Node' }, { direct: true });
+      const ready = nodes.filter((n) => isTrue(n.status?.conditions, 'Ready')).length;
+      t.waiting(`${count.toString()} tenant Nodes Ready (${ready.toString()}/${count.toString()})`);
+      return ready === count ? true : undefined;
+    },
+    { timeoutMs: 5 * 60_000, intervalMs: 2000, what: `${count.toString()} Ready Nodes in tenant ${name}` },
+  );
+}
+
+/** The konnectivity-agent DaemonSet Ready on every worker: its readiness probe passes once it holds a server connection. */
+async function waitForConnectedAgents(t: TaskHandle, client: Client, name: string, count: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const ds = await client.get<KubeObject & { status?: { desiredNumberScheduled?: number; numberReady?: number } }>(
+        { apiVersion: 'apps/v1', kind: 'DaemonSet' },
+        { namespace: 'kube-system', name: 'konnectivity-agent' },
+        { direct: true },
+      );
+      const ready = ds?.status?.numberReady ?? 0;
+      t.waiting(`a connected konnectivity-agent on each of the ${count.toString()} workers (${ready.toString()}/${count.toString()} Ready)`);
+      return ready >= count && ready === ds?.status?.desiredNumberScheduled ? true : undefined;
+    },
+    { timeoutMs: 5 * 60_000, intervalMs: 1000, what: `the konnectivity agents of tenant ${name} to connect` },
+  );
 }

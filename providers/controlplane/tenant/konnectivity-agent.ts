@@ -6,6 +6,7 @@ import { clusterRoleBinding, KUBE_SYSTEM, type Manifest } from './manifest.js';
 
 export const KONNECTIVITY_AUDIENCE = 'system:konnectivity-server';
 export const DEFAULT_KONNECTIVITY_AGENT_IMAGE = 'registry.k8s.io/kas-network-proxy/proxy-agent';
+const AGENT_HEALTH_PORT = 8134;
 
 export interface KonnectivityAgentFacts {
   /** The endpoint address the agent dials. */
@@ -38,11 +39,17 @@ export function konnectivityAgentObjects(f: KonnectivityAgentFacts): Manifest[] 
           `--proxy-server-host=${f.serverHost}`,
           `--proxy-server-port=${f.serverPort}`,
           '--admin-server-port=8133',
-          '--health-server-port=8134',
+          `--health-server-port=${String(AGENT_HEALTH_PORT)}`,
           '--service-account-token-path=/var/run/secrets/tokens/konnectivity-agent-token',
+          // Level 2 logs each server connection ("Connect to server", with its serverID) and no per-request
+          // traffic: the node's own record of whether the tunnel is up.
+          '--v=2',
           ...(f.extraArgs ?? []),
         ],
-        livenessProbe: { httpGet: { path: '/healthz', port: 8134, scheme: 'HTTP' }, initialDelaySeconds: 15, timeoutSeconds: 15 },
+        livenessProbe: { httpGet: { path: '/healthz', port: AGENT_HEALTH_PORT, scheme: 'HTTP' }, initialDelaySeconds: 15, timeoutSeconds: 15 },
+        // The agent's /readyz fails until it holds a connection to a server, so a Ready agent pod means the
+        // apiserver can reach this node's network through it; until then requests to nodes get "No agent available".
+        readinessProbe: { httpGet: { path: '/readyz', port: AGENT_HEALTH_PORT, scheme: 'HTTP' }, periodSeconds: 2, timeoutSeconds: 5 },
         volumeMounts: [{ name: 'konnectivity-agent-token', mountPath: '/var/run/secrets/tokens' }],
       },
     ],

@@ -116,6 +116,16 @@ describe('tenant/phases', () => {
     expect(agent?.spec.template.spec.containers[0]?.args).to.include.members(['--proxy-server-host=10.255.255.7', '--proxy-server-port=8132']);
   });
 
+  it('makes a konnectivity agent Ready only once it is connected to a server, and has it log its connections', () => {
+    const phases = tenantPhases(tcp((t) => (t.spec.addons = { konnectivity: { server: { port: 8132 } } })), endpoint, 'CA', serving);
+    const agent = object(phase(phases, 'konnectivity-agent'), 'DaemonSet', 'konnectivity-agent') as
+      | { spec: { template: { spec: { containers: { args: string[]; readinessProbe?: { httpGet?: { path: string; port: number } } }[] } } } }
+      | undefined;
+    const container = agent?.spec.template.spec.containers[0];
+    expect(container?.readinessProbe?.httpGet).to.deep.include({ path: '/readyz', port: 8134 });
+    expect(container?.args).to.include.members(['--health-server-port=8134', '--v=2']);
+  });
+
   it('changes a phase checksum only when its objects change', () => {
     const a = phase(tenantPhases(tcp(), endpoint, 'CA', serving), 'bootstrap');
     expect(phaseChecksum(a)).to.equal(phaseChecksum(phase(tenantPhases(tcp(), endpoint, 'CA', serving), 'bootstrap')));

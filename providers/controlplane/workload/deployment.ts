@@ -221,6 +221,9 @@ function schedulerFlags(tcp: TenantControlPlaneView): Flags {
   return withExtraArgs(flags, tcp.spec.controlPlane.deployment?.extraArgs?.scheduler);
 }
 
+/** Replicas of the control plane Deployment: Kamaji's default is 2. */
+const replicasOf = (tcp: TenantControlPlaneView): number => tcp.spec.controlPlane.deployment?.replicas ?? 2;
+
 function konnectivityServer(tcp: TenantControlPlaneView, agentPort: number, h: Hardening): V1Container {
   const server = tcp.spec.addons?.konnectivity?.server;
   const flags: Flags = new Map([
@@ -235,6 +238,10 @@ function konnectivityServer(tcp: TenantControlPlaneView, agentPort: number, h: H
     ['kubeconfig', `${KONNECTIVITY_DIR}/${KONNECTIVITY_CONF}`],
     ['mode', 'grpc'],
     ['proxy-strategies', 'destHost,default'],
+    // An agent behind the Service keeps dialling until it holds this many distinct servers. Left at its default
+    // of 1, each agent stops at whichever replica it reached first, and the apiserver of every other replica
+    // answers "No agent available" for nodes, logs and exec, as Kamaji avoids by passing the replica count.
+    ['server-count', String(replicasOf(tcp))],
     ['server-port', '0'],
     ['uds-name', KONNECTIVITY_UDS],
   ]);
@@ -357,7 +364,7 @@ export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentI
       ...(d.additionalMetadata?.annotations ? { annotations: d.additionalMetadata.annotations } : {}),
     },
     spec: {
-      replicas: d.replicas ?? 2,
+      replicas: replicasOf(tcp),
       selector: { matchLabels: labels },
       strategy: d.strategy ?? { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '100%' } },
       template: {

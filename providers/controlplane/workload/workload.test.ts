@@ -262,8 +262,18 @@ describe('workload/deployment', () => {
     expect(names).to.deep.equal(['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'konnectivity-server']);
     const k = d.spec?.template.spec?.containers[3];
     expect(k?.image).to.equal('registry.k8s.io/kas-network-proxy/proxy-server:v0.36.0');
-    expect(k?.args).to.include.members(['--agent-port=8132', '--uds-name=/run/konnectivity/konnectivity-server.socket', '--mode=grpc']);
+    expect(k?.args).to.include.members(['--agent-port=8132', '--uds-name=/run/konnectivity/konnectivity-server.socket', '--mode=grpc', '--server-count=2']);
     expect(args(t, 'kube-apiserver')).to.include('--egress-selector-config-file=/etc/kubernetes/egress-selector/egress-selector-configuration.yaml');
     expect(() => buildDeployment(t, { ...inputs, egressSelectorConfigMap: undefined })).to.throw(/egress selector/);
+  });
+
+  it('tells the konnectivity server how many replicas there are, so each agent connects to every one of them', () => {
+    const three = tcp((x) => {
+      x.spec.addons = { konnectivity: { server: { port: 8132 } } };
+      x.spec.controlPlane.deployment = { replicas: 3 };
+    });
+    const d = buildDeployment(three, inputs);
+    expect(d.spec?.replicas).to.equal(3);
+    expect(d.spec?.template.spec?.containers.find((c) => c.name === 'konnectivity-server')?.args).to.include('--server-count=3');
   });
 });
