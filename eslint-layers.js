@@ -1,5 +1,6 @@
 // The project's layering, checked on every relative import: lib/ knows no component, a component imports lib/
-// and itself only, the local cloud may run components, and nothing imports e2e/ or bench/. ARCHITECTURE.md's
+// and itself only, the local cloud may run components, nothing imports bench/ or an e2e suite, and only suites
+// and benchmarks use the test-only fixtures in e2e/harness/. ARCHITECTURE.md's
 // "Layout" is the prose of the same table.
 import path from 'node:path';
 
@@ -9,6 +10,7 @@ const COMPONENTS = ['providers/infrastructure', 'providers/controlplane', 'provi
 /** The layer a repository-relative path belongs to. */
 function layerOf(rel) {
   if (rel.startsWith('lib/testing/')) return 'lib/testing';
+  if (rel.startsWith('e2e/harness/')) return 'e2e/harness';
   for (const c of COMPONENTS) if (rel.startsWith(`${c}/`)) return c;
   const top = rel.split('/')[0];
   return rel.includes('/') ? top : 'root';
@@ -21,8 +23,9 @@ const ALLOWED = {
   packaging: ['lib', 'packaging', ...COMPONENTS],
   localcloud: ['lib', ...LOCAL_CLOUD, ...COMPONENTS],
   simulators: ['lib', ...LOCAL_CLOUD, ...COMPONENTS],
-  e2e: ['lib', 'lib/testing', 'e2e', ...LOCAL_CLOUD, ...COMPONENTS],
-  bench: ['lib', 'bench', ...LOCAL_CLOUD, ...COMPONENTS],
+  e2e: ['lib', 'lib/testing', 'e2e', 'e2e/harness', ...LOCAL_CLOUD, ...COMPONENTS],
+  'e2e/harness': ['lib', 'e2e/harness', ...LOCAL_CLOUD, ...COMPONENTS],
+  bench: ['lib', 'bench', 'e2e/harness', ...LOCAL_CLOUD, ...COMPONENTS],
   hack: ['lib', 'hack', ...LOCAL_CLOUD, ...COMPONENTS],
 };
 for (const c of COMPONENTS) ALLOWED[c] = ['lib', c];
