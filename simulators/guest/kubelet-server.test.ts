@@ -10,10 +10,14 @@ describe('guest kubelet API', () => {
       { path: '/containerLogs/default/echo-1/echo', want: { kind: 'logs', namespace: 'default', pod: 'echo-1', container: 'echo' } },
       { path: '/containerLogs/kube%2Dsystem/p/c', want: { kind: 'logs', namespace: 'kube-system', pod: 'p', container: 'c' } },
       { path: '/containerLogs/default/echo-1', want: { kind: 'not-found' } },
-      { path: '/exec/default/p/c', want: { kind: 'streaming', what: 'exec' } },
-      { path: '/attach/default/p/c', want: { kind: 'streaming', what: 'attach' } },
-      { path: '/portForward/default/p', want: { kind: 'streaming', what: 'portForward' } },
-      { path: '/run/default/p/c', want: { kind: 'streaming', what: 'run' } },
+      { path: '/exec/default/p/c', want: { kind: 'streaming', what: 'exec', namespace: 'default', pod: 'p', container: 'c' } },
+      { path: '/exec/default/p/uid-1/c', want: { kind: 'streaming', what: 'exec', namespace: 'default', pod: 'p', uid: 'uid-1', container: 'c' } },
+      { path: '/exec/default/p', want: { kind: 'not-found' } },
+      { path: '/attach/default/p/c', want: { kind: 'streaming', what: 'attach', namespace: 'default', pod: 'p', container: 'c' } },
+      { path: '/portForward/default/p', want: { kind: 'streaming', what: 'portForward', namespace: 'default', pod: 'p' } },
+      { path: '/portForward/default/p/uid-1', want: { kind: 'streaming', what: 'portForward', namespace: 'default', pod: 'p', uid: 'uid-1' } },
+      { path: '/run/default/p/c', want: { kind: 'streaming', what: 'run', namespace: 'default', pod: 'p', container: 'c' } },
+      { path: '/cri/exec/AbCd_-12', want: { kind: 'cri', path: '/exec/AbCd_-12' } },
       { path: '/metrics', want: { kind: 'not-found' } },
     ];
     for (const tc of cases) {

@@ -1,28 +1,44 @@
 // The kubelet API a simulated VM serves on port 10250, which the tenant apiserver calls for `kubectl logs` and the
 // node proxy: /healthz, /pods and /containerLogs (follow included). Callers authenticate with a client certificate
 // of the tenant CA, and each request is authorized by a SubjectAccessReview on the Node's subresource, as the
-// kubelet's webhook authorization does. exec, attach, port-forward and run belong to the node streaming server,
-// which does not exist yet: they answer 501 saying so.
+// kubelet's webhook authorization does. exec, attach and port-forward upgrade to SPDY or WebSocket and are handed,
+// with a one-shot token, to the node streaming server (streaming/), as a kubelet proxies them to its runtime's;
+// run executes a command and answers with its output.
 import { open, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PassThrough, type Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Client } from '../../lib/kube/client.js';
 import type { Pod } from '../../localcloud/cluster/pod-api.js';
+import { BadRequestError, commandOf, streamOptions } from '../../streaming/remote-command-options.js';
+import { TerminalSizes, type StreamingRuntime } from '../../streaming/runtime.js';
+import { rejectUpgrade, streamingErrorResponse, type StreamingServer } from '../../streaming/server.js';
+import type { ContainerRef, PodRef } from './container-streams.js';
 import type { ServingCertificate } from './serving-certificate.js';
 
 export const KUBELET_PORT = 10250;
+
+interface ContainerStreamingRoute {
+  kind: 'streaming';
+  what: 'exec' | 'attach' | 'run';
+  namespace: string;
+  pod: string;
+  uid?: string;
+  container: string;
+}
 
 export type KubeletRoute =
   | { kind: 'healthz' }
   | { kind: 'pods' }
   | { kind: 'logs'; namespace: string; pod: string; container: string }
-  | { kind: 'streaming'; what: string }
+  | ContainerStreamingRoute
+  | { kind: 'streaming'; what: 'portForward'; namespace: string; pod: string; uid?: string }
+  /** A one-shot URL of the streaming server (/cri/exec/<token>...), which the token alone authorizes. */
+  | { kind: 'cri'; path: string }
   | { kind: 'not-found' };
-
-const STREAMING = ['exec', 'attach', 'portForward', 'run'];
 
 /** Which kubelet endpoint a request path names. */
 export function kubeletRoute(path: string): KubeletRoute {
@@ -34,7 +50,17 @@ export function kubeletRoute(path: string): KubeletRoute {
     const [namespace = '', pod = '', container = ''] = rest;
     return { kind: 'logs', namespace, pod, container };
   }
-  if (first !== undefined && STREAMING.includes(first)) return { kind: 'streaming', what: first };
+  if (first === 'exec' || first === 'attach' || first === 'run') {
+    // /<what>/<namespace>/<pod>[/<uid>]/<container>
+    const [namespace = '', pod = '', a = '', b] = rest;
+    if (rest.length === 3) return { kind: 'streaming', what: first, namespace, pod, container: a };
+    if (rest.length === 4 && b !== undefined) return { kind: 'streaming', what: first, namespace, pod, uid: a, container: b };
+  }
+  if (first === 'portForward' && (rest.length === 2 || rest.length === 3)) {
+    const [namespace = '', pod = '', uid] = rest;
+    return { kind: 'streaming', what: 'portForward', namespace, pod, ...(uid === undefined ? {} : { uid }) };
+  }
+  if (first === 'cri' && rest.length === 2) return { kind: 'cri', path: `/${rest.join('/')}` };
   return { kind: 'not-found' };
 }
 
@@ -97,8 +123,13 @@ export interface KubeletServerOptions {
   /** Creates the SubjectAccessReviews, as the node. */
   client: Client;
   pods: KubeletPods;
+  /** The node streaming server and the runtime behind it (exec, attach, port-forward, run). */
+  streaming: { server: StreamingServer<ContainerRef, PodRef>; runtime: StreamingRuntime<ContainerRef, PodRef> };
   log: Logger;
 }
+
+/** Base URL of the streaming server's one-shot URLs on the kubelet's own port. */
+export const STREAMING_PATH = '/cri';
 
 interface SubjectAccessReview {
   status?: { allowed?: boolean; reason?: string };
@@ -119,11 +150,18 @@ export class KubeletServer {
       (req, res) => {
         this.handle(req, res).catch((err: unknown) => {
           opts.log.warn({ err, path: req.url }, 'kubelet API request failed');
-          if (!res.headersSent) send(res, 500, (err as Error).message);
+          if (!res.headersSent) send(res, err instanceof BadRequestError ? 400 : 500, (err as Error).message);
           else res.destroy();
         });
       },
     );
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => undefined); // a client that resets mid-handshake
+      this.upgrade(req, socket, head).catch((err: unknown) => {
+        opts.log.warn({ err, path: req.url }, 'kubelet API upgrade failed');
+        rejectUpgrade(socket, 500, (err as Error).message);
+      });
+    });
   }
 
   static async start(opts: KubeletServerOptions): Promise<KubeletServer> {
@@ -154,20 +192,10 @@ export class KubeletServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://kubelet');
-    const socket = req.socket as TLSSocket;
-    const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
-    if (!peer?.subject) {
-      send(res, 401, 'Unauthorized: a client certificate of the cluster CA is required');
-      return;
-    }
-    const user = String(peer.subject.CN);
-    // A certificate with several organizations has them as an array here.
-    const org: unknown = peer.subject.O;
-    const groups = (Array.isArray(org) ? org : [org]).filter((o): o is string => typeof o === 'string');
     const route = kubeletRoute(url.pathname);
-    const verb = requestVerb(req.method ?? 'GET');
-    if (!(await this.allowed(user, groups, verb, 'proxy'))) {
-      send(res, 403, `Forbidden (user=${user}, verb=${verb}, resource=nodes, subresource=proxy)`);
+    const denied = await this.authorize(req, route);
+    if (denied) {
+      send(res, denied.status, denied.message);
       return;
     }
     switch (route.kind) {
@@ -181,12 +209,100 @@ export class KubeletServer {
         await this.logs(route, logOptions(url.searchParams), req, res);
         return;
       case 'streaming':
-        send(res, 501, `${route.what} is not implemented by the kvcloud guest's kubelet yet: it needs the node streaming server, which is still to come`);
+        if (route.what === 'run') await this.run(route, url.searchParams, res);
+        else send(res, 400, 'Upgrade request required: exec, attach and portForward speak SPDY/3.1 or WebSocket');
+        return;
+      case 'cri':
+        req.url = `${route.path}${url.search}`;
+        this.opts.streaming.server.handleRequest(req, res);
         return;
       case 'not-found':
         send(res, 404, `404 page not found: ${url.pathname}`);
         return;
     }
+  }
+
+  /** Undefined when the caller holds a client certificate of the cluster CA and may use the node's proxy subresource. */
+  private async authorize(req: IncomingMessage, route: KubeletRoute): Promise<{ status: number; message: string } | undefined> {
+    const socket = req.socket as TLSSocket;
+    const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
+    if (!peer?.subject) return { status: 401, message: 'Unauthorized: a client certificate of the cluster CA is required' };
+    // The token of a streaming URL is its authorization, handed out to a caller that was authorized already.
+    if (route.kind === 'cri') return undefined;
+    const user = String(peer.subject.CN);
+    // A certificate with several organizations has them as an array here.
+    const org: unknown = peer.subject.O;
+    const groups = (Array.isArray(org) ? org : [org]).filter((o): o is string => typeof o === 'string');
+    const verb = requestVerb(req.method ?? 'GET');
+    if (!(await this.allowed(user, groups, verb, 'proxy'))) return { status: 403, message: `Forbidden (user=${user}, verb=${verb}, resource=nodes, subresource=proxy)` };
+    return undefined;
+  }
+
+  /** exec, attach and portForward: a one-shot streaming URL for the request, served at once on this connection. */
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://kubelet');
+    const route = kubeletRoute(url.pathname);
+    const denied = await this.authorize(req, route);
+    if (denied) {
+      rejectUpgrade(socket, denied.status, denied.message);
+      return;
+    }
+    const { server } = this.opts.streaming;
+    if (route.kind === 'cri') {
+      req.url = `${route.path}${url.search}`;
+      server.handleUpgrade(req, socket, head);
+      return;
+    }
+    if (route.kind !== 'streaming' || route.what === 'run') {
+      rejectUpgrade(socket, 404, `404 page not found: ${url.pathname}`);
+      return;
+    }
+    const pod = this.opts.pods.pods().find((p) => p.metadata.namespace === route.namespace && p.metadata.name === route.pod);
+    if (!pod || (route.uid !== undefined && pod.metadata.uid !== route.uid)) {
+      rejectUpgrade(socket, 404, `pod ${route.namespace}/${route.pod} does not exist on node ${this.opts.nodeName}`);
+      return;
+    }
+    let target: string;
+    try {
+      const podRef = { namespace: route.namespace, pod: route.pod };
+      target =
+        route.what === 'portForward'
+          ? server.getPortForward(podRef, `pod ${route.namespace}/${route.pod}, uid ${pod.metadata.uid ?? ''}`)
+          : route.what === 'exec'
+            ? server.getExec({ ...podRef, container: route.container }, commandOf(url.searchParams), streamOptions(url.searchParams))
+            : server.getAttach({ ...podRef, container: route.container }, streamOptions(url.searchParams));
+    } catch (err) {
+      const { status, headers, message } = streamingErrorResponse(err);
+      rejectUpgrade(socket, status, message, Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])));
+      return;
+    }
+    // The streaming server is in this process: hand the connection over instead of proxying to its URL, keeping
+    // the query (a WebSocket port-forward's ports).
+    req.url = `${new URL(target).pathname}${url.search}`;
+    server.handleUpgrade(req, socket, head);
+  }
+
+  /** /run: the command's output (stdout, then stderr) as the body, a 500 when it exits non-zero. */
+  private async run(route: ContainerStreamingRoute, query: URLSearchParams, res: ServerResponse): Promise<void> {
+    // For legacy reasons run takes the command as one space-separated `cmd`, unlike exec.
+    const cmd = (query.get('cmd') ?? '').split(' ').filter((a) => a !== '');
+    if (cmd.length === 0) throw new BadRequestError('no cmd given');
+    const collect = () => {
+      const chunks: Buffer[] = [];
+      const s = new PassThrough();
+      s.on('data', (c: Buffer) => chunks.push(c));
+      return { s, text: () => Buffer.concat(chunks) };
+    };
+    const out = collect();
+    const err = collect();
+    const code = await this.opts.streaming.runtime.exec(
+      { namespace: route.namespace, pod: route.pod, container: route.container },
+      cmd,
+      { stdin: undefined, stdout: out.s, stderr: err.s, tty: false, resize: new TerminalSizes(), signal: new AbortController().signal },
+    );
+    const body = Buffer.concat([out.text(), err.text()]);
+    res.writeHead(code === 0 ? 200 : 500, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(code === 0 ? body : Buffer.concat([body, Buffer.from(`command terminated with non-zero exit code ${String(code)}\n`)]));
   }
 
   private async allowed(user: string, groups: string[], verb: string, subresource: string): Promise<boolean> {

@@ -19,7 +19,9 @@ import { clientOn, openTransport } from './connection.js';
 import type { GuestFS } from './guest-fs.js';
 import type { RunningNode } from './join.js';
 import { clusterDNSOf, KUBELET_CONFIG_MAP } from './kubelet-config.js';
-import { KubeletServer } from './kubelet-server.js';
+import { KubeletServer, KUBELET_PORT, STREAMING_PATH } from './kubelet-server.js';
+import { GuestContainerStreams, type ContainerRef, type PodRef } from './container-streams.js';
+import { StreamingServer } from '../../streaming/server.js';
 import { DEFAULT_GUEST_CAPACITY } from './node-object.js';
 import {
   createPodBridge,
@@ -130,6 +132,12 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
     await runner.start();
     cleanups.push(() => runner.stop());
 
+    const streamingRuntime = new GuestContainerStreams(runner);
+    const streaming = new StreamingServer<ContainerRef, PodRef>({
+      runtime: streamingRuntime,
+      baseURL: `https://${nodeIP}:${String(KUBELET_PORT)}${STREAMING_PATH}`,
+      log: log.child({ component: 'streaming' }),
+    });
     const altNames = servingAltNames(node.nodeName, [nodeIP]);
     const server = await KubeletServer.start({
       nodeName: node.nodeName,
@@ -142,6 +150,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
         containerLog: (ns, pod, container, previous) => runner.containerLog(ns, pod, container, previous),
         logActive: (ns, pod, container, file) => runner.containerRun(ns, pod, container)?.logFile === file,
       },
+      streaming: { server: streaming, runtime: streamingRuntime },
       log,
     });
     cleanups.push(() => server.close());

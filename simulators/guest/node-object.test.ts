@@ -41,4 +41,9 @@ describe('guest Node object', () => {
     expect(guestNodeStatus(base, now, now).daemonEndpoints.kubeletEndpoint.Port).to.equal(0);
     expect(guestNodeStatus({ ...base, kubeletPort: 10250 }, now, now).daemonEndpoints.kubeletEndpoint.Port).to.equal(10250);
   });
+
+  it('declares WebSocket streaming to the apiserver only when the kubelet API is served', () => {
+    expect(guestNodeStatus(base, now, now).declaredFeatures).to.equal(undefined);
+    expect(guestNodeStatus({ ...base, kubeletPort: 10250 }, now, now).declaredFeatures).to.deep.equal(['ExtendWebSocketsToKubelet']);
+  });
 });

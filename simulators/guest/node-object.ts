@@ -43,7 +43,13 @@ export function guestNodeAddresses(spec: GuestNodeSpec): NodeAddress[] {
  * `since` is when the guest booted: no condition has changed since. With an external cloud provider the status
  * carries no addresses: the Node was created with them, and the cloud controller manager's win from then on.
  */
-export type GuestNodeStatus = Omit<NodeStatus, 'addresses'> & { addresses?: NodeAddress[] };
+export type GuestNodeStatus = Omit<NodeStatus, 'addresses'> & { addresses?: NodeAddress[]; declaredFeatures?: string[] };
+
+/**
+ * The kubelet API serves exec, attach and port-forward over WebSockets (v5 channels, the SPDY tunnel) itself, so
+ * the apiserver proxies kubectl's WebSocket requests through instead of translating them to SPDY.
+ */
+export const STREAMING_DECLARED_FEATURES = ['ExtendWebSocketsToKubelet'];
 
 export function guestNodeStatus(spec: GuestNodeSpec, now: string, since: string): GuestNodeStatus {
   const capacity = { ...DEFAULT_GUEST_CAPACITY, ...spec.capacity };
@@ -53,6 +59,7 @@ export function guestNodeStatus(spec: GuestNodeSpec, now: string, since: string)
     conditions: healthyConditions('kubelet is posting ready status', now, since),
     ...(spec.externalCloudProvider ? {} : { addresses: guestNodeAddresses(spec) }),
     daemonEndpoints: { kubeletEndpoint: { Port: spec.kubeletPort ?? 0 } },
+    ...(spec.kubeletPort ? { declaredFeatures: STREAMING_DECLARED_FEATURES } : {}),
     nodeInfo: {
       machineID: spec.bootID,
       systemUUID: spec.bootID,

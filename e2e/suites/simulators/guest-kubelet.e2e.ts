@@ -5,17 +5,22 @@
 // and serve ClusterIPs, NodePorts and Service names. Logs come through the tenant apiserver from the kubelet API on
 // port 10250. The fixture (e2e/harness/tenant-nodes.ts) plays Cluster API (it lifts the uninitialized taint); the
 // test plays the cluster admin who approves serving certificates.
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:https';
 import { connect, type PeerCertificate } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
+import { WebSocket } from 'ws';
 import { stringify } from 'yaml';
 import type { Cluster } from '../../../localcloud/cluster/cluster.js';
 import { TEST_ECHO_IMAGE, TEST_SHELL_IMAGE } from '../../../localcloud/cluster/images.js';
 import { TENANT_POD_CIDR, TENANT_SERVICE_CIDR } from '../../../localcloud/cluster/topology.js';
+import { binaryPath } from '../../../localcloud/binaries.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
 import type { Node } from '../../../localcloud/node-object.js';
 import { waitFor } from '../../../localcloud/wait.js';
@@ -92,6 +97,95 @@ function kubeletGet(ip: string, path: string, as: KubeConfig | undefined): Promi
     req.end();
   });
 }
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runProgram(command: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      resolve({ code: code ?? -1, stdout, stderr: signal ? `${stderr} (killed by ${signal})` : stderr });
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+const runKubectl = (bin: string, kubeconfig: string, args: string[], env: NodeJS.ProcessEnv, input?: string) => runProgram(bin, [`--kubeconfig=${kubeconfig}`, ...args], env, input);
+
+/** Runs `kubectl port-forward <target> :<port>` while `use` talks to the local port it picked. */
+async function portForward<T>(bin: string, kubeconfig: string, env: NodeJS.ProcessEnv, target: string, port: number, use: (local: number) => Promise<T>): Promise<T> {
+  const child = spawn(bin, [`--kubeconfig=${kubeconfig}`, 'port-forward', target, `:${String(port)}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let seen = '';
+  child.stdout.on('data', (d: Buffer) => (seen += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (seen += d.toString()));
+  try {
+    const local = await waitFor(() => {
+      const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(seen);
+      if (child.exitCode !== null) throw new Error(`kubectl port-forward exited: ${seen}`);
+      return m ? Number(m[1]) : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 100, what: `kubectl port-forward ${target} to listen (saw: ${seen})` });
+    return await use(local);
+  } finally {
+    child.kill();
+  }
+}
+
+/** Runs `kubectl attach <pod>` until its output matches `want`, then ends it. */
+async function attachUntil(bin: string, kubeconfig: string, env: NodeJS.ProcessEnv, pod: string, want: RegExp): Promise<string> {
+  const child = spawn(bin, [`--kubeconfig=${kubeconfig}`, 'attach', pod], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  try {
+    return await waitFor(() => {
+      if (child.exitCode !== null) throw new Error(`kubectl attach exited ${String(child.exitCode)}: ${out} ${err}`);
+      return want.test(out) ? out : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 100, what: `kubectl attach ${pod} output` });
+  } finally {
+    child.kill();
+  }
+}
+
+/** A WebSocket session with the tenant apiserver as its admin; resolves with the messages once the server closes. */
+function apiWebSocket(kc: KubeConfig, path: string, protocol: string, onOpen: (ws: WebSocket) => void): Promise<{ protocol: string; messages: Buffer[] }> {
+  const user = kc.getCurrentUser();
+  const cluster = kc.getCurrentCluster();
+  const pem = (data: string | undefined, file: string | undefined) => (data ? Buffer.from(data, 'base64') : file ? readFileSync(file) : undefined);
+  const ws = new WebSocket(`${(cluster?.server ?? '').replace(/^http/, 'ws')}${path}`, [protocol], {
+    cert: pem(user?.certData, user?.certFile),
+    key: pem(user?.keyData, user?.keyFile),
+    ca: pem(cluster?.caData, cluster?.caFile),
+  });
+  const messages: Buffer[] = [];
+  ws.on('message', (m: Buffer) => messages.push(m));
+  ws.on('open', () => {
+    onOpen(ws);
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`WebSocket ${path} (${protocol}): no close within 30s; got ${String(messages.length)} messages`));
+    }, 30_000);
+    ws.on('close', () => {
+      clearTimeout(timer);
+      resolve({ protocol: ws.protocol, messages });
+    });
+    ws.on('error', reject);
+  });
+}
+
+/** The payloads a session got on `channel` (binary channel protocols), concatenated. */
+const channelText = (messages: Buffer[], channel: number) => Buffer.concat(messages.filter((m) => m[0] === channel).map((m) => m.subarray(1))).toString();
 
 describe('tenant nodes run workloads: the guest kubelet, the tenant pod network and the kubelet API', function () {
   let fixture: TenantNodes | undefined;
@@ -351,10 +445,94 @@ describe('tenant nodes run workloads: the guest kubelet, the tenant pod network 
     const podList = JSON.parse(await kubectl(admin, ['get', '--raw', `/api/v1/nodes/${VMS[1] ?? ''}/proxy/pods`])) as { items: PodView[] };
     expect(podList.items.map((p) => p.metadata.name)).to.include('talker');
     const vmIP = (await nodes()).find((n) => n.metadata.name === VMS[1])?.status?.addresses.find((a) => a.type === 'InternalIP')?.address ?? '';
-    const exec = await kubeletGet(vmIP, '/exec/default/talker/talk?command=true', tenant?.plane.kubeConfig);
-    expect(exec.status).to.equal(501);
-    expect(exec.body).to.include('not implemented').and.include('streaming server');
+    const plain = await kubeletGet(vmIP, '/exec/default/talker/talk?command=true&output=1', tenant?.plane.kubeConfig);
+    expect(plain.status, 'exec without an upgrade').to.equal(400);
+    expect(plain.body).to.include('Upgrade request required');
     expect((await kubeletGet(vmIP, '/healthz', undefined)).status, 'no client certificate').to.equal(401);
+  });
+
+  it('execs, attaches, port-forwards and copies through the tenant apiserver over WebSocket and over SPDY, with exit codes', async function () {
+    this.timeout(240_000);
+    const started = Date.now();
+    const pods = [
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'streamer', namespace: 'default' }, spec: { nodeName: VMS[0], containers: [{ name: 'echo', image: TEST_ECHO_IMAGE }] } },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'ticker', namespace: 'default' },
+        spec: { nodeName: VMS[1], containers: [{ name: 'tick', image: TEST_SHELL_IMAGE, command: ['sh', '-c', 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done'] }] },
+      },
+    ];
+    await kubectl(admin, ['apply', '-f', '-'], pods.map((p) => stringify(p)).join('---\n'));
+    for (const name of ['streamer', 'ticker']) {
+      await waitFor(async () => ((await getJSON<PodView>(admin, ['pod', name])).status?.phase === 'Running' ? true : undefined), { timeoutMs: 60_000, what: `${name} running` });
+    }
+    const bin = await binaryPath('kubectl');
+    const payload = randomBytes(7.5 * 1024 * 1024).toString('base64'); // 10 MiB of text
+    const work = mkdtempSync(join(tmpdir(), 'kvcloud-streaming-'));
+    const transports = [
+      { name: 'WebSocket', env: {} },
+      { name: 'SPDY', env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false', KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' } },
+    ];
+    try {
+      for (const t of transports) {
+        const env = { ...process.env, ...t.env };
+        const k = (args: string[], input?: string) => runKubectl(bin, admin, args, env, input);
+        const at = Date.now();
+        const out = await k(['exec', 'streamer', '--', 'sh', '-c', 'echo out; echo err >&2']);
+        expect(out, `${t.name}: ${JSON.stringify(out)}`).to.deep.include({ code: 0, stdout: 'out\n', stderr: 'err\n' });
+        const failed = await k(['exec', 'streamer', '--', 'sh', '-c', 'exit 3']);
+        expect(failed.code, `${t.name}: exit code ${JSON.stringify(failed)}`).to.equal(3);
+        expect(await k(['exec', '-i', 'streamer', '--', 'sh', '-c', 'cat; echo " done"'], 'hello'), `${t.name}: stdin closed`).to.deep.include({ code: 0, stdout: 'hello done\n' });
+        // A tty needs a terminal on kubectl's side too: script gives it one.
+        const tty = await runProgram('script', ['-qec', `${bin} --kubeconfig=${admin} exec -it streamer -- sh -c 'tty; exit 7'`, '/dev/null'], env);
+        expect(tty.stdout, `${t.name}: tty ${JSON.stringify(tty)}`).to.match(/\/dev\/pts\/\d+/);
+        expect(tty.code, `${t.name}: tty exit code`).to.equal(7);
+        const local = join(work, `${t.name}.txt`);
+        writeFileSync(local, payload);
+        const remote = `/tmp/kvcloud-streaming-${t.name}.txt`;
+        expect((await k(['cp', local, `default/streamer:${remote}`])).code, `${t.name}: cp to the pod`).to.equal(0);
+        expect((await k(['cp', `default/streamer:${remote}`, `${local}.back`])).code, `${t.name}: cp from the pod`).to.equal(0);
+        expect(readFileSync(`${local}.back`, 'utf8') === payload, `${t.name}: cp round trip intact`).to.be.true;
+        const forwarded = await portForward(bin, admin, env, 'pod/streamer', 8080, async (port) => {
+          const res = await fetch(`http://127.0.0.1:${String(port)}/file?path=${encodeURIComponent(remote)}`, { signal: AbortSignal.timeout(60_000) });
+          return ((await res.json()) as { content?: string }).content;
+        });
+        expect(forwarded?.length, `${t.name}: port-forward size`).to.equal(payload.length);
+        expect(forwarded === payload, `${t.name}: port-forward carried 10 MiB intact`).to.be.true;
+        await k(['exec', 'streamer', '--', 'rm', '-f', remote]);
+        const attached = await attachUntil(bin, admin, env, 'ticker', /tick \d+\n.*tick \d+/s);
+        expect(attached, `${t.name}: attach`).to.match(/tick \d+/);
+        console.log(`      (${t.name}: exec, tty, stdin, cp and port-forward of 10 MiB, attach in ${String(Math.round((Date.now() - at) / 1000))}s)`);
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    // kubectl's WebSocket requests reached the kubelet as WebSocket: the apiserver proxied them (the Node declares
+    // ExtendWebSocketsToKubelet) instead of translating them to SPDY.
+    const metrics = await kubectl(admin, ['get', '--raw', '/metrics']);
+    for (const sub of ['exec', 'attach', 'portforward']) {
+      expect(metrics, `${sub} proxied to the kubelet`).to.match(new RegExp(`apiserver_websocket_streaming_requests_total\\{proxy_type="proxied_to_kubelet",subresource="${sub}"\\} [1-9]`));
+    }
+    expect(metrics).to.not.include('proxy_type="translated_at_apiserver"');
+    // Older WebSocket clients, straight through the apiserver to the kubelet's streaming server.
+    const kc = tenant?.plane.kubeConfig;
+    if (!kc) throw new Error('no tenant kubeconfig');
+    const execPath = (cmd: string) => `/api/v1/namespaces/default/pods/streamer/exec?container=echo&stdout=true&stderr=true&command=sh&command=-c&command=${encodeURIComponent(cmd)}`;
+    const v4 = await apiWebSocket(kc, execPath('echo v4; exit 5'), 'v4.channel.k8s.io', () => undefined);
+    expect(v4.protocol).to.equal('v4.channel.k8s.io');
+    expect(channelText(v4.messages, 1)).to.equal('v4\n');
+    expect(JSON.parse(channelText(v4.messages, 3))).to.deep.include({ reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '5' }] } });
+    const b64 = await apiWebSocket(kc, execPath('echo base64 >&2'), 'base64.channel.k8s.io', () => undefined);
+    const stderrText = b64.messages.map((m) => m.toString()).filter((m) => m.startsWith('2')).map((m) => Buffer.from(m.slice(1), 'base64').toString()).join('');
+    expect(stderrText, 'base64.channel.k8s.io').to.equal('base64\n');
+    const pf = await apiWebSocket(kc, '/api/v1/namespaces/default/pods/streamer/portforward?ports=8080', 'v4.channel.k8s.io', (ws) => {
+      ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('GET /healthz HTTP/1.1\r\nHost: pod\r\nConnection: close\r\n\r\n')]));
+    });
+    const data = pf.messages.filter((m) => m[0] === 0).map((m) => m.subarray(1));
+    expect(data[0], 'the port first, little-endian').to.deep.equal(Buffer.from([0x90, 0x1f]));
+    expect(Buffer.concat(data.slice(1)).toString(), 'v4 channel port-forward').to.match(/^HTTP\/1.1 200/);
+    console.log(`      (streaming over both transports in ${String(Math.round((Date.now() - started) / 1000))}s)`);
   });
 
   it('shows ErrImagePull naming an image that has no local program', async function () {

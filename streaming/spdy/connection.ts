@@ -1,0 +1,290 @@
+// The server side of a SPDY/3.1 connection as Kubernetes' streaming clients use it (moby/spdystream under
+// client-go): the client opens every stream with SYN_STREAM and waits for our SYN_REPLY; data flows both ways
+// until each side sends FIN; RST_STREAM ends a stream at once; PINGs from the client are echoed. Like
+// spdystream, neither side enforces flow-control windows, so WINDOW_UPDATE and SETTINGS are read and ignored.
+import { Duplex } from 'node:stream';
+import {
+  decodeFrame,
+  decodeHeaderBlock,
+  encodeData,
+  encodeGoAway,
+  encodePing,
+  encodeRstStream,
+  encodeSynReply,
+  encodeHeaderBlock,
+  FLAG_FIN,
+  FrameError,
+  RstStatus,
+  type Frame,
+} from './frames.js';
+import { HeaderCompressor, HeaderDecompressor } from './header-compression.js';
+
+/** Data frames we send stay well below the 16 MiB limit so one stream cannot starve the others. */
+const MAX_DATA_CHUNK = 32 * 1024;
+/** Incoming bytes buffered per stream before the connection stops reading from the socket. */
+const STREAM_HIGH_WATER = 256 * 1024;
+
+export class SpdyStream extends Duplex {
+  /** Set once our FIN went out (or the stream was reset). */
+  private localClosed = false;
+
+  constructor(
+    private readonly conn: SpdyConnection,
+    readonly id: number,
+    readonly headers: ReadonlyMap<string, string>,
+  ) {
+    super({ readableHighWaterMark: STREAM_HIGH_WATER, allowHalfOpen: true });
+    // Writes after the client vanished fail here; the session learns of it from the connection's close.
+    this.on('error', () => undefined);
+  }
+
+  header(name: string): string | undefined {
+    return this.headers.get(name.toLowerCase());
+  }
+
+  /** Sends RST_STREAM and ends the stream both ways. */
+  reset(status: RstStatus = RstStatus.Cancel): void {
+    if (this.destroyed) return;
+    this.localClosed = true;
+    // A reset on a connection that is gone needs no delivery.
+    this.conn.send(encodeRstStream(this.id, status)).catch(() => undefined);
+    this.destroy();
+  }
+
+  override _read(): void {
+    this.conn.resumeReading();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.localClosed) {
+      cb(new Error(`stream ${String(this.id)} is closed`));
+      return;
+    }
+    let last: Promise<void> = Promise.resolve();
+    for (let at = 0; at < chunk.length; at += MAX_DATA_CHUNK) last = this.conn.send(encodeData(this.id, chunk.subarray(at, at + MAX_DATA_CHUNK), false));
+    last.then(() => {
+      cb();
+    }, cb);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    if (this.localClosed) {
+      cb();
+      return;
+    }
+    this.localClosed = true;
+    this.conn.send(encodeData(this.id, Buffer.alloc(0), true)).then(() => {
+      cb();
+      this.conn.maybeForget(this);
+    }, cb);
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    // Destroyed before our FIN: the peer must not wait for more, so the stream is reset.
+    if (!this.localClosed && !this.conn.isClosed) {
+      this.localClosed = true;
+      this.conn.send(encodeRstStream(this.id, RstStatus.Cancel)).catch(() => undefined);
+    }
+    this.conn.forget(this);
+    cb(err);
+  }
+
+  /** Called by the connection for frames of this stream. */
+  receive(data: Buffer, fin: boolean): boolean {
+    let more = true;
+    if (data.length > 0) more = this.push(data);
+    if (fin) this.push(null);
+    return more;
+  }
+
+  get finishedLocally(): boolean {
+    return this.localClosed;
+  }
+}
+
+export interface SpdyConnectionOptions {
+  /** A new stream from the client; the connection replies SYN_REPLY once this returns true, RST_STREAM on false. */
+  onStream(stream: SpdyStream): boolean;
+  /** The connection ended (either side, or a protocol error, given as `err`). */
+  onClose?(err?: Error): void;
+}
+
+export class SpdyConnection {
+  private readonly streams = new Map<number, SpdyStream>();
+  private readonly compressor = new HeaderCompressor();
+  private readonly decompressor = new HeaderDecompressor();
+  private buffered: Buffer = Buffer.alloc(0);
+  private lastClientStreamId = 0;
+  private writes: Promise<void> = Promise.resolve();
+  private closed = false;
+  private paused = false;
+  private pumping = false;
+
+  constructor(
+    private readonly socket: Duplex,
+    private readonly opts: SpdyConnectionOptions,
+  ) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+      this.pump();
+    });
+    socket.on('end', () => {
+      this.close();
+    });
+    socket.on('error', (err: Error) => {
+      this.close(err);
+    });
+    socket.on('close', () => {
+      this.close();
+    });
+  }
+
+  /** Queues raw frame bytes in order; resolves once the socket took them. */
+  send(frame: Buffer | Promise<Buffer>): Promise<void> {
+    const next = this.writes.then(async () => {
+      const bytes = await frame;
+      if (this.closed || this.socket.destroyed) throw new Error('SPDY connection closed');
+      await new Promise<void>((resolve, reject) => {
+        this.socket.write(bytes, (err) => {
+          if (err) reject(err);
+          else resolve();
+        });
+      });
+    });
+    this.writes = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Says GOAWAY, lets queued frames out, and ends the socket; the client closes its side when it has read all. */
+  async goAway(): Promise<void> {
+    if (this.closed) return;
+    await this.send(encodeGoAway(this.lastClientStreamId)).catch(() => undefined);
+    this.socket.end();
+    // A client that never closes does not hold the socket forever.
+    setTimeout(() => {
+      this.socket.destroy();
+    }, 5_000).unref();
+  }
+
+  close(err?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const stream of this.streams.values()) stream.destroy();
+    this.streams.clear();
+    this.compressor.close();
+    this.decompressor.close();
+    // Whatever was queued (a GOAWAY) still goes out; a peer that does not close its side loses the socket soon.
+    if (err) {
+      this.socket.end();
+      setTimeout(() => {
+        this.socket.destroy();
+      }, 1_000).unref();
+    }
+    this.opts.onClose?.(err);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  resumeReading(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket.resume();
+    this.pump();
+  }
+
+  forget(stream: SpdyStream): void {
+    this.streams.delete(stream.id);
+  }
+
+  /** A stream both sides finished no longer needs routing. */
+  maybeForget(stream: SpdyStream): void {
+    if (stream.finishedLocally && stream.readableEnded) this.streams.delete(stream.id);
+  }
+
+  private pump(): void {
+    if (this.pumping || this.closed) return;
+    this.pumping = true;
+    void this.drainFrames()
+      .catch((err: unknown) => {
+        const why = err instanceof FrameError ? err : new FrameError(`SPDY: ${(err as Error).message}`);
+        // A protocol error ends the connection with GOAWAY(PROTOCOL_ERROR), never an exception on the socket.
+        if (!this.closed && !this.socket.destroyed) this.socket.end(encodeGoAway(this.lastClientStreamId, 1));
+        this.close(why);
+      })
+      .finally(() => {
+        this.pumping = false;
+      });
+  }
+
+  private async drainFrames(): Promise<void> {
+    while (!this.closed && !this.paused) {
+      const decoded = decodeFrame(this.buffered);
+      if (!decoded) return;
+      this.buffered = this.buffered.subarray(decoded.size);
+      await this.handle(decoded.frame);
+    }
+  }
+
+  private async handle(frame: Frame): Promise<void> {
+    switch (frame.type) {
+      case 'syn_stream': {
+        const headers = decodeHeaderBlock(await this.decompressor.decompress(frame.headerBlock));
+        if (frame.streamId % 2 === 0 || frame.streamId <= this.lastClientStreamId) {
+          throw new FrameError(`SYN_STREAM with stream id ${String(frame.streamId)} after ${String(this.lastClientStreamId)}`);
+        }
+        this.lastClientStreamId = frame.streamId;
+        const map = new Map<string, string>();
+        for (const [name, value] of headers) map.set(name, map.has(name) ? `${map.get(name) ?? ''}\0${value}` : value);
+        const stream = new SpdyStream(this, frame.streamId, map);
+        this.streams.set(frame.streamId, stream);
+        if (!this.opts.onStream(stream)) {
+          stream.reset(RstStatus.RefusedStream);
+          return;
+        }
+        await this.send(this.compressor.compress(encodeHeaderBlock([])).then((block) => encodeSynReply(frame.streamId, block, false)));
+        if (frame.flags & FLAG_FIN) stream.receive(Buffer.alloc(0), true);
+        return;
+      }
+      case 'data': {
+        const stream = this.streams.get(frame.streamId);
+        if (!stream) {
+          // Data for a stream we reset or never saw: tell the client once more instead of failing the connection.
+          void this.send(encodeRstStream(frame.streamId, RstStatus.InvalidStream)).catch(() => undefined);
+          return;
+        }
+        const fin = (frame.flags & FLAG_FIN) !== 0;
+        if (!stream.receive(frame.data, fin)) {
+          this.paused = true;
+          this.socket.pause();
+        }
+        if (fin) this.maybeForget(stream);
+        return;
+      }
+      case 'rst_stream':
+        this.streams.get(frame.streamId)?.destroy();
+        this.streams.delete(frame.streamId);
+        return;
+      case 'ping':
+        // Client pings have odd ids; we never ping, so an even id is not an answer to anything of ours.
+        if (frame.id % 2 === 1) await this.send(encodePing(frame.id));
+        return;
+      case 'goaway':
+        this.close();
+        this.socket.end();
+        return;
+      case 'headers':
+        // Trailing headers carry nothing the streaming protocols use, but the shared zlib stream must see them.
+        await this.decompressor.decompress(frame.headerBlock);
+        if (frame.flags & FLAG_FIN) this.streams.get(frame.streamId)?.receive(Buffer.alloc(0), true);
+        return;
+      case 'syn_reply':
+        throw new FrameError('SYN_REPLY from the client, which opens every stream itself');
+      case 'settings':
+      case 'window_update':
+      case 'unknown':
+        return;
+    }
+  }
+}
