@@ -1,0 +1,389 @@
+// cluster-autoscaler's externalgrpc protocol against a real tenant cluster: clusterctl installs Cluster API and both
+// kvcloud providers, a Cluster of the default flavor gets one worker (its MachineDeployment a node group through the
+// template's min/max variables) and a second MachineDeployment at zero. kvcloud's externalgrpc server runs as its
+// main.ts wires it, and a client built from the same pinned proto, over mutual TLS as cluster-autoscaler dials,
+// drives every RPC: IncreaseSize (two at once) makes VMs that join and take a pending pod, DeleteNodes removes exactly
+// the named nodes' Machines (the same node asked for twice lowers the replicas once), limits, unknown groups and
+// malformed requests get their codes, and the group at zero describes its nodes from the template's capacity.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { MACHINE_DEPLOYMENT_TYPE, type Machine, type MachineDeployment } from '../../../lib/apis/cluster-api.js';
+import { Manager } from '../../../lib/controller/manager.js';
+import { parseManagerFlags } from '../../../lib/controller/manager-flags.js';
+import { Client } from '../../../lib/kube/client.js';
+import type { KubeObject } from '../../../lib/kube/object.js';
+import { RestMapper } from '../../../lib/kube/rest-mapper.js';
+import { RestTransport } from '../../../lib/kube/rest-transport.js';
+import { createLogger } from '../../../lib/observability/logger.js';
+import { ToolkitMetrics } from '../../../lib/observability/metrics.js';
+import { certificatePem, createCertificateAuthority, issueCertificate, privateKeyPem } from '../../../lib/pki/x509.js';
+import { startCluster, type Cluster } from '../../../localcloud/cluster/cluster.js';
+import { TEST_ECHO_IMAGE } from '../../../localcloud/cluster/images.js';
+import { addKvcloudControlPlane, clusterctlInitWithKubevirtAndKamaji } from '../../../localcloud/clusterctl/kvcloud-control-plane.js';
+import { addKvcloudInfrastructure, generateCluster, installKubevirtCRDs } from '../../../localcloud/clusterctl/kvcloud-infrastructure.js';
+import { createClusterctlRepository, type ClusterctlRepository } from '../../../localcloud/clusterctl/repository.js';
+import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from '../../../localcloud/etcd-datastore.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { runDir } from '../../../localcloud/run-dir.js';
+import { upstreamVersion } from '../../../localcloud/versions.js';
+import { waitFor } from '../../../localcloud/wait.js';
+import { cloudProviderClient, decodeNode } from '../../../providers/autoscaler/externalgrpc/protos.js';
+import { AUTOSCALER_OPTIONS, autoscalerConfig, setupAutoscaler } from '../../../providers/autoscaler/setup.js';
+import { startKubevirtSimulator } from '../../../simulators/kubevirt/index.js';
+import { applyManifests, getJSON, tenantKubeconfig, waitForRunningMachines, type WorkloadPlace } from '../../harness/clusterctl/kvcloud-workload.js';
+
+const VERSION = upstreamVersion('KUBERNETES_VERSION');
+const NAMESPACE = 'autoscaled';
+const CLUSTER = 'scaly';
+const WORKERS = `${CLUSTER}-md-0`;
+const AT_ZERO = `${CLUSTER}-md-zero`;
+const GROUP = `MachineDeployment/${NAMESPACE}/${WORKERS}`;
+const ZERO_GROUP = `MachineDeployment/${NAMESPACE}/${AT_ZERO}`;
+// The default flavor's variables, and the node group bounds its worker MachineDeployment takes from them.
+const TEMPLATE_VARIABLES = {
+  NODE_VM_IMAGE_TEMPLATE: 'quay.io/capk/ubuntu-2404-container-disk:v1.34.1',
+  CRI_PATH: '/var/run/containerd/containerd.sock',
+  WORKER_MACHINE_MIN_COUNT: '0',
+  WORKER_MACHINE_MAX_COUNT: '3',
+};
+// What cluster-autoscaler's client presents as TLS server name; the serving certificate carries it (Node refuses
+// an IP address as server name, which the Go client would send for an IP endpoint and verify against the IP SAN).
+const SERVER_NAME = 'kvcloud-autoscaler';
+
+type Rpc = (method: string, request: object) => Promise<Record<string, unknown>>;
+interface Instance {
+  id: string;
+  status: { instanceState: string; errorInfo?: { errorCode: string } | null };
+}
+
+/** The gRPC status name a call ends with: "OK" or the error's. */
+async function codeOf(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+    return 'OK';
+  } catch (err) {
+    return grpc.status[(err as grpc.ServiceError).code];
+  }
+}
+
+const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+
+describe('externalgrpc: cluster-autoscaler\'s protocol over the MachineDeployments of a real tenant cluster', () => {
+  let cluster: Cluster | undefined;
+  let transport: RestTransport | undefined;
+  let client: Client | undefined;
+  let repo: ClusterctlRepository | undefined;
+  let etcd: SharedEtcd | undefined;
+  let simulator: { stop(): Promise<void> } | undefined;
+  let manager: Manager | undefined;
+  let grpcClient: grpc.Client | undefined;
+  let certDir: string | undefined;
+  let tenant: { path: string; remove: () => Promise<void> } | undefined;
+  let call: Rpc = () => Promise.reject(new Error('the externalgrpc client is not there (see the before hook)'));
+  let place: WorkloadPlace;
+  const suiteBegun = Date.now();
+
+  const mgmt = (): Client => {
+    if (!client) throw new Error('no management client (see the before hook)');
+    return client;
+  };
+  const tenantPath = (): string => {
+    if (!tenant) throw new Error('no tenant kubeconfig (see the before hook)');
+    return tenant.path;
+  };
+  const replicas = async (name: string): Promise<number | undefined> =>
+    (await mgmt().get<MachineDeployment>(MACHINE_DEPLOYMENT_TYPE, { namespace: NAMESPACE, name }, { direct: true }))?.spec?.replicas;
+  const machines = async (md: string): Promise<Machine[]> =>
+    (await getJSON<{ items: Machine[] }>(place.kubeconfig, ['machines.v1beta2.cluster.x-k8s.io', '-n', NAMESPACE, '-l', `cluster.x-k8s.io/deployment-name=${md}`])).items;
+  const tenantNodes = async (): Promise<{ name: string; providerID?: string; ready: boolean }[]> => {
+    const nodes = await getJSON<{ items: { metadata: { name: string }; spec?: { providerID?: string }; status?: { conditions?: { type: string; status: string }[] } }[] }>(tenantPath(), ['nodes']);
+    return nodes.items.map((n) => ({ name: n.metadata.name, providerID: n.spec?.providerID, ready: n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true }));
+  };
+
+  before(async function () {
+    this.timeout(20 * 60_000);
+    let step = Date.now();
+    const local = await startCluster({
+      nodes: [
+        { name: 'kvcloud-node-1', zone: 'zone-a', region: 'kvcloud-local' },
+        { name: 'kvcloud-node-2', zone: 'zone-b', region: 'kvcloud-local' },
+      ],
+    });
+    cluster = local;
+    const kubeconfig = local.plane.kubeconfigPath;
+    place = { kubeconfig, namespace: NAMESPACE, clusterName: CLUSTER, infra: { kubeconfig, namespace: NAMESPACE } };
+    transport = await RestTransport.fromKubeConfig(local.plane.kubeConfig);
+    client = new Client({ transport, mapper: new RestMapper(transport), fieldManager: 'kvcloud-e2e' });
+    repo = await createClusterctlRepository();
+    await addKvcloudInfrastructure(repo);
+    await addKvcloudControlPlane(repo);
+    await installKubevirtCRDs(kubeconfig);
+    console.log(`      management cluster and clusterctl repository: ${seconds(step)}`);
+    step = Date.now();
+    await clusterctlInitWithKubevirtAndKamaji(repo, kubeconfig);
+    simulator = await startKubevirtSimulator({ kubeconfig });
+    etcd = await startSharedEtcd(client, 'shared-etcd');
+    await createReadyDataStore(client, 'default', etcd);
+    console.log(`      clusterctl init, KubeVirt simulator, DataStore: ${seconds(step)}`);
+
+    step = Date.now();
+    await kubectl(kubeconfig, ['create', 'namespace', NAMESPACE]);
+    const generated = await generateCluster(repo, { source: {}, kubeconfig, clusterName: CLUSTER, namespace: NAMESPACE, kubernetesVersion: VERSION, workerMachineCount: 1, variables: TEMPLATE_VARIABLES });
+    await applyManifests(kubeconfig, generated);
+    // A second worker pool at zero, from the same machine and bootstrap templates, for scale-from-zero.
+    const md0 = await waitFor(() => mgmt().get<MachineDeployment>(MACHINE_DEPLOYMENT_TYPE, { namespace: NAMESPACE, name: WORKERS }, { direct: true }), { timeoutMs: 30_000, what: `MachineDeployment ${WORKERS}` });
+    await mgmt().create<MachineDeployment>({
+      ...MACHINE_DEPLOYMENT_TYPE,
+      metadata: {
+        namespace: NAMESPACE,
+        name: AT_ZERO,
+        annotations: { 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size': '0', 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size': '2' },
+      },
+      spec: { clusterName: CLUSTER, replicas: 0, selector: { matchLabels: {} }, template: { spec: { ...(md0.spec?.template.spec ?? { clusterName: CLUSTER }) } } },
+    });
+    await waitForRunningMachines(place, WORKERS, 1, 10 * 60_000);
+    tenant = await tenantKubeconfig(place);
+    console.log(`      tenant cluster ${CLUSTER} with 1 worker: ${seconds(step)}`);
+
+    // kvcloud's externalgrpc server as its main.ts builds it, with certificates as cert-manager would issue them.
+    certDir = await mkdtemp(join(runDir(), 'externalgrpc-'));
+    const ca = await createCertificateAuthority('externalgrpc-ca', 3_600_000);
+    const serving = await issueCertificate(ca, { commonName: SERVER_NAME, altNames: [SERVER_NAME, '127.0.0.1'], usage: 'server', validFor: 3_600_000 });
+    const autoscaler = await issueCertificate(ca, { commonName: 'cluster-autoscaler', usage: 'client', validFor: 3_600_000 });
+    await writeFile(join(certDir, 'tls.crt'), certificatePem(serving.cert));
+    await writeFile(join(certDir, 'tls.key'), await privateKeyPem(serving.key));
+    await writeFile(join(certDir, 'ca.crt'), certificatePem(ca.cert));
+    const { flags, values } = parseManagerFlags(
+      [
+        '--metrics-bind-address=127.0.0.1:0',
+        '--health-probe-bind-address=127.0.0.1:0',
+        '--grpc-bind-address=127.0.0.1:0',
+        `--tls-cert-file=${join(certDir, 'tls.crt')}`,
+        `--tls-private-key-file=${join(certDir, 'tls.key')}`,
+        `--client-ca-file=${join(certDir, 'ca.crt')}`,
+        `--cluster=${CLUSTER}`,
+      ],
+      AUTOSCALER_OPTIONS,
+    );
+    manager = await Manager.create({ component: 'autoscaler', flags, kubeConfig: local.plane.kubeConfig, log: createLogger({ level: process.env.E2E_LOG_LEVEL === 'debug' ? 'debug' : 'silent' }), metrics: new ToolkitMetrics() });
+    const handle = await setupAutoscaler(manager, autoscalerConfig(values));
+    await manager.start();
+    const port = await waitFor(() => handle.port(), { timeoutMs: 30_000, what: 'the externalgrpc server to listen' });
+    const CloudProvider = cloudProviderClient();
+    const credentials = grpc.credentials.createSsl(Buffer.from(certificatePem(ca.cert)), Buffer.from(await privateKeyPem(autoscaler.key)), Buffer.from(certificatePem(autoscaler.cert)));
+    // A subchannel pool of its own, so closing the client closes its connection now, not at the shared pool's sweep.
+    const c = new CloudProvider(`127.0.0.1:${String(port)}`, credentials, { 'grpc.ssl_target_name_override': SERVER_NAME, 'grpc.use_local_subchannel_pool': 1 });
+    grpcClient = c;
+    const methods = c as unknown as Record<string, (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Record<string, unknown>) => void) => void>;
+    call = (method, request) =>
+      new Promise((resolve, reject) => {
+        const fn = methods[method];
+        if (!fn) {
+          reject(new Error(`no RPC ${method}`));
+          return;
+        }
+        fn.call(c, request, new grpc.Metadata(), { deadline: Date.now() + 15_000 }, (err, res) => {
+          if (err) reject(err);
+          else resolve(res ?? {});
+        });
+      });
+  });
+
+  after(async function () {
+    this.timeout(3 * 60_000);
+    grpcClient?.close();
+    await manager?.stop();
+    await tenant?.remove();
+    if (certDir) await rm(certDir, { recursive: true, force: true });
+    await simulator?.stop();
+    await etcd?.stop();
+    transport?.close();
+    await cluster?.stop();
+    await repo?.remove();
+    console.log(`      suite total: ${seconds(suiteBegun)}`);
+  });
+
+  it('describes the node groups: both MachineDeployments with their bounds, the group of a real node, its instances, options, GPU label', async function () {
+    this.timeout(2 * 60_000);
+    const begun = Date.now();
+    await call('Refresh', {});
+    const groups = (await call('NodeGroups', {})).nodeGroups as { id: string; minSize: number; maxSize: number }[];
+    expect(groups.map((g) => [g.id, g.minSize, g.maxSize])).to.deep.equal([
+      [GROUP, 0, 3],
+      [ZERO_GROUP, 0, 2],
+    ]);
+    const [node] = await tenantNodes();
+    if (!node?.providerID) throw new Error(`the tenant has no node with a providerID: ${JSON.stringify(await tenantNodes())}`);
+    expect(node.providerID).to.match(/^kubevirt:\/\//);
+    expect(((await call('NodeGroupForNode', { node: { providerID: node.providerID, name: node.name } })).nodeGroup as { id: string }).id).to.equal(GROUP);
+    expect(((await call('NodeGroupForNode', { node: { providerID: 'kubevirt://not-a-vm', name: 'stranger' } })).nodeGroup as { id: string }).id, 'a node that is not ours').to.equal('');
+    expect((await call('NodeGroupTargetSize', { id: GROUP })).targetSize).to.equal(1);
+    const instances = (await call('NodeGroupNodes', { id: GROUP })).instances as Instance[];
+    expect(instances.map((i) => [i.id, i.status.instanceState])).to.deep.equal([[node.providerID, 'instanceRunning']]);
+    const options = (await call('NodeGroupGetOptions', { id: GROUP, defaults: { scaleDownUtilizationThreshold: 0.5, scaleDownUnneededDuration: { seconds: 600, nanos: 0 } } })).nodeGroupAutoscalingOptions as Record<string, unknown>;
+    expect(options).to.deep.include({ scaleDownUtilizationThreshold: 0.5, scaleDownUnneededDuration: { seconds: 600, nanos: 0 } });
+    expect((await call('GPULabel', {})).label).to.equal('cluster-api/accelerator');
+    expect((await call('GetAvailableGPUTypes', {})).gpuTypes).to.deep.equal({});
+    expect(await codeOf(call('PricingNodePrice', { node: { providerID: node.providerID } })), 'pricing is optional').to.equal('UNIMPLEMENTED');
+    expect(await call('Cleanup', {})).to.deep.equal({});
+    console.log(`      read RPCs: ${seconds(begun)}`);
+  });
+
+  it('a group at zero describes its nodes from the template capacity; limits, unknown groups and malformed requests get their codes', async function () {
+    this.timeout(2 * 60_000);
+    const capacity = await waitFor(
+      async () => {
+        const template = await getJSON<KubeObject & { status?: { capacity?: Record<string, string> } }>(place.kubeconfig, ['kubevirtmachinetemplates.infrastructure.cluster.x-k8s.io', '-n', NAMESPACE, WORKERS]);
+        return template.status?.capacity?.cpu ? template.status.capacity : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, what: `status.capacity of KubevirtMachineTemplate ${WORKERS}` },
+    );
+    expect((await call('NodeGroupTargetSize', { id: ZERO_GROUP })).targetSize).to.equal(0);
+    expect((await call('NodeGroupNodes', { id: ZERO_GROUP })).instances).to.deep.equal([]);
+    const node = decodeNode((await call('NodeGroupTemplateNodeInfo', { id: ZERO_GROUP })).nodeBytes as Buffer) as {
+      metadata: { name: string; labels: Record<string, string> };
+      status: { capacity: Record<string, { string: string }>; allocatable: Record<string, { string: string }> };
+    };
+    for (const [resource, quantity] of Object.entries(capacity)) expect(node.status.capacity[resource]?.string, resource).to.equal(quantity);
+    expect(node.status.capacity.pods?.string).to.equal('110');
+    expect(node.status.allocatable).to.deep.equal(node.status.capacity);
+    expect(node.metadata.labels).to.include({ 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' });
+
+    const codes = {
+      'IncreaseSize over max': await codeOf(call('NodeGroupIncreaseSize', { id: ZERO_GROUP, delta: 3 })),
+      'DecreaseTargetSize below min': await codeOf(call('NodeGroupDecreaseTargetSize', { id: ZERO_GROUP, delta: -1 })),
+      'unknown group': await codeOf(call('NodeGroupTargetSize', { id: `MachineDeployment/${NAMESPACE}/nope` })),
+      'unknown group (IncreaseSize)': await codeOf(call('NodeGroupIncreaseSize', { id: `MachineDeployment/${NAMESPACE}/nope`, delta: 1 })),
+      'id of another shape': await codeOf(call('NodeGroupNodes', { id: 'asg-1' })),
+      'no id': await codeOf(call('NodeGroupTargetSize', {})),
+      'zero delta': await codeOf(call('NodeGroupIncreaseSize', { id: GROUP, delta: 0 })),
+      'positive decrease': await codeOf(call('NodeGroupDecreaseTargetSize', { id: GROUP, delta: 1 })),
+      'no nodes to delete': await codeOf(call('NodeGroupDeleteNodes', { id: GROUP, nodes: [] })),
+      'a node without providerID or name': await codeOf(call('NodeGroupDeleteNodes', { id: GROUP, nodes: [{ labels: { a: 'b' } }] })),
+      'an unknown node': await codeOf(call('NodeGroupDeleteNodes', { id: GROUP, nodes: [{ providerID: 'kubevirt://not-a-vm', name: 'stranger' }] })),
+      'no node for NodeGroupForNode': await codeOf(call('NodeGroupForNode', {})),
+    };
+    expect(codes).to.deep.equal({
+      'IncreaseSize over max': 'OUT_OF_RANGE',
+      'DecreaseTargetSize below min': 'OUT_OF_RANGE',
+      'unknown group': 'NOT_FOUND',
+      'unknown group (IncreaseSize)': 'NOT_FOUND',
+      'id of another shape': 'INVALID_ARGUMENT',
+      'no id': 'INVALID_ARGUMENT',
+      'zero delta': 'INVALID_ARGUMENT',
+      'positive decrease': 'INVALID_ARGUMENT',
+      'no nodes to delete': 'INVALID_ARGUMENT',
+      'a node without providerID or name': 'INVALID_ARGUMENT',
+      'an unknown node': 'NOT_FOUND',
+      'no node for NodeGroupForNode': 'INVALID_ARGUMENT',
+    });
+    expect(await replicas(AT_ZERO), 'refused calls change nothing').to.equal(0);
+    expect(await replicas(WORKERS)).to.equal(1);
+  });
+
+  it('IncreaseSize twice at once adds both VMs, which join and take the pending pod; beyond max it is refused', async function () {
+    this.timeout(10 * 60_000);
+    // Two replicas that may not share a node: the second waits for a new one.
+    const labels = { app: 'spread' };
+    await kubectl(tenantPath(), ['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'spread', namespace: 'default' },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: labels } }] } },
+            containers: [{ name: 'echo', image: TEST_ECHO_IMAGE, args: ['--port=8080'] }],
+          },
+        },
+      },
+    }));
+    interface PodView { metadata: { name: string }; spec: { nodeName?: string }; status?: { phase?: string } }
+    const spreadPods = async () => (await getJSON<{ items: PodView[] }>(tenantPath(), ['pods', '-n', 'default', '-l', 'app=spread'])).items;
+    await waitFor(async () => {
+      const pods = await spreadPods();
+      return pods.filter((p) => p.status?.phase === 'Running').length === 1 && pods.filter((p) => !p.spec.nodeName).length === 1 ? true : undefined;
+    }, { timeoutMs: 2 * 60_000, intervalMs: 1000, what: 'one spread pod Running and one Pending' });
+
+    const begun = Date.now();
+    const results = await Promise.all([codeOf(call('NodeGroupIncreaseSize', { id: GROUP, delta: 1 })), codeOf(call('NodeGroupIncreaseSize', { id: GROUP, delta: 1 }))]);
+    expect(results, 'two concurrent IncreaseSize of 1').to.deep.equal(['OK', 'OK']);
+    expect(await replicas(WORKERS)).to.equal(3);
+    expect(await codeOf(call('NodeGroupIncreaseSize', { id: GROUP, delta: 1 })), 'a fourth node').to.equal('OUT_OF_RANGE');
+    expect((await call('NodeGroupTargetSize', { id: GROUP })).targetSize).to.equal(3);
+
+    // While the VMs come up the group reports them as creating, under placeholder ids until they have providerIDs.
+    const creating = (await waitFor(async () => {
+      const list = (await call('NodeGroupNodes', { id: GROUP })).instances as Instance[];
+      return list.length === 3 ? list : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500, what: '3 instances' })).filter((i) => i.status.instanceState === 'instanceCreating');
+    expect(creating.length, 'new instances reported as creating').to.be.greaterThan(0);
+    for (const i of creating) {
+      const group = (await call('NodeGroupForNode', { node: { providerID: i.id, name: i.id } })).nodeGroup as { id: string };
+      expect(group.id, `the placeholder node ${i.id}`).to.equal(GROUP);
+    }
+
+    await waitForRunningMachines(place, WORKERS, 3, 8 * 60_000);
+    const ready = await waitFor(async () => {
+      const nodes = await tenantNodes();
+      return nodes.filter((n) => n.ready).length === 3 ? nodes : undefined;
+    }, { timeoutMs: 3 * 60_000, intervalMs: 1000, what: '3 Ready tenant nodes' });
+    const pods = await waitFor(async () => {
+      const list = await spreadPods();
+      return list.length === 2 && list.every((p) => p.status?.phase === 'Running') ? list : undefined;
+    }, { timeoutMs: 3 * 60_000, intervalMs: 1000, what: 'both spread pods Running' });
+    expect(new Set(pods.map((p) => p.spec.nodeName)).size, 'the pods run on two nodes').to.equal(2);
+    console.log(`      IncreaseSize to 3 VMs joined and the pending pod ran: ${seconds(begun)}`);
+    const instances = (await call('NodeGroupNodes', { id: GROUP })).instances as Instance[];
+    expect(instances.map((i) => i.status.instanceState)).to.deep.equal(['instanceRunning', 'instanceRunning', 'instanceRunning']);
+    expect(instances.map((i) => i.id).sort()).to.deep.equal(ready.map((n) => n.providerID).sort());
+  });
+
+  it('DeleteNodes removes exactly the named nodes\' Machines, the same node asked for twice only once, and says so on the MachineDeployment', async function () {
+    this.timeout(10 * 60_000);
+    const begun = Date.now();
+    const before = (await machines(WORKERS)).filter((m) => !m.metadata.deletionTimestamp);
+    expect(before).to.have.length(3);
+    const [first, second, third] = before;
+    if (!first?.spec?.providerID || !second?.spec?.providerID || !third?.spec?.providerID) throw new Error('Machines without providerIDs');
+    const node = (m: Machine) => ({ providerID: m.spec?.providerID, name: m.status?.nodeRef?.name });
+
+    // The same node from two callers at once: one scale-down.
+    expect(await Promise.all([codeOf(call('NodeGroupDeleteNodes', { id: GROUP, nodes: [node(first)] })), codeOf(call('NodeGroupDeleteNodes', { id: GROUP, nodes: [node(first)] }))])).to.deep.equal(['OK', 'OK']);
+    expect(await replicas(WORKERS), 'one node asked for twice').to.equal(2);
+    const gone = async (m: Machine) => !(await machines(WORKERS)).some((x) => x.metadata.uid === m.metadata.uid);
+    await waitFor(async () => ((await gone(first)) ? true : undefined), { timeoutMs: 5 * 60_000, intervalMs: 1000, what: `Machine ${first.metadata.name ?? ''} to be deleted` });
+    const survivors = (await machines(WORKERS)).filter((m) => !m.metadata.deletionTimestamp).map((m) => m.metadata.uid);
+    expect(survivors, 'exactly the named node\'s Machine went').to.have.members([second.metadata.uid, third.metadata.uid]);
+    await waitFor(async () => ((await tenantNodes()).some((n) => n.name === first.status?.nodeRef?.name) ? undefined : true), { timeoutMs: 2 * 60_000, intervalMs: 1000, what: 'its Node to leave the tenant' });
+    console.log(`      DeleteNodes of one node, Machine and Node gone: ${seconds(begun)}`);
+
+    // Two different nodes from two callers at once: both go, down to the min size.
+    const step = Date.now();
+    expect(await Promise.all([codeOf(call('NodeGroupDeleteNodes', { id: GROUP, nodes: [node(second)] })), codeOf(call('NodeGroupDeleteNodes', { id: GROUP, nodes: [node(third)] }))])).to.deep.equal(['OK', 'OK']);
+    expect(await replicas(WORKERS)).to.equal(0);
+    await waitForRunningMachines(place, WORKERS, 0, 5 * 60_000);
+    expect(await codeOf(call('NodeGroupDecreaseTargetSize', { id: GROUP, delta: -1 })), 'below min').to.equal('OUT_OF_RANGE');
+    console.log(`      DeleteNodes of two nodes at once, both Machines gone: ${seconds(step)}`);
+
+    // The group, now at zero, is described from its template.
+    const template = decodeNode((await call('NodeGroupTemplateNodeInfo', { id: GROUP })).nodeBytes as Buffer) as { status: { capacity: Record<string, { string: string }> } };
+    expect(template.status.capacity.cpu?.string).to.be.a('string');
+
+    // Every executed decision is an Event on the MachineDeployment and a count in the metrics.
+    interface EventView { reason?: string; note?: string; regarding?: { name?: string } }
+    const events = (await mgmt().list<KubeObject & EventView>({ apiVersion: 'events.k8s.io/v1', kind: 'Event' }, { namespace: NAMESPACE, direct: true })).filter((e) => e.regarding?.name === WORKERS);
+    const reasons = events.map((e) => e.reason);
+    expect(reasons).to.include.members(['ScaledUp', 'ScaledDown', 'ScaleRejected']);
+    expect(events.filter((e) => e.reason === 'ScaledDown').map((e) => e.note).join('\n')).to.contain(`Machine ${first.metadata.name ?? ''}`);
+    const registry = manager?.metrics.registry;
+    const decisions = (await registry?.getSingleMetric('kvcloud_autoscaler_scale_decisions_total')?.get())?.values ?? [];
+    const count = (decision: string, result: string) => decisions.filter((v) => v.labels.node_group === GROUP && v.labels.decision === decision && v.labels.result === result).reduce((n, v) => n + v.value, 0);
+    expect({ up: count('increase_size', 'executed'), down: count('delete_nodes', 'executed'), unchanged: count('delete_nodes', 'unchanged') }).to.deep.equal({ up: 2, down: 3, unchanged: 1 });
+  });
+});
