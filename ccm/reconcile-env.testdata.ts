@@ -1,7 +1,8 @@
-// The two clusters the CCM's reconcilers act on, as in-memory apiservers: the tenant (Services, Nodes) and the
-// infra cluster (Services, VMs, VMIs, Nodes). A pass runs one reconcile as the toolkit's controller does and returns
-// what the tenant apiserver holds afterwards, the Events it recorded and the writes each side received.
+// The two clusters the CCM's reconcilers act on, as in-memory apiservers: the tenant (Services, EndpointSlices,
+// Nodes) and the infra cluster (the same, plus VMs and VMIs). A pass runs one reconcile as the toolkit's controller
+// does and returns what the tenant apiserver holds afterwards, the Events it recorded and the writes each side got.
 import { NODE_TYPE, SERVICE_TYPE } from '../lib/apis/core.js';
+import { ENDPOINT_SLICE_TYPE } from '../lib/apis/discovery.js';
 import { VIRTUAL_MACHINE_INSTANCE_TYPE, VIRTUAL_MACHINE_TYPE } from '../lib/apis/kubevirt.js';
 import { InformerCache } from '../lib/controller/informer-cache.js';
 import { PatchHelper } from '../lib/controller/patch-helper.js';
@@ -20,6 +21,7 @@ const CORE: FakeResource[] = [
   { ...SERVICE_TYPE, resource: 'services', namespaced: true, statusSubresource: true },
   { ...NODE_TYPE, resource: 'nodes', namespaced: false, statusSubresource: true },
   { apiVersion: 'events.k8s.io/v1', kind: 'Event', resource: 'events', namespaced: true },
+  { ...ENDPOINT_SLICE_TYPE, resource: 'endpointslices', namespaced: true },
 ];
 const KUBEVIRT: FakeResource[] = [
   { ...VIRTUAL_MACHINE_TYPE, resource: 'virtualmachines', namespaced: true, statusSubresource: true },
@@ -50,11 +52,17 @@ function serve(resources: FakeResource[]): FakeApiServer {
 
 export class CcmEnv {
   readonly tenantApi = serve(CORE);
-  readonly infraApi = serve([...CORE, ...KUBEVIRT]);
   readonly tenant = new Client({ transport: this.tenantApi, mapper: new RestMapper(this.tenantApi), fieldManager: 'kvcloud-ccm' });
-  readonly infra = new Client({ transport: this.infraApi, mapper: new RestMapper(this.infraApi), fieldManager: 'kvcloud-ccm' });
+  readonly infraApi: FakeApiServer;
+  readonly infra: Client;
   readonly config: CloudConfig = defaultCloudConfig();
   private readonly cache = new InformerCache({ transport: this.tenantApi, mapper: new RestMapper(this.tenantApi) });
+
+  /** `infraApi`: another env's, for a second tenant sharing the first one's infra cluster. */
+  constructor(infraApi?: FakeApiServer) {
+    this.infraApi = infraApi ?? serve([...CORE, ...KUBEVIRT]);
+    this.infra = new Client({ transport: this.infraApi, mapper: new RestMapper(this.infraApi), fieldManager: 'kvcloud-ccm' });
+  }
 
   /** One reconcile of the tenant object; `autoPatch` false for reconcilers that write their object themselves. */
   async pass<T extends KubeObject>(reconciler: Reconciler<T>, type: TypeMeta, ref: { namespace?: string; name: string }, autoPatch = true): Promise<Pass<T>> {

@@ -9,6 +9,24 @@ export const CLUSTER_NAME_LABEL = 'cluster.x-k8s.io/cluster-name';
 /** On the worker VMs' virt-launcher pods (from the VM template): what the infra Service selects. */
 export const ROLE_LABEL = 'cluster.x-k8s.io/role';
 export const WORKER_ROLE = 'worker';
+/**
+ * Cluster API's label prefix: it carries tenant identity (cluster name, role, tenant Service), which infra selectors
+ * and ownership checks rely on, so a tenant may not set it on anything the CCM carries into the infra cluster.
+ */
+export const CLUSTER_API_LABEL_PREFIX = 'cluster.x-k8s.io/';
+/**
+ * Infra load-balancer annotations that join a Service to other Services of the namespace (a shared IP), which in a
+ * namespace shared by tenants would tie one tenant's load balancer to another's: refused from tenant Services.
+ */
+export const IP_SHARING_ANNOTATIONS = [
+  'metallb.universe.tf/allow-shared-ip',
+  'metallb.io/allow-shared-ip',
+  'lbipam.cilium.io/sharing-key',
+  'io.cilium/lb-ipam-sharing-key',
+] as const;
+
+/** The managed-by value on the infra EndpointSlices the CCM writes: upstream's, so a CCM swap finds them. */
+export const EPS_CONTROLLER_NAME = 'kubevirt-eps-controller';
 
 /** Kept on a tenant LoadBalancer Service until its infra Service is gone (the Kubernetes service controller's). */
 export const LOAD_BALANCER_CLEANUP_FINALIZER = 'service.kubernetes.io/load-balancer-cleanup';

@@ -89,10 +89,34 @@ describe('infra Service builder', () => {
       check: (svc) => expect(svc.spec).to.not.have.property('selector'),
     },
     {
-      name: 'has no selector when the EndpointSlice controller manages its endpoints',
-      tenant: tenantService(),
+      name: 'has no selector for externalTrafficPolicy Local when the EndpointSlice controller fills its endpoints',
+      tenant: tenantService({ externalTrafficPolicy: 'Local' }),
       opts: { loadBalancer: { ...defaultCloudConfig().loadBalancer, enableEPSController: true } },
       check: (svc) => expect(svc.spec).to.not.have.property('selector'),
+    },
+    {
+      name: 'keeps the worker selector for externalTrafficPolicy Cluster with the EndpointSlice controller, as upstream',
+      tenant: tenantService({ externalTrafficPolicy: 'Cluster' }),
+      opts: { loadBalancer: { ...defaultCloudConfig().loadBalancer, enableEPSController: true } },
+      check: (svc) => expect(svc.spec?.selector).to.deep.equal({ 'cluster.x-k8s.io/role': 'worker', 'cluster.x-k8s.io/cluster-name': 'acme' }),
+    },
+    {
+      name: 'keeps the worker selector for externalTrafficPolicy Local without the EndpointSlice controller',
+      tenant: tenantService({ externalTrafficPolicy: 'Local' }),
+      opts: {},
+      check: (svc) => expect(svc.spec?.selector).to.deep.equal({ 'cluster.x-k8s.io/role': 'worker', 'cluster.x-k8s.io/cluster-name': 'acme' }),
+    },
+    {
+      name: 'refuses tenant labels and annotations in Cluster API\'s namespace and IP-sharing annotations, keeps the rest',
+      tenant: tenantService({}, {
+        labels: { team: 'blue', 'cluster.x-k8s.io/cluster-name': 'globex', 'cluster.x-k8s.io/role': 'worker' },
+        annotations: { 'example.com/tier': 'gold', 'metallb.universe.tf/allow-shared-ip': 'k', 'cluster.x-k8s.io/tenant-service-name': 'x' },
+      }),
+      opts: {},
+      check: (svc) => {
+        expect(svc.metadata.labels).to.include({ team: 'blue', 'cluster.x-k8s.io/cluster-name': 'acme' }).and.not.have.property('cluster.x-k8s.io/role');
+        expect(svc.metadata.annotations).to.deep.equal({ 'example.com/tier': 'gold' });
+      },
     },
     {
       name: 'asks for the mapped infra class',

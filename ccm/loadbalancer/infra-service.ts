@@ -3,6 +3,7 @@
 // Service and cluster, each port forwarding to the tenant NodePort on the worker VMs' virt-launcher pods.
 import type { LoadBalancerIngress, Service, ServicePort } from '../../lib/apis/core.js';
 import { SERVICE_TYPE } from '../../lib/apis/core.js';
+import type { KubeObject } from '../../lib/kube/object.js';
 import {
   CLUSTER_NAME_LABEL,
   ROLE_LABEL,
@@ -11,6 +12,7 @@ import {
   WORKER_ROLE,
 } from '../api/labels.js';
 import type { LoadBalancerConfig } from '../config/cloud-config.js';
+import { tenantMetadata } from './tenant-metadata.js';
 
 /** Kubernetes' DefaultLoadBalancerName: "a" + the Service UID without dashes, at most 32 characters. */
 export function infraServiceName(tenant: Service): string {
@@ -41,6 +43,15 @@ export function workerSelector(clusterName: string): Record<string, string> {
   return { [ROLE_LABEL]: WORKER_ROLE, [CLUSTER_NAME_LABEL]: clusterName };
 }
 
+/**
+ * Whether the infra Service goes without a selector: always when selectorless (a third party fills it), and for
+ * externalTrafficPolicy Local when the EndpointSlice controller runs, since a selector would send traffic to VMs
+ * without a local endpoint, where kube-proxy drops it. As upstream, the controller then fills every selectorless one.
+ */
+export function endpointsFromSlices(tenant: Service, config: LoadBalancerConfig): boolean {
+  return config.selectorless || (config.enableEPSController && tenant.spec?.externalTrafficPolicy === 'Local');
+}
+
 export interface InfraServiceOptions {
   namespace: string;
   clusterName: string;
@@ -50,17 +61,10 @@ export interface InfraServiceOptions {
   infraClass: string | undefined;
 }
 
-// Tenant annotations that describe the tenant object itself and mean nothing (or too much) on the infra Service.
-const NOT_CARRIED_ANNOTATIONS = new Set(['kubectl.kubernetes.io/last-applied-configuration']);
-
-function carriedAnnotations(tenant: Service): Record<string, string> {
-  return Object.fromEntries(Object.entries(tenant.metadata.annotations ?? {}).filter(([k]) => !NOT_CARRIED_ANNOTATIONS.has(k)));
-}
-
 /**
  * The infra Service for `tenant`, holding exactly the fields the CCM owns (it is server-side applied): tenant
- * annotations and labels follow the tenant Service for its whole life; operator-set infraAnnotations and
- * infraLabels win over the tenant's, and the CCM's own labels win over both.
+ * annotations and labels follow the tenant Service for its whole life, less those tenantMetadata refuses;
+ * operator-set infraAnnotations and infraLabels win over the tenant's, and the CCM's own labels win over both.
  */
 export function buildInfraService(tenant: Service, opts: InfraServiceOptions): Service {
   const spec = tenant.spec ?? {};
@@ -70,15 +74,15 @@ export function buildInfraService(tenant: Service, opts: InfraServiceOptions): S
     port: p.port,
     targetPort: p.nodePort ?? p.port,
   }));
-  const selectorless = opts.loadBalancer.selectorless || opts.loadBalancer.enableEPSController;
-  const annotations = { ...carriedAnnotations(tenant), ...opts.infraAnnotations };
+  const carried = tenantMetadata(tenant);
+  const annotations = { ...carried.annotations, ...opts.infraAnnotations };
   return {
     ...SERVICE_TYPE,
     metadata: {
       name: infraServiceName(tenant),
       namespace: opts.namespace,
       labels: {
-        ...tenant.metadata.labels,
+        ...carried.labels,
         ...opts.infraLabels,
         [TENANT_SERVICE_NAME_LABEL]: tenant.metadata.name ?? '',
         [TENANT_SERVICE_NAMESPACE_LABEL]: tenant.metadata.namespace ?? '',
@@ -89,7 +93,7 @@ export function buildInfraService(tenant: Service, opts: InfraServiceOptions): S
     spec: {
       type: 'LoadBalancer',
       ports,
-      ...(selectorless ? {} : { selector: workerSelector(opts.clusterName) }),
+      ...(endpointsFromSlices(tenant, opts.loadBalancer) ? {} : { selector: workerSelector(opts.clusterName) }),
       ...(opts.infraClass ? { loadBalancerClass: opts.infraClass } : {}),
       ...(spec.externalTrafficPolicy ? { externalTrafficPolicy: spec.externalTrafficPolicy } : {}),
       ...(spec.loadBalancerIP ? { loadBalancerIP: spec.loadBalancerIP } : {}),
@@ -109,8 +113,11 @@ export function tenantIngress(infra: Service | undefined): LoadBalancerIngress[]
     .map((i) => ({ ...(i.ip ? { ip: i.ip } : {}), ...(i.hostname ? { hostname: i.hostname } : {}), ...(i.ipMode ? { ipMode: i.ipMode } : {}) }));
 }
 
-/** The tenant Service an infra Service of `clusterName` serves, as a work-queue key, if it is one of ours. */
-export function tenantKeyOf(infra: Service, clusterName: string): string | undefined {
+/**
+ * The tenant Service an infra Service (or one of its infra EndpointSlices) of `clusterName` serves, as a work-queue
+ * key, if it is one of ours.
+ */
+export function tenantKeyOf(infra: KubeObject, clusterName: string): string | undefined {
   const labels = infra.metadata.labels ?? {};
   const name = labels[TENANT_SERVICE_NAME_LABEL];
   const namespace = labels[TENANT_SERVICE_NAMESPACE_LABEL];

@@ -162,4 +162,20 @@ describe('service-lb-controller', () => {
     expect(pass.infraWrites).to.have.length(0);
     expect(getCondition(pass.stored, 'LoadBalancerReady')).to.include({ status: 'False', reason: 'NameConflict' });
   });
+
+  it('refuses tenant labels and annotations that could reach other tenants, with one Warning per change', async () => {
+    const web = tenantService('web', {}, { 'metallb.universe.tf/allow-shared-ip': 'shared', 'example.com/tier': 'gold' });
+    web.metadata.labels = { 'cluster.x-k8s.io/cluster-name': 'globex' };
+    env.tenantApi.seed(web);
+    await env.pass(reconciler, SERVICE_TYPE, ref('web'));
+    const pass = await env.pass(reconciler, SERVICE_TYPE, ref('web'));
+    const infra = infraOf(pass.stored);
+    expect(infra?.metadata.labels?.['cluster.x-k8s.io/cluster-name']).to.equal(CLUSTER);
+    expect(infra?.metadata.annotations).to.include({ 'example.com/tier': 'gold' }).and.not.have.property('metallb.universe.tf/allow-shared-ip');
+    const refused = pass.events.filter((e) => e.reason === 'RefusedMetadata');
+    expect(refused.map((e) => e.type)).to.deep.equal(['Warning']);
+    expect(refused[0]?.note).to.include('annotation metallb.universe.tf/allow-shared-ip').and.include('label cluster.x-k8s.io/cluster-name');
+    const again = await env.pass(reconciler, SERVICE_TYPE, ref('web'));
+    expect(again.events.filter((e) => e.reason === 'RefusedMetadata'), 'reported once').to.have.length(0);
+  });
 });

@@ -10,6 +10,7 @@ import type { Client } from '../../lib/kube/client.js';
 import { objectKey } from '../../lib/kube/object.js';
 import { LOAD_BALANCER_CLEANUP_FINALIZER, LOAD_BALANCER_READY_CONDITION } from '../api/labels.js';
 import type { CloudConfig } from '../config/cloud-config.js';
+import { tenantMetadata } from './tenant-metadata.js';
 import { buildInfraService, infraServiceName, ownership, portsWithoutNodePort, tenantIngress, tenantKeyOf } from './infra-service.js';
 
 export interface ServiceControllerDeps {
@@ -22,6 +23,9 @@ export interface ServiceControllerDeps {
 }
 
 export class ServiceReconciler implements Reconciler<Service> {
+  /** Refused metadata already reported per tenant Service uid, so a repeat reconcile does not repeat the Event. */
+  private readonly reported = new Map<string, string>();
+
   constructor(private readonly deps: ServiceControllerDeps) {}
 
   async reconcile(service: Service, ctx: ReconcileContext): Promise<Result> {
@@ -46,6 +50,7 @@ export class ServiceReconciler implements Reconciler<Service> {
       return done(); // its removal from the infra cache brings us back
     }
     removeFinalizer(service, LOAD_BALANCER_CLEANUP_FINALIZER);
+    this.reported.delete(service.metadata.uid ?? '');
     if (!service.metadata.deletionTimestamp) {
       if (service.status?.loadBalancer?.ingress) service.status.loadBalancer = {};
       removeCondition(service, LOAD_BALANCER_READY_CONDITION);
@@ -75,6 +80,7 @@ export class ServiceReconciler implements Reconciler<Service> {
       infraAnnotations: config.infraAnnotations,
       infraClass,
     });
+    this.reportRefused(service, ctx);
     const ref = { namespace, name: desired.metadata.name ?? '' };
     const existing = await this.deps.infra.get<Service>(SERVICE_TYPE, ref);
     if (existing && tenantKeyOf(existing, clusterName) !== objectKey(service)) {
@@ -121,6 +127,15 @@ export class ServiceReconciler implements Reconciler<Service> {
     }
     this.notReady(service, ctx, 'AddressTimedOut', `infra Service ${objectKey(ref)} got no address within ${String(config.loadBalancer.creationPollTimeout)}s; is a load balancer implementation serving its class in the infra cluster?`);
     return done();
+  }
+
+  // The refused keys are left off the infra Service by buildInfraService; the tenant learns why once per change.
+  private reportRefused(service: Service, ctx: ReconcileContext): void {
+    const note = tenantMetadata(service).refused.join(', ');
+    const uid = service.metadata.uid ?? '';
+    if (note === (this.reported.get(uid) ?? '')) return;
+    this.reported.set(uid, note);
+    if (note) ctx.events.warning('RefusedMetadata', 'EnsureLoadBalancer', `${note} not carried to the infra Service: they could reach other tenants' objects in the shared infra namespace`);
   }
 
   private notReady(service: Service, ctx: ReconcileContext, reason: string, message: string, warn = true): void {

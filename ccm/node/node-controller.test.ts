@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { NODE_TYPE, type Node, type Taint } from '../../lib/apis/core.js';
 import type { VirtualMachine, VirtualMachineInstance } from '../../lib/apis/kubevirt.js';
-import { CcmEnv, INFRA_NS } from '../reconcile-env.testdata.js';
+import { CcmEnv, CLUSTER, INFRA_NS } from '../reconcile-env.testdata.js';
 import { NodeReconciler } from './node-controller.js';
 
 const UNINITIALIZED = { key: 'node.cloudprovider.kubernetes.io/uninitialized', value: 'true', effect: 'NoSchedule' as const };
@@ -17,13 +17,19 @@ function tenantNode(name: string, taints: Taint[] = [UNINITIALIZED], providerID?
   };
 }
 
-const vm = (name: string): VirtualMachine => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name, namespace: INFRA_NS } });
+// As Cluster API's KubevirtMachine makes them: the cluster name on the VM template, hence on the VMI.
+const vm = (name: string, cluster = CLUSTER): VirtualMachine => ({
+  apiVersion: 'kubevirt.io/v1',
+  kind: 'VirtualMachine',
+  metadata: { name, namespace: INFRA_NS },
+  spec: { template: { metadata: { labels: { 'cluster.x-k8s.io/cluster-name': cluster } } } },
+});
 
-function vmi(name: string, phase: 'Running' | 'Succeeded' = 'Running', ips = ['10.244.1.5', 'fd00::5']): VirtualMachineInstance {
+function vmi(name: string, phase: 'Running' | 'Succeeded' = 'Running', ips = ['10.244.1.5', 'fd00::5'], cluster = CLUSTER): VirtualMachineInstance {
   return {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachineInstance',
-    metadata: { name, namespace: INFRA_NS, annotations: { 'kubevirt.io/instancetype-name': 'u1.small' } },
+    metadata: { name, namespace: INFRA_NS, labels: { 'cluster.x-k8s.io/cluster-name': cluster }, annotations: { 'kubevirt.io/instancetype-name': 'u1.small' } },
     spec: { domain: { devices: {} } },
     status: { phase, nodeName: 'infra-b', interfaces: [{ name: 'default', ipAddress: ips[0], ipAddresses: ips }] },
   };
@@ -40,7 +46,7 @@ describe('cloud-node-controller', () => {
 
   beforeEach(() => {
     env = new CcmEnv();
-    reconciler = new NodeReconciler({ infra: env.infra, namespace: INFRA_NS, config: env.config.instancesV2 });
+    reconciler = new NodeReconciler({ infra: env.infra, namespace: INFRA_NS, clusterName: CLUSTER, config: env.config.instancesV2 });
     env.infraApi.seed({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'infra-b', labels: { 'topology.kubernetes.io/zone': 'zone-b', 'topology.kubernetes.io/region': 'local' } } });
   });
 
@@ -100,5 +106,26 @@ describe('cloud-node-controller', () => {
     env.tenantApi.seed(tenantNode('vm-1', [], 'kubevirt://vm-1'));
     const { stored } = await pass('vm-1');
     expect(stored?.status?.addresses).to.deep.equal([{ type: 'InternalIP', address: '10.244.9.9' }, { type: 'Hostname', address: 'vm-1' }]);
+  });
+
+  it("refuses a Node whose name or instance-id label names another cluster's VM: no identity taken, no taint, no deletion", async () => {
+    env.infraApi.seed(vm('globex-vm', 'globex'));
+    env.infraApi.seed(vmi('globex-vm', 'Running', ['10.244.7.7'], 'globex'));
+    const spoof = tenantNode('acme-node');
+    spoof.metadata.labels = { ...spoof.metadata.labels, 'node.kubernetes.io/instance-id': 'globex-vm' };
+    env.tenantApi.seed(spoof);
+    env.tenantApi.seed(tenantNode('globex-vm', [], 'kubevirt://globex-vm'));
+    const byLabel = await pass('acme-node');
+    expect(byLabel.stored?.spec?.providerID).to.equal(undefined);
+    expect(byLabel.stored?.spec?.taints).to.deep.equal([UNINITIALIZED]);
+    expect(byLabel.tenantWrites).to.have.length(0);
+    expect(byLabel.events.map((e) => `${e.type}/${e.reason}`)).to.deep.equal(['Warning/RefusedInstance']);
+    expect((await pass('acme-node')).events, 'reported once').to.have.length(0);
+
+    // Stopped, then deleted: the other cluster's VM neither taints nor deletes a Node named after it.
+    env.infraApi.seed(vmi('globex-vm', 'Succeeded', ['10.244.7.7'], 'globex'));
+    const stopped = await pass('globex-vm');
+    expect(stopped.stored?.spec?.taints ?? []).to.deep.equal([]);
+    expect(stopped.events.map((e) => e.reason)).to.deep.equal(['RefusedInstance']);
   });
 });

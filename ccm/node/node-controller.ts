@@ -9,12 +9,15 @@ import type { Client } from '../../lib/kube/client.js';
 import { createMergePatch, type JsonObject } from '../../lib/kube/merge-patch.js';
 import { INSTANCE_TYPE_LABEL, REGION_LABEL, SHUTDOWN_TAINT_KEY, UNINITIALIZED_TAINT_KEY, ZONE_LABEL } from '../api/labels.js';
 import type { InstancesV2Config } from '../config/cloud-config.js';
+import { belongsToCluster } from '../instances/cluster-scope.js';
 import { findInstance, instanceIdOf, instanceMetadata, instanceState, nodeAddresses } from '../instances/instance-metadata.js';
 
 export interface NodeControllerDeps {
   /** The infra cluster, reads of VMs and VMIs served from its namespaced cache. */
   infra: Client;
   namespace: string;
+  /** Only VMs labelled with this cluster name are this tenant's; the infra namespace may hold other tenants'. */
+  clusterName: string;
   config: InstancesV2Config;
 }
 
@@ -33,13 +36,29 @@ function withoutStatus(node: Node): JsonObject {
 }
 
 export class NodeReconciler implements Reconciler<Node> {
+  /** The foreign VM already reported per Node uid, so a repeat reconcile does not repeat the Event. */
+  private readonly refusedNodes = new Map<string, string | undefined>();
+
   constructor(private readonly deps: NodeControllerDeps) {}
 
   async reconcile(node: Node, ctx: ReconcileContext): Promise<Result> {
     const before = structuredClone(node);
     const vmis = await this.deps.infra.list<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE, { namespace: this.deps.namespace });
-    const vmi = findInstance(node, vmis);
-    const vmName = vmi?.metadata.name ?? instanceIdOf(node);
+    const found = findInstance(node, vmis);
+    const vmName = found?.metadata.name ?? instanceIdOf(node);
+    const vm = vmName ? await this.deps.infra.get<VirtualMachine>(VIRTUAL_MACHINE_TYPE, { namespace: this.deps.namespace, name: vmName }) : undefined;
+    // A Node's name and instance-id label are the tenant's to choose: one naming another cluster's VM must neither
+    // take that VM's identity and addresses, nor be tainted or deleted by what that VM does.
+    const foreign = [found, vm].find((o) => o !== undefined && !belongsToCluster(o, this.deps.clusterName));
+    if (foreign) {
+      if (this.refusedNodes.get(node.metadata.uid ?? '') !== foreign.metadata.name) {
+        this.refusedNodes.set(node.metadata.uid ?? '', foreign.metadata.name);
+        ctx.events.warning('RefusedInstance', 'InitializeNode', `${foreign.kind ?? 'VirtualMachine'} ${this.deps.namespace}/${foreign.metadata.name ?? ''} belongs to another cluster; Node ${node.metadata.name ?? ''} is left alone`);
+      }
+      return done();
+    }
+    this.refusedNodes.delete(node.metadata.uid ?? '');
+    const vmi = found;
 
     if (hasTaint(node, UNINITIALIZED_TAINT_KEY)) {
       if (!vmi) {
@@ -48,7 +67,6 @@ export class NodeReconciler implements Reconciler<Node> {
       }
       await this.initialize(node, vmi, ctx);
     } else if (vmName) {
-      const vm = await this.deps.infra.get<VirtualMachine>(VIRTUAL_MACHINE_TYPE, { namespace: this.deps.namespace, name: vmName });
       const state = instanceState(vm, vmi);
       if (state === 'Gone') {
         // Unlike upstream's lifecycle controller we do not wait for the Node to turn NotReady: the infra cache is

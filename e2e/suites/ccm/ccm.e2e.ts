@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { stringify } from 'yaml';
 import type { Service } from '../../../lib/apis/core.js';
+import type { EndpointSlice } from '../../../lib/apis/discovery.js';
 import type { VirtualMachineInstance } from '../../../lib/apis/kubevirt.js';
 import { getCondition } from '../../../lib/controller/conditions.js';
 import { TEST_ECHO_IMAGE } from '../../../localcloud/cluster/images.js';
@@ -111,6 +112,32 @@ describe('cloud controller manager: tenant Nodes and LoadBalancer Services serve
     await kubectl(admin, ['apply', '-f', '-'], stringify(deployment));
   }
 
+  /** The default-interface IPs of the VMs behind the tenant Nodes hosting Ready echo pods, and those pods. */
+  async function vmsHostingReadyEcho(): Promise<{ ips: string[]; pods: string[] }> {
+    const pods = (await getJSON<{ items: PodView[] }>(admin, ['pods', '-l', 'app=echo'])).items.filter((p) => p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True');
+    const vmis = (await getJSON<{ items: VirtualMachineInstance[] }>(mgmt, ['vmi', '-n', INFRA_NS])).items;
+    const nodes = new Set(pods.map((p) => p.spec.nodeName));
+    const ips = vmis.filter((v) => nodes.has(v.metadata.name)).map((v) => v.status?.interfaces?.find((i) => i.name === 'default')?.ipAddress ?? '?');
+    return { ips: ips.sort(), pods: pods.map((p) => p.metadata.name) };
+  }
+
+  const infraSlices = async (infraServiceName: string) =>
+    (await getJSON<{ items: EndpointSlice[] }>(mgmt, ['endpointslices.discovery.k8s.io', '-n', INFRA_NS, '-l', `kubernetes.io/service-name=${infraServiceName}`])).items;
+
+  /** Waits until the infra slices of `infraServiceName` list exactly the VMs hosting Ready echo pods (`want` of them). */
+  async function slicesFollowEcho(infraServiceName: string, want: number): Promise<{ slices: EndpointSlice[]; pods: string[] }> {
+    return waitFor(
+      async () => {
+        const hosting = await vmsHostingReadyEcho();
+        const slices = await infraSlices(infraServiceName);
+        const listed = slices.flatMap((sl) => (sl.endpoints ?? []).map((e) => e.addresses[0] ?? '')).sort();
+        if (hosting.ips.length === want && hosting.pods.length > 0 && JSON.stringify(listed) === JSON.stringify(hosting.ips)) return { slices, pods: hosting.pods };
+        throw new Error(`VMs hosting ready echo pods: ${hosting.ips.join(', ')}; infra slices list: ${listed.join(', ')}\nccm log:\n${ccmLog()}`);
+      },
+      { timeoutMs: 60_000, what: `infra EndpointSlices of ${infraServiceName} listing exactly the ${String(want)} VM(s) hosting ready echo pods` },
+    );
+  }
+
   function loadBalancerService(name: string, extra: { annotations?: Record<string, string>; labels?: Record<string, string>; loadBalancerClass?: string } = {}): object {
     return {
       apiVersion: 'v1',
@@ -142,7 +169,7 @@ describe('cloud controller manager: tenant Nodes and LoadBalancer Services serve
     cloudConfig = join(fixture.cluster.dir, 'cloud-config.yaml');
     writeFileSync(
       cloudConfig,
-      stringify({ kubeconfig: mgmt, namespace: INFRA_NS, infraLabels: { 'kvcloud.io/e2e': 'ccm' }, loadBalancer: { creationPollTimeout: 120 }, instancesV2: { zoneAndRegionEnabled: true } }),
+      stringify({ kubeconfig: mgmt, namespace: INFRA_NS, infraLabels: { 'kvcloud.io/e2e': 'ccm' }, loadBalancer: { creationPollTimeout: 120, enableEPSController: true }, instancesV2: { zoneAndRegionEnabled: true } }),
     );
     ccm = await startCcm();
   });
@@ -267,6 +294,31 @@ describe('cloud controller manager: tenant Nodes and LoadBalancer Services serve
     expect(await infraServices('web')).to.deep.equal([]);
   });
 
+  it('externalTrafficPolicy Local: infra EndpointSlices list exactly the VMs hosting ready endpoints and follow a scale-down', async function () {
+    this.timeout(150_000);
+    const local = loadBalancerService('local') as { spec: Record<string, unknown> };
+    local.spec.externalTrafficPolicy = 'Local';
+    await kubectl(admin, ['apply', '-f', '-'], stringify(local));
+    const { service, ip } = await timed('Local tenant Service with an address', () => provisioned('local'));
+    const [infra] = await infraServices('local');
+    expect(infra?.spec?.selector, 'the EndpointSlice controller fills it, not a selector').to.equal(undefined);
+    expect(infra?.spec?.externalTrafficPolicy).to.equal('Local');
+    const both = await timed('infra slices listing both VMs', () => slicesFollowEcho(infraName(service), VMS.length));
+    expect(both.slices.map((sl) => sl.metadata.name), 'one slice, named after the infra Service').to.deep.equal([`${infraName(service)}-ipv4`]);
+    const [slice] = both.slices;
+    expect(slice?.metadata.ownerReferences?.[0]).to.include({ kind: 'Service', name: infraName(service), uid: infra?.metadata.uid, controller: true });
+    expect(slice?.metadata.labels).to.include({ 'endpointslice.kubernetes.io/managed-by': 'kubevirt-eps-controller', 'cluster.x-k8s.io/cluster-name': CLUSTER });
+    expect(slice?.ports?.[0]).to.include({ port: service.spec?.ports?.[0]?.nodePort });
+
+    await kubectl(admin, ['scale', 'deployment', 'echo', '--replicas=1']);
+    const one = await timed('infra slices following the scale-down to one VM', () => slicesFollowEcho(infraName(service), 1));
+    // Through the LB IP, only the VM with the remaining pod is reached, and it answers locally.
+    const { text } = await waitFor(() => httpGetText(`http://${ip}/`, 5_000), { timeoutMs: 30_000, what: `an answer through ${ip}` });
+    expect((JSON.parse(text) as { pod: string }).pod).to.equal(one.pods[0]);
+    await kubectl(admin, ['delete', 'service', 'local', '--wait=true', '--timeout=45s']);
+    expect(await infraSlices(infraName(service)), 'the slices go with the infra Service').to.deep.equal([]);
+  });
+
   it('says why an address is pending; a CCM killed mid-creation and restarted leaves exactly one infra Service', async function () {
     this.timeout(120_000);
     // An IP outside the management pool: the infra Service is created but the load balancer cannot serve it, so
@@ -294,6 +346,39 @@ describe('cloud controller manager: tenant Nodes and LoadBalancer Services serve
     expect(infra.map((s) => s.metadata.name)).to.deep.equal([infraName(service)]);
     expect(infra[0]?.spec?.loadBalancerIP, 'the dropped request is gone from the infra Service').to.equal(undefined);
     await kubectl(admin, ['delete', 'service', 'crash', '--wait=true', '--timeout=45s']);
+  });
+
+  it('taints the Node of a stopped VM as shut down, and lifts the taint when the VM runs again', async function () {
+    this.timeout(150_000);
+    const vm = VMS[1] ?? '';
+    // What virtctl stop and start do to a VM with runStrategy Always; the fixture's apiserver answers 401 for the
+    // aggregated stop/start subresources, so the suite writes the runStrategy as they would.
+    const runStrategy = (strategy: string) =>
+      kubectl(mgmt, ['patch', 'virtualmachines.kubevirt.io', '-n', INFRA_NS, vm, '--type=merge', '-p', JSON.stringify({ spec: { runStrategy: strategy } })]);
+    const shutdownTaint = async () => (await getJSON<Node>(admin, ['node', vm])).spec?.taints?.find((t) => t.key === 'node.cloudprovider.kubernetes.io/shutdown');
+    await runStrategy('Halted');
+    const taint = await timed('shutdown taint after the VM stopped', () =>
+      waitFor(
+        async () => {
+          const t = await shutdownTaint();
+          if (t) return t;
+          throw new Error(`no shutdown taint on ${vm}\nccm log:\n${ccmLog()}`);
+        },
+        { timeoutMs: 60_000, what: `Node ${vm} tainted as shut down` },
+      ),
+    );
+    expect(taint.effect).to.equal('NoSchedule');
+    await runStrategy('Always');
+    await timed('shutdown taint lifted after the VM started', () =>
+      waitFor(
+        async () => {
+          if (!(await shutdownTaint())) return true;
+          const vmi = await kubectl(mgmt, ['get', 'vmi', '-n', INFRA_NS, vm, '-o', 'jsonpath={.status.phase}']).catch(() => 'none');
+          throw new Error(`${vm} still tainted; VMI phase ${vmi}\nccm log:\n${ccmLog()}`);
+        },
+        { timeoutMs: 60_000, what: `the shutdown taint lifted from ${vm}` },
+      ),
+    );
   });
 
   it('deletes the Node of a deleted VirtualMachine', async function () {
