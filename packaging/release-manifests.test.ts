@@ -168,8 +168,9 @@ describe('packaging/release-manifests', () => {
   describe('the templates in templates/infrastructure', () => {
     // cluster-api-provider-kubevirt's template variables: users' `clusterctl generate` settings carry over.
     const CAPK_VARIABLES = ['CLUSTER_NAME', 'NAMESPACE', 'KUBERNETES_VERSION', 'CONTROL_PLANE_MACHINE_COUNT', 'WORKER_MACHINE_COUNT', 'NODE_VM_IMAGE_TEMPLATE', 'CRI_PATH', 'IMAGE_REPO'];
-    // What only a hosted control plane has: Kamaji's template name for the DataStore, and the Service type.
-    const KAMAJI_VARIABLES = ['CLUSTER_DATASTORE', 'CONTROL_PLANE_SERVICE_TYPE'];
+    // What only the hosted control plane template has: Kamaji's template name for the DataStore, the Service type,
+    // and the tenant pod range (defaulted; the local cloud gives tenants side by side ranges of their own).
+    const KAMAJI_VARIABLES = ['CLUSTER_DATASTORE', 'CONTROL_PLANE_SERVICE_TYPE', 'POD_CIDR'];
     // The worker node group's bounds for cluster-autoscaler; defaulted, so no existing invocation needs them.
     const AUTOSCALER_VARIABLES = ['WORKER_MACHINE_MIN_COUNT', 'WORKER_MACHINE_MAX_COUNT'];
     const sample: Record<string, string> = { CONTROL_PLANE_MACHINE_COUNT: '1', WORKER_MACHINE_COUNT: '3' };

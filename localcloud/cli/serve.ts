@@ -27,6 +27,7 @@ import { waitFor } from '../wait.js';
 import type { Profile } from './args.js';
 import { layout, writeJSON, type Endpoint, type Layout, type Progress, type Tenant } from './state.js';
 import { TaskList, type TaskHandle } from './tasks.js';
+import { TENANT_POD_CIDRS } from '../cluster/topology.js';
 
 const NODES = [
   { name: 'kvcloud-node-1', zone: 'zone-a', region: 'kvcloud-local' },
@@ -38,6 +39,13 @@ const TEMPLATE_VARIABLES = { NODE_VM_IMAGE_TEMPLATE: 'quay.io/capk/ubuntu-2404-c
 const TENANT_NAMESPACE = 'tenants';
 const WORKERS = 2;
 const KCP_TYPE = { apiVersion: 'controlplane.cluster.x-k8s.io/v1alpha2', kind: 'KamajiControlPlane' };
+
+/** The pod range of the i-th tenant: the template's default first, then ranges no other tenant here uses. */
+export function tenantPodCIDR(i: number): string {
+  const cidr = TENANT_POD_CIDRS[i];
+  if (!cidr) throw new Error(`no tenant pod range for tenant ${(i + 1).toString()}: the local cloud has ${TENANT_POD_CIDRS.length.toString()}`);
+  return cidr;
+}
 
 /** acme, then acme-2, acme-3...: the picture's tenant first. */
 export function tenantNames(count: number): string[] {
@@ -106,7 +114,7 @@ export async function serve(profile: Profile, clusters: number, stateDir: string
     if (profile === 'demo') {
       const m = management;
       await m.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: TENANT_NAMESPACE } });
-      progress.tenants = await Promise.all(tenantNames(clusters).map((name) => startTenant(tasks, started, files, progress, m, name)));
+      progress.tenants = await Promise.all(tenantNames(clusters).map((name, i) => startTenant(tasks, started, files, progress, m, name, tenantPodCIDR(i))));
     }
     progress.phase = 'ready';
     save();
@@ -181,7 +189,7 @@ async function relay(started: Started, progress: Progress, files: Layout, name: 
   progress.endpoints.push(endpoint);
 }
 
-async function startTenant(tasks: TaskList, started: Started, files: Layout, progress: Progress, m: Management, name: string): Promise<Tenant> {
+async function startTenant(tasks: TaskList, started: Started, files: Layout, progress: Progress, m: Management, name: string, podCIDR: string): Promise<Tenant> {
   const kubeconfig = m.cluster.plane.kubeconfigPath;
   const version = upstreamVersion('KUBERNETES_VERSION');
   const place = `${TENANT_NAMESPACE}/${name}`;
@@ -193,7 +201,7 @@ async function startTenant(tasks: TaskList, started: Started, files: Layout, pro
       namespace: TENANT_NAMESPACE,
       kubernetesVersion: version,
       workerMachineCount: WORKERS,
-      variables: TEMPLATE_VARIABLES,
+      variables: { ...TEMPLATE_VARIABLES, POD_CIDR: podCIDR },
     });
     await kubectl(kubeconfig, ['apply', '-f', '-'], generated);
   });

@@ -5,7 +5,7 @@
 # status. When PID 1 exits the kernel kills every process left in the PID namespace, and the network namespace
 # vanishes with every device in it, so a run leaves nothing behind even when it is killed.
 set -euo pipefail
-: "${KVCLOUD_BRIDGE:?}" "${KVCLOUD_NODE_CIDR:?}" "${KVCLOUD_SERVICE_DEVICE:?}" "${KVCLOUD_TENANT_POD_CIDR:?}"
+: "${KVCLOUD_BRIDGE:?}" "${KVCLOUD_NODE_CIDR:?}" "${KVCLOUD_SERVICE_DEVICE:?}" "${KVCLOUD_TENANT_POD_CIDRS:?}"
 
 ip link set lo up
 ip link add "$KVCLOUD_BRIDGE" type bridge
@@ -14,10 +14,10 @@ ip link set "$KVCLOUD_BRIDGE" up
 # A bridge without ports stands in for a dummy device (see topology.ts).
 ip link add "$KVCLOUD_SERVICE_DEVICE" type bridge
 ip link set "$KVCLOUD_SERVICE_DEVICE" up
-# Tenant pods live behind the simulated VMs on the bridge: the range is on-link there and each VM answers ARP for
-# its own part of it. This namespace routes between management pods and tenant pods; it sends no ICMP redirects,
+# Tenant pods live behind the simulated VMs on the bridge: their ranges are on-link there and each VM answers ARP
+# for its own part of one. This namespace routes between management pods and tenant pods; it sends no ICMP redirects,
 # so every such packet keeps taking the same path through it.
-ip route add "$KVCLOUD_TENANT_POD_CIDR" dev "$KVCLOUD_BRIDGE"
+for cidr in $KVCLOUD_TENANT_POD_CIDRS; do ip route add "$cidr" dev "$KVCLOUD_BRIDGE"; done
 sysctl -q -w net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 "net.ipv4.conf.$KVCLOUD_BRIDGE.send_redirects=0"
 
 # A background job of a non-interactive shell gets /dev/null as stdin unless given one explicitly.

@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseCIDR } from './ipam.js';
-import { CLUSTER_BRIDGE, NODE_IP, POD_CIDR, SERVICE_DEVICE, TENANT_POD_CIDR } from './topology.js';
+import { CLUSTER_BRIDGE, NODE_IP, POD_CIDR, SERVICE_DEVICE, TENANT_POD_CIDRS } from './topology.js';
 
 const initScript = fileURLToPath(new URL('netns-init.sh', import.meta.url));
 
@@ -23,7 +23,7 @@ export function clusterNetnsCommand(argv: string[]): { command: string; args: st
       KVCLOUD_BRIDGE: CLUSTER_BRIDGE,
       KVCLOUD_NODE_CIDR: `${NODE_IP}/${parseCIDR(POD_CIDR).prefix}`,
       KVCLOUD_SERVICE_DEVICE: SERVICE_DEVICE,
-      KVCLOUD_TENANT_POD_CIDR: TENANT_POD_CIDR,
+      KVCLOUD_TENANT_POD_CIDRS: TENANT_POD_CIDRS.join(' '),
     },
   };
 }

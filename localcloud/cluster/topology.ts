@@ -10,9 +10,10 @@
 //       veth <-> pod netns   10.244.x.y/16   one per pod (pause-like sandbox process holds the netns)
 //     kvsvc0 (no ports)      10.96.0.0/16    ClusterIPs, bound by the service proxy
 //                            10.255.255.0/24 LoadBalancer ingress pool (the small MetalLB)
-//   10.243.0.0/16 on-link on kvbr0      tenant pods (the tenants' default pod range): each simulated VM answers ARP
-//                                        for its own Node's podCIDR (simulators/guest/pod-network.ts), and this
-//                                        namespace forwards, so management pods and tenant pods reach each other
+//   10.239.0.0/16-10.243.0.0/16         tenant pods (10.243.0.0/16 the tenants' default pod range), on-link on
+//     on-link on kvbr0                   kvbr0: each simulated VM answers ARP for its own Node's podCIDR
+//                                        (simulators/guest/pod-network.ts), and this namespace forwards, so
+//                                        management pods and tenant pods reach each other
 //   kvsvc0 only holds local addresses; it is a bridge without ports because the dummy driver is missing from
 //   some kernels (this CI's among them), and a port-less bridge behaves the same for local addresses.
 export const CLUSTER_BRIDGE = 'kvbr0';
@@ -24,7 +25,14 @@ export const LOAD_BALANCER_POOL = '10.255.255.0/24';
 export const CLUSTER_DOMAIN = 'cluster.local';
 /**
  * The tenant clusters' default Pod and Service ranges (cluster templates, TenantControlPlane defaults), apart from
- * every management range above. Tenants may overlap each other: each tenant's VMs route only among themselves.
+ * every management range above.
  */
 export const TENANT_POD_CIDR = '10.243.0.0/16';
+/**
+ * Pod ranges for tenants side by side on one local cloud, the default first. Tenant pods reach management
+ * addresses (a konnectivity agent dialling its server's load balancer, say) with their own addresses, and this flat
+ * network has no NAT: the replies find their VM by proxy ARP, so two tenants' pod ranges must not overlap here. On a
+ * real KubeVirt cluster the VMs' masquerade binding and the tenant CNI translate, and tenants may overlap.
+ */
+export const TENANT_POD_CIDRS = [TENANT_POD_CIDR, '10.242.0.0/16', '10.241.0.0/16', '10.240.0.0/16', '10.239.0.0/16'];
 export const TENANT_SERVICE_CIDR = '10.95.0.0/16';
