@@ -3,6 +3,7 @@
 // never leaves a process behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 
 export interface ProcessSpec {
   name: string;
@@ -11,6 +12,8 @@ export interface ProcessSpec {
   logFile: string;
   env?: Record<string, string>;
   cwd?: string;
+  /** Give the process a stdin pipe (ManagedProcess.stdin) instead of /dev/null. */
+  stdinPipe?: boolean;
 }
 
 export interface ExitStatus {
@@ -35,6 +38,8 @@ process.on('exit', () => {
 export class ManagedProcess {
   readonly pid: number;
   readonly exited: Promise<ExitStatus>;
+  /** The write end of the process's stdin, when its spec asked for a pipe. */
+  readonly stdin: Writable | undefined;
   private status: ExitStatus | undefined;
 
   private constructor(
@@ -43,6 +48,9 @@ export class ManagedProcess {
   ) {
     if (child.pid === undefined) throw new Error(`start ${spec.name}: no pid`);
     this.pid = child.pid;
+    this.stdin = child.stdin ?? undefined;
+    // A process that exits (or closes its stdin) makes the next write fail with EPIPE: that is not an error of ours.
+    this.stdin?.on('error', () => undefined);
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.status = { code, signal };
@@ -58,7 +66,7 @@ export class ManagedProcess {
       const child = spawn(spec.command, spec.args, {
         cwd: spec.cwd,
         env: { ...process.env, ...spec.env },
-        stdio: ['ignore', fd, fd],
+        stdio: [spec.stdinPipe ? 'pipe' : 'ignore', fd, fd],
         detached: true,
       });
       return new Promise((resolve, reject) => {

@@ -149,6 +149,9 @@ export async function serveRemoteCommandWebSocket(ws: WebSocket, protocol: strin
     });
   const stdout = opts.stdout ? channelWriter(CHANNEL_STDOUT) : undefined;
   const stderr = opts.stderr ? channelWriter(CHANNEL_STDERR) : undefined;
+  // A client that vanishes fails the write in flight (EPIPE, ECONNRESET); the close that follows ends the session
+  // and aborts the runtime, so the failed write must not become an uncaught 'error' of the process.
+  for (const writer of [stdout, stderr]) writer?.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => {
     ws.once('close', () => {
       abort.abort();

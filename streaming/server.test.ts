@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -29,6 +30,57 @@ const runtime: StreamingRuntime<string, string> = {
     return new Promise((resolve) => stream.once('end', resolve));
   },
 };
+
+/**
+ * A runtime whose exec starts the real process `cmd` (stdin and stdout piped to the session) and kills it when the
+ * session's signal aborts, as a runtime must: the tests see whether a session that ends early frees its process.
+ */
+class ProcessRuntime implements StreamingRuntime<string, string> {
+  readonly children: ChildProcess[] = [];
+  running = 0;
+
+  async exec(_container: string, cmd: string[], io: CommandIO): Promise<number> {
+    const [command = '', ...args] = cmd;
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'ignore'] });
+    this.children.push(child);
+    this.running++;
+    child.stdin.on('error', () => undefined);
+    if (io.stdin) io.stdin.pipe(child.stdin);
+    else child.stdin.end();
+    if (io.stdout) child.stdout.pipe(io.stdout, { end: false });
+    else child.stdout.resume();
+    const kill = () => {
+      child.kill('SIGKILL');
+      child.stdout.unpipe();
+      child.stdout.resume();
+    };
+    io.signal.addEventListener('abort', kill);
+    try {
+      return await new Promise<number>((resolve) => child.once('close', (code) => {
+        resolve(code ?? 137);
+      }));
+    } finally {
+      this.running--;
+      io.signal.removeEventListener('abort', kill);
+    }
+  }
+
+  attach(): Promise<void> {
+    return Promise.reject(new Error('no attach here'));
+  }
+
+  portForward(): Promise<void> {
+    return Promise.reject(new Error('no port-forward here'));
+  }
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 /** Just enough of a SPDY client (client-go's role) to drive the server. */
 class SpdyClient {
@@ -92,6 +144,8 @@ describe('streaming server', () => {
   let server: StreamingServer<string, string>;
   let base: string;
   const upgraded: Duplex[] = [];
+  // The ProcessRuntime of the test running; what it started is killed afterwards even when the test failed.
+  let processes: ProcessRuntime | undefined;
 
   beforeEach(async () => {
     http = createServer((req, res) => {
@@ -107,6 +161,8 @@ describe('streaming server', () => {
   });
 
   afterEach(async () => {
+    for (const child of processes?.children ?? []) child.kill('SIGKILL');
+    processes = undefined;
     for (const socket of upgraded.splice(0)) socket.destroy();
     http.closeAllConnections();
     await new Promise((resolve) => http.close(resolve));
@@ -304,6 +360,113 @@ describe('streaming server', () => {
     expect(echoed()).to.equal('TUNNEL');
     deflate.close();
     socket.destroy();
+  });
+
+  it('serves 60 exec sessions at once, 50 over WebSocket and 10 over SPDY, each with its own process and output', async function () {
+    this.timeout(30_000);
+    const started = new ProcessRuntime();
+    processes = started;
+    server = new StreamingServer({ runtime: started, baseURL: base, log: pino({ level: 'silent' }) });
+    const opts = { stdin: true, stdout: true, stderr: false, tty: false };
+    const sockets: WebSocket[] = [];
+    const wsDone = Array.from({ length: 50 }, (_, i) =>
+      wsSession(server.getExec('c', ['cat'], opts), 'v5.channel.k8s.io', (ws) => {
+        sockets.push(ws);
+      }).then((got) => ({ i, got })),
+    );
+    const spdy = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const { socket } = await upgrade(server.getExec('c', ['cat'], opts), spdyHeaders('v4.channel.k8s.io'));
+        const c = new SpdyClient(socket);
+        socket.resume();
+        const ids = { error: await c.open([['streamtype', 'error']]), stdin: await c.open([['streamtype', 'stdin']]), stdout: await c.open([['streamtype', 'stdout']]) };
+        return { c, ids };
+      }),
+    );
+    // Every session is up with its process running before any of them gets input: they are concurrent.
+    await until(() => started.running === 60 && server.sessions === 60, `60 running sessions (saw ${String(started.running)} processes)`, 20_000);
+    sockets.forEach((ws, i) => {
+      ws.send(Buffer.from([0, ...Buffer.from(`ws ${String(i)}`)]));
+      ws.send(Buffer.from([255, 0]));
+    });
+    spdy.forEach(({ c, ids }, i) => {
+      c.send(ids.stdin, `spdy ${String(i)}`, true);
+    });
+    const outputs = (await Promise.all(wsDone)).map(({ i, got }) => {
+      expect(got.code, `session ${String(i)}`).to.equal(1000);
+      return Buffer.concat(got.messages.filter((m) => m[0] === 1).map((m) => m.subarray(1))).toString();
+    });
+    // Each session echoed exactly what its own client sent: no output crossed over.
+    expect(outputs.sort()).to.deep.equal(sockets.map((_, i) => `ws ${String(i)}`).sort());
+    for (const [i, { c, ids }] of spdy.entries()) {
+      await c.until(() => c.fin.has(ids.error), `SPDY session ${String(i)} to end`);
+      expect(c.data.get(ids.stdout)).to.equal(`spdy ${String(i)}`);
+      c.close();
+    }
+    await until(() => server.sessions === 0, 'no session left');
+    expect(started.running).to.equal(0);
+  });
+
+  it('frees the session, its process and its token when the client vanishes mid-stream, over SPDY and WebSocket', async () => {
+    const started = new ProcessRuntime();
+    processes = started;
+    server = new StreamingServer({ runtime: started, baseURL: base, log: pino({ level: 'silent' }) });
+    const opts = { stdin: false, stdout: true, stderr: false, tty: false };
+    const { socket } = await upgrade(server.getExec('c', ['yes', 'spdy'], opts), spdyHeaders('v4.channel.k8s.io'));
+    const c = new SpdyClient(socket);
+    socket.resume();
+    await c.open([['streamtype', 'error']]);
+    const stdout = await c.open([['streamtype', 'stdout']]);
+    await c.until(() => (c.data.get(stdout) ?? '').length > 0, 'output flowing');
+    socket.destroy();
+    let streamed = 0;
+    const ws = new WebSocket(server.getExec('c', ['yes', 'ws'], opts).replace(/^http/, 'ws'), ['v5.channel.k8s.io']);
+    ws.on('message', (m: Buffer) => (streamed += m.length));
+    ws.on('error', () => undefined);
+    await until(() => streamed > 0, 'WebSocket output flowing');
+    ws.terminate();
+    await until(() => server.sessions === 0, `no session left (saw ${String(server.sessions)})`);
+    expect(started.children.map((p) => p.signalCode)).to.deep.equal(['SIGKILL', 'SIGKILL']);
+    expect(server.pendingRequests, 'tokens left').to.equal(0);
+  });
+
+  it('closes a connection idle for the configured timeout and keeps one that carries traffic', async function () {
+    this.timeout(15_000);
+    const started = new ProcessRuntime();
+    processes = started;
+    server = new StreamingServer({ runtime: started, baseURL: base, log: pino({ level: 'silent' }), idleTimeoutMs: 300 });
+    const opened = Date.now();
+    const { socket } = await upgrade(server.getExec('c', ['sleep', '60'], { stdin: false, stdout: true, stderr: false, tty: false }), spdyHeaders('v4.channel.k8s.io'));
+    const c = new SpdyClient(socket);
+    socket.resume();
+    await c.open([['streamtype', 'error']]);
+    await c.open([['streamtype', 'stdout']]);
+    let spdyClosedAt = 0;
+    socket.on('close', () => (spdyClosedAt = Date.now()));
+    // A WebSocket session whose client types every 100 ms outlives the timeout many times over.
+    let echoed = '';
+    const ws = new WebSocket(server.getExec('c', ['cat'], { stdin: true, stdout: true, stderr: false, tty: false }).replace(/^http/, 'ws'), ['v5.channel.k8s.io']);
+    ws.on('message', (m: Buffer) => (echoed += m.subarray(1).toString()));
+    let wsClosedAt = 0;
+    ws.on('close', () => (wsClosedAt = Date.now()));
+    await new Promise((resolve) => ws.once('open', resolve));
+    let typed = 0;
+    const typing = setInterval(() => {
+      ws.send(Buffer.from([0, 0x78]));
+      typed++;
+    }, 100);
+    await until(() => spdyClosedAt > 0, 'the idle SPDY connection to close');
+    expect(spdyClosedAt - opened, 'closed after the timeout').to.be.at.least(300);
+    await until(() => typed >= 12, 'typing for 1.2 s');
+    clearInterval(typing);
+    const stoppedTyping = Date.now();
+    expect(wsClosedAt, 'the busy WebSocket session still open').to.equal(0);
+    await until(() => wsClosedAt > 0, 'the WebSocket to close once idle');
+    expect(wsClosedAt - stoppedTyping).to.be.at.least(200);
+    expect(echoed).to.equal('x'.repeat(typed));
+    await until(() => server.sessions === 0, 'no session left');
+    expect(started.children.map((p) => p.signalCode)).to.deep.equal(['SIGKILL', 'SIGKILL']);
+    c.close();
   });
 
   it('answers a plain request with 400 and an unknown token with 404, under a base URL with a path too', async () => {

@@ -3,6 +3,7 @@
 // or WebSocket gets the session, the runtime doing the work behind plain streams. It serves upgrades handed to it
 // by any HTTP server (the kubelet API hands its own over), so it needs no listener of its own.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
@@ -37,7 +38,12 @@ export interface StreamingServerOptions<Container, Pod> {
   baseURL: string;
   log: Logger;
   cache?: TokenCacheOptions;
+  /** A connection that carries no bytes either way for this long is closed (0: never); IDLE_TIMEOUT_MS by default. */
+  idleTimeoutMs?: number;
 }
+
+/** The kubelet's default --streaming-connection-idle-timeout. */
+export const IDLE_TIMEOUT_MS = 4 * 60 * 60 * 1000;
 
 /** An HTTP error for a socket that was not upgraded (the handshake failed before any protocol started). */
 export function rejectUpgrade(socket: Duplex, status: number, message: string, headers: Record<string, string[]> = {}): void {
@@ -52,6 +58,7 @@ export class StreamingServer<Container, Pod> {
   private readonly cache: TokenCache<StreamingRequest<Container, Pod>>;
   private readonly selected = new WeakMap<IncomingMessage, string>();
   private readonly wss: WebSocketServer;
+  private active = 0;
 
   constructor(private readonly opts: StreamingServerOptions<Container, Pod>) {
     this.cache = new TokenCache(opts.cache);
@@ -80,6 +87,16 @@ export class StreamingServer<Container, Pod> {
     return this.url('portforward', { kind: 'portforward', pod, describe });
   }
 
+  /** Sessions being served now: upgraded, and not yet over. */
+  get sessions(): number {
+    return this.active;
+  }
+
+  /** Tokens handed out and not yet used or expired. */
+  get pendingRequests(): number {
+    return this.cache.size;
+  }
+
   /** A plain request to a streaming URL: it must be an upgrade, so it only ever gets an error. */
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const entry = this.lookup(req);
@@ -95,11 +112,14 @@ export class StreamingServer<Container, Pod> {
     }
     const track = (session: Promise<void>, what: Record<string, unknown>) => {
       const started = Date.now();
+      this.active++;
+      this.closeWhenIdle(socket, what);
       session
         .catch((err: unknown) => {
           this.opts.log.warn({ err, ...what }, 'streaming session failed');
         })
         .finally(() => {
+          this.active--;
           this.opts.log.debug({ ...what, ms: Date.now() - started }, 'streaming session ended');
         });
     };
@@ -142,6 +162,20 @@ export class StreamingServer<Container, Pod> {
         ? servePortForwardSpdy(socket, this.forwarder(entry.pod), entry.describe)
         : serveRemoteCommandSpdy(socket, negotiated.protocol, entry.opts, this.runner(entry));
     track(session, { kind: entry.kind, transport: 'spdy', protocol: negotiated.protocol });
+  }
+
+  /**
+   * Closes a session's connection once no byte went either way for the idle timeout, as the kubelet does; closing
+   * it ends the session like a client that went away, so the runtime stops what it started. Pings count as traffic.
+   */
+  private closeWhenIdle(socket: Duplex, what: Record<string, unknown>): void {
+    const idleMs = this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    // Only a socket knows its inactivity; a kubelet API on TLS hands over a TLSSocket, which is one.
+    if (idleMs <= 0 || !(socket instanceof Socket)) return;
+    socket.setTimeout(idleMs, () => {
+      this.opts.log.info({ ...what, idleMs }, 'closed idle streaming connection');
+      socket.destroy();
+    });
   }
 
   private serveWebSocket(ws: WebSocket, protocol: string, entry: StreamingRequest<Container, Pod>, ports: number[]): Promise<void> {

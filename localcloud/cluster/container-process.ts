@@ -27,6 +27,8 @@ export interface ContainerLaunch {
   hostname: string;
   /** The pod sandbox's namespace; undefined for hostNetwork pods, which stay in the cluster namespace. */
   netnsPath: string | undefined;
+  /** The container's spec asks for stdin: its process reads a pipe the runner holds, for attach to write to. */
+  stdin: boolean;
 }
 
 const nulSeparated = (values: string[]) => values.map((v) => `${v}\0`).join('');
@@ -44,5 +46,5 @@ export async function startContainerProcess(launch: ContainerLaunch): Promise<Ma
   ]);
   const isolate = ['unshare', '--mount', '--uts', '--propagation', 'private', '--', 'bash', entryScript, launch.specDir];
   const [command = '', ...args] = launch.netnsPath ? ['nsenter', `--net=${launch.netnsPath}`, '--', ...isolate] : isolate;
-  return ManagedProcess.start({ name: launch.name, command, args, logFile: launch.logFile });
+  return ManagedProcess.start({ name: launch.name, command, args, logFile: launch.logFile, stdinPipe: launch.stdin });
 }

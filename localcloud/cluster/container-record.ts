@@ -3,6 +3,7 @@
 import { metaTime } from '../../lib/kube/meta-time.js';
 import type { ManagedProcess } from '../process.js';
 import type { ContainerProber } from './container-prober.js';
+import type { ContainerStdin } from './container-stdin.js';
 import type { Container, ContainerState, ContainerStateTerminated, ContainerStatus } from './pod-api.js';
 
 export interface ContainerRun {
@@ -11,6 +12,8 @@ export interface ContainerRun {
   startedAt: number;
   id: string;
   logFile: string;
+  /** Present when the container's spec has stdin: true. */
+  stdin: ContainerStdin | undefined;
 }
 
 export class ContainerRecord {

@@ -94,6 +94,9 @@ export interface Container {
   readinessProbe?: Probe;
   startupProbe?: Probe;
   terminationMessagePolicy?: 'File' | 'FallbackToLogsOnError';
+  /** The container reads a stdin that `kubectl attach -i` writes to; with stdinOnce it closes after the first attach. */
+  stdin?: boolean;
+  stdinOnce?: boolean;
   /** "Always" on an init container makes it a sidecar. */
   restartPolicy?: string;
 }

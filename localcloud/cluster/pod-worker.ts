@@ -14,6 +14,7 @@ import { backoffMessage, restartAllowed, terminatedState } from './container-exi
 import { ContainerProber, type ProberListener } from './container-prober.js';
 import { startContainerProcess } from './container-process.js';
 import { ContainerRecord, type ContainerRun } from './container-record.js';
+import { ContainerStdin } from './container-stdin.js';
 import { classifyStartFailure, prepareStart } from './container-start.js';
 import type { ObjectLookup } from './container-env.js';
 import type { PodRuntimeFacts } from './downward-api.js';
@@ -301,8 +302,16 @@ export class PodWorker {
         workingDir: record.spec.workingDir,
         hostname: this.hostname(),
         netnsPath: this.resources.sandbox?.netnsPath,
+        stdin: record.spec.stdin === true,
       });
-      const containerRun: ContainerRun = { process: proc, prober: undefined, startedAt: Date.now(), id: `kvcloud://${this.uid}/${record.name}/${run}`, logFile };
+      const containerRun: ContainerRun = {
+        process: proc,
+        prober: undefined,
+        startedAt: Date.now(),
+        id: `kvcloud://${this.uid}/${record.name}/${run}`,
+        logFile,
+        stdin: proc.stdin ? new ContainerStdin(proc.stdin, record.spec.stdinOnce === true) : undefined,
+      };
       record.started(containerRun);
       const handler = proc.exited.then((status) => this.exited(record, containerRun, status));
       this.exitHandlers.add(handler);

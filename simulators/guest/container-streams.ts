@@ -2,7 +2,8 @@
 // namespaces of the container's process (nsenter: mount, UTS, network, its root and working directory) with the
 // process's own environment, under `script` when a tty is asked for (resizes go to that pty with stty); attach
 // follows the container's output file from its current end, since the pod runner writes a container's stdout and
-// stderr there; port-forward connects to 127.0.0.1:<port> in the pod's network namespace with bash's /dev/tcp.
+// stderr there, and writes its input to the container's stdin pipe (containers with stdin: true); port-forward
+// connects to 127.0.0.1:<port> in the pod's network namespace with bash's /dev/tcp.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { open, readFile, readlink, stat } from 'node:fs/promises';
@@ -112,6 +113,11 @@ export class GuestContainerStreams implements StreamingRuntime<ContainerRef, Pod
     if (io.stderr && child.stderr) child.stderr.pipe(io.stderr, { end: false });
     const onAbort = () => {
       killGroup(child);
+      // The session's streams are gone: drain what the process wrote so its pipes end and 'close' comes.
+      for (const out of [child.stdout, child.stderr]) {
+        out?.unpipe();
+        out?.resume();
+      }
     };
     io.signal.addEventListener('abort', onAbort);
     if (io.tty && child.pid !== undefined) {
@@ -133,11 +139,13 @@ export class GuestContainerStreams implements StreamingRuntime<ContainerRef, Pod
   async attach(ref: ContainerRef, io: CommandIO): Promise<void> {
     const current = this.running(ref);
     const out = io.stdout ?? io.stderr;
-    // The runner gives containers no stdin; input sent to an attach session is read and dropped.
-    io.stdin?.resume();
     const handle = await open(current.logFile, 'r');
     try {
       let offset = (await stat(current.logFile)).size;
+      // Input goes to the container's stdin pipe when its spec asked for one, and only now that the output is
+      // followed from here, so the answer to it is never before the offset; otherwise input is read and dropped.
+      if (io.stdin && current.stdin) current.stdin.connect(io.stdin, io.signal);
+      else io.stdin?.resume();
       const chunk = Buffer.alloc(64 * 1024);
       while (!io.signal.aborted) {
         const alive = current.process.running;

@@ -462,9 +462,20 @@ describe('tenant nodes run workloads: the guest kubelet, the tenant pod network 
         metadata: { name: 'ticker', namespace: 'default' },
         spec: { nodeName: VMS[1], containers: [{ name: 'tick', image: TEST_SHELL_IMAGE, command: ['sh', '-c', 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done'] }] },
       },
+      // One reader per transport: each answers one line on its stdin, then ends (stdinOnce, like `kubectl run -i`).
+      ...['websocket', 'spdy'].map((transport, i) => ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `reader-${transport}`, namespace: 'default' },
+        spec: {
+          nodeName: VMS[i % VMS.length],
+          restartPolicy: 'Never',
+          containers: [{ name: 'read', image: TEST_SHELL_IMAGE, stdin: true, stdinOnce: true, command: ['sh', '-c', 'read line; echo got $line'] }],
+        },
+      })),
     ];
     await kubectl(admin, ['apply', '-f', '-'], pods.map((p) => stringify(p)).join('---\n'));
-    for (const name of ['streamer', 'ticker']) {
+    for (const name of ['streamer', 'ticker', 'reader-websocket', 'reader-spdy']) {
       await waitFor(async () => ((await getJSON<PodView>(admin, ['pod', name])).status?.phase === 'Running' ? true : undefined), { timeoutMs: 60_000, what: `${name} running` });
     }
     const bin = await binaryPath('kubectl');
@@ -503,7 +514,9 @@ describe('tenant nodes run workloads: the guest kubelet, the tenant pod network 
         await k(['exec', 'streamer', '--', 'rm', '-f', remote]);
         const attached = await attachUntil(bin, admin, env, 'ticker', /tick \d+\n.*tick \d+/s);
         expect(attached, `${t.name}: attach`).to.match(/tick \d+/);
-        console.log(`      (${t.name}: exec, tty, stdin, cp and port-forward of 10 MiB, attach in ${String(Math.round((Date.now() - at) / 1000))}s)`);
+        const answered = await k(['attach', '-i', `reader-${t.name.toLowerCase()}`], 'hello\n');
+        expect(answered, `${t.name}: attach -i ${JSON.stringify(answered)}`).to.deep.include({ code: 0, stdout: 'got hello\n' });
+        console.log(`      (${t.name}: exec, tty, stdin, cp and port-forward of 10 MiB, attach and attach -i in ${String(Math.round((Date.now() - at) / 1000))}s)`);
       }
     } finally {
       rmSync(work, { recursive: true, force: true });
