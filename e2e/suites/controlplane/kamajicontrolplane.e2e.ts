@@ -465,13 +465,18 @@ describe('KamajiControlPlane with Cluster API', function () {
       await waitFor(async () => ((await availableAt(from)) ? true : undefined), { timeoutMs: 3 * 60_000, intervalMs: 1000, what: `KamajiControlPlane ${cp} Available at ${from}` });
       // What the TenantControlPlane is asked to run, and what it reports running, as seen every half second.
       const seen: string[] = [];
+      const observe = async () => {
+        const t = await get<TCPObject>(TCP, cp);
+        const entry = `spec ${t?.spec.kubernetes.version ?? ''} / running ${t?.status?.kubernetesResources?.version?.version ?? ''} ${t?.status?.kubernetesResources?.version?.status ?? ''}`;
+        if (seen[seen.length - 1] !== entry) seen.push(entry);
+      };
+      // The state before the upgrade is asked for: the first step can be written before the first poll below.
+      await observe();
       const t0 = Date.now();
       await suite.client.mergePatch(KCP, { namespace, name: cp }, { spec: { version: VERSION } });
       await waitFor(
         async () => {
-          const t = await get<TCPObject>(TCP, cp);
-          const entry = `spec ${t?.spec.kubernetes.version ?? ''} / running ${t?.status?.kubernetesResources?.version?.version ?? ''} ${t?.status?.kubernetesResources?.version?.status ?? ''}`;
-          if (seen[seen.length - 1] !== entry) seen.push(entry);
+          await observe();
           return (await availableAt(VERSION)) ? true : undefined;
         },
         { timeoutMs: 6 * 60_000, intervalMs: 500, what: `KamajiControlPlane ${cp} Available at ${VERSION}` },
