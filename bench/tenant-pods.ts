@@ -8,7 +8,6 @@
 //   tsx localcloud/cluster/netns.ts tsx bench/tenant-pods.ts [pods=20] [probe-minutes=15] [max-workers=8]
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import type { VirtualMachineInstance } from '../lib/apis/kubevirt.js';
 import { Client } from '../lib/kube/client.js';
 import type { KubeObject } from '../lib/kube/object.js';
 import { RestMapper } from '../lib/kube/rest-mapper.js';
@@ -19,8 +18,8 @@ import type { Pod } from '../localcloud/cluster/pod-api.js';
 import { kubectl } from '../localcloud/kubectl.js';
 import type { Node } from '../localcloud/node-object.js';
 import { waitFor } from '../localcloud/wait.js';
-import { buildLauncherPod, COMPUTE_CONTAINER, DEFAULT_LAUNCHER_IMAGE, launcherPodName } from '../simulators/kubevirt/launcher-pod.js';
-import { startTenantNodes } from '../e2e/harness/tenant-nodes.js';
+import { COMPUTE_CONTAINER, launcherPodName } from '../simulators/kubevirt/launcher-pod.js';
+import { launcherPod, startTenantNodes } from '../e2e/harness/tenant-nodes.js';
 
 const N = Number(process.argv[2] ?? 20);
 const PROBE_BUDGET_MS = Number(process.argv[3] ?? 15) * 60_000;
@@ -60,23 +59,6 @@ function idlePod(name: string, nodeName: string): Pod {
       containers: [{ name: 'echo', image: TEST_ECHO_IMAGE, ports: [{ containerPort: 8080 }], readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 } }],
     },
   };
-}
-
-/** The launcher pod the fixture makes for a VM (tenant-nodes.ts keeps its builder private), for VMs added later. */
-function launcherPod(vm: string): KubeObject {
-  const vmi: VirtualMachineInstance = {
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachineInstance',
-    metadata: { name: vm, namespace: NS, uid: `uid-${vm}` },
-    spec: {
-      domain: { devices: {} },
-      terminationGracePeriodSeconds: 20,
-      volumes: [{ name: 'cloudinitdisk', cloudInitNoCloud: { secretRef: { name: `${CLUSTER_NAME}-md-0-userdata` } } }],
-    },
-  };
-  const pod = buildLauncherPod(vmi, { image: DEFAULT_LAUNCHER_IMAGE });
-  pod.spec.containers[0]?.env?.push({ name: 'GUEST_LEASE_RENEW_MS', value: '2000' });
-  return { ...pod, metadata: { ...pod.metadata, ownerReferences: [] } };
 }
 
 async function clientFor(kubeConfig: KubeConfig): Promise<Client> {
@@ -248,7 +230,7 @@ try {
     try {
       if (i > 1) {
         const booted = performance.now();
-        await mgmt.create(launcherPod(vm));
+        await mgmt.create(launcherPod(vm, NS, `${CLUSTER_NAME}-md-0-userdata`));
         await waitFor(
           async () => {
             const node = await tenant.get<Node>({ apiVersion: 'v1', kind: 'Node' }, { name: vm }, { direct: true });

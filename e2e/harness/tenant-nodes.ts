@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { VIRTUAL_MACHINE_TYPE, type VirtualMachine, type VirtualMachineInstance } from '../../lib/apis/kubevirt.js';
+import type { KubeObject } from '../../lib/kube/object.js';
 import { createLogger } from '../../lib/observability/logger.js';
 import { formatIP, nthAddress, parseCIDR } from '../../lib/net/ip.js';
 import { startCluster, type Cluster, type ClusterOptions } from '../../localcloud/cluster/cluster.js';
@@ -62,8 +63,11 @@ export interface TenantNodes {
   stop(): Promise<void>;
 }
 
-/** The launcher pod the KubeVirt simulator makes for a VMI with this cloud-init Secret (no owner: no VMI exists). */
-function launcherPod(vm: string, namespace: string, userdataSecret: string): object {
+/**
+ * The launcher pod the KubeVirt simulator makes for a VMI with this cloud-init Secret (no owner: no VMI exists);
+ * the bench adds VMs to a running fixture with it.
+ */
+export function launcherPod(vm: string, namespace: string, userdataSecret: string): KubeObject {
   const vmi: VirtualMachineInstance = {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachineInstance',
