@@ -140,7 +140,7 @@ describe('local cluster: nodes, the real scheduler and workloads', () => {
     const addresses = [`${service.spec?.clusterIP ?? ''}:80`, `${service.status?.loadBalancer?.ingress?.[0]?.ip ?? ''}:80`, `${NODE_IP}:${nodePort}`];
     expect(addresses[1]).to.match(/^10\.255\.255\.\d+:80$/);
     for (const address of addresses) {
-      // Round-robin over the two ready endpoints: a few requests reach both pods.
+      // Each round of two connections reaches both ready endpoints: a few requests reach both pods.
       const answered = await waitFor(
         async () => {
           const seen = new Set<string>();

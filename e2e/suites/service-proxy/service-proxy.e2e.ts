@@ -209,16 +209,16 @@ describe('service proxy: Services reachable in the cluster network namespace', f
     expect(await deviceAddresses()).to.include(`${ip}/32`);
   });
 
-  it('round-robins new connections across two ready endpoints', async () => {
+  it('spreads new connections evenly over two ready endpoints, in rounds of random order', async () => {
     const [a, b] = await Promise.all([pod('rr-a'), pod('rr-b')]);
     const svc = await createService('rr');
     await createEndpoints('rr', [{ pod: a }, { pod: b }]);
     const clusterIP = svc.spec?.clusterIP ?? '';
-    await answers(clusterIP, 80, 'rr-a'); // both are in the rotation once the first one answers
+    await answers(clusterIP, 80, 'rr-a'); // both are picked from once the first one answers
+    // Each round serves both once, so any 10 connections in a row reach each endpoint 4 to 6 times, whichever
+    // point of a round they start at.
     const seen = await sequence(clusterIP, 80, 10);
-    expect(seen.filter((s) => s === 'rr-a')).to.have.length(5);
-    expect(seen.filter((s) => s === 'rr-b')).to.have.length(5);
-    for (let i = 1; i < seen.length; i++) expect(seen[i], `connection ${i} of ${seen.join(',')}`).to.not.equal(seen[i - 1]);
+    for (const name of ['rr-a', 'rr-b']) expect(seen.filter((s) => s === name).length, `${name} in ${seen.join(',')}`).to.be.within(4, 6);
   });
 
   it('sends nothing to a not-ready endpoint, follows readiness changes, and refuses without endpoints', async () => {

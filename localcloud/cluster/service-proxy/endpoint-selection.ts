@@ -45,7 +45,7 @@ export function selectEndpoints(slices: readonly EndpointSlice[], selector: Port
   return [...chosen.values()].sort((a, b) => compareEndpoints(a, b));
 }
 
-// A stable order, so round-robin goes through endpoints the same way whichever slice listed them first.
+// A stable order, so the same endpoints make the same list whichever slice listed them first.
 function compareEndpoints(a: Endpoint, b: Endpoint): number {
   const ipOrder = a.ip.localeCompare(b.ip, 'en', { numeric: true });
   return ipOrder !== 0 ? ipOrder : a.port - b.port;
