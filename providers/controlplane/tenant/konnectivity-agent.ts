@@ -44,6 +44,15 @@ export function konnectivityAgentObjects(f: KonnectivityAgentFacts): Manifest[] 
           // Level 2 logs each server connection ("Connect to server", with its serverID) and no per-request
           // traffic: the node's own record of whether the tunnel is up.
           '--v=2',
+          // An agent learns how many servers there are only from the server it dials, and by default stops dialling
+          // once it holds that many. A control plane scaled up or rolled out later then leaves agents on the old
+          // count, and the new replicas' apiservers answer "No agent available" until an old connection breaks.
+          // Syncing forever keeps the agent dialling through the Service, so it finds every replica as it appears;
+          // the 5 s interval (jittered up to 10 s) bounds that to one handshake and one TokenReview per agent per
+          // few seconds instead of one a second.
+          '--sync-forever',
+          '--sync-interval=5s',
+          '--sync-interval-cap=30s',
           ...(f.extraArgs ?? []),
         ],
         livenessProbe: { httpGet: { path: '/healthz', port: AGENT_HEALTH_PORT, scheme: 'HTTP' }, initialDelaySeconds: 15, timeoutSeconds: 15 },

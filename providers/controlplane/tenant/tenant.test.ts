@@ -126,6 +126,15 @@ describe('tenant/phases', () => {
     expect(container?.args).to.include.members(['--health-server-port=8134', '--v=2']);
   });
 
+  it('keeps each konnectivity agent dialling, so it finds control plane replicas added after it connected', () => {
+    const phases = tenantPhases(tcp((t) => (t.spec.addons = { konnectivity: { server: { port: 8132 }, agent: { extraArgs: ['--sync-interval=2s'] } } })), endpoint, 'CA', serving);
+    const agent = object(phase(phases, 'konnectivity-agent'), 'DaemonSet', 'konnectivity-agent') as { spec: { template: { spec: { containers: { args: string[] }[] } } } } | undefined;
+    const args = agent?.spec.template.spec.containers[0]?.args ?? [];
+    expect(args).to.include('--sync-forever');
+    // The user's extra arguments come last, so the agent's flag parsing lets them override ours.
+    expect(args.lastIndexOf('--sync-interval=2s')).to.be.greaterThan(args.indexOf('--sync-interval=5s'));
+  });
+
   it('changes a phase checksum only when its objects change', () => {
     const a = phase(tenantPhases(tcp(), endpoint, 'CA', serving), 'bootstrap');
     expect(phaseChecksum(a)).to.equal(phaseChecksum(phase(tenantPhases(tcp(), endpoint, 'CA', serving), 'bootstrap')));
