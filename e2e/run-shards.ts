@@ -82,7 +82,14 @@ async function main(): Promise<number> {
   plan.forEach((p, i) => {
     console.log(`e2e shard ${i}: ${p.files.length} suites, ~${p.estimatedSeconds}s expected, log ${relative(REPO, join(OUT, `shard-${i}.log`))}`);
   });
-  const results = await Promise.all(plan.map((p, i) => runShard(i, p.files, timings, plan.length === 1)));
+  // Each shard's own time as it ends, beside its estimate: how far apart the shards end is what balancing gains.
+  const results = await Promise.all(
+    plan.map(async (p, i) => {
+      const result = await runShard(i, p.files, timings, plan.length === 1);
+      console.log(`e2e shard ${i}: exit ${result.exitCode} after ${Math.round((Date.now() - started) / 1000)}s (~${p.estimatedSeconds}s expected)`);
+      return result;
+    }),
+  );
   // Several shards: their own output, one after the other, so a failure reads as it would from a single run.
   for (const r of plan.length === 1 ? [] : results) {
     console.log(`\n===== e2e shard ${r.index} (${r.files.join(', ')}) exit ${r.exitCode} =====`);
