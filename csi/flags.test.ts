@@ -12,10 +12,16 @@ describe('csi/flags', () => {
     expect(parseDriverFlags(['--run-controller-service=false', '--node-id=acme/vm']).nodeId).to.equal('acme/vm');
   });
 
+  it('registers the node plugin with the kubelet itself when given a registration socket', () => {
+    const flags = parseDriverFlags(['--run-controller-service=false', '--node-id=acme/vm', '--registration-socket=/registry/csi.kubevirt.io-reg.sock'], { KVCLOUD_CACHE: '/c' });
+    expect(flags).to.deep.include({ registrationSocket: '/registry/csi.kubevirt.io-reg.sock', kubeletRegistrationPath: undefined, registrationProto: '/c/bin/csi-registration-v0.37.2/api.proto' });
+  });
+
   const refused = [
     { name: 'a controller without its infra namespace', argv: ['--run-node-service=false', '--infra-cluster-labels=a=b'], want: /--infra-cluster-namespace is required/ },
     { name: 'a controller without tenant labels', argv: ['--run-node-service=false', '--infra-cluster-namespace=acme'], want: /--infra-cluster-labels is required/ },
     { name: 'a node plugin that cannot name its node', argv: ['--run-controller-service=false'], want: /--node-name \(or --node-id\) is required/ },
+    { name: 'a registration socket without the node service', argv: ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--registration-socket=/r.sock'], want: /--run-node-service=false turns off/ },
     { name: 'a boolean flag that is neither true nor false', argv: ['--run-node-service=maybe'], want: /"maybe" is not true or false/ },
     { name: 'an unknown flag', argv: ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--bogus=1'], want: /Unknown option '--bogus'/ },
   ];

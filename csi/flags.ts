@@ -1,8 +1,11 @@
 // The driver's command line: kubevirt/csi-driver's flags, so its Deployment and DaemonSet manifests run this
 // program unchanged (--endpoint, --infra-cluster-namespace/-kubeconfig/-labels, --tenant-cluster-kubeconfig,
-// --node-name, --run-node-service, --run-controller-service), plus kvcloud's --csi-proto and --node-id.
+// --node-name, --run-node-service, --run-controller-service), plus kvcloud's --csi-proto and --node-id, and
+// --registration-socket (with --kubelet-registration-path, --registration-proto) for the node plugin to register
+// itself with the kubelet where no node-driver-registrar runs beside it.
 import { parseArgs } from 'node:util';
 import { parseLabelList } from './controller/parameters.js';
+import { defaultRegistrationProtoPath } from './registration.js';
 import { defaultCsiProtoPath } from './spec.js';
 
 export interface DriverFlags {
@@ -17,6 +20,11 @@ export interface DriverFlags {
   nodeName: string | undefined;
   nodeId: string | undefined;
   logLevel: string | undefined;
+  /** The node plugin's kubelet registration socket (in the kubelet's plugins_registry); none: a registrar does it. */
+  registrationSocket: string | undefined;
+  /** The CSI socket as the kubelet reaches it; default the endpoint's own path. */
+  kubeletRegistrationPath: string | undefined;
+  registrationProto: string;
 }
 
 function bool(flag: string, value: string | undefined, fallback: boolean): boolean {
@@ -43,6 +51,9 @@ export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = proces
       'node-id': s,
       'volume-prefix': s,
       'log-level': s,
+      'registration-socket': s,
+      'kubelet-registration-path': s,
+      'registration-proto': s,
       v: s,
     },
     strict: true,
@@ -59,6 +70,9 @@ export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     nodeName: values['node-name'],
     nodeId: values['node-id'],
     logLevel: values['log-level'],
+    registrationSocket: values['registration-socket'],
+    kubeletRegistrationPath: values['kubelet-registration-path'],
+    registrationProto: values['registration-proto'] ?? defaultRegistrationProtoPath(env),
   };
   if (flags.runControllerService) {
     if (!flags.infraNamespace) throw new Error('--infra-cluster-namespace is required to run the controller service');
@@ -66,5 +80,6 @@ export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     if (Object.keys(flags.infraLabels).length === 0) throw new Error('--infra-cluster-labels is required to run the controller service: they tie infra volumes to this tenant');
   }
   if (flags.runNodeService && !flags.nodeId && !flags.nodeName) throw new Error('--node-name (or --node-id) is required to run the node service');
+  if (flags.registrationSocket && !flags.runNodeService) throw new Error('--registration-socket registers the node service, which --run-node-service=false turns off');
   return flags;
 }

@@ -10,11 +10,12 @@ import { ControllerService } from './controller/controller.js';
 import { nodeIdOf } from './controller/node-id.js';
 import { parseStorageClassEnforcement } from './controller/storage-class-enforcement.js';
 import { parseDriverFlags, type DriverFlags } from './flags.js';
-import { identityService } from './identity.js';
+import { DRIVER_NAME, identityService } from './identity.js';
 import { systemDeviceFinder } from './node/device.js';
 import { systemMounter } from './node/mounts.js';
 import { NodeService } from './node/node.js';
-import { serveCsi } from './server.js';
+import { serveRegistration, pluginInfo } from './registration.js';
+import { parseEndpoint, serveCsi } from './server.js';
 import { loadCsiServices } from './spec.js';
 
 const VENDOR_VERSION = process.env.KVCLOUD_VERSION ?? '0.1.0';
@@ -37,6 +38,13 @@ async function resolveNodeId(flags: DriverFlags): Promise<string> {
   } finally {
     tenant.transport.close();
   }
+}
+
+/** The CSI socket's path, which the kubelet is told at registration; a tcp endpoint cannot be registered. */
+function csiSocketPath(endpoint: string): string {
+  const target = parseEndpoint(endpoint);
+  if (target.kind !== 'unix') throw new Error(`--registration-socket needs a unix --endpoint (the kubelet dials a socket), not ${endpoint}`);
+  return target.path;
 }
 
 async function main(): Promise<void> {
@@ -67,10 +75,12 @@ async function main(): Promise<void> {
     node: node?.rpcs(),
     log,
   });
+  // Registered only once the CSI socket answers, so the kubelet's first NodeGetInfo finds it.
+  const registration = flags.registrationSocket ? await serveRegistration({ socket: flags.registrationSocket, protoPath: flags.registrationProto, info: pluginInfo(DRIVER_NAME, flags.kubeletRegistrationPath ?? csiSocketPath(flags.endpoint)), log }) : undefined;
   const stop = () => {
     // In-flight RPCs (a publish waiting for its hot-plug) may finish; the CO retries whatever does not in time.
     setTimeout(() => process.exit(0), 5_000).unref();
-    void server.stop().then(() => process.exit(0));
+    void Promise.all([registration?.stop(), server.stop()]).then(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { expect } from 'chai';
 import { parse, parseAllDocuments } from 'yaml';
+import { parseCcmOptions } from '../ccm/config/options.js';
 import {
   assembleComponents,
   CONTROL_PLANE_PROVIDER,
@@ -173,6 +174,8 @@ describe('packaging/release-manifests', () => {
     const KAMAJI_VARIABLES = ['CLUSTER_DATASTORE', 'CONTROL_PLANE_SERVICE_TYPE', 'POD_CIDR'];
     // The worker node group's bounds for cluster-autoscaler; defaulted, so no existing invocation needs them.
     const AUTOSCALER_VARIABLES = ['WORKER_MACHINE_MIN_COUNT', 'WORKER_MACHINE_MAX_COUNT'];
+    // The tenant's cloud controller manager: how many run (0 opts out) and its image; defaulted too.
+    const CCM_VARIABLES = ['KVCLOUD_CCM_REPLICAS', 'KVCLOUD_CCM_IMAGE'];
     const sample: Record<string, string> = { CONTROL_PLANE_MACHINE_COUNT: '1', WORKER_MACHINE_COUNT: '3' };
 
     it('ships the default (hosted control plane), kubeadm, lb, ext-infra, persistent-storage and both topology flavors', async () => {
@@ -190,11 +193,11 @@ describe('packaging/release-manifests', () => {
 
     const docsOf = async (file: string): Promise<Manifest[]> => {
       const text = await readFile(file, 'utf8');
-      const known = [...CAPK_VARIABLES, ...KAMAJI_VARIABLES, ...AUTOSCALER_VARIABLES];
+      const known = [...CAPK_VARIABLES, ...KAMAJI_VARIABLES, ...AUTOSCALER_VARIABLES, ...CCM_VARIABLES];
       const unknown = variablesOf(text).filter((v) => !known.includes(v.name));
-      expect(unknown, `${basename(file)}: variables neither CAPK, Kamaji nor the autoscaler bounds use`).to.deep.equal([]);
-      // A variable only a hosted control plane (or an autoscaler) has must not be required: other users never set it.
-      for (const v of variablesOf(text).filter((v) => [...KAMAJI_VARIABLES, ...AUTOSCALER_VARIABLES].includes(v.name))) expect(v.default, `${basename(file)} ${v.name}`).to.be.a('string');
+      expect(unknown, `${basename(file)}: variables neither CAPK, Kamaji, the autoscaler bounds nor the CCM use`).to.deep.equal([]);
+      // A variable only a hosted control plane (or an autoscaler, or the CCM) has must not be required: other users never set it.
+      for (const v of variablesOf(text).filter((v) => [...KAMAJI_VARIABLES, ...AUTOSCALER_VARIABLES, ...CCM_VARIABLES].includes(v.name))) expect(v.default, `${basename(file)} ${v.name}`).to.be.a('string');
       const substituted = text.replace(/\$\{([A-Z_]+)(?::=([^}]*))?\}/g, (_m, name: string, dflt: string | undefined) => sample[name] ?? dflt ?? `x-${name.toLowerCase()}`);
       return parseAllDocuments(substituted)
         .map((d) => d.toJS() as Manifest | null)
@@ -246,6 +249,79 @@ describe('packaging/release-manifests', () => {
       expect(docs.filter((d) => d.kind === 'KubevirtMachineTemplate').map((d) => d.metadata.name)).to.deep.equal(['x-cluster_name-md-0']);
       expect(docs.map((d) => d.kind)).to.include.members(['MachineDeployment', 'KubeadmConfigTemplate']);
       expect(docs.map((d) => d.kind)).not.to.include('KubeadmControlPlane');
+    });
+
+    interface PodSpec {
+      serviceAccountName?: string;
+      containers: { name: string; image: string; command?: string[]; args: string[]; volumeMounts: { name: string; mountPath: string }[] }[];
+      volumes: { name: string; secret?: { secretName: string }; configMap?: { name: string } }[];
+    }
+    interface Rule {
+      apiGroups: string[];
+      resources: string[];
+      verbs: string[];
+    }
+
+    it('the default flavor runs the tenant\'s CCM in its namespace: <cluster>-kubeconfig, its cloud-config, a least-privilege Role, kubelets with --cloud-provider=external', async () => {
+      const file = (await templateFiles()).find((f) => basename(f) === 'cluster-template.yaml') ?? '';
+      const docs = await docsOf(file);
+      const named = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name);
+      const deployment = named('Deployment', 'x-cluster_name-ccm') as (Manifest & { spec: { replicas: number; template: { spec: PodSpec } } }) | undefined;
+      if (!deployment) throw new Error('no Deployment x-cluster_name-ccm');
+      expect(deployment.spec.replicas, 'KVCLOUD_CCM_REPLICAS defaults to one CCM').to.equal(1);
+      const pod = deployment.spec.template.spec;
+      const [container, ...others] = pod.containers;
+      expect(others).to.deep.equal([]);
+      expect(container?.image).to.equal('ghcr.io/kvcloud/ccm:dev');
+      expect(container?.command, 'args only: the image\'s entrypoint is the CCM').to.equal(undefined);
+
+      // The flags start the CCM: every file they name is a mounted volume's key, the cloud-config passes its strict parser.
+      const files: Record<string, string> = {};
+      for (const m of container?.volumeMounts ?? []) {
+        const volume = pod.volumes.find((v) => v.name === m.name);
+        if (volume?.secret) files[`${m.mountPath}/value`] = `Secret ${volume.secret.secretName}`;
+        if (volume?.configMap) {
+          const data = (named('ConfigMap', volume.configMap.name) as (Manifest & { data: Record<string, string> }) | undefined)?.data ?? {};
+          for (const [key, text] of Object.entries(data)) files[`${m.mountPath}/${key}`] = text;
+        }
+      }
+      // docsOf's stand-in for ${CLUSTER_NAME} has an underscore, which no real cluster name has.
+      const args = (container?.args ?? []).map((a) => a.replace('x-cluster_name', 'acme'));
+      const options = parseCcmOptions(args, (path) => {
+        const text = files[path];
+        if (text === undefined) throw new Error(`${path} is in no mounted volume`);
+        return text;
+      });
+      expect(options.clusterName).to.equal('acme');
+      expect(files[options.flags.kubeconfig ?? ''], '--kubeconfig: the tenant\'s admin kubeconfig Cluster API writes').to.equal('Secret x-cluster_name-kubeconfig');
+      expect(options.cloudConfig).to.deep.include({ kubeconfig: '', namespace: 'x-namespace' });
+      expect(options.cloudConfig.loadBalancer).to.include({ enabled: true, enableEPSController: true });
+      // Zone and region would need get on the infra Nodes, which a namespaced Role cannot grant.
+      expect(options.cloudConfig.instancesV2).to.deep.equal({ enabled: true, zoneAndRegionEnabled: false });
+
+      // Its ServiceAccount is bound to exactly what it uses in the namespace, and nothing cluster-scoped exists.
+      expect(named('ServiceAccount', pod.serviceAccountName ?? ''), `ServiceAccount ${pod.serviceAccountName ?? ''}`).to.not.equal(undefined);
+      const bindings = docs.filter((d) => d.kind === 'RoleBinding' && (d.subjects as { name: string }[]).some((sub) => sub.name === pod.serviceAccountName));
+      expect(bindings, 'RoleBindings of the CCM').to.have.length(1);
+      expect(bindings[0]?.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: 'x-namespace' }]);
+      const role = named('Role', (bindings[0]?.roleRef as { kind: string; name: string }).name) as (Manifest & { rules: Rule[] }) | undefined;
+      const grants = (role?.rules ?? []).flatMap((r) => r.apiGroups.flatMap((g) => r.resources.map((res) => `${g}/${res}: ${[...r.verbs].sort().join(',')}`))).sort();
+      expect(grants).to.deep.equal([
+        '/services: create,delete,get,list,patch,watch',
+        'discovery.k8s.io/endpointslices: create,delete,get,list,patch,watch',
+        'kubevirt.io/virtualmachineinstances: get,list,watch',
+        'kubevirt.io/virtualmachines: get,list,watch',
+      ]);
+      expect(docs.map((d) => d.kind)).to.not.include.members(['ClusterRole', 'ClusterRoleBinding']);
+      // Nothing owns them: the KubevirtCluster's deletion finds them by CAPK's extra-resource label.
+      for (const d of docs.filter((d) => ['Deployment', 'ConfigMap', 'ServiceAccount', 'Role', 'RoleBinding'].includes(d.kind))) {
+        expect(d.metadata.labels, `${d.kind} ${d.metadata.name ?? ''}`).to.include({ 'cluster.x-k8s.io/cluster-name': 'x-cluster_name', 'capk.cluster.x-k8s.io/template-kind': 'extra-resource' });
+      }
+
+      // The tenant side hands the cloud work to the CCM: kubelets and controller-manager run with an external provider.
+      const kct = docs.find((d) => d.kind === 'KubeadmConfigTemplate');
+      expect(kct?.spec).to.have.nested.property('template.spec.joinConfiguration.nodeRegistration.kubeletExtraArgs').that.deep.includes({ name: 'cloud-provider', value: 'external' });
+      expect(docs.find((d) => d.kind === 'KamajiControlPlane')?.spec).to.have.nested.property('controllerManager.extraArgs').that.includes('--cloud-provider=external');
     });
 
     it('the kubeadm flavor keeps CAPK\'s default: a KubeadmControlPlane on VMs behind the KubevirtCluster\'s Service', async () => {

@@ -110,10 +110,10 @@ class SpdyClient {
     });
   }
 
-  async open(headers: [string, string][]): Promise<number> {
+  async open(headers: [string, string][], fin = false): Promise<number> {
     const id = this.nextId;
     this.nextId += 2;
-    this.socket.write(encodeSynStream(id, await this.deflate.compress(encodeHeaderBlock(headers)), false));
+    this.socket.write(encodeSynStream(id, await this.deflate.compress(encodeHeaderBlock(headers)), fin));
     return id;
   }
 
@@ -255,6 +255,36 @@ describe('streaming server', () => {
     expect(c.data.get(data0)).to.equal('ABC');
     expect(c.data.get(err0) ?? '').to.equal('');
     expect(c.data.get(err1)).to.equal('error forwarding port 1 to pod default/p: connection refused');
+    c.close();
+  });
+
+  it('handles the frames before a SPDY client half-closes, answers them, then ends its own side', async () => {
+    const { socket } = await upgrade(server.getPortForward('pod', 'pod default/p'), spdyHeaders('portforward.k8s.io'));
+    const c = new SpdyClient(socket);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.resume();
+    const err = await c.open([['streamtype', 'error'], ['port', '1e3'], ['requestid', '0']]);
+    await c.open([['streamtype', 'data'], ['port', '1e3'], ['requestid', '0']]);
+    socket.end();
+    await closed;
+    expect(c.data.get(err)).to.match(/^error forwarding port 1e3 to pod default\/p: /);
+    expect(server.sessions).to.equal(0);
+  });
+
+  it('resets a stream that gets data after its FIN (STREAM_ALREADY_CLOSED) and goes on serving the connection', async () => {
+    const { socket } = await upgrade(server.getPortForward('pod', 'pod default/p'), spdyHeaders('portforward.k8s.io'));
+    const c = new SpdyClient(socket);
+    socket.resume();
+    await c.open([['streamtype', 'error'], ['port', '80'], ['requestid', '0']]);
+    const ended = await c.open([['streamtype', 'data'], ['port', '80'], ['requestid', '0']], true);
+    c.send(ended, 'after the FIN');
+    await c.until(() => c.frames.some((f) => f.type === 'rst_stream' && f.streamId === ended), 'RST_STREAM');
+    expect(c.frames.find((f) => f.type === 'rst_stream' && f.streamId === ended)).to.deep.include({ status: 9 });
+    await c.open([['streamtype', 'error'], ['port', '80'], ['requestid', '1']]);
+    const data = await c.open([['streamtype', 'data'], ['port', '80'], ['requestid', '1']]);
+    c.send(data, 'still here', true);
+    await c.until(() => c.fin.has(data), 'the second pair to end');
+    expect(c.data.get(data)).to.equal('STILL HERE');
     c.close();
   });
 

@@ -73,18 +73,21 @@ export class StreamingServer<Container, Pod> {
     });
   }
 
-  /** The URL of a new exec session; throws TooManyInFlightError while the cache is full. */
-  getExec(container: Container, cmd: string[], opts: StreamOptions): string {
-    return this.url('exec', { kind: 'exec', container, cmd, opts });
+  /**
+   * The URL of a new exec session; throws TooManyInFlightError while the cache is full. `baseURL` puts it under
+   * another listener that hands its requests to this server (a runtime's local stream address for CRI clients).
+   */
+  getExec(container: Container, cmd: string[], opts: StreamOptions, baseURL?: string): string {
+    return this.url('exec', { kind: 'exec', container, cmd, opts }, baseURL);
   }
 
-  getAttach(container: Container, opts: StreamOptions): string {
-    return this.url('attach', { kind: 'attach', container, opts });
+  getAttach(container: Container, opts: StreamOptions, baseURL?: string): string {
+    return this.url('attach', { kind: 'attach', container, opts }, baseURL);
   }
 
   /** `describe` names the pod in error messages the client shows ("pod acme/web, uid ..."). */
-  getPortForward(pod: Pod, describe: string): string {
-    return this.url('portforward', { kind: 'portforward', pod, describe });
+  getPortForward(pod: Pod, describe: string, baseURL?: string): string {
+    return this.url('portforward', { kind: 'portforward', pod, describe }, baseURL);
   }
 
   /** Sessions being served now: upgraded, and not yet over. */
@@ -200,9 +203,9 @@ export class StreamingServer<Container, Pod> {
     return (port, stream, signal) => this.opts.runtime.portForward(pod, port, stream, signal);
   }
 
-  private url(kind: keyof typeof PATHS, request: StreamingRequest<Container, Pod>): string {
+  private url(kind: keyof typeof PATHS, request: StreamingRequest<Container, Pod>, baseURL = this.opts.baseURL): string {
     const token = this.cache.insert(request);
-    return `${this.opts.baseURL.replace(/\/$/, '')}/${PATHS[kind]}/${token}`;
+    return `${baseURL.replace(/\/$/, '')}/${PATHS[kind]}/${token}`;
   }
 
   /** The request a URL of ours names, used up by this call; paths may come with or without the base URL's path. */

@@ -32,6 +32,18 @@ describe('container mounts', () => {
     ]);
   });
 
+  it('binds a raw block volume\'s published device at its devicePath, writable', () => {
+    const mounts = containerMounts(
+      { name: 'app', volumeDevices: [{ name: 'disk', devicePath: '/dev/xvda' }] },
+      [{ name: 'disk', persistentVolumeClaim: { claimName: 'raw' } }],
+      new Map([['disk', '/var/lib/kubelet/plugins/kubernetes.io/csi/volumeDevices/publish/pvc-1/uid-1']]),
+      new Map(),
+      '/run/pod/etc-hosts',
+    );
+    expect(mounts.find((m) => m.target === '/dev/xvda')).to.deep.equal({ source: '/var/lib/kubelet/plugins/kubernetes.io/csi/volumeDevices/publish/pvc-1/uid-1', target: '/dev/xvda', readOnly: false });
+    expect(() => containerMounts({ name: 'app', volumeDevices: [{ name: 'none', devicePath: '/dev/x' }] }, [], new Map(), new Map(), '/h')).to.throw('volumeDevice "none" names no volume');
+  });
+
   it('resolves subPath and subPathExpr inside the volume', () => {
     const mounts = containerMounts(
       { name: 'app', volumeMounts: [{ name: 'data', mountPath: '/a', subPath: 'x/y' }, { name: 'data', mountPath: '/b', subPathExpr: 'logs/$(POD_NAME)' }] },

@@ -33,6 +33,12 @@ export function containerMounts(
     const volume = volumes.find((v) => v.name === m.name);
     mounts.push({ source, target: m.mountPath, readOnly: (m.readOnly ?? false) || alwaysReadOnly(volume) });
   }
+  // A raw block volume's path is the published device itself, bound over a file at devicePath.
+  for (const d of container.volumeDevices ?? []) {
+    const device = volumePaths.get(d.name);
+    if (!device) throw new ContainerConfigError(`volumeDevice "${d.name}" names no volume of the pod`);
+    mounts.push({ source: device, target: d.devicePath, readOnly: false });
+  }
   const depth = (p: string) => normalize(p).split('/').filter(Boolean).length;
   return mounts.sort((a, b) => depth(a.target) - depth(b.target));
 }

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { containerArgv, ExecutableNotFoundError, ImageNotMappedError, parseImageReference, resolveImage, TEST_ECHO_IMAGE, TEST_SHELL_IMAGE, type LocalImage } from './images.js';
 import { upstreamVersion } from '../versions.js';
 import { DEFAULT_COREDNS_TAG } from '../../providers/controlplane/tenant/coredns.js';
+import { DEFAULT_CLUSTER_AUTOSCALER_IMAGE } from '../../providers/autoscaler/cluster-autoscaler-objects.js';
 
 async function refusal(reference: string): Promise<Error> {
   try {
@@ -59,6 +60,30 @@ describe('image to local program mapping', () => {
     // Resolved when `make tools` built it; otherwise refused with the way to build it, never unmapped.
     if (err instanceof Error) expect(err.message).to.include('e2e/tools/build.sh coredns');
     else expect(err.entrypoint[0]).to.match(new RegExp(`/bin/coredns-${DEFAULT_COREDNS_TAG}/coredns$`));
+  });
+
+  it("runs the CCM image's entrypoint with args only, and as /bin/kubevirt-cloud-controller-manager for upstream's manifests", async () => {
+    const image = await resolveImage('ghcr.io/kvcloud/ccm:dev');
+    const byArgs = containerArgv(image, undefined, ['--cloud-provider=kubevirt']);
+    expect(byArgs.slice(0, 2)).to.deep.equal([process.execPath, '--import']);
+    expect(byArgs[3]).to.match(/\/ccm\/main\.ts$/);
+    expect(byArgs[4]).to.equal('--cloud-provider=kubevirt');
+    expect(containerArgv(image, ['/bin/kubevirt-cloud-controller-manager'], ['--cloud-provider=kubevirt'])).to.deep.equal(byArgs);
+    expect(() => containerArgv(image, ['sh'], undefined)).to.throw(ExecutableNotFoundError, /it has kubevirt-cloud-controller-manager/);
+  });
+
+  it('runs the cluster-autoscaler image from the binary $CLUSTER_AUTOSCALER names, and says so when it names none', async () => {
+    const saved = process.env.CLUSTER_AUTOSCALER;
+    try {
+      process.env.CLUSTER_AUTOSCALER = '/bin/true';
+      const image = await resolveImage(DEFAULT_CLUSTER_AUTOSCALER_IMAGE);
+      expect(containerArgv(image, ['/cluster-autoscaler'], ['--v=2'])).to.deep.equal(['/bin/true', '--v=2']);
+      process.env.CLUSTER_AUTOSCALER = '/nonexistent/cluster-autoscaler';
+      expect(await refusal(DEFAULT_CLUSTER_AUTOSCALER_IMAGE)).to.be.instanceOf(ImageNotMappedError).with.property('message').that.includes('$CLUSTER_AUTOSCALER');
+    } finally {
+      if (saved === undefined) delete process.env.CLUSTER_AUTOSCALER;
+      else process.env.CLUSTER_AUTOSCALER = saved;
+    }
   });
 
   it("finds the shell image's commands on the machine", async () => {

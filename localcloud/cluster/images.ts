@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { binaryPath, cacheDir, executable, type BinaryName } from '../binaries.js';
+import { DEFAULT_CLUSTER_AUTOSCALER_IMAGE } from '../../providers/autoscaler/cluster-autoscaler-objects.js';
 import { parseVersionsEnv, toolsDir, upstreamVersion } from '../versions.js';
 
 export interface LocalImage {
@@ -144,10 +145,25 @@ const tsxLoader = import.meta.resolve('tsx/esm');
 // with no build step.
 const kvcloudMain = (main: string): string[] => [process.execPath, '--import', tsxLoader, join(repoRoot, main)];
 
-// kvcloud's component images: their manifests give args only, so the entrypoint is all they need.
-const kvcloudComponent = (main: string): CatalogEntry => ({
+// kvcloud's component images: their manifests give args only, so the entrypoint is all they need, unless the
+// component replaces an upstream one whose manifests name its executable (`command`), which the image then has too.
+const kvcloudComponent = (main: string, upstreamExecutable?: string): CatalogEntry => ({
   tags: () => [KVCLOUD_IMAGE_TAG],
-  resolve: () => Promise.resolve({ entrypoint: kvcloudMain(main), programs: {} }),
+  resolve: () => {
+    const argv = kvcloudMain(main);
+    return Promise.resolve({ entrypoint: argv, programs: upstreamExecutable ? { [upstreamExecutable]: argv } : {} });
+  },
+});
+
+// A peer's image whose program is a binary built elsewhere and named by the environment variable `variable`, at the
+// tag of the image the component asks for by default.
+const peerBinary = (variable: string, image: string, file: string): CatalogEntry => ({
+  tags: () => [parseImageReference(image).tag ?? ''],
+  resolve: () => {
+    const path = process.env[variable] ?? '';
+    if (!executable(path)) throw new ImageNotMappedError(`${image} runs the binary named by $${variable}, which is not an executable ("${path}")`);
+    return Promise.resolve({ entrypoint: [path], programs: { [file]: [path] } });
+  },
 });
 
 const catalog: Record<string, CatalogEntry> = {
@@ -180,6 +196,11 @@ const catalog: Record<string, CatalogEntry> = {
   'kvcloud.local/test/shell': { tags: () => ['dev'], resolve: () => Promise.resolve({ entrypoint: ['/bin/sh'] }) },
   'ghcr.io/kvcloud/infrastructure-manager': kvcloudComponent('providers/infrastructure/main.ts'),
   'ghcr.io/kvcloud/controlplane-manager': kvcloudComponent('providers/controlplane/main.ts'),
+  // The tenants' cloud controller manager (the default cluster template runs one per tenant); upstream's kccm
+  // manifests run it as /bin/kubevirt-cloud-controller-manager.
+  'ghcr.io/kvcloud/ccm': kvcloudComponent('ccm/main.ts', 'kubevirt-cloud-controller-manager'),
+  // cluster-autoscaler is not on the Go module proxy, so `make tools` cannot build it: a binary given by path runs it.
+  'registry.k8s.io/autoscaling/cluster-autoscaler': peerBinary('CLUSTER_AUTOSCALER', DEFAULT_CLUSTER_AUTOSCALER_IMAGE, 'cluster-autoscaler'),
   // The OS inside a simulated KubeVirt VM: the KubeVirt simulator's virt-launcher pods run it (simulators/guest).
   'kvcloud.local/test/virt-launcher': kvcloudComponent('simulators/guest/main.ts'),
 };
@@ -202,6 +223,11 @@ export async function resolveImage(reference: string): Promise<LocalImage> {
         return path === undefined ? undefined : [path];
       };
   return { reference, entrypoint, findProgram, programNames: programs ? Object.keys(programs) : ['anything on PATH'], env: { PATH: DEFAULT_PATH } };
+}
+
+/** Every reference (repository:tag) the catalog serves: what a node's image store lists (the guest's CRI ListImages). */
+export function catalogImages(): string[] {
+  return Object.entries(catalog).flatMap(([repository, entry]) => entry.tags().map((tag) => `${repository}:${tag}`));
 }
 
 /** The argv a container runs: its command (or the image's entrypoint) followed by its args. */

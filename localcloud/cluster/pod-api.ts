@@ -90,6 +90,8 @@ export interface Container {
   resources?: ResourceRequirements;
   ports?: ContainerPort[];
   volumeMounts?: VolumeMount[];
+  /** Raw block volumes (PersistentVolumeClaims of volumeMode Block): the device appears at devicePath. */
+  volumeDevices?: { name: string; devicePath: string }[];
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
@@ -129,6 +131,7 @@ export interface Volume {
   hostPath?: { path: string; type?: string };
   downwardAPI?: { items?: DownwardAPIVolumeFile[]; defaultMode?: number };
   projected?: { sources?: VolumeProjection[]; defaultMode?: number };
+  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
 }
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';

@@ -8,7 +8,7 @@ import type { PodRuntimeFacts } from './downward-api.js';
 import { podKey, type Pod } from './pod-api.js';
 import { podResolvConf, type ClusterDNS } from './pod-dns.js';
 import { createSandbox, destroySandbox, type PodNetwork, type PodSandbox } from './pod-sandbox.js';
-import { materialiseVolumes, type NodeFilesystem } from './pod-volumes.js';
+import { materialiseVolumes, type ClaimVolumes, type NodeFilesystem } from './pod-volumes.js';
 import type { ServiceAccountTokens } from './service-account-token.js';
 
 export interface PodResourcesContext {
@@ -22,6 +22,8 @@ export interface PodResourcesContext {
   dns: ClusterDNS | undefined;
   /** The node's filesystem when it is not the machine's (see pod-volumes.ts). */
   nodeFS: NodeFilesystem | undefined;
+  /** PersistentVolumeClaim volumes, where the node serves them (see pod-volumes.ts). */
+  claims: ClaimVolumes | undefined;
   /** The latest pod object, lookups in its namespace, and what the downward API needs. */
   pod(): Pod;
   lookup(): ObjectLookup;
@@ -115,11 +117,13 @@ export class PodResources {
     try {
       await this.releaseNetwork();
     } finally {
+      // A published volume is a mount inside the pod directory: removing the directory first would delete its data.
+      await this.ctx.claims?.tearDown(this.ctx.pod());
       await rm(this.ctx.dir, { recursive: true, force: true });
     }
   }
 
   private materialise(): Promise<Map<string, string>> {
-    return materialiseVolumes({ pod: this.ctx.pod(), dir: join(this.ctx.dir, 'volumes'), lookup: this.ctx.lookup(), tokens: this.ctx.tokens, facts: this.ctx.facts(), nodeFS: this.ctx.nodeFS });
+    return materialiseVolumes({ pod: this.ctx.pod(), dir: join(this.ctx.dir, 'volumes'), lookup: this.ctx.lookup(), tokens: this.ctx.tokens, facts: this.ctx.facts(), nodeFS: this.ctx.nodeFS, claims: this.ctx.claims });
   }
 }

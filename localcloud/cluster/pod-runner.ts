@@ -10,7 +10,7 @@ import type { ContainerRun } from './container-record.js';
 import { POD, podKey, type Pod } from './pod-api.js';
 import type { ClusterDNS } from './pod-dns.js';
 import type { PodNetwork } from './pod-sandbox.js';
-import type { NodeFilesystem } from './pod-volumes.js';
+import type { ClaimVolumes, NodeFilesystem } from './pod-volumes.js';
 import { PodWorker, type NodeContext, type PodWorkerDeps } from './pod-worker.js';
 import { RestartBackoff, type RestartBackoffOptions } from './restart-backoff.js';
 import { ServiceAccountTokens } from './service-account-token.js';
@@ -30,6 +30,8 @@ export interface PodRunnerOptions {
   dns?: ClusterDNS | undefined;
   /** The nodes' filesystem when it is not the machine's: a simulated VM's, where hostPaths resolve and may be made. */
   nodeFS?: NodeFilesystem | undefined;
+  /** PersistentVolumeClaim volumes, where the nodes serve them (a simulated VM's CSI volumes). */
+  claims?: ClaimVolumes | undefined;
   /** How often Secret, ConfigMap, downward API and token volumes are refreshed. Default 10s. */
   volumeRefreshMs?: number;
   log: Logger;
@@ -112,6 +114,7 @@ export class PodRunner {
       volumeRefreshMs: this.opts.volumeRefreshMs ?? 10_000,
       dns: this.opts.dns,
       nodeFS: this.opts.nodeFS,
+      claims: this.opts.claims,
       log: this.opts.log.child({ node: node.name }),
     };
   }

@@ -18,12 +18,24 @@ export interface VolumeContext {
   facts: PodRuntimeFacts;
   /** The node's filesystem when it is not the machine's (a simulated VM's): hostPaths resolve, and may be made, there. */
   nodeFS?: NodeFilesystem | undefined;
+  claims?: ClaimVolumes | undefined;
 }
 
 /** A node filesystem that lives inside the run, so hostPath volumes of type *OrCreate (or unset) may create paths in it. */
 export interface NodeFilesystem {
   /** Where a path of the node is on this machine. */
   resolve(path: string): string;
+}
+
+/**
+ * The node's side of PersistentVolumeClaim volumes, where a node has one (a simulated VM's kubelet attaches,
+ * stages and publishes CSI volumes); the management nodes have none.
+ */
+export interface ClaimVolumes {
+  /** Where the claim's volume (a directory) or raw device (a file) is for this pod; VolumeSetupError while it waits. */
+  setUp(pod: Pod, volume: Volume & { persistentVolumeClaim: { claimName: string; readOnly?: boolean } }): Promise<string>;
+  /** Unpublishes every claim volume of the pod: called before the pod directory is removed, so no data goes with it. */
+  tearDown(pod: Pod): Promise<void>;
 }
 
 /** Why a volume cannot be set up (yet): the pod waits in ContainerCreating with this message. */
@@ -122,6 +134,7 @@ async function hostPathOf(volume: Volume & { hostPath: { path: string; type?: st
 async function setUp(ctx: VolumeContext, volume: Volume): Promise<string> {
   const dir = join(ctx.dir, volume.name);
   if (volume.hostPath) return hostPathOf({ ...volume, hostPath: volume.hostPath }, ctx.nodeFS);
+  if (volume.persistentVolumeClaim && ctx.claims) return ctx.claims.setUp(ctx.pod, { ...volume, persistentVolumeClaim: volume.persistentVolumeClaim });
   if (volume.emptyDir) {
     await mkdir(dir, { recursive: true });
     return dir;

@@ -20,7 +20,7 @@ import type { ObjectLookup } from './container-env.js';
 import type { PodRuntimeFacts } from './downward-api.js';
 import { CONFIG_MAP, POD, SECRET, podKey, type ConfigMap, type ContainerStateTerminated, type Pod, type PodStatus, type Quantity, type Secret } from './pod-api.js';
 import type { ClusterDNS } from './pod-dns.js';
-import type { NodeFilesystem } from './pod-volumes.js';
+import type { ClaimVolumes, NodeFilesystem } from './pod-volumes.js';
 import { PodResources } from './pod-resources.js';
 import { podStatus, type PodObservation } from './pod-status.js';
 import type { RestartBackoff } from './restart-backoff.js';
@@ -50,6 +50,7 @@ export interface PodWorkerDeps {
   volumeRefreshMs: number;
   dns: ClusterDNS | undefined;
   nodeFS: NodeFilesystem | undefined;
+  claims: ClaimVolumes | undefined;
   log: Logger;
 }
 
@@ -101,6 +102,7 @@ export class PodWorker {
       volumeRefreshMs: deps.volumeRefreshMs,
       dns: deps.dns,
       nodeFS: deps.nodeFS,
+      claims: deps.claims,
       pod: () => this.pod,
       lookup: () => this.lookup(),
       facts: () => this.facts(),

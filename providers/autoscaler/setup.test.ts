@@ -9,6 +9,7 @@ import { createLogger } from '../../lib/observability/logger.js';
 import { ToolkitMetrics } from '../../lib/observability/metrics.js';
 import { certificatePem, createCertificateAuthority, issueCertificate, privateKeyPem } from '../../lib/pki/x509.js';
 import { FakeApiServer } from '../../lib/testing/fake-apiserver.js';
+import { DEFAULT_CLUSTER_AUTOSCALER_IMAGE } from './cluster-autoscaler-objects.js';
 import { AUTOSCALER_OPTIONS, autoscalerConfig, setupAutoscaler } from './setup.js';
 
 const parse = (args: string[]) => parseManagerFlags(args, AUTOSCALER_OPTIONS).values;
@@ -18,9 +19,14 @@ describe('providers/autoscaler/setup', () => {
     {
       name: 'mutual TLS from three files, on every address by default',
       args: ['--tls-cert-file=c', '--tls-private-key-file=k', '--client-ca-file=ca'],
-      want: { address: '0.0.0.0:8086', tlsFiles: { cert: 'c', key: 'k', clientCA: 'ca' }, clusters: undefined },
+      want: { address: '0.0.0.0:8086', tlsFiles: { cert: 'c', key: 'k', clientCA: 'ca' }, clusters: undefined, clusterAutoscaler: { image: DEFAULT_CLUSTER_AUTOSCALER_IMAGE, extraArgs: [] } },
     },
-    { name: 'plaintext only when asked for', args: ['--insecure', '--grpc-bind-address=127.0.0.1:0', '--cluster=acme', '--cluster=globex'], want: { address: '127.0.0.1:0', tlsFiles: undefined, clusters: ['acme', 'globex'] } },
+    { name: 'plaintext only when asked for', args: ['--insecure', '--grpc-bind-address=127.0.0.1:0', '--cluster=acme', '--cluster=globex'], want: { address: '127.0.0.1:0', tlsFiles: undefined, clusters: ['acme', 'globex'], clusterAutoscaler: { image: DEFAULT_CLUSTER_AUTOSCALER_IMAGE, extraArgs: [] } } },
+    {
+      name: 'the per-Cluster cluster-autoscalers\' image and extra flags',
+      args: ['--insecure', '--cluster-autoscaler-image=example.com/ca:v1', '--cluster-autoscaler-arg=--scan-interval=5s', '--cluster-autoscaler-arg=--v=2'],
+      want: { address: '0.0.0.0:8086', tlsFiles: undefined, clusters: undefined, clusterAutoscaler: { image: 'example.com/ca:v1', extraArgs: ['--scan-interval=5s', '--v=2'] } },
+    },
     { name: 'no TLS files and no --insecure', args: [], want: /needs --tls-cert-file/ },
     { name: 'a TLS file missing', args: ['--tls-cert-file=c', '--client-ca-file=ca'], want: /needs --tls-cert-file/ },
     { name: '--insecure with TLS files', args: ['--insecure', '--tls-cert-file=c'], want: /exclude each other/ },

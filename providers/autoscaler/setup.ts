@@ -1,11 +1,14 @@
 // Wires the externalgrpc server into a toolkit Manager: its flags, the CloudProvider over the manager's cached
 // client, Events and metrics registry, and the server as a leader-only runnable whose readiness says whether this
-// replica serves, so a Service in front of several replicas reaches the one that may write.
+// replica serves, so a Service in front of several replicas reaches the one that may write; and the controller of
+// the per-Cluster cluster-autoscaler Deployments.
 import { readFile } from 'node:fs/promises';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import type { FlagValue } from '../../lib/controller/manager-flags.js';
 import type { Manager } from '../../lib/controller/manager.js';
 import { CloudProvider } from './cloud-provider.js';
+import { setupClusterAutoscalerController } from './cluster-autoscaler-controller.js';
+import { DEFAULT_CLUSTER_AUTOSCALER_IMAGE, type ClusterAutoscalerSettings } from './cluster-autoscaler-objects.js';
 import { AutoscalerMetrics } from './metrics.js';
 import { startServer, type RunningServer, type ServerTLS } from './server.js';
 
@@ -16,6 +19,9 @@ export const AUTOSCALER_OPTIONS = {
   'client-ca-file': { type: 'string' },
   insecure: { type: 'boolean' },
   cluster: { type: 'string', multiple: true },
+  // The per-Cluster cluster-autoscaler Deployments (CLUSTER_AUTOSCALER_ANNOTATION): their image and extra flags.
+  'cluster-autoscaler-image': { type: 'string', default: DEFAULT_CLUSTER_AUTOSCALER_IMAGE },
+  'cluster-autoscaler-arg': { type: 'string', multiple: true },
 } as const satisfies ParseArgsOptionsConfig;
 
 export interface AutoscalerConfig {
@@ -24,6 +30,7 @@ export interface AutoscalerConfig {
   tlsFiles: { cert: string; key: string; clientCA: string } | undefined;
   /** Cluster names whose MachineDeployments may be node groups; all when undefined. */
   clusters: string[] | undefined;
+  clusterAutoscaler: ClusterAutoscalerSettings;
 }
 
 /** The autoscaler's own flags; mutual TLS unless --insecure says otherwise, never by omission. */
@@ -37,11 +44,16 @@ export function autoscalerConfig(values: Record<string, FlagValue>): AutoscalerC
   } else if (given < 3) {
     throw new Error('the externalgrpc server needs --tls-cert-file, --tls-private-key-file and --client-ca-file (or --insecure for a local test)');
   }
-  const clusters = Array.isArray(values.cluster) ? values.cluster.filter((c): c is string => typeof c === 'string' && c !== '') : [];
+  const list = (name: string): string[] => {
+    const v = values[name];
+    return Array.isArray(v) ? v.filter((c): c is string => typeof c === 'string' && c !== '') : [];
+  };
+  const clusters = list('cluster');
   return {
     address: address.startsWith(':') ? `0.0.0.0${address}` : address,
     tlsFiles: files.cert && files.key && files.clientCA ? { cert: files.cert, key: files.key, clientCA: files.clientCA } : undefined,
     clusters: clusters.length > 0 ? clusters : undefined,
+    clusterAutoscaler: { image: text('cluster-autoscaler-image') ?? DEFAULT_CLUSTER_AUTOSCALER_IMAGE, extraArgs: list('cluster-autoscaler-arg') },
   };
 }
 
@@ -71,6 +83,7 @@ export async function setupAutoscaler(manager: Manager, config: AutoscalerConfig
       server = undefined;
     },
   });
+  setupClusterAutoscalerController(manager, config.clusterAutoscaler);
   manager.addReadyCheck({ name: 'externalgrpc', check: () => (server ? undefined : 'not serving externalgrpc (not the leader yet)') });
   return { port: () => server?.port };
 }

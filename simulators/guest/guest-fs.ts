@@ -1,13 +1,13 @@
 // Where the guest's files live. Inside a virt-launcher pod, the directories the KubeVirt simulator mounts as
-// emptyDirs (/etc/kubernetes, /var/lib/kubelet, /run/kubeadm, /var/lib/etcd, and /run/cluster-api when
-// mounted) are the guest's own and are written in place; every other path (/etc/kubeadm.yml, /usr/local/bin/...)
-// is redirected below /var/lib/kubelet/guest-rootfs, because the pod shares the host's filesystem outside its
-// mounts. Run directly (tests), GUEST_ROOT holds the whole guest filesystem.
+// emptyDirs (/etc/kubernetes, /var/lib/kubelet, /run/kubeadm, /var/lib/etcd, /run/containerd, and /run/cluster-api
+// when mounted) are the guest's own and are written in place; every other path (/etc/kubeadm.yml,
+// /usr/local/bin/...) is redirected below /var/lib/kubelet/guest-rootfs, because the pod shares the host's
+// filesystem outside its mounts. Run directly (tests), GUEST_ROOT holds the whole guest filesystem.
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 
-export const GUEST_DIRS = ['/etc/kubernetes', '/var/lib/kubelet', '/run/kubeadm', '/var/lib/etcd', '/run/cluster-api', '/var/run/kvcloud'];
+export const GUEST_DIRS = ['/etc/kubernetes', '/var/lib/kubelet', '/run/kubeadm', '/var/lib/etcd', '/run/cluster-api', '/var/run/kvcloud', '/run/containerd'];
 const POD_REDIRECT = '/var/lib/kubelet/guest-rootfs';
 
 // The pod runner mounts at canonical paths, where /var/run is /run.

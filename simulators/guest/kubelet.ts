@@ -16,11 +16,13 @@ import type { ClusterDNS } from '../../localcloud/cluster/pod-dns.js';
 import { PodRunner } from '../../localcloud/cluster/pod-runner.js';
 import { NODE, type Node } from '../../localcloud/node-object.js';
 import { clientOn, openTransport } from './connection.js';
+import { startCsi } from './csi-volumes.js';
 import type { GuestFS } from './guest-fs.js';
 import type { RunningNode } from './join.js';
 import { clusterDNSOf, KUBELET_CONFIG_MAP } from './kubelet-config.js';
 import { KubeletServer, KUBELET_PORT, STREAMING_PATH } from './kubelet-server.js';
 import { GuestContainerStreams, type ContainerRef, type PodRef } from './container-streams.js';
+import { startCriEndpoint } from './cri-server.js';
 import { StreamingServer } from '../../streaming/server.js';
 import { DEFAULT_GUEST_CAPACITY } from './node-object.js';
 import {
@@ -118,6 +120,9 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
 
     const events = new EventRecorder({ client, reportingController: 'kubelet', reportingInstance: node.nodeName, log, seriesFlushMs: 5_000 });
     cleanups.push(() => events.close());
+    // CSI volumes (csi-plugins.ts, csi-volumes.ts): node plugins register through /var/lib/kubelet/plugins_registry.
+    const csi = await startCsi({ client, nodeName: node.nodeName, kubeletDir: fs.resolve(KUBELET_DIR), resolve: (p) => fs.resolve(p), env: process.env, log });
+    if (csi) cleanups.push(() => csi.stop());
     const runner = new PodRunner({
       nodes: [{ name: node.nodeName, client, events, allocatable: DEFAULT_GUEST_CAPACITY }],
       dir: fs.resolve(KUBELET_DIR),
@@ -127,6 +132,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       dns: await clusterDNS(client, log),
       // hostPath volumes are the VM's paths (kube-proxy's /run/xtables.lock, /lib/modules), not the machine's.
       nodeFS: fs,
+      claims: csi?.claims,
       log,
     });
     await runner.start();
@@ -154,6 +160,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       log,
     });
     cleanups.push(() => server.close());
+    const cri = await startCriEndpoint({ fs, pods: () => runner.pods(), streaming, runtime: streamingRuntime, log: log.child({ component: 'cri' }) });
+    cleanups.push(() => cri.close());
     const abort = new AbortController();
     cleanups.push(() => {
       abort.abort();

@@ -83,7 +83,7 @@ describe('virt-launcher pod', () => {
       { image: 'img' },
     );
     expect(envOf(pod)).to.include({ GUEST_VM_NAMESPACE: 'tenants', GUEST_VM_NAME: 'worker-1', GUEST_NODE_IP: 'status.podIP', GUEST_CLOUDINIT_SOURCE: 'configDrive' });
-    expect(mountsOf(pod)).to.include({ [CLOUDINIT_USERDATA_DIR]: 'cloudinit-userdata', [CLOUDINIT_NETWORKDATA_DIR]: 'cloudinit-networkdata', '/etc/kubernetes': 'etc-kubernetes', '/var/lib/etcd': 'var-lib-etcd' });
+    expect(mountsOf(pod)).to.include({ [CLOUDINIT_USERDATA_DIR]: 'cloudinit-userdata', [CLOUDINIT_NETWORKDATA_DIR]: 'cloudinit-networkdata', '/etc/kubernetes': 'etc-kubernetes', '/var/lib/etcd': 'var-lib-etcd', '/run/containerd': 'run-containerd' });
     expect(pod.spec.volumes?.find((v) => v.name === 'cloudinit-userdata')?.secret?.secretName).to.equal('worker-1-userdata');
 
     const inline = buildLauncherPod(vmi({ volumes: [{ name: 'ci', cloudInitNoCloud: { userDataBase64: Buffer.from('#cloud-config\n').toString('base64') } }] }), { image: 'img' });

@@ -28,6 +28,8 @@ const GUEST_STATE_DIRS: Record<string, string> = {
   'var-lib-kubelet': '/var/lib/kubelet',
   'run-kubeadm': '/run/kubeadm',
   'var-lib-etcd': '/var/lib/etcd',
+  // The runtime's directory: the guest serves the CRI where crictl looks for containerd.
+  'run-containerd': '/run/containerd',
   // virt-launcher's private directory: the guest serves its command socket there for the node to reach.
   private: '/var/run/kubevirt-private',
 };

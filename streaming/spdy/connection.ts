@@ -27,6 +27,8 @@ const STREAM_HIGH_WATER = 256 * 1024;
 export class SpdyStream extends Duplex {
   /** Set once our FIN went out (or the stream was reset). */
   private localClosed = false;
+  /** Set once the peer's FIN came. */
+  private remoteClosed = false;
 
   constructor(
     private readonly conn: SpdyConnection,
@@ -91,10 +93,18 @@ export class SpdyStream extends Duplex {
 
   /** Called by the connection for frames of this stream. */
   receive(data: Buffer, fin: boolean): boolean {
+    if (this.remoteClosed) return true;
     let more = true;
     if (data.length > 0) more = this.push(data);
-    if (fin) this.push(null);
+    if (fin) {
+      this.remoteClosed = true;
+      this.push(null);
+    }
     return more;
+  }
+
+  get finishedRemotely(): boolean {
+    return this.remoteClosed;
   }
 
   get finishedLocally(): boolean {
@@ -119,6 +129,8 @@ export class SpdyConnection {
   private closed = false;
   private paused = false;
   private pumping = false;
+  /** The peer sent its FIN: once the frames before it are handled, the connection closes. */
+  private peerEnded = false;
 
   constructor(
     private readonly socket: Duplex,
@@ -129,7 +141,8 @@ export class SpdyConnection {
       this.pump();
     });
     socket.on('end', () => {
-      this.close();
+      this.peerEnded = true;
+      this.pump();
     });
     socket.on('error', (err: Error) => {
       this.close(err);
@@ -141,9 +154,11 @@ export class SpdyConnection {
 
   /** Queues raw frame bytes in order; resolves once the socket took them. */
   send(frame: Buffer | Promise<Buffer>): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('SPDY connection closed'));
+    // Frames queued before a close still go out: the socket ends after them.
     const next = this.writes.then(async () => {
       const bytes = await frame;
-      if (this.closed || this.socket.destroyed) throw new Error('SPDY connection closed');
+      if (this.socket.destroyed || this.socket.writableEnded) throw new Error('SPDY connection closed');
       await new Promise<void>((resolve, reject) => {
         this.socket.write(bytes, (err) => {
           if (err) reject(err);
@@ -173,13 +188,18 @@ export class SpdyConnection {
     this.streams.clear();
     this.compressor.close();
     this.decompressor.close();
-    // Whatever was queued (a GOAWAY) still goes out; a peer that does not close its side loses the socket soon.
-    if (err) {
+    // What was queued (a GOAWAY, an error message) still goes out, then our side ends too: a peer that half-closed
+    // (its FIN brought us here) would otherwise wait on an open socket until the idle timeout. A peer that does not
+    // close its side loses the socket soon.
+    void this.writes.then(() => {
       this.socket.end();
-      setTimeout(() => {
+    });
+    setTimeout(
+      () => {
         this.socket.destroy();
-      }, 1_000).unref();
-    }
+      },
+      err ? 1_000 : 5_000,
+    ).unref();
     this.opts.onClose?.(err);
   }
 
@@ -215,6 +235,7 @@ export class SpdyConnection {
       })
       .finally(() => {
         this.pumping = false;
+        if (this.peerEnded && !this.paused) this.close();
       });
   }
 
@@ -252,6 +273,13 @@ export class SpdyConnection {
         if (!stream) {
           // Data for a stream we reset or never saw: tell the client once more instead of failing the connection.
           void this.send(encodeRstStream(frame.streamId, RstStatus.InvalidStream)).catch(() => undefined);
+          return;
+        }
+        if (stream.finishedRemotely) {
+          // Data after the client's own FIN on that stream: SPDY/3.1 resets the stream (STREAM_ALREADY_CLOSED) and
+          // the connection goes on. Pushed past its end, the stream would report backpressure for good and pause
+          // the whole connection.
+          stream.reset(RstStatus.StreamAlreadyClosed);
           return;
         }
         const fin = (frame.flags & FLAG_FIN) !== 0;

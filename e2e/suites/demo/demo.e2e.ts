@@ -3,8 +3,10 @@
 // namespace, not the demo's (the kubeconfigs point at 127.0.0.1 ports forwarded into the demo's private network),
 // with the kubectl of the cluster's version the demo names, scales the tenant's MachineDeployment from 2 to 3 and
 // sees 3 Ready Nodes, runs workloads on them (pods on every VM, pod and Service networking, NodePorts, the kubelet
-// API through Konnectivity), scales down to 2 and sees Cluster API drain the removed Machine, then stops it with
-// `kvcloud demo down` and checks that no process, namespace, mount or file of it is left.
+// API through Konnectivity, a LoadBalancer Service served by the tenant's cloud controller manager), scales down to
+// 2 and sees Cluster API drain the removed Machine, gives the control plane a second replica and sees every agent
+// connect to both Konnectivity servers, then stops it with `kvcloud demo down` and checks that no process,
+// namespace, mount or file of it is left.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -440,6 +442,72 @@ describe('kvcloud demo: the main job in one command, reached from the host shell
     console.log(`      NodePort ${nodePort.toString()} answered on ${addresses.join(', ')} in ${seconds(begun)}`);
   });
 
+  it("the tenant's CCM runs in its namespace of the management cluster: Nodes initialised by it, a LoadBalancer Service answering from the management network", async function () {
+    this.timeout(2 * 60_000);
+    const begun = Date.now();
+    // The default template's CCM: a Deployment beside the tenant's control plane, with its own ServiceAccount.
+    const ccm = JSON.parse(await managementKubectl('get', 'deployment', '-n', 'tenants', 'acme-ccm', '-o', 'json')) as {
+      spec: { template: { spec: { serviceAccountName?: string } } };
+      status?: { readyReplicas?: number };
+    };
+    expect(ccm.status?.readyReplicas, 'Ready CCM replicas').to.equal(1);
+    expect(ccm.spec.template.spec.serviceAccountName).to.equal('acme-ccm');
+    // The kubelets run with --cloud-provider=external: the CCM gave each Node its VM's providerID and lifted the taint.
+    for (const n of (await tenantNodeList()) as (NodeView & { spec?: { providerID?: string } })[]) {
+      expect(n.spec?.providerID, n.metadata.name).to.equal(`kubevirt://${n.metadata.name}`);
+      expect((n.spec?.taints ?? []).map((t) => t.key), n.metadata.name).to.not.include('node.cloudprovider.kubernetes.io/uninitialized');
+      expect(internalIP(n), `${n.metadata.name}: InternalIP`).to.match(/^\d+\.\d+\.\d+\.\d+$/);
+    }
+
+    const lb = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'echo-lb', namespace: 'default' }, spec: { type: 'LoadBalancer', selector: ECHO_LABELS, ports: [{ port: 80, targetPort: 8080 }] } };
+    await applyTo(tenantKubectl, 'echo-lb', [lb]);
+    let seen = '';
+    const ip = await waitFor(
+      async () => {
+        const svc = JSON.parse(await tenantKubectl('get', 'service', '-n', 'default', 'echo-lb', '-o', 'json')) as { status?: { loadBalancer?: { ingress?: { ip?: string }[] }; conditions?: Condition[] } };
+        seen = JSON.stringify(svc.status);
+        return svc.status?.loadBalancer?.ingress?.[0]?.ip;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: 'an address for the tenant LoadBalancer Service echo-lb' },
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; its status: ${seen}`, { cause: err });
+    });
+    // The infra Service the CCM made for it, in the tenant's namespace, labelled with the tenant's name.
+    const infra = JSON.parse(await managementKubectl('get', 'services', '-n', 'tenants', '-l', 'cluster.x-k8s.io/tenant-service-name=echo-lb', '-o', 'json')) as {
+      items: { metadata: { labels?: Record<string, string> }; status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }[];
+    };
+    expect(infra.items, 'infra Services of echo-lb').to.have.length(1);
+    expect(infra.items[0]?.metadata.labels).to.include({ 'cluster.x-k8s.io/cluster-name': 'acme' });
+    expect(infra.items[0]?.status?.loadBalancer?.ingress?.[0]?.ip).to.equal(ip);
+
+    // A client in the management network (a management pod, as for the NodePort) gets an echo pod's answer.
+    const names = (await echoPods()).filter(runningReady).map((p) => p.metadata.name);
+    const script = [
+      'set -e',
+      `body=$(curl -sS --max-time 5 --retry 10 --retry-all-errors --retry-delay 1 "http://${ip}/")`,
+      `pod=$(printf '%s' "$body" | sed -n 's/.*"pod":"\\([^"]*\\)".*/\\1/p')`,
+      `case " ${names.join(' ')} " in *" $pod "*) echo "$pod" ;; *) echo "${ip} answered $body" >&2; exit 1 ;; esac`,
+    ].join('\n');
+    const probe = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'lb-probe', namespace: 'default' },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'curl', image: TEST_SHELL_IMAGE, command: ['sh', '-c', script], terminationMessagePolicy: 'FallbackToLogsOnError' }] },
+    };
+    await applyTo(managementKubectl, 'lb-probe', [probe]);
+    let status: (PodView['status'] & { containerStatuses?: { state?: { terminated?: { message?: string } } }[] }) | undefined;
+    const phase = await waitFor(
+      async () => {
+        status = (JSON.parse(await managementKubectl('get', 'pod', '-n', 'default', 'lb-probe', '-o', 'json')) as { status?: typeof status }).status;
+        return status?.phase === 'Succeeded' || status?.phase === 'Failed' ? status.phase : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: 'the LoadBalancer probe pod to finish' },
+    );
+    expect(phase, `the probe: ${status?.containerStatuses?.[0]?.state?.terminated?.message ?? JSON.stringify(status)}`).to.equal('Succeeded');
+    await managementKubectl('delete', 'pod', '-n', 'default', 'lb-probe', '--wait=false');
+    console.log(`      CCM-initialised Nodes; LoadBalancer ${ip} answered from the management network in ${seconds(begun)}`);
+  });
+
   it('scaling the MachineDeployment from 3 to 2 drains the Machine: its pods are evicted and run again on the remaining Nodes', async function () {
     this.timeout(6 * 60_000);
     const begun = Date.now();
@@ -485,6 +553,68 @@ describe('kvcloud demo: the main job in one command, reached from the host shell
     } finally {
       watch.kill();
     }
+  });
+
+  it('with 2 control plane replicas every agent connects to both konnectivity servers, so each apiserver reaches the kubelets', async function () {
+    this.timeout(7 * 60_000);
+    const begun = Date.now();
+    await managementKubectl('patch', 'kamajicontrolplane', '-n', 'tenants', 'acme', '--type=merge', '-p', '{"spec":{"replicas":2}}');
+    interface Deployment {
+      spec: { replicas?: number; template: { spec: { containers: { name: string; args?: string[] }[] } } };
+      status?: { replicas?: number; updatedReplicas?: number; readyReplicas?: number };
+    }
+    let rollout = '';
+    await waitFor(
+      async () => {
+        const d = JSON.parse(await managementKubectl('get', 'deployment', '-n', 'tenants', 'acme', '-o', 'json')) as Deployment;
+        const server = d.spec.template.spec.containers.find((c) => c.name === 'konnectivity-server');
+        rollout = `replicas ${String(d.status?.replicas)}, updated ${String(d.status?.updatedReplicas)}, ready ${String(d.status?.readyReplicas)}; ${server?.args?.find((a) => a.startsWith('--server-count')) ?? 'no --server-count'}`;
+        const done = d.spec.replicas === 2 && d.status?.replicas === 2 && d.status.updatedReplicas === 2 && d.status.readyReplicas === 2;
+        return done && server?.args?.includes('--server-count=2') ? true : undefined;
+      },
+      { timeoutMs: 3 * 60_000, intervalMs: 1000, what: 'the tenant control plane rolled out to 2 replicas' },
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; ${rollout}`, { cause: err });
+    });
+    const rolledOut = seconds(begun);
+
+    // Each agent learns the server count from the servers and dials through the Service until it holds that many.
+    const nodes = await tenantNodeList();
+    const failures: string[] = [];
+    let connections = '';
+    await waitFor(
+      async () => {
+        // The agent of the VM the drain removed still shows Running until the tenant's pod garbage collector
+        // deletes it (about a minute and a half here): it counts for nothing, its VM is gone.
+        const agents = (JSON.parse(await tenantKubectl('get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=konnectivity-agent', '-o', 'json')) as { items: PodView[] }).items.filter(
+          (p) => runningReady(p) && nodes.some((n) => n.metadata.name === p.spec.nodeName),
+        );
+        const counts: number[] = [];
+        for (const a of agents) {
+          const metrics = await tenantKubectl('get', '--raw', `/api/v1/namespaces/kube-system/pods/${a.metadata.name}:8134/proxy/metrics`).catch((err: unknown) => {
+            failures.push((err as Error).message.split('\n').find((l) => l.startsWith('Error')) ?? (err as Error).message);
+            return '';
+          });
+          counts.push(Number(/^konnectivity_network_proxy_agent_open_server_connections (\d+)/m.exec(metrics)?.[1] ?? '0'));
+        }
+        connections = counts.join(', ');
+        return agents.length === nodes.length && counts.every((c) => c === 2) ? true : undefined;
+      },
+      // Agents re-dial every 5-10 s (--sync-forever) and the load balancer spreads those dials over both servers,
+      // so this takes seconds after the rollout. (With a fixed rotation two agents dialling in turn each reached
+      // one server for good: this test waited 4 minutes in vain.)
+      { timeoutMs: 2 * 60_000, intervalMs: 1000, what: 'every agent connected to both servers' },
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; server connections per agent: ${connections}; failures: ${failures.join(' | ')}`, { cause: err });
+    });
+    // Each kubectl call is a new connection, which the Service sends to either replica.
+    for (let i = 0; i < 12; i++) {
+      const node = nodes[i % nodes.length]?.metadata.name ?? '';
+      expect(await tenantKubectl('get', '--raw', `/api/v1/nodes/${node}/proxy/healthz`), `healthz of ${node} through the node proxy, call ${String(i + 1)}`).to.equal('ok');
+    }
+    console.log(
+      `      rolled out to 2 replicas in ${rolledOut}; agents connected to both servers at ${seconds(begun)} (${String(failures.length)} requests failed meanwhile${failures[0] ? `, e.g. ${failures[0]}` : ''}); 12 node proxy calls answered`,
+    );
   });
 
   it('`kvcloud demo down` ends the demo: its command exits 0, and no process, namespace, mount or file of it is left', async function () {

@@ -24,7 +24,11 @@ interface DemoStatus {
 }
 
 interface NodeList {
-  items: { metadata: { name: string; uid: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+  items: {
+    metadata: { name: string; uid: string };
+    spec?: { providerID?: string; taints?: { key: string }[] };
+    status?: { conditions?: { type: string; status: string }[] };
+  }[];
 }
 
 describe('kvcloud demo --clusters 3: three tenant clusters side by side, stopped with Ctrl-C', () => {
@@ -77,7 +81,35 @@ describe('kvcloud demo --clusters 3: three tenant clusters side by side, stopped
         expect(n.metadata.name.startsWith(`${t}-`), `${n.metadata.name} is one of ${t}'s VMs`).to.equal(true);
         expect(seen.has(n.metadata.uid), `${n.metadata.name} seen in another tenant`).to.equal(false);
         seen.add(n.metadata.uid);
+        // Initialised by the tenant's own CCM (the kubelets run with --cloud-provider=external).
+        expect(n.spec?.providerID, n.metadata.name).to.equal(`kubevirt://${n.metadata.name}`);
+        expect((n.spec?.taints ?? []).map((x) => x.key), n.metadata.name).to.not.include('node.cloudprovider.kubernetes.io/uninitialized');
       }
+    }
+
+    // The three CCMs share the tenants namespace, where a namespaced Role cannot tell their objects apart (each CCM
+    // keeps to its own by the cluster-name label). What RBAC does hold: a CCM's account reaches nothing beyond the
+    // infra Services, EndpointSlices and VMs there; not the other tenants' kubeconfig Secrets, nor their CCMs.
+    const management = status.kubeconfigs.find((k) => k.name === 'management')?.path ?? '';
+    const canI = async (account: string, verb: string, resource: string, namespace: string) => {
+      const { stdout } = await run(kubectlBin, ['--kubeconfig', management, `--cache-dir=${kubectlCache}`, 'auth', 'can-i', verb, resource, '-n', namespace, '--as', `system:serviceaccount:tenants:${account}`]).catch(
+        (err: unknown) => err as { stdout: string },
+      );
+      return stdout.trim();
+    };
+    const checks: [string, string, string, string][] = [
+      ['patch', 'services', 'tenants', 'yes'],
+      ['delete', 'endpointslices.discovery.k8s.io', 'tenants', 'yes'],
+      ['list', 'virtualmachines.kubevirt.io', 'tenants', 'yes'],
+      ['delete', 'virtualmachines.kubevirt.io', 'tenants', 'no'],
+      ['get', 'secrets', 'tenants', 'no'],
+      ['patch', 'deployments.apps', 'tenants', 'no'],
+      ['create', 'pods', 'tenants', 'no'],
+      ['patch', 'services', 'default', 'no'],
+    ];
+    for (const t of TENANTS) {
+      const got = await Promise.all(checks.map(([verb, resource, namespace]) => canI(`${t}-ccm`, verb, resource, namespace)));
+      expect(got, `${t}-ccm may ${checks.map(([v, r, n]) => `${v} ${r} in ${n}`).join(', ')}`).to.deep.equal(checks.map((c) => c[3]));
     }
   });
 

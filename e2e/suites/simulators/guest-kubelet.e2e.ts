@@ -20,15 +20,16 @@ import { stringify } from 'yaml';
 import type { Cluster } from '../../../localcloud/cluster/cluster.js';
 import { TEST_ECHO_IMAGE, TEST_SHELL_IMAGE } from '../../../localcloud/cluster/images.js';
 import { TENANT_POD_CIDR, TENANT_SERVICE_CIDR } from '../../../localcloud/cluster/topology.js';
-import { binaryPath } from '../../../localcloud/binaries.js';
+import { binaryPath, buildTool, cacheDir } from '../../../localcloud/binaries.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
 import type { Node } from '../../../localcloud/node-object.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { cidrContains, formatIP, nthAddress, parseCIDR, parseIP } from '../../../lib/net/ip.js';
-import { upstreamVersion } from '../../../localcloud/versions.js';
+import { parseVersionsEnv, toolsDir, upstreamVersion } from '../../../localcloud/versions.js';
 import { coreDNSObjects } from '../../../providers/controlplane/tenant/coredns.js';
 import { kubeProxyObjects } from '../../../providers/controlplane/tenant/kube-proxy.js';
 import { KUBELET_SERVING_SIGNER } from '../../../simulators/guest/serving-certificate.js';
+import { COMPUTE_CONTAINER, launcherPodName } from '../../../simulators/kubevirt/launcher-pod.js';
 import type { TenantPlane } from '../../../simulators/guest/tenant-plane.js';
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
 
@@ -153,6 +154,32 @@ async function attachUntil(bin: string, kubeconfig: string, env: NodeJS.ProcessE
     }, { timeoutMs: 30_000, intervalMs: 100, what: `kubectl attach ${pod} output` });
   } finally {
     child.kill();
+  }
+}
+
+/**
+ * Runs `argv` until its output matches `want`, then `use` (given the output so far) while it still runs, then ends
+ * it; resolves with what `use` returned, or the output when there is no `use`.
+ */
+async function runUntil(argv: string[], want: RegExp, use?: (seen: string) => Promise<string>): Promise<string> {
+  const [command = '', ...args] = argv;
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let seen = '';
+  child.stdout.on('data', (d: Buffer) => (seen += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (seen += d.toString()));
+  try {
+    await waitFor(() => {
+      if (child.exitCode !== null) throw new Error(`${argv.join(' ')} exited ${String(child.exitCode)}: ${seen}`);
+      return want.test(seen) ? true : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 100, what: `${argv.join(' ')} output (saw: ${seen})` });
+    return use ? await use(seen) : seen;
+  } finally {
+    // Ended for sure: a client left running would keep its session (and the VM's shutdown) waiting.
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill();
+    const killer = setTimeout(() => child.kill('SIGKILL'), 2_000);
+    if (child.exitCode === null && child.signalCode === null) await exited;
+    clearTimeout(killer);
   }
 }
 
@@ -546,6 +573,88 @@ describe('tenant nodes run workloads: the guest kubelet, the tenant pod network 
     expect(data[0], 'the port first, little-endian').to.deep.equal(Buffer.from([0x90, 0x1f]));
     expect(Buffer.concat(data.slice(1)).toString(), 'v4 channel port-forward').to.match(/^HTTP\/1.1 200/);
     console.log(`      (streaming over both transports in ${String(Math.round((Date.now() - started) / 1000))}s)`);
+  });
+
+  it('serves the CRI on the containerd socket in the VM: crictl lists, execs (sync, streaming, tty, WebSocket), attaches and port-forwards', async function () {
+    this.timeout(180_000);
+    buildTool('cri-tools');
+    const started = Date.now();
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'cri-target', namespace: 'default', labels: { app: 'cri-target' } },
+      spec: {
+        nodeName: VMS[0],
+        containers: [
+          { name: 'web', image: TEST_ECHO_IMAGE, ports: [{ containerPort: 8080 }] },
+          { name: 'tick', image: TEST_SHELL_IMAGE, command: ['sh', '-c', 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done'] },
+        ],
+      },
+    };
+    await kubectl(admin, ['apply', '-f', '-'], stringify(pod));
+    await waitFor(async () => ((await getJSON<PodView>(admin, ['pod', 'cri-target'])).status?.phase === 'Running' ? true : undefined), { timeoutMs: 60_000, what: 'cri-target running' });
+    // crictl runs in the VM: the guest's mount namespace (its /run/containerd) and network (the stream server's
+    // loopback address), found through the launcher pod's process.
+    const guestPid = cluster?.runner.containerRun(NAMESPACE, launcherPodName(VMS[0] ?? '', `uid-${VMS[0] ?? ''}`), COMPUTE_CONTAINER)?.process.pid;
+    if (guestPid === undefined) throw new Error(`no guest process for ${VMS[0] ?? ''}`);
+    const crictlBin = join(cacheDir(), 'bin', `cri-tools-${parseVersionsEnv(readFileSync(join(toolsDir, 'versions.env'), 'utf8')).get('CRI_TOOLS_VERSION') ?? ''}`, 'crictl');
+    const inVM = (argv: string[], namespaces = ['-m', '-n']) => ['nsenter', '-t', String(guestPid), ...namespaces, '--', ...argv];
+    const crictl = (args: string[], input?: string) => {
+      const [command = '', ...rest] = inVM([crictlBin, ...args]);
+      return runProgram(command, rest, process.env, input);
+    };
+    const json = async <T>(args: string[]) => {
+      const ran = await crictl([...args, '-o', 'json']);
+      if (ran.code !== 0) throw new Error(`crictl ${args.join(' ')}: ${JSON.stringify(ran)}`);
+      return JSON.parse(ran.stdout) as T;
+    };
+
+    // No --runtime-endpoint: crictl finds the runtime at containerd's default socket.
+    const pods = await json<{ items: { id: string; state: string; metadata: { name: string; namespace: string }; labels: Record<string, string> }[] }>(['pods', '--name', 'cri-target']);
+    expect(pods.items.map((p) => [p.metadata.namespace, p.metadata.name, p.state, p.labels.app, p.labels['io.kubernetes.pod.namespace']])).to.deep.equal([['default', 'cri-target', 'SANDBOX_READY', 'cri-target', 'default']]);
+    const podId = pods.items[0]?.id ?? '';
+    const ps = await json<{ containers: { id: string; podSandboxId: string; state: string; metadata: { name: string }; labels: Record<string, string> }[] }>(['ps', '--pod', podId]);
+    expect(ps.containers.map((c) => [c.metadata.name, c.state, c.podSandboxId, c.labels['io.kubernetes.container.name'], c.labels['io.kubernetes.pod.name']]).sort()).to.deep.equal([
+      ['tick', 'CONTAINER_RUNNING', podId, 'tick', 'cri-target'],
+      ['web', 'CONTAINER_RUNNING', podId, 'web', 'cri-target'],
+    ]);
+    const tick = ps.containers.find((c) => c.metadata.name === 'tick')?.id ?? '';
+    const table = await crictl(['ps']);
+    expect(table.stdout, 'crictl ps, truncated ids').to.match(new RegExp(`${tick.slice(0, 13)}\\s.*\\sRunning\\s+tick\\s`));
+
+    // ExecSync: crictl prints the command's stdout, then its stderr, each with a newline of its own, on its stdout,
+    // and reports a non-zero exit as an error.
+    const sync = await crictl(['exec', '-s', tick, 'sh', '-c', 'echo sync; echo err >&2']);
+    expect([sync.code, sync.stdout], `exec -s ${JSON.stringify(sync)}`).to.deep.equal([0, 'sync\n\nerr\n\n']);
+    const syncFailed = await crictl(['exec', '-s', tick, 'sh', '-c', 'exit 4']);
+    expect(syncFailed.code, `exec -s exit 4 ${JSON.stringify(syncFailed)}`).to.not.equal(0);
+    expect(syncFailed.stderr).to.match(/exited with 4/);
+    // Both transports at once: each check is a few short processes in the VM, so they overlap well.
+    await Promise.all(
+      ['spdy', 'websocket'].map(async (transport) => {
+        const t = ['--transport', transport];
+        const out = await crictl(['exec', ...t, tick, 'sh', '-c', 'echo out; echo err >&2']);
+        expect([out.code, out.stdout], `${transport}: exec ${JSON.stringify(out)}`).to.deep.equal([0, 'out\n']);
+        expect(out.stderr, `${transport}: exec stderr`).to.include('err\n');
+        expect(await crictl(['exec', '-i', ...t, tick, 'sh', '-c', 'cat; echo " done"'], 'hello'), `${transport}: stdin closed`).to.deep.include({ code: 0, stdout: 'hello done\n' });
+        const failed = await crictl(['exec', ...t, tick, 'sh', '-c', 'exit 3']);
+        expect(failed.code, `${transport}: a failed command fails crictl`).to.not.equal(0);
+        expect(failed.stderr, `${transport}: exit code reported`).to.match(/exit code 3/);
+        // A tty needs a terminal on crictl's side too: script gives it one.
+        const tty = await runProgram('script', ['-qec', inVM([crictlBin, 'exec', '-it', ...t, tick, 'sh', '-c', 'tty']).join(' '), '/dev/null'], process.env);
+        expect(tty.stdout, `${transport}: tty ${JSON.stringify(tty)}`).to.match(/\/dev\/pts\/\d+/);
+        const attached = await runUntil(inVM([crictlBin, 'attach', ...t, tick]), /tick \d+\n.*tick \d+/s);
+        expect(attached, `${transport}: attach`).to.match(/tick \d+/);
+        const forwarded = await runUntil(inVM([crictlBin, 'port-forward', ...t, podId, ':8080']), /Forwarding from 127\.0\.0\.1:(\d+)/, async (seen) => {
+          const local = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(seen)?.[1] ?? '';
+          const script = 'exec 3<>"/dev/tcp/127.0.0.1/$1"; printf "GET /healthz HTTP/1.0\\r\\nHost: pod\\r\\n\\r\\n" >&3; cat <&3';
+          const [command = '', ...rest] = inVM(['bash', '-c', script, 'get', local], ['-n']);
+          return (await runProgram(command, rest, process.env)).stdout;
+        });
+        expect(forwarded, `${transport}: port-forward`).to.match(/^HTTP\/1.1 200/);
+      }),
+    );
+    console.log(`      (crictl: pods, ps, exec sync and streaming over SPDY and WebSocket, tty, attach, port-forward in ${String(Math.round((Date.now() - started) / 1000))}s)`);
   });
 
   it('shows ErrImagePull naming an image that has no local program', async function () {

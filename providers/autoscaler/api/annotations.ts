@@ -38,3 +38,10 @@ export const GPU_RESOURCE = 'nvidia.com/gpu';
 export const PENDING_MACHINE_ID_PREFIX = 'kvcloud-machine://';
 
 export const KUBEVIRT_MACHINE_TEMPLATE_TYPE = { apiVersion: 'infrastructure.cluster.x-k8s.io/v1alpha1', kind: 'KubevirtMachineTemplate' } as const;
+
+/**
+ * On a Cluster: "true" asks for a cluster-autoscaler Deployment in its namespace (clusterapi cloud provider, scoped to
+ * this Cluster's node groups); removing it, or anything else, takes the Deployment and its RBAC away.
+ */
+export const CLUSTER_AUTOSCALER_ANNOTATION = 'autoscaler.kvcloud.io/cluster-autoscaler';
+export const APP_NAME_LABEL = 'app.kubernetes.io/name';

@@ -19,6 +19,12 @@ export const KUBEVIRT_MACHINE_NAME_LABEL = 'capk.cluster.x-k8s.io/kubevirt-machi
 export const KUBEVIRT_MACHINE_NAMESPACE_LABEL = 'capk.cluster.x-k8s.io/kubevirt-machine-namespace';
 /** On VMs that reached a terminal state, so the machine is reported failed rather than recreated. */
 export const VM_TERMINAL_LABEL = 'capk.cluster.x-k8s.io/vm-is-terminal';
+/**
+ * On objects a cluster template adds beside the Cluster's own (the tenant's CCM Deployment, its cloud-config,
+ * ServiceAccount and Role), with the cluster-name label: CAPK's key and value, so its kccm flavors' extras go too.
+ */
+export const TEMPLATE_KIND_LABEL = 'capk.cluster.x-k8s.io/template-kind';
+export const TEMPLATE_KIND_EXTRA_RESOURCE = 'extra-resource';
 /** On the KubevirtMachine: how long a VMI may take to shut down before deletion proceeds (CAPK's key). */
 export const VMI_DELETION_GRACE_TIME_ANNOTATION = 'capk.cluster.x-k8s.io/vmi-deletion-grace-time';
 

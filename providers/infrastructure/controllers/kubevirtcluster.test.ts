@@ -6,13 +6,17 @@ import type { RestRequest } from '../../../lib/kube/rest-transport.js';
 import {
   CLUSTER_FINALIZER,
   KubevirtClusterGVK,
+  CLUSTER_NAME_LABEL,
   MANAGED_BY_ANNOTATION,
   PAUSED_ANNOTATION,
+  TEMPLATE_KIND_EXTRA_RESOURCE,
+  TEMPLATE_KIND_LABEL,
   type KubevirtCluster,
 } from '../api/index.js';
 import { LOAD_BALANCER_AVAILABLE, Reasons } from './conditions.js';
 import { desiredControlPlaneService } from './control-plane-service.js';
 import { KubevirtClusterReconciler } from './kubevirtcluster.js';
+import { TEMPLATE_EXTRA_KINDS } from './template-extras.js';
 import {
   CLUSTER,
   NS,
@@ -217,17 +221,75 @@ describe('providers/infrastructure/controllers: KubevirtCluster reconciler', () 
       expect(stored?.status).to.equal(undefined);
     });
 
-    it('leaves a KubevirtCluster managed by another system entirely alone', async () => {
+    it('gives a KubevirtCluster managed by another system only its finalizer: no Service, Secret, endpoint or status', async () => {
       env.seed(cluster());
       env.seed(kubevirtCluster({}, { annotations: { [MANAGED_BY_ANNOTATION]: 'hosted-control-plane' } }));
 
-      await pass();
+      const { stored } = await pass();
 
-      expect(env.api.writes()).to.have.length(0);
+      expect(stored?.metadata.finalizers).to.deep.equal([CLUSTER_FINALIZER]);
+      expect(stored?.spec).to.deep.equal({});
+      expect(stored?.status).to.equal(undefined);
+      expect(env.api.writes().map((w) => `${w.method} ${w.path}`)).to.deep.equal([`PATCH /apis/infrastructure.cluster.x-k8s.io/v1alpha1/namespaces/${NS}/kubevirtclusters/${CLUSTER}`]);
+      await pass();
+      expect(env.api.writes(), 'steady state').to.have.length(1);
     });
   });
 
   describe('deletion', () => {
+    /** A template's extra (the tenant's CCM objects) of `clusterName`, labelled as the templates label them. */
+    const extra = (apiVersion: string, kind: string, name: string, clusterName = CLUSTER, extraLabel = true) =>
+      env.seed({
+        apiVersion,
+        kind,
+        metadata: { namespace: NS, name, labels: { [CLUSTER_NAME_LABEL]: clusterName, ...(extraLabel ? { [TEMPLATE_KIND_LABEL]: TEMPLATE_KIND_EXTRA_RESOURCE } : {}) } },
+      });
+    /** An infra Service the CCM made for a tenant Service of `clusterName`. */
+    const ccmService = (name: string, clusterName = CLUSTER) =>
+      env.seed({ ...SERVICE_TYPE, metadata: { namespace: NS, name, labels: { [CLUSTER_NAME_LABEL]: clusterName, 'cluster.x-k8s.io/tenant-service-name': 'web' } }, spec: { type: 'LoadBalancer' } });
+    const seedExtras = () => {
+      extra('apps/v1', 'Deployment', `${CLUSTER}-ccm`);
+      extra('v1', 'ConfigMap', `${CLUSTER}-ccm-cloud-config`);
+      extra('v1', 'ServiceAccount', `${CLUSTER}-ccm`);
+      extra('rbac.authorization.k8s.io/v1', 'Role', `${CLUSTER}-ccm`);
+      extra('rbac.authorization.k8s.io/v1', 'RoleBinding', `${CLUSTER}-ccm`);
+      ccmService('a0123456789abcdef0123456789abcde');
+      // Another cluster's, and one of ours a user made without the extra-resource label: both stay.
+      extra('apps/v1', 'Deployment', 'other-ccm', 'other');
+      ccmService('a1111111111111111111111111111111', 'other');
+      extra('v1', 'ConfigMap', `${CLUSTER}-notes`, CLUSTER, false);
+    };
+    const left = async () => {
+      const names: string[] = [];
+      for (const type of [...TEMPLATE_EXTRA_KINDS, SERVICE_TYPE]) {
+        for (const o of await env.client.list(type, { namespace: NS, direct: true })) names.push(`${type.kind} ${o.metadata.name ?? ''}`);
+      }
+      return names.sort();
+    };
+
+    it('removes the template\'s extras and the CCM\'s infra Services of a KubevirtCluster managed by another system, then its finalizer', async () => {
+      env.seed(cluster());
+      env.seed(kubevirtCluster({}, { annotations: { [MANAGED_BY_ANNOTATION]: 'kamaji' }, finalizers: [CLUSTER_FINALIZER], deletionTimestamp: '2026-01-02T00:00:00Z' }));
+      seedExtras();
+
+      const { stored, events, error } = await pass();
+
+      expect(error).to.equal(undefined);
+      expect(stored, 'the KubevirtCluster, its finalizer removed').to.equal(undefined);
+      expect(await left()).to.deep.equal(['ConfigMap acme-notes', 'Deployment other-ccm', 'Service a1111111111111111111111111111111']);
+      expect(events.map((e) => e.note)).to.deep.equal(['deleted 6 objects the cluster template or its CCM added for cluster acme']);
+    });
+
+    it('removes the template\'s extras of a KubevirtCluster it manages once the <cluster>-lb Service is gone', async () => {
+      env.seed(cluster());
+      env.seed({ ...readyKubevirtCluster(), metadata: { ...readyKubevirtCluster().metadata, deletionTimestamp: '2026-01-02T00:00:00Z' } });
+      seedExtras();
+
+      await pass();
+
+      expect(await left()).to.deep.equal(['ConfigMap acme-notes', 'Deployment other-ccm', 'Service a1111111111111111111111111111111']);
+    });
+
     it('deletes the <cluster>-lb Service, then removes the finalizer once it is gone', async () => {
       env.seed(cluster());
       env.seed({ ...readyKubevirtCluster(), metadata: { ...readyKubevirtCluster().metadata, deletionTimestamp: '2026-01-02T00:00:00Z' } });

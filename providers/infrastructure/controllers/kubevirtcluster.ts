@@ -1,6 +1,7 @@
 // KubevirtCluster reconciler: the tenant cluster's infrastructure in the infra cluster. It keeps the SSH key pair
 // for the bootstrap user, the <cluster>-lb Service in front of the control-plane VMs, the control-plane endpoint
-// that Service yields, and the failure domains (infra zones); then reports the infrastructure provisioned.
+// that Service yields, and the failure domains (infra zones); then reports the infrastructure provisioned. On
+// deletion it also removes the template's extras (the tenant's CCM), also when another system manages the rest.
 import { applyIfChanged } from '../../../lib/kube/applied-hash.js';
 import { objectKey, type KubeObject } from '../../../lib/kube/object.js';
 import { NODE_TYPE, SERVICE_TYPE, TOPOLOGY_ZONE_LABEL as TOPOLOGY_ZONE, type Node, type Service } from '../../../lib/apis/core.js';
@@ -8,7 +9,7 @@ import type { Cluster } from '../../../lib/apis/cluster-api.js';
 import { markFalse, markTrue, setReadySummary } from '../../../lib/controller/conditions.js';
 import { mirrorV1Beta1Conditions } from '../../../lib/controller/conditions-v1beta1.js';
 import { addFinalizer, removeFinalizer } from '../../../lib/controller/finalizers.js';
-import { reconcilePaused } from '../../../lib/controller/paused.js';
+import { isPaused, reconcilePaused } from '../../../lib/controller/paused.js';
 import { done, type ReconcileContext, type Reconciler, type Result } from '../../../lib/controller/reconciler.js';
 import type { RemoteCluster } from '../../../lib/controller/remote-cluster.js';
 import type { Client } from '../../../lib/kube/client.js';
@@ -19,6 +20,7 @@ import { controlPlaneServiceName, desiredControlPlaneService, endpointFromServic
 import { failureDomainsFromNodes } from './failure-domains.js';
 import { ownerCluster, pausable } from './owners.js';
 import { ensureSSHKeys } from './ssh-keys.js';
+import { deleteTemplateExtras } from './template-extras.js';
 
 export interface KubevirtClusterDeps {
   client: Client;
@@ -34,10 +36,10 @@ export class KubevirtClusterReconciler implements Reconciler<KubevirtCluster> {
   constructor(private readonly deps: KubevirtClusterDeps) {}
 
   async reconcile(kc: KubevirtCluster, ctx: ReconcileContext): Promise<Result> {
-    // Another system provides this infrastructure (e.g. a hosted control plane sets the endpoint); the contract
-    // leaves it entirely to them.
-    if (kc.metadata.annotations?.[MANAGED_BY_ANNOTATION] !== undefined) return done();
     const cluster = await ownerCluster(this.deps.client, kc);
+    // Another system provides this infrastructure (e.g. a hosted control plane sets the endpoint); the contract
+    // leaves it to them, all but the template's extras, which nothing else removes.
+    if (kc.metadata.annotations?.[MANAGED_BY_ANNOTATION] !== undefined) return this.reconcileExternallyManaged(kc, cluster, ctx);
     if (kc.metadata.deletionTimestamp) {
       if (cluster && reconcilePaused(pausable(cluster), kc)) return done();
       return this.summarized(kc, () => this.reconcileDelete(kc, cluster, ctx));
@@ -46,6 +48,24 @@ export class KubevirtClusterReconciler implements Reconciler<KubevirtCluster> {
     if (reconcilePaused(pausable(cluster), kc)) return done();
     addFinalizer(kc, CLUSTER_FINALIZER);
     return this.summarized(kc, () => this.reconcileNormal(kc, cluster, ctx));
+  }
+
+  /** Only the finalizer, so that deletion removes the template's extras; no condition, endpoint or status. */
+  private async reconcileExternallyManaged(kc: KubevirtCluster, cluster: Cluster | undefined, ctx: ReconcileContext): Promise<Result> {
+    if (isPaused(cluster ? pausable(cluster) : undefined, kc)) return done();
+    if (!kc.metadata.deletionTimestamp) {
+      if (cluster) addFinalizer(kc, CLUSTER_FINALIZER);
+      return done();
+    }
+    const clusterName = cluster?.metadata.name ?? kc.metadata.labels?.[CLUSTER_NAME_LABEL];
+    if (clusterName) await this.deleteExtras(kc, clusterName, ctx);
+    removeFinalizer(kc, CLUSTER_FINALIZER);
+    return done();
+  }
+
+  private async deleteExtras(kc: KubevirtCluster, clusterName: string, ctx: ReconcileContext): Promise<void> {
+    const deleted = await deleteTemplateExtras(this.deps.client, kc.metadata.namespace ?? '', clusterName);
+    if (deleted > 0) ctx.events.normal('DeletedTemplateExtras', 'DeleteExtras', `deleted ${String(deleted)} objects the cluster template or its CCM added for cluster ${clusterName}`);
   }
 
   /** Ready and its v1beta1 mirror follow the conditions however `step` ends, a thrown error included. */
@@ -135,6 +155,7 @@ export class KubevirtClusterReconciler implements Reconciler<KubevirtCluster> {
           return done(); // its deletion event brings us back
         }
       }
+      await this.deleteExtras(kc, clusterName, ctx);
       await this.deps.connections.forgetTenant({ namespace: kc.metadata.namespace, name: clusterName });
     }
     // The SSH key Secret is owned by the KubevirtCluster: the garbage collector removes it with us.

@@ -62,6 +62,15 @@ const CLUSTER_API: FakeResource[] = [
   { ...KubevirtMachineTemplateGVK, resource: 'kubevirtmachinetemplates', namespaced: true, statusSubresource: true },
 ];
 
+// What cluster templates add beside the Cluster (the tenant's CCM), removed with the KubevirtCluster.
+const TEMPLATE_EXTRAS: FakeResource[] = [
+  { apiVersion: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespaced: true },
+  { apiVersion: 'v1', kind: 'ServiceAccount', resource: 'serviceaccounts', namespaced: true },
+  { apiVersion: 'apps/v1', kind: 'Deployment', resource: 'deployments', namespaced: true, statusSubresource: true },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', resource: 'roles', namespaced: true },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', resource: 'rolebindings', namespaced: true },
+];
+
 function apiserver(resources: FakeResource[]): FakeApiServer {
   const api = new FakeApiServer();
   for (const r of resources) api.serve(r);
@@ -113,7 +122,7 @@ export interface Pass<T> {
 
 export class InfraEnv {
   /** The management cluster: Cluster API objects, ours, and (without infraClusterSecretRef) the VMs. */
-  readonly api = apiserver([...CORE, ...KUBEVIRT, ...CLUSTER_API]);
+  readonly api = apiserver([...CORE, ...KUBEVIRT, ...CLUSTER_API, ...TEMPLATE_EXTRAS]);
   /** An external infra cluster, reached through an infraClusterSecretRef kubeconfig Secret. */
   readonly infraApi = apiserver([...CORE, ...KUBEVIRT]);
   /** The tenant cluster, reached through <cluster>-kubeconfig. */

@@ -4,7 +4,7 @@ import type { Manager } from '../../../lib/controller/manager.js';
 import type { Informer } from '../../../lib/controller/informer.js';
 import { NAMESPACE_INDEX } from '../../../lib/controller/indexers.js';
 import { ownerOfType } from '../../../lib/controller/owner-references.js';
-import { generationChanged, notExternallyManaged, type Predicate } from '../../../lib/controller/predicates.js';
+import { generationChanged, type Predicate } from '../../../lib/controller/predicates.js';
 import { connectRemoteCluster, type RemoteCluster } from '../../../lib/controller/remote-cluster.js';
 import { ClusterAccessCache } from '../../../lib/kube/cluster-access-cache.js';
 import { groupOf, type KubeObject } from '../../../lib/kube/object.js';
@@ -66,7 +66,8 @@ export async function setupControllers(manager: Manager): Promise<Infrastructure
   const clusterReconciler = new KubevirtClusterReconciler({ client: manager.client, connections, enqueue: (key) => { clusterController.queue.add(key); } });
   const clusterController = manager
     .controller<KubevirtCluster>('kubevirtcluster')
-    .for(KubevirtClusterGVK, { predicates: [notExternallyManaged()] })
+    // Externally managed ones too: their deletion removes the template's extras (the reconciler leaves the rest).
+    .for(KubevirtClusterGVK)
     .watches<Cluster>(
       CLUSTER_TYPE,
       (c) => (c.spec?.infrastructureRef?.kind === KubevirtClusterGVK.kind ? [`${c.metadata.namespace ?? ''}/${c.spec.infrastructureRef.name}`] : []),

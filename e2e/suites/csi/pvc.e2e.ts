@@ -1,0 +1,308 @@
+// Tenant PVCs end to end, driven only by the real CSI sidecars and the guest kubelet: two worker VirtualMachines
+// (KubeVirt simulator) joined to a real tenant control plane; kvcloud's CSI controller runs as a process against
+// the management cluster (infra) and the tenant, with external-provisioner and external-attacher built from their
+// Go modules; the node plugin runs in each VM (entered into the guest's mount namespace, as its DaemonSet pod
+// would be) and registers itself with the guest kubelet through /var/lib/kubelet/plugins_registry. A PVC becomes a
+// DataVolume, the attach-detach controller's VolumeAttachment a hot-plug, and the guest kubelet stages and
+// publishes the disk into the pod.
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { parse, stringify } from 'yaml';
+import type { DataVolume } from '../../../lib/apis/cdi.js';
+import type { VirtualMachineInstance } from '../../../lib/apis/kubevirt.js';
+import type { KubeObject } from '../../../lib/kube/object.js';
+import { buildTool, cacheDir } from '../../../localcloud/binaries.js';
+import { TEST_SHELL_IMAGE } from '../../../localcloud/cluster/images.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import type { Node } from '../../../localcloud/node-object.js';
+import { ManagedProcess } from '../../../localcloud/process.js';
+import { parseVersionsEnv, toolsDir } from '../../../localcloud/versions.js';
+import { waitFor } from '../../../localcloud/wait.js';
+import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
+
+const run = promisify(execFile);
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const CLUSTER = 'acme';
+const INFRA_NS = 'default';
+const VMS = ['csi-a', 'csi-b'];
+const DRIVER = 'csi.kubevirt.io';
+const TENANT_LABELS = 'csi-driver/tenant=acme';
+/** The node plugin's sockets in the guest, where upstream's DaemonSet puts them. */
+const PLUGIN_DIR = `/var/lib/kubelet/plugins/${DRIVER}`;
+const REGISTRATION_SOCKET = `/var/lib/kubelet/plugins_registry/${DRIVER}-reg.sock`;
+
+interface PodView extends KubeObject {
+  spec: { nodeName?: string };
+  status?: { phase?: string; containerStatuses?: unknown[] };
+}
+interface PersistentVolumeClaim extends KubeObject {
+  spec: { volumeName?: string };
+  status?: { phase?: string };
+}
+interface PersistentVolume extends KubeObject {
+  spec: { csi?: { driver: string; volumeHandle: string } };
+}
+interface VolumeAttachment extends KubeObject {
+  spec: { nodeName: string; source: { persistentVolumeName?: string } };
+  status?: { attached?: boolean };
+}
+interface CSINode extends KubeObject {
+  spec: { drivers: { name: string; nodeID: string }[] | null };
+}
+
+describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', function () {
+  let fixture: TenantNodes | undefined;
+  const processes: ManagedProcess[] = [];
+  let mgmt: string;
+  let admin: string;
+  let dir: string;
+  const guestPids = new Map<string, number>();
+  /** Every volume handle (DataVolume name, hot-plugged volume name) the suite created. */
+  const handles: string[] = [];
+  const timings: string[] = [];
+  const timed = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    const result = await work();
+    timings.push(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return result;
+  };
+  const getJSON = async <T>(kubeconfig: string, args: string[]) => JSON.parse(await kubectl(kubeconfig, ['get', ...args, '-o', 'json'])) as T;
+  const logs = () => processes.map((p) => `${p.spec.name}:\n${p.logTail(8)}`).join('\n');
+
+  const versions = parseVersionsEnv(readFileSync(join(toolsDir, 'versions.env'), 'utf8'));
+  const sidecar = (name: string, key: string) => join(cacheDir(), 'bin', `${name}-${versions.get(key) ?? ''}`, name);
+
+  function start(name: string, command: string, args: string[]): Promise<ManagedProcess> {
+    return ManagedProcess.start({ name, command, args, cwd: REPO, logFile: join(dir, `${name}.log`), env: { KVCLOUD_CACHE: cacheDir() } }).then((p) => {
+      processes.push(p);
+      return p;
+    });
+  }
+
+  /** The guest's process in the VM's launcher pod: its mount namespace is the VM's. */
+  function guestPid(vm: string): number {
+    const launchers = fixture?.cluster.runner.pods().filter((p) => p.metadata.namespace === INFRA_NS && p.metadata.labels?.['kubevirt.io/domain'] === vm) ?? [];
+    for (const pod of launchers) {
+      const pid = fixture?.cluster.runner.containerRun(INFRA_NS, pod.metadata.name ?? '', 'compute')?.process.pid;
+      if (pid !== undefined) return pid;
+    }
+    throw new Error(`no guest process for VM ${vm}`);
+  }
+
+  /** The VM's mounts of CSI volumes (staging and publish targets), from the guest's mount namespace. */
+  const csiMounts = (vm: string) => readFileSync(`/proc/${String(guestPids.get(vm))}/mountinfo`, 'utf8').split('\n').filter((l) => /kubernetes\.io[/~]csi/.test(l));
+  const inGuest = (vm: string, command: string[]) => run('nsenter', [`--target=${String(guestPids.get(vm))}`, '--mount', '--root', ...command]);
+
+  const pod = (name: string, node: string, script: string, volume: { claim: string; mountPath?: string; devicePath?: string }) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      restartPolicy: 'Never',
+      nodeSelector: { 'kubernetes.io/hostname': node },
+      containers: [
+        {
+          name: 'main',
+          image: TEST_SHELL_IMAGE,
+          command: ['/bin/sh', '-c', script],
+          ...(volume.mountPath ? { volumeMounts: [{ name: 'data', mountPath: volume.mountPath }] } : {}),
+          ...(volume.devicePath ? { volumeDevices: [{ name: 'data', devicePath: volume.devicePath }] } : {}),
+        },
+      ],
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: volume.claim } }],
+    },
+  });
+  const claim = (name: string, volumeMode: 'Filesystem' | 'Block') => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name, namespace: 'default' },
+    spec: { accessModes: ['ReadWriteOnce'], volumeMode, storageClassName: 'kubevirt', resources: { requests: { storage: '64Mi' } } },
+  });
+  const apply = (objects: object[]) => kubectl(admin, ['apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
+
+  /** Runs the pod to completion and returns its log. */
+  async function completed(name: string): Promise<string> {
+    await waitFor(
+      async () => {
+        const p = await getJSON<PodView>(admin, ['pod', name]);
+        if (p.status?.phase === 'Succeeded') return true;
+        if (p.status?.phase === 'Failed') throw new Error(`pod ${name} failed: ${await kubectl(admin, ['logs', name]).catch(() => '')}`);
+        const events = await kubectl(admin, ['get', 'events', '--field-selector', `involvedObject.name=${name}`, '-o', 'custom-columns=R:.reason,M:.message', '--no-headers']).catch(() => '');
+        throw new Error(`pod ${name} ${p.status?.phase ?? 'Pending'} on ${p.spec.nodeName ?? '-'}\n${events}\n${logs()}`);
+      },
+      { timeoutMs: 150_000, what: `pod ${name} to complete` },
+    );
+    return kubectl(admin, ['logs', name]);
+  }
+
+  const deletePod = (name: string) => kubectl(admin, ['delete', 'pod', name, '--wait=true', '--timeout=90s']);
+  const boundPV = async (name: string) => {
+    const pvc = await waitFor(
+      async () => {
+        const c = await getJSON<PersistentVolumeClaim>(admin, ['pvc', name]);
+        if (c.status?.phase === 'Bound' && c.spec.volumeName) return c;
+        throw new Error(`pvc ${name} ${c.status?.phase ?? '?'}\n${logs()}`);
+      },
+      { timeoutMs: 60_000, what: `pvc ${name} bound` },
+    );
+    return getJSON<PersistentVolume>(admin, ['pv', pvc.spec.volumeName ?? '']);
+  };
+
+  /**
+   * The controller's infra identity: a ServiceAccount whose Role grants what the RPCs use in the infra namespace
+   * (as the controller Deployment runs), as a kubeconfig with its token.
+   */
+  async function controllerInfraKubeconfig(): Promise<string> {
+    const name = 'csi-controller';
+    await kubectl(mgmt, ['apply', '-f', '-'], [
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: INFRA_NS } },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name, namespace: INFRA_NS },
+        rules: [
+          { apiGroups: ['cdi.kubevirt.io'], resources: ['datavolumes'], verbs: ['get', 'list', 'create', 'delete'] },
+          { apiGroups: ['kubevirt.io'], resources: ['virtualmachines', 'virtualmachineinstances'], verbs: ['get', 'list'] },
+          { apiGroups: ['subresources.kubevirt.io'], resources: ['virtualmachines/addvolume', 'virtualmachines/removevolume', 'virtualmachineinstances/addvolume', 'virtualmachineinstances/removevolume'], verbs: ['update'] },
+        ],
+      },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name, namespace: INFRA_NS }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: INFRA_NS }] },
+    ].map((o) => stringify(o)).join('---\n'));
+    const token = (await kubectl(mgmt, ['create', 'token', name, '-n', INFRA_NS, '--duration=3600s'])).trim();
+    const admin = parse(readFileSync(mgmt, 'utf8')) as { clusters: unknown[]; contexts: { context: { cluster: string } }[] };
+    const path = join(dir, 'csi-controller.kubeconfig');
+    const cluster = admin.contexts[0]?.context.cluster ?? '';
+    writeFileSync(path, stringify({ apiVersion: 'v1', kind: 'Config', clusters: admin.clusters, users: [{ name, user: { token } }], contexts: [{ name, context: { cluster, user: name, namespace: INFRA_NS } }], 'current-context': name }), { mode: 0o600 });
+    return path;
+  }
+
+  before(async function () {
+    this.timeout(8 * 60_000);
+    await timed('CSI protocol files and sidecars present', () => {
+      for (const tool of ['csi-spec', 'csi-registration', 'csi-provisioner', 'csi-attacher']) buildTool(tool);
+      return Promise.resolve();
+    });
+    fixture = await timed('two VirtualMachines joined as tenant Nodes', () => startTenantNodes({ clusterName: CLUSTER, vms: VMS, namespace: INFRA_NS, virtualMachines: true }));
+    ({ mgmt, admin } = fixture);
+    dir = fixture.cluster.dir;
+    const socket = join(dir, 'csi-controller.sock');
+    const driver = [process.execPath, '--import', import.meta.resolve('tsx'), join(REPO, 'csi/main.ts')];
+    await timed('controller, external-provisioner, external-attacher and a node plugin per VM started', async () => {
+      const infra = await controllerInfraKubeconfig();
+      await start('csi-controller', driver[0] ?? '', [...driver.slice(1), `--endpoint=unix://${socket}`, '--run-node-service=false', `--infra-cluster-namespace=${INFRA_NS}`, `--infra-cluster-kubeconfig=${infra}`, `--infra-cluster-labels=${TENANT_LABELS}`, `--tenant-cluster-kubeconfig=${admin}`]);
+      // Longer than a hot-plug takes: a timed-out publish would be retried while the first still runs (ABORTED).
+      await start('csi-provisioner', sidecar('csi-provisioner', 'EXTERNAL_PROVISIONER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${admin}`, '--timeout=120s', '--v=3']);
+      await start('csi-attacher', sidecar('csi-attacher', 'EXTERNAL_ATTACHER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${admin}`, '--timeout=120s', '--v=3']);
+      for (const vm of VMS) {
+        guestPids.set(vm, guestPid(vm));
+        // The DaemonSet's hostPath (DirectoryOrCreate) for the plugin's socket.
+        await inGuest(vm, ['mkdir', '-p', PLUGIN_DIR]);
+        await start(`csi-node-${vm}`, 'nsenter', [
+          `--target=${String(guestPids.get(vm))}`, '--mount', '--root', ...driver,
+          `--endpoint=unix://${PLUGIN_DIR}/csi.sock`, '--run-controller-service=false', `--node-id=${INFRA_NS}/${vm}`, `--registration-socket=${REGISTRATION_SOCKET}`,
+        ]);
+      }
+    });
+    await apply([
+      { apiVersion: 'storage.k8s.io/v1', kind: 'CSIDriver', metadata: { name: DRIVER }, spec: { attachRequired: true, podInfoOnMount: false } },
+      { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'kubevirt' }, provisioner: DRIVER, reclaimPolicy: 'Delete', volumeBindingMode: 'Immediate', parameters: { bus: 'scsi' } },
+    ]);
+  });
+
+  after(async function () {
+    this.timeout(3 * 60_000);
+    for (const p of processes.reverse()) await p.stop();
+    await fixture?.stop();
+    for (const t of timings) console.log(`      ${t}`);
+  });
+
+  it('registers the node plugin with each guest kubelet: CSINode driver entry and node ID annotation', async function () {
+    this.timeout(60_000);
+    await timed('node plugins registered', () =>
+      waitFor(
+        async () => {
+          const nodes = await Promise.all(VMS.map((vm) => getJSON<CSINode>(admin, ['csinode', vm])));
+          if (nodes.every((n) => (n.spec.drivers ?? []).some((d) => d.name === DRIVER))) return true;
+          throw new Error(`${JSON.stringify(nodes.map((n) => n.spec))}\n${logs()}`);
+        },
+        { timeoutMs: 45_000, what: 'the driver in both CSINodes' },
+      ),
+    );
+    for (const vm of VMS) {
+      const csiNode = await getJSON<CSINode>(admin, ['csinode', vm]);
+      expect(csiNode.spec.drivers).to.deep.equal([{ name: DRIVER, nodeID: `${INFRA_NS}/${vm}`, topologyKeys: null }]);
+      expect(csiNode.metadata.ownerReferences?.[0]).to.include({ kind: 'Node', name: vm });
+      const node = await getJSON<Node>(admin, ['node', vm]);
+      expect(node.metadata.annotations).to.include({ 'csi.volume.kubernetes.io/nodeid': JSON.stringify({ [DRIVER]: `${INFRA_NS}/${vm}` }), 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' });
+    }
+  });
+
+  it('binds a PVC to a DataVolume, keeps what one pod wrote for a pod on the other node, and detaches safely in between', async function () {
+    this.timeout(6 * 60_000);
+    await apply([claim('data', 'Filesystem')]);
+    const pv = await timed('PVC bound (CreateVolume through external-provisioner)', () => boundPV('data'));
+    const handle = pv.spec.csi?.volumeHandle ?? '';
+    handles.push(handle);
+    const dv = await getJSON<DataVolume>(mgmt, ['datavolumes.cdi.kubevirt.io', '-n', INFRA_NS, handle]);
+    expect(dv.metadata.labels).to.deep.equal({ 'csi-driver/tenant': 'acme' });
+
+    const stamp = `kvcloud-${String(Date.now())}`;
+    await apply([pod('writer', 'csi-a', `echo ${stamp} > /data/proof && sync && cat /data/proof && grep -q ' /data ' /proc/mounts`, { claim: 'data', mountPath: '/data' })]);
+    expect((await timed('writer pod on csi-a completed (attach, stage, publish)', () => completed('writer'))).trim()).to.equal(stamp);
+    // While the pod holds it: attached to csi-a, and in that node's volumesInUse so it is not detached under the mount.
+    const attachments = (await getJSON<{ items: VolumeAttachment[] }>(admin, ['volumeattachments'])).items;
+    expect(attachments.map((a) => [a.spec.nodeName, a.spec.source.persistentVolumeName, a.status?.attached])).to.deep.equal([['csi-a', pv.metadata.name, true]]);
+    const nodeA = await getJSON<Node & { status: { volumesInUse?: string[] } }>(admin, ['node', 'csi-a']);
+    expect(nodeA.status.volumesInUse).to.deep.equal([`kubernetes.io/csi/${DRIVER}^${handle}`]);
+    const vmiA = await getJSON<VirtualMachineInstance>(mgmt, ['vmi', '-n', INFRA_NS, 'csi-a']);
+    expect(vmiA.status?.volumeStatus?.map((s) => s.name)).to.include(handle);
+    // Staged once under the driver's globalmount, bind-published into the pod's kubernetes.io~csi directory.
+    const mountPoints = csiMounts('csi-a').map((l) => l.split(' ')[4] ?? '');
+    expect(mountPoints.filter((m) => m.endsWith('/globalmount'))).to.have.length(1);
+    expect(mountPoints.filter((m) => m.includes(`/volumes/kubernetes.io~csi/${pv.metadata.name ?? ''}/mount`))).to.have.length(1);
+
+    await timed('writer deleted (unpublish, unstage)', () => deletePod('writer'));
+    await apply([pod('reader', 'csi-b', 'cat /data/proof', { claim: 'data', mountPath: '/data' })]);
+    expect((await timed('reader pod on csi-b completed (detach from csi-a, attach to csi-b)', () => completed('reader'))).trim()).to.equal(stamp);
+    const moved = (await getJSON<{ items: VolumeAttachment[] }>(admin, ['volumeattachments'])).items;
+    expect(moved.map((a) => [a.spec.nodeName, a.status?.attached])).to.deep.equal([['csi-b', true]]);
+    await deletePod('reader');
+  });
+
+  it('publishes a raw block PVC as a device in the container', async function () {
+    this.timeout(4 * 60_000);
+    await apply([claim('raw', 'Block')]);
+    handles.push((await boundPV('raw')).spec.csi?.volumeHandle ?? '');
+    await apply([pod('block', 'csi-b', 'test -b /dev/xvdb && printf kvcloud-block | dd of=/dev/xvdb conv=notrunc 2>/dev/null && head -c 13 /dev/xvdb', { claim: 'raw', devicePath: '/dev/xvdb' })]);
+    expect(await timed('block pod completed', () => completed('block'))).to.equal('kvcloud-block');
+    await deletePod('block');
+  });
+
+  it('deletes the infra DataVolumes with the PVCs and leaves no attachment, hot-plug or mount behind', async function () {
+    this.timeout(4 * 60_000);
+    await kubectl(admin, ['delete', 'pvc', '--all', '--wait=true', '--timeout=120s']);
+    await timed('PVs, VolumeAttachments and DataVolumes gone', () =>
+      waitFor(
+        async () => {
+          const pvs = (await getJSON<{ items: PersistentVolume[] }>(admin, ['pv'])).items;
+          const vas = (await getJSON<{ items: VolumeAttachment[] }>(admin, ['volumeattachments'])).items;
+          const dvs = (await getJSON<{ items: DataVolume[] }>(mgmt, ['datavolumes.cdi.kubevirt.io', '-n', INFRA_NS, '-l', TENANT_LABELS])).items;
+          if (pvs.length + vas.length + dvs.length === 0) return true;
+          throw new Error(`pvs=${String(pvs.length)} volumeattachments=${String(vas.length)} datavolumes=${String(dvs.length)}\n${logs()}`);
+        },
+        { timeoutMs: 150_000, what: 'every volume object gone' },
+      ),
+    );
+    for (const vm of VMS) {
+      const vmi = await getJSON<VirtualMachineInstance>(mgmt, ['vmi', '-n', INFRA_NS, vm]);
+      expect(vmi.status?.volumeStatus?.filter((s) => handles.includes(s.name)) ?? [], vm).to.deep.equal([]);
+      const node = await getJSON<Node & { status: { volumesInUse?: string[] } }>(admin, ['node', vm]);
+      expect(node.status.volumesInUse ?? [], vm).to.deep.equal([]);
+      expect(csiMounts(vm), vm).to.deep.equal([]);
+    }
+  });
+});
