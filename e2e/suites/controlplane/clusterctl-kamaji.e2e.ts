@@ -267,12 +267,6 @@ describe('a tenant cluster at the push of a button: clusterctl with kvcloud\'s i
   });
 
   describe('clusters of the hosted control plane flavors', () => {
-    before(async function () {
-      this.timeout(2 * 60_000);
-      started(cluster, 'the management cluster');
-      simulators.push(await startKubevirtSimulator({ kubeconfig }));
-    });
-
     /** Generates the cluster with clusterctl from the provider's templates and applies it as generated. */
     async function createCluster(flavor: string | undefined, clusterName: string, namespace: string, workers: number): Promise<{ place: WorkloadPlace; generated: string }> {
       const r = started(repo, 'the clusterctl repository');
@@ -302,7 +296,7 @@ describe('a tenant cluster at the push of a button: clusterctl with kvcloud\'s i
         },
         { timeoutMs: 5 * 60_000, intervalMs: 1000, what: `KamajiControlPlane ${place.namespace}/${kcpName} to be initialized with an endpoint` },
       );
-      console.log(`      control plane initialized after ${((Date.now() - begun) / 1000).toFixed(1)} s`);
+      console.log(`      ${place.clusterName}: control plane initialized after ${((Date.now() - begun) / 1000).toFixed(1)} s`);
       expect(kcp.status?.externalManagedControlPlane, 'status.externalManagedControlPlane').to.equal(true);
       const endpoint = kcp.spec.controlPlaneEndpoint;
 
@@ -349,7 +343,7 @@ describe('a tenant cluster at the push of a button: clusterctl with kvcloud\'s i
     async function expectWorkersJoined(place: WorkloadPlace, machineDeployment: string, replicas: number): Promise<void> {
       const begun = Date.now();
       const machines = await waitForRunningMachines(place, machineDeployment, replicas, 10 * 60_000);
-      console.log(`      ${String(replicas)} worker Machines Running with nodes after ${((Date.now() - begun) / 1000).toFixed(1)} s`);
+      console.log(`      ${place.clusterName}: ${String(replicas)} worker Machines Running with nodes after ${((Date.now() - begun) / 1000).toFixed(1)} s`);
       const vms = await machineVMs(place, machines);
       for (const { machine, vm, userdata } of vms) {
         const name = vm.metadata.name ?? '';
@@ -395,7 +389,7 @@ describe('a tenant cluster at the push of a button: clusterctl with kvcloud\'s i
         },
         { timeoutMs: 5 * 60_000, intervalMs: 2000, what: `Cluster ${place.namespace}/${place.clusterName} to be Available` },
       );
-      console.log(`      Cluster Available after ${((Date.now() - begun) / 1000).toFixed(1)} s more`);
+      console.log(`      ${place.clusterName}: Cluster Available after ${((Date.now() - begun) / 1000).toFixed(1)} s more`);
       expect(available.status?.initialization).to.deep.include({ infrastructureProvisioned: true, controlPlaneInitialized: true });
     }
 
@@ -417,7 +411,7 @@ describe('a tenant cluster at the push of a button: clusterctl with kvcloud\'s i
       const begun = Date.now();
       await deleteCluster(place, 5 * 60_000);
       await waitForNoLeftovers(place, HOSTED_KINDS, 3 * 60_000);
-      console.log(`      Cluster and all its objects gone after ${((Date.now() - begun) / 1000).toFixed(1)} s`);
+      console.log(`      ${place.clusterName}: Cluster and all its objects gone after ${((Date.now() - begun) / 1000).toFixed(1)} s`);
       const vms = await kubectl(kubeconfig, ['get', 'virtualmachines.kubevirt.io', '-A', '-l', `${CLUSTER_NAME_LABEL}=${place.clusterName}`, '-o', 'name']);
       expect(vms.trim(), 'VMs of the cluster').to.equal('');
       expect((await shared.etcdctl(shared.root, 'get', storage.prefix, '--prefix', '--keys-only')).trim(), `keys under ${storage.prefix}`).to.equal('');
@@ -426,63 +420,113 @@ describe('a tenant cluster at the push of a button: clusterctl with kvcloud\'s i
       expect(userError, `etcd user ${storage.user}`).to.match(/user name not found/);
     }
 
-    it('default flavor: the Cluster becomes Available with its control plane running as pods and 3 workers joined and Ready; clusterctl describe shows it all', async function () {
-      this.timeout(30 * 60_000);
-      const begun = Date.now();
-      const { place, generated } = await createCluster(undefined, 'acme', 'tenants', 3);
-      expect(generated, 'the default flavor').to.match(/kind: KamajiControlPlane\n/);
-      const kcp = await withWorkloadReport(place, () => expectHostedControlPlane(place, 'acme'));
-      expect(kcp.spec.version).to.equal(VERSION);
-      await withWorkloadReport(place, () => expectWorkersJoined(place, 'acme-md-0', 3));
-      await withWorkloadReport(place, () => expectClusterAvailable(place));
-      console.log(`      from apply to an Available cluster with 3 Ready workers: ${((Date.now() - begun) / 1000).toFixed(1)} s`);
+    // Each flavor's scenario as steps, each reported by the test of its title; the longest flavor first.
+    const flavors: [string, () => Promise<void>][][] = [
+      [
+        [
+          'default flavor: the Cluster becomes Available with its control plane running as pods and 3 workers joined and Ready; clusterctl describe shows it all',
+          async () => {
+            const begun = Date.now();
+            const { place, generated } = await createCluster(undefined, 'acme', 'tenants', 3);
+            expect(generated, 'the default flavor').to.match(/kind: KamajiControlPlane\n/);
+            const kcp = await withWorkloadReport(place, () => expectHostedControlPlane(place, 'acme'));
+            expect(kcp.spec.version).to.equal(VERSION);
+            await withWorkloadReport(place, () => expectWorkersJoined(place, 'acme-md-0', 3));
+            await withWorkloadReport(place, () => expectClusterAvailable(place));
+            console.log(`      ${place.clusterName}: from apply to an Available cluster with 3 Ready workers: ${((Date.now() - begun) / 1000).toFixed(1)} s`);
 
-      const final = await getKCP(place, 'acme');
-      expect(final.status, 'KamajiControlPlane status').to.deep.include({ replicas: 1, readyReplicas: 1, availableReplicas: 1 });
-      expect(final.status?.versions).to.deep.equal([{ version: VERSION, replicas: 1 }]);
-      expect(isTrue(final.status?.conditions, 'Available'), `KamajiControlPlane conditions: ${conditionsOf(final.status?.conditions)}`).to.equal(true);
+            const final = await getKCP(place, 'acme');
+            expect(final.status, 'KamajiControlPlane status').to.deep.include({ replicas: 1, readyReplicas: 1, availableReplicas: 1 });
+            expect(final.status?.versions).to.deep.equal([{ version: VERSION, replicas: 1 }]);
+            expect(isTrue(final.status?.conditions, 'Available'), `KamajiControlPlane conditions: ${conditionsOf(final.status?.conditions)}`).to.equal(true);
 
-      // What a user reads: the Cluster with its 1 + 3 replicas all available, its Available condition True, the
-      // hosted control plane and the workers under it.
-      const tree = await describeCluster(started(repo, 'the clusterctl repository'), kubeconfig, place.namespace, place.clusterName, 'Cluster,KamajiControlPlane');
-      console.log(tree.replace(/^/gm, '      '));
-      const lines = tree.split('\n');
-      const at = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l));
-      expect(lines[at(/^Cluster tenants\/acme\b/)], 'the Cluster line').to.match(/^Cluster tenants\/acme\s+4\/4\s+4\s+4\s+4\b/);
-      expect(lines.slice(at(/^Cluster tenants\/acme\b/)).find((l) => /─Available\s/.test(l)), 'the Cluster\'s Available condition').to.match(/─Available\s+True\s+Available\b/);
-      expect(lines[at(/─KamajiControlPlane tenants\/acme\b/)], 'the control plane line').to.match(/KamajiControlPlane tenants\/acme, v\d+\.\d+\.\d+\s+1\/1\s+1\s+1\s+1\b/);
-      expect(at(/─KubevirtCluster tenants\/acme\b/), 'the infrastructure line').to.be.greaterThan(0);
-      expect(lines[at(/─MachineDeployment tenants\/acme-md-0\b/)], 'the workers line').to.match(/MachineDeployment tenants\/acme-md-0, v\d+\.\d+\.\d+\s+3\/3\s+3\s+3\s+3\b/);
-      expect(at(/─3 Machines\.\.\.\s+3\s+3\s+3\s+True\s+Ready\b/), 'the Machines line').to.be.greaterThan(0);
+            // What a user reads: the Cluster with its 1 + 3 replicas all available, its Available condition True, the
+            // hosted control plane and the workers under it.
+            const tree = await describeCluster(started(repo, 'the clusterctl repository'), kubeconfig, place.namespace, place.clusterName, 'Cluster,KamajiControlPlane');
+            console.log(tree.replace(/^/gm, '      '));
+            const lines = tree.split('\n');
+            const at = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l));
+            expect(lines[at(/^Cluster tenants\/acme\b/)], 'the Cluster line').to.match(/^Cluster tenants\/acme\s+4\/4\s+4\s+4\s+4\b/);
+            expect(lines.slice(at(/^Cluster tenants\/acme\b/)).find((l) => /─Available\s/.test(l)), 'the Cluster\'s Available condition').to.match(/─Available\s+True\s+Available\b/);
+            expect(lines[at(/─KamajiControlPlane tenants\/acme\b/)], 'the control plane line').to.match(/KamajiControlPlane tenants\/acme, v\d+\.\d+\.\d+\s+1\/1\s+1\s+1\s+1\b/);
+            expect(at(/─KubevirtCluster tenants\/acme\b/), 'the infrastructure line').to.be.greaterThan(0);
+            expect(lines[at(/─MachineDeployment tenants\/acme-md-0\b/)], 'the workers line').to.match(/MachineDeployment tenants\/acme-md-0, v\d+\.\d+\.\d+\s+3\/3\s+3\s+3\s+3\b/);
+            expect(at(/─3 Machines\.\.\.\s+3\s+3\s+3\s+True\s+Ready\b/), 'the Machines line').to.be.greaterThan(0);
+          },
+        ],
+        [
+          'default flavor: deleting the Cluster leaves no KamajiControlPlane, TenantControlPlane, Secret, pod or VM, and no key under the tenant\'s etcd prefix',
+          async () => {
+            await deleteAndExpectNothingLeft({ kubeconfig, namespace: 'tenants', clusterName: 'acme', infra: { kubeconfig, namespace: 'tenants' } }, 'acme');
+          },
+        ],
+      ],
+      [
+        [
+          'topology-kamaji flavor: a Cluster of the ClusterClass kubevirt-kamaji (KubevirtClusterTemplate, KamajiControlPlaneTemplate, KubevirtMachineTemplate) provisions and is deleted without a trace',
+          async () => {
+            const { place, generated } = await createCluster('topology-kamaji', 'acme-cc', 'tenants-cc', 1);
+            expect(generated, 'clusterctl adds the ClusterClass the Cluster refers to').to.match(/kind: ClusterClass\n/);
+            // The topology controller names the control plane after the cluster with a random suffix.
+            const kcpName = await waitFor(
+              async () => (await kubectl(kubeconfig, ['get', KCP_RESOURCE, '-n', place.namespace, '-l', `${CLUSTER_NAME_LABEL}=${place.clusterName}`, '-o', 'jsonpath={.items[0].metadata.name}'])).trim() || undefined,
+              { timeoutMs: 2 * 60_000, what: 'the topology controller to create the KamajiControlPlane' },
+            );
+            const kcp = await withWorkloadReport(place, () => expectHostedControlPlane(place, kcpName));
+            expect(kcp.metadata.annotations?.['cluster.x-k8s.io/cloned-from-name']).to.equal('kubevirt-kamaji-control-plane');
+            const kubevirtCluster = (
+              await getJSON<{ items: KubeObject[] }>(kubeconfig, ['kubevirtclusters.infrastructure.cluster.x-k8s.io', '-n', place.namespace, '-l', `${CLUSTER_NAME_LABEL}=${place.clusterName}`])
+            ).items[0];
+            expect(kubevirtCluster?.metadata.annotations).to.include({ 'cluster.x-k8s.io/cloned-from-name': 'kubevirt-kamaji', 'cluster.x-k8s.io/managed-by': 'kamaji' });
+            const machineDeployment = await waitFor(
+              async () => (await kubectl(kubeconfig, ['get', 'machinedeployments.cluster.x-k8s.io', '-n', place.namespace, '-l', 'topology.cluster.x-k8s.io/deployment-name=md-0', '-o', 'jsonpath={.items[0].metadata.name}'])).trim() || undefined,
+              { timeoutMs: 2 * 60_000, what: 'the topology controller to create MachineDeployment md-0' },
+            );
+            await withWorkloadReport(place, () => expectWorkersJoined(place, machineDeployment, 1));
+            await withWorkloadReport(place, () => expectClusterAvailable(place));
+            await deleteAndExpectNothingLeft(place, kcpName);
+          },
+        ],
+      ],
+    ];
+    // The flavors are independent tenants (own namespace and cluster name) of the one management cluster, so
+    // they are provisioned side by side: the before hook starts each flavor's steps, in order, and each test
+    // awaits its own step, so a failure lands on its test. One flavor after the other took about 275 s of CI,
+    // most of it waiting on controllers rather than using the 2 cores.
+    const runs = new Map<string, Promise<undefined>>();
+    before(async function () {
+      this.timeout(2 * 60_000);
+      started(cluster, 'the management cluster');
+      simulators.push(await startKubevirtSimulator({ kubeconfig }));
+      for (const flavor of flavors) {
+        const steps = flavor.map(([title, run]) => ({ title, run, ...Promise.withResolvers<undefined>() }));
+        for (const step of steps) {
+          // Its test reports a failure; until the test awaits it, the rejection is not an unhandled one.
+          step.promise.catch(() => undefined);
+          runs.set(step.title, step.promise);
+        }
+        // A failed step does not stop the next: deleting the default flavor's Cluster is its own test, as before.
+        void (async () => {
+          for (const step of steps) {
+            const begun = Date.now();
+            await step.run().then(() => {
+              console.log(`      ${step.title.slice(0, step.title.indexOf(':'))}: step done in ${((Date.now() - begun) / 1000).toFixed(1)} s`);
+              step.resolve(undefined);
+            }, step.reject);
+          }
+        })();
+      }
     });
-
-    it('default flavor: deleting the Cluster leaves no KamajiControlPlane, TenantControlPlane, Secret, pod or VM, and no key under the tenant\'s etcd prefix', async function () {
-      this.timeout(10 * 60_000);
-      await deleteAndExpectNothingLeft({ kubeconfig, namespace: 'tenants', clusterName: 'acme', infra: { kubeconfig, namespace: 'tenants' } }, 'acme');
+    after(async function () {
+      this.timeout(20 * 60_000);
+      // A failed or timed-out test's run may still be going: stop nothing under it (every wait in it has a deadline).
+      await Promise.allSettled(runs.values());
     });
-
-    it('topology-kamaji flavor: a Cluster of the ClusterClass kubevirt-kamaji (KubevirtClusterTemplate, KamajiControlPlaneTemplate, KubevirtMachineTemplate) provisions and is deleted without a trace', async function () {
-      this.timeout(30 * 60_000);
-      const { place, generated } = await createCluster('topology-kamaji', 'acme-cc', 'tenants-cc', 1);
-      expect(generated, 'clusterctl adds the ClusterClass the Cluster refers to').to.match(/kind: ClusterClass\n/);
-      // The topology controller names the control plane after the cluster with a random suffix.
-      const kcpName = await waitFor(
-        async () => (await kubectl(kubeconfig, ['get', KCP_RESOURCE, '-n', place.namespace, '-l', `${CLUSTER_NAME_LABEL}=${place.clusterName}`, '-o', 'jsonpath={.items[0].metadata.name}'])).trim() || undefined,
-        { timeoutMs: 2 * 60_000, what: 'the topology controller to create the KamajiControlPlane' },
-      );
-      const kcp = await withWorkloadReport(place, () => expectHostedControlPlane(place, kcpName));
-      expect(kcp.metadata.annotations?.['cluster.x-k8s.io/cloned-from-name']).to.equal('kubevirt-kamaji-control-plane');
-      const kubevirtCluster = (
-        await getJSON<{ items: KubeObject[] }>(kubeconfig, ['kubevirtclusters.infrastructure.cluster.x-k8s.io', '-n', place.namespace, '-l', `${CLUSTER_NAME_LABEL}=${place.clusterName}`])
-      ).items[0];
-      expect(kubevirtCluster?.metadata.annotations).to.include({ 'cluster.x-k8s.io/cloned-from-name': 'kubevirt-kamaji', 'cluster.x-k8s.io/managed-by': 'kamaji' });
-      const machineDeployment = await waitFor(
-        async () => (await kubectl(kubeconfig, ['get', 'machinedeployments.cluster.x-k8s.io', '-n', place.namespace, '-l', 'topology.cluster.x-k8s.io/deployment-name=md-0', '-o', 'jsonpath={.items[0].metadata.name}'])).trim() || undefined,
-        { timeoutMs: 2 * 60_000, what: 'the topology controller to create MachineDeployment md-0' },
-      );
-      await withWorkloadReport(place, () => expectWorkersJoined(place, machineDeployment, 1));
-      await withWorkloadReport(place, () => expectClusterAvailable(place));
-      await deleteAndExpectNothingLeft(place, kcpName);
-    });
+    for (const [title] of flavors.flat()) {
+      it(title, async function () {
+        this.timeout(30 * 60_000);
+        await runs.get(title);
+      });
+    }
   });
 });
