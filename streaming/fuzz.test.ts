@@ -27,6 +27,7 @@ import {
   type HeaderList,
 } from './spdy/frames.js';
 import { HeaderCompressor } from './spdy/header-compression.js';
+import { seededRandom } from '../lib/testing/seeded-random.js';
 
 const SEED = Number(process.env.STREAMING_FUZZ_SEED ?? 0x6b76636c);
 // Enough to have found both SPDY bugs this fuzzer was written with (cases 0 and 20 of the default seed), in about
@@ -36,17 +37,6 @@ const BUDGET_MS = Number(process.env.STREAMING_FUZZ_CASES ?? 0) > 0 ? 600_000 : 
 /** How long the server may take to close its side after the client said all it had to say. */
 const END_WITHIN_MS = 3_000;
 
-/** mulberry32: small, fast and seedable, so a failing case can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly next: () => number) {}
@@ -239,7 +229,7 @@ describe('streaming fuzzing (bounded)', function () {
     let n = 0;
     for (; n < CASES && Date.now() - started < BUDGET_MS; n++) {
       const seed = `${String(SEED)}/${name}/${String(n)}`;
-      await run(new Gen(random(SEED + n * 7919 + name.length)), seed);
+      await run(new Gen(seededRandom(SEED + n * 7919 + name.length)), seed);
     }
     return n;
   }

@@ -179,6 +179,40 @@ describe('kvcloud demo: the main job in one command, reached from the host shell
     return run('logs', '-n', 'default', name);
   };
 
+  /**
+   * Runs a pod in the management cluster, where a management-side client would be (this suite is in another
+   * network namespace than the demo, which forwards only the apiservers), that fetches each URL and succeeds only
+   * when every one answered with one of the echo pods `names`; otherwise its termination message says which did
+   * not. (The management apiserver cannot fetch its own nodes' container logs in the demo: it dials the node names.)
+   */
+  const probeFromManagement = async (name: string, urls: string[], names: string[]) => {
+    const script = [
+      'set -e',
+      `for url in ${urls.join(' ')}; do`,
+      '  body=$(curl -sS --max-time 5 --retry 10 --retry-all-errors --retry-delay 1 "$url")',
+      `  pod=$(printf '%s' "$body" | sed -n 's/.*"pod":"\\([^"]*\\)".*/\\1/p')`,
+      `  case " ${names.join(' ')} " in *" $pod "*) echo "$url $pod" ;; *) echo "$url answered $body" >&2; exit 1 ;; esac`,
+      'done',
+    ].join('\n');
+    const probe = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default' },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'curl', image: TEST_SHELL_IMAGE, command: ['sh', '-c', script], terminationMessagePolicy: 'FallbackToLogsOnError' }] },
+    };
+    await applyTo(managementKubectl, name, [probe]);
+    let status: (PodView['status'] & { containerStatuses?: { state?: { terminated?: { message?: string } } }[] }) | undefined;
+    const phase = await waitFor(
+      async () => {
+        status = (JSON.parse(await managementKubectl('get', 'pod', '-n', 'default', name, '-o', 'json')) as { status?: typeof status }).status;
+        return status?.phase === 'Succeeded' || status?.phase === 'Failed' ? status.phase : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, what: `the probe pod ${name} to finish` },
+    );
+    expect(phase, `${name}: ${status?.containerStatuses?.[0]?.state?.terminated?.message ?? JSON.stringify(status)}`).to.equal('Succeeded');
+    await managementKubectl('delete', 'pod', '-n', 'default', name, '--wait=false');
+  };
+
   it('`kvcloud demo` shows its steps, the clusterctl describe tree and commands for the host shell, then its ready line', async function () {
     this.timeout(30 * 60_000);
     baseline.namespaces = namespaces();
@@ -401,44 +435,7 @@ describe('kvcloud demo: the main job in one command, reached from the host shell
     if (nodePort === undefined) throw new Error('the echo-nodeport Service has no nodePort');
     const addresses = (await tenantNodeList()).map(internalIP);
     const names = (await echoPods()).filter(runningReady).map((p) => p.metadata.name);
-    // The management apiserver cannot fetch its own nodes' container logs in the demo (it dials the node names),
-    // so the pod judges the answers itself: it succeeds only when each address answered with an echo pod's name,
-    // and otherwise says which did not in its termination message.
-    const script = [
-      'set -e',
-      `for ip in ${addresses.join(' ')}; do`,
-      `  body=$(curl -sS --max-time 5 --retry 5 --retry-all-errors --retry-delay 1 "http://$ip:${nodePort.toString()}/")`,
-      `  pod=$(printf '%s' "$body" | sed -n 's/.*"pod":"\\([^"]*\\)".*/\\1/p')`,
-      `  case " ${names.join(' ')} " in *" $pod "*) echo "$ip $pod" ;; *) echo "$ip answered $body" >&2; exit 1 ;; esac`,
-      'done',
-    ].join('\n');
-    const probe = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'nodeport-probe', namespace: 'default' },
-      spec: {
-        restartPolicy: 'Never',
-        containers: [
-          {
-            name: 'curl',
-            image: TEST_SHELL_IMAGE,
-            command: ['sh', '-c', script],
-            terminationMessagePolicy: 'FallbackToLogsOnError',
-          },
-        ],
-      },
-    };
-    await applyTo(managementKubectl, 'nodeport-probe', [probe]);
-    let status: (PodView['status'] & { containerStatuses?: { state?: { terminated?: { message?: string } } }[] }) | undefined;
-    const phase = await waitFor(
-      async () => {
-        status = (JSON.parse(await managementKubectl('get', 'pod', '-n', 'default', 'nodeport-probe', '-o', 'json')) as { status?: typeof status }).status;
-        return status?.phase === 'Succeeded' || status?.phase === 'Failed' ? status.phase : undefined;
-      },
-      { timeoutMs: 90_000, intervalMs: 500, what: 'the NodePort probe pod to finish' },
-    );
-    expect(phase, `the probe: ${status?.containerStatuses?.[0]?.state?.terminated?.message ?? JSON.stringify(status)}`).to.equal('Succeeded');
-    await managementKubectl('delete', 'pod', '-n', 'default', 'nodeport-probe', '--wait=false');
+    await probeFromManagement('nodeport-probe', addresses.map((ip) => `http://${ip}:${nodePort.toString()}/`), names);
     console.log(`      NodePort ${nodePort.toString()} answered on ${addresses.join(', ')} in ${seconds(begun)}`);
   });
 
@@ -482,29 +479,7 @@ describe('kvcloud demo: the main job in one command, reached from the host shell
 
     // A client in the management network (a management pod, as for the NodePort) gets an echo pod's answer.
     const names = (await echoPods()).filter(runningReady).map((p) => p.metadata.name);
-    const script = [
-      'set -e',
-      `body=$(curl -sS --max-time 5 --retry 10 --retry-all-errors --retry-delay 1 "http://${ip}/")`,
-      `pod=$(printf '%s' "$body" | sed -n 's/.*"pod":"\\([^"]*\\)".*/\\1/p')`,
-      `case " ${names.join(' ')} " in *" $pod "*) echo "$pod" ;; *) echo "${ip} answered $body" >&2; exit 1 ;; esac`,
-    ].join('\n');
-    const probe = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'lb-probe', namespace: 'default' },
-      spec: { restartPolicy: 'Never', containers: [{ name: 'curl', image: TEST_SHELL_IMAGE, command: ['sh', '-c', script], terminationMessagePolicy: 'FallbackToLogsOnError' }] },
-    };
-    await applyTo(managementKubectl, 'lb-probe', [probe]);
-    let status: (PodView['status'] & { containerStatuses?: { state?: { terminated?: { message?: string } } }[] }) | undefined;
-    const phase = await waitFor(
-      async () => {
-        status = (JSON.parse(await managementKubectl('get', 'pod', '-n', 'default', 'lb-probe', '-o', 'json')) as { status?: typeof status }).status;
-        return status?.phase === 'Succeeded' || status?.phase === 'Failed' ? status.phase : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500, what: 'the LoadBalancer probe pod to finish' },
-    );
-    expect(phase, `the probe: ${status?.containerStatuses?.[0]?.state?.terminated?.message ?? JSON.stringify(status)}`).to.equal('Succeeded');
-    await managementKubectl('delete', 'pod', '-n', 'default', 'lb-probe', '--wait=false');
+    await probeFromManagement('lb-probe', [`http://${ip}/`], names);
     console.log(`      CCM-initialised Nodes; LoadBalancer ${ip} answered from the management network in ${seconds(begun)}`);
   });
 

@@ -1,23 +1,12 @@
 import { expect } from 'chai';
 import { EndpointPicker } from './endpoint-picker.js';
 import { endpointKey, type Endpoint } from './endpoint-selection.js';
+import { seededRandom } from '../../../lib/testing/seeded-random.js';
 
 const A = { ip: '10.244.0.3', port: 80 };
 const B = { ip: '10.244.0.4', port: 80 };
 const C = { ip: '10.244.0.5', port: 80 };
 const D = { ip: '10.244.0.6', port: 80 };
-
-/** A seeded generator (mulberry32), so each test sees the same "random" orders on every run. */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const keys = (endpoints: (Endpoint | undefined)[]) => endpoints.map((e) => (e ? endpointKey(e) : 'none'));
 
@@ -27,7 +16,7 @@ describe('service-proxy/endpoint-picker', () => {
   });
 
   it('serves every endpoint once per round, each round in a new order', () => {
-    const picker = new EndpointPicker(Date.now, seeded(1));
+    const picker = new EndpointPicker(Date.now, seededRandom(1));
     picker.update([A, B, C]);
     const orders = new Set<string>();
     for (let round = 0; round < 20; round++) {
@@ -39,7 +28,7 @@ describe('service-proxy/endpoint-picker', () => {
   });
 
   it('lets two clients that connect in turn each reach both endpoints (a fixed rotation gave each one endpoint forever)', () => {
-    const picker = new EndpointPicker(Date.now, seeded(7));
+    const picker = new EndpointPicker(Date.now, seededRandom(7));
     picker.update([A, B]);
     const first = new Set<string>();
     const second = new Set<string>();
@@ -52,7 +41,7 @@ describe('service-proxy/endpoint-picker', () => {
   });
 
   it('finishes a round across an endpoint update with the endpoints still there; new ones join the next round', () => {
-    const picker = new EndpointPicker(Date.now, seeded(3));
+    const picker = new EndpointPicker(Date.now, seededRandom(3));
     picker.update([A, B, C]);
     const served = picker.pick(undefined);
     // Remove one of the two the round has still to serve, and add D.
@@ -66,7 +55,7 @@ describe('service-proxy/endpoint-picker', () => {
 
   it('sends a client back to its endpoint with ClientIP affinity, until the affinity times out', () => {
     let now = 0;
-    const picker = new EndpointPicker(() => now, seeded(5));
+    const picker = new EndpointPicker(() => now, seededRandom(5));
     picker.update([A, B, C], 10_000);
     const first = picker.pick('10.244.1.1');
     const other = picker.pick('10.244.1.2');
@@ -82,7 +71,7 @@ describe('service-proxy/endpoint-picker', () => {
   });
 
   it('moves an affine client when its endpoint goes away', () => {
-    const picker = new EndpointPicker(() => 0, seeded(9));
+    const picker = new EndpointPicker(() => 0, seededRandom(9));
     picker.update([A, B], 10_000);
     const first = picker.pick('10.244.1.1');
     const survivor = first === A ? B : A;

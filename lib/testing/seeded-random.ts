@@ -1,0 +1,12 @@
+// A seedable generator of numbers in [0, 1) for tests (mulberry32: small and fast), so a test that draws random
+// orders or inputs sees the same ones on every run, and a failing case can be replayed from its seed.
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
