@@ -58,6 +58,17 @@ E2E_SHARDS ?= 2
 test-e2e: deps tools ## end-to-end suites in private network namespaces (needs root; E2E=<files>, E2E_SHARDS=N)
 	tsx e2e/run-shards.ts --shards $(E2E_SHARDS) $(foreach f,$(E2E),'$(f)')
 
+.PHONY: test-autoscaler
+# The real cluster-autoscaler is not on the Go module proxy, so it is not a `make tools` program and not part of
+# `make test`: build it from its public repositories (providers/autoscaler/README.md says how) and give its path.
+test-autoscaler: cluster-autoscaler-binary deps tools ## the real cluster-autoscaler, clusterapi and externalgrpc, scaling a tenant (needs root; CLUSTER_AUTOSCALER=<binary>)
+	CLUSTER_AUTOSCALER='$(abspath $(CLUSTER_AUTOSCALER))' tsx e2e/run-shards.ts --shards 1 e2e/suites/autoscaler/cluster-autoscaler.peer.ts
+
+.PHONY: cluster-autoscaler-binary
+cluster-autoscaler-binary: # before anything is built: test-autoscaler without a binary fails at once
+	@if [[ -z "$(CLUSTER_AUTOSCALER)" || ! -x "$(CLUSTER_AUTOSCALER)" ]]; then \
+	  echo "test-autoscaler: CLUSTER_AUTOSCALER must name an executable cluster-autoscaler built with -tags clusterapi,externalgrpc (got '$(CLUSTER_AUTOSCALER)')" >&2; exit 1; fi
+
 .PHONY: test
 test: lint typecheck verify-generate test-unit test-e2e ## everything CI runs
 

@@ -1,56 +1,28 @@
-// cluster-autoscaler's externalgrpc protocol against a real tenant cluster: clusterctl installs Cluster API and both
-// kvcloud providers, a Cluster of the default flavor gets one worker (its MachineDeployment a node group through the
-// template's min/max variables) and a second MachineDeployment at zero. kvcloud's externalgrpc server runs as its
-// main.ts wires it, and a client built from the same pinned proto, over mutual TLS as cluster-autoscaler dials,
-// drives every RPC: IncreaseSize (two at once) makes VMs that join and take a pending pod, DeleteNodes removes exactly
-// the named nodes' Machines (the same node asked for twice lowers the replicas once), limits, unknown groups and
-// malformed requests get their codes, and the group at zero describes its nodes from the template's capacity.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// cluster-autoscaler's externalgrpc protocol against a real tenant cluster (the shared fixture: clusterctl, a Cluster
+// of the default flavor with one worker whose MachineDeployment is a node group, and a second MachineDeployment at
+// zero). kvcloud's externalgrpc server runs as its main.ts wires it, and a client built from the same pinned proto,
+// over mutual TLS as cluster-autoscaler dials, drives every RPC: IncreaseSize (two at once) makes VMs that join and
+// take a pending pod, DeleteNodes removes exactly the named nodes' Machines (the same node asked for twice lowers the
+// replicas once), limits, unknown groups and malformed requests get their codes, and the group at zero describes its
+// nodes from the template's capacity.
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { MACHINE_DEPLOYMENT_TYPE, type Machine, type MachineDeployment } from '../../../lib/apis/cluster-api.js';
-import { Manager } from '../../../lib/controller/manager.js';
-import { parseManagerFlags } from '../../../lib/controller/manager-flags.js';
-import { Client } from '../../../lib/kube/client.js';
+import type { Machine, MachineDeployment } from '../../../lib/apis/cluster-api.js';
+import { MACHINE_DEPLOYMENT_TYPE } from '../../../lib/apis/cluster-api.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
-import { RestMapper } from '../../../lib/kube/rest-mapper.js';
-import { RestTransport } from '../../../lib/kube/rest-transport.js';
-import { createLogger } from '../../../lib/observability/logger.js';
-import { ToolkitMetrics } from '../../../lib/observability/metrics.js';
-import { certificatePem, createCertificateAuthority, issueCertificate, privateKeyPem } from '../../../lib/pki/x509.js';
-import { startCluster, type Cluster } from '../../../localcloud/cluster/cluster.js';
 import { TEST_ECHO_IMAGE } from '../../../localcloud/cluster/images.js';
-import { addKvcloudControlPlane, clusterctlInitWithKubevirtAndKamaji } from '../../../localcloud/clusterctl/kvcloud-control-plane.js';
-import { addKvcloudInfrastructure, generateCluster, installKubevirtCRDs } from '../../../localcloud/clusterctl/kvcloud-infrastructure.js';
-import { createClusterctlRepository, type ClusterctlRepository } from '../../../localcloud/clusterctl/repository.js';
-import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from '../../../localcloud/etcd-datastore.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
-import { runDir } from '../../../localcloud/run-dir.js';
-import { upstreamVersion } from '../../../localcloud/versions.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { cloudProviderClient, decodeNode } from '../../../providers/autoscaler/externalgrpc/protos.js';
-import { AUTOSCALER_OPTIONS, autoscalerConfig, setupAutoscaler } from '../../../providers/autoscaler/setup.js';
-import { startKubevirtSimulator } from '../../../simulators/kubevirt/index.js';
-import { applyManifests, getJSON, tenantKubeconfig, waitForRunningMachines, type WorkloadPlace } from '../../harness/clusterctl/kvcloud-workload.js';
+import { EXTERNALGRPC_SERVER_NAME, startAutoscalerTenant, type AutoscalerTenant, type ExternalGrpcServer } from '../../harness/autoscaler-tenant.js';
+import { getJSON, waitForRunningMachines, type WorkloadPlace } from '../../harness/clusterctl/kvcloud-workload.js';
 
-const VERSION = upstreamVersion('KUBERNETES_VERSION');
 const NAMESPACE = 'autoscaled';
 const CLUSTER = 'scaly';
 const WORKERS = `${CLUSTER}-md-0`;
 const AT_ZERO = `${CLUSTER}-md-zero`;
 const GROUP = `MachineDeployment/${NAMESPACE}/${WORKERS}`;
 const ZERO_GROUP = `MachineDeployment/${NAMESPACE}/${AT_ZERO}`;
-// The default flavor's variables, and the node group bounds its worker MachineDeployment takes from them.
-const TEMPLATE_VARIABLES = {
-  NODE_VM_IMAGE_TEMPLATE: 'quay.io/capk/ubuntu-2404-container-disk:v1.34.1',
-  CRI_PATH: '/var/run/containerd/containerd.sock',
-  WORKER_MACHINE_MIN_COUNT: '0',
-  WORKER_MACHINE_MAX_COUNT: '3',
-};
-// What cluster-autoscaler's client presents as TLS server name; the serving certificate carries it (Node refuses
-// an IP address as server name, which the Go client would send for an IP endpoint and verify against the IP SAN).
-const SERVER_NAME = 'kvcloud-autoscaler';
 
 type Rpc = (method: string, request: object) => Promise<Record<string, unknown>>;
 interface Instance {
@@ -71,27 +43,20 @@ async function codeOf(call: Promise<unknown>): Promise<string> {
 const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
 describe('externalgrpc: cluster-autoscaler\'s protocol over the MachineDeployments of a real tenant cluster', () => {
-  let cluster: Cluster | undefined;
-  let transport: RestTransport | undefined;
-  let client: Client | undefined;
-  let repo: ClusterctlRepository | undefined;
-  let etcd: SharedEtcd | undefined;
-  let simulator: { stop(): Promise<void> } | undefined;
-  let manager: Manager | undefined;
+  let fixture: AutoscalerTenant | undefined;
+  let server: ExternalGrpcServer | undefined;
   let grpcClient: grpc.Client | undefined;
-  let certDir: string | undefined;
-  let tenant: { path: string; remove: () => Promise<void> } | undefined;
   let call: Rpc = () => Promise.reject(new Error('the externalgrpc client is not there (see the before hook)'));
   let place: WorkloadPlace;
   const suiteBegun = Date.now();
 
-  const mgmt = (): Client => {
-    if (!client) throw new Error('no management client (see the before hook)');
-    return client;
+  const mgmt = () => {
+    if (!fixture) throw new Error('no management client (see the before hook)');
+    return fixture.mgmt;
   };
   const tenantPath = (): string => {
-    if (!tenant) throw new Error('no tenant kubeconfig (see the before hook)');
-    return tenant.path;
+    if (!fixture) throw new Error('no tenant kubeconfig (see the before hook)');
+    return fixture.tenantKubeconfig;
   };
   const replicas = async (name: string): Promise<number | undefined> =>
     (await mgmt().get<MachineDeployment>(MACHINE_DEPLOYMENT_TYPE, { namespace: NAMESPACE, name }, { direct: true }))?.spec?.replicas;
@@ -104,77 +69,14 @@ describe('externalgrpc: cluster-autoscaler\'s protocol over the MachineDeploymen
 
   before(async function () {
     this.timeout(20 * 60_000);
-    let step = Date.now();
-    const local = await startCluster({
-      nodes: [
-        { name: 'kvcloud-node-1', zone: 'zone-a', region: 'kvcloud-local' },
-        { name: 'kvcloud-node-2', zone: 'zone-b', region: 'kvcloud-local' },
-      ],
-    });
-    cluster = local;
-    const kubeconfig = local.plane.kubeconfigPath;
-    place = { kubeconfig, namespace: NAMESPACE, clusterName: CLUSTER, infra: { kubeconfig, namespace: NAMESPACE } };
-    transport = await RestTransport.fromKubeConfig(local.plane.kubeConfig);
-    client = new Client({ transport, mapper: new RestMapper(transport), fieldManager: 'kvcloud-e2e' });
-    repo = await createClusterctlRepository();
-    await addKvcloudInfrastructure(repo);
-    await addKvcloudControlPlane(repo);
-    await installKubevirtCRDs(kubeconfig);
-    console.log(`      management cluster and clusterctl repository: ${seconds(step)}`);
-    step = Date.now();
-    await clusterctlInitWithKubevirtAndKamaji(repo, kubeconfig);
-    simulator = await startKubevirtSimulator({ kubeconfig });
-    etcd = await startSharedEtcd(client, 'shared-etcd');
-    await createReadyDataStore(client, 'default', etcd);
-    console.log(`      clusterctl init, KubeVirt simulator, DataStore: ${seconds(step)}`);
-
-    step = Date.now();
-    await kubectl(kubeconfig, ['create', 'namespace', NAMESPACE]);
-    const generated = await generateCluster(repo, { source: {}, kubeconfig, clusterName: CLUSTER, namespace: NAMESPACE, kubernetesVersion: VERSION, workerMachineCount: 1, variables: TEMPLATE_VARIABLES });
-    await applyManifests(kubeconfig, generated);
-    // A second worker pool at zero, from the same machine and bootstrap templates, for scale-from-zero.
-    const md0 = await waitFor(() => mgmt().get<MachineDeployment>(MACHINE_DEPLOYMENT_TYPE, { namespace: NAMESPACE, name: WORKERS }, { direct: true }), { timeoutMs: 30_000, what: `MachineDeployment ${WORKERS}` });
-    await mgmt().create<MachineDeployment>({
-      ...MACHINE_DEPLOYMENT_TYPE,
-      metadata: {
-        namespace: NAMESPACE,
-        name: AT_ZERO,
-        annotations: { 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size': '0', 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size': '2' },
-      },
-      spec: { clusterName: CLUSTER, replicas: 0, selector: { matchLabels: {} }, template: { spec: { ...(md0.spec?.template.spec ?? { clusterName: CLUSTER }) } } },
-    });
-    await waitForRunningMachines(place, WORKERS, 1, 10 * 60_000);
-    tenant = await tenantKubeconfig(place);
-    console.log(`      tenant cluster ${CLUSTER} with 1 worker: ${seconds(step)}`);
-
-    // kvcloud's externalgrpc server as its main.ts builds it, with certificates as cert-manager would issue them.
-    certDir = await mkdtemp(join(runDir(), 'externalgrpc-'));
-    const ca = await createCertificateAuthority('externalgrpc-ca', 3_600_000);
-    const serving = await issueCertificate(ca, { commonName: SERVER_NAME, altNames: [SERVER_NAME, '127.0.0.1'], usage: 'server', validFor: 3_600_000 });
-    const autoscaler = await issueCertificate(ca, { commonName: 'cluster-autoscaler', usage: 'client', validFor: 3_600_000 });
-    await writeFile(join(certDir, 'tls.crt'), certificatePem(serving.cert));
-    await writeFile(join(certDir, 'tls.key'), await privateKeyPem(serving.key));
-    await writeFile(join(certDir, 'ca.crt'), certificatePem(ca.cert));
-    const { flags, values } = parseManagerFlags(
-      [
-        '--metrics-bind-address=127.0.0.1:0',
-        '--health-probe-bind-address=127.0.0.1:0',
-        '--grpc-bind-address=127.0.0.1:0',
-        `--tls-cert-file=${join(certDir, 'tls.crt')}`,
-        `--tls-private-key-file=${join(certDir, 'tls.key')}`,
-        `--client-ca-file=${join(certDir, 'ca.crt')}`,
-        `--cluster=${CLUSTER}`,
-      ],
-      AUTOSCALER_OPTIONS,
-    );
-    manager = await Manager.create({ component: 'autoscaler', flags, kubeConfig: local.plane.kubeConfig, log: createLogger({ level: process.env.E2E_LOG_LEVEL === 'debug' ? 'debug' : 'silent' }), metrics: new ToolkitMetrics() });
-    const handle = await setupAutoscaler(manager, autoscalerConfig(values));
-    await manager.start();
-    const port = await waitFor(() => handle.port(), { timeoutMs: 30_000, what: 'the externalgrpc server to listen' });
+    fixture = await startAutoscalerTenant({ namespace: NAMESPACE, clusterName: CLUSTER, workers: { min: 0, max: 3 }, atZero: { max: 2 } });
+    place = fixture.place;
+    server = await fixture.startExternalGrpcServer();
+    const { port, pem } = server;
     const CloudProvider = cloudProviderClient();
-    const credentials = grpc.credentials.createSsl(Buffer.from(certificatePem(ca.cert)), Buffer.from(await privateKeyPem(autoscaler.key)), Buffer.from(certificatePem(autoscaler.cert)));
+    const credentials = grpc.credentials.createSsl(Buffer.from(pem.ca), Buffer.from(pem.clientKey), Buffer.from(pem.clientCert));
     // A subchannel pool of its own, so closing the client closes its connection now, not at the shared pool's sweep.
-    const c = new CloudProvider(`127.0.0.1:${String(port)}`, credentials, { 'grpc.ssl_target_name_override': SERVER_NAME, 'grpc.use_local_subchannel_pool': 1 });
+    const c = new CloudProvider(`127.0.0.1:${String(port)}`, credentials, { 'grpc.ssl_target_name_override': EXTERNALGRPC_SERVER_NAME, 'grpc.use_local_subchannel_pool': 1 });
     grpcClient = c;
     const methods = c as unknown as Record<string, (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Record<string, unknown>) => void) => void>;
     call = (method, request) =>
@@ -194,14 +96,8 @@ describe('externalgrpc: cluster-autoscaler\'s protocol over the MachineDeploymen
   after(async function () {
     this.timeout(3 * 60_000);
     grpcClient?.close();
-    await manager?.stop();
-    await tenant?.remove();
-    if (certDir) await rm(certDir, { recursive: true, force: true });
-    await simulator?.stop();
-    await etcd?.stop();
-    transport?.close();
-    await cluster?.stop();
-    await repo?.remove();
+    await server?.stop();
+    await fixture?.stop();
     console.log(`      suite total: ${seconds(suiteBegun)}`);
   });
 
@@ -381,7 +277,7 @@ describe('externalgrpc: cluster-autoscaler\'s protocol over the MachineDeploymen
     const reasons = events.map((e) => e.reason);
     expect(reasons).to.include.members(['ScaledUp', 'ScaledDown', 'ScaleRejected']);
     expect(events.filter((e) => e.reason === 'ScaledDown').map((e) => e.note).join('\n')).to.contain(`Machine ${first.metadata.name ?? ''}`);
-    const registry = manager?.metrics.registry;
+    const registry = server?.manager.metrics.registry;
     const decisions = (await registry?.getSingleMetric('kvcloud_autoscaler_scale_decisions_total')?.get())?.values ?? [];
     const count = (decision: string, result: string) => decisions.filter((v) => v.labels.node_group === GROUP && v.labels.decision === decision && v.labels.result === result).reduce((n, v) => n + v.value, 0);
     expect({ up: count('increase_size', 'executed'), down: count('delete_nodes', 'executed'), unchanged: count('delete_nodes', 'unchanged') }).to.deep.equal({ up: 2, down: 3, unchanged: 1 });
