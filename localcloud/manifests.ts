@@ -42,7 +42,9 @@ async function waitEstablished(client: Client, names: string[]): Promise<void> {
           const established = crd?.status?.conditions?.find((c) => c.type === 'Established');
           return established?.status === 'True' ? true : undefined;
         },
-        { timeoutMs: 30_000, what: `CRD ${name} to be Established` },
+        // Seconds on a quiet machine; a cold-cache CI run once needed more than 30 for Cluster API's largest CRDs
+        // (ClusterClass) while three tenants ran beside it (load 22 on 2 cores).
+        { timeoutMs: 120_000, what: `CRD ${name} to be Established` },
       ),
     ),
   );

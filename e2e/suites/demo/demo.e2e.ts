@@ -9,18 +9,19 @@
 // namespace, mount or file of it is left.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { cidrContains, parseCIDR, parseIP } from '../../../lib/net/ip.js';
 import { cacheDir } from '../../../localcloud/binaries.js';
-import { TEST_ECHO_IMAGE, TEST_SHELL_IMAGE } from '../../../localcloud/cluster/images.js';
+import { TEST_SHELL_IMAGE } from '../../../localcloud/cluster/images.js';
 import { processesReferencing, runDir } from '../../../localcloud/run-dir.js';
 import { upstreamVersion } from '../../../localcloud/versions.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { CLI, startDemo, TSX, type DemoRun } from '../../harness/demo-cli.js';
+import { applyManifest, ECHO_LABELS, echoDeployment, probeFromManagement as probeFromManagementPod, type Kubectl } from '../../harness/demo-workloads.js';
 import { mounts, namespaces } from '../../harness/leftovers.js';
 
 const run = promisify(execFile);
@@ -77,37 +78,7 @@ function jsonStream(text: string): unknown[] {
   return out;
 }
 
-const ECHO_LABELS = { app: 'echo' };
 const ECHO_REPLICAS = 6;
-/** Six replicas of the test image, at most one more on any VM than on another, so 3 VMs get 2 each. */
-const echoDeployment = {
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name: 'echo', namespace: 'default' },
-  spec: {
-    replicas: ECHO_REPLICAS,
-    selector: { matchLabels: ECHO_LABELS },
-    template: {
-      metadata: { labels: ECHO_LABELS },
-      spec: {
-        // Honor: a cordoned (draining) Node is no spreading domain, so the replacements of evicted pods fit on the others.
-        topologySpreadConstraints: [
-          { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', nodeTaintsPolicy: 'Honor', labelSelector: { matchLabels: ECHO_LABELS } },
-        ],
-        containers: [
-          {
-            name: 'echo',
-            image: TEST_ECHO_IMAGE,
-            args: ['--port=8080'],
-            ports: [{ containerPort: 8080 }],
-            env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-            readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
-          },
-        ],
-      },
-    },
-  },
-};
 const echoServices = [
   { apiVersion: 'v1', kind: 'Service', metadata: { name: 'echo', namespace: 'default' }, spec: { selector: ECHO_LABELS, ports: [{ port: 80, targetPort: 8080 }] } },
   {
@@ -157,11 +128,7 @@ describe('kvcloud demo: the main job in one command, reached from the host shell
   /** kubectl with the printed tenant kubeconfig (`<kubectl> --kubeconfig <file>` of the get-nodes command). */
   const tenantKubectl = (...args: string[]) => kubectl(printed().tenantNodes.slice(0, 3), ...args);
   const managementKubectl = (...args: string[]) => kubectl(printed().management.slice(0, 3), ...args);
-  const applyTo = async (run: (...args: string[]) => Promise<string>, name: string, objects: object[]) => {
-    const file = join(manifestDir, `${name}.yaml`);
-    await writeFile(file, objects.map((o) => stringify(o)).join('---\n'));
-    return run('apply', '-f', file);
-  };
+  const applyTo = (run: Kubectl, name: string, objects: object[]) => applyManifest(run, manifestDir, name, objects);
   const tenantNodeList = async () => (JSON.parse(await tenantKubectl('get', 'nodes', '-o', 'json')) as { items: NodeView[] }).items;
   const echoPods = async () => (JSON.parse(await tenantKubectl('get', 'pods', '-n', 'default', '-l', 'app=echo', '-o', 'json')) as { items: PodView[] }).items;
   const describePods = (pods: PodView[]) => pods.map((p) => `${p.metadata.name}@${p.spec.nodeName ?? '-'}:${p.status?.phase ?? '?'}${isReady(p) ? '/Ready' : ''}`).join(', ');
@@ -179,39 +146,7 @@ describe('kvcloud demo: the main job in one command, reached from the host shell
     return run('logs', '-n', 'default', name);
   };
 
-  /**
-   * Runs a pod in the management cluster, where a management-side client would be (this suite is in another
-   * network namespace than the demo, which forwards only the apiservers), that fetches each URL and succeeds only
-   * when every one answered with one of the echo pods `names`; otherwise its termination message says which did
-   * not. (The management apiserver cannot fetch its own nodes' container logs in the demo: it dials the node names.)
-   */
-  const probeFromManagement = async (name: string, urls: string[], names: string[]) => {
-    const script = [
-      'set -e',
-      `for url in ${urls.join(' ')}; do`,
-      '  body=$(curl -sS --max-time 5 --retry 10 --retry-all-errors --retry-delay 1 "$url")',
-      `  pod=$(printf '%s' "$body" | sed -n 's/.*"pod":"\\([^"]*\\)".*/\\1/p')`,
-      `  case " ${names.join(' ')} " in *" $pod "*) echo "$url $pod" ;; *) echo "$url answered $body" >&2; exit 1 ;; esac`,
-      'done',
-    ].join('\n');
-    const probe = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, namespace: 'default' },
-      spec: { restartPolicy: 'Never', containers: [{ name: 'curl', image: TEST_SHELL_IMAGE, command: ['sh', '-c', script], terminationMessagePolicy: 'FallbackToLogsOnError' }] },
-    };
-    await applyTo(managementKubectl, name, [probe]);
-    let status: (PodView['status'] & { containerStatuses?: { state?: { terminated?: { message?: string } } }[] }) | undefined;
-    const phase = await waitFor(
-      async () => {
-        status = (JSON.parse(await managementKubectl('get', 'pod', '-n', 'default', name, '-o', 'json')) as { status?: typeof status }).status;
-        return status?.phase === 'Succeeded' || status?.phase === 'Failed' ? status.phase : undefined;
-      },
-      { timeoutMs: 90_000, intervalMs: 500, what: `the probe pod ${name} to finish` },
-    );
-    expect(phase, `${name}: ${status?.containerStatuses?.[0]?.state?.terminated?.message ?? JSON.stringify(status)}`).to.equal('Succeeded');
-    await managementKubectl('delete', 'pod', '-n', 'default', name, '--wait=false');
-  };
+  const probeFromManagement = (name: string, urls: string[], names: string[]) => probeFromManagementPod(managementKubectl, manifestDir, name, urls, names);
 
   it('`kvcloud demo` shows its steps, the clusterctl describe tree and commands for the host shell, then its ready line', async function () {
     this.timeout(30 * 60_000);
@@ -313,7 +248,7 @@ describe('kvcloud demo: the main job in one command, reached from the host shell
       throw new Error(`${(err as Error).message}; taints: ${taints}`, { cause: err });
     });
     console.log(`      3 Nodes schedulable after ${seconds(begun)} (${taints})`);
-    await applyTo(tenantKubectl, 'echo', [echoDeployment, ...echoServices]);
+    await applyTo(tenantKubectl, 'echo', [echoDeployment(ECHO_REPLICAS), ...echoServices]);
     let last: PodView[] = [];
     const pods = await waitFor(
       async () => {
