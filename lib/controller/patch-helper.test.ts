@@ -40,37 +40,63 @@ describe('lib/controller/patch-helper', () => {
     ]);
   });
 
-  it('patches metadata+spec, conditions and the rest of status separately when all three changed', async () => {
+  it('patches metadata+spec, then conditions and the rest of status together, when all three changed', async () => {
     const { api, client, widget } = setup();
     const helper = PatchHelper.snapshot(client, widget);
     widget.metadata.labels = { a: 'b' };
     widget.spec = { size: 2 };
     markTrue(widget, 'Ready', 'Ready');
     widget.status = { ...widget.status, observed: 2 };
-    expect((await helper.patch(widget)).writes).to.equal(3);
+    expect((await helper.patch(widget)).writes).to.equal(2);
     const stored = api.peek(WIDGET.apiVersion, WIDGET.kind, 'ns/w') as Widget;
     expect(stored.metadata.labels).to.deep.equal({ a: 'b' });
     expect(stored.spec).to.deep.equal({ size: 2 });
     expect(stored.status?.observed).to.equal(2);
     expect(getCondition(stored, 'Ready')?.status).to.equal('True');
-    const [main, conditions] = api.writes();
+    const [main, status] = api.writes();
     expect(main?.body).to.deep.equal({ metadata: { labels: { a: 'b' } }, spec: { size: 2 } });
-    // The conditions patch is locked to the version the metadata patch produced, not the stale snapshot's.
-    expect((conditions?.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion).to.not.equal(widget.metadata.resourceVersion);
+    // The status patch is locked to the version the metadata patch produced, not the stale snapshot's.
+    expect((status?.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion).to.not.equal(widget.metadata.resourceVersion);
   });
 
-  it('keeps a condition another writer added meanwhile: re-reads on conflict and re-applies only its own changes', async () => {
+  it('never lets a reader see the new conditions without the rest of the new status', async () => {
     const { api, client, widget } = setup();
+    const seen: Widget[] = [];
+    api.afterWrite = (obj) => {
+      seen.push(obj);
+    };
     const helper = PatchHelper.snapshot(client, widget);
-    // Someone else sets their condition after our snapshot.
-    const other = structuredClone(widget);
-    markFalse(other, 'ExternalCheck', 'Failing', 'from another controller');
-    await client.update(other, { subresource: 'status' });
     markTrue(widget, 'Ready', 'Ready');
-    const outcome = await helper.patch(widget);
-    expect(outcome.writes).to.equal(2); // the conflicted attempt and the retry
-    const stored = api.peek(WIDGET.apiVersion, WIDGET.kind, 'ns/w') as Widget;
-    expect(stored.status?.conditions?.map((c) => c.type)).to.deep.equal(['ExternalCheck', 'Ready']);
+    widget.status = { ...widget.status, observed: 3 };
+    await helper.patch(widget);
+    expect(seen.map((w) => [w.status?.observed, getCondition(w, 'Ready')?.status])).to.deep.equal([[3, 'True']]);
+  });
+
+  describe('after another writer changed the status since the snapshot', () => {
+    const theirCheck = (w: Widget): void => {
+      markFalse(w, 'ExternalCheck', 'Failing', 'from another controller');
+    };
+    const cases: { name: string; theirs: (w: Widget) => void; observed?: number; want: string[] }[] = [
+      { name: 'keeps a condition another writer added meanwhile: re-reads on conflict and re-applies only its own changes', theirs: theirCheck, want: ['ExternalCheck', 'Ready'] },
+      { name: 're-sends its other status changes with the rebased conditions', theirs: theirCheck, observed: 4, want: ['ExternalCheck', 'Ready'] },
+      { name: 'still writes its other status changes when the other writer set the same conditions', theirs: (w) => markTrue(w, 'Ready', 'Ready'), observed: 5, want: ['Ready'] },
+    ];
+    for (const tc of cases) {
+      it(tc.name, async () => {
+        const { api, client, widget } = setup();
+        const helper = PatchHelper.snapshot(client, widget);
+        const other = structuredClone(widget);
+        tc.theirs(other);
+        await client.update(other, { subresource: 'status' });
+        markTrue(widget, 'Ready', 'Ready');
+        if (tc.observed !== undefined) widget.status = { ...widget.status, observed: tc.observed };
+        // The conflicted attempt, then the retry (or, with nothing left to rebase, the rest of status alone).
+        expect((await helper.patch(widget)).writes).to.equal(2);
+        const stored = api.peek(WIDGET.apiVersion, WIDGET.kind, 'ns/w') as Widget;
+        expect(stored.status?.observed).to.equal(tc.observed ?? 0);
+        expect(stored.status?.conditions?.map((c) => c.type)).to.deep.equal(tc.want);
+      });
+    }
   });
 
   it('locks finalizer changes to the version it read, because a merge patch replaces the whole list', async () => {

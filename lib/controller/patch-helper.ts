@@ -1,6 +1,6 @@
-// Writes back what a reconcile changed, and nothing else: metadata+spec, conditions and the rest of status as
-// separate patches, each sent only when its part differs from the snapshot. An unchanged object costs zero
-// writes, which is what keeps a steady-state controller silent.
+// Writes back what a reconcile changed, and nothing else: metadata+spec, then the whole status change in one
+// patch, each sent only when its part differs from the snapshot. An unchanged object costs zero writes, which is
+// what keeps a steady-state controller silent.
 import { isDeepStrictEqual } from 'node:util';
 import { isConflict, isNotFound } from '../kube/api-error.js';
 import type { Client } from '../kube/client.js';
@@ -11,7 +11,7 @@ import type { Condition } from './conditions.js';
 export interface PatchHelperOptions {
   /** False for kinds without a status subresource: status then travels with metadata and spec. */
   statusSubresource?: boolean;
-  /** Attempts for the conditions patch when someone else wrote the object in between. */
+  /** Attempts for a status patch that changes conditions, when someone else wrote the object in between. */
   conflictAttempts?: number;
 }
 
@@ -112,13 +112,13 @@ export class PatchHelper<T extends WithStatus> {
     try {
       const beforeConditions = this.before.status?.conditions ?? [];
       const afterConditions = after.status?.conditions ?? [];
+      const rest = createMergePatch(statusWithoutConditions(this.before), statusWithoutConditions(after));
+      // Conditions and the rest of status travel in one request: a reader between two requests would see half a
+      // status, and a CRD default (KubeVirt's printableStatus: Stopped) would fill the other half in.
       if (!isDeepStrictEqual(beforeConditions, afterConditions)) {
-        resourceVersion = await this.patchConditions(type, ref, beforeConditions, afterConditions, resourceVersion, outcome);
-      }
-      const status = createMergePatch(statusWithoutConditions(this.before), statusWithoutConditions(after));
-      if (status) {
-        await this.client.mergePatch(type, ref, { status }, { subresource: 'status' });
-        outcome.writes++;
+        await this.patchStatusWithConditions(type, ref, rest ?? {}, beforeConditions, afterConditions, resourceVersion, outcome);
+      } else if (rest) {
+        await this.patchStatus(type, ref, rest, outcome);
       }
     } catch (err) {
       if (isNotFound(err) && after.metadata.deletionTimestamp) outcome.gone = true;
@@ -127,36 +127,41 @@ export class PatchHelper<T extends WithStatus> {
     return outcome;
   }
 
-  // Conditions are a list shared with other writers, so they go with optimistic locking; on conflict we re-read
-  // and re-apply only the conditions this reconcile changed.
-  private async patchConditions(
+  private async patchStatus(type: ReturnType<typeof typeMetaOf>, ref: ObjectRef, status: JsonObject, outcome: PatchOutcome): Promise<void> {
+    outcome.writes++;
+    await this.client.mergePatch(type, ref, { status }, { subresource: 'status' });
+  }
+
+  // Conditions are a list shared with other writers, so a status change that touches them goes with optimistic
+  // locking; on conflict we re-read and re-apply only the conditions this reconcile changed, with the same changes
+  // to the rest of status.
+  private async patchStatusWithConditions(
     type: ReturnType<typeof typeMetaOf>,
     ref: ObjectRef,
+    rest: JsonObject,
     before: Condition[],
     after: Condition[],
     resourceVersion: string | undefined,
     outcome: PatchOutcome,
-  ): Promise<string | undefined> {
+  ): Promise<void> {
     let conditions = after;
     let version = resourceVersion;
     const attempts = this.opts.conflictAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
       try {
         outcome.writes++;
-        const written = await this.client.mergePatch<T>(
-          type,
-          ref,
-          { metadata: { resourceVersion: version }, status: { conditions } },
-          { subresource: 'status' },
-        );
-        return written.metadata.resourceVersion;
+        await this.client.mergePatch<T>(type, ref, { metadata: { resourceVersion: version }, status: { ...rest, conditions } }, { subresource: 'status' });
+        return;
       } catch (err) {
         if (!isConflict(err) || attempt >= attempts) throw err;
         const fresh = await this.client.get<T>(type, ref, { direct: true });
         if (!fresh) throw err;
         conditions = rebaseConditions(before, after, fresh.status?.conditions ?? []);
         version = fresh.metadata.resourceVersion;
-        if (isDeepStrictEqual(conditions, fresh.status?.conditions ?? [])) return version;
+        if (isDeepStrictEqual(conditions, fresh.status?.conditions ?? [])) {
+          if (Object.keys(rest).length > 0) await this.patchStatus(type, ref, rest, outcome);
+          return;
+        }
       }
     }
   }

@@ -6,8 +6,9 @@ import { setCondition, type ObjectWithConditions } from './conditions.js';
 
 export const PAUSED_CONDITION = 'Paused';
 
+/** What the pause check reads of a Cluster: Cluster API's Cluster is one. */
 export interface PausableCluster extends KubeObject {
-  spec?: { paused?: boolean } & Record<string, unknown>;
+  spec?: { paused?: boolean };
 }
 
 export function hasPausedAnnotation(obj: KubeObject): boolean {

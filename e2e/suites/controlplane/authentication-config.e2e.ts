@@ -9,8 +9,7 @@ import { expect } from 'chai';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { certificatePem, createCertificateAuthority, issueCertificate, privateKeyPem } from '../../../lib/pki/x509.js';
 import type { TenantControlPlane } from '../../../providers/controlplane/api/index.js';
-import { buildDeployment } from '../../../providers/controlplane/workload/deployment.js';
-import type { TenantControlPlaneView } from '../../../providers/controlplane/workload/tcp-view.js';
+import { buildDeployment } from '../../../providers/controlplane/management/deployment.js';
 import { NODE_IP } from '../../../localcloud/cluster/topology.js';
 import { rejection } from '../../../lib/testing/rejection.js';
 import { upstreamVersion } from '../../../localcloud/versions.js';
@@ -239,7 +238,8 @@ describe('TenantControlPlane with structured authentication and authorization', 
       });
 
       it('builds a pod with hostUsers: false, when told the nodes support it, that the management apiserver admits', async () => {
-        const tcp = (await get('oidc')) as unknown as TenantControlPlaneView;
+        const tcp = await get('oidc');
+        if (!tcp) throw new Error('TenantControlPlane oidc is gone');
         const names = ['ca', 'apiServer', 'apiServerKubeletClient', 'frontProxyCA', 'frontProxyClient', 'serviceAccount', 'dataStoreCertificate', 'controllerManagerKubeconfig', 'schedulerKubeconfig'];
         const d = buildDeployment(tcp, {
           secrets: Object.fromEntries(names.map((n) => [n, `oidc-${n.toLowerCase()}`])) as unknown as Parameters<typeof buildDeployment>[1]['secrets'],

@@ -3,7 +3,8 @@
 // The operator renders them into files passed with --authentication-config / --authorization-config; the rules
 // here refuse at admission what kube-apiserver would refuse at startup, so a mistake never becomes a crash loop.
 import { Type, type Static } from '@sinclair/typebox';
-import { rule, type ValidationRule } from './validation.js';
+import { rule, type ValidationRule } from '../../../lib/crd/validation-rules.js';
+import { DNS1123_LABEL } from '../../../lib/crd/dns-names.js';
 
 const CEL_EXPRESSION = Type.String({ minLength: 1, maxLength: 4096 });
 const httpsURL = (field: string) =>
@@ -204,7 +205,7 @@ const authorizer = (p: string) => Type.Object(
     name: Type.String({
       minLength: 1,
       maxLength: 63,
-      'x-kubernetes-validations': [rule("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')", `${p}.name must be a DNS label (lowercase letters, digits, -)`)],
+      'x-kubernetes-validations': [rule(`self.matches('${DNS1123_LABEL}')`, `${p}.name must be a DNS label (lowercase letters, digits, -)`)],
     }),
     webhook: Type.Optional(webhookAuthorizer(`${p}.webhook`)),
   },

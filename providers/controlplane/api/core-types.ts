@@ -2,33 +2,30 @@
 // admission; the large pod-level ones (Container, Volume, Affinity, security contexts) are kept whole
 // (preserve-unknown-fields) and validated by the apiserver when the operator writes the Deployment from them,
 // which reports the error on the TenantControlPlane.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type {
+  V1Affinity,
+  V1Container,
+  V1PodSecurityContext,
+  V1ResourceRequirements,
+  V1SecurityContext,
+  V1TopologySpreadConstraint,
+  V1Volume,
+} from '@kubernetes/client-node';
+import { Type, type Static } from '@sinclair/typebox';
+import { IntOrString, ResourceList } from '../../../lib/crd/kube-schemas.js';
 
 /** An object whose content the apiserver validates elsewhere; typed loosely here. */
 export function opaque<T = Record<string, unknown>>(description: string) {
   return Type.Unsafe<T>({ type: 'object', description, 'x-kubernetes-preserve-unknown-fields': true });
 }
 
-export const IntOrString = Type.Unsafe<number | string>({ 'x-kubernetes-int-or-string': true });
-
-export const Quantity = Type.Unsafe<number | string>({
-  'x-kubernetes-int-or-string': true,
-  anyOf: [{ type: 'integer' }, { type: 'string' }],
-  pattern: '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
-});
-
-/** A map with free keys: `additionalProperties`, since structural schemas refuse the `patternProperties` Type.Record emits. */
-export function mapOf<T extends TSchema>(value: T) {
-  return Type.Unsafe<Record<string, Static<T>>>({ type: 'object', additionalProperties: value });
-}
-
-export const StringMap = mapOf(Type.String());
-
-export const ResourceRequirements = Type.Object({
-  limits: Type.Optional(mapOf(Quantity)),
-  requests: Type.Optional(mapOf(Quantity)),
-  claims: Type.Optional(Type.Array(Type.Object({ name: Type.String(), request: Type.Optional(Type.String()) }))),
-});
+export const ResourceRequirements = Type.Unsafe<V1ResourceRequirements>(
+  Type.Object({
+    limits: Type.Optional(ResourceList()),
+    requests: Type.Optional(ResourceList()),
+    claims: Type.Optional(Type.Array(Type.Object({ name: Type.String(), request: Type.Optional(Type.String()) }))),
+  }),
+);
 export type ResourceRequirements = Static<typeof ResourceRequirements>;
 
 export const Toleration = Type.Object({
@@ -68,12 +65,13 @@ export const ParentReference = Type.Object({
 });
 export type ParentReference = Static<typeof ParentReference>;
 
-export const Container = opaque('A core/v1 Container, validated when the operator writes the Deployment.');
-export const Volume = opaque('A core/v1 Volume, validated when the operator writes the Deployment.');
-export const Affinity = opaque('A core/v1 Affinity.');
-export const TopologySpreadConstraint = opaque('A core/v1 TopologySpreadConstraint.');
-export const SecurityContext = opaque('A core/v1 SecurityContext.');
-export const PodSecurityContext = opaque('A core/v1 PodSecurityContext.');
+// Opaque to admission, but typed as the Kubernetes models the Deployment builder puts them into.
+export const Container = opaque<V1Container>('A core/v1 Container, validated when the operator writes the Deployment.');
+export const Volume = opaque<V1Volume>('A core/v1 Volume, validated when the operator writes the Deployment.');
+export const Affinity = opaque<V1Affinity>('A core/v1 Affinity.');
+export const TopologySpreadConstraint = opaque<V1TopologySpreadConstraint>('A core/v1 TopologySpreadConstraint.');
+export const SecurityContext = opaque<V1SecurityContext>('A core/v1 SecurityContext.');
+export const PodSecurityContext = opaque<V1PodSecurityContext>('A core/v1 PodSecurityContext.');
 
 /** metav1.Condition, as Kamaji's DataStore status carries it. */
 export const Condition = Type.Object({
@@ -85,6 +83,4 @@ export const Condition = Type.Object({
   message: Type.String({ maxLength: 32768 }),
 });
 export type Condition = Static<typeof Condition>;
-
-export const ObjectMetaSchema = <T>() => Type.Unsafe<T>({ type: 'object' });
 

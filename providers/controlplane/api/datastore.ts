@@ -2,8 +2,10 @@
 // Field names and CEL rules are Kamaji's; kvcloud runs the etcd driver and refuses the kine-based drivers for now.
 import { Type, type Static } from '@sinclair/typebox';
 import type { ObjectMeta } from '../../../lib/kube/object.js';
-import { Condition, ObjectMetaSchema } from './core-types.js';
-import { rule, unsupportedMessage } from './validation.js';
+import { RootObjectMeta } from '../../../lib/crd/kube-schemas.js';
+import { Condition } from './core-types.js';
+import { rule } from '../../../lib/crd/validation-rules.js';
+import { unsupportedMessage } from './validation.js';
 
 export const DRIVERS = ['etcd', 'MySQL', 'PostgreSQL', 'NATS'] as const;
 export type Driver = (typeof DRIVERS)[number];
@@ -139,7 +141,7 @@ export type DataStoreStatus = Static<typeof DataStoreStatus>;
 export const DataStoreSchema = Type.Object({
   apiVersion: Type.Optional(Type.String()),
   kind: Type.Optional(Type.String()),
-  metadata: Type.Optional(ObjectMetaSchema<ObjectMeta>()),
+  metadata: Type.Optional(RootObjectMeta),
   spec: DataStoreSpec,
   status: Type.Optional(DataStoreStatus),
 });

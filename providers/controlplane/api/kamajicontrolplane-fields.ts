@@ -5,12 +5,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { authenticationSchema, authorizationSchema, structuredAuthFlagRules } from './apiserver-auth.js';
 import { PodHardening } from './pod-hardening.js';
+import { StringMap } from '../../../lib/crd/kube-schemas.js';
 import {
   Affinity,
   Container,
   DeploymentStrategy,
   ResourceRequirements,
-  StringMap,
   Toleration,
   TopologySpreadConstraint,
   Volume,
@@ -30,7 +30,9 @@ import {
   ProbeSet,
   SERVICE_TYPES,
 } from './tenantcontrolplane-spec.js';
-import { DNS_NAME_REGEX, rejectField, rule, unsupportedMessage } from './validation.js';
+import { DNS_NAME_OR_WILDCARD } from '../../../lib/crd/dns-names.js';
+import { rule } from '../../../lib/crd/validation-rules.js';
+import { rejectField, unsupportedMessage } from './validation.js';
 
 
 /** Upstream's kubelet default lists the address types in a different order in each version. */
@@ -100,12 +102,12 @@ export const GatewayComponent = Type.Object({
   hostname: Type.String({
     minLength: 1,
     maxLength: 253,
-    'x-kubernetes-validations': [rule(`self.matches('${DNS_NAME_REGEX}')`, 'network.gateway.hostname must be a DNS name')],
+    'x-kubernetes-validations': [rule(`self.matches('${DNS_NAME_OR_WILDCARD}')`, 'network.gateway.hostname must be a DNS name')],
   }),
   sectionName: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
   port: Type.Optional(Type.Integer(PORT)),
-  extraLabels: Type.Optional(StringMap),
-  extraAnnotations: Type.Optional(StringMap),
+  extraLabels: Type.Optional(StringMap()),
+  extraAnnotations: Type.Optional(StringMap()),
 });
 
 export const IngressComponent = Type.Object({
@@ -113,10 +115,10 @@ export const IngressComponent = Type.Object({
   hostname: Type.String({
     minLength: 1,
     maxLength: 253,
-    'x-kubernetes-validations': [rule(`self.matches('${DNS_NAME_REGEX}')`, 'network.ingress.hostname must be a DNS name')],
+    'x-kubernetes-validations': [rule(`self.matches('${DNS_NAME_OR_WILDCARD}')`, 'network.ingress.hostname must be a DNS name')],
   }),
-  extraLabels: Type.Optional(StringMap),
-  extraAnnotations: Type.Optional(StringMap),
+  extraLabels: Type.Optional(StringMap()),
+  extraAnnotations: Type.Optional(StringMap()),
 });
 
 export const LoadBalancerConfig = Type.Object({
@@ -149,8 +151,8 @@ export const NetworkComponent = Type.Object(
     advertiseAddress: Type.Optional(
       Type.String({ maxLength: 64, 'x-kubernetes-validations': [rule("self == '' || isIP(self)", 'network.advertiseAddress must be an IP address')] }),
     ),
-    serviceLabels: Type.Optional(StringMap),
-    serviceAnnotations: Type.Optional(StringMap),
+    serviceLabels: Type.Optional(StringMap()),
+    serviceAnnotations: Type.Optional(StringMap()),
     additionalServicePorts: Type.Optional(
       Type.Array(AdditionalPort, { maxItems: 32, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
     ),
@@ -158,7 +160,7 @@ export const NetworkComponent = Type.Object(
       Type.Array(Type.String({ maxLength: 253 }), {
         maxItems: 64,
         'x-kubernetes-validations': [
-          rule(`self.all(s, isIP(s) || s.matches('${DNS_NAME_REGEX}'))`, 'network.certSANs entries must be IP addresses or DNS names'),
+          rule(`self.all(s, isIP(s) || s.matches('${DNS_NAME_OR_WILDCARD}'))`, 'network.certSANs entries must be IP addresses or DNS names'),
         ],
       }),
     ),
@@ -190,7 +192,7 @@ export const ExternalClusterReference = Type.Object({
 
 export const DeploymentComponent = Type.Object(
   {
-    nodeSelector: Type.Optional(StringMap),
+    nodeSelector: Type.Optional(StringMap()),
     runtimeClassName: Type.Optional(Type.String()),
     additionalMetadata: Type.Optional(AdditionalMetadata),
     podAdditionalMetadata: Type.Optional(AdditionalMetadata),

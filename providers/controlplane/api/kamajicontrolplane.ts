@@ -1,12 +1,13 @@
 // KamajiControlPlane (controlplane.cluster.x-k8s.io, short name ktcp) and KamajiControlPlaneTemplate (ktcpt): the
 // Cluster API control plane kinds of cluster-api-control-plane-provider-kamaji, served as v1alpha1 and v1alpha2.
 import { Type, type Static } from '@sinclair/typebox';
-import type { ObjectMeta } from '../../../lib/kube/object.js';
-import { ObjectMetaSchema, StringMap } from './core-types.js';
+import type { ObjectMeta, TypeMeta } from '../../../lib/kube/object.js';
+import { RootObjectMeta, StringMap } from '../../../lib/crd/kube-schemas.js';
 import { KUBELET_DEFAULT_V1ALPHA1, KUBELET_DEFAULT_V1ALPHA2, kamajiControlPlaneFields } from './kamajicontrolplane-fields.js';
 import { KamajiControlPlaneStatus } from './kamajicontrolplane-status.js';
 import { supportedVersionRule } from './kubernetes-versions.js';
-import { rule } from './validation.js';
+import { rule } from '../../../lib/crd/validation-rules.js';
+import { DNS1035_LABEL } from '../../../lib/crd/dns-names.js';
 
 export const KAMAJI_CONTROL_PLANE_GROUP = 'controlplane.cluster.x-k8s.io';
 export const KAMAJI_CONTROL_PLANE_VERSIONS = ['v1alpha1', 'v1alpha2'] as const;
@@ -14,6 +15,7 @@ export type KamajiControlPlaneVersion = (typeof KAMAJI_CONTROL_PLANE_VERSIONS)[n
 /** The storage version and the one the controller reads and writes. */
 export const KAMAJI_CONTROL_PLANE_API_VERSION = `${KAMAJI_CONTROL_PLANE_GROUP}/v1alpha2`;
 export const KAMAJI_CONTROL_PLANE_KIND = 'KamajiControlPlane';
+export const KAMAJI_CONTROL_PLANE_TYPE: TypeMeta = { apiVersion: KAMAJI_CONTROL_PLANE_API_VERSION, kind: KAMAJI_CONTROL_PLANE_KIND };
 export const KAMAJI_CONTROL_PLANE_PLURAL = 'kamajicontrolplanes';
 export const KAMAJI_CONTROL_PLANE_TEMPLATE_KIND = 'KamajiControlPlaneTemplate';
 export const KAMAJI_CONTROL_PLANE_TEMPLATE_PLURAL = 'kamajicontrolplanetemplates';
@@ -60,7 +62,7 @@ function rootSchema(kubeletDefault: typeof KUBELET_DEFAULT_V1ALPHA2) {
     {
       apiVersion: Type.Optional(Type.String()),
       kind: Type.Optional(Type.String()),
-      metadata: Type.Optional(ObjectMetaSchema<ObjectMeta>()),
+      metadata: Type.Optional(RootObjectMeta),
       spec: specSchema(kubeletDefault),
       status: Type.Optional(KamajiControlPlaneStatus),
     },
@@ -68,7 +70,7 @@ function rootSchema(kubeletDefault: typeof KUBELET_DEFAULT_V1ALPHA2) {
       'x-kubernetes-validations': [
         // The TenantControlPlane created for it has the same name, which must be a DNS-1035 label.
         rule(
-          "size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+          `size(self.metadata.name) <= 63 && self.metadata.name.matches('${DNS1035_LABEL}')`,
           'metadata.name of a KamajiControlPlane must be a DNS-1035 label (lowercase letters, digits and -, starting with a letter, at most 63 characters): its TenantControlPlane has the same name',
         ),
       ],
@@ -80,10 +82,10 @@ function templateSchema(kubeletDefault: typeof KUBELET_DEFAULT_V1ALPHA2) {
   return Type.Object({
     apiVersion: Type.Optional(Type.String()),
     kind: Type.Optional(Type.String()),
-    metadata: Type.Optional(ObjectMetaSchema<ObjectMeta>()),
+    metadata: Type.Optional(RootObjectMeta),
     spec: Type.Object({
       template: Type.Object({
-        metadata: Type.Optional(Type.Object({ labels: Type.Optional(StringMap), annotations: Type.Optional(StringMap) })),
+        metadata: Type.Optional(Type.Object({ labels: Type.Optional(StringMap()), annotations: Type.Optional(StringMap()) })),
         spec: Type.Object(kamajiControlPlaneFields(kubeletDefault)),
       }),
     }),

@@ -1,16 +1,15 @@
 // TenantControlPlane spec with Kamaji's exact JSON names. Every Kamaji field is either implemented or refused by a
 // CEL rule that names it: a user never has a field accepted and silently ignored.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { IntOrString, StringMap } from '../../../lib/crd/kube-schemas.js';
 import {
   Affinity,
   Container,
   DeploymentStrategy,
-  IntOrString,
   ParentReference,
   PodSecurityContext,
   ResourceRequirements,
   SecurityContext,
-  StringMap,
   Toleration,
   TopologySpreadConstraint,
   Volume,
@@ -19,7 +18,9 @@ import {
 import { authenticationSchema, authorizationSchema, structuredAuthFlagRules } from './apiserver-auth.js';
 import { supportedVersionRule } from './kubernetes-versions.js';
 import { PodHardening } from './pod-hardening.js';
-import { DNS_NAME_REGEX, rejectField, rule, unsupportedMessage } from './validation.js';
+import { DNS1035_LABEL, DNS_NAME_OR_WILDCARD } from '../../../lib/crd/dns-names.js';
+import { rule } from '../../../lib/crd/validation-rules.js';
+import { rejectField, unsupportedMessage } from './validation.js';
 
 export const PORT = { format: 'int32', minimum: 1, maximum: 65535 } as const;
 /**
@@ -32,8 +33,8 @@ export const DEFAULT_POD_CIDR = '10.243.0.0/16';
 export const KINE_WHY = 'kine runs only for SQL and NATS DataStores, which kvcloud does not run yet';
 
 export const AdditionalMetadata = Type.Object({
-  labels: Type.Optional(StringMap),
-  annotations: Type.Optional(StringMap),
+  labels: Type.Optional(StringMap()),
+  annotations: Type.Optional(StringMap()),
 });
 export type AdditionalMetadata = Static<typeof AdditionalMetadata>;
 
@@ -145,7 +146,7 @@ export const DeploymentSpec = Type.Object({
   replicas: Type.Optional(
     Type.Integer({ format: 'int32', default: 2, minimum: 0, description: '0 puts the tenant control plane to sleep (status Sleeping).' }),
   ),
-  nodeSelector: Type.Optional(StringMap),
+  nodeSelector: Type.Optional(StringMap()),
   runtimeClassName: Type.Optional(Type.String()),
   strategy: Type.Optional(
     withDefault(DeploymentStrategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '100%' } }),
@@ -176,7 +177,7 @@ export const AdditionalPort = Type.Object({
     minLength: 1,
     maxLength: 63,
     'x-kubernetes-validations': [
-      rule("self.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')", 'additionalPorts name must be a DNS label (lowercase letters, digits, -)'),
+      rule(`self.matches('${DNS1035_LABEL}')`, 'additionalPorts name must be a DNS label (lowercase letters, digits, -)'),
       rule(
         "!(self in ['kube-apiserver', 'konnectivity-server'])",
         'additionalPorts name cannot be kube-apiserver or konnectivity-server: those ports belong to the control plane',
@@ -209,7 +210,7 @@ export const IngressSpec = Type.Object({
   hostname: Type.Optional(
     Type.String({
       maxLength: 253,
-      'x-kubernetes-validations': [rule(`self == '' || self.matches('${DNS_NAME_REGEX}')`, 'ingress hostname must be a DNS name')],
+      'x-kubernetes-validations': [rule(`self == '' || self.matches('${DNS_NAME_OR_WILDCARD}')`, 'ingress hostname must be a DNS name')],
     }),
   ),
 });
@@ -221,7 +222,7 @@ export const GatewaySpec = Type.Object({
   hostname: Type.Optional(
     Type.String({
       maxLength: 253,
-      'x-kubernetes-validations': [rule(`self == '' || self.matches('${DNS_NAME_REGEX}')`, 'gateway hostname must be a DNS name')],
+      'x-kubernetes-validations': [rule(`self == '' || self.matches('${DNS_NAME_OR_WILDCARD}')`, 'gateway hostname must be a DNS name')],
     }),
   ),
 });
@@ -370,7 +371,7 @@ export const NetworkProfileSpec = Type.Object(
       Type.String({
         maxLength: 253,
         'x-kubernetes-validations': [
-          rule(`self == '' || isIP(self) || self.matches('${DNS_NAME_REGEX}')`, 'networkProfile.address must be an IP address or a DNS name'),
+          rule(`self == '' || isIP(self) || self.matches('${DNS_NAME_OR_WILDCARD}')`, 'networkProfile.address must be an IP address or a DNS name'),
         ],
       }),
     ),
@@ -391,7 +392,7 @@ export const NetworkProfileSpec = Type.Object(
       Type.Array(Type.String({ maxLength: 253 }), {
         maxItems: 64,
         'x-kubernetes-validations': [
-          rule(`self.all(s, isIP(s) || s.matches('${DNS_NAME_REGEX}'))`, 'networkProfile.certSANs entries must be IP addresses or DNS names'),
+          rule(`self.all(s, isIP(s) || s.matches('${DNS_NAME_OR_WILDCARD}'))`, 'networkProfile.certSANs entries must be IP addresses or DNS names'),
         ],
       }),
     ),

@@ -2,16 +2,17 @@
 // the management cluster. The root schema, the static type and the values the operator derives from it.
 import { Type, type Static } from '@sinclair/typebox';
 import type { ObjectMeta } from '../../../lib/kube/object.js';
-import { ObjectMetaSchema } from './core-types.js';
-import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, TenantControlPlaneSpec } from './tenantcontrolplane-spec.js';
+import { RootObjectMeta } from '../../../lib/crd/kube-schemas.js';
+import { TenantControlPlaneSpec } from './tenantcontrolplane-spec.js';
 import { TenantControlPlaneStatus } from './tenantcontrolplane-status.js';
-import { rule } from './validation.js';
+import { rule } from '../../../lib/crd/validation-rules.js';
+import { DNS1035_LABEL } from '../../../lib/crd/dns-names.js';
 
 export const TenantControlPlaneSchema = Type.Object(
   {
     apiVersion: Type.Optional(Type.String()),
     kind: Type.Optional(Type.String()),
-    metadata: Type.Optional(ObjectMetaSchema<ObjectMeta>()),
+    metadata: Type.Optional(RootObjectMeta),
     spec: TenantControlPlaneSpec,
     status: Type.Optional(TenantControlPlaneStatus),
   },
@@ -19,7 +20,7 @@ export const TenantControlPlaneSchema = Type.Object(
     'x-kubernetes-validations': [
       // The name becomes a Service name and a DNS label in the serving certificate (Kamaji checks DNS-1035).
       rule(
-        "size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+        `size(self.metadata.name) <= 63 && self.metadata.name.matches('${DNS1035_LABEL}')`,
         'metadata.name of a TenantControlPlane must be a DNS-1035 label: lowercase letters, digits and -, starting with a letter, at most 63 characters',
       ),
     ],
@@ -47,26 +48,4 @@ export function dataStoreSchemaOf(tcp: TenantControlPlane): string {
 /** The datastore user the tenant authenticates as (the CN of its datastore client certificate for etcd). */
 export function dataStoreUsernameOf(tcp: TenantControlPlane): string {
   return tcp.spec.dataStoreUsername ?? defaultDataStoreIdentifier(tcp);
-}
-
-/** Service CIDRs in force: serviceCidrs wins over the deprecated serviceCidr (which the CRD defaults). */
-export function serviceCIDRsOf(tcp: TenantControlPlane): string[] {
-  const np = tcp.spec.networkProfile;
-  if (np?.serviceCidrs && np.serviceCidrs.length > 0) return np.serviceCidrs;
-  return [np?.serviceCidr ?? DEFAULT_SERVICE_CIDR];
-}
-
-/** Pod CIDRs in force: podCidrs wins over the deprecated podCidr. */
-export function podCIDRsOf(tcp: TenantControlPlane): string[] {
-  const np = tcp.spec.networkProfile;
-  if (np?.podCidrs && np.podCidrs.length > 0) return np.podCidrs;
-  return [np?.podCidr ?? DEFAULT_POD_CIDR];
-}
-
-export function clusterDomainOf(tcp: TenantControlPlane): string {
-  return tcp.spec.networkProfile?.clusterDomain ?? 'cluster.local';
-}
-
-export function apiServerPortOf(tcp: TenantControlPlane): number {
-  return tcp.spec.networkProfile?.port ?? 6443;
 }

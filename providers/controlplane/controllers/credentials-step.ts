@@ -40,9 +40,9 @@ import {
   type PKIOptions,
   type SecretData,
 } from '../pki/index.js';
-import type { ControlPlaneSecrets } from '../workload/deployment.js';
-import { selectorLabels } from '../workload/names.js';
-import { apiServerPort } from '../workload/network.js';
+import type { ControlPlaneSecrets } from '../management/deployment.js';
+import { selectorLabels } from '../management/names.js';
+import { apiServerPort } from '../management/network.js';
 
 export interface ControlPlaneCredentials {
   secrets: ControlPlaneSecrets;

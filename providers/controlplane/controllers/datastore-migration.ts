@@ -13,14 +13,14 @@ import { done, requeueAfter, type ReconcileContext, type Result } from '../../..
 import { isForbidden } from '../../../lib/kube/api-error.js';
 import type { Client } from '../../../lib/kube/client.js';
 import type { ClusterAccessCache } from '../../../lib/kube/cluster-access-cache.js';
-import { API_VERSION, DATASTORE_KIND, dataStoreSchemaOf, dataStoreUsernameOf, type DataStore, type TenantControlPlane } from '../api/index.js';
+import { DATASTORE_TYPE, dataStoreSchemaOf, dataStoreUsernameOf, type DataStore, type TenantControlPlane } from '../api/index.js';
 import { resolveCredentials, type DataStoreCredentials } from '../datastore/credentials.js';
 import type { DriverPool } from '../datastore/driver-pool.js';
 import { copyPrefix } from '../datastore/etcd-copy.js';
 import { tenantPrefix } from '../datastore/etcd-driver.js';
 import type { Migration, MigrationPhase } from '../datastore/migration.js';
 import { ADMIN_KUBECONFIG_SECRET } from '../kubeconfig/secrets.js';
-import type { Deployment } from '../workload/deployment.js';
+import type { Deployment } from '../management/deployment.js';
 import { rolledOut } from './version-status.js';
 
 export const MIGRATION_CONDITION = 'DataStoreMigrated';
@@ -42,7 +42,7 @@ interface Store {
 const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 async function loadStore(client: Client, name: string): Promise<DataStore | undefined> {
-  return client.get<DataStore & { metadata: object }>({ apiVersion: API_VERSION, kind: DATASTORE_KIND }, { name });
+  return client.get<DataStore & { metadata: object }>(DATASTORE_TYPE, { name });
 }
 
 function record(tcp: TenantControlPlane, m: Migration, extra: Record<string, unknown> = {}): void {

@@ -9,10 +9,9 @@ import { requeueAfter, done, type ReconcileContext, type Reconciler, type Result
 import type { Client } from '../../../lib/kube/client.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import {
-  API_VERSION,
   DATASTORE_REGISTRY_NAME,
   DATASTORE_REGISTRY_NAMESPACE,
-  TENANT_CONTROL_PLANE_KIND,
+  TENANT_CONTROL_PLANE_TYPE,
   type DataStore,
   type TenantControlPlane,
 } from '../api/index.js';
@@ -96,7 +95,7 @@ export class DataStoreReconciler implements Reconciler<DataStore> {
   }
 
   private async usedBy(name: string): Promise<string[]> {
-    const tcps = await this.deps.client.list<TenantControlPlane & { metadata: object }>({ apiVersion: API_VERSION, kind: TENANT_CONTROL_PLANE_KIND });
+    const tcps = await this.deps.client.list<TenantControlPlane & { metadata: object }>(TENANT_CONTROL_PLANE_TYPE);
     return tcps
       .filter((t) => dataStoresOf(t, this.deps.defaultDataStore).includes(name))
       .map((t) => `${t.metadata.namespace ?? ''}/${t.metadata.name ?? ''}`)

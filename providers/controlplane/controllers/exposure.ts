@@ -8,8 +8,8 @@ import type { ReconcileContext } from '../../../lib/controller/reconciler.js';
 import type { Client } from '../../../lib/kube/client.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import type { TenantControlPlane } from '../api/index.js';
-import { ingressName, selectorLabels, serviceName, tlsRouteName } from '../workload/names.js';
-import { apiServerPort } from '../workload/network.js';
+import { ingressName, selectorLabels, serviceName, tlsRouteName } from '../management/names.js';
+import { apiServerPort } from '../management/network.js';
 import { applyIfChanged } from '../../../lib/kube/applied-hash.js';
 
 export const EXPOSED_CONDITION = 'ExposedByRoute';

@@ -10,7 +10,7 @@ import type { Client } from '../../../lib/kube/client.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { loadCertificateAuthority } from '../../../lib/pki/pem.js';
 import type { TenantControlPlane } from '../api/index.js';
-import { KAMAJI_CONTROL_PLANE_API_VERSION, KAMAJI_CONTROL_PLANE_KIND, type KamajiControlPlane } from '../api/kamajicontrolplane.js';
+import { KAMAJI_CONTROL_PLANE_TYPE, type KamajiControlPlane } from '../api/kamajicontrolplane.js';
 import {
   buildCASecret,
   buildKubeconfigSecret,
@@ -26,7 +26,7 @@ import {
   serverURL,
   signingCertificate,
   type Secret,
-} from '../kcp/cluster-secrets.js';
+} from '../kamajicontrolplane/cluster-secrets.js';
 import { CA_SECRET } from '../pki/index.js';
 
 const SECRET: { apiVersion: string; kind: string } = { apiVersion: 'v1', kind: 'Secret' };
@@ -46,7 +46,7 @@ export interface SecretsInputs {
   now?: Date;
 }
 
-const owner = (kcp: KamajiControlPlane): KubeObject & { metadata: object } => ({ ...kcp, apiVersion: KAMAJI_CONTROL_PLANE_API_VERSION, kind: KAMAJI_CONTROL_PLANE_KIND });
+const owner = (kcp: KamajiControlPlane): KubeObject & { metadata: object } => ({ ...kcp, ...KAMAJI_CONTROL_PLANE_TYPE });
 
 function ownedByOther(live: KubeObject | undefined, kcp: KamajiControlPlane): boolean {
   const c = live ? controllerOf(live) : undefined;

@@ -6,13 +6,16 @@ import { CLUSTER_TYPE, type Cluster } from '../../../lib/apis/cluster-api.js';
 import type { Manager } from '../../../lib/controller/manager.js';
 import type { Predicate } from '../../../lib/controller/predicates.js';
 import { PAUSED_ANNOTATION } from '../../../lib/controller/cluster-api-keys.js';
-import { groupOf, type KubeObject, type TypeMeta } from '../../../lib/kube/object.js';
-import { API_VERSION, TENANT_CONTROL_PLANE_KIND } from '../api/index.js';
-import { KAMAJI_CONTROL_PLANE_API_VERSION, KAMAJI_CONTROL_PLANE_KIND, type KamajiControlPlane } from '../api/kamajicontrolplane.js';
+import { groupOf, type KubeObject } from '../../../lib/kube/object.js';
+import { TENANT_CONTROL_PLANE_TYPE } from '../api/index.js';
+import {
+  KAMAJI_CONTROL_PLANE_API_VERSION,
+  KAMAJI_CONTROL_PLANE_KIND,
+  KAMAJI_CONTROL_PLANE_TYPE,
+  type KamajiControlPlane,
+} from '../api/kamajicontrolplane.js';
 import { KUBEVIRT_CLUSTER_TYPE } from './kamajicontrolplane-infra.js';
 import { KamajiControlPlaneReconciler } from './kamajicontrolplane.js';
-
-export const KCP_TYPE: TypeMeta = { apiVersion: KAMAJI_CONTROL_PLANE_API_VERSION, kind: KAMAJI_CONTROL_PLANE_KIND };
 
 export interface KamajiControlPlaneOptions {
   kubeconfigValidityMs?: number | undefined;
@@ -33,8 +36,8 @@ function controlPlaneKey(cluster: Cluster): string[] {
 export function setupKamajiControlPlaneController(manager: Manager, opts: KamajiControlPlaneOptions = {}): void {
   manager
     .controller<KamajiControlPlane & { metadata: object }>('kamajicontrolplane')
-    .for(KCP_TYPE)
-    .owns({ apiVersion: API_VERSION, kind: TENANT_CONTROL_PLANE_KIND })
+    .for(KAMAJI_CONTROL_PLANE_TYPE)
+    .owns(TENANT_CONTROL_PLANE_TYPE)
     .owns({ apiVersion: 'v1', kind: 'Secret' })
     .watches<Cluster>(CLUSTER_TYPE, controlPlaneKey, { predicates: [clusterChanged] })
     // An externally managed KubevirtCluster appearing (or losing its endpoint) wakes the control plane of its

@@ -4,11 +4,12 @@ import { MANAGED_BY_ANNOTATION } from '../../../lib/controller/cluster-api-keys.
 import { getCondition, type ObjectWithConditions } from '../../../lib/controller/conditions.js';
 import { metaTime } from '../../../lib/kube/meta-time.js';
 import type { TenantControlPlane } from '../api/index.js';
-import { KAMAJI_CONTROL_PLANE_KIND, type KamajiControlPlane } from '../api/kamajicontrolplane.js';
-import { KCP_CONDITIONS } from '../kcp/status.js';
-import { ControlPlaneEnv, KCP_TYPE, secret, TCP_TYPE, tenantCA, tenantControlPlane } from './reconcile-env.testdata.js';
+import { KAMAJI_CONTROL_PLANE_KIND, KAMAJI_CONTROL_PLANE_TYPE, type KamajiControlPlane } from '../api/kamajicontrolplane.js';
+import { KAMAJI_CONTROL_PLANE_CONDITIONS } from '../kamajicontrolplane/status.js';
+import { ControlPlaneEnv, secret, tenantCA, tenantControlPlane } from './reconcile-env.testdata.js';
 import { KUBEVIRT_CLUSTER_TYPE } from './kamajicontrolplane-infra.js';
-import { KCP_FINALIZER, KamajiControlPlaneReconciler, parseEndpoint } from './kamajicontrolplane.js';
+import { KAMAJI_CONTROL_PLANE_FINALIZER, KamajiControlPlaneReconciler, parseEndpoint } from './kamajicontrolplane.js';
+import { TENANT_CONTROL_PLANE_TYPE } from '../api/index.js';
 
 describe('controllers/kamajicontrolplane parseEndpoint', () => {
   const cases: { in: string | undefined; want: { host: string; port: number } | undefined }[] = [
@@ -26,7 +27,7 @@ describe('controllers/kamajicontrolplane parseEndpoint', () => {
   }
 });
 
-type KCP = KamajiControlPlane & { metadata: object };
+type KamajiControlPlaneObject = KamajiControlPlane & { metadata: object };
 
 const NS = 'tenants';
 const SECRET = { apiVersion: 'v1', kind: 'Secret' };
@@ -48,9 +49,9 @@ function cluster(paused = false): Cluster {
   };
 }
 
-function kamajiControlPlane(owned = true): KCP {
+function kamajiControlPlane(owned = true): KamajiControlPlaneObject {
   return {
-    ...KCP_TYPE,
+    ...KAMAJI_CONTROL_PLANE_TYPE,
     metadata: {
       namespace: NS,
       name: 'acme',
@@ -64,7 +65,7 @@ function kamajiControlPlane(owned = true): KCP {
 
 describe('controllers/kamajicontrolplane KamajiControlPlaneReconciler', () => {
   let env: ControlPlaneEnv;
-  let kcp: KCP;
+  let kcp: KamajiControlPlaneObject;
   let reconciler: KamajiControlPlaneReconciler;
   beforeEach(() => {
     env = new ControlPlaneEnv();
@@ -75,7 +76,7 @@ describe('controllers/kamajicontrolplane KamajiControlPlaneReconciler', () => {
     await env.close();
   });
   const pass = () => reconciler.reconcile(kcp, env.ctx(`${NS}/acme`));
-  const liveTCP = () => env.get(TCP_TYPE, NS, 'acme') as (TenantControlPlane & { metadata: object }) | undefined;
+  const liveTCP = () => env.get(TENANT_CONTROL_PLANE_TYPE, NS, 'acme') as (TenantControlPlane & { metadata: object }) | undefined;
 
   it('waits for Cluster API to set the owner Cluster, creating nothing', async () => {
     env.api.seed(cluster());
@@ -83,7 +84,7 @@ describe('controllers/kamajicontrolplane KamajiControlPlaneReconciler', () => {
 
     expect(await pass()).to.deep.equal({});
 
-    expect(cond(kcp, KCP_CONDITIONS.tenantControlPlaneCreated)).to.equal('False/WaitingForCluster');
+    expect(cond(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.tenantControlPlaneCreated)).to.equal('False/WaitingForCluster');
     expect(kcp.metadata.finalizers).to.equal(undefined);
     expect(liveTCP()).to.equal(undefined);
   });
@@ -108,12 +109,12 @@ describe('controllers/kamajicontrolplane KamajiControlPlaneReconciler', () => {
 
     const tcp = liveTCP();
     expect(tcp?.metadata.ownerReferences).to.deep.equal([
-      { apiVersion: KCP_TYPE.apiVersion, kind: KAMAJI_CONTROL_PLANE_KIND, name: 'acme', uid: 'kcp-uid', controller: true, blockOwnerDeletion: true },
+      { apiVersion: KAMAJI_CONTROL_PLANE_TYPE.apiVersion, kind: KAMAJI_CONTROL_PLANE_KIND, name: 'acme', uid: 'kcp-uid', controller: true, blockOwnerDeletion: true },
     ]);
     expect(tcp?.spec.kubernetes.version).to.equal('v1.37.2');
-    expect(kcp.metadata.finalizers).to.deep.equal([KCP_FINALIZER]);
-    expect(cond(kcp, KCP_CONDITIONS.tenantControlPlaneCreated)).to.equal('True/TenantControlPlaneApplied');
-    expect(cond(kcp, KCP_CONDITIONS.addressReady)).to.equal('False/WaitingForEndpoint');
+    expect(kcp.metadata.finalizers).to.deep.equal([KAMAJI_CONTROL_PLANE_FINALIZER]);
+    expect(cond(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.tenantControlPlaneCreated)).to.equal('True/TenantControlPlaneApplied');
+    expect(cond(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.addressReady)).to.equal('False/WaitingForEndpoint');
     expect(env.eventReasons()).to.deep.equal(['TenantControlPlaneCreated']);
 
     const writes = env.api.writes().length;
@@ -128,7 +129,7 @@ describe('controllers/kamajicontrolplane KamajiControlPlaneReconciler', () => {
 
     await pass();
 
-    expect(cond(kcp, KCP_CONDITIONS.tenantControlPlaneCreated)).to.equal('False/TenantControlPlaneNotOwned');
+    expect(cond(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.tenantControlPlaneCreated)).to.equal('False/TenantControlPlaneNotOwned');
     expect(liveTCP()?.metadata.ownerReferences).to.equal(undefined);
     expect(env.api.writes()).to.deep.equal([]);
   });
@@ -151,9 +152,9 @@ describe('controllers/kamajicontrolplane KamajiControlPlaneReconciler', () => {
     const kubeconfig = env.get(SECRET, NS, 'acme-kubeconfig');
     expect(kubeconfig?.metadata.ownerReferences?.[0]).to.include({ kind: KAMAJI_CONTROL_PLANE_KIND, uid: 'kcp-uid', controller: true });
     for (const [type, want] of [
-      [KCP_CONDITIONS.addressReady, 'True/EndpointReady'],
-      [KCP_CONDITIONS.infrastructurePatched, 'True/Patched'],
-      [KCP_CONDITIONS.kubeadmResources, 'True/SecretsWritten'],
+      [KAMAJI_CONTROL_PLANE_CONDITIONS.addressReady, 'True/EndpointReady'],
+      [KAMAJI_CONTROL_PLANE_CONDITIONS.infrastructurePatched, 'True/Patched'],
+      [KAMAJI_CONTROL_PLANE_CONDITIONS.kubeadmResources, 'True/SecretsWritten'],
     ] as const) {
       expect(cond(kcp, type), type).to.equal(want);
     }
@@ -181,8 +182,8 @@ describe('controllers/kamajicontrolplane KamajiControlPlaneReconciler', () => {
       await pass();
 
       expect(env.api.writes().slice(writes)).to.deep.equal([]);
-      expect(kcp.metadata.finalizers).to.deep.equal([KCP_FINALIZER]);
-      expect(cond(kcp, KCP_CONDITIONS.available)).to.equal('False/Deleting');
+      expect(kcp.metadata.finalizers).to.deep.equal([KAMAJI_CONTROL_PLANE_FINALIZER]);
+      expect(cond(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.available)).to.equal('False/Deleting');
       expect(env.eventReasons()).to.deep.equal(['TenantControlPlaneCreated', 'TenantControlPlaneDeleting']);
     });
 
@@ -192,7 +193,7 @@ describe('controllers/kamajicontrolplane KamajiControlPlaneReconciler', () => {
       const tcp = liveTCP();
       if (!tcp) throw new Error('no TenantControlPlane');
       env.api.seed({ ...tcp, metadata: { ...tcp.metadata, finalizers: [] } });
-      await env.client.delete(TCP_TYPE, { namespace: NS, name: 'acme' });
+      await env.client.delete(TENANT_CONTROL_PLANE_TYPE, { namespace: NS, name: 'acme' });
 
       await pass();
 

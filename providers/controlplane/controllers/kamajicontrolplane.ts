@@ -3,37 +3,37 @@
 // one minor at a time) -> its endpoint into spec.controlPlaneEndpoint and an externally managed KubevirtCluster
 // -> `<cluster>-ca` and `<cluster>-kubeconfig` -> status from the TenantControlPlane. Deleting it deletes the
 // TenantControlPlane and waits until it is gone (its finalizer cleans the datastore).
-import { CLUSTER_TYPE, type Cluster } from '../../../lib/apis/cluster-api.js';
+import type { Cluster } from '../../../lib/apis/cluster-api.js';
+import { ownerCluster } from '../../../lib/controller/cluster-owners.js';
 import { markFalse, markTrue, markUnknown, setCondition, setReadySummary } from '../../../lib/controller/conditions.js';
 import { mirrorV1Beta1Conditions } from '../../../lib/controller/conditions-v1beta1.js';
 import { addFinalizer, removeFinalizer } from '../../../lib/controller/finalizers.js';
-import { controllerOf, ownerOfType } from '../../../lib/controller/owner-references.js';
-import { reconcilePaused, type PausableCluster } from '../../../lib/controller/paused.js';
+import { controllerOf } from '../../../lib/controller/owner-references.js';
+import { reconcilePaused } from '../../../lib/controller/paused.js';
 import { done, requeueAfter, type ReconcileContext, type Reconciler, type Result } from '../../../lib/controller/reconciler.js';
 import type { Client } from '../../../lib/kube/client.js';
-import { API_VERSION, TENANT_CONTROL_PLANE_KIND, type TenantControlPlane } from '../api/index.js';
+import { TENANT_CONTROL_PLANE_TYPE, type TenantControlPlane } from '../api/index.js';
 import type { KamajiControlPlane } from '../api/kamajicontrolplane.js';
-import { DEFAULT_KUBECONFIG_VALIDITY_MS } from '../kcp/cluster-secrets.js';
-import { computeStatus, KCP_CONDITIONS } from '../kcp/status.js';
-import { buildTenantControlPlane } from '../kcp/tenantcontrolplane.js';
-import { nextVersion, rolledOutAt, withV } from '../kcp/version-walk.js';
+import { DEFAULT_KUBECONFIG_VALIDITY_MS } from '../kamajicontrolplane/cluster-secrets.js';
+import { computeStatus, KAMAJI_CONTROL_PLANE_CONDITIONS } from '../kamajicontrolplane/status.js';
+import { buildTenantControlPlane } from '../kamajicontrolplane/tenantcontrolplane.js';
+import { nextVersion, rolledOutAt, withV } from '../kamajicontrolplane/version-walk.js';
 import { applyIfChanged } from '../../../lib/kube/applied-hash.js';
 import { patchInfrastructureCluster } from './kamajicontrolplane-infra.js';
 import { ensureClusterSecrets } from './kamajicontrolplane-secrets.js';
 
-export const KCP_FINALIZER = 'kamajicontrolplane.controlplane.cluster.x-k8s.io';
-const TCP_TYPE = { apiVersion: API_VERSION, kind: TENANT_CONTROL_PLANE_KIND };
+export const KAMAJI_CONTROL_PLANE_FINALIZER = 'kamajicontrolplane.controlplane.cluster.x-k8s.io';
 /** A renewal far ahead (a long --kubeconfig-client-cert-validity) is looked at again after this at the latest. */
 const MAX_RENEWAL_WAIT_MS = 6 * 3_600_000;
 
-type KCP = KamajiControlPlane & { metadata: object };
+type KamajiControlPlaneObject = KamajiControlPlane & { metadata: object };
 
 const READY_CONDITIONS = [
-  KCP_CONDITIONS.tenantControlPlaneCreated,
-  KCP_CONDITIONS.addressReady,
-  KCP_CONDITIONS.infrastructurePatched,
-  KCP_CONDITIONS.kubeadmResources,
-  KCP_CONDITIONS.ready,
+  KAMAJI_CONTROL_PLANE_CONDITIONS.tenantControlPlaneCreated,
+  KAMAJI_CONTROL_PLANE_CONDITIONS.addressReady,
+  KAMAJI_CONTROL_PLANE_CONDITIONS.infrastructurePatched,
+  KAMAJI_CONTROL_PLANE_CONDITIONS.kubeadmResources,
+  KAMAJI_CONTROL_PLANE_CONDITIONS.ready,
 ];
 
 export interface KamajiControlPlaneDeps {
@@ -44,10 +44,6 @@ export interface KamajiControlPlaneDeps {
   pollMs?: number;
 }
 
-function pausable(cluster: Cluster): PausableCluster {
-  return { metadata: cluster.metadata, spec: cluster.spec?.paused === undefined ? {} : { paused: cluster.spec.paused } };
-}
-
 /** "host:port" or "[v6]:port" as the TenantControlPlane reports it. */
 export function parseEndpoint(hostPort: string | undefined): { host: string; port: number } | undefined {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(hostPort ?? '');
@@ -55,20 +51,20 @@ export function parseEndpoint(hostPort: string | undefined): { host: string; por
   return { host: m[1], port: Number(m[2]) };
 }
 
-export class KamajiControlPlaneReconciler implements Reconciler<KCP> {
+export class KamajiControlPlaneReconciler implements Reconciler<KamajiControlPlaneObject> {
   constructor(private readonly deps: KamajiControlPlaneDeps) {}
 
-  async reconcile(kcp: KCP, ctx: ReconcileContext): Promise<Result> {
-    const cluster = await this.ownerCluster(kcp);
-    if (cluster && reconcilePaused(pausable(cluster), kcp)) return done();
+  async reconcile(kcp: KamajiControlPlaneObject, ctx: ReconcileContext): Promise<Result> {
+    const cluster = await ownerCluster(this.deps.client, kcp);
+    if (cluster && reconcilePaused(cluster, kcp)) return done();
     if (kcp.metadata.deletionTimestamp) return this.reconcileDelete(kcp, ctx);
     if (!cluster) {
       // Cluster API's Cluster controller sets itself as owner; its update brings us back.
-      markFalse(kcp, KCP_CONDITIONS.tenantControlPlaneCreated, 'WaitingForCluster', 'the owner Cluster is not set yet (Cluster API sets it from spec.controlPlaneRef)');
-      markFalse(kcp, KCP_CONDITIONS.available, 'WaitingForCluster', 'the owner Cluster is not set yet');
+      markFalse(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.tenantControlPlaneCreated, 'WaitingForCluster', 'the owner Cluster is not set yet (Cluster API sets it from spec.controlPlaneRef)');
+      markFalse(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.available, 'WaitingForCluster', 'the owner Cluster is not set yet');
       return done();
     }
-    addFinalizer(kcp, KCP_FINALIZER);
+    addFinalizer(kcp, KAMAJI_CONTROL_PLANE_FINALIZER);
     try {
       return await this.reconcileNormal(kcp, cluster, ctx);
     } finally {
@@ -79,50 +75,44 @@ export class KamajiControlPlaneReconciler implements Reconciler<KCP> {
     }
   }
 
-  private async ownerCluster(kcp: KCP): Promise<Cluster | undefined> {
-    const ref = ownerOfType(kcp, CLUSTER_TYPE);
-    if (!ref) return undefined;
-    return this.deps.client.get<Cluster>(CLUSTER_TYPE, { namespace: kcp.metadata.namespace, name: ref.name });
-  }
-
-  private async reconcileNormal(kcp: KCP, cluster: Cluster, ctx: ReconcileContext): Promise<Result> {
+  private async reconcileNormal(kcp: KamajiControlPlaneObject, cluster: Cluster, ctx: ReconcileContext): Promise<Result> {
     const tcp = await this.ensureTenantControlPlane(kcp, cluster, ctx);
     if (!tcp) return done();
 
     const endpoint = parseEndpoint(tcp.status?.controlPlaneEndpoint);
     if (!endpoint) {
-      markFalse(kcp, KCP_CONDITIONS.addressReady, 'WaitingForEndpoint', 'the TenantControlPlane reports no endpoint yet');
+      markFalse(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.addressReady, 'WaitingForEndpoint', 'the TenantControlPlane reports no endpoint yet');
       this.setStatus(kcp, tcp, false);
       return done(); // the TenantControlPlane's status update brings us back
     }
-    markTrue(kcp, KCP_CONDITIONS.addressReady, 'EndpointReady', `${endpoint.host}:${String(endpoint.port)}`);
+    markTrue(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.addressReady, 'EndpointReady', `${endpoint.host}:${String(endpoint.port)}`);
     const current = kcp.spec.controlPlaneEndpoint;
     if (current?.host !== endpoint.host || current.port !== endpoint.port) {
       kcp.spec = { ...kcp.spec, controlPlaneEndpoint: endpoint };
       ctx.events.normal('ControlPlaneEndpointSet', 'SetEndpoint', `control plane endpoint ${endpoint.host}:${String(endpoint.port)}`);
     }
-    markTrue(kcp, KCP_CONDITIONS.endpointPatched, 'EndpointSet');
+    markTrue(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.endpointPatched, 'EndpointSet');
 
     const infra = await patchInfrastructureCluster(this.deps.client, cluster, endpoint);
     let requeue: number | undefined;
     switch (infra.state) {
       case 'WaitingForInfrastructureCluster':
-        markFalse(kcp, KCP_CONDITIONS.infrastructurePatched, infra.state, infra.message);
+        markFalse(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.infrastructurePatched, infra.state, infra.message);
         requeue = this.deps.pollMs ?? 5000;
         break;
       case 'EndpointMismatch':
-        markFalse(kcp, KCP_CONDITIONS.infrastructurePatched, infra.state, infra.message);
+        markFalse(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.infrastructurePatched, infra.state, infra.message);
         ctx.events.warning(infra.state, 'PatchInfrastructureCluster', infra.message);
         break;
       case 'Patched':
         ctx.events.normal('InfrastructureClusterPatched', 'PatchInfrastructureCluster', `KubevirtCluster ${cluster.spec?.infrastructureRef?.name ?? ''}: endpoint and provisioned status set`);
-        markTrue(kcp, KCP_CONDITIONS.infrastructurePatched, 'Patched');
+        markTrue(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.infrastructurePatched, 'Patched');
         break;
       case 'UpToDate':
-        markTrue(kcp, KCP_CONDITIONS.infrastructurePatched, 'Patched');
+        markTrue(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.infrastructurePatched, 'Patched');
         break;
       default:
-        markTrue(kcp, KCP_CONDITIONS.infrastructurePatched, 'NotExternallyManaged', 'the infrastructure provider sets the endpoint itself');
+        markTrue(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.infrastructurePatched, 'NotExternallyManaged', 'the infrastructure provider sets the endpoint itself');
     }
 
     const secrets = await ensureClusterSecrets({
@@ -135,11 +125,11 @@ export class KamajiControlPlaneReconciler implements Reconciler<KCP> {
       ctx,
     });
     if (!secrets.ready) {
-      markFalse(kcp, KCP_CONDITIONS.kubeadmResources, secrets.reason, secrets.message);
+      markFalse(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.kubeadmResources, secrets.reason, secrets.message);
       this.setStatus(kcp, tcp, false);
       return requeue !== undefined ? requeueAfter(requeue) : done(); // the CA Secret's TenantControlPlane brings us back
     }
-    markTrue(kcp, KCP_CONDITIONS.kubeadmResources, 'SecretsWritten', `${cluster.metadata.name ?? ''}-kubeconfig and ${cluster.metadata.name ?? ''}-ca`);
+    markTrue(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.kubeadmResources, 'SecretsWritten', `${cluster.metadata.name ?? ''}-kubeconfig and ${cluster.metadata.name ?? ''}-ca`);
     this.setStatus(kcp, tcp, true);
     // Rotation is due at a time no watch announces.
     if (secrets.renewAt !== undefined) {
@@ -150,12 +140,12 @@ export class KamajiControlPlaneReconciler implements Reconciler<KCP> {
   }
 
   /** Applies the TenantControlPlane when it differs from what we want; undefined while it cannot be ours. */
-  private async ensureTenantControlPlane(kcp: KCP, cluster: Cluster, ctx: ReconcileContext): Promise<TenantControlPlane | undefined> {
+  private async ensureTenantControlPlane(kcp: KamajiControlPlaneObject, cluster: Cluster, ctx: ReconcileContext): Promise<TenantControlPlane | undefined> {
     const name = kcp.metadata.name ?? '';
-    const live = await this.deps.client.get<TenantControlPlane & { metadata: object }>(TCP_TYPE, { namespace: kcp.metadata.namespace, name });
+    const live = await this.deps.client.get<TenantControlPlane & { metadata: object }>(TENANT_CONTROL_PLANE_TYPE, { namespace: kcp.metadata.namespace, name });
     const controller = live ? controllerOf(live) : undefined;
     if (live && controller?.uid !== kcp.metadata.uid) {
-      markFalse(kcp, KCP_CONDITIONS.tenantControlPlaneCreated, 'TenantControlPlaneNotOwned', `TenantControlPlane ${name} exists and is not controlled by this KamajiControlPlane`);
+      markFalse(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.tenantControlPlaneCreated, 'TenantControlPlaneNotOwned', `TenantControlPlane ${name} exists and is not controlled by this KamajiControlPlane`);
       this.setStatus(kcp, undefined, false);
       return undefined;
     }
@@ -174,19 +164,19 @@ export class KamajiControlPlaneReconciler implements Reconciler<KCP> {
       }
       if (step.state === 'Walking') ctx.events.normal('VersionStep', 'UpgradeVersion', step.message ?? step.version);
     }
-    markTrue(kcp, KCP_CONDITIONS.tenantControlPlaneCreated, 'TenantControlPlaneApplied');
+    markTrue(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.tenantControlPlaneCreated, 'TenantControlPlaneApplied');
     if (step.state === 'Walking' || step.state === 'WaitingForRollout' || step.state === 'DowngradeRefused') {
-      markFalse(kcp, KCP_CONDITIONS.versionWalk, step.state, step.message);
+      markFalse(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.versionWalk, step.state, step.message);
     } else if (!rolledOutAt(object, withV(kcp.spec.version))) {
       // The last step is written but its pods still roll: not at the desired version until they all run it.
-      markFalse(kcp, KCP_CONDITIONS.versionWalk, 'RollingOut', `rolling out ${withV(kcp.spec.version)}`);
+      markFalse(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.versionWalk, 'RollingOut', `rolling out ${withV(kcp.spec.version)}`);
     } else {
-      markTrue(kcp, KCP_CONDITIONS.versionWalk, 'AtDesiredVersion', withV(kcp.spec.version));
+      markTrue(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.versionWalk, 'AtDesiredVersion', withV(kcp.spec.version));
     }
     return object;
   }
 
-  private setStatus(kcp: KCP, tcp: TenantControlPlane | undefined, secretsReady: boolean): void {
+  private setStatus(kcp: KamajiControlPlaneObject, tcp: TenantControlPlane | undefined, secretsReady: boolean): void {
     const { status, conditions } = computeStatus({ kcp, tcp, secretsReady });
     const { conditions: kept, deprecated, observedGeneration } = kcp.status ?? {};
     kcp.status = {
@@ -206,22 +196,22 @@ export class KamajiControlPlaneReconciler implements Reconciler<KCP> {
     for (const c of conditions) setCondition(kcp, c);
   }
 
-  private async reconcileDelete(kcp: KCP, ctx: ReconcileContext): Promise<Result> {
+  private async reconcileDelete(kcp: KamajiControlPlaneObject, ctx: ReconcileContext): Promise<Result> {
     const name = kcp.metadata.name ?? '';
     const ref = { namespace: kcp.metadata.namespace, name };
-    const live = await this.deps.client.get<TenantControlPlane & { metadata: object }>(TCP_TYPE, ref);
+    const live = await this.deps.client.get<TenantControlPlane & { metadata: object }>(TENANT_CONTROL_PLANE_TYPE, ref);
     if (live && controllerOf(live)?.uid === kcp.metadata.uid) {
-      markFalse(kcp, KCP_CONDITIONS.available, 'Deleting', `waiting for TenantControlPlane ${name} to be removed with its datastore data`);
-      markUnknown(kcp, KCP_CONDITIONS.ready, 'Deleting');
+      markFalse(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.available, 'Deleting', `waiting for TenantControlPlane ${name} to be removed with its datastore data`);
+      markUnknown(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.ready, 'Deleting');
       if (!live.metadata.deletionTimestamp) {
-        await this.deps.client.delete(TCP_TYPE, ref, { preconditions: { uid: live.metadata.uid ?? '' } });
+        await this.deps.client.delete(TENANT_CONTROL_PLANE_TYPE, ref, { preconditions: { uid: live.metadata.uid ?? '' } });
         ctx.events.normal('TenantControlPlaneDeleting', 'DeleteTenantControlPlane', `deleting TenantControlPlane ${name}`);
       }
       return done(); // its removal from the cache brings us back
     }
     // `<cluster>-kubeconfig` and `<cluster>-ca` are controlled by the KamajiControlPlane: the garbage collector
     // removes them once it is gone.
-    removeFinalizer(kcp, KCP_FINALIZER);
+    removeFinalizer(kcp, KAMAJI_CONTROL_PLANE_FINALIZER);
     return done();
   }
 }

@@ -18,8 +18,15 @@ import type { LineStream, RestRequest, Transport } from '../../../lib/kube/rest-
 import { createLogger } from '../../../lib/observability/logger.js';
 import { certificatePem, createCertificateAuthority, issueCertificate, privateKeyPem, type CertificateAuthority } from '../../../lib/pki/x509.js';
 import { FakeApiServer, type FakeResource, type Stored } from '../../../lib/testing/fake-apiserver.js';
-import { API_VERSION, DATASTORE_KIND, DATASTORE_PLURAL, TENANT_CONTROL_PLANE_KIND, TENANT_CONTROL_PLANE_PLURAL, type DataStore, type TenantControlPlane } from '../api/index.js';
-import { KAMAJI_CONTROL_PLANE_API_VERSION, KAMAJI_CONTROL_PLANE_KIND, KAMAJI_CONTROL_PLANE_PLURAL } from '../api/kamajicontrolplane.js';
+import {
+  DATASTORE_PLURAL,
+  DATASTORE_TYPE,
+  TENANT_CONTROL_PLANE_PLURAL,
+  TENANT_CONTROL_PLANE_TYPE,
+  type DataStore,
+  type TenantControlPlane,
+} from '../api/index.js';
+import { KAMAJI_CONTROL_PLANE_PLURAL, KAMAJI_CONTROL_PLANE_TYPE } from '../api/kamajicontrolplane.js';
 import type { DataStoreCredentials } from '../datastore/credentials.js';
 import { DriverPool } from '../datastore/driver-pool.js';
 import { EtcdClient } from '../datastore/etcd-client.js';
@@ -313,14 +320,10 @@ export class TenantAPIServer {
 
 // --- the management cluster -------------------------------------------------------------------------------------
 
-export const TCP_TYPE = { apiVersion: API_VERSION, kind: TENANT_CONTROL_PLANE_KIND };
-export const DATASTORE_TYPE = { apiVersion: API_VERSION, kind: DATASTORE_KIND };
-export const KCP_TYPE = { apiVersion: KAMAJI_CONTROL_PLANE_API_VERSION, kind: KAMAJI_CONTROL_PLANE_KIND };
-
 const MANAGEMENT_KINDS: FakeResource[] = [
-  { ...TCP_TYPE, resource: TENANT_CONTROL_PLANE_PLURAL, namespaced: true, statusSubresource: true },
+  { ...TENANT_CONTROL_PLANE_TYPE, resource: TENANT_CONTROL_PLANE_PLURAL, namespaced: true, statusSubresource: true },
   { ...DATASTORE_TYPE, resource: DATASTORE_PLURAL, namespaced: false, statusSubresource: true },
-  { ...KCP_TYPE, resource: KAMAJI_CONTROL_PLANE_PLURAL, namespaced: true, statusSubresource: true },
+  { ...KAMAJI_CONTROL_PLANE_TYPE, resource: KAMAJI_CONTROL_PLANE_PLURAL, namespaced: true, statusSubresource: true },
   { ...CLUSTER_TYPE, resource: 'clusters', namespaced: true, statusSubresource: true },
   { ...KUBEVIRT_CLUSTER_TYPE, resource: 'kubevirtclusters', namespaced: true, statusSubresource: true },
   { apiVersion: 'v1', kind: 'Secret', resource: 'secrets', namespaced: true },
@@ -429,7 +432,7 @@ export function secret(namespace: string, name: string, data: Record<string, str
 /** A TenantControlPlane "acme" in "tenants", exposed through a LoadBalancer Service on `port`. */
 export function tenantControlPlane(port: number, patch: (t: TenantControlPlane) => void = () => undefined): TenantControlPlane & { metadata: object } {
   const t: TenantControlPlane & { metadata: object } = {
-    ...TCP_TYPE,
+    ...TENANT_CONTROL_PLANE_TYPE,
     metadata: { name: 'acme', namespace: 'tenants', generation: 1 },
     spec: {
       dataStore: 'etcd-a',

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { Deployment } from '../workload/deployment.js';
-import type { TenantControlPlaneView } from '../workload/tcp-view.js';
+import type { Deployment } from '../management/deployment.js';
+import type { TenantControlPlane } from '../api/index.js';
 import { rolledOut } from './rotation-ca.js';
 import { withCASigner } from './rotation-signer.js';
 
@@ -35,7 +35,7 @@ describe('controlplane/controllers withCASigner', () => {
       controlPlane: { deployment: { extraArgs: { controllerManager: ['--cluster-signing-cert-file=/mine.crt'] }, additionalVolumes: [{ name: 'user', emptyDir: {} }] } },
       kubernetes: { version: 'v1.33.0' },
     },
-  } as unknown as TenantControlPlaneView;
+  } as unknown as TenantControlPlane;
 
   it("mounts the Secret's ca-signer.crt for kube-controller-manager's signer, before the user's own arguments, leaving the input alone", () => {
     const out = withCASigner(tcp, 'acme-ca');

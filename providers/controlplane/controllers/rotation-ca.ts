@@ -25,7 +25,7 @@ import {
   type PKIOptions,
   type SecretData,
 } from '../pki/index.js';
-import type { Deployment } from '../workload/deployment.js';
+import type { Deployment } from '../management/deployment.js';
 import { CHECKSUM_ANNOTATION } from '../api/labels.js';
 import { writeSecret, type ControlPlaneCredentials } from './credentials-step.js';
 

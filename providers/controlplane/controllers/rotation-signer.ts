@@ -2,14 +2,14 @@
 // kube-controller-manager (--root-ca-file) must read whole, but kube-controller-manager's CSR signer refuses
 // (--cluster-signing-cert-file takes exactly one certificate). For that time the signer reads the Secret's
 // ca-signer.crt instead, mounted on its own; outside a rotation the pod is exactly what the builder makes.
-import type { TenantControlPlaneView } from '../workload/tcp-view.js';
+import type { TenantControlPlane } from '../api/index.js';
 import { CA_ROTATION_KEYS } from '../pki/index.js';
 
 const VOLUME = 'ca-signer';
 const DIR = '/etc/kubernetes/ca-signer';
 
 /** The view with the signer certificate mounted into kube-controller-manager; a user's own flag still wins. */
-export function withCASigner(tcp: TenantControlPlaneView, caSecretName: string): TenantControlPlaneView {
+export function withCASigner(tcp: TenantControlPlane, caSecretName: string): TenantControlPlane {
   const d = tcp.spec.controlPlane.deployment ?? {};
   return {
     ...tcp,

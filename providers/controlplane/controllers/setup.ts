@@ -6,7 +6,7 @@ import { connectRemoteCluster, type RemoteCluster } from '../../../lib/controlle
 import { ClusterAccessCache } from '../../../lib/kube/cluster-access-cache.js';
 import { objectKey } from '../../../lib/kube/object.js';
 import type { ObjectStore } from '../../../lib/controller/object-store.js';
-import { API_VERSION, DATASTORE_KIND, TENANT_CONTROL_PLANE_KIND, type DataStore, type TenantControlPlane } from '../api/index.js';
+import { DATASTORE_TYPE, TENANT_CONTROL_PLANE_TYPE, type DataStore, type TenantControlPlane } from '../api/index.js';
 import { DriverPool } from '../datastore/driver-pool.js';
 import type { PKIOptions } from '../pki/options.js';
 import { DataStoreReconciler, dataStoreOf, dataStoresToRecount } from './datastore.js';
@@ -14,10 +14,8 @@ import { TLS_ROUTE } from './exposure.js';
 import { setupKamajiControlPlaneController } from './kamajicontrolplane-setup.js';
 import { ServingCertificateApprover } from './serving-csr-approver.js';
 import { TenantControlPlaneReconciler } from './tenantcontrolplane.js';
-import type { ManagementRanges } from '../workload/network.js';
+import type { ManagementRanges } from '../management/network.js';
 
-export const TCP_TYPE = { apiVersion: API_VERSION, kind: TENANT_CONTROL_PLANE_KIND };
-export const DATASTORE_TYPE = { apiVersion: API_VERSION, kind: DATASTORE_KIND };
 
 export interface ControlPlaneOptions {
   defaultDataStore?: string | undefined;
@@ -47,11 +45,11 @@ export function setupControlPlaneControllers(manager: Manager, opts: ControlPlan
   });
   // The mappers below are synchronous; they read the informers' stores once those exist.
   let tcpStore: ObjectStore<TenantControlPlane & { metadata: object }> | undefined;
-  void manager.cache.informerFor<TenantControlPlane & { metadata: object }>(TCP_TYPE).then((i) => (tcpStore = i.store), () => undefined);
+  void manager.cache.informerFor<TenantControlPlane & { metadata: object }>(TENANT_CONTROL_PLANE_TYPE).then((i) => (tcpStore = i.store), () => undefined);
 
   const tcpController = manager
     .controller<TenantControlPlane & { metadata: object }>('tenantcontrolplane')
-    .for(TCP_TYPE)
+    .for(TENANT_CONTROL_PLANE_TYPE)
     .owns({ apiVersion: 'apps/v1', kind: 'Deployment' })
     .owns({ apiVersion: 'v1', kind: 'Service' })
     .owns({ apiVersion: 'v1', kind: 'Secret' })
@@ -83,7 +81,7 @@ export function setupControlPlaneControllers(manager: Manager, opts: ControlPlan
   manager
     .controller<DataStore & { metadata: object }>('datastore')
     .for(DATASTORE_TYPE)
-    .watches<TenantControlPlane & { metadata: object }>(TCP_TYPE, (t) => dataStoresToRecount(t, opts.defaultDataStore))
+    .watches<TenantControlPlane & { metadata: object }>(TENANT_CONTROL_PLANE_TYPE, (t) => dataStoresToRecount(t, opts.defaultDataStore))
     .complete(
       new DataStoreReconciler({
         client: manager.client,

@@ -3,13 +3,13 @@ import { getCondition, type ObjectWithConditions } from '../../../lib/controller
 import type { Result } from '../../../lib/controller/reconciler.js';
 import { metaTime } from '../../../lib/kube/meta-time.js';
 import { rejection } from '../../../lib/testing/rejection.js';
-import { PAUSED_ANNOTATION, type TenantControlPlane } from '../api/index.js';
+import { DATASTORE_TYPE, PAUSED_ANNOTATION, type TenantControlPlane } from '../api/index.js';
 import { tenantPrefix } from '../datastore/etcd-driver.js';
 import { WRITE_PERMISSIONS_POLICY } from '../tenant/write-permissions.js';
-import type { Deployment } from '../workload/deployment.js';
+import type { Deployment } from '../management/deployment.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import type { SecretData } from '../pki/index.js';
-import { ControlPlaneEnv, DATASTORE_TYPE, dataStore, dataStoreCA, secret, TenantAPIServer, tenantCA, tenantControlPlane } from './reconcile-env.testdata.js';
+import { ControlPlaneEnv, dataStore, dataStoreCA, secret, TenantAPIServer, tenantCA, tenantControlPlane } from './reconcile-env.testdata.js';
 import { MIGRATION_CONDITION } from './datastore-migration.js';
 import { CONDITIONS, TCP_FINALIZER, TenantControlPlaneReconciler, type TenantControlPlaneDeps } from './tenantcontrolplane.js';
 

@@ -15,26 +15,17 @@ import { setControllerReference } from '../../../lib/controller/owner-references
 import { objectKey } from '../../../lib/kube/object.js';
 import { PAUSED_CONDITION } from '../../../lib/controller/paused.js';
 import { done, requeueAfter, type ReconcileContext, type Reconciler, type Result } from '../../../lib/controller/reconciler.js';
-import {
-  API_VERSION,
-  DATASTORE_KIND,
-  PAUSED_ANNOTATION,
-  dataStoreSchemaOf,
-  dataStoreUsernameOf,
-  type DataStore,
-  type TenantControlPlane,
-} from '../api/index.js';
+import { DATASTORE_TYPE, dataStoreSchemaOf, dataStoreUsernameOf, PAUSED_ANNOTATION, type DataStore, type TenantControlPlane } from '../api/index.js';
 import { resolveCredentials, type DataStoreCredentials } from '../datastore/credentials.js';
 import type { DriverPool } from '../datastore/driver-pool.js';
 import { tenantPrefix } from '../datastore/etcd-driver.js';
 import { blocksWrites, decideStorage, type Migration } from '../datastore/migration.js';
 import { phaseChecksum, phaseIntact, syncPhase, tenantPhases, type Phase } from '../tenant/phases.js';
 import { blockedOperations } from '../tenant/write-permissions.js';
-import { buildDeployment, egressSelectorConfiguration, type Deployment } from '../workload/deployment.js';
-import { userNamespacesSupported } from '../workload/hardening.js';
-import { apiServerPort, managementRangeConflict, type ManagementRanges } from '../workload/network.js';
-import { buildService, endpointAddress, joinHostPort, type Service } from '../workload/service.js';
-import type { TenantControlPlaneView } from '../workload/tcp-view.js';
+import { buildDeployment, egressSelectorConfiguration, type Deployment } from '../management/deployment.js';
+import { userNamespacesSupported } from '../management/hardening.js';
+import { apiServerPort, managementRangeConflict, type ManagementRanges } from '../management/network.js';
+import { buildService, endpointAddress, joinHostPort, type Service } from '../management/service.js';
 import { CA_ROTATION_KEYS, DEFAULT_PKI_OPTIONS, type PKIOptions } from '../pki/index.js';
 import { applyIfChanged } from '../../../lib/kube/applied-hash.js';
 import { MIGRATION_CONDITION, startMigration, stepMigration } from './datastore-migration.js';
@@ -95,10 +86,6 @@ function storageOf(tcp: TenantControlPlane, deps: TenantControlPlaneDeps): { ser
 function runningMigration(tcp: TenantControlPlane): Migration | undefined {
   const m = tcp.status?.storage?.migration;
   return m && m.phase !== 'Completed' ? m : undefined;
-}
-
-function view(tcp: TenantControlPlane): TenantControlPlaneView {
-  return tcp as unknown as TenantControlPlaneView;
 }
 
 export class TenantControlPlaneReconciler implements Reconciler<TenantControlPlane> {
@@ -231,7 +218,7 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
       markFalse(tcp, CONDITIONS.dataStore, 'NoDataStore', 'spec.dataStore is empty and the operator has no default DataStore (--datastore)');
       return undefined;
     }
-    const ds = await this.deps.client.get<DataStore & { metadata: object }>({ apiVersion: API_VERSION, kind: DATASTORE_KIND }, { name });
+    const ds = await this.deps.client.get<DataStore & { metadata: object }>(DATASTORE_TYPE, { name });
     if (!ds) {
       markFalse(tcp, CONDITIONS.dataStore, 'DataStoreNotFound', `DataStore ${name} does not exist`);
       return undefined;
@@ -244,10 +231,10 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
   }
 
   private async ensureService(tcp: TenantControlPlane): Promise<{ host: string; port: number } | undefined> {
-    const desired = buildService(view(tcp));
+    const desired = buildService(tcp);
     setControllerReference(desired, tcp);
     const { object: live } = await applyIfChanged<Service>(this.deps.client, desired);
-    const host = endpointAddress(view(tcp), live);
+    const host = endpointAddress(tcp, live);
     const port = apiServerPort(tcp.spec.networkProfile);
     const service = {
       name: live.metadata.name,
@@ -314,7 +301,7 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     const caSigner = c.ca.data[CA_ROTATION_KEYS.signerCert] !== undefined;
     // hostUsers: false only where every node's runtime reports it can map users, so no pod is left unschedulable.
     const nodes = await this.deps.client.list<V1Node & { metadata: object }>({ apiVersion: 'v1', kind: 'Node' });
-    const desired = buildDeployment(caSigner ? withCASigner(view(tcp), c.secrets.ca) : view(tcp), {
+    const desired = buildDeployment(caSigner ? withCASigner(tcp, c.secrets.ca) : tcp, {
       secrets: c.secrets,
       secretsChecksum: c.checksum,
       etcdServers: creds.endpoints.map((e) => `https://${e.replace(/^[a-z]+:\/\//i, '')}`),
@@ -359,7 +346,7 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
     const applied = this.applied.get(uid) ?? new Map<string, string>();
     this.applied.set(uid, applied);
     const migrating = blocksWrites(runningMigration(tcp));
-    const phases = tenantPhases(view(tcp), { host: tcp.spec.networkProfile?.advertiseAddress ?? endpoint.host, port: endpoint.port }, c.caCertPem, { kubernetesVersion, migrating });
+    const phases = tenantPhases(tcp, { host: tcp.spec.networkProfile?.advertiseAddress ?? endpoint.host, port: endpoint.port }, c.caCertPem, { kubernetesVersion, migrating });
     try {
       const tenant = await this.deps.tenants.kubeconfigSecret({ namespace: tcp.metadata.namespace, name: c.adminKubeconfigSecret }, c.adminKubeconfigKey);
       await this.deps.servingCertificates?.ensure(tenant, objectKey(tcp));
@@ -441,7 +428,7 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
   private async cleanDataStore(tcp: TenantControlPlane, name: string, ctx: ReconcileContext): Promise<boolean> {
     const setup = tcp.status?.storage?.setup;
     if (!setup?.user || !setup.schema) return true;
-    const ds = await this.deps.client.get<DataStore & { metadata: object }>({ apiVersion: API_VERSION, kind: DATASTORE_KIND }, { name });
+    const ds = await this.deps.client.get<DataStore & { metadata: object }>(DATASTORE_TYPE, { name });
     if (!ds) {
       ctx.log.info({ dataStore: name }, 'DataStore is gone; nothing to clean in it');
       return true;

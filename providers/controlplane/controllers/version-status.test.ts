@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Deployment } from '../workload/deployment.js';
+import type { Deployment } from '../management/deployment.js';
 import { addonVersion, decideVersionStatus, rolledOut, type VersionInputs, type VersionStatus } from './version-status.js';
 
 function deployment(generation: number, status: Deployment['status'], replicas = 1): Deployment {

@@ -3,7 +3,7 @@
 // keep answering until the new ones are ready (maxUnavailable 0), so "an apiserver answers" alone would report
 // Ready with the new version too early: a change of version is Upgrading until the Deployment has rolled out.
 import type { KubernetesVersionStatus } from '../api/index.js';
-import type { Deployment } from '../workload/deployment.js';
+import type { Deployment } from '../management/deployment.js';
 
 export interface VersionStatus {
   version?: string;

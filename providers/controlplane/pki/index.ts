@@ -1,6 +1,5 @@
 // The tenant PKI: Secret layouts, certificate profiles, pure builders and the checks that decide a reissue.
 export * from './check.js';
-export * from './ip.js';
 export * from './issue.js';
 export * from './options.js';
 export * from './plan.js';

@@ -37,6 +37,13 @@ describe('controlplane/pki apiServerSANs', () => {
       want: [...base, 'kubernetes.default.svc.cluster.local', '10.95.0.1', '203.0.113.10', '192.0.2.5', 'api.acme.example'],
     },
     {
+      // An empty serviceCidr means the default range, as the Deployment's --service-cluster-ip-range reads it.
+      name: 'the default Service range when serviceCidr is empty',
+      np: { serviceCidr: '' },
+      endpoints: [],
+      want: [...base, 'kubernetes.default.svc.cluster.local', '10.95.0.1'],
+    },
+    {
       name: 'IPv6 endpoints written canonically',
       np: { certSANs: ['2001:DB8:0:0:0:0:0:1'] },
       endpoints: ['2001:db8::1'],

@@ -2,9 +2,8 @@
 // external) can verify it: loopback, the management Service DNS names, the in-tenant `kubernetes` Service, the
 // endpoint addresses and the user's certSANs.
 import type { TenantControlPlane } from '../api/index.js';
-import { clusterDomainOf, serviceCIDRsOf } from '../api/index.js';
 import { canonicalIP } from '../../../lib/net/ip.js';
-import { firstAddress } from './ip.js';
+import { addressInCIDR, clusterDomain, serviceCIDRs } from '../management/network.js';
 
 export interface APIServerIdentity {
   name: string;
@@ -21,8 +20,8 @@ export function apiServerIdentityOf(tcp: TenantControlPlane, endpointAddresses: 
   return {
     name: tcp.metadata.name ?? '',
     namespace: tcp.metadata.namespace ?? '',
-    clusterDomain: clusterDomainOf(tcp),
-    serviceCIDRs: serviceCIDRsOf(tcp),
+    clusterDomain: clusterDomain(np),
+    serviceCIDRs: serviceCIDRs(np),
     endpointAddresses: [np?.address, np?.advertiseAddress, ...endpointAddresses].filter((a): a is string => a !== undefined && a !== ''),
     // A client reaching the apiserver through the Ingress or TLSRoute (TLS passed through) checks that hostname.
     certSANs: [...(np?.certSANs ?? []), tcp.spec.controlPlane.ingress?.hostname, tcp.spec.controlPlane.gateway?.hostname].filter((h): h is string => h !== undefined && h !== ''),
@@ -43,7 +42,8 @@ export function apiServerSANs(id: APIServerIdentity): string[] {
     'kubernetes.default',
     'kubernetes.default.svc',
     `kubernetes.default.svc.${id.clusterDomain}`,
-    ...id.serviceCIDRs.map(firstAddress),
+    // The first address of each range: what kube-apiserver gives the in-tenant `kubernetes` Service.
+    ...id.serviceCIDRs.map((cidr) => addressInCIDR(cidr, 1)),
     ...id.endpointAddresses,
     ...id.certSANs,
   ];

@@ -6,10 +6,10 @@ import { createHash } from 'node:crypto';
 import { contains } from '../../../lib/kube/applied-hash.js';
 import type { Client } from '../../../lib/kube/client.js';
 import { typeMetaOf } from '../../../lib/kube/object.js';
-import type { TenantControlPlaneView } from '../workload/tcp-view.js';
-import { clusterDomain, dnsServiceIPs, podCIDRs, serviceCIDRs } from '../workload/network.js';
-import { DEFAULT_KONNECTIVITY_VERSION } from '../workload/deployment.js';
-import { konnectivityPort } from '../workload/service.js';
+import type { TenantControlPlane } from '../api/index.js';
+import { clusterDomain, dnsServiceIPs, podCIDRs, serviceCIDRs } from '../management/network.js';
+import { DEFAULT_KONNECTIVITY_VERSION } from '../management/deployment.js';
+import { konnectivityPort } from '../management/service.js';
 import { bootstrapRBACObjects, clusterInfoObjects } from './bootstrap.js';
 import { coreDNSObjects } from './coredns.js';
 import { kubeadmConfigObjects } from './kubeadm-config.js';
@@ -44,7 +44,7 @@ export interface TenantState {
   migrating?: boolean;
 }
 
-export function tenantPhases(tcp: TenantControlPlaneView, endpoint: TenantEndpoint, caCertPem: string, state: TenantState): Phase[] {
+export function tenantPhases(tcp: TenantControlPlane, endpoint: TenantEndpoint, caCertPem: string, state: TenantState): Phase[] {
   const np = tcp.spec.networkProfile;
   const hostPort = endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
   const server = `https://${hostPort}`;

@@ -1,15 +1,15 @@
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import type { TenantControlPlaneView } from '../workload/tcp-view.js';
+import type { TenantControlPlane } from '../api/index.js';
 import { clusterInfoKubeconfig } from './bootstrap.js';
 import { applyJsonPatch } from './json-patch.js';
 import { kubeletConfiguration } from './kubeadm-config.js';
 import { phaseChecksum, tenantPhases, type Phase } from './phases.js';
 
-function tcp(patch: (t: TenantControlPlaneView) => void = () => undefined): TenantControlPlaneView {
-  const t: TenantControlPlaneView = {
+function tcp(patch: (t: TenantControlPlane) => void = () => undefined): TenantControlPlane {
+  const t: TenantControlPlane = {
     metadata: { name: 'acme', namespace: 'tenants' },
-    spec: { controlPlane: { service: { serviceType: 'LoadBalancer' } }, kubernetes: { version: 'v1.37.2' } },
+    spec: { controlPlane: { service: { serviceType: 'LoadBalancer' } }, kubernetes: { version: 'v1.37.2', kubelet: {} } },
   };
   patch(t);
   return t;
@@ -80,8 +80,8 @@ describe('tenant/phases', () => {
 
   const addonCases = [
     { name: 'no addons', patch: () => undefined, enabled: [] as string[] },
-    { name: 'CoreDNS and kube-proxy', patch: (t: TenantControlPlaneView) => (t.spec.addons = { coreDNS: {}, kubeProxy: {} }), enabled: ['coredns', 'kube-proxy'] },
-    { name: 'konnectivity', patch: (t: TenantControlPlaneView) => (t.spec.addons = { konnectivity: { server: { port: 8132 } } }), enabled: ['konnectivity-agent'] },
+    { name: 'CoreDNS and kube-proxy', patch: (t: TenantControlPlane) => (t.spec.addons = { coreDNS: {}, kubeProxy: {} }), enabled: ['coredns', 'kube-proxy'] },
+    { name: 'konnectivity', patch: (t: TenantControlPlane) => (t.spec.addons = { konnectivity: { server: { port: 8132 } } }), enabled: ['konnectivity-agent'] },
   ];
   for (const tc of addonCases) {
     it(`enables exactly the requested addons (${tc.name}), so the others are removed`, () => {

@@ -85,7 +85,7 @@ describe('tenant/write-permissions', () => {
   describe('as the last tenant phase', () => {
     const phaseFor = (writePermissions: WritePermissions | undefined, migrating = false) => {
       const phases = tenantPhases(
-        { metadata: { name: 'acme', namespace: 'tenants' }, spec: { controlPlane: { service: { serviceType: 'ClusterIP' } }, kubernetes: { version: 'v1.37.2' }, ...(writePermissions ? { writePermissions } : {}) } },
+        { metadata: { name: 'acme', namespace: 'tenants' }, spec: { controlPlane: { service: { serviceType: 'ClusterIP' } }, kubernetes: { version: 'v1.37.2', kubelet: {} }, ...(writePermissions ? { writePermissions } : {}) } },
         { host: '10.0.0.1', port: 6443 },
         'CA',
         { kubernetesVersion: 'v1.37.2', migrating },

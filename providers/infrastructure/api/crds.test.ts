@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Type } from '@sinclair/typebox';
 import { buildCRD, toStructuralSchema } from '../../../lib/crd/crd.js';
 import { infrastructureCRDs } from './crds.js';
-import { withRules } from './kube-shapes.js';
+import { withRules } from '../../../lib/crd/validation-rules.js';
 
 type Node = Record<string, unknown>;
 interface Visit {

@@ -1,75 +1,9 @@
-// Kubernetes building blocks of the provider's schemas (object metadata, references, conditions, quantities), as
-// TypeBox schemas that render to structural CRD schema and type as the toolkit's wire shapes.
-import { Type, type TSchema, type TUnsafe } from '@sinclair/typebox';
-import type { Condition } from '../../../lib/controller/conditions.js';
-import type { ObjectMeta } from '../../../lib/kube/object.js';
-
-/** A CEL rule with the message the apiserver returns when it fails; messages name the field and the fix. */
-export interface Rule {
-  rule: string;
-  message: string;
-  /** Where the apiserver reports the error, relative to the node carrying the rule. */
-  fieldPath?: string;
-}
-
-export const rules = (...list: Rule[]) => ({ 'x-kubernetes-validations': list });
-
-/**
- * The schema with more rules. Transition rules (oldSelf) go on the objects' own spec only, never on a spec shared
- * with a template: there they would refuse the topology controller's dry-run that the template policy exempts.
- */
-export function withRules<T extends TSchema>(schema: T, extra: Rule[]): T {
-  const existing = (schema['x-kubernetes-validations'] as Rule[] | undefined) ?? [];
-  return { ...schema, 'x-kubernetes-validations': [...existing, ...extra] };
-}
-
-// CEL string literals have no `\.` escape, so dots are matched with `[.]`.
-const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
-const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-
-/** A string field holding the name of an object (a Secret, a namespace...), checked with a readable message. */
-export function objectName(field: string, what: string, opts: { label?: boolean; description?: string } = {}) {
-  const pattern = opts.label ? DNS1123_LABEL : DNS1123_SUBDOMAIN;
-  return Type.String({
-    maxLength: opts.label ? 63 : 253,
-    ...(opts.description ? { description: opts.description } : {}),
-    ...rules({
-      rule: `self.matches('${pattern}')`,
-      message: `${field} must be ${what}: lowercase letters, digits and '-'${opts.label ? '' : " or '.'"}, starting and ending with a letter or digit`,
-    }),
-  });
-}
-
-/** map[string]string (labels, annotations, attributes). */
-export const StringMap = (description?: string): TUnsafe<Record<string, string>> =>
-  Type.Unsafe<Record<string, string>>({
-    type: 'object',
-    additionalProperties: { type: 'string' },
-    ...(description ? { description } : {}),
-  });
-
-/** A resource.Quantity: "2", 2, "4Gi", "500m". */
-export const Quantity = (description?: string): TUnsafe<number | string> =>
-  Type.Unsafe<number | string>({
-    anyOf: [{ type: 'integer' }, { type: 'string' }],
-    'x-kubernetes-int-or-string': true,
-    pattern: '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
-    ...(description ? { description } : {}),
-  });
-
-/** corev1.ResourceList (capacity, requests, limits). */
-export const ResourceList = (description?: string): TUnsafe<Record<string, number | string>> =>
-  Type.Unsafe<Record<string, number | string>>({
-    type: 'object',
-    additionalProperties: Quantity(),
-    ...(description ? { description } : {}),
-  });
-
-/** apiVersion and kind, which the apiserver fills in on every object it returns. */
-export const TypeMetaFields = { apiVersion: Type.Optional(Type.String()), kind: Type.Optional(Type.String()) };
-
-/** The object's own metadata: the apiserver validates it, so the schema only says "object". */
-export const RootObjectMeta: TUnsafe<ObjectMeta> = Type.Unsafe<ObjectMeta>({ type: 'object' });
+// The provider's own schema shapes beside lib/crd's Kubernetes building blocks: CAPK's embedded and template
+// metadata, object references and the Cluster API v1beta1 status mirror.
+import { Type } from '@sinclair/typebox';
+import { objectName } from '../../../lib/crd/dns-names.js';
+import { StringMap } from '../../../lib/crd/kube-schemas.js';
+import { rules, type ValidationRule } from '../../../lib/crd/validation-rules.js';
 
 /**
  * Metadata embedded in a spec (a Service or VM template): CAPK keeps it open and nullable, so any ObjectMeta a
@@ -93,7 +27,7 @@ export const TemplateObjectMeta = Type.Object(
 );
 
 /** corev1.ObjectReference, atomic as upstream. */
-export const ObjectReference = (description: string, extra: Rule[] = []) =>
+export const ObjectReference = (description: string, extra: ValidationRule[] = []) =>
   Type.Object(
     {
       apiVersion: Type.Optional(Type.String()),
@@ -106,29 +40,6 @@ export const ObjectReference = (description: string, extra: Rule[] = []) =>
     },
     { description, 'x-kubernetes-map-type': 'atomic', ...(extra.length ? rules(...extra) : {}) },
   );
-
-/** metav1.Condition, as the toolkit's conditions helpers write it. */
-export const ConditionSchema: TUnsafe<Condition> = Type.Unsafe<Condition>(
-  Type.Object({
-    type: Type.String({
-      maxLength: 316,
-      pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
-    }),
-    status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')]),
-    observedGeneration: Type.Optional(Type.Integer({ format: 'int64', minimum: 0 })),
-    lastTransitionTime: Type.String({ format: 'date-time' }),
-    reason: Type.String({ minLength: 1, maxLength: 1024, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$' }),
-    message: Type.String({ maxLength: 32768 }),
-  }),
-);
-
-export const Conditions = (description: string) =>
-  Type.Array(ConditionSchema, {
-    description,
-    maxItems: 32,
-    'x-kubernetes-list-type': 'map',
-    'x-kubernetes-list-map-keys': ['type'],
-  });
 
 /** The v1beta1 condition mirror the toolkit writes under status.deprecated.v1beta1 (lib/controller/conditions-v1beta1.ts). */
 export const DeprecatedStatus = Type.Object(

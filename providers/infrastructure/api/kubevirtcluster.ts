@@ -2,11 +2,14 @@
 // status.initialization, so CAPK manifests apply unchanged and Cluster API >= 1.11 reads it natively.
 import { Type, type Static } from '@sinclair/typebox';
 import { FailureDomainsSchema } from './failure-domains.js';
-import { Conditions, DeprecatedStatus, EmbeddedObjectMeta, ObjectReference, RootObjectMeta, TypeMetaFields, objectName, rules, withRules, type Rule } from './kube-shapes.js';
+import { objectName } from '../../../lib/crd/dns-names.js';
+import { Conditions, RootObjectMeta, TypeMetaFields } from '../../../lib/crd/kube-schemas.js';
+import { rules, withRules, type ValidationRule } from '../../../lib/crd/validation-rules.js';
+import { DeprecatedStatus, EmbeddedObjectMeta, ObjectReference } from './kube-shapes.js';
 
 /** infraClusterSecretRef: a Secret holding the kubeconfig of the cluster the VMs run in (key `kubeconfig`). */
 export const infraClusterSecretRef = (field: string) => {
-  const checks: Rule[] = [
+  const checks: ValidationRule[] = [
     { rule: "has(self.name) && self.name != ''", message: `${field}.name is required: the name of the Secret holding the infra cluster kubeconfig` },
     { rule: "!has(self.kind) || self.kind == 'Secret'", message: `${field}.kind must be Secret (or omitted)` },
     { rule: "!has(self.apiVersion) || self.apiVersion == 'v1'", message: `${field}.apiVersion must be v1 (or omitted)` },
@@ -100,7 +103,7 @@ export const KubevirtClusterSpecSchema = Type.Object(
 );
 
 /** What may not change on a live KubevirtCluster (templates have their own policy). */
-const CLUSTER_TRANSITIONS: Rule[] = [
+const CLUSTER_TRANSITIONS: ValidationRule[] = [
   {
     rule:
       "!has(oldSelf.controlPlaneEndpoint) || oldSelf.controlPlaneEndpoint.host == '' || " +

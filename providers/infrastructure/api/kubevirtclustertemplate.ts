@@ -2,7 +2,8 @@
 // immutable (config/infrastructure/admission); it has no status, like CAPK's.
 import { Type, type Static } from '@sinclair/typebox';
 import { KubevirtClusterSpecSchema } from './kubevirtcluster.js';
-import { RootObjectMeta, TemplateObjectMeta, TypeMetaFields } from './kube-shapes.js';
+import { RootObjectMeta, TypeMetaFields } from '../../../lib/crd/kube-schemas.js';
+import { TemplateObjectMeta } from './kube-shapes.js';
 
 export const KubevirtClusterTemplateResourceSchema = Type.Object(
   {

@@ -2,7 +2,9 @@
 // spec and status, plus the v1beta2 contract's status.initialization and status.failureDomain.
 import { Type, type Static } from '@sinclair/typebox';
 import { infraClusterSecretRef } from './kubevirtcluster.js';
-import { Conditions, DeprecatedStatus, EmbeddedObjectMeta, RootObjectMeta, TypeMetaFields, rules, withRules, type Rule } from './kube-shapes.js';
+import { Conditions, RootObjectMeta, TypeMetaFields } from '../../../lib/crd/kube-schemas.js';
+import { rules, withRules, type ValidationRule } from '../../../lib/crd/validation-rules.js';
+import { DeprecatedStatus, EmbeddedObjectMeta } from './kube-shapes.js';
 import { VirtualMachineSpecSchema } from './virtualmachine-spec.js';
 
 /** The providerID of the VM a KubevirtMachine owns; the tenant Node carries the same value. */
@@ -55,7 +57,7 @@ export const KubevirtMachineSpecSchema = Type.Object(
 );
 
 /** What may not change on a live KubevirtMachine (templates have their own policy). */
-const MACHINE_TRANSITIONS: Rule[] = [
+const MACHINE_TRANSITIONS: ValidationRule[] = [
   {
     rule: '!has(oldSelf.providerID) || (has(self.providerID) && self.providerID == oldSelf.providerID)',
     message: 'spec.providerID is immutable once set: it names the VM and the tenant Node; delete the machine to replace it',

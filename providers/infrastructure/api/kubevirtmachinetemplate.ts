@@ -3,7 +3,8 @@
 // machine offers so it can scale a MachineDeployment from zero.
 import { Type, type Static } from '@sinclair/typebox';
 import { KubevirtMachineSpecSchema } from './kubevirtmachine.js';
-import { Conditions, ResourceList, RootObjectMeta, TemplateObjectMeta, TypeMetaFields } from './kube-shapes.js';
+import { Conditions, ResourceList, RootObjectMeta, TypeMetaFields } from '../../../lib/crd/kube-schemas.js';
+import { TemplateObjectMeta } from './kube-shapes.js';
 
 export const KubevirtMachineTemplateResourceSchema = Type.Object(
   {

@@ -4,7 +4,9 @@
 // KubeVirt's own admission would reject later, when the VM is created, where a user would only see a condition.
 import { Type } from '@sinclair/typebox';
 import type { VirtualMachineSpec } from '../../../lib/apis/kubevirt.js';
-import { EmbeddedObjectMeta, Quantity, ResourceList, StringMap, rules } from './kube-shapes.js';
+import { Quantity, ResourceList, StringMap } from '../../../lib/crd/kube-schemas.js';
+import { rules } from '../../../lib/crd/validation-rules.js';
+import { EmbeddedObjectMeta } from './kube-shapes.js';
 
 const OPEN = { 'x-kubernetes-preserve-unknown-fields': true } as const;
 const P = 'spec.virtualMachineTemplate.spec';

@@ -9,6 +9,7 @@ import type { Cluster } from '../../../lib/apis/cluster-api.js';
 import { markFalse, markTrue, setReadySummary } from '../../../lib/controller/conditions.js';
 import { mirrorV1Beta1Conditions } from '../../../lib/controller/conditions-v1beta1.js';
 import { addFinalizer, removeFinalizer } from '../../../lib/controller/finalizers.js';
+import { ownerCluster } from '../../../lib/controller/cluster-owners.js';
 import { isPaused, reconcilePaused } from '../../../lib/controller/paused.js';
 import { done, type ReconcileContext, type Reconciler, type Result } from '../../../lib/controller/reconciler.js';
 import type { RemoteCluster } from '../../../lib/controller/remote-cluster.js';
@@ -18,7 +19,6 @@ import type { ClusterConnections, InfraTarget } from './cluster-connections.js';
 import { LOAD_BALANCER_AVAILABLE, Reasons } from './conditions.js';
 import { controlPlaneServiceName, desiredControlPlaneService, endpointFromService } from './control-plane-service.js';
 import { failureDomainsFromNodes } from './failure-domains.js';
-import { ownerCluster, pausable } from './owners.js';
 import { ensureSSHKeys } from './ssh-keys.js';
 import { deleteTemplateExtras } from './template-extras.js';
 
@@ -41,18 +41,18 @@ export class KubevirtClusterReconciler implements Reconciler<KubevirtCluster> {
     // leaves it to them, all but the template's extras, which nothing else removes.
     if (kc.metadata.annotations?.[MANAGED_BY_ANNOTATION] !== undefined) return this.reconcileExternallyManaged(kc, cluster, ctx);
     if (kc.metadata.deletionTimestamp) {
-      if (cluster && reconcilePaused(pausable(cluster), kc)) return done();
+      if (cluster && reconcilePaused(cluster, kc)) return done();
       return this.summarized(kc, () => this.reconcileDelete(kc, cluster, ctx));
     }
     if (!cluster) return done(); // Cluster API has not claimed it yet; the owner reference update brings us back
-    if (reconcilePaused(pausable(cluster), kc)) return done();
+    if (reconcilePaused(cluster, kc)) return done();
     addFinalizer(kc, CLUSTER_FINALIZER);
     return this.summarized(kc, () => this.reconcileNormal(kc, cluster, ctx));
   }
 
   /** Only the finalizer, so that deletion removes the template's extras; no condition, endpoint or status. */
   private async reconcileExternallyManaged(kc: KubevirtCluster, cluster: Cluster | undefined, ctx: ReconcileContext): Promise<Result> {
-    if (isPaused(cluster ? pausable(cluster) : undefined, kc)) return done();
+    if (isPaused(cluster, kc)) return done();
     if (!kc.metadata.deletionTimestamp) {
       if (cluster) addFinalizer(kc, CLUSTER_FINALIZER);
       return done();

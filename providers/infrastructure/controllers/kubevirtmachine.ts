@@ -17,6 +17,7 @@ import {
 import { getCondition, isTrue, markFalse, markTrue, setReadySummary } from '../../../lib/controller/conditions.js';
 import { mirrorV1Beta1Conditions } from '../../../lib/controller/conditions-v1beta1.js';
 import { addFinalizer, removeFinalizer } from '../../../lib/controller/finalizers.js';
+import { clusterOfMachine, ownerMachine } from '../../../lib/controller/cluster-owners.js';
 import { reconcilePaused } from '../../../lib/controller/paused.js';
 import { done, requeueAfter, type ReconcileContext, type Reconciler, type Result } from '../../../lib/controller/reconciler.js';
 import type { RemoteCluster } from '../../../lib/controller/remote-cluster.js';
@@ -36,7 +37,6 @@ import { renderUserdata, userdataSecretName } from '../vm/userdata.js';
 import type { ClusterConnections, InfraTarget } from './cluster-connections.js';
 import { BOOTSTRAP_EXEC_SUCCEEDED, Reasons, TERMINAL_FAILURE_REASON, VM_PROVISIONED } from './conditions.js';
 import { evacuate, finishEvacuation, needsEvacuation, type EvacuationDeps } from './evacuation.js';
-import { clusterOfMachine, ownerMachine, pausable } from './owners.js';
 import { checkSentinelOverSSH } from './ssh-sentinel.js';
 import { readSSHKeys, sshKeysSecretName, type SSHKeys } from './ssh-keys.js';
 import { findTenantNode, isNodeReady, setProviderID } from './tenant-node.js';
@@ -75,7 +75,7 @@ export class KubevirtMachineReconciler implements Reconciler<KubevirtMachine> {
   async reconcile(km: KubevirtMachine, ctx: ReconcileContext): Promise<Result> {
     const machine = await ownerMachine(this.deps.client, km);
     const cluster = machine ? await clusterOfMachine(this.deps.client, machine) : undefined;
-    if (cluster && reconcilePaused(pausable(cluster), km)) return done();
+    if (cluster && reconcilePaused(cluster, km)) return done();
     if (km.metadata.deletionTimestamp) return this.summarized(km, () => this.reconcileDelete(km, cluster, ctx));
     if (!machine || !cluster) return done(); // Cluster API has not claimed it yet; the Machine's update brings us back
     addFinalizer(km, MACHINE_FINALIZER);

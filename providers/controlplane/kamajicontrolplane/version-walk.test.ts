@@ -10,7 +10,7 @@ function tcp(spec: string, status?: { version?: string; status?: 'Ready' | 'Upgr
   };
 }
 
-describe('kcp/version-walk', () => {
+describe('kamajicontrolplane/version-walk', () => {
   const cases: { name: string; desired: string; tcp: TenantControlPlane | undefined; want: Pick<VersionStep, 'version' | 'state'> }[] = [
     { name: 'a new control plane starts at the wanted version, with a v added', desired: '1.35.2', tcp: undefined, want: { version: 'v1.35.2', state: 'Direct' } },
     { name: 'a patch upgrade goes directly', desired: 'v1.35.4', tcp: tcp('v1.35.2', { version: 'v1.35.2', status: 'Ready' }), want: { version: 'v1.35.4', state: 'Direct' } },

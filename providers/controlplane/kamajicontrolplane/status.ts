@@ -8,7 +8,7 @@ import type { KamajiControlPlane } from '../api/kamajicontrolplane.js';
 import type { KamajiControlPlaneStatus, StatusVersion } from '../api/kamajicontrolplane-status.js';
 
 /** Condition types with upstream's names (cluster-api-control-plane-provider-kamaji), plus Sleeping. */
-export const KCP_CONDITIONS = {
+export const KAMAJI_CONTROL_PLANE_CONDITIONS = {
   tenantControlPlaneCreated: 'TenantControlPlaneCreated',
   addressReady: 'TenantControlPlaneAddressReady',
   endpointPatched: 'ControlPlaneEndpointPatched',
@@ -85,17 +85,17 @@ export function computeStatus({ kcp, tcp, secretsReady }: StatusInputs): StatusR
   if (asleep) {
     conditions.push(
       replicas === 0
-        ? { type: KCP_CONDITIONS.sleeping, status: 'True', reason: 'Sleeping', message: 'replicas is 0: no control plane pod runs; the tenant keeps its data' }
-        : { type: KCP_CONDITIONS.sleeping, status: 'False', reason: 'FallingAsleep', message: `${String(replicas)} control plane pods still stopping` },
+        ? { type: KAMAJI_CONTROL_PLANE_CONDITIONS.sleeping, status: 'True', reason: 'Sleeping', message: 'replicas is 0: no control plane pod runs; the tenant keeps its data' }
+        : { type: KAMAJI_CONTROL_PLANE_CONDITIONS.sleeping, status: 'False', reason: 'FallingAsleep', message: `${String(replicas)} control plane pods still stopping` },
     );
   } else {
-    conditions.push({ type: KCP_CONDITIONS.sleeping, status: 'False', reason: 'Awake' });
+    conditions.push({ type: KAMAJI_CONTROL_PLANE_CONDITIONS.sleeping, status: 'False', reason: 'Awake' });
   }
   conditions.push(
     initialized
-      ? { type: KCP_CONDITIONS.initialized, status: 'True', reason: 'Initialized' }
+      ? { type: KAMAJI_CONTROL_PLANE_CONDITIONS.initialized, status: 'True', reason: 'Initialized' }
       : {
-          type: KCP_CONDITIONS.initialized,
+          type: KAMAJI_CONTROL_PLANE_CONDITIONS.initialized,
           status: 'False',
           reason: versionStatus?.version ? 'WaitingForKubeadmResources' : 'WaitingForTenantControlPlane',
           message: versionStatus?.version ? 'the kubeconfig and CA Secrets are not written yet' : `TenantControlPlane is ${versionStatus?.status ?? 'not created yet'}`,
@@ -104,15 +104,15 @@ export function computeStatus({ kcp, tcp, secretsReady }: StatusInputs): StatusR
   const tcpState = versionStatus?.status ?? 'Unknown';
   conditions.push(
     answering && readyReplicas > 0
-      ? { type: KCP_CONDITIONS.ready, status: 'True', reason: 'Ready', message: `${String(readyReplicas)} of ${String(replicas)} control plane pods ready` }
-      : { type: KCP_CONDITIONS.ready, status: 'False', reason: asleep ? 'Sleeping' : tcpState, message: `TenantControlPlane status ${tcpState}, ${String(readyReplicas)} of ${String(replicas)} pods ready` },
+      ? { type: KAMAJI_CONTROL_PLANE_CONDITIONS.ready, status: 'True', reason: 'Ready', message: `${String(readyReplicas)} of ${String(replicas)} control plane pods ready` }
+      : { type: KAMAJI_CONTROL_PLANE_CONDITIONS.ready, status: 'False', reason: asleep ? 'Sleeping' : tcpState, message: `TenantControlPlane status ${tcpState}, ${String(readyReplicas)} of ${String(replicas)} pods ready` },
   );
   let available: ConditionUpdate;
-  if (asleep) available = { type: KCP_CONDITIONS.available, status: 'False', reason: 'Sleeping', message: 'replicas is 0: the control plane sleeps' };
-  else if (!initialized) available = { type: KCP_CONDITIONS.available, status: 'False', reason: 'NotInitialized', message: 'the control plane has not served yet' };
+  if (asleep) available = { type: KAMAJI_CONTROL_PLANE_CONDITIONS.available, status: 'False', reason: 'Sleeping', message: 'replicas is 0: the control plane sleeps' };
+  else if (!initialized) available = { type: KAMAJI_CONTROL_PLANE_CONDITIONS.available, status: 'False', reason: 'NotInitialized', message: 'the control plane has not served yet' };
   else if (!answering || readyReplicas === 0) {
-    available = { type: KCP_CONDITIONS.available, status: 'False', reason: 'NotReady', message: `TenantControlPlane status ${tcpState}, ${String(readyReplicas)} pods ready` };
-  } else available = { type: KCP_CONDITIONS.available, status: 'True', reason: 'Available', message: `${String(readyReplicas)} of ${String(replicas)} control plane pods ready` };
+    available = { type: KAMAJI_CONTROL_PLANE_CONDITIONS.available, status: 'False', reason: 'NotReady', message: `TenantControlPlane status ${tcpState}, ${String(readyReplicas)} pods ready` };
+  } else available = { type: KAMAJI_CONTROL_PLANE_CONDITIONS.available, status: 'True', reason: 'Available', message: `${String(readyReplicas)} of ${String(replicas)} control plane pods ready` };
   conditions.push(available);
   return { status, conditions };
 }

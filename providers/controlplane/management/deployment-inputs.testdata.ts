@@ -1,4 +1,4 @@
-// The DeploymentInputs the workload builder tests share: a tenant "acme" with Kamaji's Secret names, on one etcd,
+// The DeploymentInputs the management builder tests share: a tenant "acme" with Kamaji's Secret names, on one etcd,
 // with the Konnectivity kubeconfig and egress selector ready for tests that enable the addon.
 import type { DeploymentInputs } from './deployment.js';
 

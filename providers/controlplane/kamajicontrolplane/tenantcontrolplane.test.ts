@@ -19,7 +19,7 @@ const cluster = (clusterNetwork: NonNullable<Cluster['spec']>['clusterNetwork'] 
   spec: { clusterNetwork },
 });
 
-describe('kcp/tenantcontrolplane', () => {
+describe('kamajicontrolplane/tenantcontrolplane', () => {
   it('names the TenantControlPlane after the KamajiControlPlane and makes the KamajiControlPlane its controller', () => {
     const { tcp } = buildTenantControlPlane(kcp(), cluster(), 'v1.37.1');
     expect(tcp.metadata).to.include({ name: 'acme', namespace: 'tenants' });

@@ -11,7 +11,7 @@ import { CONTROLLER_MANAGER_CONF, deploymentName, KONNECTIVITY_CONF, SCHEDULER_C
 import { apiServerPort, clusterDomain, podCIDRs, serviceCIDRs } from './network.js';
 import { konnectivityPort } from './service.js';
 import { structuredAuthAnnotations, structuredAuthVolume, withStructuredAuthFlags } from './structured-auth.js';
-import type { TenantControlPlaneView } from './tcp-view.js';
+import type { TenantControlPlane } from '../api/index.js';
 
 export interface Deployment extends KubeObject {
   spec?: V1DeploymentSpec;
@@ -98,7 +98,7 @@ export const API_SERVER_SHUTDOWN_DELAY = '5s';
 const KCM_PORT = 10257;
 const SCHEDULER_PORT = 10259;
 
-function image(tcp: TenantControlPlaneView, which: 'apiServerImage' | 'controllerManagerImage' | 'schedulerImage', fallback: string): string {
+function image(tcp: TenantControlPlane, which: 'apiServerImage' | 'controllerManagerImage' | 'schedulerImage', fallback: string): string {
   const rs = tcp.spec.controlPlane.deployment?.registrySettings;
   const registry = rs?.registry ?? 'registry.k8s.io';
   return `${registry}/${rs?.[which] ?? fallback}:${tcp.spec.kubernetes.version}${rs?.tagSuffix ?? ''}`;
@@ -138,7 +138,7 @@ function pkiVolume(s: ControlPlaneSecrets): V1Volume {
   };
 }
 
-function apiServerFlags(tcp: TenantControlPlaneView, inputs: DeploymentInputs): Flags {
+function apiServerFlags(tcp: TenantControlPlane, inputs: DeploymentInputs): Flags {
   const np = tcp.spec.networkProfile;
   const admission = tcp.spec.kubernetes.admissionControllers?.length ? tcp.spec.kubernetes.admissionControllers : DEFAULT_ADMISSION_CONTROLLERS;
   const flags: Flags = new Map([
@@ -157,7 +157,7 @@ function apiServerFlags(tcp: TenantControlPlaneView, inputs: DeploymentInputs): 
     ['etcd-servers', inputs.etcdServers.join(',')],
     ['kubelet-client-certificate', `${PKI}/apiserver-kubelet-client.crt`],
     ['kubelet-client-key', `${PKI}/apiserver-kubelet-client.key`],
-    ['kubelet-preferred-address-types', (tcp.spec.kubernetes.kubelet?.preferredAddressTypes ?? ['InternalIP', 'ExternalIP', 'Hostname']).join(',')],
+    ['kubelet-preferred-address-types', (tcp.spec.kubernetes.kubelet.preferredAddressTypes ?? ['InternalIP', 'ExternalIP', 'Hostname']).join(',')],
     ['proxy-client-cert-file', `${PKI}/front-proxy-client.crt`],
     ['proxy-client-key-file', `${PKI}/front-proxy-client.key`],
     ['requestheader-allowed-names', 'front-proxy-client'],
@@ -182,7 +182,7 @@ function apiServerFlags(tcp: TenantControlPlaneView, inputs: DeploymentInputs): 
   return withExtraArgs(withStructuredAuthFlags(flags, tcp.spec.kubernetes), tcp.spec.controlPlane.deployment?.extraArgs?.apiServer);
 }
 
-function controllerManagerFlags(tcp: TenantControlPlaneView): Flags {
+function controllerManagerFlags(tcp: TenantControlPlane): Flags {
   const np = tcp.spec.networkProfile;
   const kubeconfig = `${KCM_DIR}/${CONTROLLER_MANAGER_CONF}`;
   const flags: Flags = new Map([
@@ -208,7 +208,7 @@ function controllerManagerFlags(tcp: TenantControlPlaneView): Flags {
   return withExtraArgs(flags, tcp.spec.controlPlane.deployment?.extraArgs?.controllerManager);
 }
 
-function schedulerFlags(tcp: TenantControlPlaneView): Flags {
+function schedulerFlags(tcp: TenantControlPlane): Flags {
   const kubeconfig = `${SCHEDULER_DIR}/${SCHEDULER_CONF}`;
   const flags: Flags = new Map([
     ['authentication-kubeconfig', kubeconfig],
@@ -222,9 +222,9 @@ function schedulerFlags(tcp: TenantControlPlaneView): Flags {
 }
 
 /** Replicas of the control plane Deployment: Kamaji's default is 2. */
-const replicasOf = (tcp: TenantControlPlaneView): number => tcp.spec.controlPlane.deployment?.replicas ?? 2;
+const replicasOf = (tcp: TenantControlPlane): number => tcp.spec.controlPlane.deployment?.replicas ?? 2;
 
-function konnectivityServer(tcp: TenantControlPlaneView, agentPort: number, h: Hardening): V1Container {
+function konnectivityServer(tcp: TenantControlPlane, agentPort: number, h: Hardening): V1Container {
   const server = tcp.spec.addons?.konnectivity?.server;
   const flags: Flags = new Map([
     ['admin-port', String(KONNECTIVITY_ADMIN_PORT)],
@@ -268,7 +268,7 @@ function konnectivityServer(tcp: TenantControlPlaneView, agentPort: number, h: H
 
 const withSecurityContext = (sc: V1SecurityContext | undefined) => (sc ? { securityContext: sc } : {});
 
-export function buildDeployment(tcp: TenantControlPlaneView, inputs: DeploymentInputs): Deployment {
+export function buildDeployment(tcp: TenantControlPlane, inputs: DeploymentInputs): Deployment {
   const name = tcp.metadata.name ?? '';
   const d = tcp.spec.controlPlane.deployment ?? {};
   const konnectivity = tcp.spec.addons?.konnectivity !== undefined;

@@ -12,7 +12,7 @@ import {
   type TenantControlPlane,
   type TenantControlPlaneSpec,
 } from '../api/index.js';
-import { KAMAJI_CONTROL_PLANE_API_VERSION, KAMAJI_CONTROL_PLANE_KIND, type KamajiControlPlane } from '../api/kamajicontrolplane.js';
+import { KAMAJI_CONTROL_PLANE_TYPE, type KamajiControlPlane } from '../api/kamajicontrolplane.js';
 
 /** Plugins kube-apiserver no longer has: upstream's samples still list them, a TenantControlPlane refuses them. */
 export const REMOVED_ADMISSION_CONTROLLERS: readonly string[] = ['PodSecurityPolicy', 'SecurityContextDeny', 'PersistentVolumeLabel'];
@@ -214,7 +214,7 @@ export function buildTenantControlPlane(kcp: KamajiControlPlane, cluster: Cluste
       ...(kcp.metadata.labels && Object.keys(kcp.metadata.labels).length > 0 ? { labels: { ...kcp.metadata.labels } } : {}),
       ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
       // Objects from a list carry no apiVersion and kind of their own.
-      ownerReferences: [ownerReferenceTo({ ...kcp, apiVersion: KAMAJI_CONTROL_PLANE_API_VERSION, kind: KAMAJI_CONTROL_PLANE_KIND }, { controller: true })],
+      ownerReferences: [ownerReferenceTo({ ...kcp, ...KAMAJI_CONTROL_PLANE_TYPE }, { controller: true })],
     },
     spec: compacted,
   };

@@ -22,7 +22,7 @@ const cond = (conditions: ConditionUpdate[], type: string) => {
   return c ? `${c.status}/${c.reason}` : 'absent';
 };
 
-describe('kcp/status', () => {
+describe('kamajicontrolplane/status', () => {
   it('reports nothing initialized and Available False before the TenantControlPlane exists', () => {
     const { status, conditions } = computeStatus({ kcp: kcp(1), tcp: undefined, secretsReady: false });
     expect(status).to.deep.include({ initialization: { controlPlaneInitialized: false }, initialized: false, ready: false, replicas: 0, externalManagedControlPlane: true, selector: 'kamaji.clastix.io/name=acme' });

@@ -6,7 +6,7 @@ import { buildCASecret, buildKubeconfigSecret, checkClusterKubeconfig, issueClus
 
 const HOUR = 3_600_000;
 
-describe('kcp/cluster-secrets', () => {
+describe('kamajicontrolplane/cluster-secrets', () => {
   it('builds <cluster>-kubeconfig and <cluster>-ca as Cluster API secrets with the cluster-name label', () => {
     const kc = buildKubeconfigSecret('acme', 'tenants', 'kubeconfig-text');
     expect(kc.metadata).to.deep.equal({ name: 'acme-kubeconfig', namespace: 'tenants', labels: { 'cluster.x-k8s.io/cluster-name': 'acme' } });

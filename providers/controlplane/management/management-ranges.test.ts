@@ -3,7 +3,7 @@ import { managementRangeConflict, type ManagementRanges } from './network.js';
 
 const management: ManagementRanges = { podCIDRs: ['10.244.0.0/16'], serviceCIDRs: ['10.96.0.0/16'] };
 
-describe('workload/network managementRangeConflict', () => {
+describe('management/network managementRangeConflict', () => {
   const accepted = [
     { name: "kvcloud's defaults", np: undefined },
     { name: 'ranges next to the management ones', np: { podCidr: '10.245.0.0/16', serviceCidr: '10.97.0.0/16' } },

@@ -5,7 +5,7 @@ import type { V1ServiceSpec } from '@kubernetes/client-node';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { apiServerPort } from './network.js';
 import { selectorLabels, serviceName } from './names.js';
-import type { TenantControlPlaneView } from './tcp-view.js';
+import type { TenantControlPlane } from '../api/index.js';
 
 export interface Service extends KubeObject {
   spec?: V1ServiceSpec;
@@ -16,12 +16,12 @@ export const API_SERVER_PORT_NAME = 'kube-apiserver';
 export const KONNECTIVITY_PORT_NAME = 'konnectivity-server';
 export const DEFAULT_KONNECTIVITY_PORT = 8132;
 
-export function konnectivityPort(tcp: TenantControlPlaneView): number | undefined {
+export function konnectivityPort(tcp: TenantControlPlane): number | undefined {
   const k = tcp.spec.addons?.konnectivity;
   return k ? (k.server?.port ?? DEFAULT_KONNECTIVITY_PORT) : undefined;
 }
 
-export function buildService(tcp: TenantControlPlaneView): Service {
+export function buildService(tcp: TenantControlPlane): Service {
   const name = tcp.metadata.name ?? '';
   const svc = tcp.spec.controlPlane.service;
   const np = tcp.spec.networkProfile;
@@ -67,7 +67,7 @@ export function buildService(tcp: TenantControlPlaneView): Service {
  * The address clients reach the apiserver at: networkProfile.address, else the LoadBalancer's ingress, else the
  * ClusterIP. Undefined while a LoadBalancer waits for its ingress.
  */
-export function endpointAddress(tcp: TenantControlPlaneView, observed: Service | undefined): string | undefined {
+export function endpointAddress(tcp: TenantControlPlane, observed: Service | undefined): string | undefined {
   const np = tcp.spec.networkProfile;
   if (np?.address) return np.address;
   if (!observed) return undefined;

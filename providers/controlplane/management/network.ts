@@ -3,7 +3,7 @@
 // it), the kubernetes Service IP (the first), and the apiserver port.
 import { cidrContains, formatIP, parseCIDR, type CIDR } from '../../../lib/net/ip.js';
 import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR } from '../api/tenantcontrolplane-spec.js';
-import type { NetworkProfileView } from './tcp-view.js';
+import type { NetworkProfileSpec } from '../api/tenantcontrolplane-spec.js';
 
 export const DEFAULT_API_PORT = 6443;
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
@@ -13,21 +13,21 @@ function orDefault(value: string | undefined, fallback: string): string {
   return value !== undefined && value !== '' ? value : fallback;
 }
 
-export function serviceCIDRs(np: NetworkProfileView | undefined): string[] {
+export function serviceCIDRs(np: NetworkProfileSpec | undefined): string[] {
   if (np?.serviceCidrs?.length) return np.serviceCidrs;
   return [orDefault(np?.serviceCidr, DEFAULT_SERVICE_CIDR)];
 }
 
-export function podCIDRs(np: NetworkProfileView | undefined): string[] {
+export function podCIDRs(np: NetworkProfileSpec | undefined): string[] {
   if (np?.podCidrs?.length) return np.podCidrs;
   return [orDefault(np?.podCidr, DEFAULT_POD_CIDR)];
 }
 
-export function apiServerPort(np: NetworkProfileView | undefined): number {
+export function apiServerPort(np: NetworkProfileSpec | undefined): number {
   return np?.port ?? DEFAULT_API_PORT;
 }
 
-export function clusterDomain(np: NetworkProfileView | undefined): string {
+export function clusterDomain(np: NetworkProfileSpec | undefined): string {
   return orDefault(np?.clusterDomain, DEFAULT_CLUSTER_DOMAIN);
 }
 
@@ -39,12 +39,12 @@ export function addressInCIDR(cidr: string, offset: number): string {
   return formatIP({ family: block.family, value: block.network + BigInt(offset) });
 }
 
-export function dnsServiceIPs(np: NetworkProfileView | undefined): string[] {
+export function dnsServiceIPs(np: NetworkProfileSpec | undefined): string[] {
   if (np?.dnsServiceIPs?.length) return np.dnsServiceIPs;
   return [addressInCIDR(serviceCIDRs(np)[0] ?? DEFAULT_SERVICE_CIDR, 10)];
 }
 
-export function kubernetesServiceIP(np: NetworkProfileView | undefined): string {
+export function kubernetesServiceIP(np: NetworkProfileSpec | undefined): string {
   return addressInCIDR(serviceCIDRs(np)[0] ?? DEFAULT_SERVICE_CIDR, 1);
 }
 
@@ -61,7 +61,7 @@ export interface ManagementRanges {
 const overlaps = (a: CIDR, b: CIDR) => a.family === b.family && (cidrContains(a, { family: b.family, value: b.network }) || cidrContains(b, { family: a.family, value: a.network }));
 
 /** What is wrong when a tenant range overlaps a management range, naming both and the field to change; else undefined. */
-export function managementRangeConflict(np: NetworkProfileView | undefined, management: ManagementRanges): string | undefined {
+export function managementRangeConflict(np: NetworkProfileSpec | undefined, management: ManagementRanges): string | undefined {
   const tenant = [
     ...podCIDRs(np).map((cidr) => ({ cidr, field: np?.podCidrs?.length ? 'networkProfile.podCidrs' : 'networkProfile.podCidr', what: 'Pod' })),
     ...serviceCIDRs(np).map((cidr) => ({ cidr, field: np?.serviceCidrs?.length ? 'networkProfile.serviceCidrs' : 'networkProfile.serviceCidr', what: 'Service' })),

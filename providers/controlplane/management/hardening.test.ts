@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { V1Node } from '@kubernetes/client-node';
 import { buildDeployment } from './deployment.js';
 import { CONTROL_PLANE_UID, containerSecurityContext, hardenedMount, hardeningOf, podSecurityContext, userNamespacesSupported } from './hardening.js';
-import type { TenantControlPlaneView } from './tcp-view.js';
+import type { TenantControlPlane } from '../api/index.js';
 import { DEPLOYMENT_INPUTS } from './deployment-inputs.testdata.js';
 
 const ALL_ON = hardeningOf(undefined, true);
@@ -16,7 +16,7 @@ const STRICT = {
   seccompProfile: { type: 'RuntimeDefault' },
 };
 
-describe('workload/hardening', () => {
+describe('management/hardening', () => {
   const hardeningCases = [
     { name: 'turns every measure on by default where user namespaces are supported', spec: undefined, userns: true, want: { ...ALL_ON } },
     { name: 'leaves user namespaces off when support is unknown', spec: undefined, userns: undefined, want: { ...ALL_ON, userNamespaces: false } },
@@ -74,15 +74,15 @@ describe('workload/hardening', () => {
   });
 });
 
-describe('workload/deployment hardening', () => {
+describe('management/deployment hardening', () => {
   const inputs = DEPLOYMENT_INPUTS;
-  const tcp = (deployment: NonNullable<TenantControlPlaneView['spec']['controlPlane']['deployment']> = {}): TenantControlPlaneView => ({
+  const tcp = (deployment: NonNullable<TenantControlPlane['spec']['controlPlane']['deployment']> = {}): TenantControlPlane => ({
     apiVersion: 'kamaji.clastix.io/v1alpha1',
     kind: 'TenantControlPlane',
     metadata: { name: 'acme', namespace: 'tenants' },
     spec: {
       controlPlane: { service: { serviceType: 'LoadBalancer' }, deployment: { ...deployment, additionalContainers: [{ name: 'sidecar', image: 'busybox' }] } },
-      kubernetes: { version: 'v1.37.2' },
+      kubernetes: { version: 'v1.37.2', kubelet: {} },
       addons: { konnectivity: { server: { port: 8132 } } },
     },
   });

@@ -3,15 +3,15 @@ import { CHECKSUM_ANNOTATION } from '../api/labels.js';
 import { buildDeployment, DEFAULT_ADMISSION_CONTROLLERS, type DeploymentInputs } from './deployment.js';
 import { addressInCIDR, dnsServiceIPs, kubernetesServiceIP } from './network.js';
 import { buildService, endpointAddress, joinHostPort, type Service } from './service.js';
-import type { TenantControlPlaneView } from './tcp-view.js';
+import type { TenantControlPlane } from '../api/index.js';
 import { DEPLOYMENT_INPUTS } from './deployment-inputs.testdata.js';
 
-function tcp(patch: (t: TenantControlPlaneView) => void = () => undefined): TenantControlPlaneView {
-  const t: TenantControlPlaneView = {
+function tcp(patch: (t: TenantControlPlane) => void = () => undefined): TenantControlPlane {
+  const t: TenantControlPlane = {
     apiVersion: 'kamaji.clastix.io/v1alpha1',
     kind: 'TenantControlPlane',
     metadata: { name: 'acme', namespace: 'tenants' },
-    spec: { controlPlane: { service: { serviceType: 'LoadBalancer' } }, kubernetes: { version: 'v1.37.2' } },
+    spec: { controlPlane: { service: { serviceType: 'LoadBalancer' } }, kubernetes: { version: 'v1.37.2', kubelet: {} } },
   };
   patch(t);
   return t;
@@ -19,14 +19,14 @@ function tcp(patch: (t: TenantControlPlaneView) => void = () => undefined): Tena
 
 const inputs = DEPLOYMENT_INPUTS;
 
-function args(t: TenantControlPlaneView, container: string, extra: Partial<DeploymentInputs> = {}): string[] {
+function args(t: TenantControlPlane, container: string, extra: Partial<DeploymentInputs> = {}): string[] {
   const d = buildDeployment(t, { ...inputs, ...extra });
   const c = d.spec?.template.spec?.containers.find((x) => x.name === container);
   if (!c) throw new Error(`no container ${container}`);
   return c.args ?? [];
 }
 
-describe('workload/network', () => {
+describe('management/network', () => {
   const cases = [
     { name: 'IPv4 /16 tenth address', cidr: '10.96.0.0/16', offset: 10, want: '10.96.0.10' },
     { name: 'IPv4 with host bits set', cidr: '10.96.3.7/16', offset: 1, want: '10.96.0.1' },
@@ -34,6 +34,7 @@ describe('workload/network', () => {
     { name: 'IPv6 /112', cidr: 'fd00:10:96::/112', offset: 1, want: 'fd00:10:96::1' },
   ];
   for (const tc of cases) it(`computes ${tc.name}`, () => expect(addressInCIDR(tc.cidr, tc.offset)).to.equal(tc.want));
+  it('refuses a value that is no CIDR', () => expect(() => addressInCIDR('10.0.0.1', 1)).to.throw(/is not a CIDR/));
 
   it('defaults the DNS and kubernetes Service IPs from the first Service CIDR', () => {
     expect(dnsServiceIPs(undefined)).to.deep.equal(['10.95.0.10']);
@@ -43,8 +44,8 @@ describe('workload/network', () => {
   });
 });
 
-describe('workload/service', () => {
-  const cases: { name: string; tcp: TenantControlPlaneView; check: (s: Service) => void }[] = [
+describe('management/service', () => {
+  const cases: { name: string; tcp: TenantControlPlane; check: (s: Service) => void }[] = [
     {
       name: 'exposes the apiserver port 6443 by default with the tenant selector',
       tcp: tcp((t) => (t.spec.controlPlane.service.serviceType = 'ClusterIP')),
@@ -108,7 +109,7 @@ describe('workload/service', () => {
   });
 });
 
-describe('workload/deployment', () => {
+describe('management/deployment', () => {
   it('runs apiserver, controller-manager and scheduler from registry.k8s.io at the spec version', () => {
     const d = buildDeployment(tcp(), inputs);
     const containers = d.spec?.template.spec?.containers ?? [];
@@ -127,7 +128,7 @@ describe('workload/deployment', () => {
     expect(images).to.deep.equal(['mirror.local/k8s/apiserver:v1.37.2-fips', 'mirror.local/k8s/kube-controller-manager:v1.37.2-fips', 'mirror.local/k8s/kube-scheduler:v1.37.2-fips']);
   });
 
-  const flagCases: { name: string; t: TenantControlPlaneView; container: string; want: string[]; absent?: string[] }[] = [
+  const flagCases: { name: string; t: TenantControlPlane; container: string; want: string[]; absent?: string[] }[] = [
     {
       name: 'apiserver: etcd, RBAC+Node, bootstrap tokens, certs and CIDRs',
       t: tcp(),

@@ -11,7 +11,7 @@ import {
   structuredAuthVolume,
   withStructuredAuthFlags,
 } from './structured-auth.js';
-import type { TenantControlPlaneView } from './tcp-view.js';
+import type { TenantControlPlane } from '../api/index.js';
 import { DEPLOYMENT_INPUTS } from './deployment-inputs.testdata.js';
 
 const authentication: AuthenticationSpec = {
@@ -43,7 +43,7 @@ const authorization: AuthorizationSpec = {
   ],
 };
 
-describe('workload/structured-auth', () => {
+describe('management/structured-auth', () => {
   it('renders the AuthenticationConfiguration with its apiVersion and kind and the spec fields unchanged', () => {
     expect(authenticationConfiguration(authentication)).to.deep.equal({
       apiVersion: 'apiserver.config.k8s.io/v1',
@@ -137,15 +137,15 @@ describe('workload/structured-auth', () => {
   });
 });
 
-describe('workload/deployment with structured authentication and authorization', () => {
+describe('management/deployment with structured authentication and authorization', () => {
   const inputs = DEPLOYMENT_INPUTS;
-  const tcp = (kubernetes: Partial<TenantControlPlaneView['spec']['kubernetes']>): TenantControlPlaneView => ({
+  const tcp = (kubernetes: Partial<TenantControlPlane['spec']['kubernetes']>): TenantControlPlane => ({
     apiVersion: 'kamaji.clastix.io/v1alpha1',
     kind: 'TenantControlPlane',
     metadata: { name: 'acme', namespace: 'tenants' },
     spec: {
       controlPlane: { service: { serviceType: 'LoadBalancer' }, deployment: { podAdditionalMetadata: { annotations: { [AUTHENTICATION_CONFIG_ANNOTATION]: 'user value' } } } },
-      kubernetes: { version: 'v1.37.2', ...kubernetes },
+      kubernetes: { version: 'v1.37.2', kubelet: {}, ...kubernetes },
     },
   });
 
