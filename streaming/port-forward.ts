@@ -8,7 +8,8 @@ import type { WebSocket } from 'ws';
 import { BadRequestError } from './remote-command-options.js';
 import { STREAM_CREATION_TIMEOUT_MS } from './remote-command.js';
 import { SpdyConnection, type SpdyStream } from './spdy/connection.js';
-import { ChannelProtocolError, decodeChannelMessage, encodeChannelMessage } from './websocket/channels.js';
+import { channelSender, writeChannel } from './websocket/writer.js';
+import { ChannelProtocolError, decodeChannelMessage } from './websocket/channels.js';
 
 /** Forwards one connection to `port`; rejects with a message for the client when the port cannot be reached. */
 export type PortForwarder = (port: number, stream: Duplex, signal: AbortSignal) => Promise<void>;
@@ -112,17 +113,7 @@ export async function servePortForwardWebSocket(ws: WebSocket, protocol: string,
     abort.abort();
     for (const input of inputs) input.end();
   });
-  const send = (channel: number, data: Buffer) =>
-    new Promise<void>((resolve, reject) => {
-      if (ws.readyState !== ws.OPEN) {
-        reject(new Error('WebSocket closed'));
-        return;
-      }
-      ws.send(encodeChannelMessage(protocol, channel, data), (err) => {
-        if (err) reject(err);
-        else resolve();
-      });
-    });
+  const send = channelSender(ws, protocol);
   ws.on('message', (message: Buffer) => {
     try {
       const m = decodeChannelMessage(protocol, message);
@@ -148,9 +139,7 @@ export async function servePortForwardWebSocket(ws: WebSocket, protocol: string,
           input.resume();
         },
         write(chunk: Buffer, _enc, cb) {
-          send(2 * i, chunk).then(() => {
-            cb();
-          }, cb);
+          writeChannel(ws, send, 2 * i, chunk, cb);
         },
       });
       input.on('data', (chunk: Buffer) => {

@@ -16,8 +16,8 @@ import {
   CHANNEL_STDOUT,
   ChannelProtocolError,
   decodeChannelMessage,
-  encodeChannelMessage,
 } from './websocket/channels.js';
+import { channelSender, writeChannel } from './websocket/writer.js';
 
 /** How long a SPDY client has to open the streams it asked for (the kubelet's default). */
 export const STREAM_CREATION_TIMEOUT_MS = 30_000;
@@ -128,23 +128,11 @@ export async function serveRemoteCommandWebSocket(ws: WebSocket, protocol: strin
   const stdin = opts.stdin ? new PassThrough() : undefined;
   const resize = new TerminalSizes();
   const decoder = new ResizeDecoder();
-  const send = (channel: number, data: Buffer) =>
-    new Promise<void>((resolve, reject) => {
-      if (ws.readyState !== ws.OPEN) {
-        reject(new Error('WebSocket closed'));
-        return;
-      }
-      ws.send(encodeChannelMessage(protocol, channel, data), (err) => {
-        if (err) reject(err);
-        else resolve();
-      });
-    });
+  const send = channelSender(ws, protocol);
   const channelWriter = (channel: number) =>
     new Writable({
       write(chunk: Buffer, _enc, cb) {
-        send(channel, chunk).then(() => {
-          cb();
-        }, cb);
+        writeChannel(ws, send, channel, chunk, cb);
       },
     });
   const stdout = opts.stdout ? channelWriter(CHANNEL_STDOUT) : undefined;

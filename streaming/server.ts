@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import {
   headerValues,
   isWebSocketRequest,
@@ -24,6 +24,7 @@ import { BadRequestError } from './remote-command-options.js';
 import { serveRemoteCommandSpdy, serveRemoteCommandWebSocket, type CommandRunner } from './remote-command.js';
 import type { StreamingRuntime, StreamOptions } from './runtime.js';
 import { TokenCache, TooManyInFlightError, type TokenCacheOptions } from './token-cache.js';
+import { tunnelStream } from './websocket/writer.js';
 
 export type StreamingRequest<Container, Pod> =
   | { kind: 'exec'; container: Container; cmd: string[]; opts: StreamOptions }
@@ -185,7 +186,7 @@ export class StreamingServer<Container, Pod> {
     if (entry.kind !== 'portforward') return serveRemoteCommandWebSocket(ws, protocol, entry.opts, this.runner(entry));
     if (protocol !== WS_PORT_FORWARD_TUNNEL) return servePortForwardWebSocket(ws, protocol, ports, this.forwarder(entry.pod), entry.describe);
     // The tunnel: binary messages carry a SPDY connection's bytes both ways.
-    const tunnel = createWebSocketStream(ws);
+    const tunnel = tunnelStream(ws);
     tunnel.on('error', () => undefined);
     return servePortForwardSpdy(tunnel, this.forwarder(entry.pod), entry.describe);
   }

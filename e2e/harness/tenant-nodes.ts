@@ -21,6 +21,7 @@ import { upstreamVersion } from '../../localcloud/versions.js';
 import { waitFor } from '../../localcloud/wait.js';
 import { coreDNSObjects } from '../../providers/controlplane/tenant/coredns.js';
 import { kubeProxyObjects } from '../../providers/controlplane/tenant/kube-proxy.js';
+import { withBootstrapUser } from '../../providers/infrastructure/vm/userdata.js';
 import { startTenantPlane, type TenantPlane } from '../../simulators/guest/tenant-plane.js';
 import { cabpkWorkerCloudConfig } from '../../simulators/guest/testdata/cabpk-userdata.js';
 import { startKubevirtSimulator, type KubevirtSimulator } from '../../simulators/kubevirt/index.js';
@@ -45,6 +46,8 @@ export interface TenantNodesOptions {
   virtualMachines?: boolean;
   /** The management cluster's nodes and options (zones for zone-aware tests); default one node in zone-a. */
   cluster?: ClusterOptions;
+  /** An authorized_keys line the VMs boot with for CAPK's bootstrap user, as the infrastructure provider adds it. */
+  sshPublicKey?: string;
 }
 
 export interface TenantNodes {
@@ -133,13 +136,14 @@ export async function startTenantNodes(opts: TenantNodesOptions): Promise<Tenant
     tenant = await startTenantPlane({ clusterName, bindAddress: NODE_IP, workloads: { podCIDR: TENANT_POD_CIDR, serviceCIDR: TENANT_SERVICE_CIDR } });
     const admin = tenant.plane.kubeconfigPath;
     const nodes = async () => (JSON.parse(await kubectl(admin, ['get', 'nodes', '-o', 'json'])) as { items: Node[] }).items;
-    const userdata = cabpkWorkerCloudConfig({
+    const cloudConfig = cabpkWorkerCloudConfig({
       endpoint: tenant.endpoint,
       token: tenant.token,
       caCertHash: tenant.caCertHash,
       nodeName: '{{ ds.meta_data.local_hostname }}',
       kubeletExtraArgs: opts.kubeletExtraArgs ?? [{ name: 'provider-id', value: 'kubevirt://{{ ds.meta_data.local_hostname }}' }],
     });
+    const userdata = opts.sshPublicKey ? withBootstrapUser(cloudConfig, opts.sshPublicKey) : cloudConfig;
     const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: userdataSecret, namespace }, stringData: { userdata } };
     const machines = opts.vms.map((vm) => (opts.virtualMachines ? workerVirtualMachine(vm, namespace, clusterName, userdataSecret) : launcherPod(vm, namespace, userdataSecret)));
     const objects = [secret, ...machines];

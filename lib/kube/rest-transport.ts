@@ -4,6 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { WebSocket } from 'ws';
 import type { ToolkitMetrics } from '../observability/metrics.js';
 import { ApiError } from './api-error.js';
 import type { ApiStatus } from './object.js';
@@ -73,7 +74,7 @@ export class RestTransport implements Transport {
 
   private constructor(
     readonly server: URL,
-    tls: https.AgentOptions,
+    private readonly tls: https.AgentOptions,
     private readonly authHeaders: AuthHeaders,
     private readonly opts: RestTransportOptions,
   ) {
@@ -128,6 +129,37 @@ export class RestTransport implements Transport {
       throw new ApiError(status, req.method, req.path, parseStatus(await readBody(res, req.signal)));
     }
     return lineStream(res);
+  }
+
+  /**
+   * Opens a WebSocket to a streaming API path (KubeVirt's console and portforward subresources) with this
+   * connection's TLS and credentials; resolves once open, rejects with ApiError when the apiserver refuses it.
+   */
+  async webSocket(path: string, protocols: string[]): Promise<WebSocket> {
+    const headers: Record<string, string> = { ...(await this.authHeaders()) };
+    if (this.opts.userAgent) headers['User-Agent'] = this.opts.userAgent;
+    const base = new URL(this.server);
+    base.protocol = this.server.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${base.toString().replace(/\/$/, '')}${path}`, protocols, { ...this.tls, headers, handshakeTimeout: this.requestTimeoutMs });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => {
+        this.count('GET', '101');
+        resolve(ws);
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        this.count('GET', String(res.statusCode ?? 0));
+        readBody(res, undefined).then(
+          (text) => {
+            reject(new ApiError(res.statusCode ?? 0, 'GET', path, parseStatus(text)));
+          },
+          reject,
+        );
+      });
+      ws.once('error', (err) => {
+        this.count('GET', '<error>');
+        reject(err);
+      });
+    });
   }
 
   close(): void {

@@ -4,65 +4,25 @@
 // labels and annotations are the ones the kubelet puts on what it creates (pkg/kubelet/kuberuntime/labels.go).
 import { createHash } from 'node:crypto';
 import type { ContainerStatus as PodContainerStatus, Pod } from '../../localcloud/cluster/pod-api.js';
+import {
+  CONTAINER_NAME_LABEL,
+  nanos,
+  POD_NAME_LABEL,
+  POD_NAMESPACE_LABEL,
+  POD_UID_LABEL,
+  type ContainerState,
+  type CriContainer,
+  type CriContainerStatus,
+  type CriPodSandbox,
+} from '../../streaming/cri/objects.js';
 import type { ContainerRef, PodRef } from './container-streams.js';
 
-export const POD_NAME_LABEL = 'io.kubernetes.pod.name';
-export const POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
-export const POD_UID_LABEL = 'io.kubernetes.pod.uid';
-export const CONTAINER_NAME_LABEL = 'io.kubernetes.container.name';
 const RESTART_COUNT_ANNOTATION = 'io.kubernetes.container.restartCount';
 const TERMINATION_MESSAGE_PATH_ANNOTATION = 'io.kubernetes.container.terminationMessagePath';
 const TERMINATION_MESSAGE_POLICY_ANNOTATION = 'io.kubernetes.container.terminationMessagePolicy';
 const TERMINATION_GRACE_ANNOTATION = 'io.kubernetes.pod.terminationGracePeriod';
 const DELETION_GRACE_ANNOTATION = 'io.kubernetes.pod.deletionGracePeriod';
 const PORTS_ANNOTATION = 'io.kubernetes.container.ports';
-
-export type SandboxState = 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
-export type ContainerState = 'CONTAINER_CREATED' | 'CONTAINER_RUNNING' | 'CONTAINER_EXITED' | 'CONTAINER_UNKNOWN';
-
-/** runtime.v1.PodSandbox, with the proto's field names; int64 timestamps (ns) as decimal strings. */
-export interface CriPodSandbox {
-  id: string;
-  metadata: { name: string; uid: string; namespace: string; attempt: number };
-  state: SandboxState;
-  created_at: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  runtime_handler: string;
-}
-
-/** runtime.v1.Container. */
-export interface CriContainer {
-  id: string;
-  pod_sandbox_id: string;
-  metadata: { name: string; attempt: number };
-  image: { image: string };
-  image_ref: string;
-  image_id: string;
-  state: ContainerState;
-  created_at: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-}
-
-/** runtime.v1.ContainerStatus (the fields a runner knows). */
-export interface CriContainerStatus {
-  id: string;
-  metadata: { name: string; attempt: number };
-  state: ContainerState;
-  created_at: string;
-  started_at: string;
-  finished_at: string;
-  exit_code: number;
-  image: { image: string };
-  image_ref: string;
-  image_id: string;
-  reason: string;
-  message: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  log_path: string;
-}
 
 export interface SandboxEntry {
   sandbox: CriPodSandbox;
@@ -78,12 +38,6 @@ export interface ContainerEntry {
 
 /** A hex id for one of the runner's own ids: what a CRI client can print, truncate and pass back. */
 export const criId = (kind: 'sandbox' | 'container' | 'image', key: string): string => createHash('sha256').update(`${kind}\0${key}`).digest('hex');
-
-/** An RFC 3339 time (or epoch milliseconds) as CRI nanoseconds; "0" when unknown. */
-export function nanos(time: string | number | undefined): string {
-  const ms = typeof time === 'number' ? time : time ? Date.parse(time) : Number.NaN;
-  return Number.isFinite(ms) ? (BigInt(Math.trunc(ms)) * 1_000_000n).toString() : '0';
-}
 
 export function podSandbox(pod: Pod): SandboxEntry {
   const { name = '', namespace = '', uid = '' } = pod.metadata;
@@ -183,30 +137,6 @@ function runsOf(status: PodContainerStatus): Run[] {
   }
   return runs;
 }
-
-export interface LabelFilter {
-  label_selector?: Record<string, string>;
-}
-
-/** A CRI label selector: every key present with that value. */
-export function matchesLabels(labels: Record<string, string>, filter: LabelFilter | null | undefined): boolean {
-  return Object.entries(filter?.label_selector ?? {}).every(([k, v]) => labels[k] === v);
-}
-
-/**
- * The one item whose id is `id` or starts with it, as containerd resolves a truncated id; undefined when none does.
- * Throws when a prefix names several.
- */
-export function byIdPrefix<T>(items: T[], id: string, idOf: (item: T) => string): T | undefined {
-  if (id === '') return undefined;
-  const exact = items.find((i) => idOf(i) === id);
-  if (exact) return exact;
-  const matches = items.filter((i) => idOf(i).startsWith(id));
-  if (matches.length > 1) throw new AmbiguousIdError(`id prefix ${id} matches ${String(matches.length)} objects: give more of it`);
-  return matches[0];
-}
-
-export class AmbiguousIdError extends Error {}
 
 /** runtime.v1.Image for a reference of the image catalog: the repository:tag it is known by, and a stable id. */
 export function catalogImage(reference: string): { id: string; repo_tags: string[]; repo_digests: string[]; size: string; username: string; spec: { image: string }; pinned: boolean } {

@@ -11,24 +11,26 @@ import { GuestFS } from './guest-fs.js';
 import { SENTINEL } from './guest.js';
 import { startSSHServer, type GuestSSHServer } from './ssh-server.js';
 
-/** Runs one command as `user` and returns its exit code and stderr. */
-function exec(port: number, user: string, privateKey: string, command: string): Promise<{ code: number | null; stderr: string }> {
+/** Runs one command as `user` (with `input` on its stdin, under a pty of that size) and returns what it did. */
+function exec(port: number, user: string, privateKey: string, command: string, input?: string, pty?: { rows: number; cols: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const conn = new ssh2.Client();
     conn.on('error', reject);
     conn.on('ready', () => {
-      conn.exec(command, (err, stream) => {
+      conn.exec(command, pty ? { pty } : {}, (err, stream) => {
         if (err) {
           reject(err);
           return;
         }
+        let stdout = '';
         let stderr = '';
         stream.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-        stream.on('data', () => undefined);
+        stream.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
         stream.on('close', (code: number | null) => {
           conn.end();
-          resolve({ code, stderr });
+          resolve({ code, stdout, stderr });
         });
+        stream.end(input ?? '');
       });
     });
     conn.connect({ host: '127.0.0.1', port, username: user, privateKey, hostVerifier: () => true });
@@ -86,9 +88,14 @@ describe('SSH bootstrap check against the guest SSH server', function () {
     expect(await checkSentinelOverSSH('127.0.0.1', clusterKey.privateKey, port)).to.include({ ok: false, outcome: 'unreachable' });
   });
 
-  it('runs no other command: exit 127 with a message', async () => {
-    const { code, stderr } = await exec(server.port, BOOTSTRAP_USER, clusterKey.privateKey, 'id');
-    expect(code).to.equal(127);
-    expect(stderr).to.contain('only runs cat /run/cluster-api/bootstrap-success.complete');
+  it('runs any other command through the shell, with its stdout, stderr and exit code', async () => {
+    const { code, stdout, stderr } = await exec(server.port, BOOTSTRAP_USER, clusterKey.privateKey, "echo out; echo err >&2; cat; exit 3", 'typed');
+    expect([code, stdout, stderr]).to.deep.equal([3, 'out\ntyped', 'err\n']);
+  });
+
+  it('gives a command a terminal when the client asks for a pty', async () => {
+    const { code, stdout } = await exec(server.port, BOOTSTRAP_USER, clusterKey.privateKey, 'tty; stty size', undefined, { rows: 33, cols: 101 });
+    expect(code).to.equal(0);
+    expect(stdout).to.match(/^\/dev\/pts\/\d+\r?\n33 101/);
   });
 });

@@ -1,10 +1,11 @@
-// The guest's sshd, as far as CAPK's `ssh` bootstrap check needs one: public-key logins for the cloud-config users
-// (their ssh_authorized_keys only), and one command, reading the bootstrap sentinel from the guest filesystem.
-// Anything else exits 127, as a shell does for a command it cannot find. The host key is made at boot, like a
-// real VM's.
+// The guest's sshd: public-key logins for the cloud-config users (their ssh_authorized_keys only). CAPK's `ssh`
+// bootstrap check reads the bootstrap sentinel from the guest filesystem; any other command runs through /bin/sh
+// as a process of the VM (the guest's own namespaces), under a pty when the client asked for one, with its exit
+// code or signal going back to the client. The host key is made at boot, like a real VM's.
+import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import ssh2, { type ParsedKey } from 'ssh2';
+import ssh2, { type ParsedKey, type PseudoTtyInfo, type ServerChannel } from 'ssh2';
 import type { GuestFS } from './guest-fs.js';
 import type { GuestUser } from './cloud-config.js';
 import { SENTINEL } from './guest.js';
@@ -28,6 +29,33 @@ const { Server, utils } = ssh2;
 
 const sameKey = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
 
+/**
+ * Runs a client's command line in the VM. A pty comes from `script`, sized as the client asked; the client closing
+ * its channel hangs the command up, as a dropped SSH connection does.
+ */
+function runCommand(command: string, stream: ServerChannel, pty: PseudoTtyInfo | undefined): void {
+  const argv = pty ? ['script', '-qefc', `stty rows ${String(pty.rows)} cols ${String(pty.cols)} 2>/dev/null; ${command}`, '/dev/null'] : ['/bin/sh', '-c', command];
+  const [program = '', ...args] = argv;
+  const child = spawn(program, args, { cwd: '/', env: pty ? { ...process.env, TERM: pty.term || 'xterm' } : process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  stream.pipe(child.stdin);
+  child.stdin.on('error', () => undefined); // the command may exit without reading its input
+  child.stdout.pipe(stream, { end: false });
+  child.stderr.pipe(stream.stderr, { end: false });
+  child.once('error', (err) => {
+    stream.stderr.write(`sh: ${err.message}\n`);
+    stream.exit(127);
+    stream.end();
+  });
+  child.once('close', (code, signal) => {
+    if (code !== null) stream.exit(code);
+    else stream.exit((signal ?? 'SIGKILL').replace(/^SIG/, ''), false, '');
+    stream.end();
+  });
+  stream.once('close', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGHUP');
+  });
+}
+
 /** Serves SSH on host:port (port 0: any free one); undefined when no user has an authorized key. */
 export async function startSSHServer(opts: { users: readonly GuestUser[]; fs: GuestFS; host: string; port?: number }): Promise<GuestSSHServer | undefined> {
   const keys = authorizedKeys(opts.users);
@@ -50,12 +78,16 @@ export async function startSSHServer(opts: { users: readonly GuestUser[]; fs: Gu
     });
     client.on('ready', () => {
       client.on('session', (accept) => {
-        accept().on('exec', (acceptExec, _reject, info) => {
+        const session = accept();
+        let pty: PseudoTtyInfo | undefined;
+        session.on('pty', (acceptPty, _reject, info) => {
+          pty = info;
+          acceptPty();
+        });
+        session.on('exec', (acceptExec, _reject, info) => {
           const stream = acceptExec();
           if (info.command.trim() !== sentinelCommand) {
-            stream.stderr.write(`sh: ${info.command}: command not found (the simulated guest only runs ${sentinelCommand})\n`);
-            stream.exit(127);
-            stream.end();
+            runCommand(info.command, stream, pty);
             return;
           }
           opts.fs.read(SENTINEL).then(

@@ -7,6 +7,7 @@ import {
   decodeFrame,
   decodeHeaderBlock,
   encodeData,
+  encodeDataHead,
   encodeGoAway,
   encodePing,
   encodeRstStream,
@@ -62,9 +63,14 @@ export class SpdyStream extends Duplex {
       cb(new Error(`stream ${String(this.id)} is closed`));
       return;
     }
-    let last: Promise<void> = Promise.resolve();
-    for (let at = 0; at < chunk.length; at += MAX_DATA_CHUNK) last = this.conn.send(encodeData(this.id, chunk.subarray(at, at + MAX_DATA_CHUNK), false));
-    last.then(() => {
+    // The chunk's frames go out in one write (heads and payloads, none copied): one syscall on a socket, one
+    // message in the WebSocket tunnel.
+    const parts: Buffer[] = [];
+    for (let at = 0; at < chunk.length; at += MAX_DATA_CHUNK) {
+      const data = chunk.subarray(at, at + MAX_DATA_CHUNK);
+      parts.push(encodeDataHead(this.id, data.length, false), data);
+    }
+    this.conn.send(parts).then(() => {
       cb();
     }, cb);
   }
@@ -125,10 +131,17 @@ export class SpdyConnection {
   private readonly decompressor = new HeaderDecompressor();
   private buffered: Buffer = Buffer.alloc(0);
   private lastClientStreamId = 0;
+  /** Frames waiting behind one whose header block is still being compressed (a SYN_REPLY's)... */
+  private queued = 0;
+  /** ...and the last of them; frames queued before a close still go out, the socket ends after them. */
   private writes: Promise<void> = Promise.resolve();
+  /** Resolves when the socket drains (or closes); set while some sender waits for that. */
+  private drained: Promise<void> | undefined;
   private closed = false;
   private paused = false;
   private pumping = false;
+  /** Input arrived while frames were being handled: look at the buffer again once they are. */
+  private pumpAgain = false;
   /** The peer sent its FIN: once the frames before it are handled, the connection closes. */
   private peerEnded = false;
 
@@ -152,22 +165,51 @@ export class SpdyConnection {
     });
   }
 
-  /** Queues raw frame bytes in order; resolves once the socket took them. */
-  send(frame: Buffer | Promise<Buffer>): Promise<void> {
+  /**
+   * Sends raw frame bytes in order. A ready frame goes straight to the socket, which keeps the order of what it is
+   * given, unless an earlier frame still waits for its compressed header block; then it queues behind that one.
+   * Resolves at once while the socket buffers little, else once it drained: the backpressure streams pass on.
+   */
+  send(frame: Buffer | Buffer[] | Promise<Buffer>): Promise<void> {
     if (this.closed) return Promise.reject(new Error('SPDY connection closed'));
-    // Frames queued before a close still go out: the socket ends after them.
+    if (this.queued === 0 && !(frame instanceof Promise)) return this.write(frame);
+    this.queued++;
     const next = this.writes.then(async () => {
-      const bytes = await frame;
-      if (this.socket.destroyed || this.socket.writableEnded) throw new Error('SPDY connection closed');
-      await new Promise<void>((resolve, reject) => {
-        this.socket.write(bytes, (err) => {
-          if (err) reject(err);
-          else resolve();
-        });
-      });
+      let bytes: Buffer | Buffer[];
+      try {
+        bytes = await frame;
+      } finally {
+        this.queued--;
+      }
+      return this.write(bytes);
     });
     this.writes = next.catch(() => undefined);
     return next;
+  }
+
+  /** Writes a frame, or frames in parts (data frames' heads and payloads) in one corked write that copies none. */
+  private write(bytes: Buffer | Buffer[]): Promise<void> {
+    if (this.socket.destroyed || this.socket.writableEnded) return Promise.reject(new Error('SPDY connection closed'));
+    let ready: boolean;
+    if (Buffer.isBuffer(bytes)) ready = this.socket.write(bytes);
+    else {
+      this.socket.cork();
+      ready = bytes.map((part) => this.socket.write(part)).every(Boolean);
+      this.socket.uncork();
+    }
+    if (ready) return Promise.resolve();
+    // A failed write closes the connection ('error', then 'close'), which ends the wait as well.
+    this.drained ??= new Promise<void>((resolve) => {
+      const done = () => {
+        this.drained = undefined;
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.once('drain', done);
+      this.socket.once('close', done);
+    });
+    return this.drained;
   }
 
   /** Says GOAWAY, lets queued frames out, and ends the socket; the client closes its side when it has read all. */
@@ -224,8 +266,13 @@ export class SpdyConnection {
   }
 
   private pump(): void {
-    if (this.pumping || this.closed) return;
+    if (this.closed) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
     this.pumping = true;
+    this.pumpAgain = false;
     void this.drainFrames()
       .catch((err: unknown) => {
         const why = err instanceof FrameError ? err : new FrameError(`SPDY: ${(err as Error).message}`);
@@ -235,7 +282,9 @@ export class SpdyConnection {
       })
       .finally(() => {
         this.pumping = false;
-        if (this.peerEnded && !this.paused) this.close();
+        // Without this a complete frame that came in during the last await would wait for the next input (a ping).
+        if (this.pumpAgain) this.pump();
+        else if (this.peerEnded && !this.paused) this.close();
       });
   }
 

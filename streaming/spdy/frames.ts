@@ -119,13 +119,18 @@ function words(...values: number[]): Buffer {
   return b;
 }
 
-export function encodeData(streamId: number, data: Buffer, fin: boolean): Buffer {
-  if (data.length > MAX_FRAME_LENGTH) throw new FrameError(`data frame of ${String(data.length)} bytes is too long`);
-  const head = Buffer.alloc(8);
+/** The 8 bytes before a data frame's payload: senders write them and the payload without joining the two. */
+export function encodeDataHead(streamId: number, length: number, fin: boolean): Buffer {
+  if (length > MAX_FRAME_LENGTH) throw new FrameError(`data frame of ${String(length)} bytes is too long`);
+  const head = Buffer.allocUnsafe(8);
   head.writeUInt32BE(streamId & STREAM_ID_MASK, 0);
   head[4] = fin ? FLAG_FIN : 0;
-  head.writeUIntBE(data.length, 5, 3);
-  return Buffer.concat([head, data]);
+  head.writeUIntBE(length, 5, 3);
+  return head;
+}
+
+export function encodeData(streamId: number, data: Buffer, fin: boolean): Buffer {
+  return Buffer.concat([encodeDataHead(streamId, data.length, fin), data]);
 }
 
 export function encodeSynStream(streamId: number, headerBlock: Buffer, fin: boolean, priority = 0): Buffer {

@@ -31,6 +31,7 @@ import { kubeProxyObjects } from '../../../providers/controlplane/tenant/kube-pr
 import { KUBELET_SERVING_SIGNER } from '../../../simulators/guest/serving-certificate.js';
 import { COMPUTE_CONTAINER, launcherPodName } from '../../../simulators/kubevirt/launcher-pod.js';
 import type { TenantPlane } from '../../../simulators/guest/tenant-plane.js';
+import { runProgram, runUntil } from '../../harness/run-program.js';
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
 
 const NAMESPACE = 'default';
@@ -99,27 +100,6 @@ function kubeletGet(ip: string, path: string, as: KubeConfig | undefined): Promi
   });
 }
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runProgram(command: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      resolve({ code: code ?? -1, stdout, stderr: signal ? `${stderr} (killed by ${signal})` : stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
-}
-
 const runKubectl = (bin: string, kubeconfig: string, args: string[], env: NodeJS.ProcessEnv, input?: string) => runProgram(bin, [`--kubeconfig=${kubeconfig}`, ...args], env, input);
 
 /** Runs `kubectl port-forward <target> :<port>` while `use` talks to the local port it picked. */
@@ -154,32 +134,6 @@ async function attachUntil(bin: string, kubeconfig: string, env: NodeJS.ProcessE
     }, { timeoutMs: 30_000, intervalMs: 100, what: `kubectl attach ${pod} output` });
   } finally {
     child.kill();
-  }
-}
-
-/**
- * Runs `argv` until its output matches `want`, then `use` (given the output so far) while it still runs, then ends
- * it; resolves with what `use` returned, or the output when there is no `use`.
- */
-async function runUntil(argv: string[], want: RegExp, use?: (seen: string) => Promise<string>): Promise<string> {
-  const [command = '', ...args] = argv;
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let seen = '';
-  child.stdout.on('data', (d: Buffer) => (seen += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (seen += d.toString()));
-  try {
-    await waitFor(() => {
-      if (child.exitCode !== null) throw new Error(`${argv.join(' ')} exited ${String(child.exitCode)}: ${seen}`);
-      return want.test(seen) ? true : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 100, what: `${argv.join(' ')} output (saw: ${seen})` });
-    return use ? await use(seen) : seen;
-  } finally {
-    // Ended for sure: a client left running would keep its session (and the VM's shutdown) waiting.
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill();
-    const killer = setTimeout(() => child.kill('SIGKILL'), 2_000);
-    if (child.exitCode === null && child.signalCode === null) await exited;
-    clearTimeout(killer);
   }
 }
 

@@ -1,0 +1,295 @@
+// Operator access to tenant VMs through the streaming operator endpoint (streaming/operator): a tenant whose worker
+// VMs run the real guest (booted with the cluster's SSH key, as the infrastructure provider boots them), the
+// endpoint run as a child process with a ServiceAccount holding exactly config/streaming/rbac/role.yaml in the VMs'
+// namespace, and the real crictl on its Unix socket: pods and containers, exec (sync and streaming, SPDY and
+// WebSocket, exit codes, stdin, tty) over SSH, attach to the serial console, port-forward into the VM, and the
+// audit Events on the VMs.
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { stringify } from 'yaml';
+import { buildTool, cacheDir } from '../../../localcloud/binaries.js';
+import { TEST_SHELL_IMAGE } from '../../../localcloud/cluster/images.js';
+import { kubectl } from '../../../localcloud/kubectl.js';
+import { ManagedProcess } from '../../../localcloud/process.js';
+import { parseVersionsEnv, toolsDir } from '../../../localcloud/versions.js';
+import { waitFor } from '../../../localcloud/wait.js';
+import { SSH_KEYS_SECRET_SUFFIX, SSH_PRIVATE_KEY_SECRET_KEY, SSH_PUBLIC_KEY_SECRET_KEY } from '../../../providers/infrastructure/api/labels.js';
+import { generateSSHKeyPair } from '../../../providers/infrastructure/ssh/keypair.js';
+import { runProgram, runUntil, type Ran } from '../../harness/run-program.js';
+import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const CLUSTER = 'acme';
+const NAMESPACE = 'default';
+const VMS = ['acme-md-0-ops1', 'acme-md-0-ops2'];
+const ACCOUNT = 'streaming-operator';
+const ECHO_PORT = 17777;
+const FORWARDED_BYTES = 4 * 1024 * 1024;
+
+interface CriSandbox {
+  id: string;
+  state: string;
+  metadata: { name: string; namespace: string; uid: string };
+}
+
+interface CriContainer {
+  id: string;
+  podSandboxId: string;
+  state: string;
+  metadata: { name: string };
+  labels: Record<string, string>;
+}
+
+interface AuditEvent {
+  reason: string;
+  action: string;
+  type: string;
+  note: string;
+  reportingController: string;
+  regarding: { kind: string; name: string };
+}
+
+/** Sends `size` random bytes to 127.0.0.1:`port` and resolves with the sha256 of what was sent and of what came back. */
+function echoThrough(port: number, size: number): Promise<{ sent: string; received: string; bytes: number }> {
+  const payload = randomBytes(size);
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    socket.setTimeout(30_000, () => socket.destroy(new Error(`echo through ${String(port)}: stalled after ${String(bytes)} bytes`)));
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      bytes += c.length;
+      if (bytes < size) return;
+      socket.destroy();
+      resolve({ sent: createHash('sha256').update(payload).digest('hex'), received: createHash('sha256').update(Buffer.concat(chunks)).digest('hex'), bytes });
+    });
+    socket.once('error', reject);
+    // crictl closes the local connection when it cannot reach the port in the VM (yet).
+    socket.once('close', () => {
+      reject(new Error(`echo through ${String(port)}: closed after ${String(bytes)} of ${String(size)} bytes`));
+    });
+    socket.write(payload);
+  });
+}
+
+describe('operator access to tenant VMs: crictl against the streaming operator endpoint', function () {
+  let fixture: TenantNodes | undefined;
+  let operator: ManagedProcess | undefined;
+  let crictlBin: string;
+  let socket: string;
+  const timings: string[] = [];
+  const timed = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    const result = await work();
+    timings.push(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return result;
+  };
+  const operatorLog = () => operator?.logTail(20) ?? 'operator not running';
+  const crictl = (args: string[], input?: string): Promise<Ran> =>
+    runProgram(crictlBin, ['--runtime-endpoint', `unix://${socket}`, '--image-endpoint', `unix://${socket}`, '--timeout', '30s', ...args], process.env, input);
+  const crictlArgv = (args: string[]) => [crictlBin, '--runtime-endpoint', `unix://${socket}`, '--image-endpoint', `unix://${socket}`, ...args];
+  // crictl stops reading flags at the first argument: -o goes right after the subcommand.
+  const json = async <T>(args: string[]): Promise<T> => {
+    const [command = '', ...rest] = args;
+    const ran = await crictl([command, '-o', 'json', ...rest]);
+    if (ran.code !== 0) throw new Error(`crictl ${args.join(' ')}: ${JSON.stringify(ran)}\noperator log:\n${operatorLog()}`);
+    return JSON.parse(ran.stdout) as T;
+  };
+
+  /** A kubeconfig for the operator's ServiceAccount, which holds role.yaml in the VMs' namespace and nothing else. */
+  async function operatorKubeconfig(tenant: TenantNodes): Promise<string> {
+    const { mgmt, cluster } = tenant;
+    await kubectl(mgmt, ['apply', '-f', join(REPO, 'config/streaming/rbac/role.yaml')]);
+    await kubectl(mgmt, ['create', 'serviceaccount', ACCOUNT, '-n', NAMESPACE]);
+    await kubectl(mgmt, ['create', 'rolebinding', ACCOUNT, '-n', NAMESPACE, '--clusterrole=kvcloud-streaming-operator', `--serviceaccount=${NAMESPACE}:${ACCOUNT}`]);
+    const token = (await kubectl(mgmt, ['create', 'token', ACCOUNT, '-n', NAMESPACE, '--duration=1h'])).trim();
+    const path = join(cluster.dir, `${ACCOUNT}.kubeconfig`);
+    const config = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'mgmt', cluster: { server: cluster.plane.server, 'certificate-authority-data': readFileSync(cluster.plane.caCertPath).toString('base64') } }],
+      users: [{ name: ACCOUNT, user: { token } }],
+      contexts: [{ name: ACCOUNT, context: { cluster: 'mgmt', user: ACCOUNT, namespace: NAMESPACE } }],
+      'current-context': ACCOUNT,
+    };
+    writeFileSync(path, stringify(config), { mode: 0o600 });
+    return path;
+  }
+
+  before(async function () {
+    this.timeout(420_000);
+    buildTool('cri-tools');
+    crictlBin = join(cacheDir(), 'bin', `cri-tools-${parseVersionsEnv(readFileSync(join(toolsDir, 'versions.env'), 'utf8')).get('CRI_TOOLS_VERSION') ?? ''}`, 'crictl');
+    const keys = await generateSSHKeyPair();
+    const tenant = await timed('fixture: tenant with 2 worker VMs booted with the cluster key', () =>
+      startTenantNodes({ clusterName: CLUSTER, vms: VMS, virtualMachines: true, sshPublicKey: keys.publicKey }),
+    );
+    fixture = tenant;
+    await timed('operator: key Secret, RBAC, started and ready', async () => {
+      // The infrastructure provider's key pair Secret, in its layout.
+      const secret = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: `${CLUSTER}${SSH_KEYS_SECRET_SUFFIX}`, namespace: NAMESPACE },
+        data: { [SSH_PUBLIC_KEY_SECRET_KEY]: Buffer.from(keys.publicKey).toString('base64'), [SSH_PRIVATE_KEY_SECRET_KEY]: Buffer.from(keys.privateKey).toString('base64') },
+      };
+      await kubectl(tenant.mgmt, ['apply', '-f', '-'], stringify(secret));
+      const kubeconfig = await operatorKubeconfig(tenant);
+      socket = join(tenant.cluster.dir, 'operator', 'operator.sock');
+      operator = await ManagedProcess.start({
+        name: 'streaming-operator',
+        command: process.execPath,
+        args: [
+          '--import', 'tsx', 'streaming/operator/main.ts',
+          `--kubeconfig=${kubeconfig}`, `--namespace=${NAMESPACE}`, `--socket=${socket}`,
+          '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', '--log-level=debug',
+        ],
+        cwd: REPO,
+        logFile: join(tenant.cluster.dir, 'streaming-operator.log'),
+      });
+      const ready = operator;
+      await waitFor(
+        async () => {
+          if (!ready.running) throw new Error(`the operator exited: ${ready.logTail(20)}`);
+          const pods = (await crictl(['pods', '-o', 'json'])).stdout;
+          const running = (JSON.parse(pods || '{"items":[]}') as { items: CriSandbox[] }).items.filter((p) => p.state === 'SANDBOX_READY');
+          return running.length === VMS.length ? true : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 250, what: `the operator endpoint listing ${String(VMS.length)} running VMs (log: ${operatorLog()})` },
+      );
+    });
+  });
+
+  after(async function () {
+    this.timeout(180_000);
+    await operator?.stop();
+    await fixture?.stop();
+    for (const t of timings) console.log(`      ${t}`);
+  });
+
+  it('lists the VMs as pod sandboxes with one running console container each, resolving names and truncated ids', async () => {
+    const pods = await json<{ items: CriSandbox[] }>(['pods']);
+    expect(pods.items.map((p) => [p.metadata.namespace, p.metadata.name, p.state]).sort()).to.deep.equal(VMS.map((vm) => [NAMESPACE, vm, 'SANDBOX_READY']));
+    const ps = await json<{ containers: CriContainer[] }>(['ps']);
+    expect(ps.containers.map((c) => [c.labels['io.kubernetes.pod.name'], c.metadata.name, c.state]).sort()).to.deep.equal(VMS.map((vm) => [vm, 'console', 'CONTAINER_RUNNING']));
+    const first = pods.items.find((p) => p.metadata.name === VMS[0]);
+    // The table prints ids truncated, and inspectp takes that prefix back; <namespace>/<vm> names the same sandbox.
+    const table = await crictl(['pods']);
+    expect(table.stdout).to.include((first?.id ?? '').slice(0, 13));
+    const byPrefix = await json<{ status: { id: string; network: { ip: string } } }>(['inspectp', (first?.id ?? '').slice(0, 13)]);
+    const byName = await json<{ status: { id: string } }>(['inspectp', `${NAMESPACE}/${VMS[0] ?? ''}`]);
+    expect([byPrefix.status.id, byName.status.id]).to.deep.equal([first?.id, first?.id]);
+    expect(byPrefix.status.network.ip).to.match(/^\d+\.\d+\.\d+\.\d+$/);
+    // A VM's life is its VirtualMachine's: the CRI cannot stop it.
+    const stop = await crictl(['stopp', first?.id ?? '']);
+    expect(stop.code, JSON.stringify(stop)).to.not.equal(0);
+    expect(stop.stderr).to.match(/Unimplemented.*not implemented by the kvcloud operator endpoint: pod sandboxes here are tenant VMs/);
+  });
+
+  it('runs commands in a VM over SSH: exec -s and streaming exec over SPDY and WebSocket, with exit codes, stdin and a tty', async function () {
+    this.timeout(120_000);
+    const vm = `${NAMESPACE}/${VMS[0] ?? ''}`;
+    await timed('exec: sync, streaming over both transports, stdin, tty', async () => {
+      // The tenant kubelet's kubeconfig exists only inside the VM.
+      const sync = await crictl(['exec', '-s', vm, 'sh', '-c', 'grep -c "server: https://" /etc/kubernetes/kubelet.conf; echo err >&2']);
+      expect([sync.code, sync.stdout], `exec -s ${JSON.stringify(sync)}`).to.deep.equal([0, '1\n\nerr\n\n']);
+      const syncFailed = await crictl(['exec', '-s', vm, 'sh', '-c', 'exit 4']);
+      expect(syncFailed.code, JSON.stringify(syncFailed)).to.not.equal(0);
+      expect(`${String(syncFailed.code)} ${syncFailed.stderr}`, 'exit code reported').to.match(/\b4\b/);
+      await Promise.all(
+        ['spdy', 'websocket'].map(async (transport) => {
+          const t = ['--transport', transport];
+          const out = await crictl(['exec', ...t, vm, 'sh', '-c', 'echo out; echo err >&2']);
+          expect([out.code, out.stdout], `${transport}: exec ${JSON.stringify(out)}`).to.deep.equal([0, 'out\n']);
+          expect(out.stderr, `${transport}: exec stderr`).to.include('err\n');
+          expect(await crictl(['exec', '-i', ...t, vm, 'sh', '-c', 'cat; echo " done"'], 'hello'), `${transport}: stdin closed`).to.deep.include({ code: 0, stdout: 'hello done\n' });
+          const failed = await crictl(['exec', ...t, vm, 'sh', '-c', 'exit 3']);
+          expect(failed.code, `${transport}: a failed command fails crictl ${JSON.stringify(failed)}`).to.not.equal(0);
+          expect(failed.stderr, `${transport}: exit code reported`).to.match(/exit code 3/);
+          // A tty needs a terminal on crictl's side too: script gives it one.
+          const tty = await runProgram('script', ['-qec', crictlArgv(['exec', '-it', ...t, vm, 'tty']).join(' '), '/dev/null'], process.env);
+          expect(tty.stdout, `${transport}: tty ${JSON.stringify(tty)}`).to.match(/\/dev\/pts\/\d+/);
+        }),
+      );
+    });
+  });
+
+  it('attaches to the serial console of a VM: its boot output comes back, over SPDY and WebSocket', async function () {
+    this.timeout(60_000);
+    const pods = await json<{ items: CriSandbox[] }>(['pods', '--name', VMS[1] ?? '']);
+    const ps = await json<{ containers: CriContainer[] }>(['ps', '--pod', pods.items[0]?.id ?? '']);
+    const consoleId = ps.containers[0]?.id ?? '';
+    await timed('attach: console output over both transports', () =>
+      Promise.all(
+        ['spdy', 'websocket'].map(async (transport) => {
+          const seen = await runUntil(crictlArgv(['attach', '--transport', transport, consoleId]), new RegExp(`"vm":"${NAMESPACE}/${VMS[1] ?? ''}"`));
+          expect(seen, `${transport}: attach`).to.include('serving the launcher channel');
+        }),
+      ),
+    );
+  });
+
+  it('forwards a port into a VM: 4 MiB through crictl port-forward come back intact, over SPDY and WebSocket', async function () {
+    this.timeout(120_000);
+    const tenant = fixture;
+    if (!tenant) throw new Error('no fixture');
+    // An echo server in the VM's own network: a host-network pod of the tenant on the first VM.
+    const echo = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'echo-in-vm', namespace: 'default' },
+      spec: {
+        nodeName: VMS[0],
+        hostNetwork: true,
+        containers: [{ name: 'echo', image: TEST_SHELL_IMAGE, command: ['node', '-e', `require('net').createServer((s) => s.pipe(s)).listen(${String(ECHO_PORT)})`] }],
+      },
+    };
+    await kubectl(tenant.admin, ['apply', '-f', '-'], stringify(echo));
+    await waitFor(async () => (JSON.parse(await kubectl(tenant.admin, ['get', 'pod', 'echo-in-vm', '-o', 'json'])) as { status?: { phase?: string } }).status?.phase === 'Running' || undefined, {
+      timeoutMs: 60_000,
+      what: 'the echo pod in the VM running',
+    });
+    await timed('port-forward: 4 MiB echoed over both transports', () =>
+      Promise.all(
+        ['spdy', 'websocket'].map(async (transport) => {
+          const result = await runUntil(crictlArgv(['port-forward', '--transport', transport, `${NAMESPACE}/${VMS[0] ?? ''}`, `:${String(ECHO_PORT)}`]), /Forwarding from 127\.0\.0\.1:(\d+)/, async (seen) => {
+            const local = Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(seen)?.[1]);
+            // The server may still be binding its port: a refused first try is retried.
+            return waitFor(() => echoThrough(local, FORWARDED_BYTES), { timeoutMs: 20_000, intervalMs: 500, what: `${transport}: echo through port ${String(local)}` });
+          });
+          if (typeof result === 'string') throw new Error(`${transport}: no echo: ${result}`);
+          expect(result.bytes, `${transport}: bytes back`).to.equal(FORWARDED_BYTES);
+          expect(result.received, `${transport}: the bytes are the ones sent`).to.equal(result.sent);
+        }),
+      ),
+    );
+  });
+
+  it('records every session as an Event on its VirtualMachine: who, what, how long, the exit code', async function () {
+    this.timeout(60_000);
+    const tenant = fixture;
+    if (!tenant) throw new Error('no fixture');
+    const events = await waitFor(
+      async () => {
+        const list = JSON.parse(await kubectl(tenant.mgmt, ['get', 'events.events.k8s.io', '-n', NAMESPACE, '-o', 'json'])) as { items: AuditEvent[] };
+        const ours = list.items.filter((e) => e.reportingController === 'kvcloud.io/streaming-operator');
+        const reasons = new Set(ours.map((e) => e.reason));
+        return ['OperatorExec', 'OperatorAttach', 'OperatorPortForward'].every((r) => reasons.has(r)) && ours.some((e) => e.action === 'ExecSync') ? ours : undefined;
+      },
+      { timeoutMs: 30_000, what: 'audit Events for exec, exec -s, attach and port-forward' },
+    );
+    expect(events.every((e) => e.regarding.kind === 'VirtualMachine' && VMS.includes(e.regarding.name))).to.equal(true);
+    // The caller is the crictl process on the socket, as the kernel names it.
+    expect(events.every((e) => /^uid \d+ \(pid \d+ crictl\)/.test(e.note)), JSON.stringify(events.map((e) => e.note))).to.equal(true);
+    const notes = events.map((e) => `${e.action} ${e.type} ${e.note}`);
+    expect(notes.some((n) => /^ExecSync Normal .*ran "sh -c 'exit 4'" over SSH for \d+\.\d+s: exit code 4; host key SHA256:/.test(n)), notes.join('\n')).to.equal(true);
+    expect(notes.some((n) => /^Exec Normal .*ran "sh -c 'exit 3'" over SSH for \d+\.\d+s: exit code 3/.test(n)), notes.join('\n')).to.equal(true);
+    expect(notes.some((n) => /^Attach Normal .*attached to the serial console for \d+\.\d+s/.test(n)), notes.join('\n')).to.equal(true);
+    expect(notes.some((n) => new RegExp(`^PortForward Normal .*forwarded port ${String(ECHO_PORT)} for \\d+\\.\\d+s: ${String(FORWARDED_BYTES)} bytes in, ${String(FORWARDED_BYTES)} bytes out`).test(n)), notes.join('\n')).to.equal(true);
+  });
+});
