@@ -2,9 +2,11 @@
 // kvcloud providers, a Cluster of the default flavor gets one worker (its MachineDeployment a node group through the
 // template's min/max variables) and a second MachineDeployment at zero from the same templates. On request,
 // kvcloud's externalgrpc server runs as its main.ts wires it, with certificates as cert-manager would issue them
-// and a client certificate for whoever dials it (our own gRPC client or the real cluster-autoscaler).
+// and a client certificate for whoever dials it (our own gRPC client or the real cluster-autoscaler). Both suites
+// read the per-Cluster cluster-autoscaler's objects and permissions with the helpers at the end.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { MACHINE_DEPLOYMENT_TYPE, type MachineDeployment } from '../../lib/apis/cluster-api.js';
 import { Manager } from '../../lib/controller/manager.js';
 import { parseManagerFlags } from '../../lib/controller/manager-flags.js';
@@ -23,8 +25,10 @@ import { kubectl } from '../../localcloud/kubectl.js';
 import { runDir } from '../../localcloud/run-dir.js';
 import { upstreamVersion } from '../../localcloud/versions.js';
 import { waitFor } from '../../localcloud/wait.js';
+import { cloudProviderClient } from '../../providers/autoscaler/externalgrpc/protos.js';
 import { AUTOSCALER_OPTIONS, autoscalerConfig, setupAutoscaler } from '../../providers/autoscaler/setup.js';
 import { startKubevirtSimulator } from '../../simulators/kubevirt/index.js';
+import { describeAccess, serviceAccountAllowed, type Access } from './clusterctl/kvcloud-rbac.js';
 import { applyManifests, getJSON, tenantKubeconfig, waitForRunningMachines, type WorkloadPlace } from './clusterctl/kvcloud-workload.js';
 
 const MIN_SIZE = 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size';
@@ -32,6 +36,47 @@ const MAX_SIZE = 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size';
 // What cluster-autoscaler's client presents as TLS server name; the serving certificate carries it (Node refuses
 // an IP address as server name, which the Go client would send for an IP endpoint and verify against the IP SAN).
 export const EXTERNALGRPC_SERVER_NAME = 'kvcloud-autoscaler';
+
+/** PEMs of a CA, of a serving certificate for EXTERNALGRPC_SERVER_NAME and 127.0.0.1, and of a client certificate, as cert-manager would issue them. */
+export async function externalGrpcPki(): Promise<{ ca: string; clientCert: string; clientKey: string; serving: { cert: string; key: string } }> {
+  const ca = await createCertificateAuthority('externalgrpc-ca', 3_600_000);
+  const serving = await issueCertificate(ca, { commonName: EXTERNALGRPC_SERVER_NAME, altNames: [EXTERNALGRPC_SERVER_NAME, '127.0.0.1'], usage: 'server', validFor: 3_600_000 });
+  const client = await issueCertificate(ca, { commonName: 'cluster-autoscaler', usage: 'client', validFor: 3_600_000 });
+  return {
+    ca: certificatePem(ca.cert),
+    clientCert: certificatePem(client.cert),
+    clientKey: await privateKeyPem(client.key),
+    serving: { cert: certificatePem(serving.cert), key: await privateKeyPem(serving.key) },
+  };
+}
+
+/** One unary call of the CloudProvider service: the method's name, its request, its response. */
+export type ExternalGrpcCall = (method: string, request: object) => Promise<Record<string, unknown>>;
+
+/**
+ * A client of the pinned proto dialling 127.0.0.1:port as cluster-autoscaler does: mutual TLS, the serving
+ * certificate checked for EXTERNALGRPC_SERVER_NAME. Its own subchannel pool, so close() closes its connection now,
+ * not at the shared pool's sweep.
+ */
+export function dialExternalGrpc(port: number, pem: { ca: string; clientCert: string; clientKey: string }, deadlineMs = 15_000): { call: ExternalGrpcCall; close(): void } {
+  const CloudProvider = cloudProviderClient();
+  const credentials = grpc.credentials.createSsl(Buffer.from(pem.ca), Buffer.from(pem.clientKey), Buffer.from(pem.clientCert));
+  const client = new CloudProvider(`127.0.0.1:${String(port)}`, credentials, { 'grpc.ssl_target_name_override': EXTERNALGRPC_SERVER_NAME, 'grpc.use_local_subchannel_pool': 1 });
+  const methods = client as unknown as Record<string, (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Record<string, unknown>) => void) => void>;
+  const call: ExternalGrpcCall = (method, request) =>
+    new Promise((resolve, reject) => {
+      const fn = methods[method];
+      if (!fn) {
+        reject(new Error(`no RPC ${method}`));
+        return;
+      }
+      fn.call(client, request, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
+        if (err) reject(err);
+        else resolve(res ?? {});
+      });
+    });
+  return { call, close: () => { client.close(); } };
+}
 
 export interface AutoscalerTenantOptions {
   namespace: string;
@@ -168,13 +213,10 @@ export async function startAutoscalerTenant(opts: AutoscalerTenantOptions): Prom
 
     const startExternalGrpcServer = async (extraFlags: string[] = []): Promise<ExternalGrpcServer> => {
       const certDir = await mkdtemp(join(runDir(), 'externalgrpc-'));
-      const ca = await createCertificateAuthority('externalgrpc-ca', 3_600_000);
-      const serving = await issueCertificate(ca, { commonName: EXTERNALGRPC_SERVER_NAME, altNames: [EXTERNALGRPC_SERVER_NAME, '127.0.0.1'], usage: 'server', validFor: 3_600_000 });
-      const client = await issueCertificate(ca, { commonName: 'cluster-autoscaler', usage: 'client', validFor: 3_600_000 });
-      const pem = { ca: certificatePem(ca.cert), clientCert: certificatePem(client.cert), clientKey: await privateKeyPem(client.key) };
+      const { serving, ...pem } = await externalGrpcPki();
       const files = { ca: join(certDir, 'ca.crt'), clientCert: join(certDir, 'client.crt'), clientKey: join(certDir, 'client.key') };
-      await writeFile(join(certDir, 'tls.crt'), certificatePem(serving.cert));
-      await writeFile(join(certDir, 'tls.key'), await privateKeyPem(serving.key));
+      await writeFile(join(certDir, 'tls.crt'), serving.cert);
+      await writeFile(join(certDir, 'tls.key'), serving.key);
       await writeFile(files.ca, pem.ca);
       await writeFile(files.clientCert, pem.clientCert);
       await writeFile(files.clientKey, pem.clientKey);
@@ -212,4 +254,44 @@ export async function startAutoscalerTenant(opts: AutoscalerTenantOptions): Prom
     await stop();
     throw err;
   }
+}
+
+/** The label selector of what the per-Cluster cluster-autoscaler controller makes (and of its pods). */
+export const CLUSTER_AUTOSCALER_SELECTOR = 'app.kubernetes.io/name=cluster-autoscaler';
+
+export interface ClusterAutoscalerObject {
+  kind: string;
+  metadata: { name: string; ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }[] };
+  spec?: unknown;
+}
+
+/** The ServiceAccount, Role, RoleBinding and Deployment of the per-Cluster cluster-autoscaler in the namespace, in one kubectl call. */
+export async function clusterAutoscalerObjects(tenant: AutoscalerTenant): Promise<ClusterAutoscalerObject[]> {
+  const kinds = 'serviceaccounts,roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io,deployments.apps';
+  return (await getJSON<{ items: ClusterAutoscalerObject[] }>(tenant.place.kubeconfig, [kinds, '-n', tenant.place.namespace, '-l', CLUSTER_AUTOSCALER_SELECTOR])).items;
+}
+
+/**
+ * What the per-Cluster cluster-autoscaler's ServiceAccount is allowed, as the apiserver answers, beside what it should
+ * be: what the clusterapi provider does in the Cluster's namespace, and nothing it does not (Secrets, deleting
+ * Machines, editing MachineDeployments other than through scale, other namespaces).
+ */
+export async function clusterAutoscalerAccess(tenant: AutoscalerTenant): Promise<{ answered: string[]; wanted: string[] }> {
+  const { namespace, clusterName } = tenant.place;
+  const CAPI = 'cluster.x-k8s.io';
+  const accesses: (Access & { want: boolean })[] = [
+    { verb: 'update', group: CAPI, resource: 'machinedeployments', subresource: 'scale', namespace, want: true },
+    { verb: 'list', group: 'infrastructure.cluster.x-k8s.io', resource: 'kubevirtmachinetemplates', namespace, want: true },
+    { verb: 'patch', group: CAPI, resource: 'machines', namespace, want: true },
+    { verb: 'get', group: '', resource: 'secrets', namespace, want: false },
+    { verb: 'delete', group: CAPI, resource: 'machines', namespace, want: false },
+    { verb: 'update', group: CAPI, resource: 'machinedeployments', namespace, want: false },
+    { verb: 'list', group: CAPI, resource: 'machinedeployments', namespace: 'default', want: false },
+    { verb: 'list', group: CAPI, resource: 'machinedeployments', want: false },
+  ];
+  const allowed = await serviceAccountAllowed(tenant.place.kubeconfig, namespace, `${clusterName}-cluster-autoscaler`, accesses);
+  return {
+    answered: accesses.map((a, i) => `${describeAccess(a)}: ${String(allowed[i])}`),
+    wanted: accesses.map((a) => `${describeAccess(a)}: ${String(a.want)}`),
+  };
 }

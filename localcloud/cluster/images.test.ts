@@ -72,14 +72,16 @@ describe('image to local program mapping', () => {
     expect(() => containerArgv(image, ['sh'], undefined)).to.throw(ExecutableNotFoundError, /it has kubevirt-cloud-controller-manager/);
   });
 
-  it('runs the cluster-autoscaler image from the binary $CLUSTER_AUTOSCALER names, and says so when it names none', async () => {
+  it('runs the cluster-autoscaler image from the binary $CLUSTER_AUTOSCALER names, and says so when it names none or is unset', async () => {
     const saved = process.env.CLUSTER_AUTOSCALER;
     try {
       process.env.CLUSTER_AUTOSCALER = '/bin/true';
       const image = await resolveImage(DEFAULT_CLUSTER_AUTOSCALER_IMAGE);
       expect(containerArgv(image, ['/cluster-autoscaler'], ['--v=2'])).to.deep.equal(['/bin/true', '--v=2']);
       process.env.CLUSTER_AUTOSCALER = '/nonexistent/cluster-autoscaler';
-      expect(await refusal(DEFAULT_CLUSTER_AUTOSCALER_IMAGE)).to.be.instanceOf(ImageNotMappedError).with.property('message').that.includes('$CLUSTER_AUTOSCALER');
+      expect(await refusal(DEFAULT_CLUSTER_AUTOSCALER_IMAGE)).to.be.instanceOf(ImageNotMappedError).with.property('message').that.includes('$CLUSTER_AUTOSCALER, which is not an executable');
+      delete process.env.CLUSTER_AUTOSCALER;
+      expect(await refusal(DEFAULT_CLUSTER_AUTOSCALER_IMAGE)).to.be.instanceOf(ImageNotMappedError).with.property('message').that.includes('$CLUSTER_AUTOSCALER, which this run does not set');
     } finally {
       if (saved === undefined) delete process.env.CLUSTER_AUTOSCALER;
       else process.env.CLUSTER_AUTOSCALER = saved;

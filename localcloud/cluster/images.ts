@@ -161,6 +161,7 @@ const peerBinary = (variable: string, image: string, file: string): CatalogEntry
   tags: () => [parseImageReference(image).tag ?? ''],
   resolve: () => {
     const path = process.env[variable] ?? '';
+    if (path === '') throw new ImageNotMappedError(`${image} runs the binary named by $${variable}, which this run does not set`);
     if (!executable(path)) throw new ImageNotMappedError(`${image} runs the binary named by $${variable}, which is not an executable ("${path}")`);
     return Promise.resolve({ entrypoint: [path], programs: { [file]: [path] } });
   },

@@ -71,6 +71,23 @@ describe('providers/autoscaler/cloud-provider', () => {
     expect(await codeOf(env.provider.nodeGroupForNode({}))).to.equal('INVALID_ARGUMENT');
   });
 
+  it('looks a providerID up only among the Machines of the namespace it is limited to', async () => {
+    const scoped = new Env({ namespace: NS });
+    try {
+      await scoped.seed(
+        machineDeployment('workers', { replicas: 1, min: '1', max: '4' }),
+        machineDeployment('workers', { replicas: 2, min: '1', max: '4', namespace: 'elsewhere' }),
+        machine('workers-a', 'workers', { providerID: 'kubevirt://workers-a' }),
+        machine('workers-a', 'workers', { namespace: 'elsewhere', providerID: 'kubevirt://workers-a' }),
+        machine('stray', 'workers', { namespace: 'elsewhere', providerID: 'kubevirt://stray' }),
+      );
+      expect((await scoped.provider.nodeGroupForNode({ providerID: 'kubevirt://workers-a' }))?.id, 'the same providerID elsewhere does not count').to.equal(GROUP);
+      expect(await scoped.provider.nodeGroupForNode({ providerID: 'kubevirt://stray' }), 'a Machine outside the namespace').to.equal(undefined);
+    } finally {
+      await scoped.close();
+    }
+  });
+
   it('refuses to guess when one providerID is on Machines of two namespaces without a namespace annotation', async () => {
     await env.seed(machine('workers-a', 'workers', { namespace: 'elsewhere', providerID: 'kubevirt://workers-a' }));
     expect(await codeOf(env.provider.nodeGroupForNode({ providerID: 'kubevirt://workers-a' }))).to.equal('FAILED_PRECONDITION');

@@ -8,7 +8,7 @@ import { MACHINE_DEPLOYMENT_NAME_LABEL, MACHINE_DEPLOYMENT_TYPE, MACHINE_TYPE, t
 import type { EventRecorder } from '../../lib/controller/event-recorder.js';
 import { isConflict } from '../../lib/kube/api-error.js';
 import type { Client } from '../../lib/kube/client.js';
-import { objectKey } from '../../lib/kube/object.js';
+import { objectKey, type KubeObject, type TypeMeta } from '../../lib/kube/object.js';
 import {
   DELETE_MACHINE_ANNOTATION,
   GPU_LABEL,
@@ -57,9 +57,15 @@ export interface Scope {
   clusters?: string[] | undefined;
 }
 
+/** The informer cache's index of Machines by spec.providerID: NodeGroupForNode, asked for every node, reads one entry. */
+export const MACHINE_PROVIDER_ID_INDEX = 'spec.providerID';
+export const machineProviderIDs = (machine: Machine): string[] => (machine.spec?.providerID ? [machine.spec.providerID] : []);
+
 export interface CloudProviderDeps {
   /** Reads from the informer cache unless asked to go direct; writes go to the management apiserver. */
   client: Client;
+  /** The same cache's Machines under MACHINE_PROVIDER_ID_INDEX. */
+  index: { byIndex<T extends KubeObject>(type: TypeMeta, index: string, value: string): Promise<T[]> };
   recorder: EventRecorder;
   metrics: AutoscalerMetrics;
   log: Logger;
@@ -273,7 +279,11 @@ export class CloudProvider {
     const annotations = node.annotations ?? {};
     const namespace = annotations[NODE_CLUSTER_NAMESPACE_ANNOTATION];
     if (providerID !== '') {
-      const matches = (await this.deps.client.list<Machine>(MACHINE_TYPE, { namespace: this.deps.scope?.namespace, direct })).filter((m) => m.spec?.providerID === providerID);
+      const scoped = this.deps.scope?.namespace;
+      const candidates = direct
+        ? await this.deps.client.list<Machine>(MACHINE_TYPE, { namespace: scoped, direct })
+        : await this.deps.index.byIndex<Machine>(MACHINE_TYPE, MACHINE_PROVIDER_ID_INDEX, providerID);
+      const matches = candidates.filter((m) => m.spec?.providerID === providerID && (scoped === undefined || m.metadata.namespace === scoped));
       const narrowed = matches.length > 1 && namespace ? matches.filter((m) => m.metadata.namespace === namespace) : matches;
       if (narrowed.length > 1) throw new RpcError(status.FAILED_PRECONDITION, `node ${node.name ?? providerID}: providerID ${providerID} is on ${String(narrowed.length)} Machines`);
       return narrowed[0];

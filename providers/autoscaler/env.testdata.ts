@@ -9,7 +9,7 @@ import { RestMapper } from '../../lib/kube/rest-mapper.js';
 import { createLogger } from '../../lib/observability/logger.js';
 import { FakeApiServer } from '../../lib/testing/fake-apiserver.js';
 import { CLUSTER_NAME_LABEL, KUBEVIRT_MACHINE_TEMPLATE_TYPE, NODE_GROUP_MAX_SIZE_ANNOTATION, NODE_GROUP_MIN_SIZE_ANNOTATION } from './api/annotations.js';
-import { CloudProvider, type Scope } from './cloud-provider.js';
+import { CloudProvider, MACHINE_PROVIDER_ID_INDEX, machineProviderIDs, type Scope } from './cloud-provider.js';
 import { AutoscalerMetrics } from './metrics.js';
 import type { MachineTemplate } from './template-node.js';
 
@@ -79,7 +79,9 @@ export class Env {
     const direct = new Client({ transport: this.api, mapper, fieldManager: 'kvcloud-autoscaler' });
     this.client = direct.withCache(this.cache);
     this.recorder = new EventRecorder({ client: direct, reportingController: 'kvcloud.io/autoscaler', reportingInstance: 'test' });
-    this.provider = new CloudProvider({ client: this.client, recorder: this.recorder, metrics: this.metrics, log: this.log, ...(scope ? { scope } : {}) });
+    // Registered before the Machine informer exists, so it is built with the index.
+    void this.cache.addIndex(MACHINE_TYPE, MACHINE_PROVIDER_ID_INDEX, machineProviderIDs);
+    this.provider = new CloudProvider({ client: this.client, index: this.cache, recorder: this.recorder, metrics: this.metrics, log: this.log, ...(scope ? { scope } : {}) });
     this.cache.start();
   }
 

@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import type { FlagValue } from '../../lib/controller/manager-flags.js';
 import type { Manager } from '../../lib/controller/manager.js';
-import { CloudProvider } from './cloud-provider.js';
+import { MACHINE_TYPE } from '../../lib/apis/cluster-api.js';
+import { CloudProvider, MACHINE_PROVIDER_ID_INDEX, machineProviderIDs } from './cloud-provider.js';
 import { setupClusterAutoscalerController } from './cluster-autoscaler-controller.js';
 import { DEFAULT_CLUSTER_AUTOSCALER_IMAGE, type ClusterAutoscalerSettings } from './cluster-autoscaler-objects.js';
 import { AutoscalerMetrics } from './metrics.js';
@@ -70,7 +71,8 @@ export async function setupAutoscaler(manager: Manager, config: AutoscalerConfig
   }
   const metrics = new AutoscalerMetrics(manager.metrics.registry);
   const log = manager.log.child({ component: 'externalgrpc' });
-  const provider = new CloudProvider({ client: manager.client, recorder: manager.recorder, metrics, log, scope: { namespace: manager.cache.namespace, clusters: config.clusters } });
+  await manager.cache.addIndex(MACHINE_TYPE, MACHINE_PROVIDER_ID_INDEX, machineProviderIDs);
+  const provider = new CloudProvider({ client: manager.client, index: manager.cache, recorder: manager.recorder, metrics, log, scope: { namespace: manager.cache.namespace, clusters: config.clusters } });
   let server: RunningServer | undefined;
   manager.add({
     name: 'externalgrpc-server',

@@ -15,8 +15,7 @@ import { TEST_ECHO_IMAGE } from '../../../localcloud/cluster/images.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
 import { ManagedProcess } from '../../../localcloud/process.js';
 import { waitFor } from '../../../localcloud/wait.js';
-import { startAutoscalerTenant, type AutoscalerTenant, type ExternalGrpcServer } from '../../harness/autoscaler-tenant.js';
-import { describeAccess, serviceAccountAllowed, type Access } from '../../harness/clusterctl/kvcloud-rbac.js';
+import { CLUSTER_AUTOSCALER_SELECTOR, clusterAutoscalerAccess, clusterAutoscalerObjects, startAutoscalerTenant, type AutoscalerTenant, type ExternalGrpcServer } from '../../harness/autoscaler-tenant.js';
 import { getJSON, waitForRunningMachines } from '../../harness/clusterctl/kvcloud-workload.js';
 
 const BINARY = process.env.CLUSTER_AUTOSCALER ?? '';
@@ -223,34 +222,20 @@ describe('the real cluster-autoscaler scales a kvcloud tenant through Cluster AP
     const name = `${CLUSTER}-cluster-autoscaler`;
     const mgmtKubeconfig = f().place.kubeconfig;
     server = await f().startExternalGrpcServer([...TIMING_FLAGS, '--v=2'].map((flag) => `--cluster-autoscaler-arg=${flag}`));
-    const owned = async (): Promise<string[]> => {
-      const list = await getJSON<{ items: { kind: string; metadata: { name: string } }[] }>(mgmtKubeconfig, ['serviceaccounts,roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io,deployments.apps', '-n', NAMESPACE, '-l', 'app.kubernetes.io/name=cluster-autoscaler']);
-      return list.items.map((o) => `${o.kind}/${o.metadata.name}`).sort();
-    };
+    const owned = async (): Promise<string[]> => (await clusterAutoscalerObjects(f())).map((o) => `${o.kind}/${o.metadata.name}`).sort();
     await scaleUpAndDown('deployment', async () => {
       await kubectl(mgmtKubeconfig, ['annotate', 'clusters.cluster.x-k8s.io', '-n', NAMESPACE, CLUSTER, 'autoscaler.kvcloud.io/cluster-autoscaler=true']);
       const begun = Date.now();
       await waitFor(async () => {
-        const pods = (await getJSON<{ items: PodView[] }>(mgmtKubeconfig, ['pods', '-n', NAMESPACE, '-l', 'app.kubernetes.io/name=cluster-autoscaler'])).items;
+        const pods = (await getJSON<{ items: PodView[] }>(mgmtKubeconfig, ['pods', '-n', NAMESPACE, '-l', CLUSTER_AUTOSCALER_SELECTOR])).items;
         return pods.some((p) => p.status?.phase === 'Running') ? true : undefined;
       }, { timeoutMs: 2 * 60_000, intervalMs: 1000, what: `the ${name} pod Running in the management cluster` });
       console.log(`      deployment: ${name} Running: ${seconds(begun)}`);
       expect(await owned()).to.deep.equal([`Deployment/${name}`, `Role/${name}`, `RoleBinding/${name}`, `ServiceAccount/${name}`]);
     });
     // The ServiceAccount can do what the round needed and no more.
-    const CAPI = 'cluster.x-k8s.io';
-    const accesses: (Access & { want: boolean })[] = [
-      { verb: 'update', group: CAPI, resource: 'machinedeployments', subresource: 'scale', namespace: NAMESPACE, want: true },
-      { verb: 'list', group: 'infrastructure.cluster.x-k8s.io', resource: 'kubevirtmachinetemplates', namespace: NAMESPACE, want: true },
-      { verb: 'patch', group: CAPI, resource: 'machines', namespace: NAMESPACE, want: true },
-      { verb: 'get', group: '', resource: 'secrets', namespace: NAMESPACE, want: false },
-      { verb: 'delete', group: CAPI, resource: 'machines', namespace: NAMESPACE, want: false },
-      { verb: 'update', group: CAPI, resource: 'machinedeployments', namespace: NAMESPACE, want: false },
-      { verb: 'list', group: CAPI, resource: 'machinedeployments', namespace: 'default', want: false },
-      { verb: 'list', group: CAPI, resource: 'machinedeployments', want: false },
-    ];
-    const allowed = await serviceAccountAllowed(mgmtKubeconfig, NAMESPACE, name, accesses);
-    expect(accesses.map((a, i) => `${describeAccess(a)}: ${String(allowed[i])}`)).to.deep.equal(accesses.map((a) => `${describeAccess(a)}: ${String(a.want)}`));
+    const { answered, wanted } = await clusterAutoscalerAccess(f());
+    expect(answered).to.deep.equal(wanted);
 
     await kubectl(mgmtKubeconfig, ['annotate', 'clusters.cluster.x-k8s.io', '-n', NAMESPACE, CLUSTER, 'autoscaler.kvcloud.io/cluster-autoscaler-']);
     await waitFor(async () => ((await owned()).length === 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 1000, what: `${name} and its RBAC removed` });

@@ -4,17 +4,28 @@
 // over mutual TLS as cluster-autoscaler dials, drives every RPC: IncreaseSize (two at once) makes VMs that join and
 // take a pending pod, DeleteNodes removes exactly the named nodes' Machines (the same node asked for twice lowers the
 // replicas once), limits, unknown groups and malformed requests get their codes, and the group at zero describes its
-// nodes from the template's capacity.
+// nodes from the template's capacity. The same manager's per-Cluster controller gives the annotated Cluster its
+// cluster-autoscaler Deployment and RBAC, and takes them away with the annotation.
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
-import type { Machine, MachineDeployment } from '../../../lib/apis/cluster-api.js';
-import { MACHINE_DEPLOYMENT_TYPE } from '../../../lib/apis/cluster-api.js';
+import type { Cluster, Machine, MachineDeployment } from '../../../lib/apis/cluster-api.js';
+import { CLUSTER_TYPE, MACHINE_DEPLOYMENT_TYPE } from '../../../lib/apis/cluster-api.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { TEST_ECHO_IMAGE } from '../../../localcloud/cluster/images.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
 import { waitFor } from '../../../localcloud/wait.js';
-import { cloudProviderClient, decodeNode } from '../../../providers/autoscaler/externalgrpc/protos.js';
-import { EXTERNALGRPC_SERVER_NAME, startAutoscalerTenant, type AutoscalerTenant, type ExternalGrpcServer } from '../../harness/autoscaler-tenant.js';
+import { CLUSTER_AUTOSCALER_ANNOTATION } from '../../../providers/autoscaler/api/annotations.js';
+import { decodeNode } from '../../../providers/autoscaler/externalgrpc/protos.js';
+import {
+  CLUSTER_AUTOSCALER_SELECTOR,
+  clusterAutoscalerAccess,
+  clusterAutoscalerObjects,
+  dialExternalGrpc,
+  startAutoscalerTenant,
+  type AutoscalerTenant,
+  type ExternalGrpcCall,
+  type ExternalGrpcServer,
+} from '../../harness/autoscaler-tenant.js';
 import { getJSON, waitForRunningMachines, type WorkloadPlace } from '../../harness/clusterctl/kvcloud-workload.js';
 
 const NAMESPACE = 'autoscaled';
@@ -24,7 +35,6 @@ const AT_ZERO = `${CLUSTER}-md-zero`;
 const GROUP = `MachineDeployment/${NAMESPACE}/${WORKERS}`;
 const ZERO_GROUP = `MachineDeployment/${NAMESPACE}/${AT_ZERO}`;
 
-type Rpc = (method: string, request: object) => Promise<Record<string, unknown>>;
 interface Instance {
   id: string;
   status: { instanceState: string; errorInfo?: { errorCode: string } | null };
@@ -45,8 +55,8 @@ const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFi
 describe('externalgrpc: cluster-autoscaler\'s protocol over the MachineDeployments of a real tenant cluster', () => {
   let fixture: AutoscalerTenant | undefined;
   let server: ExternalGrpcServer | undefined;
-  let grpcClient: grpc.Client | undefined;
-  let call: Rpc = () => Promise.reject(new Error('the externalgrpc client is not there (see the before hook)'));
+  let grpcClient: { close(): void } | undefined;
+  let call: ExternalGrpcCall = () => Promise.reject(new Error('the externalgrpc client is not there (see the before hook)'));
   let place: WorkloadPlace;
   const suiteBegun = Date.now();
 
@@ -72,25 +82,9 @@ describe('externalgrpc: cluster-autoscaler\'s protocol over the MachineDeploymen
     fixture = await startAutoscalerTenant({ namespace: NAMESPACE, clusterName: CLUSTER, workers: { min: 0, max: 3 }, atZero: { max: 2 } });
     place = fixture.place;
     server = await fixture.startExternalGrpcServer();
-    const { port, pem } = server;
-    const CloudProvider = cloudProviderClient();
-    const credentials = grpc.credentials.createSsl(Buffer.from(pem.ca), Buffer.from(pem.clientKey), Buffer.from(pem.clientCert));
-    // A subchannel pool of its own, so closing the client closes its connection now, not at the shared pool's sweep.
-    const c = new CloudProvider(`127.0.0.1:${String(port)}`, credentials, { 'grpc.ssl_target_name_override': EXTERNALGRPC_SERVER_NAME, 'grpc.use_local_subchannel_pool': 1 });
-    grpcClient = c;
-    const methods = c as unknown as Record<string, (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Record<string, unknown>) => void) => void>;
-    call = (method, request) =>
-      new Promise((resolve, reject) => {
-        const fn = methods[method];
-        if (!fn) {
-          reject(new Error(`no RPC ${method}`));
-          return;
-        }
-        fn.call(c, request, new grpc.Metadata(), { deadline: Date.now() + 15_000 }, (err, res) => {
-          if (err) reject(err);
-          else resolve(res ?? {});
-        });
-      });
+    const client = dialExternalGrpc(server.port, server.pem);
+    grpcClient = client;
+    call = client.call;
   });
 
   after(async function () {
@@ -125,6 +119,87 @@ describe('externalgrpc: cluster-autoscaler\'s protocol over the MachineDeploymen
     expect(await codeOf(call('PricingNodePrice', { node: { providerID: node.providerID } })), 'pricing is optional').to.equal('UNIMPLEMENTED');
     expect(await call('Cleanup', {})).to.deep.equal({});
     console.log(`      read RPCs: ${seconds(begun)}`);
+  });
+
+  it('an annotated Cluster gets a cluster-autoscaler Deployment on its kubeconfig with least-privilege RBAC, all owned by the Cluster, gone with the annotation', async function () {
+    this.timeout(2 * 60_000);
+    const begun = Date.now();
+    const f = fixture;
+    if (!f) throw new Error('no tenant (see the before hook)');
+    const name = `${CLUSTER}-cluster-autoscaler`;
+    const cluster = await mgmt().get<Cluster>(CLUSTER_TYPE, { namespace: NAMESPACE, name: CLUSTER }, { direct: true });
+    if (!cluster) throw new Error(`no Cluster ${NAMESPACE}/${CLUSTER}`);
+    await mgmt().mergePatch(CLUSTER_TYPE, { namespace: NAMESPACE, name: CLUSTER }, { metadata: { annotations: { [CLUSTER_AUTOSCALER_ANNOTATION]: 'true' } } });
+    const objects = await waitFor(async () => {
+      const list = await clusterAutoscalerObjects(f);
+      if (list.length !== 4) throw new Error(`seen: ${list.map((o) => `${o.kind}/${o.metadata.name}`).join(', ') || 'none'}`);
+      return list;
+    }, { timeoutMs: 30_000, intervalMs: 500, what: `${name}: ServiceAccount, Role, RoleBinding and Deployment` });
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).to.deep.equal([`Deployment/${name}`, `Role/${name}`, `RoleBinding/${name}`, `ServiceAccount/${name}`]);
+    // Controlled by the Cluster, so the garbage collector deletes them with it however the Cluster goes.
+    for (const o of objects) {
+      expect(o.metadata.ownerReferences, `${o.kind} ${o.metadata.name}`).to.deep.equal([{ apiVersion: cluster.apiVersion, kind: 'Cluster', name: CLUSTER, uid: cluster.metadata.uid, controller: true, blockOwnerDeletion: true }]);
+    }
+
+    // cluster-autoscaler's clusterapi provider on the tenant's kubeconfig (a Secret volume, no Secret access).
+    interface PodSpecView {
+      serviceAccountName?: string;
+      containers: { image: string; args?: string[]; volumeMounts?: { name: string; mountPath: string }[] }[];
+      volumes?: { name: string; secret?: { secretName: string } }[];
+    }
+    const pod = (objects.find((o) => o.kind === 'Deployment')?.spec as { template: { spec: PodSpecView } }).template.spec;
+    expect(pod.serviceAccountName).to.equal(name);
+    const [container] = pod.containers;
+    const args = container?.args ?? [];
+    expect(args).to.include.members(['--cloud-provider=clusterapi', '--clusterapi-cloud-config-authoritative', `--node-group-auto-discovery=clusterapi:namespace=${NAMESPACE},clusterName=${CLUSTER}`]);
+    const kubeconfigFile = args.find((a) => a.startsWith('--kubeconfig='))?.slice('--kubeconfig='.length) ?? '';
+    const mount = container?.volumeMounts?.find((m) => kubeconfigFile.startsWith(`${m.mountPath}/`));
+    const secretName = pod.volumes?.find((v) => v.name === mount?.name)?.secret?.secretName;
+    expect(secretName, `the volume --kubeconfig=${kubeconfigFile} reads`).to.equal(`${CLUSTER}-kubeconfig`);
+    const secret = await getJSON<{ data?: Record<string, string> }>(place.kubeconfig, ['secrets', '-n', NAMESPACE, secretName ?? '']);
+    expect(Object.keys(secret.data ?? {}), `the Secret has the key ${kubeconfigFile} names`).to.include(kubeconfigFile.slice(kubeconfigFile.lastIndexOf('/') + 1));
+    const { answered, wanted } = await clusterAutoscalerAccess(f);
+    expect(answered).to.deep.equal(wanted);
+
+    // Without a cluster-autoscaler binary for its image, the local cloud's kubelet says so in the pod's status.
+    interface PodView { metadata: { name: string }; status?: { phase?: string; containerStatuses?: { state?: { waiting?: { reason?: string; message?: string }; running?: object } }[] } }
+    const podOf = async (): Promise<PodView[]> => (await getJSON<{ items: PodView[] }>(place.kubeconfig, ['pods', '-n', NAMESPACE, '-l', CLUSTER_AUTOSCALER_SELECTOR])).items;
+    const binary = process.env.CLUSTER_AUTOSCALER ?? '';
+    const state = await waitFor(async () => {
+      const pods = await podOf();
+      const s = pods[0]?.status?.containerStatuses?.[0]?.state;
+      if ((s?.waiting?.reason && s.waiting.reason !== 'ContainerCreating') || s?.running) return s;
+      throw new Error(`pods: ${JSON.stringify(pods.map((p) => ({ name: p.metadata.name, status: p.status })))}`);
+    }, { timeoutMs: 30_000, intervalMs: 500, what: `the ${name} pod's container to start, or to wait for another reason than ContainerCreating` });
+    if (binary === '') {
+      expect(state.waiting, 'no binary: the image cannot be pulled, and the message says why').to.deep.equal({
+        reason: 'ErrImagePull',
+        message: `${container?.image ?? ''} runs the binary named by $CLUSTER_AUTOSCALER, which this run does not set`,
+      });
+    } else {
+      expect(state, `$CLUSTER_AUTOSCALER=${binary} runs`).to.have.property('running');
+    }
+
+    // Without the annotation all of it goes at once, the pod too (nothing is left running).
+    await mgmt().mergePatch(CLUSTER_TYPE, { namespace: NAMESPACE, name: CLUSTER }, { metadata: { annotations: { [CLUSTER_AUTOSCALER_ANNOTATION]: null } } });
+    await waitFor(async () => {
+      const left = [...(await clusterAutoscalerObjects(f)).map((o) => `${o.kind}/${o.metadata.name}`), ...(await podOf()).map((p) => `Pod/${p.metadata.name}`)];
+      if (left.length > 0) throw new Error(`left: ${left.join(', ')}`);
+      return true;
+    }, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      what: `${name}, its RBAC and its pod removed`,
+    });
+    // Both steps are Events on the Cluster (the recorder writes them in the background).
+    await waitFor(async () => {
+      const events = (await mgmt().list<KubeObject & { reason?: string; regarding?: { kind?: string; name?: string } }>({ apiVersion: 'events.k8s.io/v1', kind: 'Event' }, { namespace: NAMESPACE, direct: true }))
+        .filter((e) => e.regarding?.kind === 'Cluster' && e.regarding.name === CLUSTER)
+        .map((e) => e.reason ?? '');
+      if (!['ClusterAutoscalerCreated', 'ClusterAutoscalerRemoved'].every((r) => events.includes(r))) throw new Error(`Events on the Cluster: ${events.join(', ')}`);
+      return true;
+    }, { timeoutMs: 10_000, intervalMs: 500, what: 'Events ClusterAutoscalerCreated and ClusterAutoscalerRemoved on the Cluster' });
+    console.log(`      per-Cluster cluster-autoscaler created, checked and removed: ${seconds(begun)}`);
   });
 
   it('a group at zero describes its nodes from the template capacity; limits, unknown groups and malformed requests get their codes', async function () {
