@@ -19,6 +19,7 @@ import { ManagedProcess } from '../../../localcloud/process.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { httpGetText } from '../../harness/http-get.js';
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
+import { stepTimer } from '../../harness/step-timer.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CLUSTER = 'acme';
@@ -39,13 +40,7 @@ describe('cloud controller manager: tenant Nodes and LoadBalancer Services serve
   let mgmt: string;
   let admin: string;
   let cloudConfig: string;
-  const timings: string[] = [];
-  const timed = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
-    const started = Date.now();
-    const result = await work();
-    timings.push(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return result;
-  };
+  const { timings, timed } = stepTimer();
 
   const getJSON = async <T>(kubeconfig: string, args: string[]) => JSON.parse(await kubectl(kubeconfig, ['get', ...args, '-o', 'json'])) as T;
   const tenantService = (name: string) => getJSON<Service>(admin, ['service', '-n', 'default', name]);

@@ -23,6 +23,7 @@ import { ManagedProcess } from '../../../localcloud/process.js';
 import { parseVersionsEnv, toolsDir } from '../../../localcloud/versions.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
+import { stepTimer } from '../../harness/step-timer.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -63,13 +64,7 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
   const guestPids = new Map<string, number>();
   /** Every volume handle (DataVolume name, hot-plugged volume name) the suite created. */
   const handles: string[] = [];
-  const timings: string[] = [];
-  const timed = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
-    const started = Date.now();
-    const result = await work();
-    timings.push(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return result;
-  };
+  const { timings, timed } = stepTimer();
   const getJSON = async <T>(kubeconfig: string, args: string[]) => JSON.parse(await kubectl(kubeconfig, ['get', ...args, '-o', 'json'])) as T;
   const logs = () => processes.map((p) => `${p.spec.name}:\n${p.logTail(8)}`).join('\n');
 

@@ -21,6 +21,7 @@ import { SSH_KEYS_SECRET_SUFFIX, SSH_PRIVATE_KEY_SECRET_KEY, SSH_PUBLIC_KEY_SECR
 import { generateSSHKeyPair } from '../../../providers/infrastructure/ssh/keypair.js';
 import { runProgram, runUntil, type Ran } from '../../harness/run-program.js';
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
+import { stepTimer } from '../../harness/step-timer.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CLUSTER = 'acme';
@@ -82,13 +83,7 @@ describe('operator access to tenant VMs: crictl against the streaming operator e
   let operator: ManagedProcess | undefined;
   let crictlBin: string;
   let socket: string;
-  const timings: string[] = [];
-  const timed = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
-    const started = Date.now();
-    const result = await work();
-    timings.push(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return result;
-  };
+  const { timings, timed } = stepTimer();
   const operatorLog = () => operator?.logTail(20) ?? 'operator not running';
   const crictl = (args: string[], input?: string): Promise<Ran> =>
     runProgram(crictlBin, ['--runtime-endpoint', `unix://${socket}`, '--image-endpoint', `unix://${socket}`, '--timeout', '30s', ...args], process.env, input);
