@@ -202,6 +202,31 @@ describe('externalgrpc: cluster-autoscaler\'s protocol over the MachineDeploymen
     console.log(`      per-Cluster cluster-autoscaler created, checked and removed: ${seconds(begun)}`);
   });
 
+  it('the per-Cluster cluster-autoscaler objects go with their Cluster when it is deleted', async function () {
+    this.timeout(2 * 60_000);
+    const begun = Date.now();
+    const f = fixture;
+    if (!f) throw new Error('no tenant (see the before hook)');
+    // A Cluster of its own whose infrastructure never comes (Cluster API requires some reference), so deleting it
+    // costs the shared tenant nothing.
+    const ref = { namespace: NAMESPACE, name: 'short-lived' };
+    const name = `${ref.name}-cluster-autoscaler`;
+    const owned = async () => (await clusterAutoscalerObjects(f)).filter((o) => o.metadata.name === name).map((o) => `${o.kind}/${o.metadata.name}`);
+    await mgmt().create({ ...CLUSTER_TYPE, metadata: { ...ref, annotations: { [CLUSTER_AUTOSCALER_ANNOTATION]: 'true' } }, spec: { infrastructureRef: { apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'KubevirtCluster', name: ref.name } } });
+    await waitFor(async () => {
+      const seen = await owned();
+      if (seen.length !== 4) throw new Error(`seen: ${seen.join(', ') || 'none'}`);
+      return true;
+    }, { timeoutMs: 30_000, intervalMs: 500, what: `${name}: ServiceAccount, Role, RoleBinding and Deployment` });
+    await mgmt().delete(CLUSTER_TYPE, ref);
+    await waitFor(async () => {
+      const left = [...(await owned()), ...((await mgmt().get(CLUSTER_TYPE, ref, { direct: true })) ? [`Cluster/${ref.name}`] : [])];
+      if (left.length > 0) throw new Error(`left: ${left.join(', ')}`);
+      return true;
+    }, { timeoutMs: 60_000, intervalMs: 500, what: `the Cluster ${ref.name} and its cluster-autoscaler objects deleted` });
+    console.log(`      cluster-autoscaler objects deleted with their Cluster: ${seconds(begun)}`);
+  });
+
   it('a group at zero describes its nodes from the template capacity; limits, unknown groups and malformed requests get their codes', async function () {
     this.timeout(2 * 60_000);
     const capacity = await waitFor(
