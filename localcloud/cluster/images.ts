@@ -4,10 +4,10 @@
 // that asks for another release fails visibly instead of silently running a different one.
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { binaryPath, cacheDir, executable, type BinaryName } from '../binaries.js';
 import { DEFAULT_CLUSTER_AUTOSCALER_IMAGE } from '../../providers/autoscaler/cluster-autoscaler-objects.js';
 import { parseVersionsEnv, toolsDir, upstreamVersion } from '../versions.js';
+import { compiledMain } from '../../packaging/compiled-js.js';
 
 export interface LocalImage {
   reference: string;
@@ -134,16 +134,12 @@ const coreDNS: CatalogEntry = {
   },
 };
 
-const echoProgram = fileURLToPath(new URL('testdata/echo.ts', import.meta.url));
-
 /** kvcloud's own images carry this tag in the release manifests (`make release-manifests`). */
 export const KVCLOUD_IMAGE_TAG = 'dev';
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const tsxLoader = import.meta.resolve('tsx/esm');
 
-// kvcloud's programs run their main.ts from this work tree through tsx, so a pod always runs the code under test
-// with no build step.
-const kvcloudMain = (main: string): string[] => [process.execPath, '--import', tsxLoader, join(repoRoot, main)];
+// kvcloud's programs run compiled from this work tree as it is when the pod starts (packaging/compiled-js.ts), so a
+// pod always runs the code under test, as JavaScript, the way it ships.
+const kvcloudMain = (main: string): string[] => [process.execPath, compiledMain(main)];
 
 // kvcloud's component images: their manifests give args only, so the entrypoint is all they need, unless the
 // component replaces an upstream one whose manifests name its executable (`command`), which the image then has too.
@@ -192,8 +188,8 @@ const catalog: Record<string, CatalogEntry> = {
   'quay.io/jetstack/cert-manager-controller': certManager('controller'),
   'quay.io/jetstack/cert-manager-cainjector': certManager('cainjector'),
   'quay.io/jetstack/cert-manager-webhook': certManager('webhook'),
-  // Node runs the TypeScript test program directly (type stripping): no loader, so it starts in milliseconds.
-  'kvcloud.local/test/echo': { tags: () => ['dev'], resolve: () => Promise.resolve({ entrypoint: [process.execPath, echoProgram], programs: {} }) },
+  // A small test server, compiled like the programs above (it is resolved from inside a compiled guest too).
+  'kvcloud.local/test/echo': { tags: () => ['dev'], resolve: () => Promise.resolve({ entrypoint: kvcloudMain('localcloud/cluster/testdata/echo.ts'), programs: {} }) },
   'kvcloud.local/test/shell': { tags: () => ['dev'], resolve: () => Promise.resolve({ entrypoint: ['/bin/sh'] }) },
   'ghcr.io/kvcloud/infrastructure-manager': kvcloudComponent('providers/infrastructure/main.ts'),
   'ghcr.io/kvcloud/controlplane-manager': kvcloudComponent('providers/controlplane/main.ts'),

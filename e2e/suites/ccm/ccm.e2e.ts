@@ -20,6 +20,7 @@ import { waitFor } from '../../../localcloud/wait.js';
 import { httpGetText } from '../../harness/http-get.js';
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
 import { stepTimer } from '../../harness/step-timer.js';
+import { compiledMain } from '../../../packaging/compiled-js.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CLUSTER = 'acme';
@@ -67,7 +68,7 @@ describe('cloud controller manager: tenant Nodes and LoadBalancer Services serve
       name: `ccm-${String(ccmRuns)}`,
       command: process.execPath,
       args: [
-        '--import', 'tsx', 'ccm/main.ts',
+        compiledMain('ccm/main.ts'),
         '--cloud-provider=kubevirt', `--cloud-config=${cloudConfig}`, `--kubeconfig=${admin}`, `--cluster-name=${CLUSTER}`,
         '--authentication-skip-lookup=true',
         // A killed leader's Lease must expire before its successor acts: short, for the restart test.

@@ -42,6 +42,7 @@ import { ManagedProcess } from '../../../localcloud/process.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { CLUSTER, clusterObjects, controlPlaneStatus, NAMESPACE, poolObjects, type PoolOptions } from './controllers-fixtures.js';
 import { httpGetText } from '../../harness/http-get.js';
+import { compiledMain } from '../../../packaging/compiled-js.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CRD_DIR = join(REPO, 'config/crd/bases');
@@ -73,7 +74,7 @@ describe('infrastructure controllers on a real management cluster', function () 
       name: `infrastructure-manager-${String(managerRuns)}`,
       command: process.execPath,
       args: [
-        '--import', 'tsx', 'providers/infrastructure/main.ts',
+        compiledMain('providers/infrastructure/main.ts'),
         '--kubeconfig', kubeconfig,
         '--leader-elect', '--leader-election-namespace', NAMESPACE,
         // A killed leader's Lease must expire before the next one acts: keep that short for the crash test.

@@ -22,6 +22,7 @@ import { ManagedProcess } from '../../../localcloud/process.js';
 import { runDir } from '../../../localcloud/run-dir.js';
 import { upstreamVersion } from '../../../localcloud/versions.js';
 import { waitFor } from '../../../localcloud/wait.js';
+import { compiledMain } from '../../../packaging/compiled-js.js';
 
 const GUEST_MAIN = new URL('../../../simulators/guest/main.ts', import.meta.url).pathname;
 const YEAR = 365 * 86_400_000;
@@ -52,7 +53,7 @@ describe('simulated guest: kubeadm init brings up a real tenant control plane', 
     guest = await ManagedProcess.start({
       name: `guest-${VM}`,
       command: process.execPath,
-      args: ['--import', 'tsx', GUEST_MAIN],
+      args: [compiledMain(GUEST_MAIN)],
       logFile: join(root, 'console.log'),
       env: { GUEST_ROOT: root, GUEST_VM_NAME: VM, GUEST_VM_NAMESPACE: 'tenants', GUEST_NODE_IP: NODE_IP, GUEST_USERDATA_INLINE: userdata, GUEST_LEASE_RENEW_MS: '2000' },
     });

@@ -18,6 +18,7 @@ import { joinNode, KUBELET_CLIENT_SIGNER, type RunningNode } from '../../../simu
 import type { Node } from '../../../localcloud/node-object.js';
 import { CLUSTER_NAME_LABEL, CLUSTER_SECRET_TYPE, startTenantPlane, type TenantPlane } from '../../../simulators/guest/tenant-plane.js';
 import { cabpkWorkerCloudConfig, cabpkWorkerIgnition } from '../../../simulators/guest/testdata/cabpk-userdata.js';
+import { compiledMain } from '../../../packaging/compiled-js.js';
 
 const GUEST_MAIN = new URL('../../../simulators/guest/main.ts', import.meta.url).pathname;
 
@@ -36,7 +37,7 @@ async function startGuest(vmName: string, env: Record<string, string>, root?: st
   const proc = await ManagedProcess.start({
     name: `guest-${vmName}`,
     command: process.execPath,
-    args: ['--import', 'tsx', GUEST_MAIN],
+    args: [compiledMain(GUEST_MAIN)],
     logFile,
     env: { GUEST_ROOT: dir, GUEST_VM_NAME: vmName, GUEST_VM_NAMESPACE: 'tenants', GUEST_LEASE_RENEW_MS: '1000', ...env },
   });

@@ -22,6 +22,7 @@ import { generateSSHKeyPair } from '../../../providers/infrastructure/ssh/keypai
 import { runProgram, runUntil, type Ran } from '../../harness/run-program.js';
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
 import { stepTimer } from '../../harness/step-timer.js';
+import { compiledMain } from '../../../packaging/compiled-js.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CLUSTER = 'acme';
@@ -140,7 +141,7 @@ describe('operator access to tenant VMs: crictl against the streaming operator e
         name: 'streaming-operator',
         command: process.execPath,
         args: [
-          '--import', 'tsx', 'streaming/operator/main.ts',
+          compiledMain('streaming/operator/main.ts'),
           `--kubeconfig=${kubeconfig}`, `--namespace=${NAMESPACE}`, `--socket=${socket}`,
           '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', '--log-level=debug',
         ],
