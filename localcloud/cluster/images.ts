@@ -80,11 +80,12 @@ function kubernetesTags(): string[] {
   return [upstreamVersion('KUBERNETES_VERSION'), ...older.split(',').filter((v) => v !== '')];
 }
 
-// The pinned release may come from envtest assets (binaryPath knows where); older ones only from `make tools`.
+// The pinned release may come from envtest assets (binaryPath knows where); older ones only from `make tools`, which
+// compiles them without optimisation (e2e/tools/kubernetes/build.sh says why).
 const kubernetesImage = (name: BinaryName): CatalogEntry => ({
   tags: kubernetesTags,
   resolve: async (tag) => {
-    const path = tag === upstreamVersion('KUBERNETES_VERSION') ? await binaryPath(name) : builtProgram('kubernetes', tag, name);
+    const path = tag === upstreamVersion('KUBERNETES_VERSION') ? await binaryPath(name) : builtProgram('kubernetes', `${tag}-unoptimized`, name);
     return { entrypoint: [path], programs: { [name]: [path] } };
   },
 });
