@@ -7,3 +7,11 @@ export const PAUSED_ANNOTATION = 'cluster.x-k8s.io/paused';
 export const MANAGED_BY_ANNOTATION = 'cluster.x-k8s.io/managed-by';
 /** On objects that belong to one Cluster. */
 export const CLUSTER_NAME_LABEL = 'cluster.x-k8s.io/cluster-name';
+
+/**
+ * clusterctl move waits while any object it is about to move carries this annotation: a provider keeps it on an
+ * object until whatever acts for that object outside the Cluster's pause has stopped (clusterctl's v1alpha3 API).
+ */
+export const BLOCK_MOVE_ANNOTATION = 'clusterctl.cluster.x-k8s.io/block-move';
+/** clusterctl move sets this on each source object right before deleting it: the object lives on in the target. */
+export const DELETE_FOR_MOVE_ANNOTATION = 'clusterctl.cluster.x-k8s.io/delete-for-move';

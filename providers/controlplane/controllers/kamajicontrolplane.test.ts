@@ -1,14 +1,15 @@
 import { expect } from 'chai';
 import { CLUSTER_TYPE, type Cluster } from '../../../lib/apis/cluster-api.js';
-import { MANAGED_BY_ANNOTATION } from '../../../lib/controller/cluster-api-keys.js';
+import { BLOCK_MOVE_ANNOTATION, MANAGED_BY_ANNOTATION } from '../../../lib/controller/cluster-api-keys.js';
 import { getCondition, type ObjectWithConditions } from '../../../lib/controller/conditions.js';
 import { metaTime } from '../../../lib/kube/meta-time.js';
-import type { TenantControlPlane } from '../api/index.js';
+import { PAUSED_ANNOTATION, type TenantControlPlane } from '../api/index.js';
 import { KAMAJI_CONTROL_PLANE_KIND, KAMAJI_CONTROL_PLANE_TYPE, type KamajiControlPlane } from '../api/kamajicontrolplane.js';
 import { KAMAJI_CONTROL_PLANE_CONDITIONS } from '../kamajicontrolplane/status.js';
 import { ControlPlaneEnv, secret, tenantCA, tenantControlPlane } from './reconcile-env.testdata.js';
 import { KUBEVIRT_CLUSTER_TYPE } from './kamajicontrolplane-infra.js';
 import { KAMAJI_CONTROL_PLANE_FINALIZER, KamajiControlPlaneReconciler, parseEndpoint } from './kamajicontrolplane.js';
+import { PAUSED_FOR_CLUSTER } from './kamajicontrolplane-move.js';
 import { TENANT_CONTROL_PLANE_TYPE } from '../api/index.js';
 
 describe('controllers/kamajicontrolplane parseEndpoint', () => {
@@ -159,6 +160,83 @@ describe('controllers/kamajicontrolplane KamajiControlPlaneReconciler', () => {
       expect(cond(kcp, type), type).to.equal(want);
     }
     expect(res.requeueAfter).to.be.greaterThan(0); // the kubeconfig's client certificate renewal
+  });
+
+  describe('clusterctl move: block-move until the TenantControlPlane is paused with its Cluster', () => {
+    /** The TenantControlPlane this KamajiControlPlane controls, with Kamaji's pause annotation and Paused condition as given. */
+    const controlledTCP = (paused?: string, pausedCondition?: 'True' | 'False') =>
+      env.api.seed(
+        tenantControlPlane(6443, (t) => {
+          t.metadata.ownerReferences = [{ apiVersion: KAMAJI_CONTROL_PLANE_TYPE.apiVersion, kind: KAMAJI_CONTROL_PLANE_KIND, name: 'acme', uid: 'kcp-uid', controller: true }];
+          if (paused !== undefined) t.metadata.annotations = { [PAUSED_ANNOTATION]: paused };
+          if (pausedCondition) t.status = { conditions: [{ type: 'Paused', status: pausedCondition, reason: 'Paused', message: '', lastTransitionTime: metaTime() }] };
+        }),
+      );
+    const withBlockMove = (k: KamajiControlPlaneObject): KamajiControlPlaneObject => ({ ...k, metadata: { ...k.metadata, annotations: { [BLOCK_MOVE_ANNOTATION]: '' } } });
+
+    it('holds block-move while its Cluster runs, so clusterctl waits for the pause, on itself only', async () => {
+      env.api.seed(cluster());
+      kcp = env.api.seed(kamajiControlPlane());
+
+      await pass();
+
+      expect(kcp.metadata.annotations).to.include({ [BLOCK_MOVE_ANNOTATION]: '' });
+      expect(liveTCP()?.metadata.annotations?.[BLOCK_MOVE_ANNOTATION], 'not copied to the TenantControlPlane, where nothing would lift it').to.equal(undefined);
+    });
+
+    it('pauses its TenantControlPlane when the Cluster is paused and keeps block-move until that reports Paused', async () => {
+      env.api.seed(cluster(true));
+      kcp = env.api.seed(withBlockMove(kamajiControlPlane()));
+      controlledTCP();
+
+      await pass();
+
+      expect(liveTCP()?.metadata.annotations).to.include({ [PAUSED_ANNOTATION]: PAUSED_FOR_CLUSTER });
+      expect(kcp.metadata.annotations, 'still blocking: the TenantControlPlane may be mid-pass').to.include({ [BLOCK_MOVE_ANNOTATION]: '' });
+      expect(env.eventReasons()).to.deep.equal(['TenantControlPlanePaused']);
+
+      // Its reconciler saw the annotation and reports Paused: the move may go.
+      controlledTCP(PAUSED_FOR_CLUSTER, 'True');
+      const writes = env.api.writes().length;
+      await pass();
+
+      expect(kcp.metadata.annotations?.[BLOCK_MOVE_ANNOTATION]).to.equal(undefined);
+      expect(env.api.writes().slice(writes), 'nothing written but our own metadata, which the toolkit patches').to.deep.equal([]);
+    });
+
+    it('keeps block-move while the paused TenantControlPlane has not reported Paused yet', async () => {
+      env.api.seed(cluster(true));
+      kcp = env.api.seed(withBlockMove(kamajiControlPlane()));
+      controlledTCP(PAUSED_FOR_CLUSTER, 'False');
+
+      await pass();
+
+      expect(kcp.metadata.annotations).to.include({ [BLOCK_MOVE_ANNOTATION]: '' });
+      expect(env.api.writes()).to.deep.equal([]);
+    });
+
+    it('resumes the TenantControlPlane it paused once the Cluster runs again (in the target after a move), and holds block-move again', async () => {
+      env.api.seed(cluster());
+      kcp = env.api.seed(kamajiControlPlane());
+      controlledTCP(PAUSED_FOR_CLUSTER, 'True');
+
+      await pass();
+
+      expect(liveTCP()?.metadata.annotations?.[PAUSED_ANNOTATION]).to.equal(undefined);
+      expect(kcp.metadata.annotations).to.include({ [BLOCK_MOVE_ANNOTATION]: '' });
+      expect(env.eventReasons()).to.include('TenantControlPlaneResumed');
+    });
+
+    it('never lifts a pause someone else set on the TenantControlPlane', async () => {
+      env.api.seed(cluster());
+      kcp = env.api.seed(kamajiControlPlane());
+      controlledTCP('maintenance', 'True');
+
+      await pass();
+
+      expect(liveTCP()?.metadata.annotations).to.include({ [PAUSED_ANNOTATION]: 'maintenance' });
+      expect(env.eventReasons()).to.not.include('TenantControlPlaneResumed');
+    });
   });
 
   describe('deletion', () => {

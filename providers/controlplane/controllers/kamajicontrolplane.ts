@@ -2,7 +2,8 @@
 // Cluster (the owner Cluster API sets) -> paused? -> finalizer -> the TenantControlPlane applied (version walked
 // one minor at a time) -> its endpoint into spec.controlPlaneEndpoint and an externally managed KubevirtCluster
 // -> `<cluster>-ca` and `<cluster>-kubeconfig` -> status from the TenantControlPlane. Deleting it deletes the
-// TenantControlPlane and waits until it is gone (its finalizer cleans the datastore).
+// TenantControlPlane and waits until it is gone (its finalizer cleans the datastore). Under clusterctl move it pauses
+// its TenantControlPlane with the Cluster before letting the move go (kamajicontrolplane-move.ts).
 import type { Cluster } from '../../../lib/apis/cluster-api.js';
 import { ownerCluster } from '../../../lib/controller/cluster-owners.js';
 import { markFalse, markTrue, markUnknown, setCondition, setReadySummary } from '../../../lib/controller/conditions.js';
@@ -20,6 +21,7 @@ import { buildTenantControlPlane } from '../kamajicontrolplane/tenantcontrolplan
 import { nextVersion, rolledOutAt, withV } from '../kamajicontrolplane/version-walk.js';
 import { applyIfChanged } from '../../../lib/kube/applied-hash.js';
 import { patchInfrastructureCluster } from './kamajicontrolplane-infra.js';
+import { holdMove, pauseForMove, resumeAfterPause } from './kamajicontrolplane-move.js';
 import { ensureClusterSecrets } from './kamajicontrolplane-secrets.js';
 
 export const KAMAJI_CONTROL_PLANE_FINALIZER = 'kamajicontrolplane.controlplane.cluster.x-k8s.io';
@@ -56,7 +58,10 @@ export class KamajiControlPlaneReconciler implements Reconciler<KamajiControlPla
 
   async reconcile(kcp: KamajiControlPlaneObject, ctx: ReconcileContext): Promise<Result> {
     const cluster = await ownerCluster(this.deps.client, kcp);
-    if (cluster && reconcilePaused(cluster, kcp)) return done();
+    if (cluster && reconcilePaused(cluster, kcp)) {
+      await pauseForMove(this.deps.client, kcp, await this.controlledTenantControlPlane(kcp), ctx);
+      return done();
+    }
     if (kcp.metadata.deletionTimestamp) return this.reconcileDelete(kcp, ctx);
     if (!cluster) {
       // Cluster API's Cluster controller sets itself as owner; its update brings us back.
@@ -65,6 +70,7 @@ export class KamajiControlPlaneReconciler implements Reconciler<KamajiControlPla
       return done();
     }
     addFinalizer(kcp, KAMAJI_CONTROL_PLANE_FINALIZER);
+    holdMove(kcp);
     try {
       return await this.reconcileNormal(kcp, cluster, ctx);
     } finally {
@@ -78,6 +84,7 @@ export class KamajiControlPlaneReconciler implements Reconciler<KamajiControlPla
   private async reconcileNormal(kcp: KamajiControlPlaneObject, cluster: Cluster, ctx: ReconcileContext): Promise<Result> {
     const tcp = await this.ensureTenantControlPlane(kcp, cluster, ctx);
     if (!tcp) return done();
+    await resumeAfterPause(this.deps.client, tcp, ctx);
 
     const endpoint = parseEndpoint(tcp.status?.controlPlaneEndpoint);
     if (!endpoint) {
@@ -174,6 +181,12 @@ export class KamajiControlPlaneReconciler implements Reconciler<KamajiControlPla
       markTrue(kcp, KAMAJI_CONTROL_PLANE_CONDITIONS.versionWalk, 'AtDesiredVersion', withV(kcp.spec.version));
     }
     return object;
+  }
+
+  /** The TenantControlPlane of our name that we control, if any. */
+  private async controlledTenantControlPlane(kcp: KamajiControlPlaneObject): Promise<TenantControlPlane | undefined> {
+    const live = await this.deps.client.get<TenantControlPlane & { metadata: object }>(TENANT_CONTROL_PLANE_TYPE, { namespace: kcp.metadata.namespace, name: kcp.metadata.name ?? '' });
+    return live && controllerOf(live)?.uid === kcp.metadata.uid ? live : undefined;
   }
 
   private setStatus(kcp: KamajiControlPlaneObject, tcp: TenantControlPlane | undefined, secretsReady: boolean): void {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { DELETE_FOR_MOVE_ANNOTATION } from '../../../lib/controller/cluster-api-keys.js';
 import { getCondition, type ObjectWithConditions } from '../../../lib/controller/conditions.js';
 import type { Result } from '../../../lib/controller/reconciler.js';
 import { metaTime } from '../../../lib/kube/meta-time.js';
@@ -444,6 +445,21 @@ describe('controllers/tenantcontrolplane TenantControlPlaneReconciler', () => {
 
       expect(t.env.pool.etcd('etcd-a').calls.slice(calls)).to.deep.equal([]);
       expect(t.tcp.metadata.finalizers).to.deep.equal([]);
+    });
+
+    it('keeps the etcd user and keys of a tenant clusterctl move deletes from the source: it lives on in the target', async () => {
+      t = await deleting();
+      t.tcp.metadata.annotations = { [DELETE_FOR_MOVE_ANNOTATION]: '' };
+      const etcd = t.env.pool.etcd('etcd-a');
+      const calls = etcd.calls.length;
+
+      await t.pass();
+
+      expect(etcd.calls.slice(calls)).to.deep.equal([]);
+      expect(etcd.hasTenant(USER)).to.equal(true);
+      expect(etcd.keysUnder('/')).to.deep.equal([`${PREFIX}registry/configmaps/default/app`, '/tenants_other/registry/x']);
+      expect(t.tcp.metadata.finalizers).to.deep.equal([]);
+      expect(t.env.eventReasons()).to.not.include('DataStoreCleaned');
     });
 
     it('cleans both DataStores of a migration that is still running', async () => {

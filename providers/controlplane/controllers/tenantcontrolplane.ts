@@ -14,6 +14,7 @@ import { addFinalizer, removeFinalizer } from '../../../lib/controller/finalizer
 import { setControllerReference } from '../../../lib/controller/owner-references.js';
 import { objectKey } from '../../../lib/kube/object.js';
 import { PAUSED_CONDITION } from '../../../lib/controller/paused.js';
+import { DELETE_FOR_MOVE_ANNOTATION } from '../../../lib/controller/cluster-api-keys.js';
 import { done, requeueAfter, type ReconcileContext, type Reconciler, type Result } from '../../../lib/controller/reconciler.js';
 import { DATASTORE_TYPE, dataStoreSchemaOf, dataStoreUsernameOf, PAUSED_ANNOTATION, type DataStore, type TenantControlPlane } from '../api/index.js';
 import { resolveCredentials, type DataStoreCredentials } from '../datastore/credentials.js';
@@ -406,9 +407,12 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
   }
 
   private async reconcileDelete(tcp: TenantControlPlane, ctx: ReconcileContext): Promise<Result> {
-    // During a migration the tenant may have a user and keys on both DataStores.
+    // During a migration the tenant may have a user and keys on both DataStores. clusterctl move deletes the source
+    // copy of a tenant that lives on in the target cluster, on the same DataStore: its data stays.
     const m = runningMigration(tcp);
-    const names = m ? [m.source, m.target] : [storageOf(tcp, this.deps).serving].filter((n): n is string => n !== undefined);
+    const moved = tcp.metadata.annotations?.[DELETE_FOR_MOVE_ANNOTATION] !== undefined;
+    const names = moved ? [] : m ? [m.source, m.target] : [storageOf(tcp, this.deps).serving].filter((n): n is string => n !== undefined);
+    if (moved) ctx.log.info({ tenantControlPlane: objectKey(tcp) }, 'deleted for clusterctl move: the DataStore keeps its user and keys');
     for (const name of names) {
       if (!(await this.cleanDataStore(tcp, name, ctx))) return requeueAfter(this.pollMs);
     }

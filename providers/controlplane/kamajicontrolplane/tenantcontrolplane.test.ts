@@ -75,7 +75,15 @@ describe('kamajicontrolplane/tenantcontrolplane', () => {
           },
           deployment: { nodeSelector: { role: 'cp' }, runtimeClassName: 'gvisor', serviceAccountName: 'cp', tolerations: [{ key: 'k', operator: 'Exists' }], extraVolumes: [{ name: 'audit' }], probes: { readiness: probe } },
         },
-        { labels: { team: 'a' }, annotations: { 'kamaji.clastix.io/kubeconfig-secret-key': 'super-admin.svc', 'kubectl.kubernetes.io/last-applied-configuration': '{}' } },
+        {
+          labels: { team: 'a' },
+          annotations: {
+            'kamaji.clastix.io/kubeconfig-secret-key': 'super-admin.svc',
+            'kubectl.kubernetes.io/last-applied-configuration': '{}',
+            // The KamajiControlPlane's own hold on a clusterctl move: copied, it would block the move for good.
+            'clusterctl.cluster.x-k8s.io/block-move': '',
+          },
+        },
       ),
       cluster(),
       'v1.37.1',

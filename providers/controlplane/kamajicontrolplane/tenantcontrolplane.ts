@@ -20,9 +20,11 @@ export const REMOVED_ADMISSION_CONTROLLERS: readonly string[] = ['PodSecurityPol
 /**
  * Labels and annotations are copied (upstream does too: e.g. kamaji.clastix.io/kubeconfig-secret-key reaches the
  * TenantControlPlane this way), except kubectl's client-side apply bookkeeping, which describes the
- * KamajiControlPlane, not its TenantControlPlane.
+ * KamajiControlPlane, not its TenantControlPlane, and clusterctl's: block-move on the KamajiControlPlane is its own
+ * hold on a move (kamajicontrolplane-move.ts), which a copy on the TenantControlPlane would make permanent.
  */
 const NOT_COPIED_ANNOTATIONS = new Set(['kubectl.kubernetes.io/last-applied-configuration']);
+const NOT_COPIED_ANNOTATION_PREFIX = 'clusterctl.cluster.x-k8s.io/';
 
 export interface TenantControlPlaneBuild {
   tcp: TenantControlPlane;
@@ -167,7 +169,9 @@ export function filterAdmissionControllers(list: readonly string[] | undefined):
 export function buildTenantControlPlane(kcp: KamajiControlPlane, cluster: Cluster, version: string): TenantControlPlaneBuild {
   const s = kcp.spec;
   const admission = filterAdmissionControllers(s.admissionControllers);
-  const annotations = Object.fromEntries(Object.entries(kcp.metadata.annotations ?? {}).filter(([k]) => !NOT_COPIED_ANNOTATIONS.has(k)));
+  const annotations = Object.fromEntries(
+    Object.entries(kcp.metadata.annotations ?? {}).filter(([k]) => !NOT_COPIED_ANNOTATIONS.has(k) && !k.startsWith(NOT_COPIED_ANNOTATION_PREFIX)),
+  );
   const coreDNS = s.addons?.coreDNS;
   const spec: TenantControlPlaneSpec = {
     dataStore: nonEmpty(s.dataStoreName),
