@@ -103,3 +103,38 @@ export interface NodeGetVolumeStatsRequest {
   volume_id?: string;
   volume_path?: string;
 }
+
+export interface ControllerExpandVolumeRequest {
+  volume_id?: string;
+  capacity_range?: CapacityRange;
+  volume_capability?: VolumeCapability;
+}
+
+export interface NodeExpandVolumeRequest {
+  volume_id?: string;
+  volume_path?: string;
+  capacity_range?: CapacityRange;
+  staging_target_path?: string;
+  volume_capability?: VolumeCapability;
+}
+
+export interface CreateSnapshotRequest {
+  source_volume_id?: string;
+  name?: string;
+  parameters?: Record<string, string>;
+}
+
+export interface ListSnapshotsRequest {
+  max_entries?: number;
+  starting_token?: string;
+  source_volume_id?: string;
+  snapshot_id?: string;
+}
+
+export interface Snapshot {
+  size_bytes: number;
+  snapshot_id: string;
+  source_volume_id: string;
+  creation_time?: { seconds: number; nanos: number };
+  ready_to_use: boolean;
+}

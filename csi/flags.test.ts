@@ -17,7 +17,14 @@ describe('csi/flags', () => {
     expect(flags).to.deep.include({ registrationSocket: '/registry/csi.kubevirt.io-reg.sock', kubeletRegistrationPath: undefined, registrationProto: '/c/bin/csi-registration-v0.37.2/api.proto' });
   });
 
+  it('applies the tenant objects only with the tenant kubeconfig it names', () => {
+    const flags = parseDriverFlags(['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--tenant-cluster-kubeconfig=/t/value', '--tenant-manifests=/m/tenant.yaml']);
+    expect(flags).to.deep.include({ tenantKubeconfig: '/t/value', tenantManifests: '/m/tenant.yaml' });
+  });
+
   const refused = [
+    { name: 'tenant manifests without a tenant kubeconfig (the default one is the infra cluster)', argv: ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--tenant-manifests=/m.yaml'], want: /--tenant-manifests needs --tenant-cluster-kubeconfig/ },
+    { name: 'tenant manifests without the controller service', argv: ['--run-controller-service=false', '--node-id=a/vm', '--tenant-cluster-kubeconfig=/t', '--tenant-manifests=/m.yaml'], want: /--run-controller-service=false turns off/ },
     { name: 'a controller without its infra namespace', argv: ['--run-node-service=false', '--infra-cluster-labels=a=b'], want: /--infra-cluster-namespace is required/ },
     { name: 'a controller without tenant labels', argv: ['--run-node-service=false', '--infra-cluster-namespace=acme'], want: /--infra-cluster-labels is required/ },
     { name: 'a node plugin that cannot name its node', argv: ['--run-controller-service=false'], want: /--node-name \(or --node-id\) is required/ },

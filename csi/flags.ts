@@ -2,7 +2,8 @@
 // program unchanged (--endpoint, --infra-cluster-namespace/-kubeconfig/-labels, --tenant-cluster-kubeconfig,
 // --node-name, --run-node-service, --run-controller-service), plus kvcloud's --csi-proto and --node-id, and
 // --registration-socket (with --kubelet-registration-path, --registration-proto) for the node plugin to register
-// itself with the kubelet where no node-driver-registrar runs beside it.
+// itself with the kubelet where no node-driver-registrar runs beside it, and --tenant-manifests for the controller to
+// apply the tenant side of the driver (tenant-objects.ts).
 import { parseArgs } from 'node:util';
 import { parseLabelList } from './controller/parameters.js';
 import { defaultRegistrationProtoPath } from './registration.js';
@@ -25,6 +26,8 @@ export interface DriverFlags {
   /** The CSI socket as the kubelet reaches it; default the endpoint's own path. */
   kubeletRegistrationPath: string | undefined;
   registrationProto: string;
+  /** A manifest of the driver's tenant objects the controller applies into the tenant on start; none: nothing. */
+  tenantManifests: string | undefined;
 }
 
 function bool(flag: string, value: string | undefined, fallback: boolean): boolean {
@@ -54,6 +57,7 @@ export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = proces
       'registration-socket': s,
       'kubelet-registration-path': s,
       'registration-proto': s,
+      'tenant-manifests': s,
       v: s,
     },
     strict: true,
@@ -73,6 +77,7 @@ export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     registrationSocket: values['registration-socket'],
     kubeletRegistrationPath: values['kubelet-registration-path'],
     registrationProto: values['registration-proto'] ?? defaultRegistrationProtoPath(env),
+    tenantManifests: values['tenant-manifests'],
   };
   if (flags.runControllerService) {
     if (!flags.infraNamespace) throw new Error('--infra-cluster-namespace is required to run the controller service');
@@ -80,6 +85,9 @@ export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     if (Object.keys(flags.infraLabels).length === 0) throw new Error('--infra-cluster-labels is required to run the controller service: they tie infra volumes to this tenant');
   }
   if (flags.runNodeService && !flags.nodeId && !flags.nodeName) throw new Error('--node-name (or --node-id) is required to run the node service');
+  // Without a tenant kubeconfig the default one is the infra cluster's: the tenant's objects must never land there.
+  if (flags.tenantManifests && !flags.tenantKubeconfig) throw new Error('--tenant-manifests needs --tenant-cluster-kubeconfig: the objects are applied into the tenant');
+  if (flags.tenantManifests && !flags.runControllerService) throw new Error('--tenant-manifests is applied by the controller service, which --run-controller-service=false turns off');
   if (flags.registrationSocket && !flags.runNodeService) throw new Error('--registration-socket registers the node service, which --run-node-service=false turns off');
   return flags;
 }

@@ -16,8 +16,8 @@ export function identityService(opts: IdentityOptions): RpcTable {
     GetPluginCapabilities: () =>
       Promise.resolve({
         // The plugin as a whole has a Controller service, also where this process (the node plugin in a VM)
-        // does not run it: the CO reads this from either endpoint.
-        capabilities: [{ service: { type: 'CONTROLLER_SERVICE' } }],
+        // does not run it: the CO reads this from either endpoint. Volumes grow while attached and mounted.
+        capabilities: [{ service: { type: 'CONTROLLER_SERVICE' } }, { volume_expansion: { type: 'ONLINE' } }],
       }),
     Probe: async () => ({ ready: { value: await opts.ready() } }),
   };

@@ -10,6 +10,7 @@ import { ControllerService } from './controller/controller.js';
 import { nodeIdOf } from './controller/node-id.js';
 import { parseStorageClassEnforcement } from './controller/storage-class-enforcement.js';
 import { parseDriverFlags, type DriverFlags } from './flags.js';
+import { installTenantObjects, readTenantManifests } from './tenant-objects.js';
 import { DRIVER_NAME, identityService } from './identity.js';
 import { systemDeviceFinder } from './node/device.js';
 import { systemMounter } from './node/mounts.js';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   if (!isLogLevel(level)) throw new Error(`--log-level: "${level}" is no log level`);
   const log = createLogger({ level, component: 'csi-driver' });
   const services = loadCsiServices(flags.csiProto);
+  const tenantObjects = flags.tenantManifests ? await readTenantManifests(flags.tenantManifests) : undefined;
 
   const controller = flags.runControllerService
     ? new ControllerService({
@@ -77,7 +79,11 @@ async function main(): Promise<void> {
   });
   // Registered only once the CSI socket answers, so the kubelet's first NodeGetInfo finds it.
   const registration = flags.registrationSocket ? await serveRegistration({ socket: flags.registrationSocket, protoPath: flags.registrationProto, info: pluginInfo(DRIVER_NAME, flags.kubeletRegistrationPath ?? csiSocketPath(flags.endpoint)), log }) : undefined;
+  // In the background: the tenant's apiserver may still be coming up, and the sidecars need the socket meanwhile.
+  const installing = new AbortController();
+  if (tenantObjects) void installTenantObjects({ tenant: await clientFor(loadKubeConfig(flags.tenantKubeconfig)), objects: tenantObjects, log, signal: installing.signal });
   const stop = () => {
+    installing.abort();
     // In-flight RPCs (a publish waiting for its hot-plug) may finish; the CO retries whatever does not in time.
     setTimeout(() => process.exit(0), 5_000).unref();
     void Promise.all([registration?.stop(), server.stop()]).then(() => process.exit(0));

@@ -107,7 +107,7 @@ export async function fetchEnvtest(version = upstreamVersion('ENVTEST_VERSION'))
  * A file a tools module produces besides binaries (release manifests, generated CRDs), building the module on
  * first use.
  */
-export function toolArtifact(tool: 'cluster-api' | 'cert-manager' | 'kubevirt-crds' | 'cdi-crds' | 'gateway-api-crds', versionKey: VersionKey, ...path: string[]): string {
+export function toolArtifact(tool: 'cluster-api' | 'cert-manager' | 'kubevirt-crds' | 'cdi-crds' | 'gateway-api-crds' | 'csi-snapshotter', versionKey: VersionKey, ...path: string[]): string {
   const dir = toolOutput(tool, versionKey);
   if (!existsSync(join(dir, '.complete'))) {
     if (!onPath('go')) throw new Error(`${tool} is not built and Go is not available: run \`make tools\` where Go is installed`);

@@ -15,6 +15,7 @@ export type VersionKey =
   | 'KONNECTIVITY_VERSION'
   | 'COREDNS_VERSION'
   | 'GATEWAY_API_VERSION'
+  | 'EXTERNAL_SNAPSHOTTER_VERSION'
   | 'ENVTEST_VERSION';
 
 export function parseVersionsEnv(text: string): Map<string, string> {

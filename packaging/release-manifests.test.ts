@@ -4,9 +4,12 @@ import { basename, join } from 'node:path';
 import { expect } from 'chai';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseCcmOptions } from '../ccm/config/options.js';
+import { parseDriverFlags } from '../csi/flags.js';
 import {
   assembleComponents,
+  buildCsiManifest,
   CONTROL_PLANE_PROVIDER,
+  CSI_BASES,
   INFRASTRUCTURE_PROVIDER,
   kustomizationFiles,
   metadataYaml,
@@ -15,6 +18,7 @@ import {
   renderManifests,
   templateFiles,
   variablesOf,
+  writeCsiRelease,
   writeRelease,
   type Manifest,
 } from './release-manifests.js';
@@ -176,6 +180,8 @@ describe('packaging/release-manifests', () => {
     const AUTOSCALER_VARIABLES = ['WORKER_MACHINE_MIN_COUNT', 'WORKER_MACHINE_MAX_COUNT'];
     // The tenant's cloud controller manager: how many run (0 opts out) and its image; defaulted too.
     const CCM_VARIABLES = ['KVCLOUD_CCM_REPLICAS', 'KVCLOUD_CCM_IMAGE'];
+    // The tenant's CSI driver: how many controllers run (0 opts out), the driver's image and the sidecars'; defaulted.
+    const CSI_VARIABLES = ['KVCLOUD_CSI_REPLICAS', 'KVCLOUD_CSI_IMAGE', 'KVCLOUD_CSI_PROVISIONER_IMAGE', 'KVCLOUD_CSI_ATTACHER_IMAGE', 'KVCLOUD_CSI_RESIZER_IMAGE', 'KVCLOUD_CSI_SNAPSHOTTER_IMAGE'];
     const sample: Record<string, string> = { CONTROL_PLANE_MACHINE_COUNT: '1', WORKER_MACHINE_COUNT: '3' };
 
     it('ships the default (hosted control plane), kubeadm, lb, ext-infra, persistent-storage and both topology flavors', async () => {
@@ -193,11 +199,11 @@ describe('packaging/release-manifests', () => {
 
     const docsOf = async (file: string): Promise<Manifest[]> => {
       const text = await readFile(file, 'utf8');
-      const known = [...CAPK_VARIABLES, ...KAMAJI_VARIABLES, ...AUTOSCALER_VARIABLES, ...CCM_VARIABLES];
+      const known = [...CAPK_VARIABLES, ...KAMAJI_VARIABLES, ...AUTOSCALER_VARIABLES, ...CCM_VARIABLES, ...CSI_VARIABLES];
       const unknown = variablesOf(text).filter((v) => !known.includes(v.name));
-      expect(unknown, `${basename(file)}: variables neither CAPK, Kamaji, the autoscaler bounds nor the CCM use`).to.deep.equal([]);
-      // A variable only a hosted control plane (or an autoscaler, or the CCM) has must not be required: other users never set it.
-      for (const v of variablesOf(text).filter((v) => [...KAMAJI_VARIABLES, ...AUTOSCALER_VARIABLES, ...CCM_VARIABLES].includes(v.name))) expect(v.default, `${basename(file)} ${v.name}`).to.be.a('string');
+      expect(unknown, `${basename(file)}: variables neither CAPK, Kamaji, the autoscaler bounds, the CCM nor the CSI driver use`).to.deep.equal([]);
+      // A variable only a hosted control plane (or an autoscaler, the CCM, the CSI driver) has must not be required: other users never set it.
+      for (const v of variablesOf(text).filter((v) => [...KAMAJI_VARIABLES, ...AUTOSCALER_VARIABLES, ...CCM_VARIABLES, ...CSI_VARIABLES].includes(v.name))) expect(v.default, `${basename(file)} ${v.name}`).to.be.a('string');
       const substituted = text.replace(/\$\{([A-Z_]+)(?::=([^}]*))?\}/g, (_m, name: string, dflt: string | undefined) => sample[name] ?? dflt ?? `x-${name.toLowerCase()}`);
       return parseAllDocuments(substituted)
         .map((d) => d.toJS() as Manifest | null)
@@ -335,6 +341,45 @@ describe('packaging/release-manifests', () => {
       expect(docs.find((d) => d.kind === 'KamajiControlPlane')?.spec).to.have.nested.property('controllerManager.extraArgs').that.includes('--cloud-provider=external');
     });
 
+    it('the default flavor runs the tenant\'s CSI controller as config/csi/controller, and hands it config/csi/tenant to apply into the tenant', async () => {
+      const root = join(import.meta.dirname, '..');
+      const file = (await templateFiles()).find((f) => basename(f) === 'cluster-template.yaml') ?? '';
+      const docs = await docsOf(file);
+      const named = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name);
+      const base = async (dir: string) => parseAllDocuments(await buildCsiManifest(dir, root)).map((d) => d.toJS() as Manifest);
+      const controllerBase = await base('config/csi/controller');
+      type CsiDeployment = Manifest & { spec: { replicas: number; template: { spec: PodSpec } } };
+      const upstreamShape = controllerBase.find((d) => d.kind === 'Deployment') as CsiDeployment;
+      const deployment = named('Deployment', 'x-cluster_name-csi-controller') as CsiDeployment | undefined;
+      if (!deployment) throw new Error('no Deployment x-cluster_name-csi-controller');
+      expect(deployment.spec.replicas, 'KVCLOUD_CSI_REPLICAS defaults to one controller').to.equal(1);
+      const pod = deployment.spec.template.spec;
+      // The same driver and sidecars at the same default images as the base; args only (the images' entrypoints).
+      expect(pod.containers.map((c) => [c.name, c.image, c.command])).to.deep.equal(upstreamShape.spec.template.spec.containers.map((c) => [c.name, c.image, undefined]));
+
+      // The driver's flags parse, and every file they name is a key of a mounted volume.
+      const driver = pod.containers[0];
+      const files: Record<string, string> = {};
+      for (const m of driver?.volumeMounts ?? []) {
+        const volume = pod.volumes.find((v) => v.name === m.name);
+        if (volume?.secret) files[`${m.mountPath}/value`] = `Secret ${volume.secret.secretName}`;
+        if (volume?.configMap) for (const [key, text] of Object.entries((named('ConfigMap', volume.configMap.name) as (Manifest & { data: Record<string, string> }) | undefined)?.data ?? {})) files[`${m.mountPath}/${key}`] = text;
+      }
+      const flags = parseDriverFlags(driver?.args ?? []);
+      expect(flags).to.deep.include({ runControllerService: true, runNodeService: false, infraNamespace: 'x-namespace', infraLabels: { 'csi-driver/cluster': 'x-cluster_name' }, infraKubeconfig: undefined });
+      expect(files[flags.tenantKubeconfig ?? ''], '--tenant-cluster-kubeconfig: the tenant\'s admin kubeconfig').to.equal('Secret x-cluster_name-kubeconfig');
+      // What the controller applies into the tenant is config/csi/tenant, the node plugin at the driver's image.
+      const tenantObjects = parseAllDocuments(files[flags.tenantManifests ?? ''] ?? '').map((d) => d.toJS() as Manifest);
+      expect(tenantObjects, '--tenant-manifests: config/csi/tenant').to.deep.equal(await base('config/csi/tenant'));
+
+      // Its ServiceAccount has config/csi/controller's Role, in the namespace only.
+      const bindings = docs.filter((d) => d.kind === 'RoleBinding' && (d.subjects as { name: string }[]).some((sub) => sub.name === pod.serviceAccountName));
+      expect(bindings.map((b) => b.subjects)).to.deep.equal([[{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: 'x-namespace' }]]);
+      const role = named('Role', (bindings[0]?.roleRef as { name: string }).name);
+      expect(role?.rules).to.deep.equal(controllerBase.find((d) => d.kind === 'Role')?.rules);
+      expect(JSON.stringify(role?.rules)).to.include('virtualmachineinstances/removevolume');
+    });
+
     it('the kubeadm flavor keeps CAPK\'s default: a KubeadmControlPlane on VMs behind the KubevirtCluster\'s Service', async () => {
       const file = (await templateFiles()).find((f) => basename(f) === 'cluster-template-kubeadm.yaml') ?? '';
       const docs = await docsOf(file);
@@ -405,6 +450,21 @@ describe('packaging/release-manifests', () => {
       expect(components).to.include('${KVCLOUD_INFRA_IMAGE:=ghcr.io/kvcloud/infrastructure-manager:dev}');
       expect(release.templates.map((t) => basename(t))).to.include.members(['cluster-template.yaml', 'cluster-template-kubeadm.yaml', 'clusterclass-kubevirt-kamaji.yaml']);
       expect(parse(await readFile(join(release.dir, 'metadata.yaml'), 'utf8'))).to.have.nested.property('releaseSeries[0].contract', 'v1beta2');
+    });
+
+    it('csi-driver ships config/csi\'s bases as `kubectl apply -k` applies them, the controller\'s without a namespace of its own', async () => {
+      const dir = await writeCsiRelease(out, 'v0.1.0');
+      expect(dir).to.equal(join(out, 'csi-driver', 'v0.1.0'));
+      const root = join(import.meta.dirname, '..');
+      for (const b of CSI_BASES) {
+        const shipped = await objectsOf(join(dir, b.file));
+        const kustomized = (await Promise.all((await kustomizationFiles(root, b.dir)).map(async (f) => parseManifests({ path: f, text: await readFile(join(root, f), 'utf8') })))).flat();
+        expect(shipped, b.file).to.deep.equal(kustomized);
+        expect(variablesOf(await readFile(join(dir, b.file), 'utf8')), b.file).to.deep.equal([]);
+      }
+      // Applied with -n <the tenant's infra namespace>: nothing in it may name another.
+      for (const o of await objectsOf(join(dir, 'csi-controller.yaml'))) expect(o.metadata.namespace, `${o.kind} ${o.metadata.name ?? ''}`).to.equal(undefined);
+      expect((await objectsOf(join(dir, 'csi-tenant.yaml'))).map((o) => o.kind)).to.include.members(['CSIDriver', 'DaemonSet', 'StorageClass']);
     });
 
     it('control-plane-kamaji is config/controlplane as `kubectl apply -k` installs it, labelled for clusterctl, in kamaji-system', async () => {

@@ -5,6 +5,8 @@
 // repository:
 //   <out>/infrastructure-kubevirt/<version>/{infrastructure-components.yaml,metadata.yaml,cluster-template*.yaml}
 //   <out>/control-plane-kamaji/<version>/{control-plane-components.yaml,metadata.yaml}
+// Beside them, the CSI driver's manifests (no Cluster API provider, so clusterctl ignores the directory):
+//   <out>/csi-driver/<version>/{csi-controller.yaml,csi-tenant.yaml,csi-snapshot-class.yaml}
 import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -326,6 +328,30 @@ export async function defaultVersion(root = repoRoot): Promise<string> {
   return `v${pkg.version}`;
 }
 
+/**
+ * The CSI driver's bases (config/csi), each shipped as one file of what `kubectl apply -k <dir>` applies: the per-tenant
+ * controller for the management cluster, and the tenant side (the snapshot class apart, as it needs the snapshot CRDs).
+ */
+export const CSI_BASES: readonly { dir: string; file: string }[] = [
+  { dir: 'config/csi/controller', file: 'csi-controller.yaml' },
+  { dir: 'config/csi/tenant', file: 'csi-tenant.yaml' },
+  { dir: 'config/csi/tenant/snapshot', file: 'csi-snapshot-class.yaml' },
+];
+
+/** One CSI base as released: its kustomization's objects in order, rendered. */
+export async function buildCsiManifest(dir: string, root = repoRoot): Promise<string> {
+  const sources = await readSources(root, await kustomizationFiles(root, dir));
+  return renderManifests(sources.flatMap(parseManifests));
+}
+
+/** Writes the CSI driver's manifests for `version` under `out`; returns their directory. */
+export async function writeCsiRelease(out: string, version: string, root = repoRoot): Promise<string> {
+  const dir = join(out, 'csi-driver', version);
+  await mkdir(dir, { recursive: true });
+  for (const base of CSI_BASES) await writeFile(join(dir, base.file), await buildCsiManifest(base.dir, root));
+  return dir;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { version: { type: 'string' }, out: { type: 'string', default: join(repoRoot, 'out', 'release') } } });
   const version = values.version ?? (await defaultVersion());
@@ -334,4 +360,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const templates = provider.templates ? `, ${String(release.templates.length)} templates` : '';
     console.log(`wrote ${release.dir}: ${provider.componentsFile}, metadata.yaml${templates}`);
   }
+  console.log(`wrote ${await writeCsiRelease(values.out, version)}: ${CSI_BASES.map((b) => b.file).join(', ')}`);
 }

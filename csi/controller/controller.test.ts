@@ -1,14 +1,11 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { pino } from 'pino';
 import { DATA_VOLUME_TYPE, type DataVolume } from '../../lib/apis/cdi.js';
 import { Client } from '../../lib/kube/client.js';
 import { RestMapper } from '../../lib/kube/rest-mapper.js';
-import { FakeApiServer } from '../../lib/testing/fake-apiserver.js';
 import { rejection } from '../../lib/testing/rejection.js';
-import type { RpcTable } from '../server.js';
 import type { CsiError } from '../status.js';
-import { ControllerService } from './controller.js';
+import { fakeInfra, type FakeInfra } from './fake-infra.testdata.js';
 import { parseStorageClassEnforcement } from './storage-class-enforcement.js';
 
 const NS = 'acme-infra';
@@ -18,25 +15,11 @@ const MAPPINGS = [
   { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', resource: 'datavolumes', namespaced: true },
   { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', resource: 'virtualmachines', namespaced: true },
   { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', resource: 'virtualmachineinstances', namespaced: true },
+  { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', resource: 'volumesnapshots', namespaced: true },
 ];
 
-function setup(enforcement?: string): { api: FakeApiServer; rpc: (name: string, req: object) => Promise<Record<string, unknown>> } {
-  const api = new FakeApiServer();
-  const mapper = new RestMapper(api);
-  for (const m of MAPPINGS) {
-    api.serve(m);
-    mapper.register(m);
-  }
-  const infra = new Client({ transport: api, mapper, fieldManager: 'kvcloud-csi' });
-  const rpcs: RpcTable = new ControllerService({ infra, infraNamespace: NS, infraLabels: LABELS, storageClassEnforcement: parseStorageClassEnforcement(enforcement), log: pino({ level: 'silent' }), attachTimeoutMs: 200, pollIntervalMs: 20 }).rpcs();
-  return {
-    api,
-    rpc: async (name, req) => {
-      const fn = rpcs[name];
-      if (!fn) throw new Error(`no rpc ${name}`);
-      return (await fn(req as never)) as Record<string, unknown>;
-    },
-  };
+function setup(enforcement?: string): FakeInfra {
+  return fakeInfra(MAPPINGS, { infraNamespace: NS, infraLabels: LABELS, storageClassEnforcement: parseStorageClassEnforcement(enforcement), attachTimeoutMs: 200, pollIntervalMs: 20 });
 }
 
 const codeOf = async (p: Promise<unknown>): Promise<number> => ((await rejection(p, 'the RPC')) as CsiError).code;
@@ -62,7 +45,7 @@ describe('csi/controller', () => {
     expect(await codeOf(rpc('CreateVolume', { name: 'x' }))).to.equal(status.INVALID_ARGUMENT);
     expect(await codeOf(rpc('CreateVolume', { name: 'x', volume_capabilities: [{ mount: {}, access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' } }] }))).to.equal(status.INVALID_ARGUMENT);
     expect(await codeOf(rpc('CreateVolume', { name: 'x', volume_capabilities: [CAP], capacity_range: { required_bytes: 5, limit_bytes: 4 } }))).to.equal(status.OUT_OF_RANGE);
-    expect(await codeOf(rpc('CreateVolume', { name: 'x', volume_capabilities: [CAP], volume_content_source: { snapshot: { snapshot_id: 's' } } }))).to.equal(status.INVALID_ARGUMENT);
+    expect(await codeOf(rpc('CreateVolume', { name: 'x', volume_capabilities: [CAP], volume_content_source: { snapshot: { snapshot_id: 's' } } }))).to.equal(status.NOT_FOUND);
   });
 
   it("never touches another tenant's DataVolume: create conflicts, delete leaves it, validate and publish find nothing", async () => {

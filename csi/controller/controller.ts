@@ -9,13 +9,17 @@ import { ApiError, isAlreadyExists, isNotFound } from '../../lib/kube/api-error.
 import type { Client } from '../../lib/kube/client.js';
 import type { Logger } from '../../lib/observability/logger.js';
 import { checkWellFormed, unsupportedReason, volumeModeOf } from '../capabilities.js';
-import type { ControllerPublishVolumeRequest, ControllerUnpublishVolumeRequest, CreateVolumeRequest, ListVolumesRequest, ValidateVolumeCapabilitiesRequest, Volume } from '../csi-types.js';
+import type { ControllerExpandVolumeRequest, ControllerPublishVolumeRequest, ControllerUnpublishVolumeRequest, CreateVolumeRequest, ListVolumesRequest, ValidateVolumeCapabilitiesRequest, Volume } from '../csi-types.js';
 import { pollUntil } from '../poll.js';
 import type { RpcTable } from '../server.js';
 import { aborted, alreadyExists, failedPrecondition, invalidArgument, notFound } from '../status.js';
 import { VolumeLocks } from '../volume-locks.js';
-import { belongsTo, buildDataVolume, dataVolumeNameFor, mismatch, quantityBytes, volumeBytes } from './datavolume.js';
+import { resolveContentSource, sizeWithSource } from './content-source.js';
+import { belongsTo, buildDataVolume, dataVolumeNameFor, mismatch, quantityBytes } from './datavolume.js';
+import { controllerExpandVolume } from './expand.js';
 import { vmNameOf } from './node-id.js';
+import { page } from './page-token.js';
+import { SnapshotService } from './snapshot-service.js';
 import { enforceStorageClass, parseStorageClassEnforcement, type StorageClassEnforcement } from './storage-class-enforcement.js';
 import { CONTEXT_BUS, CONTEXT_SERIAL, DEFAULT_BUS, parseVolumeParameters } from './parameters.js';
 
@@ -33,36 +37,26 @@ export interface ControllerOptions {
   /** How long ControllerPublish/Unpublish wait for the VMI to report the volume Ready or gone. */
   attachTimeoutMs?: number;
   pollIntervalMs?: number;
+  /** How long CreateSnapshot waits for the infra snapshot to be ReadyToUse before answering that it is not yet. */
+  snapshotReadyWaitMs?: number;
 }
 
-const CONTROLLER_CAPABILITIES = ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'LIST_VOLUMES'] as const;
+const CONTROLLER_CAPABILITIES = ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'LIST_VOLUMES', 'EXPAND_VOLUME', 'CREATE_DELETE_SNAPSHOT', 'LIST_SNAPSHOTS', 'CLONE_VOLUME'] as const;
 
 /** The hot-plugged volume named `name` in a VM or VMI spec. */
 const hotplugged = (volumes: KubevirtVolume[] | undefined, name: string): boolean =>
   (volumes ?? []).some((v) => v.name === name && (v.dataVolume?.hotpluggable === true || v.persistentVolumeClaim?.hotpluggable === true));
 
-/** ListVolumes pages: the token names the last volume returned, so deletions between pages lose nothing. */
-function encodeToken(after: string): string {
-  return Buffer.from(JSON.stringify({ after })).toString('base64url');
-}
-function decodeToken(token: string): string {
-  try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString()) as { after?: unknown };
-    if (typeof parsed.after === 'string') return parsed.after;
-  } catch {
-    // not ours: reported below
-  }
-  throw aborted(`starting_token ${JSON.stringify(token)} was not issued by this plugin`);
-}
-
 export class ControllerService {
   private readonly locks = new VolumeLocks();
   private readonly attachTimeoutMs: number;
   private readonly pollIntervalMs: number;
+  private readonly snapshots: SnapshotService;
 
   constructor(private readonly opts: ControllerOptions) {
     this.attachTimeoutMs = opts.attachTimeoutMs ?? 120_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 250;
+    this.snapshots = new SnapshotService({ ...opts, ownDataVolume: (name) => this.ownDataVolume(name), pollIntervalMs: this.pollIntervalMs, readyWaitMs: opts.snapshotReadyWaitMs });
   }
 
   rpcs(): RpcTable {
@@ -74,6 +68,9 @@ export class ControllerService {
       ControllerUnpublishVolume: (req: ControllerUnpublishVolumeRequest) => this.unpublish(req),
       ValidateVolumeCapabilities: (req: ValidateVolumeCapabilitiesRequest) => this.validate(req),
       ListVolumes: (req: ListVolumesRequest) => this.listVolumes(req),
+      ...this.snapshots.rpcs(),
+      ControllerExpandVolume: (req: ControllerExpandVolumeRequest) =>
+        controllerExpandVolume(req, { infra: this.opts.infra, namespace: this.ns, locks: this.locks, dataVolume: (id) => this.ownDataVolume(id), log: this.opts.log, timeoutMs: this.attachTimeoutMs, intervalMs: this.pollIntervalMs }),
     };
   }
 
@@ -122,17 +119,18 @@ export class ControllerService {
       const reason = unsupportedReason(cap);
       if (reason) throw invalidArgument(reason);
     }
-    if (req.volume_content_source?.snapshot || req.volume_content_source?.volume) throw invalidArgument('volume_content_source: creating from a snapshot or a volume is not supported yet (no CLONE_VOLUME or CREATE_DELETE_SNAPSHOT capability)');
     const params = parseVolumeParameters(req.parameters);
     enforceStorageClass(this.opts.storageClassEnforcement ?? parseStorageClassEnforcement(undefined), params.infraStorageClassName);
+    const content = await resolveContentSource(req.volume_content_source, { snapshot: (id) => this.snapshots.ownSnapshot(id), volume: (id) => this.ownDataVolume(id) });
     const wanted = buildDataVolume({
       name,
       namespace: this.ns,
       labels: this.opts.infraLabels,
-      bytes: volumeBytes(req.capacity_range),
+      bytes: sizeWithSource(req.capacity_range, content.sourceBytes),
       volumeMode: volumeModeOf(caps),
       shared: caps.some((c) => c.access_mode?.mode === 'MULTI_NODE_MULTI_WRITER'),
       storageClassName: params.infraStorageClassName,
+      origin: content.origin,
     });
     return this.locks.run(name, 'CreateVolume', async () => {
       let dv = await this.opts.infra.get<DataVolume>(DATA_VOLUME_TYPE, { namespace: this.ns, name }, { direct: true });
@@ -149,7 +147,7 @@ export class ControllerService {
       if (!belongsTo(dv, this.opts.infraLabels)) throw alreadyExists(`volume ${name} exists in the infra namespace but does not belong to this tenant`);
       const why = mismatch(dv, wanted);
       if (why) throw alreadyExists(`volume ${name} already exists and is incompatible: ${why}`);
-      return { volume: this.volumeOf(dv, params.bus) };
+      return { volume: { ...this.volumeOf(dv, params.bus), ...(req.volume_content_source ? { content_source: req.volume_content_source } : {}) } };
     });
   }
 
@@ -282,19 +280,12 @@ export class ControllerService {
   }
 
   private async listVolumes(req: ListVolumesRequest): Promise<object> {
-    const max = req.max_entries ?? 0;
-    if (max < 0) throw invalidArgument('max_entries may not be negative');
-    const after = req.starting_token ? decodeToken(req.starting_token) : undefined;
+    if ((req.max_entries ?? 0) < 0) throw invalidArgument('max_entries may not be negative');
     const selector = Object.entries(this.opts.infraLabels).map(([k, v]) => `${k}=${v}`).join(',');
     const dvs = (await this.opts.infra.list<DataVolume>(DATA_VOLUME_TYPE, { namespace: this.ns, direct: true, ...(selector ? { labelSelector: selector } : {}) }))
       .filter((dv) => !dv.metadata.deletionTimestamp)
-      .sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1))
-      .filter((dv) => after === undefined || (dv.metadata.name ?? '') > after);
-    const page = max > 0 ? dvs.slice(0, max) : dvs;
-    const last = page.at(-1)?.metadata.name;
-    return {
-      entries: page.map((dv) => ({ volume: this.volumeOf(dv) })),
-      ...(page.length < dvs.length && last ? { next_token: encodeToken(last) } : {}),
-    };
+      .sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
+    const { entries, next_token } = page(dvs, (dv) => dv.metadata.name ?? '', req);
+    return { entries: entries.map((dv) => ({ volume: this.volumeOf(dv) })), ...(next_token ? { next_token } : {}) };
   }
 }

@@ -75,6 +75,7 @@ describe('csi/controller/datavolume', () => {
     { name: 'another size', other: { ...base, bytes: 2 * base.bytes }, want: /not 134217728 bytes/ },
     { name: 'another volume mode', other: { ...base, volumeMode: 'Block' as const }, want: /volume mode is Filesystem, not Block/ },
     { name: 'another infra class', other: { ...base, storageClassName: 'fast' }, want: /storage class is \(default\), not fast/ },
+    { name: 'another origin', other: { ...base, origin: { kind: 'snapshot' as const, name: 'snap-1' } }, want: /created from blank, not snapshot snap-1/ },
   ];
   for (const tc of repeats) {
     it(`judges a repeated CreateVolume with ${tc.name}`, () => {

@@ -1,8 +1,10 @@
 // The infra DataVolume behind a tenant volume, as pure functions: named after the CreateVolume request (the
 // volume ID), labelled with the tenant's infra labels (what ties it to the tenant, and what every later RPC
-// checks before touching it), blank, of exactly the requested size.
+// checks before touching it), of exactly the requested size; blank, restored from an infra VolumeSnapshot, or a
+// clone of another of the tenant's volumes.
 import { createHash } from 'node:crypto';
-import { DATA_VOLUME_TYPE, type DataVolume } from '../../lib/apis/cdi.js';
+import { DATA_VOLUME_TYPE, type DataVolume, type DataVolumeSpec } from '../../lib/apis/cdi.js';
+import type { KubeObject } from '../../lib/kube/object.js';
 import type { CapacityRange } from '../csi-types.js';
 import { invalidArgument, outOfRange } from '../status.js';
 
@@ -44,6 +46,34 @@ export function quantityBytes(q: string | number | undefined): number | undefine
   return Number(m[1]) * (SUFFIXES[m[2] ?? ''] ?? 1);
 }
 
+/**
+ * Where a volume's data comes from. A snapshot restores through CDI's snapshot source; a clone names the source
+ * volume's claim as the claim's dataSourceRef (a CSI clone by the infra storage), as kubevirt/csi-driver does,
+ * because CDI's own clone of a claim waits until no pod uses it and a tenant volume is in use by its VM.
+ */
+export type VolumeOrigin = { kind: 'blank' } | { kind: 'snapshot'; name: string } | { kind: 'volume'; name: string };
+
+/** The DataVolume fields that carry an origin. */
+function originFields(origin: VolumeOrigin, namespace: string): { source?: DataVolumeSpec['source']; dataSourceRef?: { kind: string; name: string } } {
+  switch (origin.kind) {
+    case 'blank':
+      return { source: { blank: {} } };
+    case 'snapshot':
+      return { source: { snapshot: { namespace, name: origin.name } } };
+    case 'volume':
+      return { dataSourceRef: { kind: 'PersistentVolumeClaim', name: origin.name } };
+  }
+}
+
+/** The origin of a DataVolume in words ("blank", "snapshot <name>", "volume <name>"); undefined for one the driver would not make. */
+export function originOf(dv: DataVolume): string | undefined {
+  const ref = (dv.spec?.storage ?? dv.spec?.pvc)?.dataSourceRef;
+  if (dv.spec?.source?.blank && !ref) return 'blank';
+  if (dv.spec?.source?.snapshot && !ref) return `snapshot ${dv.spec.source.snapshot.name}`;
+  if (!dv.spec?.source && ref?.kind === 'PersistentVolumeClaim') return `volume ${ref.name}`;
+  return undefined;
+}
+
 export interface DataVolumeRequest {
   name: string;
   namespace: string;
@@ -53,9 +83,12 @@ export interface DataVolumeRequest {
   /** ReadWriteMany for shared block volumes (live migration), else ReadWriteOnce. */
   shared: boolean;
   storageClassName: string | undefined;
+  /** Default: blank. */
+  origin?: VolumeOrigin;
 }
 
 export function buildDataVolume(req: DataVolumeRequest): DataVolume {
+  const { source, dataSourceRef } = originFields(req.origin ?? { kind: 'blank' }, req.namespace);
   return {
     ...DATA_VOLUME_TYPE,
     metadata: {
@@ -65,20 +98,21 @@ export function buildDataVolume(req: DataVolumeRequest): DataVolume {
       annotations: { [DELETE_AFTER_COMPLETION_ANNOTATION]: 'false' },
     },
     spec: {
-      source: { blank: {} },
+      ...(source ? { source } : {}),
       storage: {
         accessModes: [req.shared ? 'ReadWriteMany' : 'ReadWriteOnce'],
         volumeMode: req.volumeMode,
         resources: { requests: { storage: String(req.bytes) } },
         ...(req.storageClassName !== undefined ? { storageClassName: req.storageClassName } : {}),
+        ...(dataSourceRef ? { dataSourceRef } : {}),
       },
     },
   };
 }
 
-/** True when the DataVolume carries every one of the tenant's labels: only then is it this tenant's volume. */
-export function belongsTo(dv: DataVolume, labels: Record<string, string>): boolean {
-  return Object.entries(labels).every(([k, v]) => dv.metadata.labels?.[k] === v);
+/** True when the object (DataVolume, VolumeSnapshot) carries every one of the tenant's labels: only then is it this tenant's. */
+export function belongsTo(obj: KubeObject, labels: Record<string, string>): boolean {
+  return Object.entries(labels).every(([k, v]) => obj.metadata.labels?.[k] === v);
 }
 
 /** Why an existing DataVolume does not match a repeated CreateVolume; undefined when it does. */
@@ -89,6 +123,8 @@ export function mismatch(existing: DataVolume, wanted: DataVolume): string | und
   if (quantityBytes(a.resources?.requests?.storage) !== want) return `it has ${String(a.resources?.requests?.storage ?? 'no size')}, not ${String(want)} bytes`;
   if ((a.volumeMode ?? 'Filesystem') !== (b.volumeMode ?? 'Filesystem')) return `its volume mode is ${a.volumeMode ?? 'Filesystem'}, not ${b.volumeMode ?? 'Filesystem'}`;
   if (a.storageClassName !== b.storageClassName) return `its infra storage class is ${a.storageClassName ?? '(default)'}, not ${b.storageClassName ?? '(default)'}`;
-  if (!existing.spec?.source?.blank) return 'it was not created blank';
+  const had = originOf(existing) ?? 'another source';
+  const asked = originOf(wanted) ?? 'another source';
+  if (had !== asked) return `it was created from ${had}, not ${asked}`;
   return undefined;
 }

@@ -115,8 +115,8 @@ describe('csi/node', () => {
     expect(await stat(target).catch(() => 'gone')).to.equal('gone');
   });
 
-  it('reports the node ID and its stage and stats capabilities', async () => {
+  it('reports the node ID and its stage, stats and expansion capabilities', async () => {
     expect(await rpc('NodeGetInfo', {})).to.deep.equal({ node_id: 'acme/worker-1' });
-    expect(await rpc('NodeGetCapabilities', {})).to.deep.equal({ capabilities: [{ rpc: { type: 'STAGE_UNSTAGE_VOLUME' } }, { rpc: { type: 'GET_VOLUME_STATS' } }] });
+    expect(await rpc('NodeGetCapabilities', {})).to.deep.equal({ capabilities: [{ rpc: { type: 'STAGE_UNSTAGE_VOLUME' } }, { rpc: { type: 'GET_VOLUME_STATS' } }, { rpc: { type: 'EXPAND_VOLUME' } }] });
   });
 });

@@ -8,13 +8,14 @@ import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../../lib/observability/logger.js';
 import { checkWellFormed, DEFAULT_FS_TYPE, isReadOnlyMode, unsupportedReason } from '../capabilities.js';
-import type { NodeGetVolumeStatsRequest, NodePublishVolumeRequest, NodeStageVolumeRequest, NodeUnpublishVolumeRequest, NodeUnstageVolumeRequest } from '../csi-types.js';
+import type { NodeExpandVolumeRequest, NodeGetVolumeStatsRequest, NodePublishVolumeRequest, NodeStageVolumeRequest, NodeUnpublishVolumeRequest, NodeUnstageVolumeRequest } from '../csi-types.js';
 import { CONTEXT_SERIAL } from '../controller/parameters.js';
 import { pollUntil } from '../poll.js';
 import type { RpcTable } from '../server.js';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../status.js';
 import { VolumeLocks } from '../volume-locks.js';
 import type { DeviceFinder } from './device.js';
+import { nodeExpandVolume, systemGrower, type FilesystemGrower } from './expand.js';
 import { missingTools, NODE_TOOLS, type Mounter } from './mounts.js';
 
 const run = promisify(execFile);
@@ -23,12 +24,14 @@ export interface NodeOptions {
   nodeId: string;
   devices: DeviceFinder;
   mounter: Mounter;
+  /** Grows filesystems for NodeExpandVolume; default resize2fs/xfs_growfs. */
+  grower?: FilesystemGrower;
   log: Logger;
   /** How long staging waits for the disk to show up in the VM (udev lag). */
   deviceWaitMs?: number;
 }
 
-const NODE_CAPABILITIES = ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS'] as const;
+const NODE_CAPABILITIES = ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME'] as const;
 
 function required(value: string | undefined, field: string): string {
   if (!value) throw invalidArgument(`${field} is required`);
@@ -56,6 +59,7 @@ export class NodeService {
       NodePublishVolume: (req: NodePublishVolumeRequest) => this.publish(req),
       NodeUnpublishVolume: (req: NodeUnpublishVolumeRequest) => this.unpublish(req),
       NodeGetVolumeStats: (req: NodeGetVolumeStatsRequest) => this.stats(req),
+      NodeExpandVolume: (req: NodeExpandVolumeRequest) => nodeExpandVolume(req, { locks: this.locks, mounter: this.opts.mounter, grower: this.opts.grower ?? systemGrower, log: this.opts.log }),
     };
   }
 

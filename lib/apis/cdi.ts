@@ -30,6 +30,8 @@ export interface PersistentVolumeClaimSpec {
   volumeName?: string;
   selector?: LabelSelector;
   dataSource?: { apiGroup?: string; kind: string; name: string };
+  /** A populated claim: its data comes from this object (a PersistentVolumeClaim: a CSI clone by the storage). */
+  dataSourceRef?: { apiGroup?: string; kind: string; name: string; namespace?: string };
 }
 
 /** Like a PVC spec, but CDI fills access and volume modes from the StorageProfile when omitted. */

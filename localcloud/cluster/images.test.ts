@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
+import { parse } from 'yaml';
 import { containerArgv, ExecutableNotFoundError, ImageNotMappedError, parseImageReference, resolveImage, TEST_ECHO_IMAGE, TEST_SHELL_IMAGE, type LocalImage } from './images.js';
 import { upstreamVersion } from '../versions.js';
+import { cacheDir } from '../binaries.js';
 import { DEFAULT_COREDNS_TAG } from '../../providers/controlplane/tenant/coredns.js';
 import { DEFAULT_CLUSTER_AUTOSCALER_IMAGE } from '../../providers/autoscaler/cluster-autoscaler-objects.js';
 
@@ -71,6 +74,26 @@ describe('image to local program mapping', () => {
     expect(byArgs[2]).to.equal('--cloud-provider=kubevirt');
     expect(containerArgv(image, ['/bin/kubevirt-cloud-controller-manager'], ['--cloud-provider=kubevirt'])).to.deep.equal(byArgs);
     expect(() => containerArgv(image, ['sh'], undefined)).to.throw(ExecutableNotFoundError, /it has kubevirt-cloud-controller-manager/);
+  });
+
+  it('runs every image of config/csi/controller: the driver compiled from csi/main.ts, the sidecars as the binaries `make tools` builds at the pinned versions', async () => {
+    const deployment = parse(readFileSync(new URL('../../config/csi/controller/deployment.yaml', import.meta.url), 'utf8')) as { spec: { template: { spec: { containers: { name: string; image: string }[] } } } };
+    const containers = deployment.spec.template.spec.containers;
+    expect(containers.map((c) => c.name)).to.deep.equal(['csi-driver', 'csi-provisioner', 'csi-attacher', 'csi-resizer', 'csi-snapshotter']);
+    for (const c of containers) {
+      const image = await resolveImage(c.image).then(
+        (i) => i,
+        (e: unknown) => e as Error,
+      );
+      if (c.name === 'csi-driver') {
+        expect(image instanceof Error ? image.message : image.entrypoint[1]).to.match(/\/out\/js\/[0-9a-f]{16}\/csi\/main\.js$/);
+        // csi.proto comes with the image: the cache it was fetched into, not the pod's own HOME.
+        expect(image instanceof Error ? {} : image.env).to.deep.equal({ PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', KVCLOUD_CACHE: cacheDir() });
+      }
+      // Resolved when `make tools` built it; otherwise refused with the way to build it, never unmapped.
+      else if (image instanceof Error) expect(image.message, c.image).to.include(`e2e/tools/build.sh ${c.name}`);
+      else expect(image.entrypoint[0], c.image).to.match(new RegExp(`/bin/${c.name}-v[0-9.]+/${c.name}$`));
+    }
   });
 
   it('runs the cluster-autoscaler image from the binary $CLUSTER_AUTOSCALER names, and says so when it names none or is unset', async () => {

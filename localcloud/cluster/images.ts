@@ -63,6 +63,8 @@ function onPath(name: string): string | undefined {
 
 interface ImagePrograms {
   entrypoint: string[];
+  /** The image's own environment beside PATH. */
+  env?: Record<string, string>;
   /** The argv of each executable by basename; undefined for the shell image, which uses the machine's PATH. */
   programs?: Record<string, string[]>;
 }
@@ -152,6 +154,16 @@ const kvcloudComponent = (main: string, upstreamExecutable?: string): CatalogEnt
   },
 });
 
+// The CSI sidecars (registry.k8s.io/sig-storage/<tool>:<version>) run the binaries `make tools` builds at the version
+// versions.env pins; `programs` names each executable the tool's directory holds.
+const csiSidecar = (tool: string, versionKey: string, programs: string[] = [tool]): CatalogEntry => ({
+  tags: () => [pinnedVersion(versionKey) ?? `(${versionKey} is not pinned in versions.env)`],
+  resolve: () => {
+    const paths = programs.map((p) => builtProgram(tool, pinnedVersion(versionKey) ?? '', p));
+    return Promise.resolve({ entrypoint: [paths[0] ?? ''], programs: Object.fromEntries(programs.map((p, i) => [p, [paths[i] ?? '']])) });
+  },
+});
+
 // A peer's image whose program is a binary built elsewhere and named by the environment variable `variable`, at the
 // tag of the image the component asks for by default.
 const peerBinary = (variable: string, image: string, file: string): CatalogEntry => ({
@@ -197,6 +209,19 @@ const catalog: Record<string, CatalogEntry> = {
   // The tenants' cloud controller manager (the default cluster template runs one per tenant); upstream's kccm
   // manifests run it as /bin/kubevirt-cloud-controller-manager.
   'ghcr.io/kvcloud/ccm': kvcloudComponent('ccm/main.ts', 'kubevirt-cloud-controller-manager'),
+  // The tenants' CSI driver (the default cluster template runs its controller per tenant, the node plugin DaemonSet
+  // in the tenant); upstream's image runs the driver as its entrypoint too.
+  // Its image ships csi.proto and the kubelet registration api.proto beside the program: here, in the cache `make tools`
+  // fetches them into, which the pod's own HOME would hide.
+  'ghcr.io/kvcloud/csi-driver': {
+    tags: () => [KVCLOUD_IMAGE_TAG],
+    resolve: () => Promise.resolve({ entrypoint: kvcloudMain('csi/main.ts'), programs: {}, env: { KVCLOUD_CACHE: cacheDir() } }),
+  },
+  'registry.k8s.io/sig-storage/csi-provisioner': csiSidecar('csi-provisioner', 'EXTERNAL_PROVISIONER_VERSION'),
+  'registry.k8s.io/sig-storage/csi-attacher': csiSidecar('csi-attacher', 'EXTERNAL_ATTACHER_VERSION'),
+  'registry.k8s.io/sig-storage/csi-resizer': csiSidecar('csi-resizer', 'EXTERNAL_RESIZER_VERSION'),
+  'registry.k8s.io/sig-storage/csi-snapshotter': csiSidecar('csi-snapshotter', 'EXTERNAL_SNAPSHOTTER_VERSION'),
+  'registry.k8s.io/sig-storage/snapshot-controller': csiSidecar('csi-snapshotter', 'EXTERNAL_SNAPSHOTTER_VERSION', ['snapshot-controller']),
   // cluster-autoscaler is not on the Go module proxy, so `make tools` cannot build it: a binary given by path runs it.
   'registry.k8s.io/autoscaling/cluster-autoscaler': peerBinary('CLUSTER_AUTOSCALER', DEFAULT_CLUSTER_AUTOSCALER_IMAGE, 'cluster-autoscaler'),
   // The OS inside a simulated KubeVirt VM: the KubeVirt simulator's virt-launcher pods run it (simulators/guest).
@@ -213,14 +238,14 @@ export async function resolveImage(reference: string): Promise<LocalImage> {
   if (tag === undefined || !tags.includes(tag)) {
     throw new ImageNotMappedError(`image "${reference}": ${repository} is available locally only as ${tags.join(', ')}`);
   }
-  const { entrypoint, programs } = await entry.resolve(tag);
+  const { entrypoint, programs, env } = await entry.resolve(tag);
   const findProgram = programs
     ? (name: string) => programs[basename(name)]
     : (name: string) => {
         const path = name.startsWith('/') ? (executable(name) ? name : undefined) : onPath(name);
         return path === undefined ? undefined : [path];
       };
-  return { reference, entrypoint, findProgram, programNames: programs ? Object.keys(programs) : ['anything on PATH'], env: { PATH: DEFAULT_PATH } };
+  return { reference, entrypoint, findProgram, programNames: programs ? Object.keys(programs) : ['anything on PATH'], env: { PATH: DEFAULT_PATH, ...env } };
 }
 
 /** Every reference (repository:tag) the catalog serves: what a node's image store lists (the guest's CRI ListImages). */

@@ -46,6 +46,8 @@ export interface CsiDriver {
   node: GrpcClient;
   /** NodeStage/NodeUnstage are served (STAGE_UNSTAGE_VOLUME). */
   stages: boolean;
+  /** NodeExpandVolume is served (EXPAND_VOLUME): the kubelet grows filesystems of volumes whose PV grew. */
+  expands: boolean;
 }
 
 export interface CsiPluginsOptions {
@@ -155,7 +157,8 @@ export class CsiPlugins {
           ...(nodeInfo.max_volumes_per_node ? { allocatable: { count: nodeInfo.max_volumes_per_node } } : {}),
         };
         await this.updateCSINode(info.name, entry);
-        this.drivers.set(info.name, { name: info.name, nodeID: entry.nodeID, node, stages: caps.capabilities?.some((c) => c.rpc?.type === 'STAGE_UNSTAGE_VOLUME') ?? false, socket });
+        const served = (type: string) => caps.capabilities?.some((c) => c.rpc?.type === type) ?? false;
+        this.drivers.set(info.name, { name: info.name, nodeID: entry.nodeID, node, stages: served('STAGE_UNSTAGE_VOLUME'), expands: served('EXPAND_VOLUME'), socket });
         await this.applyNodeAnnotations();
       } catch (err) {
         node.close();

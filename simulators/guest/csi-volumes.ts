@@ -3,6 +3,7 @@
 // controller's VolumeAttachment says attached (external-attacher's ControllerPublishVolume hot-plugged the disk),
 // stages it once per node and publishes it into the pod, where the containers bind it. On pod deletion it
 // unpublishes, unstages the last user and drops the volume from volumesInUse, so the controller may detach safely.
+// A published volume whose PV grew gets its filesystem grown on the node (csi-expansion.ts).
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -14,12 +15,15 @@ import { VolumeSetupError, type ClaimVolumes } from '../../localcloud/cluster/po
 import { NODE } from '../../localcloud/node-object.js';
 import { defaultRegistrationProtoPath } from '../../csi/registration.js';
 import { defaultCsiProtoPath } from '../../csi/spec.js';
+import type { VolumeCapability } from '../../csi/csi-types.js';
+import { parseQuantity } from '../../localcloud/cluster/quantity.js';
+import { expandIfGrown } from './csi-expansion.js';
 import { CsiPlugins, unary, type CsiDriver, type CsiPluginsOptions } from './csi-plugins.js';
 import { attachmentName, publishPath, stagingPath, uniqueVolumeName, volumeCapability, type CsiVolumeRef } from './csi-volume-layout.js';
 
 interface PersistentVolumeClaim extends KubeObject {
   spec: { volumeName?: string };
-  status?: { phase?: string };
+  status?: { phase?: string; capacity?: { storage?: string } };
 }
 
 interface PersistentVolume extends KubeObject {
@@ -36,6 +40,7 @@ interface VolumeAttachment extends KubeObject {
 }
 
 const PVC = { apiVersion: 'v1', kind: 'PersistentVolumeClaim' } as const;
+const RESIZE_PASS_MS = 1_000;
 const PV = { apiVersion: 'v1', kind: 'PersistentVolume' } as const;
 const VOLUME_ATTACHMENT = { apiVersion: 'storage.k8s.io/v1', kind: 'VolumeAttachment' } as const;
 
@@ -43,6 +48,8 @@ interface Published extends CsiVolumeRef {
   podUID: string;
   target: string;
   driverClient: CsiDriver;
+  claim: { namespace: string; name: string };
+  capability: VolumeCapability;
 }
 
 interface Staged {
@@ -66,6 +73,9 @@ export class CsiVolumes implements ClaimVolumes {
   private readonly staged = new Map<string, Staged>();
   /** node.status.volumesInUse: each volume being set up or in use here, with the UIDs of the pods that want it. */
   private readonly inUse = new Map<string, Set<string>>();
+  /** By unique volume name: the claim's capacity when mounted, raised by each node expansion (the kubelet's claimSize). */
+  private readonly sizes = new Map<string, number>();
+  private expanding = false;
   private reported = '';
   /** One volume operation at a time: stage/unstage decisions depend on what the others did. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -142,7 +152,8 @@ export class CsiVolumes implements ClaimVolumes {
     await unary(driver.node, 'NodePublishVolume', { ...common, ...(staging ? { staging_target_path: staging } : {}), target_path: target, readonly }).catch((err: unknown) => {
       throw new VolumeSetupError(`NodePublishVolume of ${ref.pvName}: ${(err as Error).message}`, { cause: err });
     });
-    this.published.set(key, { ...ref, podUID, target, driverClient: driver });
+    this.published.set(key, { ...ref, podUID, target, driverClient: driver, claim: { namespace, name: claimName }, capability });
+    if (!this.sizes.has(unique)) this.sizes.set(unique, pvc.status.capacity?.storage ? parseQuantity(pvc.status.capacity.storage) : 0);
     this.log.info({ volume: ref.pvName, pod: `${namespace}/${pod.metadata.name ?? ''}`, target }, 'published volume');
     return target;
   }
@@ -155,6 +166,7 @@ export class CsiVolumes implements ClaimVolumes {
       this.log.info({ volume: p.pvName, target: p.target }, 'unpublished volume');
       const unique = uniqueVolumeName(p.driver, p.volumeHandle);
       if ([...this.published.values()].some((o) => uniqueVolumeName(o.driver, o.volumeHandle) === unique)) continue;
+      this.sizes.delete(unique);
       const staged = this.staged.get(unique);
       if (staged) {
         await unary(staged.driverClient.node, 'NodeUnstageVolume', { volume_id: p.volumeHandle, staging_target_path: staged.path });
@@ -168,6 +180,31 @@ export class CsiVolumes implements ClaimVolumes {
       if (pods.size === 0) this.inUse.delete(unique);
     }
     await this.reportInUse();
+  }
+
+  /**
+   * The volume manager's resize pass (csi-expansion.ts) over each volume published here, in line with the other
+   * volume operations; a pass still queued or running makes the next one a no-op.
+   */
+  expandGrownVolumes(): Promise<void> {
+    if (this.expanding) return Promise.resolve();
+    this.expanding = true;
+    return this.serially(async () => {
+      const seen = new Set<string>();
+      for (const p of this.published.values()) {
+        const unique = uniqueVolumeName(p.driver, p.volumeHandle);
+        if (seen.has(unique)) continue;
+        seen.add(unique);
+        const mounted = { ...p, driver: p.driverClient, stagingPath: this.staged.get(unique)?.path, volumePath: p.target, sizeBytes: this.sizes.get(unique) ?? 0 };
+        try {
+          this.sizes.set(unique, await expandIfGrown(mounted, this.opts.client, this.log));
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message, volume: p.pvName }, 'volume expansion failed; retrying on the next pass');
+        }
+      }
+    }).finally(() => {
+      this.expanding = false;
+    });
   }
 
   /** node.status.volumesInUse, sorted as the kubelet writes it; written only when it changed. */
@@ -202,5 +239,14 @@ export async function startCsi(opts: Omit<CsiPluginsOptions, 'csiProto' | 'regis
     await plugins.stop();
     return undefined;
   }
-  return { claims: new CsiVolumes({ client: opts.client, nodeName: opts.nodeName, kubeletDir: opts.kubeletDir, drivers: plugins, log: opts.log }), stop: () => plugins.stop() };
+  const claims = new CsiVolumes({ client: opts.client, nodeName: opts.nodeName, kubeletDir: opts.kubeletDir, drivers: plugins, log: opts.log });
+  // The kubelet's volume manager looks at mounted volumes' sizes on every pass of its loop; a second is enough here.
+  const resizes = setInterval(() => void claims.expandGrownVolumes(), RESIZE_PASS_MS);
+  return {
+    claims,
+    stop: () => {
+      clearInterval(resizes);
+      return plugins.stop();
+    },
+  };
 }

@@ -1,4 +1,5 @@
-// KubeVirt's and CDI's own CRDs (all of them), as `make tools` generated them from the pinned releases, installed
+// KubeVirt's and CDI's own CRDs (all of them), as `make tools` generated them from the pinned releases, and the
+// VolumeSnapshot CRDs of external-snapshotter (infra snapshots are what tenant snapshots are made of), installed
 // when the cluster does not have them yet (a cluster shared by several suites keeps the first install).
 import { readFileSync } from 'node:fs';
 import type { Client } from '../../lib/kube/client.js';
@@ -19,6 +20,7 @@ export function upstreamCRDs(): KubeObject[] {
   const text = [
     readFileSync(toolArtifact('kubevirt-crds', 'KUBEVIRT_VERSION', 'crds.yaml'), 'utf8'),
     readFileSync(toolArtifact('cdi-crds', 'CDI_VERSION', 'crds.yaml'), 'utf8'),
+    readFileSync(toolArtifact('csi-snapshotter', 'EXTERNAL_SNAPSHOTTER_VERSION', 'crds.yaml'), 'utf8'),
   ].join('\n---\n');
   return parseManifests(text).filter((o) => o.kind === CRD.kind);
 }
@@ -26,7 +28,15 @@ export function upstreamCRDs(): KubeObject[] {
 const established = (crd: CRDObject | undefined): boolean => crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
 
 /** The kinds the simulator serves: it starts once these are Established; the rest settle meanwhile. */
-const SERVED = new Set(['virtualmachines.kubevirt.io', 'virtualmachineinstances.kubevirt.io', 'virtualmachineinstancemigrations.kubevirt.io', 'datavolumes.cdi.kubevirt.io']);
+const SERVED = new Set([
+  'virtualmachines.kubevirt.io',
+  'virtualmachineinstances.kubevirt.io',
+  'virtualmachineinstancemigrations.kubevirt.io',
+  'datavolumes.cdi.kubevirt.io',
+  'volumesnapshots.snapshot.storage.k8s.io',
+  'volumesnapshotcontents.snapshot.storage.k8s.io',
+  'volumesnapshotclasses.snapshot.storage.k8s.io',
+]);
 
 export async function installUpstreamCRDs(client: Client): Promise<void> {
   const crds = upstreamCRDs();

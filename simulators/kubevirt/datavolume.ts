@@ -2,7 +2,9 @@
 // a PersistentVolume provisioned for it so kube-controller-manager binds the two, then the import phases
 // (ImportScheduled -> ImportInProgress -> Succeeded). There is no network to import from here: an import
 // succeeds after a short delay, except from a host under the reserved .invalid domain, which fails the way an
-// unreachable endpoint fails upstream (phase Failed, Running=False with reason Error).
+// unreachable endpoint fails upstream (phase Failed, Running=False with reason Error). A restore or clone has
+// its source's data copied into the new volume's backing file before the volume is provisioned, so the claim binds
+// (and a VM can attach it) only once the data is in.
 import { ownerReferenceTo } from '../../lib/controller/owner-references.js';
 import { done, requeueAfter, type ReconcileContext, type Reconciler, type Result } from '../../lib/controller/reconciler.js';
 import { isAlreadyExists } from '../../lib/kube/api-error.js';
@@ -11,10 +13,16 @@ import { DATA_VOLUME_TYPE, type DataVolume, type DataVolumeCondition, type DataV
 import { PERSISTENT_VOLUME, PERSISTENT_VOLUME_CLAIM, type PersistentVolume, type PersistentVolumeClaim } from './storage-api.js';
 import { CDI_APP, CDI_APP_LABEL, CDI_IMPORT_ENDPOINT_ANNOTATION } from './labels.js';
 import { persistentVolumeFor } from './persistent-volume.js';
+import { backingFileOf } from './loop-devices.js';
+import { copyVolumeData } from './snapshot-data.js';
+import { populationFile, populationSourceOf } from './volume-population.js';
+import { parseQuantity } from '../../localcloud/cluster/quantity.js';
 
 export interface DataVolumeControllerDeps {
   /** How long an import takes; default 500 ms. */
   importDurationMs?: number | undefined;
+  /** Where volumes' backing files live: restores and clones copy their source's data there. */
+  volumesDir: string;
 }
 
 const DEFAULT_SIZE = '1Gi';
@@ -74,7 +82,7 @@ function putDvCondition(dv: DataVolume, next: Omit<DataVolumeCondition, 'lastHea
 }
 
 export class DataVolumeReconciler implements Reconciler<DataVolume> {
-  constructor(private readonly deps: DataVolumeControllerDeps = {}) {}
+  constructor(private readonly deps: DataVolumeControllerDeps) {}
 
   async reconcile(dv: DataVolume, ctx: ReconcileContext): Promise<Result> {
     if (dv.metadata.deletionTimestamp) return done(); // the claim goes with it through its owner reference
@@ -91,7 +99,7 @@ export class DataVolumeReconciler implements Reconciler<DataVolume> {
       return done();
     }
     putDvCondition(dv, { type: 'Bound', status: 'True', reason: 'Bound', message: `PVC ${name} Bound` });
-    const cloning = dv.spec?.source?.pvc !== undefined;
+    const cloning = populationSourceOf(dv) !== undefined;
     switch (status.phase ?? '') {
       case '':
       case 'Pending':
@@ -150,6 +158,14 @@ export class DataVolumeReconciler implements Reconciler<DataVolume> {
     if (claim && claim.status?.phase !== 'Bound') {
       const volume = persistentVolumeFor(claim);
       if (!(await ctx.cache.get<PersistentVolume>(PERSISTENT_VOLUME, { name: volume.metadata.name ?? '' }))) {
+        const population = await populationFile(dv, this.deps.volumesDir, ctx);
+        if (!population.ready) {
+          ctx.log.debug({ waiting: population.waiting }, 'waiting for the source before provisioning');
+          return claim; // the source's watch brings us back
+        }
+        // Read past the cache: a volume already made may be attached, and its data is no longer ours to replace.
+        const made = population.file ? await ctx.client.get<PersistentVolume>(PERSISTENT_VOLUME, { name: volume.metadata.name ?? '' }, { direct: true }) : undefined;
+        if (population.file && !made) await copyVolumeData(population.file, backingFileOf(this.deps.volumesDir, volume.metadata.name ?? ''), parseQuantity(volume.spec.capacity.storage ?? '0'));
         try {
           await ctx.client.create(volume);
         } catch (err) {

@@ -7,6 +7,7 @@
 //   await kubevirt.stop();
 import type { KubeConfig } from '@kubernetes/client-node';
 import { DATA_VOLUME_TYPE, type DataVolume } from '../../lib/apis/cdi.js';
+import { VOLUME_SNAPSHOT_TYPE, type VolumeSnapshot } from '../../lib/apis/snapshot.js';
 import { NODE_TYPE, type Node } from '../../lib/apis/core.js';
 import {
   VIRTUAL_MACHINE_INSTANCE_MIGRATION_TYPE,
@@ -27,6 +28,7 @@ import { createLogger, type Logger } from '../../lib/observability/logger.js';
 import { POD } from '../../localcloud/cluster/pod-api.js';
 import { runDir } from '../../localcloud/run-dir.js';
 import { startAdmissionWebhook, type AdmissionWebhook } from './admission-webhook.js';
+import { ClaimResizeReconciler } from './claim-resize.js';
 import { installUpstreamCRDs } from './crds.js';
 import { DataVolumeReconciler } from './datavolume.js';
 import { drainTainted, EvacuationReconciler } from './evacuation.js';
@@ -37,10 +39,13 @@ import { MIGRATION_JOB_NAME_ANNOTATION } from './labels.js';
 import { MigrationReconciler } from './migration.js';
 import { provisionedByUs, ReleasedVolumeReconciler } from './persistent-volume.js';
 import { PERSISTENT_VOLUME, PERSISTENT_VOLUME_CLAIM, type PersistentVolume, type PersistentVolumeClaim } from './storage-api.js';
+import { ensureStorageClass } from './storage-class.js';
 import { startSubresourceServer, type SubresourceServer } from './subresource-server.js';
 import { VirtHandlerReconciler } from './virt-handler.js';
 import { VmReconciler } from './vm-controller.js';
 import { VmiReconciler } from './vmi-controller.js';
+import { populationSourceOf } from './volume-population.js';
+import { ensureSnapshotClass, VolumeSnapshotReconciler } from './volume-snapshot.js';
 
 export { DEFAULT_LAUNCHER_IMAGE } from './launcher-pod.js';
 export type { LauncherRuntime } from './launcher-runtime.js';
@@ -99,6 +104,8 @@ export async function startKubevirtSimulator(opts: KubevirtSimulatorOptions): Pr
   const log = opts.log ?? createLogger({ level: 'warn', component: 'kubevirt-simulator' });
   const manager = await Manager.create({ component: 'kubevirt-simulator', flags: FLAGS, kubeConfig, log, gracefulShutdownMs: 5_000 });
   await installUpstreamCRDs(manager.client);
+  await ensureStorageClass(manager.client);
+  await ensureSnapshotClass(manager.client);
 
   const launcher = { image: opts.launcherImage ?? DEFAULT_LAUNCHER_IMAGE, args: opts.launcherArgs };
   const vmis = (await manager.cache.informerFor<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE)).store;
@@ -153,19 +160,47 @@ export async function startKubevirtSimulator(opts: KubevirtSimulatorOptions): Pr
     })
     .complete(new MigrationReconciler(launcher));
 
+  const volumesDir = opts.volumesDir ?? join(runDir(), 'kubevirt-volumes');
+  const dataVolumes = (await manager.cache.informerFor<DataVolume>(DATA_VOLUME_TYPE)).store;
+  // A snapshot becoming ready, or a claim bound, wakes the DataVolumes restored or cloned from it.
+  const populatedFrom =
+    (kind: 'snapshot' | 'claim'): KeyMapper<KubeObject> =>
+    (obj) =>
+      dataVolumes
+        .byIndex(NAMESPACE_INDEX, obj.metadata.namespace ?? '')
+        .filter((dv) => {
+          const source = populationSourceOf(dv);
+          return source?.kind === kind && source.name === obj.metadata.name;
+        })
+        .map((dv) => keyOf(dv.metadata.namespace, dv.metadata.name ?? ''));
   manager
     .controller<DataVolume>('datavolume')
     .for(DATA_VOLUME_TYPE)
     .owns(PERSISTENT_VOLUME_CLAIM)
     .watches<PersistentVolume>(PERSISTENT_VOLUME, (pv) => (pv.spec.claimRef ? [keyOf(pv.spec.claimRef.namespace, pv.spec.claimRef.name)] : []))
-    .complete(new DataVolumeReconciler({ importDurationMs: opts.importDurationMs }));
+    .watches<VolumeSnapshot>(VOLUME_SNAPSHOT_TYPE, populatedFrom('snapshot'))
+    .watches<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIM, populatedFrom('claim'))
+    .complete(new DataVolumeReconciler({ importDurationMs: opts.importDurationMs, volumesDir }));
 
-  const volumesDir = opts.volumesDir ?? join(runDir(), 'kubevirt-volumes');
+  const snapshots = (await manager.cache.informerFor<VolumeSnapshot>(VOLUME_SNAPSHOT_TYPE)).store;
+  manager
+    .controller<VolumeSnapshot>('volumesnapshot')
+    .for(VOLUME_SNAPSHOT_TYPE)
+    // Its claim bound wakes a snapshot that waits for it.
+    .watches<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIM, (claim) =>
+      snapshots
+        .byIndex(NAMESPACE_INDEX, claim.metadata.namespace ?? '')
+        .filter((vs) => vs.spec.source.persistentVolumeClaimName === claim.metadata.name)
+        .map((vs) => keyOf(vs.metadata.namespace, vs.metadata.name ?? '')),
+    )
+    .complete(new VolumeSnapshotReconciler(volumesDir));
+
   manager
     .controller<PersistentVolume>('released-volumes')
     .for(PERSISTENT_VOLUME, { predicates: [{ create: provisionedByUs, update: (_old, pv) => provisionedByUs(pv) }] })
     .withoutAutomaticPatch()
     .complete(new ReleasedVolumeReconciler(volumesDir));
+  manager.controller<PersistentVolumeClaim>('claim-resize').for(PERSISTENT_VOLUME_CLAIM).complete(new ClaimResizeReconciler(volumesDir));
 
   const virtHandler = new VirtHandlerReconciler({ runtime: opts.runtime, volumesDir });
   manager

@@ -35,6 +35,18 @@ export async function ensureBackingFile(file: string, sizeBytes: number): Promis
   }
 }
 
+/** Grows an existing backing file to `sizeBytes` (never shrinks it); false when there is no file yet. */
+export async function growBackingFile(file: string, sizeBytes: number): Promise<boolean> {
+  if (!(await stat(file).catch(() => undefined))) return false;
+  await ensureBackingFile(file, sizeBytes);
+  return true;
+}
+
+/** Re-reads the size of `file` into each loop device over it (losetup -c), as a grown disk reaches the node. */
+export async function refreshLoopDevices(file: string): Promise<void> {
+  for (const device of await loopDevicesOf(file)) await run('losetup', ['--set-capacity', device]);
+}
+
 /** The loop device over `file`, made if there is none yet. */
 export async function attachLoopDevice(file: string): Promise<string> {
   const [existing] = await loopDevicesOf(file);

@@ -2,6 +2,7 @@
 // upstream names, only the fields it touches.
 import type { PersistentVolumeClaimSpec } from '../../lib/apis/cdi.js';
 import type { Quantity } from '../../lib/apis/core.js';
+import type { KubevirtCondition } from '../../lib/apis/kubevirt.js';
 import type { KubeObject, TypeMeta } from '../../lib/kube/object.js';
 
 export const PERSISTENT_VOLUME_CLAIM: TypeMeta = { apiVersion: 'v1', kind: 'PersistentVolumeClaim' };
@@ -9,7 +10,15 @@ export const PERSISTENT_VOLUME: TypeMeta = { apiVersion: 'v1', kind: 'Persistent
 
 export interface PersistentVolumeClaim extends KubeObject {
   spec: PersistentVolumeClaimSpec;
-  status?: { phase?: 'Pending' | 'Bound' | 'Lost'; accessModes?: string[]; capacity?: Record<string, Quantity> };
+  status?: {
+    phase?: 'Pending' | 'Bound' | 'Lost';
+    accessModes?: string[];
+    capacity?: Record<string, Quantity>;
+    /** A resize under way: the size being resized to, and by whom (ControllerResizeInProgress, NodeResizePending, ...). */
+    allocatedResources?: Record<string, Quantity>;
+    allocatedResourceStatuses?: Record<string, string>;
+    conditions?: KubevirtCondition[];
+  };
 }
 
 export interface PersistentVolume extends KubeObject {

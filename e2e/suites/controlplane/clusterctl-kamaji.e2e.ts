@@ -40,6 +40,7 @@ import { kubectl } from '../../../localcloud/kubectl.js';
 import { upstreamVersion } from '../../../localcloud/versions.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from '../../../localcloud/etcd-datastore.js';
+import { expectTemplateCsiDriver } from '../csi/template-driver.js';
 
 const VERSION = upstreamVersion('KUBERNETES_VERSION');
 // What CAPK's quick start asks users to set; the hosted control plane's variables keep their defaults (DataStore
@@ -455,6 +456,13 @@ describe('a tenant cluster at the push of a button: clusterctl with kvcloud\'s i
           },
         ],
         [
+          'default flavor: the tenant\'s CSI driver comes with the Cluster: a PVC of the default class binds to a DataVolume in the Cluster\'s namespace and a pod on a worker writes to it',
+          async () => {
+            const timings = await expectTemplateCsiDriver({ kubeconfig, namespace: 'tenants', clusterName: 'acme', infra: { kubeconfig, namespace: 'tenants' } }, started(cluster, 'the management cluster'));
+            for (const t of timings) console.log(`      acme CSI: ${t}`);
+          },
+        ],
+        [
           'default flavor: deleting the Cluster leaves no KamajiControlPlane, TenantControlPlane, Secret, pod or VM, and no key under the tenant\'s etcd prefix',
           async () => {
             await deleteAndExpectNothingLeft({ kubeconfig, namespace: 'tenants', clusterName: 'acme', infra: { kubeconfig, namespace: 'tenants' } }, 'acme');
@@ -497,7 +505,8 @@ describe('a tenant cluster at the push of a button: clusterctl with kvcloud\'s i
     before(async function () {
       this.timeout(2 * 60_000);
       started(cluster, 'the management cluster');
-      simulators.push(await startKubevirtSimulator({ kubeconfig }));
+      // With the pod runner, virt-handler can hot-plug disks into the running VMs (the CSI driver's attach).
+      simulators.push(await startKubevirtSimulator({ kubeconfig, runtime: started(cluster, 'the management cluster').runner }));
       for (const flavor of flavors) {
         const steps = flavor.map(([title, run]) => ({ title, run, ...Promise.withResolvers<undefined>() }));
         for (const step of steps) {

@@ -15,6 +15,7 @@ import { expect } from 'chai';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { DATA_VOLUME_TYPE, type DataVolume } from '../../../lib/apis/cdi.js';
+import { VOLUME_SNAPSHOT_TYPE, type VolumeSnapshot } from '../../../lib/apis/snapshot.js';
 import { VIRTUAL_MACHINE_INSTANCE_TYPE, VIRTUAL_MACHINE_TYPE, type VirtualMachine, type VirtualMachineInstance } from '../../../lib/apis/kubevirt.js';
 import type { Client } from '../../../lib/kube/client.js';
 import { createLogger } from '../../../lib/observability/logger.js';
@@ -23,8 +24,11 @@ import { buildTool, cacheDir } from '../../../localcloud/binaries.js';
 import { parseVersionsEnv, toolsDir } from '../../../localcloud/versions.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { startKubevirtSimulator, type KubevirtSimulator } from '../../../simulators/kubevirt/index.js';
+import { EXPANDABLE_STORAGE_CLASS } from '../../../simulators/kubevirt/storage-class.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
 import { defaultCsiProtoPath } from '../../../csi/spec.js';
+import { isolationCases } from './isolation.js';
+import { compiledMain } from '../../../packaging/compiled-js.js';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
 const TENANT_LABELS = 'csi-driver/tenant=acme';
@@ -37,14 +41,8 @@ const VOLUME_BYTES = 64 * 1024 * 1024;
  */
 const JUSTIFIED_SKIPS: Record<string, string> = {
   'GetCapacity not supported': 'no GET_CAPACITY: CDI reports no capacity of infra storage classes',
-  'Snapshot not supported': 'no CREATE_DELETE_SNAPSHOT yet (snapshots are left for later)',
-  'CreateSnapshot not supported': 'no CREATE_DELETE_SNAPSHOT yet',
-  'DeleteSnapshot not supported': 'no CREATE_DELETE_SNAPSHOT yet',
-  'ListSnapshots not supported': 'no LIST_SNAPSHOTS yet',
-  'GetSnapshot not supported': 'no GET_SNAPSHOT',
-  'Volume Cloning not supported': 'no CLONE_VOLUME yet',
-  'ControllerExpandVolume not supported': 'no EXPAND_VOLUME yet (expansion is left for later)',
-  'NodeExpandVolume not supported': 'no node EXPAND_VOLUME yet',
+  'GetSnapshot not supported': 'no GET_SNAPSHOT: an alpha RPC no sidecar calls (ListSnapshots by ID answers the same)',
+  'SNAPSHOT_ACCESSIBILITY_CONSTRAINTS not supported': 'no SNAPSHOT_ACCESSIBILITY_CONSTRAINTS: no topology yet',
   'ControllerModifyVolume not supported': 'no MODIFY_VOLUME: no VolumeAttributesClass support',
   'Modify volume not supported': 'no MODIFY_VOLUME',
   'Modify Volume not supported': 'no MODIFY_VOLUME',
@@ -110,6 +108,9 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
       metadata: { name, namespace: ns },
       rules: [
         { apiGroups: ['cdi.kubevirt.io'], resources: ['datavolumes'], verbs: ['get', 'list', 'create', 'delete'] },
+        { apiGroups: ['snapshot.storage.k8s.io'], resources: ['volumesnapshots'], verbs: ['get', 'list', 'create', 'delete'] },
+        // ControllerExpandVolume grows the DataVolume's claim and reads its capacity back.
+        { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'patch'] },
         { apiGroups: ['kubevirt.io'], resources: ['virtualmachines', 'virtualmachineinstances'], verbs: ['get', 'list'] },
         // removevolume on the VMI too: a volume only in the VMI is removed there (upstream's RBAC forgets it).
         { apiGroups: ['subresources.kubevirt.io'], resources: ['virtualmachines/addvolume', 'virtualmachines/removevolume', 'virtualmachineinstances/addvolume', 'virtualmachineinstances/removevolume'], verbs: ['update'] },
@@ -141,14 +142,15 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
   }
 
   /** Starts the driver (csi/main.ts) with `args`, its output in <dir>/<name>.log; `prefix` wraps the command. */
-  function startDriver(name: string, args: string[], prefix: string[] = []): void {
-    // tsx by its resolved location: entered into the VM's namespaces the driver's working directory is not ours.
-    const command = [...prefix, process.execPath, '--import', import.meta.resolve('tsx'), join(REPO, 'csi/main.ts'), ...args];
+  function startDriver(name: string, args: string[], prefix: string[] = []): ChildProcess {
+    // The compiled driver by its absolute path: entered into the VM's namespaces the working directory is not ours.
+    const command = [...prefix, process.execPath, compiledMain('csi/main.ts'), ...args];
     const child = spawn(command[0] ?? '', command.slice(1), { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KVCLOUD_CACHE: cacheDir() } });
     const log = createWriteStream(join(dir, `${name}.log`));
     child.stdout.pipe(log);
     child.stderr.pipe(log);
     children.push(child);
+    return child;
   }
 
   /** A gRPC client of csi.v1.<service> at a unix socket, ready once the driver serves it. */
@@ -180,6 +182,8 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
   describe('with the controller in the management cluster and the node plugin in the VM', () => {
     let controllerSocket: string;
     let nodeSocket: string;
+    let controllerArgs: string[];
+    let controllerProcess: ChildProcess | undefined;
 
     before(async function () {
       this.timeout(300_000);
@@ -213,25 +217,29 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
       controllerSocket = join(dir, 'csi-controller.sock');
       nodeSocket = join(dir, 'csi-node.sock');
       const kubeconfig = await controllerIdentity();
-      startDriver('csi-controller', ['--endpoint', `unix://${controllerSocket}`, '--run-node-service=false', '--infra-cluster-namespace', ns, '--infra-cluster-kubeconfig', kubeconfig, '--infra-cluster-labels', TENANT_LABELS]);
+      controllerArgs = ['--endpoint', `unix://${controllerSocket}`, '--run-node-service=false', '--infra-cluster-namespace', ns, '--infra-cluster-kubeconfig', kubeconfig, '--infra-cluster-labels', TENANT_LABELS];
+      controllerProcess = startDriver('csi-controller', controllerArgs);
       // The node plugin inside the VM: the guest's mount namespace (its /dev, /run/udev, its own mounts) and root.
       const pods = await client.list<Pod>(POD, { namespace: ns, labelSelector: `kubevirt.io/created-by=${vmi.metadata.uid ?? ''}`, direct: true });
       const launcher = pods.find((p) => p.status?.phase === 'Running');
       const pid = suite.cluster.runner.containerRun(ns, launcher?.metadata.name ?? '', 'compute')?.process.pid;
       if (pid === undefined) throw new Error('no guest process in the launcher pod');
       startDriver('csi-node', ['--endpoint', `unix://${nodeSocket}`, '--run-controller-service=false', '--node-id', `${ns}/worker`], ['nsenter', `--target=${String(pid)}`, '--mount', '--root']);
-      for (const [name, socket] of [['csi-controller', controllerSocket], ['csi-node', nodeSocket]] as const) {
-        const identity = grpcClient('Identity', socket);
-        try {
-          await waitFor(async () => ((await call<{ ready?: { value?: boolean } }>(identity, 'Probe', {})).ready?.value === true ? true : undefined), { timeoutMs: 30_000, what: `Probe ready at ${socket}` });
-        } catch (err) {
-          throw new Error(`${(err as Error).message}\n${name} log:\n${await readFile(join(dir, `${name}.log`), 'utf8').catch(() => '(none)')}`, { cause: err });
-        } finally {
-          identity.close();
-        }
-      }
+      for (const [name, socket] of [['csi-controller', controllerSocket], ['csi-node', nodeSocket]] as const) await probeReady(name, socket);
       timings.push(`controller and node plugin serving in ${since(driverStarted)}`);
     });
+
+    /** Waits until the driver at `socket` answers Probe ready; a failure carries its log. */
+    async function probeReady(name: string, socket: string): Promise<void> {
+      const identity = grpcClient('Identity', socket);
+      try {
+        await waitFor(async () => ((await call<{ ready?: { value?: boolean } }>(identity, 'Probe', {})).ready?.value === true ? true : undefined), { timeoutMs: 30_000, what: `Probe ready at ${socket}` });
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n${name} log:\n${await readFile(join(dir, `${name}.log`), 'utf8').catch(() => '(none)')}`, { cause: err });
+      } finally {
+        identity.close();
+      }
+    }
 
     after(async function () {
       this.timeout(60_000);
@@ -244,6 +252,9 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
     /** Runs csi-sanity with volumes of `accessType` and checks its report; returns the node plugin's log. */
     async function sanity(accessType: 'mount' | 'block'): Promise<string> {
       const report = join(dir, `csi-sanity-${accessType}.json`);
+      // Volumes of the simulator's expandable infra StorageClass: the apiserver resizes only claims of such a class.
+      const parameters = join(dir, 'csi-sanity-parameters.yaml');
+      await writeFile(parameters, stringify({ infraStorageClassName: EXPANDABLE_STORAGE_CLASS }));
       const sanityBin = join(cacheDir(), 'bin', `csi-sanity-${parseVersionsEnv(readFileSync(join(toolsDir, 'versions.env'), 'utf8')).get('CSI_TEST_VERSION') ?? ''}`, 'csi-sanity');
       const started = Date.now();
       const exit = await new Promise<number | null>((resolve) => {
@@ -255,6 +266,8 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
             `--csi.mountdir=${join(dir, 'sanity-target')}`,
             `--csi.stagingdir=${join(dir, 'sanity-staging')}`,
             `--csi.testvolumesize=${String(VOLUME_BYTES)}`,
+            `--csi.testvolumeexpandsize=${String(2 * VOLUME_BYTES)}`,
+            `--csi.testvolumeparameters=${parameters}`,
             `--csi.testvolumeaccesstype=${accessType}`,
             `--ginkgo.json-report=${report}`,
             '--ginkgo.timeout=200s',
@@ -287,9 +300,14 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
       expect(exit).to.equal(0);
       // The publish, stage and lifecycle cases ran (they need the hot-plug and the guest's disk), not skipped.
       expect(passed.map(title).filter((t) => /Node Service .*should work|volume lifecycle .*should be idempotent/.test(t))).to.have.length.greaterThan(1);
+      // Expansion ran on both sides: the controller grew the infra claim, the node the volume published in the VM.
+      expect(passed.map(title).filter((t) => /ExpandVolume \[Controller Server\] .*should work|node-expand is called after node-publish/.test(t))).to.have.length(2);
 
       const left = await client.list<DataVolume>(DATA_VOLUME_TYPE, { namespace: ns, direct: true });
       expect(left.map((d) => d.metadata.name)).to.deep.equal([]);
+      // The snapshot and clone cases ran, and their infra snapshots went with them.
+      expect(passed.map(title).filter((t) => /CreateSnapshot .*should succeed when requesting to create a snapshot with already existing name and same source volume ID|should create volume from an existing source snapshot|should create volume from an existing source volume/.test(t))).to.have.length(3);
+      expect((await client.list<VolumeSnapshot>(VOLUME_SNAPSHOT_TYPE, { namespace: ns, direct: true })).map((v) => v.metadata.name)).to.deep.equal([]);
       const vmi = await getVMI('worker');
       expect(vmi?.status?.volumeStatus ?? []).to.deep.equal([]);
       return readFile(join(dir, 'csi-node.log'), 'utf8');
@@ -347,5 +365,34 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
       expect(await codeOf(call(controller, 'DeleteVolume', { volume_id: 'pvc-isolation' }))).to.equal(0);
       controller.close();
     });
+
+    isolationCases(() => ({
+      infra: client,
+      ns,
+      vm: 'worker',
+      dir,
+      controller: async <T>(rpc: string, req: object): Promise<T> => {
+        const c = grpcClient('Controller', controllerSocket);
+        try {
+          return await call<T>(c, rpc, req);
+        } finally {
+          c.close();
+        }
+      },
+      codeOf,
+      virtualMachine,
+      killController: async () => {
+        const child = controllerProcess;
+        if (child?.exitCode !== null) throw new Error('no running controller to kill');
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await exited;
+      },
+      startController: async (logName) => {
+        controllerProcess = startDriver(logName, controllerArgs);
+        await probeReady(logName, controllerSocket);
+      },
+      timings,
+    }));
   });
 });

@@ -1,10 +1,10 @@
 // Tenant PVCs end to end, driven only by the real CSI sidecars and the guest kubelet: two worker VirtualMachines
 // (KubeVirt simulator) joined to a real tenant control plane; kvcloud's CSI controller runs as a process against
-// the management cluster (infra) and the tenant, with external-provisioner and external-attacher built from their
-// Go modules; the node plugin runs in each VM (entered into the guest's mount namespace, as its DaemonSet pod
-// would be) and registers itself with the guest kubelet through /var/lib/kubelet/plugins_registry. A PVC becomes a
-// DataVolume, the attach-detach controller's VolumeAttachment a hot-plug, and the guest kubelet stages and
-// publishes the disk into the pod.
+// the management cluster (infra) and the tenant, with external-provisioner, external-attacher and external-resizer
+// built from their Go modules; the node plugin runs in each VM (entered into the guest's mount namespace, as its
+// DaemonSet pod would be) and registers itself with the guest kubelet through /var/lib/kubelet/plugins_registry. A
+// PVC becomes a DataVolume, the attach-detach controller's VolumeAttachment a hot-plug, and the guest kubelet
+// stages and publishes the disk into the pod.
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,8 +22,12 @@ import type { Node } from '../../../localcloud/node-object.js';
 import { ManagedProcess } from '../../../localcloud/process.js';
 import { parseVersionsEnv, toolsDir } from '../../../localcloud/versions.js';
 import { waitFor } from '../../../localcloud/wait.js';
+import { guestPid } from '../../harness/guest-node-plugin.js';
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
 import { stepTimer } from '../../harness/step-timer.js';
+import { growsAMountedFilesystem } from './expansion.js';
+import { PREVENT_VOLUME_MODE_CONVERSION, snapshotTests, startSnapshotSidecars } from './snapshots.js';
+import { compiledMain } from '../../../packaging/compiled-js.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -76,16 +80,6 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
       processes.push(p);
       return p;
     });
-  }
-
-  /** The guest's process in the VM's launcher pod: its mount namespace is the VM's. */
-  function guestPid(vm: string): number {
-    const launchers = fixture?.cluster.runner.pods().filter((p) => p.metadata.namespace === INFRA_NS && p.metadata.labels?.['kubevirt.io/domain'] === vm) ?? [];
-    for (const pod of launchers) {
-      const pid = fixture?.cluster.runner.containerRun(INFRA_NS, pod.metadata.name ?? '', 'compute')?.process.pid;
-      if (pid !== undefined) return pid;
-    }
-    throw new Error(`no guest process for VM ${vm}`);
   }
 
   /** The VM's mounts of CSI volumes (staging and publish targets), from the guest's mount namespace. */
@@ -161,8 +155,10 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
         metadata: { name, namespace: INFRA_NS },
         rules: [
           { apiGroups: ['cdi.kubevirt.io'], resources: ['datavolumes'], verbs: ['get', 'list', 'create', 'delete'] },
+          { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'patch'] },
           { apiGroups: ['kubevirt.io'], resources: ['virtualmachines', 'virtualmachineinstances'], verbs: ['get', 'list'] },
           { apiGroups: ['subresources.kubevirt.io'], resources: ['virtualmachines/addvolume', 'virtualmachines/removevolume', 'virtualmachineinstances/addvolume', 'virtualmachineinstances/removevolume'], verbs: ['update'] },
+          { apiGroups: ['snapshot.storage.k8s.io'], resources: ['volumesnapshots'], verbs: ['get', 'list', 'create', 'delete'] },
         ],
       },
       { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name, namespace: INFRA_NS }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: INFRA_NS }] },
@@ -178,22 +174,26 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
   before(async function () {
     this.timeout(8 * 60_000);
     await timed('CSI protocol files and sidecars present', () => {
-      for (const tool of ['csi-spec', 'csi-registration', 'csi-provisioner', 'csi-attacher']) buildTool(tool);
+      for (const tool of ['csi-spec', 'csi-registration', 'csi-provisioner', 'csi-attacher', 'csi-resizer', 'csi-snapshotter']) buildTool(tool);
       return Promise.resolve();
     });
     fixture = await timed('two VirtualMachines joined as tenant Nodes', () => startTenantNodes({ clusterName: CLUSTER, vms: VMS, namespace: INFRA_NS, virtualMachines: true }));
     ({ mgmt, admin } = fixture);
     dir = fixture.cluster.dir;
+    const runner = fixture.cluster.runner;
     const socket = join(dir, 'csi-controller.sock');
-    const driver = [process.execPath, '--import', import.meta.resolve('tsx'), join(REPO, 'csi/main.ts')];
+    const driver = [process.execPath, compiledMain('csi/main.ts')];
     await timed('controller, external-provisioner, external-attacher and a node plugin per VM started', async () => {
       const infra = await controllerInfraKubeconfig();
       await start('csi-controller', driver[0] ?? '', [...driver.slice(1), `--endpoint=unix://${socket}`, '--run-node-service=false', `--infra-cluster-namespace=${INFRA_NS}`, `--infra-cluster-kubeconfig=${infra}`, `--infra-cluster-labels=${TENANT_LABELS}`, `--tenant-cluster-kubeconfig=${admin}`]);
       // Longer than a hot-plug takes: a timed-out publish would be retried while the first still runs (ABORTED).
-      await start('csi-provisioner', sidecar('csi-provisioner', 'EXTERNAL_PROVISIONER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${admin}`, '--timeout=120s', '--v=3']);
+      // Retries capped at 10 s: the volume-mode proof waits for a refused restore to be retried.
+      await start('csi-provisioner', sidecar('csi-provisioner', 'EXTERNAL_PROVISIONER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${admin}`, '--timeout=120s', '--v=3', PREVENT_VOLUME_MODE_CONVERSION, '--retry-interval-max=10s']);
       await start('csi-attacher', sidecar('csi-attacher', 'EXTERNAL_ATTACHER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${admin}`, '--timeout=120s', '--v=3']);
+      await start('csi-resizer', sidecar('csi-resizer', 'EXTERNAL_RESIZER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${admin}`, '--timeout=120s', '--v=3']);
+      await startSnapshotSidecars({ admin, socket, version: versions.get('EXTERNAL_SNAPSHOTTER_VERSION') ?? '', start });
       for (const vm of VMS) {
-        guestPids.set(vm, guestPid(vm));
+        guestPids.set(vm, guestPid(runner, INFRA_NS, vm));
         // The DaemonSet's hostPath (DirectoryOrCreate) for the plugin's socket.
         await inGuest(vm, ['mkdir', '-p', PLUGIN_DIR]);
         await start(`csi-node-${vm}`, 'nsenter', [
@@ -275,6 +275,29 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
     await apply([pod('block', 'csi-b', 'test -b /dev/xvdb && printf kvcloud-block | dd of=/dev/xvdb conv=notrunc 2>/dev/null && head -c 13 /dev/xvdb', { claim: 'raw', devicePath: '/dev/xvdb' })]);
     expect(await timed('block pod completed', () => completed('block'))).to.equal('kvcloud-block');
     await deletePod('block');
+  });
+
+  it('grows a mounted Filesystem PVC online to the infra claim and the VM disk; the node grows the filesystem the pod sees where the kernel allows it (CAP_SYS_RESOURCE), else the claim says why', async function () {
+    this.timeout(5 * 60_000);
+    await growsAMountedFilesystem({ admin, mgmt, infraNamespace: INFRA_NS, node: 'csi-a', apply, getJSON, pod, timed, logs, handles, inGuest });
+  });
+
+  const snapshots = snapshotTests({ admin: () => admin, mgmt: () => mgmt, infraNamespace: INFRA_NS, infraLabels: TENANT_LABELS, apply, getJSON, pod, completed, deletePod, boundPV, logs, timed, handles });
+  it('snapshots a PVC with data and restores the snapshot into a new PVC with that data', async function () {
+    this.timeout(6 * 60_000);
+    await snapshots.restoresWithData();
+  });
+  it('refuses a volume-mode change at restore unless the snapshot content allows it, then restores the bytes', async function () {
+    this.timeout(4 * 60_000);
+    await snapshots.guardsVolumeModeChange();
+  });
+  it('clones a PVC with its data', async function () {
+    this.timeout(4 * 60_000);
+    await snapshots.clonesWithData();
+  });
+  it('deletes the snapshot contents and infra snapshots with the VolumeSnapshots', async function () {
+    this.timeout(2 * 60_000);
+    await snapshots.deletesSnapshots();
   });
 
   it('deletes the infra DataVolumes with the PVCs and leaves no attachment, hot-plug or mount behind', async function () {
