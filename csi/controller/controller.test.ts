@@ -3,16 +3,11 @@ import { expect } from 'chai';
 import { DATA_VOLUME_TYPE, type DataVolume } from '../../lib/apis/cdi.js';
 import { Client } from '../../lib/kube/client.js';
 import { RestMapper } from '../../lib/kube/rest-mapper.js';
-import { rejection } from '../../lib/testing/rejection.js';
-import type { CsiError } from '../status.js';
-import { fakeInfra, type FakeInfra } from './fake-infra.testdata.js';
+import { CAP, codeOf, DATA_VOLUME_RESOURCE, fakeInfra, LABELS, NS, type FakeInfra } from './fake-infra.testdata.js';
 import { parseStorageClassEnforcement } from './storage-class-enforcement.js';
 
-const NS = 'acme-infra';
-const LABELS = { 'csi-driver/tenant': 'acme' };
-const CAP = { mount: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
 const MAPPINGS = [
-  { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', resource: 'datavolumes', namespaced: true },
+  DATA_VOLUME_RESOURCE,
   { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', resource: 'virtualmachines', namespaced: true },
   { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', resource: 'virtualmachineinstances', namespaced: true },
   { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', resource: 'volumesnapshots', namespaced: true },
@@ -22,7 +17,6 @@ function setup(enforcement?: string): FakeInfra {
   return fakeInfra(MAPPINGS, { infraNamespace: NS, infraLabels: LABELS, storageClassEnforcement: parseStorageClassEnforcement(enforcement), attachTimeoutMs: 200, pollIntervalMs: 20 });
 }
 
-const codeOf = async (p: Promise<unknown>): Promise<number> => ((await rejection(p, 'the RPC')) as CsiError).code;
 
 describe('csi/controller', () => {
   it('creates one DataVolume per name, answers a repeat with the same volume, and a different size with ALREADY_EXISTS', async () => {

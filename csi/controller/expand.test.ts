@@ -7,17 +7,12 @@ import type { RestRequest } from '../../lib/kube/rest-transport.js';
 import { rejection } from '../../lib/testing/rejection.js';
 import type { CsiError } from '../status.js';
 import { claimNotReady, expansionBytes, type InfraClaim } from './expand.js';
-import { fakeInfra } from './fake-infra.testdata.js';
+import { BLOCK, CAP, codeOf, DATA_VOLUME_RESOURCE, fakeInfra, LABELS, NS } from './fake-infra.testdata.js';
 
-const NS = 'acme-infra';
-const LABELS = { 'csi-driver/tenant': 'acme' };
-const CAP = { mount: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
-const BLOCK = { block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
 const MAPPINGS = [
-  { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', resource: 'datavolumes', namespaced: true },
+  DATA_VOLUME_RESOURCE,
   { apiVersion: 'v1', kind: 'PersistentVolumeClaim', resource: 'persistentvolumeclaims', namespaced: true, statusSubresource: true },
 ];
-const codeOf = async (p: Promise<unknown>): Promise<number> => ((await rejection(p, 'the RPC')) as CsiError).code;
 
 describe('csi/controller/expand', () => {
   describe('expansionBytes', () => {

@@ -4,7 +4,20 @@ import { pino } from 'pino';
 import { Client } from '../../lib/kube/client.js';
 import { RestMapper } from '../../lib/kube/rest-mapper.js';
 import { FakeApiServer, type FakeResource } from '../../lib/testing/fake-apiserver.js';
+import { rejection } from '../../lib/testing/rejection.js';
+import type { CsiError } from '../status.js';
 import { ControllerService, type ControllerOptions } from './controller.js';
+
+/** The tenant's infra namespace and labels in the controller's tests. */
+export const NS = 'acme-infra';
+export const LABELS = { 'csi-driver/tenant': 'acme' };
+/** A mount and a raw block volume capability, single-node writer. */
+export const CAP = { mount: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
+export const BLOCK = { block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
+export const DATA_VOLUME_RESOURCE: FakeResource = { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', resource: 'datavolumes', namespaced: true };
+
+/** The gRPC status code an RPC failed with. */
+export const codeOf = async (p: Promise<unknown>): Promise<number> => ((await rejection(p, 'the RPC')) as CsiError).code;
 
 export interface FakeInfra {
   api: FakeApiServer;

@@ -5,14 +5,10 @@ import { VOLUME_SNAPSHOT_TYPE, type VolumeSnapshot } from '../../lib/apis/snapsh
 import { Client } from '../../lib/kube/client.js';
 import { rejection } from '../../lib/testing/rejection.js';
 import type { CsiError } from '../status.js';
-import { fakeInfra } from './fake-infra.testdata.js';
+import { BLOCK, CAP, codeOf, DATA_VOLUME_RESOURCE, fakeInfra, LABELS, NS } from './fake-infra.testdata.js';
 
-const NS = 'acme-infra';
-const LABELS = { 'csi-driver/tenant': 'acme' };
-const CAP = { mount: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
-const BLOCK = { block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
 const MAPPINGS = [
-  { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', resource: 'datavolumes', namespaced: true },
+  DATA_VOLUME_RESOURCE,
   { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', resource: 'volumesnapshots', namespaced: true, statusSubresource: true },
 ];
 
@@ -28,7 +24,6 @@ function setup() {
   return { api, infra, rpc, makeReady, peekSnapshot, peekVolume };
 }
 
-const codeOf = async (p: Promise<unknown>): Promise<number> => ((await rejection(p, 'the RPC')) as CsiError).code;
 
 describe('csi/controller snapshots, restores and clones', () => {
   it('advertises snapshots, snapshot listing and clones', async () => {

@@ -16,7 +16,7 @@ import { RestTransport } from '../../lib/kube/rest-transport.js';
 import { startKubevirtSimulator } from '../../simulators/kubevirt/index.js';
 import { startCluster, type Cluster } from '../cluster/cluster.js';
 import { addKvcloudControlPlane, clusterctlInitWithKubevirtAndKamaji } from '../clusterctl/kvcloud-control-plane.js';
-import { addKvcloudInfrastructure, describeCluster, generateCluster, installKubevirtCRDs } from '../clusterctl/kvcloud-infrastructure.js';
+import { addKvcloudInfrastructure, describeCluster, generateCluster, installKubevirtCRDs, QUICK_START_VARIABLES } from '../clusterctl/kvcloud-infrastructure.js';
 import { createClusterctlRepository, type ClusterctlRepository } from '../clusterctl/repository.js';
 import { createReadyDataStore, startSharedEtcd } from '../etcd-datastore.js';
 import { apiServerAddress, type ApiServerAddress } from '../host-access/kubeconfig.js';
@@ -33,9 +33,6 @@ const NODES = [
   { name: 'kvcloud-node-1', zone: 'zone-a', region: 'kvcloud-local' },
   { name: 'kvcloud-node-2', zone: 'zone-b', region: 'kvcloud-local' },
 ];
-// What CAPK's quick start asks users to set; the hosted control plane's variables keep their defaults (DataStore
-// "default", a LoadBalancer Service for the tenant apiserver).
-const TEMPLATE_VARIABLES = { NODE_VM_IMAGE_TEMPLATE: 'quay.io/capk/ubuntu-2404-container-disk:v1.34.1', CRI_PATH: '/var/run/containerd/containerd.sock' };
 const TENANT_NAMESPACE = 'tenants';
 const WORKERS = 2;
 const KCP_TYPE = { apiVersion: 'controlplane.cluster.x-k8s.io/v1alpha2', kind: 'KamajiControlPlane' };
@@ -201,7 +198,8 @@ async function startTenant(tasks: TaskList, started: Started, files: Layout, pro
       namespace: TENANT_NAMESPACE,
       kubernetesVersion: version,
       workerMachineCount: WORKERS,
-      variables: { ...TEMPLATE_VARIABLES, POD_CIDR: podCIDR },
+      // The hosted control plane's variables keep their defaults (DataStore "default", a LoadBalancer Service).
+      variables: { ...QUICK_START_VARIABLES, POD_CIDR: podCIDR },
     });
     await kubectl(kubeconfig, ['apply', '-f', '-'], generated);
   });

@@ -12,6 +12,8 @@ import { addProvider, type ClusterctlRepository } from './repository.js';
 export const KUBEVIRT_PROVIDER_NAMESPACE = INFRASTRUCTURE_PROVIDER.namespace;
 export const KUBEVIRT_MANAGER_DEPLOYMENT = 'capk-controller-manager';
 export const KUBEVIRT_MANAGER_SERVICE_ACCOUNT = 'capk-manager';
+/** The template variables CAPK's quick start asks users to set: the VM image and the CRI socket of its nodes. */
+export const QUICK_START_VARIABLES = { NODE_VM_IMAGE_TEMPLATE: 'quay.io/capk/ubuntu-2404-container-disk:v1.34.1', CRI_PATH: '/var/run/containerd/containerd.sock' };
 
 export interface KvcloudInfrastructure extends Release {
   version: string;

@@ -180,7 +180,7 @@ export async function deleteCluster(place: WorkloadPlace, timeoutMs: number): Pr
 
 // Everything a tenant cluster may leave in the management namespace (Cluster API's, the bootstrap provider's and
 // ours) and in the infra namespace (VMs and what hangs off them).
-const MANAGEMENT_KINDS = [
+export const MANAGEMENT_KINDS = [
   'clusters.cluster.x-k8s.io',
   'machinedeployments.cluster.x-k8s.io',
   'machinesets.cluster.x-k8s.io',

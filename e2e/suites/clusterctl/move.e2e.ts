@@ -19,7 +19,7 @@ import { RestTransport } from '../../../lib/kube/rest-transport.js';
 import { startCluster, type Cluster } from '../../../localcloud/cluster/cluster.js';
 import { clusterctlInit } from '../../../localcloud/clusterctl/init.js';
 import { addKvcloudControlPlane } from '../../../localcloud/clusterctl/kvcloud-control-plane.js';
-import { addKvcloudInfrastructure, generateCluster, installKubevirtCRDs, KUBEVIRT_PROVIDER_NAMESPACE } from '../../../localcloud/clusterctl/kvcloud-infrastructure.js';
+import { addKvcloudInfrastructure, generateCluster, installKubevirtCRDs, KUBEVIRT_PROVIDER_NAMESPACE, QUICK_START_VARIABLES } from '../../../localcloud/clusterctl/kvcloud-infrastructure.js';
 import { createClusterctlRepository, type ClusterctlRepository } from '../../../localcloud/clusterctl/repository.js';
 import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from '../../../localcloud/etcd-datastore.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
@@ -31,6 +31,7 @@ import { movableCluster } from '../../harness/clusterctl/movable-cluster.js';
 import {
   clusterVMs,
   getJSON,
+  MANAGEMENT_KINDS,
   scaleMachineDeployment,
   tenantNodeStates,
   waitForRunningControlPlane,
@@ -40,7 +41,6 @@ import {
 import { stepTimer } from '../../harness/step-timer.js';
 
 const VERSION = upstreamVersion('KUBERNETES_VERSION');
-const TEMPLATE_VARIABLES = { NODE_VM_IMAGE_TEMPLATE: 'quay.io/capk/ubuntu-2404-container-disk:v1.34.1', CRI_PATH: '/var/run/containerd/containerd.sock' };
 /** Management namespace of both Clusters. */
 const NAMESPACE = 'tenants';
 /** Where their VMs, the shared etcd and the hosted tenant's front run, in the infra apiserver (B's). */
@@ -51,16 +51,8 @@ const HOSTED = 'acme-hosted'; // KamajiControlPlane + TenantControlPlane on the 
 const FRONT = 'acme-hosted-front';
 /** Where anything of a Cluster could be left in a management cluster's namespace. */
 const KINDS_IN_A = [
-  'clusters.cluster.x-k8s.io',
-  'machinedeployments.cluster.x-k8s.io',
-  'machinesets.cluster.x-k8s.io',
-  'machines.cluster.x-k8s.io',
-  'kubeadmconfigs.bootstrap.cluster.x-k8s.io',
-  'kubeadmconfigtemplates.bootstrap.cluster.x-k8s.io',
+  ...MANAGEMENT_KINDS,
   'kubeadmcontrolplanes.controlplane.cluster.x-k8s.io',
-  'kubevirtclusters.infrastructure.cluster.x-k8s.io',
-  'kubevirtmachines.infrastructure.cluster.x-k8s.io',
-  'kubevirtmachinetemplates.infrastructure.cluster.x-k8s.io',
   'kamajicontrolplanes.controlplane.cluster.x-k8s.io',
   'tenantcontrolplanes.kamaji.clastix.io',
   'deployments.apps',
@@ -243,7 +235,7 @@ describe('clusterctl move of kvcloud Clusters between two management clusters sh
     const r = repo;
     if (!r) throw new Error('the repository was not created (see the before hook)');
     const generate = (source: { from: string } | { flavor?: string }, clusterName: string) =>
-      generateCluster(r, { source, kubeconfig: a.plane.kubeconfigPath, clusterName, namespace: NAMESPACE, kubernetesVersion: VERSION, workerMachineCount: 1, variables: TEMPLATE_VARIABLES });
+      generateCluster(r, { source, kubeconfig: a.plane.kubeconfigPath, clusterName, namespace: NAMESPACE, kubernetesVersion: VERSION, workerMachineCount: 1, variables: QUICK_START_VARIABLES });
     await timer.timed('both Clusters provisioned in A, concurrently', () =>
       allSettledOrThrow([
         (async () => {

@@ -21,7 +21,7 @@ import {
   usesKamajiControlPlane,
   type KvcloudControlPlane,
 } from '../../../localcloud/clusterctl/kvcloud-control-plane.js';
-import { addKvcloudInfrastructure, describeCluster, generateCluster, installKubevirtCRDs, type KvcloudInfrastructure } from '../../../localcloud/clusterctl/kvcloud-infrastructure.js';
+import { addKvcloudInfrastructure, describeCluster, generateCluster, installKubevirtCRDs, type KvcloudInfrastructure, QUICK_START_VARIABLES } from '../../../localcloud/clusterctl/kvcloud-infrastructure.js';
 import {
   applyManifests,
   CLUSTER_NAME_LABEL,
@@ -43,9 +43,6 @@ import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from '../../..
 import { expectTemplateCsiDriver } from '../csi/template-driver.js';
 
 const VERSION = upstreamVersion('KUBERNETES_VERSION');
-// What CAPK's quick start asks users to set; the hosted control plane's variables keep their defaults (DataStore
-// "default", a LoadBalancer Service).
-const TEMPLATE_VARIABLES = { NODE_VM_IMAGE_TEMPLATE: 'quay.io/capk/ubuntu-2404-container-disk:v1.34.1', CRI_PATH: '/var/run/containerd/containerd.sock' };
 const PROVIDER_SELECTOR = 'cluster.x-k8s.io/provider=control-plane-kamaji';
 const KCP_RESOURCE = 'kamajicontrolplanes.controlplane.cluster.x-k8s.io';
 const TCP_RESOURCE = 'tenantcontrolplanes.kamaji.clastix.io';
@@ -261,7 +258,7 @@ describe('a tenant cluster at the push of a button: clusterctl with kvcloud\'s i
     for (const t of started(infrastructure, 'the infrastructure release').templates) if (/\/cluster-template[^/]*\.yaml$/.test(t) && (await usesKamajiControlPlane(t))) hosted.push(t);
     expect(hosted.map((t) => t.slice(t.lastIndexOf('/') + 1)).sort()).to.deep.equal(['cluster-template-topology-kamaji.yaml', 'cluster-template.yaml']);
     for (const from of hosted) {
-      const generated = await generateCluster(r, { source: { from }, kubeconfig, clusterName: 'dry-run', namespace: 'templates-dry-run', kubernetesVersion: VERSION, workerMachineCount: 3, variables: TEMPLATE_VARIABLES });
+      const generated = await generateCluster(r, { source: { from }, kubeconfig, clusterName: 'dry-run', namespace: 'templates-dry-run', kubernetesVersion: VERSION, workerMachineCount: 3, variables: QUICK_START_VARIABLES });
       const out = await kubectl(kubeconfig, ['apply', '--dry-run=server', '-f', '-'], generated);
       expect(out, from).to.match(/created \(server dry run\)/);
     }
@@ -272,7 +269,7 @@ describe('a tenant cluster at the push of a button: clusterctl with kvcloud\'s i
     async function createCluster(flavor: string | undefined, clusterName: string, namespace: string, workers: number): Promise<{ place: WorkloadPlace; generated: string }> {
       const r = started(repo, 'the clusterctl repository');
       await kubectl(kubeconfig, ['create', 'namespace', namespace]);
-      const generated = await generateCluster(r, { source: { flavor }, kubeconfig, clusterName, namespace, kubernetesVersion: VERSION, workerMachineCount: workers, variables: TEMPLATE_VARIABLES });
+      const generated = await generateCluster(r, { source: { flavor }, kubeconfig, clusterName, namespace, kubernetesVersion: VERSION, workerMachineCount: workers, variables: QUICK_START_VARIABLES });
       await applyManifests(kubeconfig, generated);
       return { place: { kubeconfig, namespace, clusterName, infra: { kubeconfig, namespace } }, generated };
     }

@@ -12,6 +12,7 @@ import {
   KUBEVIRT_MANAGER_DEPLOYMENT,
   KUBEVIRT_MANAGER_SERVICE_ACCOUNT,
   KUBEVIRT_PROVIDER_NAMESPACE,
+  QUICK_START_VARIABLES,
   type KvcloudInfrastructure,
 } from '../../../localcloud/clusterctl/kvcloud-infrastructure.js';
 import { usesKamajiControlPlane } from '../../../localcloud/clusterctl/kvcloud-control-plane.js';
@@ -33,8 +34,6 @@ import { kubectl } from '../../../localcloud/kubectl.js';
 import { upstreamVersion } from '../../../localcloud/versions.js';
 import { waitFor } from '../../../localcloud/wait.js';
 
-// The template variables CAPK's quick start asks users to set (the rest come from clusterctl's flags).
-const TEMPLATE_VARIABLES = { NODE_VM_IMAGE_TEMPLATE: 'quay.io/capk/ubuntu-2404-container-disk:v1.34.1', CRI_PATH: '/var/run/containerd/containerd.sock' };
 const PROVIDER_SELECTOR = 'cluster.x-k8s.io/provider=infrastructure-kubevirt';
 
 interface Pod {
@@ -184,7 +183,7 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
         namespace: 'templates-dry-run',
         kubernetesVersion: upstreamVersion('KUBERNETES_VERSION'),
         workerMachineCount: 3,
-        variables: TEMPLATE_VARIABLES,
+        variables: QUICK_START_VARIABLES,
       });
       // Admission (CRD schemas and CEL, Cluster API's webhooks, our policies) sees every object as a user's apply would.
       const out = await kubectl(kubeconfig, ['apply', '--dry-run=server', '-f', '-'], generated);
@@ -222,7 +221,7 @@ describe('kvcloud infrastructure provider through clusterctl', () => {
         namespace,
         kubernetesVersion: upstreamVersion('KUBERNETES_VERSION'),
         workerMachineCount: 3,
-        variables: TEMPLATE_VARIABLES,
+        variables: QUICK_START_VARIABLES,
       });
       await applyManifests(kubeconfig, generated);
       const place = { kubeconfig, namespace, clusterName, infra: infra ?? { kubeconfig, namespace } };
