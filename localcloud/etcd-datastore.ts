@@ -163,8 +163,12 @@ export async function startSharedEtcd(client: Client, namespace: string): Promis
     etcdctl,
     root,
     async stop() {
-      await client.delete({ apiVersion: 'v1', kind: 'Namespace' }, { name: namespace });
-      await rm(dir, { recursive: true, force: true });
+      // The directory goes even when the cluster is already gone and the namespace with it.
+      try {
+        await client.delete({ apiVersion: 'v1', kind: 'Namespace' }, { name: namespace });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   };
 }

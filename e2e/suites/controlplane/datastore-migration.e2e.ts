@@ -42,9 +42,14 @@ function describeTCP(t: TenantControlPlane | undefined): string {
 
 describe('TenantControlPlane DataStore migration', function () {
   this.timeout(10 * 60_000);
-  const suite = clusterSuite();
   let etcdA: SharedEtcd | undefined;
   let etcdB: SharedEtcd | undefined;
+  // Declared before the cluster's teardown, so it runs first (mocha runs after hooks in declaration order): the
+  // etcds go with their namespaces and files while the cluster still answers.
+  after(async function () {
+    for (const etcd of [etcdA, etcdB]) await etcd?.stop();
+  });
+  const suite = clusterSuite();
   let namespace: string;
   const transports: RestTransport[] = [];
   /** admin.conf: the identity users get, which the write block refuses; super-admin.conf: the operator's. */
@@ -78,7 +83,7 @@ describe('TenantControlPlane DataStore migration', function () {
 
   after(function () {
     for (const t of transports) t.close();
-    // The cluster (with the tenant, its pods and both etcds) goes with the suite's cluster teardown.
+    // The cluster (with the tenant and its pods) goes with the suite's cluster teardown.
     console.log(`    suite took ${((Date.now() - suiteStart) / 1000).toFixed(1)} s`);
   });
 
