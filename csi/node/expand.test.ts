@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { rejection } from '../../lib/testing/rejection.js';
 import type { CsiError } from '../status.js';
 import { VolumeLocks } from '../volume-locks.js';
-import { growCommand, nodeExpandVolume, type FilesystemGrower } from './expand.js';
+import { growCommand, growUnmounted, nodeExpandVolume, type FilesystemGrower } from './expand.js';
 import type { MountEntry, Mounter } from './mounts.js';
 
 const FS = { mount: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } } as const;
@@ -29,6 +29,7 @@ describe('csi/node/expand', () => {
     const mounter = { mountAt: (path: string) => Promise.resolve(mounts.find((m) => m.point === path)) } as Mounter;
     const grower: FilesystemGrower = {
       deviceBytes: () => Promise.resolve(diskBytes),
+      extFilesystemBytes: () => Promise.reject(new Error('NodeExpandVolume grows mounted filesystems only')),
       run: (command, args) => {
         ran.push([command, ...args].join(' '));
         return Promise.resolve();
@@ -89,6 +90,47 @@ describe('csi/node/expand', () => {
       expect(await codeOf(expand({ volume_id: 'pvc-1', volume_path: target }))).to.equal(status.NOT_FOUND);
       mounted(target, 'vfat');
       expect(await codeOf(expand({ volume_id: 'pvc-1', volume_path: target }))).to.equal(status.FAILED_PRECONDITION);
+    });
+  });
+
+  describe('growing an unmounted filesystem before staging', () => {
+    /** A disk of `disk` bytes whose ext4 is `filesystem` bytes; e2fsck exits with `fsckExit`. */
+    function fake(disk: number, filesystem: number, fsckExit = 0): { grower: FilesystemGrower; ran: string[] } {
+      const ran: string[] = [];
+      const grower: FilesystemGrower = {
+        deviceBytes: () => Promise.resolve(disk),
+        extFilesystemBytes: () => Promise.resolve(filesystem),
+        run: (command, args) => {
+          ran.push([command, ...args].join(' '));
+          if (command === 'e2fsck' && fsckExit !== 0) return Promise.reject(new Error(`e2fsck exited ${String(fsckExit)}`, { cause: { code: fsckExit } }));
+          return Promise.resolve();
+        },
+      };
+      return { grower, ran };
+    }
+
+    it('checks and grows an ext4 smaller than its disk, and leaves one that fills it alone', async () => {
+      const smaller = fake(128 * MiB, 64 * MiB);
+      expect(await growUnmounted('/dev/sdb', 'ext4', smaller.grower)).to.equal(true);
+      expect(smaller.ran).to.deep.equal(['e2fsck -f -p /dev/sdb', 'resize2fs /dev/sdb']);
+      const filling = fake(128 * MiB, 128 * MiB);
+      expect(await growUnmounted('/dev/sdb', 'ext4', filling.grower)).to.equal(false);
+      expect(filling.ran).to.deep.equal([]);
+    });
+
+    it('grows after e2fsck corrected something (exit 1), never after it found errors it left (exit 4)', async () => {
+      const corrected = fake(128 * MiB, 64 * MiB, 1);
+      expect(await growUnmounted('/dev/sdb', 'ext4', corrected.grower)).to.equal(true);
+      expect(corrected.ran).to.deep.equal(['e2fsck -f -p /dev/sdb', 'resize2fs /dev/sdb']);
+      const broken = fake(128 * MiB, 64 * MiB, 4);
+      await rejection(growUnmounted('/dev/sdb', 'ext4', broken.grower), 'growUnmounted');
+      expect(broken.ran).to.deep.equal(['e2fsck -f -p /dev/sdb']);
+    });
+
+    it('leaves filesystems that grow only mounted (xfs) to NodeExpandVolume', async () => {
+      const xfs = fake(128 * MiB, 64 * MiB);
+      expect(await growUnmounted('/dev/sdb', 'xfs', xfs.grower)).to.equal(false);
+      expect(xfs.ran).to.deep.equal([]);
     });
   });
 });

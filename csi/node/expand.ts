@@ -25,12 +25,21 @@ export function growCommand(fsType: string, device: string, mountPoint: string):
 export interface FilesystemGrower {
   /** The size of the block device in bytes. */
   deviceBytes(device: string): Promise<number>;
+  /** The size of the ext* filesystem on an unmounted device in bytes (its superblock's block count and size). */
+  extFilesystemBytes(device: string): Promise<number>;
   run(command: string, args: string[]): Promise<void>;
 }
 
 export const systemGrower: FilesystemGrower = {
   async deviceBytes(device) {
     return Number((await run('blockdev', ['--getsize64', device])).stdout.trim());
+  },
+  async extFilesystemBytes(device) {
+    const header = (await run('dumpe2fs', ['-h', device])).stdout;
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)$`, 'm').exec(header)?.[1]);
+    const bytes = field('Block count') * field('Block size');
+    if (!Number.isFinite(bytes) || bytes <= 0) throw new Error(`dumpe2fs -h ${device}: no block count and size in its header`);
+    return bytes;
   },
   async run(command, args) {
     try {
@@ -79,4 +88,24 @@ export async function nodeExpandVolume(req: NodeExpandVolumeRequest, deps: NodeE
     deps.log.info({ volume: id, device, fsType: mount.fsType, bytes }, 'expanded filesystem');
     return { capacity_bytes: bytes };
   });
+}
+
+/** ext* filesystems, which grow offline as well as online. */
+const EXT_FILESYSTEMS = new Set(['ext2', 'ext3', 'ext4']);
+
+/**
+ * Before staging, an ext* filesystem smaller than its disk is grown offline: the volume was expanded while no pod
+ * used it, or an online NodeExpandVolume was refused (a node plugin without CAP_SYS_RESOURCE, which the kernel asks
+ * only of a mounted ext4). resize2fs on an unmounted filesystem needs a forced check first; e2fsck -p exits 1 when it
+ * corrected something, which still leaves a filesystem fit to grow. Returns whether it grew.
+ */
+export async function growUnmounted(device: string, fsType: string, grower: FilesystemGrower): Promise<boolean> {
+  if (!EXT_FILESYSTEMS.has(fsType)) return false;
+  const [disk, filesystem] = await Promise.all([grower.deviceBytes(device), grower.extFilesystemBytes(device)]);
+  if (filesystem >= disk) return false;
+  await grower.run('e2fsck', ['-f', '-p', device]).catch((err: unknown) => {
+    if ((err as { cause?: { code?: unknown } }).cause?.code !== 1) throw err;
+  });
+  await grower.run('resize2fs', [device]);
+  return true;
 }

@@ -44,7 +44,7 @@ async function exec(command: string, args: string[]): Promise<string> {
 }
 
 /** The programs the node plugin runs; a node image without one of them cannot stage volumes. */
-export const NODE_TOOLS = ['mount', 'umount', 'blkid', 'lsblk', 'blockdev', 'mkfs.ext4'] as const;
+export const NODE_TOOLS = ['mount', 'umount', 'blkid', 'lsblk', 'blockdev', 'mkfs.ext4', 'dumpe2fs', 'e2fsck', 'resize2fs'] as const;
 
 /** Those of `tools` found in no directory of `path` (a PATH value). */
 export async function missingTools(tools: readonly string[], path = process.env.PATH ?? ''): Promise<string[]> {

@@ -70,6 +70,26 @@ describe('csi/node', () => {
     expect((await stat(staging)).isDirectory()).to.equal(true);
   });
 
+  it('grows an ext4 smaller than its disk before staging it (expanded while unused, or refused online)', async () => {
+    mounter.filesystems.set('/dev/sdb', 'ext4');
+    const ran: string[] = [];
+    const grower = {
+      deviceBytes: () => Promise.resolve(128 << 20),
+      extFilesystemBytes: () => Promise.resolve(64 << 20),
+      run: (command: string, args: string[]) => {
+        ran.push([command, ...args].join(' '));
+        return Promise.resolve();
+      },
+    };
+    const devices = { find: () => Promise.resolve('/dev/sdb') };
+    const stage = new NodeService({ nodeId: 'acme/worker-1', devices, mounter, grower, log: pino({ level: 'silent' }) }).rpcs().NodeStageVolume;
+    const staging = join(dir, 'grown');
+    await stage?.({ volume_id: 'pvc-1', staging_target_path: staging, volume_capability: FS, volume_context: { serial: SERIAL } } as never);
+    expect(ran).to.deep.equal(['e2fsck -f -p /dev/sdb', 'resize2fs /dev/sdb']);
+    expect(mounter.formatted).to.deep.equal([]);
+    expect(mounter.mounts.map((m) => m.point)).to.deep.equal([staging]);
+  });
+
   it('never reformats a disk carrying another filesystem than asked for', async () => {
     mounter.filesystems.set('/dev/sdb', 'xfs');
     const code = await codeOf(rpc('NodeStageVolume', { volume_id: 'pvc-1', staging_target_path: join(dir, 's'), volume_capability: { ...FS, mount: { fs_type: 'ext4' } }, publish_context: { serial: SERIAL } }));

@@ -15,7 +15,7 @@ import type { RpcTable } from '../server.js';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../status.js';
 import { VolumeLocks } from '../volume-locks.js';
 import type { DeviceFinder } from './device.js';
-import { nodeExpandVolume, systemGrower, type FilesystemGrower } from './expand.js';
+import { growUnmounted, nodeExpandVolume, systemGrower, type FilesystemGrower } from './expand.js';
 import { missingTools, NODE_TOOLS, type Mounter } from './mounts.js';
 
 const run = promisify(execFile);
@@ -102,6 +102,9 @@ export class NodeService {
         this.opts.log.info({ volume: id, device, fsType: wanted }, 'formatted volume');
       } else if (requested !== '' && existing !== requested) {
         throw failedPrecondition(`volume ${id} already carries a ${existing} filesystem, not the ${requested} asked for; it is never reformatted`);
+      }
+      if (existing && (await growUnmounted(device, existing, this.opts.grower ?? systemGrower))) {
+        this.opts.log.info({ volume: id, device, fsType: existing }, 'grew filesystem to its disk before staging');
       }
       await mkdir(staging, { recursive: true });
       const options = [...(cap.mount?.mount_flags ?? []), ...(isReadOnlyMode(cap) ? ['ro'] : [])];

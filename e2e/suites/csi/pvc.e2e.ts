@@ -277,7 +277,7 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
     await deletePod('block');
   });
 
-  it('grows a mounted Filesystem PVC online to the infra claim and the VM disk; the node grows the filesystem the pod sees where the kernel allows it (CAP_SYS_RESOURCE), else the claim says why', async function () {
+  it('grows a mounted Filesystem PVC: PV, infra claim and VM disk online; the filesystem the pod sees online where the kernel allows it (CAP_SYS_RESOURCE), else, the refusal on the claim, when staged again', async function () {
     this.timeout(5 * 60_000);
     await growsAMountedFilesystem({ admin, mgmt, infraNamespace: INFRA_NS, node: 'csi-a', apply, getJSON, pod, timed, logs, handles, inGuest });
   });
