@@ -9,7 +9,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { glob } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mergeTimings, planShards, summarize, type ShardResult } from './shards.js';
+import { failureHeadlines, mergeTimings, planShards, summarize, type ShardResult } from './shards.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 // One folder per run, so two runs side by side (two developers' shells) never mix their logs.
@@ -90,14 +90,17 @@ async function main(): Promise<number> {
       return result;
     }),
   );
-  // Several shards: their own output, one after the other, so a failure reads as it would from a single run.
-  for (const r of plan.length === 1 ? [] : results) {
+  // Several shards: their own output, one after the other, so a failure reads as it would from a single run; the
+  // failed ones last, next to the summary, since a CI page often shows only a log's tail.
+  const failedLast = [...results].sort((a, b) => Number(a.exitCode !== 0) - Number(b.exitCode !== 0) || a.index - b.index);
+  for (const r of plan.length === 1 ? [] : failedLast) {
     console.log(`\n===== e2e shard ${r.index} (${r.files.join(', ')}) exit ${r.exitCode} =====`);
     process.stdout.write(r.output);
   }
   const summary = summarize(results);
   console.log(`\ne2e: ${results.length} shard(s) in ${Math.round((Date.now() - started) / 1000)}s; timings in ${relative(REPO, timings)}`);
   for (const line of summary.failures) console.log(`  failed: ${line}`);
+  for (const r of results) for (const h of failureHeadlines(r.output)) console.log(`    shard ${r.index}: ${h}`);
   if (record && summary.ok) {
     const merged = mergeTimings(knownTimings(), existsSync(timings) ? readFileSync(timings, 'utf8') : '');
     writeFileSync(KNOWN_TIMINGS, `${JSON.stringify(merged, null, 2)}\n`);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mergeTimings, planShards, summarize, type ShardResult } from './shards.js';
+import { failureHeadlines, mergeTimings, planShards, summarize, type ShardResult } from './shards.js';
 
 const result = (index: number, output: string, exitCode = 0): ShardResult => ({ index, files: [], log: `shard-${index}.log`, exitCode, output });
 
@@ -43,6 +43,31 @@ describe('e2e/shards', () => {
 
   it('passes when every shard passed', () => {
     expect(summarize([result(0, '  3 passing (1m)\n'), result(1, '  4 passing (1m)\n')])).to.include({ passed: 7, failed: 0, ok: true });
+  });
+
+  it('names each failing test with its error in one line, from mocha\'s coloured failing section', () => {
+    const output = [
+      '  \x1b[32m  ✔\x1b[0m creates it',
+      '',
+      '  214 passing (22m)',
+      '  2 failing',
+      '',
+      '  1) cloud controller manager',
+      '       serves a tenant Deployment behind a LoadBalancer Service:',
+      '     Error: timed out after 120000 ms waiting for four echo pods Ready',
+      '      at waitFor (localcloud/wait.ts:29:13)',
+      '',
+      '  2) "after all" hook: afterAll in "{root}":',
+      '     \x1b[31mError: the test run left things behind:\x1b[0m',
+      '  processes: none',
+      '',
+    ].join('\n');
+    expect(failureHeadlines(output)).to.deep.equal([
+      '1) cloud controller manager › serves a tenant Deployment behind a LoadBalancer Service: Error: timed out after 120000 ms waiting for four echo pods Ready',
+      '2) "after all" hook: afterAll in "{root}": Error: the test run left things behind:',
+    ]);
+    expect(failureHeadlines('  3 passing (1m)\n')).to.deep.equal([]);
+    expect(failureHeadlines(output, 20)[0]).to.have.length(20);
   });
 
   it('records a run\'s durations per file, summing its top-level suites, and keeps the ones it did not run', () => {

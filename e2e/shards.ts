@@ -69,6 +69,35 @@ export function summarize(results: ShardResult[]): Summary {
   return { passed, failed, pending, ok: failed === 0 && pending === 0, failures };
 }
 
+// mocha's colours, so the failing section parses the same whether or not it wrote to a terminal.
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * One line per failure in a mocha run's "N failing" section: its number, its titles joined, and the first line of
+ * its error. A run's summary ends with these, so the last lines of a long log already say what failed.
+ */
+export function failureHeadlines(output: string, maxLength = 400): string[] {
+  const lines = output.replace(ANSI, '').split('\n');
+  const start = lines.findIndex((l) => /^\s*\d+ failing\b/.test(l));
+  if (start < 0) return [];
+  const headlines: string[] = [];
+  for (let i = start + 1; i < lines.length; i++) {
+    const first = /^\s+(\d+)\) (.*)$/.exec(lines[i] ?? '');
+    if (!first) continue;
+    // Titles run until the line ending in ':' (mocha's last title line); the error's first line follows it.
+    const titles = [first[2] ?? ''];
+    while (!(titles.at(-1) ?? '').endsWith(':') && i + 1 < lines.length && (lines[i + 1] ?? '').trim() !== '') {
+      titles.push((lines[++i] ?? '').trim());
+    }
+    let message = '';
+    while (i + 1 < lines.length && message === '') message = (lines[++i] ?? '').trim();
+    const line = `${first[1] ?? ''}) ${titles.join(' › ').replace(/:$/, '')}: ${message}`;
+    headlines.push(line.length > maxLength ? `${line.slice(0, maxLength - 1)}…` : line);
+  }
+  return headlines;
+}
+
 /** The known durations updated with a run's JSON lines ({ file, seconds } per top-level suite, summed per file). */
 export function mergeTimings(known: Record<string, number>, jsonLines: string): Record<string, number> {
   const measured: Record<string, number> = {};
