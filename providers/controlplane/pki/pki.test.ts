@@ -11,7 +11,9 @@ import { CA_SECRET, DATASTORE_SECRET, FRONT_PROXY_CA_SECRET } from './secrets.js
 
 const DAY = 86_400_000;
 const opts: PKIOptions = { ...DEFAULT_PKI_OPTIONS };
-const check = { now: new Date(), rotationThreshold: opts.rotationThreshold };
+// The time of each check, not of this module's load: a loaded machine can start these tests minutes after the load,
+// and certificates issued since then would look not yet valid.
+const check = () => ({ now: new Date(), rotationThreshold: opts.rotationThreshold });
 
 const ekus = (pem: string) => new x509.X509Certificate(pem).getExtension(x509.ExtendedKeyUsageExtension)?.usages.map(String);
 const keyUsage = (pem: string) => new x509.X509Certificate(pem).getExtension(x509.KeyUsagesExtension)?.usages ?? 0;
@@ -34,7 +36,7 @@ describe('controlplane/pki builders', () => {
     const lifetime = cert.validToDate.getTime() - cert.validFromDate.getTime();
     expect(lifetime).to.be.closeTo(opts.caValidity, 2 * 60_000);
     expect(keyUsage(caData['ca.crt'] ?? '') & x509.KeyUsageFlags.keyCertSign).to.not.equal(0);
-    expect(checkCA(caData, CA_SECRET, check)).to.equal(undefined);
+    expect(checkCA(caData, CA_SECRET, check())).to.equal(undefined);
   });
 
   const leaves: { profile: LeafProfile; sans: string[]; subject: string; eku: string; signer: 'ca' | 'front-proxy' }[] = [
@@ -54,7 +56,7 @@ describe('controlplane/pki builders', () => {
       expect(cert.ca).to.equal(false);
       expect(cert.verify(new X509Certificate(issuer.cert.toString('pem')).publicKey)).to.equal(true);
       expect(cert.validToDate.getTime() - cert.validFromDate.getTime()).to.be.closeTo(opts.certificateValidity, 2 * 60_000);
-      expect(checkLeaf(data, tc.profile, issuer.cert.toString('pem'), { ...check, sans: tc.sans })).to.equal(undefined);
+      expect(checkLeaf(data, tc.profile, issuer.cert.toString('pem'), { ...check(), sans: tc.sans })).to.equal(undefined);
     });
   }
 
@@ -65,8 +67,8 @@ describe('controlplane/pki builders', () => {
     const cert = new X509Certificate(data[DATASTORE_SECRET.certKey] ?? '');
     expect(cert.subject).to.equal('CN=tenants_acme');
     expect(cert.verify(new X509Certificate(data['ca.crt'] ?? '').publicKey)).to.equal(true);
-    expect(checkLeaf(data, dataStoreClient('tenants_acme'), data['ca.crt'] ?? '', check)).to.equal(undefined);
-    expect(checkLeaf(data, dataStoreClient('tenants_other'), data['ca.crt'] ?? '', check)).to.match(/has subject CN=tenants_acme, want CN=tenants_other/);
+    expect(checkLeaf(data, dataStoreClient('tenants_acme'), data['ca.crt'] ?? '', check())).to.equal(undefined);
+    expect(checkLeaf(data, dataStoreClient('tenants_other'), data['ca.crt'] ?? '', check())).to.match(/has subject CN=tenants_acme, want CN=tenants_other/);
   });
 
   it('builds a matching service-account key pair and notices a mismatched one', async () => {
@@ -86,7 +88,7 @@ describe('controlplane/pki builders', () => {
     const cert = new X509Certificate(data['apiserver.crt'] ?? '');
     expect(cert.publicKey.asymmetricKeyType).to.equal('rsa');
     expect(keyUsage(data['apiserver.crt'] ?? '') & x509.KeyUsageFlags.keyEncipherment).to.not.equal(0);
-    expect(checkLeaf(data, API_SERVER, rsaCA.cert.toString('pem'), { ...check, sans: ['localhost'], keyAlgorithm: 'ECDSA-P256' })).to.match(/key other than ECDSA-P256/);
+    expect(checkLeaf(data, API_SERVER, rsaCA.cert.toString('pem'), { ...check(), sans: ['localhost'], keyAlgorithm: 'ECDSA-P256' })).to.match(/key other than ECDSA-P256/);
   });
 
   describe('reissue checks', () => {
@@ -97,23 +99,23 @@ describe('controlplane/pki builders', () => {
     });
 
     const cases: { name: string; run: () => Promise<string | undefined> | string | undefined; want: RegExp }[] = [
-      { name: 'a missing Secret', run: () => checkLeaf(undefined, API_SERVER, ca.cert.toString('pem'), { ...check, sans }), want: /is missing/ },
-      { name: 'a certSAN added', run: () => checkLeaf(serving, API_SERVER, ca.cert.toString('pem'), { ...check, sans: [...sans, 'new.acme.example'] }), want: /missing: new\.acme\.example; extra: none/ },
-      { name: 'a certSAN removed', run: () => checkLeaf(serving, API_SERVER, ca.cert.toString('pem'), { ...check, sans: ['127.0.0.1', 'localhost'] }), want: /missing: none; extra: api\.acme\.example/ },
+      { name: 'a missing Secret', run: () => checkLeaf(undefined, API_SERVER, ca.cert.toString('pem'), { ...check(), sans }), want: /is missing/ },
+      { name: 'a certSAN added', run: () => checkLeaf(serving, API_SERVER, ca.cert.toString('pem'), { ...check(), sans: [...sans, 'new.acme.example'] }), want: /missing: new\.acme\.example; extra: none/ },
+      { name: 'a certSAN removed', run: () => checkLeaf(serving, API_SERVER, ca.cert.toString('pem'), { ...check(), sans: ['127.0.0.1', 'localhost'] }), want: /missing: none; extra: api\.acme\.example/ },
       {
         name: 'a rotated CA',
-        run: async () => checkLeaf(serving, API_SERVER, (await loadCA(await buildClusterCA(opts), CA_SECRET)).cert.toString('pem'), { ...check, sans }),
+        run: async () => checkLeaf(serving, API_SERVER, (await loadCA(await buildClusterCA(opts), CA_SECRET)).cert.toString('pem'), { ...check(), sans }),
         want: /not signed by the current cluster-ca/,
       },
-      { name: 'a key from another certificate', run: async () => checkLeaf({ ...serving, 'apiserver.key': (await buildLeaf(API_SERVER, ca, opts))['apiserver.key'] ?? '' }, API_SERVER, ca.cert.toString('pem'), { ...check, sans }), want: /does not belong/ },
+      { name: 'a key from another certificate', run: async () => checkLeaf({ ...serving, 'apiserver.key': (await buildLeaf(API_SERVER, ca, opts))['apiserver.key'] ?? '' }, API_SERVER, ca.cert.toString('pem'), { ...check(), sans }), want: /does not belong/ },
       { name: 'expiry within the threshold', run: () => checkLeaf(serving, API_SERVER, ca.cert.toString('pem'), { now: new Date(Date.now() + opts.certificateValidity - DAY), rotationThreshold: 2 * DAY, sans }), want: /within the rotation threshold/ },
-      { name: 'a client certificate where a serving one is wanted', run: async () => checkLeaf(await buildLeaf({ ...API_SERVER, usage: 'client' }, ca, opts, sans), API_SERVER, ca.cert.toString('pem'), { ...check, sans }), want: /lacks the serverAuth/ },
+      { name: 'a client certificate where a serving one is wanted', run: async () => checkLeaf(await buildLeaf({ ...API_SERVER, usage: 'client' }, ca, opts, sans), API_SERVER, ca.cert.toString('pem'), { ...check(), sans }), want: /lacks the serverAuth/ },
     ];
     for (const tc of cases) {
       it(`reissues on ${tc.name}`, async () => expect(await tc.run()).to.match(tc.want));
     }
     it('keeps a good certificate (SAN order and IP spelling do not matter)', () => {
-      expect(checkLeaf(serving, API_SERVER, ca.cert.toString('pem'), { ...check, sans: ['api.acme.example', 'localhost', '127.0.0.1'] })).to.equal(undefined);
+      expect(checkLeaf(serving, API_SERVER, ca.cert.toString('pem'), { ...check(), sans: ['api.acme.example', 'localhost', '127.0.0.1'] })).to.equal(undefined);
     });
   });
 
