@@ -46,6 +46,30 @@ export function echoDeployment(replicas: number): object {
   };
 }
 
+interface EchoPod {
+  metadata: { name: string; deletionTimestamp?: string };
+  status?: { phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+/**
+ * The names of the echo pods once exactly `replicas` of them run Ready: a probe sent before that tests how fast the
+ * pods start (seconds more on a loaded machine), not where the traffic goes.
+ */
+export async function readyEchoPods(kubectl: Kubectl, replicas: number): Promise<string[]> {
+  let seen = '';
+  return waitFor(
+    async () => {
+      const pods = (JSON.parse(await kubectl('get', 'pods', '-n', 'default', '-l', 'app=echo', '-o', 'json')) as { items: EchoPod[] }).items;
+      seen = pods.map((p) => `${p.metadata.name} ${p.status?.phase ?? '?'}`).join(', ');
+      const ready = pods.filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return ready.length === replicas && pods.length === replicas ? ready.map((p) => p.metadata.name) : undefined;
+    },
+    { timeoutMs: 3 * 60_000, intervalMs: 1000, what: `${String(replicas)} echo pods Running and Ready` },
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}; pods: ${seen}`, { cause: err });
+  });
+}
+
 /** Writes the objects to `<dir>/<name>.yaml` and applies that file, as a user applies a manifest. */
 export async function applyManifest(kubectl: Kubectl, dir: string, name: string, objects: object[]): Promise<string> {
   const file = join(dir, `${name}.yaml`);

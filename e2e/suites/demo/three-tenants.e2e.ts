@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import { processesReferencing, runDir } from '../../../localcloud/run-dir.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { CLI, startDemo, TSX, type DemoRun } from '../../harness/demo-cli.js';
-import { applyManifest, ECHO_LABELS, echoDeployment, probeFromManagement, type Kubectl } from '../../harness/demo-workloads.js';
+import { applyManifest, ECHO_LABELS, echoDeployment, probeFromManagement, readyEchoPods, type Kubectl } from '../../harness/demo-workloads.js';
 import { mounts, namespaces } from '../../harness/leftovers.js';
 
 const run = promisify(execFile);
@@ -177,7 +177,7 @@ describe('kvcloud demo --clusters 3: three tenant clusters side by side, stopped
 
     // A management-side client asking each address four times gets answers from that tenant's echo pods only.
     for (const t of [mine, theirs]) {
-      const pods = (JSON.parse(await kubectlFor(`tenant-${t}`)('get', 'pods', '-n', 'default', '-l', 'app=echo', '-o', 'json')) as { items: { metadata: { name: string } }[] }).items.map((p) => p.metadata.name);
+      const pods = await readyEchoPods(kubectlFor(`tenant-${t}`), 2);
       const url = `http://${ips[t] ?? '?'}/`;
       await probeFromManagement(management, manifestDir, `lb-probe-${t}`, [url, url, url, url], pods);
     }
