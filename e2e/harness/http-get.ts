@@ -3,9 +3,10 @@
 // holds the test process open.
 import { get } from 'node:http';
 
-export function httpGetText(url: string, timeoutMs = 10_000): Promise<{ status: number; text: string }> {
+/** `localAddress`: the source address to connect from, for a client with an address of its own. */
+export function httpGetText(url: string, timeoutMs = 10_000, localAddress?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = get(url, { agent: false, timeout: timeoutMs }, (res) => {
+    const req = get(url, { agent: false, timeout: timeoutMs, ...(localAddress ? { localAddress } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

@@ -77,6 +77,10 @@ export async function createSandbox(opts: { name: string; ip: string; dir: strin
     await ip(['link', 'add', hostDevice, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(holder.pid)]);
     const { bridge, gateway, prefixLength } = opts.network;
     await ip(['link', 'set', hostDevice, 'master', bridge, 'up']);
+    // Hairpin, as the kubelet's default hairpin-veth mode sets it: a pod reaching its own Service through kernel NAT
+    // (externalTrafficPolicy Local, see service-proxy/kernel-nat.ts) may be sent back to itself, out the port its
+    // packet came in by, which a bridge refuses otherwise.
+    await ip(['link', 'set', hostDevice, 'type', 'bridge_slave', 'hairpin', 'on']);
     const netnsPath = `/proc/${holder.pid}/ns/net`;
     await nsenterIp(netnsPath, ['link set lo up', `addr add ${opts.ip}/${prefixLength} dev eth0`, 'link set eth0 up', `route add default via ${gateway}`]);
     return { ip: opts.ip, netnsPath, holder, hostDevice };

@@ -2,7 +2,8 @@
 // (through the KubeVirt simulator) whose kubelets run with --cloud-provider=external join a real tenant control
 // plane, and the CCM runs as a child process (`node --import tsx ccm/main.ts`) with upstream's flags and a
 // cloud-config naming the management cluster as infra. Traffic goes LB IP -> management service proxy -> infra
-// Service -> virt-launcher pod (the VM) -> tenant kube-proxy NodePort -> tenant pod.
+// Service -> virt-launcher pod (the VM) -> tenant kube-proxy NodePort -> tenant pod; under externalTrafficPolicy
+// Local both proxies translate in the kernel without SNAT, so the pod sees the client's own address.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +13,16 @@ import type { Service } from '../../../lib/apis/core.js';
 import type { EndpointSlice } from '../../../lib/apis/discovery.js';
 import type { VirtualMachineInstance } from '../../../lib/apis/kubevirt.js';
 import { getCondition } from '../../../lib/controller/conditions.js';
+import { podIpam } from '../../../localcloud/cluster/ipam.js';
+import { runIptables } from '../../../localcloud/cluster/service-proxy/kernel-nat.js';
+import { runIp } from '../../../localcloud/cluster/service-proxy/service-device.js';
+import { CLUSTER_BRIDGE } from '../../../localcloud/cluster/topology.js';
 import { TEST_ECHO_IMAGE } from '../../../localcloud/cluster/images.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
 import type { Node } from '../../../localcloud/node-object.js';
 import { ManagedProcess } from '../../../localcloud/process.js';
 import { waitFor } from '../../../localcloud/wait.js';
+import { podNetworkPlan } from '../../../simulators/guest/pod-network.js';
 import { httpGetText } from '../../harness/http-get.js';
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
 import { stepTimer } from '../../harness/step-timer.js';
@@ -27,6 +33,28 @@ const CLUSTER = 'acme';
 const INFRA_NS = 'default';
 const VMS = ['acme-md-0-vm1', 'acme-md-0-vm2'];
 const FINALIZER = 'service.kubernetes.io/load-balancer-cleanup';
+
+interface EchoAnswer {
+  pod: string;
+  /** The source address the pod saw the connection come from. */
+  client: string;
+}
+
+/**
+ * A client of the management network with an address of its own: a pod address the test process holds on the
+ * cluster bridge, so its connections carry a source that no proxy on the way uses.
+ */
+async function managementClient(): Promise<{ ip: string; remove(): Promise<void> }> {
+  const ip = podIpam.allocate();
+  await runIp(['addr', 'replace', `${ip}/32`, 'dev', CLUSTER_BRIDGE]);
+  return {
+    ip,
+    async remove() {
+      await runIp(['addr', 'del', `${ip}/32`, 'dev', CLUSTER_BRIDGE]);
+      podIpam.release(ip);
+    },
+  };
+}
 
 interface PodView {
   metadata: { name: string };
@@ -132,6 +160,23 @@ describe('cloud controller manager: tenant Nodes and LoadBalancer Services serve
       },
       { timeoutMs: 60_000, what: `infra EndpointSlices of ${infraServiceName} listing exactly the ${String(want)} VM(s) hosting ready echo pods` },
     );
+  }
+
+  /** What an echo pod answers to `client` through http://ip/. */
+  async function echoThrough(ip: string, client: string): Promise<EchoAnswer> {
+    return waitFor(
+      async () => JSON.parse((await httpGetText(`http://${ip}/`, 5_000, client)).text) as EchoAnswer,
+      { timeoutMs: 30_000, what: `an answer through ${ip} to a client at ${client}` },
+    );
+  }
+
+  /** Every address a tenant node sends from: its InternalIP, and its pod bridge's (the first of its podCIDR). */
+  async function tenantNodeAddresses(): Promise<string[]> {
+    const nodes = (await getJSON<{ items: Node[] }>(admin, ['nodes'])).items;
+    return nodes.flatMap((n) => [
+      ...(n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
+      ...(n.spec?.podCIDR ? [podNetworkPlan(n.spec.podCIDR).gateway] : []),
+    ]);
   }
 
   function loadBalancerService(name: string, extra: { annotations?: Record<string, string>; labels?: Record<string, string>; loadBalancerClass?: string } = {}): object {
@@ -290,11 +335,11 @@ describe('cloud controller manager: tenant Nodes and LoadBalancer Services serve
     expect(await infraServices('web')).to.deep.equal([]);
   });
 
-  it('externalTrafficPolicy Local: infra EndpointSlices list exactly the VMs hosting ready endpoints and follow a scale-down', async function () {
-    this.timeout(150_000);
-    const local = loadBalancerService('local') as { spec: Record<string, unknown> };
-    local.spec.externalTrafficPolicy = 'Local';
-    await kubectl(admin, ['apply', '-f', '-'], stringify(local));
+  it('externalTrafficPolicy Local: infra EndpointSlices list exactly the VMs hosting ready endpoints and follow a scale-down; the pod sees the client address', async function () {
+    this.timeout(180_000);
+    const localService = loadBalancerService('local') as { spec: Record<string, unknown> };
+    localService.spec.externalTrafficPolicy = 'Local';
+    await kubectl(admin, ['apply', '-f', '-'], stringify(localService));
     const { service, ip } = await timed('Local tenant Service with an address', () => provisioned('local'));
     const [infra] = await infraServices('local');
     expect(infra?.spec?.selector, 'the EndpointSlice controller fills it, not a selector').to.equal(undefined);
@@ -311,8 +356,34 @@ describe('cloud controller manager: tenant Nodes and LoadBalancer Services serve
     // Through the LB IP, only the VM with the remaining pod is reached, and it answers locally.
     const { text } = await waitFor(() => httpGetText(`http://${ip}/`, 5_000), { timeoutMs: 30_000, what: `an answer through ${ip}` });
     expect((JSON.parse(text) as { pod: string }).pod).to.equal(one.pods[0]);
+
+    // A client with an address of its own: the management load balancer and the VM's kube-proxy both DNAT without
+    // SNAT, so the pod sees exactly that address. Under Cluster the VM's kube-proxy relays, and the pod sees a node.
+    const client = await managementClient();
+    try {
+      const viaLocal = await timed('the client address through the Local LB', () => echoThrough(ip, client.ip));
+      expect(viaLocal).to.include({ pod: one.pods[0], client: client.ip });
+      await kubectl(admin, ['apply', '-f', '-'], stringify(loadBalancerService('cluster-policy')));
+      const clusterLB = await provisioned('cluster-policy');
+      const viaCluster = await echoThrough(clusterLB.ip, client.ip);
+      expect(viaCluster.client, 'under Cluster the pod sees a node').to.not.equal(client.ip);
+      expect(await tenantNodeAddresses()).to.include(viaCluster.client);
+      await kubectl(admin, ['delete', 'service', 'cluster-policy', '--wait=true', '--timeout=45s']);
+    } finally {
+      await client.remove();
+    }
+
     await kubectl(admin, ['delete', 'service', 'local', '--wait=true', '--timeout=45s']);
     expect(await infraSlices(infraName(service)), 'the slices go with the infra Service').to.deep.equal([]);
+    // The management load balancer's NAT rules for the address go with the Service.
+    await waitFor(
+      async () => {
+        const rules = await runIptables('iptables-save', ['-t', 'nat']);
+        if (!rules.includes(` ${ip}/32 `)) return true;
+        throw new Error(`the nat table still names ${ip}:\n${rules}`);
+      },
+      { timeoutMs: 30_000, what: `no kernel NAT rule left for ${ip}` },
+    );
   });
 
   it('says why an address is pending; a CCM killed mid-creation and restarted leaves exactly one infra Service', async function () {

@@ -13,10 +13,13 @@ import { LOAD_BALANCER_POOL, NODE_IP, SERVICE_CIDR, SERVICE_DEVICE } from '../..
 
 const TIMEOUT_MS = 2000;
 
-/** One GET on a fresh connection (so every call is a new choice of endpoint); resolves with the body. */
-export function httpGet(ip: string, port: number): Promise<string> {
+/**
+ * One GET on a fresh connection (so every call is a new choice of endpoint); resolves with the body. `from`: the
+ * source address to connect from, for a client with an address of its own.
+ */
+export function httpGet(ip: string, port: number, path = '/', from?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: ip, port, path: '/', agent: false, timeout: TIMEOUT_MS }, (res) => {
+    const req = http.get({ host: ip, port, path, agent: false, timeout: TIMEOUT_MS, ...(from ? { localAddress: from } : {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));

@@ -1,6 +1,7 @@
 // The service proxy against a real apiserver, inside the cluster network namespace the test run creates (see
 // localcloud/cluster/topology.ts): ClusterIPs, NodePorts and load-balancer IPs are reached over real sockets,
-// endpoints are servers on pod-like addresses, and stopping the proxy must leave no address and no listener.
+// endpoints are servers on pod-like addresses, and stopping the proxy must leave no address, no listener and no NAT
+// rule.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { Client } from '../../../lib/kube/client.js';
@@ -8,6 +9,7 @@ import { RestMapper } from '../../../lib/kube/rest-mapper.js';
 import { RestTransport } from '../../../lib/kube/rest-transport.js';
 import type { KubeObject, TypeMeta } from '../../../lib/kube/object.js';
 import { startServiceProxy, type ServiceProxy } from '../../../localcloud/cluster/service-proxy/index.js';
+import { runIptables } from '../../../localcloud/cluster/service-proxy/kernel-nat.js';
 import { IPv4Range } from '../../../localcloud/cluster/service-proxy/ipv4-range.js';
 import { ENDPOINT_SLICE, SERVICE, type EndpointSlice, type Service } from '../../../localcloud/cluster/service-proxy/service-api.js';
 import { LOAD_BALANCER_POOL, NODE_IP, SERVICE_CIDR } from '../../../localcloud/cluster/topology.js';
@@ -309,7 +311,29 @@ describe('service proxy: Services reachable in the cluster network namespace', f
     expect(await ingressIP('lb-c')).to.equal(ipB);
   });
 
-  it('keeps LoadBalancer IPs across a proxy restart, and its stop() leaves no address and no listener', async () => {
+  it('serves externalTrafficPolicy Local with kernel DNAT, so the endpoint sees the client; under Cluster it sees the proxy', async () => {
+    const [web, outside] = await Promise.all([pod('source-web'), pod('source-client')]);
+    const svc = await createService('source', { type: 'LoadBalancer', externalTrafficPolicy: 'Local' });
+    await createEndpoints('source', [{ pod: web }]);
+    const ip = await ingressIP('source');
+    const nodePort = svc.spec?.ports?.find((p) => p.name === 'http')?.nodePort ?? 0;
+    const lb = `TCP ${ip}:80`;
+    const seenBy = (address: string, port: number) =>
+      waitFor(() => httpGet(address, port, '/client', outside.ip), { ...WAIT, what: `an answer on ${address}:${String(port)} to ${outside.ip}` });
+    await waitFor(() => (proxy.translated().includes(lb) ? true : undefined), { ...WAIT, what: `kernel NAT for ${lb}` });
+    expect(await seenBy(ip, 80), 'through the load-balancer IP').to.equal(outside.ip);
+    expect(await seenBy(NODE_IP, nodePort), 'through the NodePort').to.equal(outside.ip);
+    expect(proxy.translated()).to.include.members([lb, `TCP ${NODE_IP}:${String(nodePort)}`]);
+    expect(proxy.listening(), 'no userspace listener there').to.not.include(lb);
+    expect(await seenBy(svc.spec?.clusterIP ?? '', 80), 'the ClusterIP stays in userspace').to.not.equal(outside.ip);
+
+    await client.mergePatch(SERVICE, { namespace: NS, name: 'source' }, { spec: { externalTrafficPolicy: 'Cluster' } });
+    await waitFor(() => (proxy.listening().includes(lb) && !proxy.translated().includes(lb) ? true : undefined), { ...WAIT, what: `${lb} back in userspace` });
+    expect(await seenBy(ip, 80), 'under Cluster the proxy relays').to.not.equal(outside.ip);
+    expect(await runIptables('iptables-save', ['-t', 'nat']), 'no rule left for the address').to.not.include(` ${ip}/32 `);
+  });
+
+  it('keeps LoadBalancer IPs across a proxy restart, and its stop() leaves no address, no listener and no NAT rule', async () => {
     const web = await pod('restart-0');
     const lb = await createService('restart-lb', { type: 'LoadBalancer' });
     await createEndpoints('restart-lb', [{ pod: web }]);
@@ -322,6 +346,7 @@ describe('service proxy: Services reachable in the cluster network namespace', f
     await proxy.stop();
     expect(await deviceAddresses()).to.deep.equal([]);
     expect(serviceAddressSockets()).to.deep.equal([]);
+    expect(await runIptables('iptables-save', ['-t', 'nat'])).to.not.include(':KVC-');
     expect(await connectOutcome(NODE_IP, nodePort)).to.equal('ECONNREFUSED');
 
     proxy = await startServiceProxy({ kubeConfig: plane.kubeConfig });

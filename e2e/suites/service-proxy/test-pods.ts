@@ -12,7 +12,7 @@ import { CLUSTER_BRIDGE } from '../../../localcloud/cluster/topology.js';
 
 /** What every test pod serves, the targetPorts of the suite's Services. */
 export const POD_PORTS = {
-  /** HTTP answering with the pod's name. */
+  /** HTTP answering with the pod's name, or on /client with the source address the connection came from. */
   http: 8080,
   /** UDP answering "<name>:<datagram>". */
   udp: 5353,
@@ -31,9 +31,9 @@ export async function startTestPod(name: string): Promise<TestPod> {
   const ip = podIpam.allocate();
   await runIp(['addr', 'replace', `${ip}/32`, 'dev', CLUSTER_BRIDGE]);
 
-  const web = http.createServer((_req, res) => {
+  const web = http.createServer((req, res) => {
     res.setHeader('connection', 'close');
-    res.end(name);
+    res.end(req.url === '/client' ? (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '') : name);
   });
   web.listen(POD_PORTS.http, ip);
   const udp = dgram.createSocket('udp4');

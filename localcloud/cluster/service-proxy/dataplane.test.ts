@@ -1,5 +1,6 @@
 // The data plane on loopback: every 127.0.0.0/8 address is local without root, so Service addresses are
-// 127.0.0.x frontends, endpoints are servers on 127.0.0.1, and the service device is an in-memory `ip`.
+// 127.0.0.x frontends, endpoints are servers on 127.0.0.1, the service device is an in-memory `ip`, and kernel NAT
+// an in-memory table of what it was asked to translate (kernel-nat.test.ts covers the rules themselves).
 import { expect } from 'chai';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
@@ -10,6 +11,7 @@ import { freePort } from '../../ports.js';
 import { Dataplane, type PortPlan } from './dataplane.js';
 import type { Endpoint } from './endpoint-selection.js';
 import { FakeIp } from './fake-ip.js';
+import type { NatFrontend } from './kernel-nat.js';
 import { ProxyMetrics } from './proxy-metrics.js';
 import { ServiceDevice } from './service-device.js';
 
@@ -44,6 +46,23 @@ async function connectError(ip: string, port: number): Promise<string> {
   return err.code ?? err.message;
 }
 
+/** Kernel NAT as the data plane sees it: the frontends of the last sync, and whether it was closed. */
+class FakeNat {
+  frontends: NatFrontend[] = [];
+  syncs = 0;
+  closed = false;
+  sync(frontends: readonly NatFrontend[]): Promise<void> {
+    this.frontends = [...frontends];
+    this.syncs++;
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    this.frontends = [];
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
+
 async function roundTrip(socket: net.Socket, text: string): Promise<string> {
   socket.write(text);
   const [chunk] = (await once(socket, 'data')) as [string];
@@ -53,6 +72,7 @@ async function roundTrip(socket: net.Socket, text: string): Promise<string> {
 describe('service-proxy/dataplane', () => {
   const log = createLogger({ level: 'silent' });
   let ip: FakeIp;
+  let nat: FakeNat;
   let metrics: ProxyMetrics;
   let dataplane: Dataplane;
   let a: Awaited<ReturnType<typeof tcpBackend>>;
@@ -72,8 +92,9 @@ describe('service-proxy/dataplane', () => {
 
   beforeEach(async () => {
     ip = new FakeIp('kvsvc0');
+    nat = new FakeNat();
     metrics = new ProxyMetrics(new ToolkitMetrics({ defaultMetrics: false }).registry);
-    dataplane = new Dataplane({ device: await ServiceDevice.open('kvsvc0', ip.run), log, metrics });
+    dataplane = new Dataplane({ device: await ServiceDevice.open('kvsvc0', ip.run), nat, log, metrics });
     [a, b, port] = await Promise.all([tcpBackend('a'), tcpBackend('b'), freePort(clusterIP)]);
   });
   afterEach(async () => {
@@ -147,7 +168,7 @@ describe('service-proxy/dataplane', () => {
     expect(ip.addresses.size).to.equal(1); // still needed by ns/web
   });
 
-  it('stop() closes every listener, cuts every connection and removes every address', async () => {
+  it('stop() closes every listener, cuts every connection, removes every address and its NAT rules', async () => {
     await dataplane.apply('ns/web', plan([a.endpoint]));
     const inFlight = await greeting(clusterIP, port);
     const closed = once(inFlight.socket, 'close');
@@ -155,49 +176,79 @@ describe('service-proxy/dataplane', () => {
     await closed;
     expect(dataplane.listening()).to.deep.equal([]);
     expect(ip.addresses.size).to.equal(0);
+    expect(nat.closed, 'kernel NAT rules removed').to.equal(true);
     expect(await connectError(clusterIP, port)).to.equal('ECONNREFUSED');
     await dataplane.apply('ns/web', plan([a.endpoint]));
     expect(dataplane.listening()).to.deep.equal([]);
   });
 
-  it("sends a frontend under a traffic policy Local only to the node's own endpoints, the others to all", async () => {
-    const nodePortIP = '127.0.0.3';
-    const nodePort = await freePort(nodePortIP);
-    await dataplane.apply('ns/web', [
-      {
-        name: 'http',
-        protocol: 'TCP',
-        frontends: [
-          { kind: 'clusterIP', ip: clusterIP, port },
-          { kind: 'nodePort', ip: nodePortIP, port: nodePort, local: true },
-        ],
-        endpoints: [a.endpoint, b.endpoint],
-        localEndpoints: [b.endpoint],
-      },
-    ]);
-    expect([await ask(), await ask()].sort(), 'one round through the ClusterIP').to.deep.equal(['a', 'b']);
-    const viaNodePort = async () => {
-      const { name, socket } = await greeting(nodePortIP, nodePort);
-      socket.destroy();
-      return name;
-    };
-    expect([await viaNodePort(), await viaNodePort(), await viaNodePort()]).to.deep.equal(['b', 'b', 'b']);
-    // No local endpoint left: the node port refuses, as kube-proxy drops it, while the ClusterIP still serves.
-    await dataplane.apply('ns/web', [
-      {
-        name: 'http',
-        protocol: 'TCP',
-        frontends: [
-          { kind: 'clusterIP', ip: clusterIP, port },
-          { kind: 'nodePort', ip: nodePortIP, port: nodePort, local: true },
-        ],
-        endpoints: [a.endpoint],
-        localEndpoints: [],
-      },
-    ]);
+  const lbIP = '127.0.0.4';
+  const localPlan = (endpoints: Endpoint[], localEndpoints: Endpoint[], extra: Partial<PortPlan> = {}): PortPlan[] => [
+    {
+      name: 'http',
+      protocol: 'TCP',
+      frontends: [
+        { kind: 'clusterIP', ip: clusterIP, port },
+        { kind: 'nodePort', ip: '127.0.0.3', port: 30080, local: true },
+        { kind: 'loadBalancer', ip: lbIP, port: 80, local: true },
+      ],
+      endpoints,
+      localEndpoints,
+      ...extra,
+    },
+  ];
+
+  it("translates addresses under externalTrafficPolicy Local in the kernel, to the node's own endpoints, and forwards the ClusterIP to all", async () => {
+    await dataplane.apply('ns/web', localPlan([a.endpoint, b.endpoint], [b.endpoint]));
     expect(dataplane.listening()).to.deep.equal([`TCP ${clusterIP}:${port}`]);
-    expect(await connectError(nodePortIP, nodePort)).to.equal('ECONNREFUSED');
+    expect(dataplane.translated()).to.deep.equal(['TCP 127.0.0.3:30080', `TCP ${lbIP}:80`]);
+    expect(nat.frontends).to.deep.equal([
+      { service: 'ns/web', protocol: 'TCP', ip: '127.0.0.3', port: 30080, endpoints: [b.endpoint], affinityTimeoutMs: undefined },
+      { service: 'ns/web', protocol: 'TCP', ip: lbIP, port: 80, endpoints: [b.endpoint], affinityTimeoutMs: undefined },
+    ]);
+    expect([...ip.addresses].sort(), 'the load-balancer IP stays on the device, the node port is on the node').to.deep.equal([`${clusterIP}/32`, `${lbIP}/32`]);
+    expect([await ask(), await ask()].sort(), 'one round through the ClusterIP').to.deep.equal(['a', 'b']);
+    expect((await metrics.natAddresses.get()).values[0]?.value).to.equal(2);
+
+    // No local endpoint left: no rule and no listener, so the kernel refuses, while the ClusterIP still serves.
+    await dataplane.apply('ns/web', localPlan([a.endpoint], []));
+    expect(dataplane.translated()).to.deep.equal([]);
+    expect(nat.frontends).to.deep.equal([]);
+    expect(dataplane.listening()).to.deep.equal([`TCP ${clusterIP}:${port}`]);
+    expect(await connectError(lbIP, 80)).to.equal('ECONNREFUSED');
     expect(await ask()).to.equal('a');
+  });
+
+  it('moves an address between a forwarder and the kernel when the traffic policy changes, and drops its rules with the Service', async () => {
+    const lbPort = await freePort(lbIP);
+    const cluster = (): PortPlan[] => [{ name: 'http', protocol: 'TCP', frontends: [{ kind: 'loadBalancer', ip: lbIP, port: lbPort }], endpoints: [a.endpoint] }];
+    const local = (): PortPlan[] => [
+      {
+        name: 'http',
+        protocol: 'TCP',
+        frontends: [{ kind: 'loadBalancer', ip: lbIP, port: lbPort, local: true }],
+        endpoints: [a.endpoint],
+        localEndpoints: [a.endpoint],
+        affinityTimeoutMs: 5000,
+      },
+    ];
+    await dataplane.apply('ns/web', cluster());
+    expect(dataplane.listening()).to.deep.equal([`TCP ${lbIP}:${lbPort}`]);
+    await dataplane.apply('ns/web', local());
+    expect([dataplane.listening(), dataplane.translated()]).to.deep.equal([[], [`TCP ${lbIP}:${lbPort}`]]);
+    expect(nat.frontends[0]?.affinityTimeoutMs, 'sessionAffinity ClientIP goes to the kernel too').to.equal(5000);
+    await dataplane.apply('ns/web', cluster());
+    expect([dataplane.listening(), dataplane.translated()]).to.deep.equal([[`TCP ${lbIP}:${lbPort}`], []]);
+    await dataplane.apply('ns/web', local());
+    await dataplane.apply('ns/copy', local());
+    expect(nat.frontends.map((f) => f.service), 'a second Service does not take the address').to.deep.equal(['ns/web']);
+    await dataplane.apply('ns/web', []);
+    expect(nat.frontends).to.deep.equal([]);
+    await dataplane.apply('ns/copy', local());
+    expect(nat.frontends.map((f) => f.service), 'free again, the next apply takes it').to.deep.equal(['ns/copy']);
+    await dataplane.apply('ns/copy', []);
+    expect(nat.frontends).to.deep.equal([]);
+    expect(ip.addresses.size).to.equal(0);
   });
 
   it('relays UDP datagrams and their replies from the Service address', async () => {

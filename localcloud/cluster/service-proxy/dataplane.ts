@@ -1,12 +1,15 @@
 // The service proxy's data plane: for each Service, the forwarders on its addresses and the pickers choosing
-// its endpoints, plus the service-device addresses all Services together need. Applying a Service adds
-// addresses before listening on them and stops listening before removing them; forwarders that stay only get
-// new endpoints, so connections in flight never notice an update.
+// its endpoints, the kernel NAT rules of the addresses that must keep the client's source address
+// (externalTrafficPolicy Local, see kernel-nat.ts), plus the service-device addresses all Services together need.
+// Applying a Service adds addresses before serving them and stops serving before removing them; forwarders that
+// stay only get new endpoints, so connections in flight never notice an update, and an address moving between a
+// forwarder and the kernel is served by the new one before the old one goes.
 import type { Logger } from 'pino';
 import { EndpointPicker } from './endpoint-picker.js';
 import type { Endpoint } from './endpoint-selection.js';
 import { forwarderAddress, type Forwarder } from './forwarder.js';
-import type { Frontend, PortFrontends } from './frontends.js';
+import { keepsClientAddress, type Frontend, type PortFrontends } from './frontends.js';
+import type { KernelNat, NatFrontend } from './kernel-nat.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import type { ServiceDevice } from './service-device.js';
 import { TcpForwarder } from './tcp-forwarder.js';
@@ -29,8 +32,17 @@ interface OwnedForwarder {
   forwarder: Forwarder;
 }
 
+interface OwnedTranslation {
+  service: string;
+  frontend: NatFrontend;
+}
+
+/** What the data plane needs of kernel NAT; unit tests give an in-memory one. */
+export type NatTable = Pick<KernelNat, 'sync' | 'close'>;
+
 export interface DataplaneOptions {
   device: ServiceDevice;
+  nat: NatTable;
   log: Logger;
   metrics?: ProxyMetrics | undefined;
 }
@@ -40,6 +52,7 @@ const onServiceDevice = (f: Frontend): boolean => f.kind !== 'nodePort';
 export class Dataplane {
   private readonly services = new Map<string, ServiceState>();
   private readonly forwarders = new Map<string, OwnedForwarder>();
+  private readonly translations = new Map<string, OwnedTranslation>();
   // Retired TCP forwarders whose connections are still draining; stop() cuts them.
   private readonly draining = new Set<Forwarder>();
   private stopped = false;
@@ -51,33 +64,48 @@ export class Dataplane {
     return [...this.forwarders.keys()].sort();
   }
 
+  /** Addresses translated in the kernel ("TCP 10.255.255.1:80"), for tests and logs. */
+  translated(): string[] {
+    return [...this.translations.keys()].sort();
+  }
+
   /** Makes `service` ("namespace/name") reachable exactly on `ports`; an empty list removes it. */
   async apply(service: string, ports: readonly PortPlan[]): Promise<void> {
     if (this.stopped) return;
     const previous = this.services.get(service);
     const pickers = new Map<string, EndpointPicker>();
     const wanted = new Map<string, { frontend: Frontend; protocol: PortPlan['protocol']; picker: EndpointPicker }>();
+    const translate = new Map<string, NatFrontend>();
     const deviceIPs = new Set<string>();
     for (const port of ports) {
-      // One picker per endpoint set: all endpoints, and the node's own for frontends under a policy Local.
-      const pickerFor = (local: boolean): { picker: EndpointPicker; endpoints: Endpoint[] } => {
-        const endpoints = local && port.localEndpoints ? port.localEndpoints : port.endpoints;
+      // All endpoints, or the node's own for frontends under a policy Local.
+      const endpointsFor = (local: boolean): Endpoint[] => (local && port.localEndpoints ? port.localEndpoints : port.endpoints);
+      // One picker per endpoint set.
+      const pickerFor = (local: boolean): EndpointPicker => {
         const key = `${port.protocol}/${port.name}${local && port.localEndpoints ? '/local' : ''}`;
         let picker = pickers.get(key);
         if (!picker) {
           picker = previous?.pickers.get(key) ?? new EndpointPicker();
-          picker.update(endpoints, port.affinityTimeoutMs);
+          picker.update(endpointsFor(local), port.affinityTimeoutMs);
           pickers.set(key, picker);
         }
-        return { picker, endpoints };
+        return picker;
       };
       pickerFor(false);
       for (const frontend of port.frontends) {
         if (onServiceDevice(frontend)) deviceIPs.add(frontend.ip);
-        const { picker, endpoints } = pickerFor(frontend.local === true);
-        // Without endpoints nobody listens: the address stays, so the kernel refuses the connection (TCP reset,
-        // ICMP port unreachable for UDP), which is what kube-proxy's REJECT rule gives clients.
-        if (endpoints.length > 0) wanted.set(forwarderAddress(port.protocol, frontend.ip, frontend.port), { frontend, protocol: port.protocol, picker });
+        const local = frontend.local === true;
+        const endpoints = endpointsFor(local);
+        // Without endpoints nobody listens and no rule translates: the address stays, so the kernel refuses the
+        // connection (TCP reset, ICMP port unreachable for UDP), which is what kube-proxy's REJECT rule gives clients.
+        if (endpoints.length === 0) continue;
+        const address = forwarderAddress(port.protocol, frontend.ip, frontend.port);
+        if (keepsClientAddress(frontend)) {
+          const { ip, port: number } = frontend;
+          translate.set(address, { service, protocol: port.protocol, ip, port: number, endpoints, affinityTimeoutMs: port.affinityTimeoutMs });
+        } else {
+          wanted.set(address, { frontend, protocol: port.protocol, picker: pickerFor(local) });
+        }
       }
     }
     if (ports.length > 0) this.services.set(service, { pickers, deviceIPs });
@@ -85,14 +113,18 @@ export class Dataplane {
 
     await this.opts.device.add(this.allDeviceIPs());
     for (const [address, want] of wanted) {
+      if (this.takenByAnother(service, address)) continue;
       const owned = this.forwarders.get(address);
-      if (owned && owned.service !== service) {
-        this.opts.log.warn({ service, address, owner: owned.service }, 'address already served by another service, skipped');
-        continue;
-      }
       if (owned) owned.forwarder.picker = want.picker;
       else await this.listen(service, address, want);
     }
+    for (const [address, owned] of this.translations) {
+      if (owned.service === service && !translate.has(address)) this.translations.delete(address);
+    }
+    for (const [address, frontend] of translate) {
+      if (!this.takenByAnother(service, address)) this.translations.set(address, { service, frontend });
+    }
+    await this.opts.nat.sync([...this.translations.values()].map((t) => t.frontend));
     for (const [address, owned] of this.forwarders) {
       if (owned.service === service && !wanted.has(address)) this.retire(address, owned.forwarder);
     }
@@ -100,16 +132,26 @@ export class Dataplane {
     this.updateGauges();
   }
 
-  /** Closes every listener, cuts every connection and removes every address; later applies do nothing. */
+  /** Closes every listener, cuts every connection, removes every NAT rule and address; later applies do nothing. */
   async stop(): Promise<void> {
     this.stopped = true;
     const all = [...[...this.forwarders.values()].map((o) => o.forwarder), ...this.draining];
     this.forwarders.clear();
+    this.translations.clear();
     this.draining.clear();
     this.services.clear();
     await Promise.all(all.map((f) => f.destroy()));
+    await this.opts.nat.close();
     await this.opts.device.clear();
     this.updateGauges();
+  }
+
+  /** Whether another Service serves `address` already, by a forwarder or in the kernel; the first one keeps it. */
+  private takenByAnother(service: string, address: string): boolean {
+    const owner = this.forwarders.get(address)?.service ?? this.translations.get(address)?.service;
+    if (owner === undefined || owner === service) return false;
+    this.opts.log.warn({ service, address, owner }, 'address already served by another service, skipped');
+    return true;
   }
 
   private async listen(
@@ -140,6 +182,7 @@ export class Dataplane {
 
   private updateGauges(): void {
     this.opts.metrics?.listeners.set(this.forwarders.size);
+    this.opts.metrics?.natAddresses.set(this.translations.size);
     this.opts.metrics?.deviceAddresses.set(this.opts.device.addresses().size);
   }
 }

@@ -14,6 +14,14 @@ export interface Frontend {
   local?: true;
 }
 
+/**
+ * Whether the client's source address must reach the endpoint: an address outside traffic arrives on, under
+ * externalTrafficPolicy Local, which kube-proxy never SNATs. The data plane translates these in the kernel.
+ */
+export function keepsClientAddress(f: Frontend): boolean {
+  return f.local === true && f.kind !== 'clusterIP';
+}
+
 export interface PortFrontends {
   /** The Service port's name; '' for the single unnamed port. */
   name: string;

@@ -1,6 +1,7 @@
-// The local management cluster's service proxy, in-process: a userspace kube-proxy (ClusterIPs, NodePorts and
-// load-balancer IPs forwarding to ready endpoints) and a small MetalLB (load-balancer IPs from a pool), two
-// controllers on one toolkit manager. It must run inside the cluster network namespace (see ../topology.ts).
+// The local management cluster's service proxy, in-process: a kube-proxy (ClusterIPs, NodePorts and load-balancer
+// IPs forwarding to ready endpoints: in userspace, or with kernel NAT where externalTrafficPolicy Local must keep
+// the client's address) and a small MetalLB (load-balancer IPs from a pool), two controllers on one toolkit
+// manager. It must run inside the cluster network namespace (see ../topology.ts).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseManagerFlags } from '../../../lib/controller/manager-flags.js';
 import { Manager } from '../../../lib/controller/manager.js';
@@ -10,6 +11,7 @@ import { waitFor } from '../../wait.js';
 import { LOAD_BALANCER_POOL, NODE_IP, SERVICE_DEVICE } from '../topology.js';
 import { Dataplane } from './dataplane.js';
 import { IPv4Range } from './ipv4-range.js';
+import { KernelNat, type IptablesRunner } from './kernel-nat.js';
 import { LoadBalancerAllocator } from './loadbalancer-allocator.js';
 import { LoadBalancerReconciler } from './loadbalancer-reconciler.js';
 import { ProxyMetrics } from './proxy-metrics.js';
@@ -43,6 +45,8 @@ export interface ServiceProxyOptions {
   metricsBindAddress?: string;
   /** Runs `ip`; tests may inject one. */
   ip?: IpRunner;
+  /** Runs iptables-save and iptables-restore; tests may inject one. */
+  iptables?: IptablesRunner;
   log?: Logger;
   metrics?: ToolkitMetrics;
   /** How long start waits for the Service and EndpointSlice caches to fill. */
@@ -55,7 +59,9 @@ export interface ServiceProxy {
   readonly metricsUrl: string | undefined;
   /** Addresses being listened on ("TCP 10.96.0.10:80"), for tests and status output. */
   listening(): string[];
-  /** Stops both controllers, closes every listener and connection, and removes every address it added. */
+  /** Addresses translated by kernel NAT rules ("TCP 10.255.255.1:80"), for tests and status output. */
+  translated(): string[];
+  /** Stops both controllers, closes every listener and connection, and removes every NAT rule and address it added. */
   stop(): Promise<void>;
 }
 
@@ -73,7 +79,8 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
   ]);
   const manager = await Manager.create({ component: 'service-proxy', flags, kubeConfig: opts.kubeConfig, log, metrics });
 
-  const dataplane = new Dataplane({ device, log, metrics: proxyMetrics });
+  const nat = await KernelNat.open(device.name, opts.iptables);
+  const dataplane = new Dataplane({ device, nat, log, metrics: proxyMetrics });
   // Runnables stop after the controllers have drained, so no reconcile reopens what this closes.
   manager.add({ name: 'service-dataplane', needLeaderElection: false, start: () => undefined, stop: () => dataplane.stop() });
 
@@ -112,6 +119,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     metrics,
     metricsUrl: manager.metricsUrl,
     listening: () => dataplane.listening(),
+    translated: () => dataplane.translated(),
     stop: () => manager.stop(),
   };
 }

@@ -1,9 +1,9 @@
 // The program the kube-proxy image runs (registry.k8s.io/kube-proxy at a pinned Kubernetes tag, see ../images.ts):
-// the local cluster's userspace service proxy, run by a tenant node's kubelet with the credentials its DaemonSet
-// gives it. It is a hostNetwork pod, so it lives in the VM's network namespace: ClusterIPs go on a service device it
-// makes there (as kube-proxy's IPVS mode makes kube-ipvs0), NodePorts listen on the Node's InternalIP, traffic
-// policies Local keep to this Node's endpoints, and
-// LoadBalancer IPs are served but never allocated (the tenant's cloud controller manager assigns them).
+// the local cluster's service proxy, run by a tenant node's kubelet with the credentials its DaemonSet gives it. It
+// is a hostNetwork pod, so it lives in the VM's network namespace: ClusterIPs go on a service device it makes there
+// (as kube-proxy's IPVS mode makes kube-ipvs0), NodePorts listen on the Node's InternalIP, traffic policies Local
+// keep to this Node's endpoints (externalTrafficPolicy Local through the VM's kernel NAT, so pods see the client's
+// address), and LoadBalancer IPs are served but never allocated (the tenant's cloud controller manager assigns them).
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';

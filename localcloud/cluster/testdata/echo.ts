@@ -27,6 +27,11 @@ function podIP(): string | undefined {
   return undefined;
 }
 
+/** The peer's IPv4 address as written elsewhere, without the IPv4-mapped IPv6 prefix a dual-stack socket gives it. */
+function clientAddress(remote: string | undefined): string | undefined {
+  return remote?.replace(/^::ffff:/, '');
+}
+
 function reply(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
@@ -63,7 +68,8 @@ const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://pod');
   switch (url.pathname) {
     case '/':
-      reply(res, 200, { pod: process.env.POD_NAME, namespace: process.env.POD_NAMESPACE, ip: podIP(), hostname: hostname(), pid: process.pid });
+      // client: the source address the connection arrived from, so suites see what each proxy on the way kept of it.
+      reply(res, 200, { pod: process.env.POD_NAME, namespace: process.env.POD_NAMESPACE, ip: podIP(), hostname: hostname(), pid: process.pid, client: clientAddress(req.socket.remoteAddress) });
       return;
     case '/healthz':
       reply(res, 200, { ok: true });
