@@ -5,7 +5,7 @@
 // it writes there reaches the node or another guest.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -75,8 +75,12 @@ async function privatize(dir: string, scratch: string): Promise<void> {
   await mkdir(join(base, 'upper'), { recursive: true });
   await mkdir(join(base, 'work'), { recursive: true });
   for (const [i, point] of kept.entries()) {
-    await mkdir(join(base, `keep-${String(i)}`));
-    await mount('--move', point, join(base, `keep-${String(i)}`));
+    const keep = join(base, `keep-${String(i)}`);
+    // A file can be a mount point too (the pod runner binds /run's files one by one once anything is mounted below
+    // /run, as `ip netns add` leaves /run/netns), and a mount moves only onto its own kind.
+    if ((await stat(point)).isDirectory()) await mkdir(keep);
+    else await writeFile(keep, '');
+    await mount('--move', point, keep);
   }
   await mount('-t', 'overlay', 'kvcloud-guest', '-o', `lowerdir=${dir},upperdir=${join(base, 'upper')},workdir=${join(base, 'work')}`, dir);
   for (const [i, point] of kept.entries()) await mount('--move', join(base, `keep-${String(i)}`), point);
