@@ -206,6 +206,8 @@ const catalog: Record<string, CatalogEntry> = {
   'kvcloud.local/test/shell': { tags: () => ['dev'], resolve: () => Promise.resolve({ entrypoint: ['/bin/sh'] }) },
   'ghcr.io/kvcloud/infrastructure-manager': kvcloudComponent('providers/infrastructure/main.ts'),
   'ghcr.io/kvcloud/controlplane-manager': kvcloudComponent('providers/controlplane/main.ts'),
+  // Operator access to tenant VMs (config/streaming): the CRI endpoint of streaming/operator.
+  'ghcr.io/kvcloud/streaming-operator': kvcloudComponent('streaming/operator/main.ts'),
   // The tenants' cloud controller manager (the default cluster template runs one per tenant); upstream's kccm
   // manifests run it as /bin/kubevirt-cloud-controller-manager.
   'ghcr.io/kvcloud/ccm': kvcloudComponent('ccm/main.ts', 'kubevirt-cloud-controller-manager'),

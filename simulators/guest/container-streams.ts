@@ -4,18 +4,16 @@
 // follows the container's output file from its current end, since the pod runner writes a container's stdout and
 // stderr there, and writes its input to the container's stdin pipe (containers with stdin: true); port-forward
 // connects to 127.0.0.1:<port> in the pod's network namespace with bash's /dev/tcp.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { open, readFile, readlink, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import type { ContainerRun } from '../../localcloud/cluster/container-record.js';
 import type { Pod } from '../../localcloud/cluster/pod-api.js';
 import type { CommandIO, StreamingRuntime, TerminalSize } from '../../streaming/runtime.js';
-
-const run = promisify(execFile);
+import { resizeScriptPty } from './pty-size.js';
 
 export interface ContainerRef {
   namespace: string;
@@ -123,7 +121,7 @@ export class GuestContainerStreams implements StreamingRuntime<ContainerRef, Pod
     if (io.tty && child.pid !== undefined) {
       const scriptPid = child.pid;
       const resize = (size: TerminalSize) => {
-        void this.resizePty(scriptPid, size);
+        void resizeScriptPty(scriptPid, { rows: size.height, cols: size.width }, this.tools.stty);
       };
       if (io.resize.last) resize(io.resize.last);
       io.resize.on('size', resize);
@@ -210,19 +208,5 @@ export class GuestContainerStreams implements StreamingRuntime<ContainerRef, Pod
       if (current?.process.running) return current.process.pid;
     }
     throw new Error(`pod ${ref.namespace}/${ref.pod} has no running container`);
-  }
-
-  /** Sets the size of the pty `script` (pid) made for its child, once the child exists. */
-  private async resizePty(scriptPid: number, size: TerminalSize): Promise<void> {
-    for (let attempt = 0; attempt < 40; attempt++) {
-      const children = await readFile(`/proc/${String(scriptPid)}/task/${String(scriptPid)}/children`, 'utf8').catch(() => '');
-      const child = children.trim().split(' ')[0];
-      const tty = child ? await readlink(`/proc/${child}/fd/0`).catch(() => '') : '';
-      if (tty.startsWith('/dev/pts/')) {
-        await run(this.tools.stty, ['-F', tty, 'rows', String(size.height), 'cols', String(size.width)]).catch(() => undefined);
-        return;
-      }
-      await delay(25);
-    }
   }
 }

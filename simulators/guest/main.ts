@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { createLogger } from '../../lib/observability/logger.js';
 import { GuestFS } from './guest-fs.js';
 import { bootGuest, type BootedGuest } from './guest.js';
-import { startLauncherChannel } from './launcher-channel.js';
+import { osInfo } from './guest-agent.js';
+import { LAUNCHER_PRIVATE_DIR, startLauncherChannel } from './launcher-channel.js';
+import { SERIAL_SOCKET, startSerialConsole } from './serial-console.js';
 
 export const USERDATA_DIR = '/var/run/kvcloud/cloudinit/userdata';
 
@@ -52,8 +54,15 @@ async function main(): Promise<void> {
   });
   // Keeps the VM up whatever the boot does, until it is powered off.
   setInterval(() => undefined, 1 << 30);
-  // In a launcher pod: the node's channel into the VM (guest agent, hot-plugged disks); it ends with the process.
-  if (!env.GUEST_ROOT) await startLauncherChannel(log);
+  // In a launcher pod: the node's channel into the VM (guest agent, hot-plugged disks) and its serial console; both
+  // end with the process.
+  if (!env.GUEST_ROOT) {
+    await startLauncherChannel(log);
+    const osName = (await osInfo()).prettyName ?? 'Linux';
+    await startSerialConsole({ socketPath: join(LAUNCHER_PRIVATE_DIR, SERIAL_SOCKET), hostname: hostname(), osName, log }).catch((err: unknown) => {
+      log.warn({ err }, 'cannot serve the serial console: console connections to this VM are refused');
+    });
+  }
   try {
     guest = await bootGuest({
       vmName,

@@ -98,4 +98,32 @@ describe('SSH bootstrap check against the guest SSH server', function () {
     expect(code).to.equal(0);
     expect(stdout).to.match(/^\/dev\/pts\/\d+\r?\n33 101/);
   });
+
+  it("resizes the command's terminal when the client's window changes", async () => {
+    const command = 'stty size; while [ "$(stty size)" != "40 120" ]; do sleep 0.05; done; echo "now $(stty size)"';
+    const output = await new Promise<string>((resolve, reject) => {
+      const conn = new ssh2.Client();
+      conn.on('error', reject);
+      conn.on('ready', () => {
+        conn.exec(command, { pty: { rows: 33, cols: 101 } }, (err, stream) => {
+          if (err) {
+            reject(err);
+            return;
+          }
+          let seen = '';
+          stream.on('data', (c: Buffer) => {
+            seen += c.toString('utf8');
+            // The first size is out: the terminal changes under the running command.
+            if (seen.includes('33 101') && !seen.includes('now')) stream.setWindow(40, 120, 0, 0);
+          });
+          stream.on('close', () => {
+            conn.end();
+            resolve(seen);
+          });
+        });
+      });
+      conn.connect({ host: '127.0.0.1', port: server.port, username: BOOTSTRAP_USER, privateKey: clusterKey.privateKey, hostVerifier: () => true });
+    });
+    expect(output).to.match(/^33 101\r?\nnow 40 120\r?\n$/);
+  });
 });

@@ -1,14 +1,16 @@
 // The guest's sshd: public-key logins for the cloud-config users (their ssh_authorized_keys only). CAPK's `ssh`
 // bootstrap check reads the bootstrap sentinel from the guest filesystem; any other command runs through /bin/sh
 // as a process of the VM (the guest's own namespaces), under a pty when the client asked for one, with its exit
-// code or signal going back to the client. The host key is made at boot, like a real VM's.
-import { spawn } from 'node:child_process';
+// code or signal going back to the client; the client's window changes resize that pty. The host key is made at
+// boot, like a real VM's.
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import ssh2, { type ParsedKey, type PseudoTtyInfo, type ServerChannel } from 'ssh2';
 import type { GuestFS } from './guest-fs.js';
 import type { GuestUser } from './cloud-config.js';
 import { SENTINEL } from './guest.js';
+import { resizeScriptPty } from './pty-size.js';
 
 export interface GuestSSHServer {
   readonly port: number;
@@ -33,7 +35,7 @@ const sameKey = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqu
  * Runs a client's command line in the VM. A pty comes from `script`, sized as the client asked; the client closing
  * its channel hangs the command up, as a dropped SSH connection does.
  */
-function runCommand(command: string, stream: ServerChannel, pty: PseudoTtyInfo | undefined): void {
+function runCommand(command: string, stream: ServerChannel, pty: PseudoTtyInfo | undefined): ChildProcess {
   const argv = pty ? ['script', '-qefc', `stty rows ${String(pty.rows)} cols ${String(pty.cols)} 2>/dev/null; ${command}`, '/dev/null'] : ['/bin/sh', '-c', command];
   const [program = '', ...args] = argv;
   const child = spawn(program, args, { cwd: '/', env: pty ? { ...process.env, TERM: pty.term || 'xterm' } : process.env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -54,6 +56,7 @@ function runCommand(command: string, stream: ServerChannel, pty: PseudoTtyInfo |
   stream.once('close', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGHUP');
   });
+  return child;
 }
 
 /** Serves SSH on host:port (port 0: any free one); undefined when no user has an authorized key. */
@@ -80,14 +83,24 @@ export async function startSSHServer(opts: { users: readonly GuestUser[]; fs: Gu
       client.on('session', (accept) => {
         const session = accept();
         let pty: PseudoTtyInfo | undefined;
+        let command: ChildProcess | undefined;
         session.on('pty', (acceptPty, _reject, info) => {
           pty = info;
           acceptPty();
         });
+        // The client's terminal changed size (RFC 4254 window-change): the command's pty follows, and the kernel
+        // tells the command (SIGWINCH). Before the command starts, the size is the one its pty will get.
+        session.on('window-change', (acceptChange, _reject, info) => {
+          // window-change asks for no reply (RFC 4254 6.7): ssh2 then passes no accept, whatever its types say.
+          (acceptChange as (() => void) | undefined)?.();
+          if (!pty) return;
+          pty = { ...pty, rows: info.rows, cols: info.cols };
+          if (command?.pid !== undefined && command.exitCode === null) void resizeScriptPty(command.pid, { rows: info.rows, cols: info.cols });
+        });
         session.on('exec', (acceptExec, _reject, info) => {
           const stream = acceptExec();
           if (info.command.trim() !== sentinelCommand) {
-            runCommand(info.command, stream, pty);
+            command = runCommand(info.command, stream, pty);
             return;
           }
           opts.fs.read(SENTINEL).then(

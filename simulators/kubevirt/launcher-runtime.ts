@@ -1,7 +1,7 @@
 // How the simulator, in virt-handler's place, reaches into a running virt-launcher pod: the guest's process (its
-// mount namespace holds the launcher's private directory with the guest's command socket) and the container log
-// (what the guest printed: its serial console). The local cluster's pod runner provides both; without it the
-// subresources that need the guest answer as virt-api does when virt-handler cannot reach the VM.
+// mount namespace holds the launcher's private directory with the guest's command socket and serial port) and the
+// container log (what the guest printed while it booted). The local cluster's pod runner provides both; without it
+// the subresources that need the guest answer as virt-api does when virt-handler cannot reach the VM.
 import { createConnection } from 'node:net';
 
 /** What the pod runner knows about a container's current run; PodRunner.containerRun satisfies it. */
@@ -12,6 +12,13 @@ export interface LauncherRuntime {
 /** The launcher's private emptyDir, where the guest serves its command socket (KubeVirt's kubevirt-private). */
 export const LAUNCHER_PRIVATE_DIR = '/var/run/kubevirt-private';
 export const GUEST_COMMAND_SOCKET = 'launcher.sock';
+/** The first serial port's socket, which virt-handler dials for the console subresource. */
+export const GUEST_SERIAL_SOCKET = 'virt-serial0';
+
+/** A file of the launcher's private directory as the node reaches it: through the launcher process's root. */
+export function launcherPrivatePath(pid: number, name: string): string {
+  return `/proc/${String(pid)}/root${LAUNCHER_PRIVATE_DIR.replace(/^\/var\/run/, '/run')}/${name}`;
+}
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -28,7 +35,7 @@ export class GuestCommandError extends Error {}
  * the pod's mount namespace): a JSON line out, a JSON line back.
  */
 export function guestCommand<T>(pid: number, execute: string, args?: object): Promise<T> {
-  const path = `/proc/${String(pid)}/root${LAUNCHER_PRIVATE_DIR.replace(/^\/var\/run/, '/run')}/${GUEST_COMMAND_SOCKET}`;
+  const path = launcherPrivatePath(pid, GUEST_COMMAND_SOCKET);
   return new Promise<T>((resolve, reject) => {
     const socket = createConnection(path);
     let buffer = '';

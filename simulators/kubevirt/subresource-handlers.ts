@@ -3,10 +3,8 @@
 // agent reads and the streams (console, port-forward) reach the guest the way virt-handler and virt-api do.
 // Every refusal is a StatusError with virt-api's code and message.
 import { createSocket } from 'node:dgram';
-import { createReadStream, watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import type { WebSocket } from 'ws';
 import { ApiError } from '../../lib/kube/api-error.js';
 import type { Client } from '../../lib/kube/client.js';
 import {
@@ -21,8 +19,9 @@ import {
 } from '../../lib/apis/kubevirt.js';
 import { POD } from '../../localcloud/cluster/pod-api.js';
 import { conditionIs } from './conditions.js';
+import type { ConsoleTarget } from './console-stream.js';
 import { COMPUTE_CONTAINER, type LauncherPod } from './launcher-pod.js';
-import { guestCommand, type LauncherRuntime } from './launcher-runtime.js';
+import { GUEST_SERIAL_SOCKET, guestCommand, launcherPrivatePath, type LauncherRuntime } from './launcher-runtime.js';
 import { APP_LABEL, CREATED_BY_LABEL, LAUNCHER_APP } from './labels.js';
 import { badRequest, conflict, decodeOptions, internalError, notFound, StatusError, type VmSubresource } from './subresource-api.js';
 import {
@@ -122,18 +121,23 @@ export class SubresourceHandlers {
   }
 
   /**
-   * The serial console: what the guest printed since it booted (its launcher container's output), then what it
-   * prints next, until either side closes. The VMI must be running and have a serial console.
+   * The serial console: the guest's serial port, dialed as virt-handler dials virt-serial0 in the launcher's private
+   * directory, with what the guest printed while it booted (its launcher container's output) to show first. The VMI
+   * must be running and have a serial console.
    */
-  async consoleTarget(namespace: string, name: string): Promise<string> {
+  async consoleTarget(namespace: string, name: string): Promise<ConsoleTarget> {
     const vmi = await this.getVMI(namespace, name);
     if (vmi.spec?.domain.devices.autoattachSerialConsole === false) throw badRequest('No serial consoles are present.');
     if (vmi.status?.phase === 'Failed') throw conflict('virtualmachineinstance', name, 'VMI is in failed status');
     if (vmi.status?.phase !== 'Running') throw badRequest(VMI_NOT_RUNNING);
     const pod = await this.launcherPod(vmi);
-    const logFile = this.deps.runtime?.containerRun(namespace, pod.metadata.name ?? '', COMPUTE_CONTAINER)?.logFile;
-    if (!logFile) throw badRequest(`Unable to connect to VirtualMachineInstance ${name}: no virt-handler reaches its launcher pod`);
-    return logFile;
+    const run = this.deps.runtime?.containerRun(namespace, pod.metadata.name ?? '', COMPUTE_CONTAINER);
+    if (!run) throw badRequest(`Unable to connect to VirtualMachineInstance ${name}: no virt-handler reaches its launcher pod`);
+    const serial = launcherPrivatePath(run.process.pid, GUEST_SERIAL_SOCKET);
+    // Checked before the upgrade, as virt-handler does, so a guest without a serial port is an HTTP answer.
+    const served = await stat(serial).then((st) => st.isSocket(), () => false);
+    if (!served) throw badRequest(`Failed finding unix socket for serial console: no ${GUEST_SERIAL_SOCKET} in the launcher pod of VirtualMachineInstance ${name}`);
+    return { bootLog: run.logFile, serial };
   }
 
   /** virt-api dials the VMI's first interface address itself: the port as the guest listens on it. */
@@ -316,39 +320,4 @@ function dialUdp(host: string, port: number): Promise<GuestConnection> {
       });
     });
   });
-}
-
-/** Streams `logFile` into the WebSocket from its start, then follows it until the socket closes. */
-export async function streamConsole(logFile: string, ws: WebSocket): Promise<void> {
-  let offset = 0;
-  let reading = false;
-  let closed = false;
-  const pump = async (): Promise<void> => {
-    if (reading || closed) return;
-    reading = true;
-    try {
-      const size = (await stat(logFile)).size;
-      if (size > offset) {
-        const stream = createReadStream(logFile, { start: offset, end: size - 1 });
-        for await (const chunk of stream) if (ws.readyState === ws.OPEN) ws.send(chunk as Buffer, { binary: true });
-        offset = size;
-      }
-    } catch {
-      // the log file went with its pod: the console ends
-      ws.close();
-    } finally {
-      reading = false;
-    }
-  };
-  const watcher = watch(logFile, () => void pump());
-  // fs.watch can miss writes that land while a read is under way: a slow poll catches up.
-  const poll = setInterval(() => void pump(), 500);
-  ws.on('close', () => {
-    closed = true;
-    watcher.close();
-    clearInterval(poll);
-  });
-  // What the user types has nowhere to go: the simulated guest has no login on its console.
-  ws.on('message', () => undefined);
-  await pump();
 }

@@ -15,7 +15,8 @@ import type { KubeObject } from '../../lib/kube/object.js';
 import { certificatePem, createCertificateAuthority, issueCertificate, privateKeyPem } from '../../lib/pki/x509.js';
 import { waitFor } from '../../localcloud/wait.js';
 import type { LauncherRuntime } from './launcher-runtime.js';
-import { streamConsole, SubresourceHandlers, type GuestConnection } from './subresource-handlers.js';
+import { streamConsole } from './console-stream.js';
+import { SubresourceHandlers, type GuestConnection } from './subresource-handlers.js';
 import {
   apiGroupDocument,
   apiResourceListDocument,
@@ -233,8 +234,8 @@ export async function startSubresourceServer(opts: SubresourceServerOptions): Pr
           return;
         }
         if (parsed.kind === 'vmi') {
-          const logFile = await handlers.consoleTarget(parsed.namespace, parsed.name);
-          sockets.handleUpgrade(req, socket, head, (ws) => void streamConsole(logFile, ws));
+          const target = await handlers.consoleTarget(parsed.namespace, parsed.name);
+          sockets.handleUpgrade(req, socket, head, (ws) => void streamConsole(target, ws));
           return;
         }
         const guest = await handlers.dialGuest(parsed.namespace, parsed.name, parsed.port, parsed.protocol);

@@ -49,6 +49,10 @@ function wsSession(url: string, protocol: string, onOpen: (ws: WebSocket) => voi
     ws.once('error', reject);
   });
 }
+/** Resolves once `check` holds, polling every 10 ms. */
+async function waitUntil(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
 const channel = (messages: Buffer[], n: number) => Buffer.concat(messages.filter((m) => m[0] === n).map((m) => m.subarray(1))).toString();
 
 describe('streaming/operator endpoint', function () {
@@ -160,6 +164,25 @@ describe('streaming/operator endpoint', function () {
       });
     });
     expect(again).to.equal(404);
+  });
+
+  it("passes a tty exec's terminal sizes to the SSH channel: the first as the pty request, later ones as window changes", async () => {
+    const { url } = (await call(client, 'Exec', { container_id: 'tenants/w1', cmd: ['sh', '-c', 'read line; echo "got $line"'], tty: true, stdin: true, stdout: true })) as { url: string };
+    const resize = (ws: WebSocket, width: number, height: number) => {
+      ws.send(Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ Width: width, Height: height }))]));
+    };
+    const messages = await wsSession(url, 'v5.channel.k8s.io', (ws) => {
+      resize(ws, 90, 30);
+      // The window changes once the command runs (the fake VM has seen the pty request), then input ends it.
+      void waitUntil(() => vm.terminals.length > 0).then(() => {
+        resize(ws, 132, 43);
+        return waitUntil(() => vm.terminals.includes('window 43x132'));
+      }).then(() => {
+        ws.send(Buffer.from([0, ...Buffer.from('hi\n')]));
+      });
+    });
+    expect(channel(messages, 1)).to.equal('got hi\n');
+    expect(vm.terminals).to.deep.equal(['pty 30x90', 'window 43x132']);
   });
 
   it('attaches to the serial console: its output comes back, and what is typed reaches it', async () => {

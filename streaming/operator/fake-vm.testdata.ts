@@ -1,5 +1,5 @@
 // A VM for the operator's unit tests, behind the VirtApi the operator talks to: port 22 is an SSH server that
-// takes the cluster key and runs commands with /bin/sh, any other port is a TCP echo server, and the serial console
+// takes the cluster key, records the terminal sizes it is given and runs commands with /bin/sh, any other port is a TCP echo server, and the serial console
 // prints a boot line and echoes what it is sent. Each stream is a real loopback TCP connection.
 import { spawn } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
@@ -16,6 +16,8 @@ export interface FakeVm {
   login: { username: string; privateKey: string };
   /** Streams opened, as "console ns/name" or "portforward ns/name:port". */
   opened: string[];
+  /** Terminal sizes the SSH server was given, as "pty RxC" (the request) and "window RxC" (window-change). */
+  terminals: string[];
   close(): Promise<void>;
 }
 
@@ -27,7 +29,7 @@ function listen(server: Server | InstanceType<typeof SSHServer>): Promise<number
   });
 }
 
-function sshd(publicKey: Buffer): InstanceType<typeof SSHServer> {
+function sshd(publicKey: Buffer, terminals: string[]): InstanceType<typeof SSHServer> {
   return new SSHServer({ hostKeys: [utils.generateKeyPairSync('ed25519').private] }, (client) => {
     client.on('authentication', (ctx) => {
       if (ctx.method === 'publickey' && ctx.username === 'capk' && ctx.key.data.length === publicKey.length && timingSafeEqual(ctx.key.data, publicKey)) ctx.accept();
@@ -35,7 +37,16 @@ function sshd(publicKey: Buffer): InstanceType<typeof SSHServer> {
     });
     client.on('ready', () => {
       client.on('session', (accept) => {
-        accept().on('exec', (acceptExec, _reject, info) => {
+        const session = accept();
+        session.on('pty', (acceptPty, _reject, info) => {
+          terminals.push(`pty ${String(info.rows)}x${String(info.cols)}`);
+          acceptPty();
+        });
+        session.on('window-change', (acceptChange, _reject, info) => {
+          terminals.push(`window ${String(info.rows)}x${String(info.cols)}`);
+          (acceptChange as (() => void) | undefined)?.();
+        });
+        session.on('exec', (acceptExec, _reject, info) => {
           const channel = acceptExec();
           const child = spawn('/bin/sh', ['-c', info.command], { stdio: ['pipe', 'pipe', 'pipe'] });
           channel.pipe(child.stdin);
@@ -57,7 +68,8 @@ export async function startFakeVm(): Promise<FakeVm> {
   const keys = utils.generateKeyPairSync('ed25519');
   const parsed = utils.parseKey(keys.public);
   if (parsed instanceof Error) throw parsed;
-  const ssh = sshd(parsed.getPublicSSH());
+  const terminals: string[] = [];
+  const ssh = sshd(parsed.getPublicSSH(), terminals);
   const echo = createServer((s) => s.pipe(s));
   const [sshPort, echoPort] = await Promise.all([listen(ssh), listen(echo)]);
   const opened: string[] = [];
@@ -85,6 +97,7 @@ export async function startFakeVm(): Promise<FakeVm> {
     virt,
     login: { username: 'capk', privateKey: keys.private },
     opened,
+    terminals,
     close: async () => {
       await Promise.all([new Promise((resolve) => ssh.close(resolve)), new Promise((resolve) => echo.close(resolve))]);
     },

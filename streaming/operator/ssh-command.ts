@@ -88,10 +88,16 @@ export function runOverSSH(sock: Duplex, login: SSHLogin, cmd: readonly string[]
         channel.on('close', () => {
           finish(undefined, exitCodeOf(code, signal));
         });
+        // Resizes go to the channel as window-change requests (RFC 4254 6.7), which the VM's sshd applies to the pty.
         const onSize = (s: { width: number; height: number }) => {
           channel.setWindow(s.height, s.width, 0, 0);
         };
-        if (io.tty) io.resize.on('size', onSize);
+        if (io.tty) {
+          io.resize.on('size', onSize);
+          // A size reported while the channel was being opened has not reached the pty yet.
+          const last = io.resize.last;
+          if (last && (last.width !== size.width || last.height !== size.height)) onSize(last);
+        }
         channel.once('close', () => io.resize.off('size', onSize));
         // No stdin: the command reads end-of-file at once, as with `ssh host cmd </dev/null`.
         if (io.stdin) io.stdin.pipe(channel);

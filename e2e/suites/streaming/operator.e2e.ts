@@ -1,12 +1,12 @@
 // Operator access to tenant VMs through the streaming operator endpoint (streaming/operator): a tenant whose worker
 // VMs run the real guest (booted with the cluster's SSH key, as the infrastructure provider boots them), the
-// endpoint run as a child process with a ServiceAccount holding exactly config/streaming/rbac/role.yaml in the VMs'
-// namespace, and the real crictl on its Unix socket: pods and containers, exec (sync and streaming, SPDY and
-// WebSocket, exit codes, stdin, tty) over SSH, attach to the serial console, port-forward into the VM, and the
-// audit Events on the VMs.
+// endpoint deployed from config/streaming as shipped (its ServiceAccount holds exactly rbac/role.yaml), and the real
+// crictl on its Unix socket from inside its pod: pods and containers, exec (sync and streaming, SPDY and WebSocket,
+// exit codes, stdin, a tty and its resizes) over SSH, attach with a terminal to the serial console's shell,
+// port-forward into the VM, and the audit Events on the VMs.
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -14,21 +14,24 @@ import { stringify } from 'yaml';
 import { buildTool, cacheDir } from '../../../localcloud/binaries.js';
 import { TEST_SHELL_IMAGE } from '../../../localcloud/cluster/images.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
-import { ManagedProcess } from '../../../localcloud/process.js';
 import { parseVersionsEnv, toolsDir } from '../../../localcloud/versions.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { SSH_KEYS_SECRET_SUFFIX, SSH_PRIVATE_KEY_SECRET_KEY, SSH_PUBLIC_KEY_SECRET_KEY } from '../../../providers/infrastructure/api/labels.js';
 import { generateSSHKeyPair } from '../../../providers/infrastructure/ssh/keypair.js';
+import { PtyProgram } from '../../harness/pty-program.js';
 import { runProgram, runUntil, type Ran } from '../../harness/run-program.js';
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
 import { stepTimer } from '../../harness/step-timer.js';
-import { compiledMain } from '../../../packaging/compiled-js.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CLUSTER = 'acme';
 const NAMESPACE = 'default';
 const VMS = ['acme-md-0-ops1', 'acme-md-0-ops2'];
-const ACCOUNT = 'streaming-operator';
+const OPERATOR_NAMESPACE = 'kvcloud-system';
+const OPERATOR_DEPLOYMENT = 'kvcloud-streaming-operator';
+const OPERATOR_CONTAINER = 'operator';
+/** Where config/streaming/manager/deployment.yaml puts the socket (an emptyDir). */
+const OPERATOR_SOCKET = '/run/kvcloud/operator.sock';
 const ECHO_PORT = 17777;
 const FORWARDED_BYTES = 4 * 1024 * 1024;
 
@@ -55,40 +58,72 @@ interface AuditEvent {
   regarding: { kind: string; name: string };
 }
 
-/** Sends `size` random bytes to 127.0.0.1:`port` and resolves with the sha256 of what was sent and of what came back. */
-function echoThrough(port: number, size: number): Promise<{ sent: string; received: string; bytes: number }> {
+/**
+ * Sends `size` random bytes to 127.0.0.1:`port` in the network namespace of process `pid` (crictl port-forward listens
+ * there when it runs in the operator's pod) and resolves with the sha256 of what was sent and of what came back.
+ */
+function echoThrough(pid: number, port: number, size: number): Promise<{ sent: string; received: string; bytes: number }> {
   const payload = randomBytes(size);
+  // bash's /dev/tcp in that namespace, the connection on the child's stdin and stdout.
+  const child = spawn('nsenter', ['-t', String(pid), '-n', '--', 'bash', '-c', 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1; cat <&3 & exec cat >&3', 'dial', String(port)], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+    detached: true,
+  });
+  const end = () => {
+    try {
+      process.kill(-(child.pid ?? 0), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
     let bytes = 0;
-    socket.setTimeout(30_000, () => socket.destroy(new Error(`echo through ${String(port)}: stalled after ${String(bytes)} bytes`)));
-    socket.on('data', (c: Buffer) => {
+    const stalled = setTimeout(() => {
+      end();
+      reject(new Error(`echo through ${String(port)}: stalled after ${String(bytes)} bytes`));
+    }, 30_000);
+    child.stdout.on('data', (c: Buffer) => {
       chunks.push(c);
       bytes += c.length;
       if (bytes < size) return;
-      socket.destroy();
+      clearTimeout(stalled);
+      end();
       resolve({ sent: createHash('sha256').update(payload).digest('hex'), received: createHash('sha256').update(Buffer.concat(chunks)).digest('hex'), bytes });
     });
-    socket.once('error', reject);
-    // crictl closes the local connection when it cannot reach the port in the VM (yet).
-    socket.once('close', () => {
+    child.stdin.on('error', () => undefined);
+    child.once('error', reject);
+    // Refused, or crictl closed the local connection since it cannot reach the port in the VM (yet).
+    child.stdout.once('end', () => {
+      clearTimeout(stalled);
+      end();
       reject(new Error(`echo through ${String(port)}: closed after ${String(bytes)} of ${String(size)} bytes`));
     });
-    socket.write(payload);
+    child.stdin.write(payload);
   });
 }
 
 describe('operator access to tenant VMs: crictl against the streaming operator endpoint', function () {
   let fixture: TenantNodes | undefined;
-  let operator: ManagedProcess | undefined;
   let crictlBin: string;
-  let socket: string;
+  /** The operator's pod and the pid of its container, whose network namespace and root crictl runs through. */
+  let operatorPod = '';
+  let operatorPid = 0;
   const { timings, timed } = stepTimer();
-  const operatorLog = () => operator?.logTail(20) ?? 'operator not running';
-  const crictl = (args: string[], input?: string): Promise<Ran> =>
-    runProgram(crictlBin, ['--runtime-endpoint', `unix://${socket}`, '--image-endpoint', `unix://${socket}`, '--timeout', '30s', ...args], process.env, input);
-  const crictlArgv = (args: string[]) => [crictlBin, '--runtime-endpoint', `unix://${socket}`, '--image-endpoint', `unix://${socket}`, ...args];
+  const operatorLog = (): string => {
+    const file = operatorPod ? fixture?.cluster.runner.containerLog(OPERATOR_NAMESPACE, operatorPod, OPERATOR_CONTAINER) : undefined;
+    return file && existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-20).join('\n') : 'operator not running';
+  };
+  // What `kubectl exec` into the operator's pod gives (the local cloud's management nodes serve no exec): crictl in
+  // the pod's network namespace, where the stream URLs point, on the socket in the pod's emptyDir.
+  const crictlArgv = (args: string[]) => {
+    const socket = `unix:///proc/${String(operatorPid)}/root${OPERATOR_SOCKET}`;
+    return ['nsenter', '-t', String(operatorPid), '-n', '--', crictlBin, '--runtime-endpoint', socket, '--image-endpoint', socket, ...args];
+  };
+  const crictl = (args: string[], input?: string): Promise<Ran> => {
+    const [command = '', ...rest] = crictlArgv(['--timeout', '30s', ...args]);
+    return runProgram(command, rest, process.env, input);
+  };
   // crictl stops reading flags at the first argument: -o goes right after the subcommand.
   const json = async <T>(args: string[]): Promise<T> => {
     const [command = '', ...rest] = args;
@@ -96,26 +131,6 @@ describe('operator access to tenant VMs: crictl against the streaming operator e
     if (ran.code !== 0) throw new Error(`crictl ${args.join(' ')}: ${JSON.stringify(ran)}\noperator log:\n${operatorLog()}`);
     return JSON.parse(ran.stdout) as T;
   };
-
-  /** A kubeconfig for the operator's ServiceAccount, which holds role.yaml in the VMs' namespace and nothing else. */
-  async function operatorKubeconfig(tenant: TenantNodes): Promise<string> {
-    const { mgmt, cluster } = tenant;
-    await kubectl(mgmt, ['apply', '-f', join(REPO, 'config/streaming/rbac/role.yaml')]);
-    await kubectl(mgmt, ['create', 'serviceaccount', ACCOUNT, '-n', NAMESPACE]);
-    await kubectl(mgmt, ['create', 'rolebinding', ACCOUNT, '-n', NAMESPACE, '--clusterrole=kvcloud-streaming-operator', `--serviceaccount=${NAMESPACE}:${ACCOUNT}`]);
-    const token = (await kubectl(mgmt, ['create', 'token', ACCOUNT, '-n', NAMESPACE, '--duration=1h'])).trim();
-    const path = join(cluster.dir, `${ACCOUNT}.kubeconfig`);
-    const config = {
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'mgmt', cluster: { server: cluster.plane.server, 'certificate-authority-data': readFileSync(cluster.plane.caCertPath).toString('base64') } }],
-      users: [{ name: ACCOUNT, user: { token } }],
-      contexts: [{ name: ACCOUNT, context: { cluster: 'mgmt', user: ACCOUNT, namespace: NAMESPACE } }],
-      'current-context': ACCOUNT,
-    };
-    writeFileSync(path, stringify(config), { mode: 0o600 });
-    return path;
-  }
 
   before(async function () {
     this.timeout(420_000);
@@ -126,7 +141,7 @@ describe('operator access to tenant VMs: crictl against the streaming operator e
       startTenantNodes({ clusterName: CLUSTER, vms: VMS, virtualMachines: true, sshPublicKey: keys.publicKey }),
     );
     fixture = tenant;
-    await timed('operator: key Secret, RBAC, started and ready', async () => {
+    await timed('operator: key Secret, config/streaming applied, its pod ready', async () => {
       // The infrastructure provider's key pair Secret, in its layout.
       const secret = {
         apiVersion: 'v1',
@@ -135,23 +150,16 @@ describe('operator access to tenant VMs: crictl against the streaming operator e
         data: { [SSH_PUBLIC_KEY_SECRET_KEY]: Buffer.from(keys.publicKey).toString('base64'), [SSH_PRIVATE_KEY_SECRET_KEY]: Buffer.from(keys.privateKey).toString('base64') },
       };
       await kubectl(tenant.mgmt, ['apply', '-f', '-'], stringify(secret));
-      const kubeconfig = await operatorKubeconfig(tenant);
-      socket = join(tenant.cluster.dir, 'operator', 'operator.sock');
-      operator = await ManagedProcess.start({
-        name: 'streaming-operator',
-        command: process.execPath,
-        args: [
-          compiledMain('streaming/operator/main.ts'),
-          `--kubeconfig=${kubeconfig}`, `--namespace=${NAMESPACE}`, `--socket=${socket}`,
-          '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', '--log-level=debug',
-        ],
-        cwd: REPO,
-        logFile: join(tenant.cluster.dir, 'streaming-operator.log'),
-      });
-      const ready = operator;
+      // The shipped manifests as they are: namespace, ServiceAccount bound to role.yaml, the Deployment.
+      await kubectl(tenant.mgmt, ['apply', '-k', join(REPO, 'config/streaming')]);
+      await kubectl(tenant.mgmt, ['rollout', 'status', '-n', OPERATOR_NAMESPACE, `deployment/${OPERATOR_DEPLOYMENT}`, '--timeout=120s']);
+      const pods = JSON.parse(await kubectl(tenant.mgmt, ['get', 'pods', '-n', OPERATOR_NAMESPACE, '-l', `app.kubernetes.io/name=${OPERATOR_DEPLOYMENT}`, '-o', 'json'])) as { items: { metadata: { name: string } }[] };
+      operatorPod = pods.items[0]?.metadata.name ?? '';
+      const run = tenant.cluster.runner.containerRun(OPERATOR_NAMESPACE, operatorPod, OPERATOR_CONTAINER);
+      if (!run?.process.running) throw new Error(`the operator's container does not run in pod ${operatorPod}: ${operatorLog()}`);
+      operatorPid = run.process.pid;
       await waitFor(
         async () => {
-          if (!ready.running) throw new Error(`the operator exited: ${ready.logTail(20)}`);
           const pods = (await crictl(['pods', '-o', 'json'])).stdout;
           const running = (JSON.parse(pods || '{"items":[]}') as { items: CriSandbox[] }).items.filter((p) => p.state === 'SANDBOX_READY');
           return running.length === VMS.length ? true : undefined;
@@ -163,7 +171,6 @@ describe('operator access to tenant VMs: crictl against the streaming operator e
 
   after(async function () {
     this.timeout(180_000);
-    await operator?.stop();
     await fixture?.stop();
     for (const t of timings) console.log(`      ${t}`);
   });
@@ -215,19 +222,51 @@ describe('operator access to tenant VMs: crictl against the streaming operator e
     });
   });
 
-  it('attaches to the serial console of a VM: its boot output comes back, over SPDY and WebSocket', async function () {
-    this.timeout(60_000);
-    const pods = await json<{ items: CriSandbox[] }>(['pods', '--name', VMS[1] ?? '']);
-    const ps = await json<{ containers: CriContainer[] }>(['ps', '--pod', pods.items[0]?.id ?? '']);
-    const consoleId = ps.containers[0]?.id ?? '';
-    await timed('attach: console output over both transports', () =>
+  it("resizes a tty exec's terminal in the VM when crictl's terminal changes size, over SPDY and WebSocket", async function () {
+    this.timeout(90_000);
+    const vm = `${NAMESPACE}/${VMS[0] ?? ''}`;
+    // Prints the terminal's size whenever it changes, until crictl goes away.
+    const watch = 'last=; while :; do s=$(stty size); if [ "$s" != "$last" ]; then echo "size $s"; last=$s; fi; sleep 0.1; done';
+    await timed('exec -it: the first size and a resize over both transports', () =>
       Promise.all(
         ['spdy', 'websocket'].map(async (transport) => {
-          const seen = await runUntil(crictlArgv(['attach', '--transport', transport, consoleId]), new RegExp(`"vm":"${NAMESPACE}/${VMS[1] ?? ''}"`));
-          expect(seen, `${transport}: attach`).to.include('serving the launcher channel');
+          const session = PtyProgram.start(crictlArgv(['exec', '-it', '--transport', transport, vm, 'sh', '-c', watch]), { rows: 20, cols: 70 });
+          try {
+            // The size crictl's terminal had at the start reaches the command's pty (SSH's pty request)...
+            await session.until(/size 20 70\r\n/);
+            // ...and a later one through the resize stream or channel 4 (SSH's window-change).
+            await session.resize(33, 111);
+            await session.until(/size 33 111\r\n/);
+          } finally {
+            await session.stop();
+          }
         }),
       ),
     );
+  });
+
+  it('attaches to the serial console of a VM with a terminal: its boot output, then a shell that runs what is typed, over SPDY and WebSocket', async function () {
+    this.timeout(90_000);
+    const vm = VMS[1] ?? '';
+    const pods = await json<{ items: CriSandbox[] }>(['pods', '--name', vm]);
+    const ps = await json<{ containers: CriContainer[] }>(['ps', '--pod', pods.items[0]?.id ?? '']);
+    const consoleId = ps.containers[0]?.id ?? '';
+    // One console client at a time holds a VM's serial port (a new one takes it over): the transports take turns.
+    await timed('attach -i -t: boot output and a typed command over both transports', async () => {
+      for (const transport of ['spdy', 'websocket']) {
+        const attached = PtyProgram.start(crictlArgv(['attach', '-i', '-t', '--transport', transport, consoleId]));
+        try {
+          await attached.until(new RegExp(`"vm":"${NAMESPACE}/${vm}"`));
+          // The shell runs in the VM: its hostname is the VM's; the answer is not in what the terminal echoes.
+          attached.type(`echo "$(hostname)-$((40+${transport.length}))"\r`);
+          const seen = await attached.until(new RegExp(`${vm}-${String(40 + transport.length)}\r\n`));
+          expect(seen, `${transport}: the boot output came first`).to.include('serving the launcher channel');
+          expect(seen, `${transport}: a shell prompt`).to.match(/[$#] /);
+        } finally {
+          await attached.stop();
+        }
+      }
+    });
   });
 
   it('forwards a port into a VM: 4 MiB through crictl port-forward come back intact, over SPDY and WebSocket', async function () {
@@ -256,7 +295,7 @@ describe('operator access to tenant VMs: crictl against the streaming operator e
           const result = await runUntil(crictlArgv(['port-forward', '--transport', transport, `${NAMESPACE}/${VMS[0] ?? ''}`, `:${String(ECHO_PORT)}`]), /Forwarding from 127\.0\.0\.1:(\d+)/, async (seen) => {
             const local = Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(seen)?.[1]);
             // The server may still be binding its port: a refused first try is retried.
-            return waitFor(() => echoThrough(local, FORWARDED_BYTES), { timeoutMs: 20_000, intervalMs: 500, what: `${transport}: echo through port ${String(local)}` });
+            return waitFor(() => echoThrough(operatorPid, local, FORWARDED_BYTES), { timeoutMs: 20_000, intervalMs: 500, what: `${transport}: echo through port ${String(local)}` });
           });
           if (typeof result === 'string') throw new Error(`${transport}: no echo: ${result}`);
           expect(result.bytes, `${transport}: bytes back`).to.equal(FORWARDED_BYTES);
