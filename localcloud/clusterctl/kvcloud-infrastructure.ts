@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { defaultVersion, INFRASTRUCTURE_PROVIDER, writeRelease, type Release } from '../../packaging/release-manifests.js';
 import { toolArtifact } from '../binaries.js';
-import { kubectl } from '../kubectl.js';
+import { kubectl, waitForCRDsEstablished } from '../kubectl.js';
 import { clusterctlInit, type InitResult } from './init.js';
 import { addProvider, type ClusterctlRepository } from './repository.js';
 
@@ -38,7 +38,7 @@ export async function installKubevirtCRDs(kubeconfig: string): Promise<void> {
   ] as const) {
     await kubectl(kubeconfig, ['apply', '--server-side', '-f', toolArtifact(tool, key, 'crds.yaml')]);
   }
-  await kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/virtualmachines.kubevirt.io', 'crd/datavolumes.cdi.kubevirt.io']);
+  await waitForCRDsEstablished(kubeconfig, ['virtualmachines.kubevirt.io', 'datavolumes.cdi.kubevirt.io']);
 }
 
 /** `clusterctl init` with the kubevirt infrastructure provider too (its latest version in the repository). */

@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { stringify } from 'yaml';
 import { buildCRD } from '../../../lib/crd/crd.js';
-import { kubectl } from '../../../localcloud/kubectl.js';
+import { kubectl, waitForCRDsEstablished } from '../../../localcloud/kubectl.js';
 
 export const TEST_INFRASTRUCTURE_GROUP = 'infrastructure.kvcloud.test';
 export const TEST_CONTROL_PLANE_GROUP = 'controlplane.kvcloud.test';
@@ -45,14 +45,7 @@ const MANIFESTS = [
 /** Installs the kinds and the RBAC, and waits until the kinds are served. */
 export async function installTestInfrastructure(kubeconfig: string): Promise<void> {
   await kubectl(kubeconfig, ['apply', '-f', '-'], MANIFESTS.map((m) => stringify(m)).join('---\n'));
-  await kubectl(kubeconfig, [
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    `crd/testclusters.${TEST_INFRASTRUCTURE_GROUP}`,
-    `crd/testmachinetemplates.${TEST_INFRASTRUCTURE_GROUP}`,
-    `crd/testcontrolplanes.${TEST_CONTROL_PLANE_GROUP}`,
-  ]);
+  await waitForCRDsEstablished(kubeconfig, [`testclusters.${TEST_INFRASTRUCTURE_GROUP}`, `testmachinetemplates.${TEST_INFRASTRUCTURE_GROUP}`, `testcontrolplanes.${TEST_CONTROL_PLANE_GROUP}`]);
 }
 
 /** The TestCluster a test Cluster refers to, provisioned (as its provider would report it) or not. */

@@ -16,7 +16,7 @@ import type { KamajiControlPlane } from '../../../providers/controlplane/api/kam
 import { binaryPath } from '../../../localcloud/binaries.js';
 import { clusterctlInit } from '../../../localcloud/clusterctl/init.js';
 import { createClusterctlRepository, type ClusterctlRepository } from '../../../localcloud/clusterctl/repository.js';
-import { kubectl } from '../../../localcloud/kubectl.js';
+import { kubectl, waitForCRDsEstablished } from '../../../localcloud/kubectl.js';
 import { rejection } from '../../../lib/testing/rejection.js';
 import { parseVersionsEnv, toolsDir, upstreamVersion } from '../../../localcloud/versions.js';
 import { waitFor } from '../../../localcloud/wait.js';
@@ -105,12 +105,7 @@ describe('KamajiControlPlane upgrades', function () {
       // KamajiControlPlane fills in the externally managed KubevirtCluster itself.
       for (const kind of ['kubevirtclusters', 'kubevirtclustertemplates', 'kubevirtmachinetemplates']) {
         await kubectl(kubeconfig, ['apply', '--server-side', '-f', join(REPO, `config/crd/bases/infrastructure.cluster.x-k8s.io_${kind}.yaml`)]);
-        // kubectl wait fails at once on a CRD whose status has no conditions yet: ask again.
-        await waitFor(() => kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', `crd/${kind}.infrastructure.cluster.x-k8s.io`]), {
-          timeoutMs: 90_000,
-          intervalMs: 1000,
-          what: `CRD ${kind} to be established`,
-        });
+        await waitForCRDsEstablished(kubeconfig, [`${kind}.infrastructure.cluster.x-k8s.io`]);
       }
       etcd = await startSharedEtcd(suite.client, 'shared-etcd');
       await installControlPlaneProvider(suite.cluster, suite.client);

@@ -37,7 +37,7 @@ import { createClusterctlRepository, type ClusterctlRepository } from '../../../
 import { installTestInfrastructure, TEST_CONTROL_PLANE_GROUP } from '../../harness/clusterctl/test-infrastructure.js';
 import { startTenantPlane, type TenantPlane } from '../../../simulators/guest/tenant-plane.js';
 import { startKubevirtSimulator, type KubevirtSimulator } from '../../../simulators/kubevirt/index.js';
-import { kubectl } from '../../../localcloud/kubectl.js';
+import { kubectl, waitForCRDsEstablished } from '../../../localcloud/kubectl.js';
 import { ManagedProcess } from '../../../localcloud/process.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { CLUSTER, clusterObjects, controlPlaneStatus, NAMESPACE, poolObjects, type PoolOptions } from './controllers-fixtures.js';
@@ -193,7 +193,7 @@ describe('infrastructure controllers on a real management cluster', function () 
     await installTestInfrastructure(kubeconfig);
     const crds = readdirSync(CRD_DIR).filter((f) => f.startsWith('infrastructure.cluster.x-k8s.io_'));
     await kubectl(kubeconfig, ['apply', ...crds.flatMap((f) => ['-f', join(CRD_DIR, f)])]);
-    await kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((f) => `crd/${f.replace(/^infrastructure\.cluster\.x-k8s\.io_(.*)\.yaml$/, '$1')}.infrastructure.cluster.x-k8s.io`)]);
+    await waitForCRDsEstablished(kubeconfig, crds.map((f) => `${f.replace(/^infrastructure\.cluster\.x-k8s\.io_(.*)\.yaml$/, '$1')}.infrastructure.cluster.x-k8s.io`));
     kubevirt = await startKubevirtSimulator({ kubeconfig: cluster.plane.kubeConfig });
     await kubectl(kubeconfig, ['create', 'namespace', NAMESPACE]);
     tenant = await startTenantPlane({ clusterName: CLUSTER, bindAddress: NODE_IP, management: { kubeConfig: cluster.plane.kubeConfig, namespace: NAMESPACE } });
