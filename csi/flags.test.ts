@@ -19,12 +19,27 @@ describe('csi/flags', () => {
 
   it('applies the tenant objects only with the tenant kubeconfig it names', () => {
     const flags = parseDriverFlags(['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--tenant-cluster-kubeconfig=/t/value', '--tenant-manifests=/m/tenant.yaml']);
-    expect(flags).to.deep.include({ tenantKubeconfig: '/t/value', tenantManifests: '/m/tenant.yaml' });
+    expect(flags).to.deep.include({ tenantKubeconfig: '/t/value', tenantManifests: '/m/tenant.yaml', tenantSnapshotCrds: false });
+  });
+
+  it('applies the VolumeSnapshot CRDs shipped beside the program only when asked, or those --snapshot-crds names', () => {
+    const controller = ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--tenant-cluster-kubeconfig=/t/value'];
+    expect(parseDriverFlags([...controller, '--tenant-snapshot-crds=true'], { KVCLOUD_CACHE: '/c' })).to.deep.include({ tenantSnapshotCrds: true, snapshotCrds: '/c/bin/csi-snapshotter-v8.7.0/crds.yaml' });
+    expect(parseDriverFlags([...controller, '--tenant-snapshot-crds=true', '--snapshot-crds=/s/crds.yaml'])).to.deep.include({ tenantSnapshotCrds: true, snapshotCrds: '/s/crds.yaml' });
+  });
+
+  it('tells the tenant\'s VMs by its Cluster name, and serves metrics only where told', () => {
+    const controller = ['--run-node-service=false', '--infra-cluster-namespace=shared', '--infra-cluster-labels=csi-driver/cluster=acme'];
+    expect(parseDriverFlags([...controller, '--cluster-name=acme', '--metrics-bind-address=127.0.0.1:0'])).to.deep.include({ clusterName: 'acme', metricsBindAddress: '127.0.0.1:0' });
+    expect(parseDriverFlags(controller)).to.deep.include({ clusterName: undefined, metricsBindAddress: '0' });
   });
 
   const refused = [
+    { name: 'an empty cluster name (no VM would be the tenant\'s)', argv: ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--cluster-name='], want: /--cluster-name: empty/ },
     { name: 'tenant manifests without a tenant kubeconfig (the default one is the infra cluster)', argv: ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--tenant-manifests=/m.yaml'], want: /--tenant-manifests needs --tenant-cluster-kubeconfig/ },
     { name: 'tenant manifests without the controller service', argv: ['--run-controller-service=false', '--node-id=a/vm', '--tenant-cluster-kubeconfig=/t', '--tenant-manifests=/m.yaml'], want: /--run-controller-service=false turns off/ },
+    { name: 'snapshot CRDs without a tenant kubeconfig', argv: ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--tenant-snapshot-crds=true'], want: /--tenant-snapshot-crds needs --tenant-cluster-kubeconfig/ },
+    { name: 'snapshot CRDs without the controller service', argv: ['--run-controller-service=false', '--node-id=a/vm', '--tenant-cluster-kubeconfig=/t', '--tenant-snapshot-crds=true'], want: /--tenant-snapshot-crds is applied by the controller service/ },
     { name: 'a controller without its infra namespace', argv: ['--run-node-service=false', '--infra-cluster-labels=a=b'], want: /--infra-cluster-namespace is required/ },
     { name: 'a controller without tenant labels', argv: ['--run-node-service=false', '--infra-cluster-namespace=acme'], want: /--infra-cluster-labels is required/ },
     { name: 'a node plugin that cannot name its node', argv: ['--run-controller-service=false'], want: /--node-name \(or --node-id\) is required/ },

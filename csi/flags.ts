@@ -2,11 +2,14 @@
 // program unchanged (--endpoint, --infra-cluster-namespace/-kubeconfig/-labels, --tenant-cluster-kubeconfig,
 // --node-name, --run-node-service, --run-controller-service), plus kvcloud's --csi-proto and --node-id, and
 // --registration-socket (with --kubelet-registration-path, --registration-proto) for the node plugin to register
-// itself with the kubelet where no node-driver-registrar runs beside it, and --tenant-manifests for the controller to
-// apply the tenant side of the driver (tenant-objects.ts).
+// itself with the kubelet where no node-driver-registrar runs beside it, --tenant-manifests for the controller to
+// apply the tenant side of the driver (tenant-objects.ts), --cluster-name for it to tell the tenant's VMs from other
+// tenants' in a shared infra namespace (controller/vm-ownership.ts), and --metrics-bind-address; --tenant-snapshot-crds
+// (with --snapshot-crds) for the controller to apply the VolumeSnapshot CRDs before the tenant side (snapshot-crds.ts).
 import { parseArgs } from 'node:util';
 import { parseLabelList } from './controller/parameters.js';
 import { defaultRegistrationProtoPath } from './registration.js';
+import { defaultSnapshotCrdsPath } from './snapshot-crds.js';
 import { defaultCsiProtoPath } from './spec.js';
 
 export interface DriverFlags {
@@ -26,8 +29,16 @@ export interface DriverFlags {
   /** The CSI socket as the kubelet reaches it; default the endpoint's own path. */
   kubeletRegistrationPath: string | undefined;
   registrationProto: string;
-  /** A manifest of the driver's tenant objects the controller applies into the tenant on start; none: nothing. */
+  /** A manifest of the driver's tenant objects the controller keeps applied in the tenant; none: nothing. */
   tenantManifests: string | undefined;
+  /** Whether the controller applies the VolumeSnapshot CRDs into the tenant too, before the manifest's objects. */
+  tenantSnapshotCrds: boolean;
+  /** Those CRDs: default the copy shipped beside the program. */
+  snapshotCrds: string;
+  /** The tenant's Cluster: only VMs labelled cluster.x-k8s.io/cluster-name=<it> are its nodes; none: every VM of the namespace. */
+  clusterName: string | undefined;
+  /** Where /metrics is served (controller-runtime's syntax); "0": nowhere. */
+  metricsBindAddress: string;
 }
 
 function bool(flag: string, value: string | undefined, fallback: boolean): boolean {
@@ -58,6 +69,10 @@ export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = proces
       'kubelet-registration-path': s,
       'registration-proto': s,
       'tenant-manifests': s,
+      'tenant-snapshot-crds': s,
+      'snapshot-crds': s,
+      'cluster-name': s,
+      'metrics-bind-address': s,
       v: s,
     },
     strict: true,
@@ -78,16 +93,23 @@ export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     kubeletRegistrationPath: values['kubelet-registration-path'],
     registrationProto: values['registration-proto'] ?? defaultRegistrationProtoPath(env),
     tenantManifests: values['tenant-manifests'],
+    tenantSnapshotCrds: bool('tenant-snapshot-crds', values['tenant-snapshot-crds'], false),
+    snapshotCrds: values['snapshot-crds'] ?? defaultSnapshotCrdsPath(env),
+    clusterName: values['cluster-name'],
+    metricsBindAddress: values['metrics-bind-address'] ?? '0',
   };
   if (flags.runControllerService) {
     if (!flags.infraNamespace) throw new Error('--infra-cluster-namespace is required to run the controller service');
     // Without them every DataVolume of the namespace would count as this tenant's (kubevirt/csi-driver insists too).
     if (Object.keys(flags.infraLabels).length === 0) throw new Error('--infra-cluster-labels is required to run the controller service: they tie infra volumes to this tenant');
   }
+  if (flags.clusterName === '') throw new Error('--cluster-name: empty; name the Cluster whose VMs are this tenant\'s nodes, or leave the flag out');
   if (flags.runNodeService && !flags.nodeId && !flags.nodeName) throw new Error('--node-name (or --node-id) is required to run the node service');
   // Without a tenant kubeconfig the default one is the infra cluster's: the tenant's objects must never land there.
   if (flags.tenantManifests && !flags.tenantKubeconfig) throw new Error('--tenant-manifests needs --tenant-cluster-kubeconfig: the objects are applied into the tenant');
   if (flags.tenantManifests && !flags.runControllerService) throw new Error('--tenant-manifests is applied by the controller service, which --run-controller-service=false turns off');
+  if (flags.tenantSnapshotCrds && !flags.tenantKubeconfig) throw new Error('--tenant-snapshot-crds needs --tenant-cluster-kubeconfig: the CRDs are applied into the tenant');
+  if (flags.tenantSnapshotCrds && !flags.runControllerService) throw new Error('--tenant-snapshot-crds is applied by the controller service, which --run-controller-service=false turns off');
   if (flags.registrationSocket && !flags.runNodeService) throw new Error('--registration-socket registers the node service, which --run-node-service=false turns off');
   return flags;
 }

@@ -5,12 +5,16 @@ import { Client } from '../lib/kube/client.js';
 import { loadKubeConfig } from '../lib/kube/kubeconfig.js';
 import { RestMapper } from '../lib/kube/rest-mapper.js';
 import { RestTransport } from '../lib/kube/rest-transport.js';
+import { parseBindAddress } from '../lib/observability/bind-address.js';
 import { createLogger, isLogLevel } from '../lib/observability/logger.js';
+import { ToolkitMetrics } from '../lib/observability/metrics.js';
+import { startProbeServer } from '../lib/observability/probe-server.js';
 import { ControllerService } from './controller/controller.js';
 import { nodeIdOf } from './controller/node-id.js';
 import { parseStorageClassEnforcement } from './controller/storage-class-enforcement.js';
 import { parseDriverFlags, type DriverFlags } from './flags.js';
-import { installTenantObjects, readTenantManifests } from './tenant-objects.js';
+import { readTenantObjects } from './snapshot-crds.js';
+import { TenantObjectsKeeper } from './tenant-objects-keeper.js';
 import { DRIVER_NAME, identityService } from './identity.js';
 import { systemDeviceFinder } from './node/device.js';
 import { systemMounter } from './node/mounts.js';
@@ -21,8 +25,8 @@ import { loadCsiServices } from './spec.js';
 
 const VENDOR_VERSION = process.env.KVCLOUD_VERSION ?? '0.1.0';
 
-async function clientFor(kc: KubeConfig): Promise<Client> {
-  const transport = await RestTransport.fromKubeConfig(kc);
+async function clientFor(kc: KubeConfig, metrics?: ToolkitMetrics): Promise<Client> {
+  const transport = await RestTransport.fromKubeConfig(kc, { metrics });
   return new Client({ transport, mapper: new RestMapper(transport), fieldManager: 'kvcloud-csi' });
 }
 
@@ -54,13 +58,16 @@ async function main(): Promise<void> {
   if (!isLogLevel(level)) throw new Error(`--log-level: "${level}" is no log level`);
   const log = createLogger({ level, component: 'csi-driver' });
   const services = loadCsiServices(flags.csiProto);
-  const tenantObjects = flags.tenantManifests ? await readTenantManifests(flags.tenantManifests) : undefined;
+  const tenantObjects = await readTenantObjects(flags);
+  // Every request to either cluster counted in rest_client_requests_total, so steady state can be shown to write nothing.
+  const metrics = new ToolkitMetrics();
 
   const controller = flags.runControllerService
     ? new ControllerService({
-        infra: await clientFor(loadKubeConfig(flags.infraKubeconfig)),
+        infra: await clientFor(loadKubeConfig(flags.infraKubeconfig), metrics),
         infraNamespace: flags.infraNamespace ?? '',
         infraLabels: flags.infraLabels,
+        clusterName: flags.clusterName,
         storageClassEnforcement: parseStorageClassEnforcement(process.env.INFRA_STORAGE_CLASS_ENFORCEMENT),
         log,
       })
@@ -79,14 +86,16 @@ async function main(): Promise<void> {
   });
   // Registered only once the CSI socket answers, so the kubelet's first NodeGetInfo finds it.
   const registration = flags.registrationSocket ? await serveRegistration({ socket: flags.registrationSocket, protoPath: flags.registrationProto, info: pluginInfo(DRIVER_NAME, flags.kubeletRegistrationPath ?? csiSocketPath(flags.endpoint)), log }) : undefined;
+  const metricsAt = parseBindAddress(flags.metricsBindAddress);
+  const probes = metricsAt ? await startProbeServer({ metrics: metricsAt, registry: metrics.registry, healthz: () => [], readyz: () => [] }) : undefined;
+  if (probes) log.info({ metrics: probes.metricsUrl }, 'serving metrics');
   // In the background: the tenant's apiserver may still be coming up, and the sidecars need the socket meanwhile.
-  const installing = new AbortController();
-  if (tenantObjects) void installTenantObjects({ tenant: await clientFor(loadKubeConfig(flags.tenantKubeconfig)), objects: tenantObjects, log, signal: installing.signal });
+  const keeper = tenantObjects ? new TenantObjectsKeeper({ tenant: await clientFor(loadKubeConfig(flags.tenantKubeconfig), metrics), objects: tenantObjects, log, metrics }) : undefined;
+  keeper?.start();
   const stop = () => {
-    installing.abort();
     // In-flight RPCs (a publish waiting for its hot-plug) may finish; the CO retries whatever does not in time.
     setTimeout(() => process.exit(0), 5_000).unref();
-    void Promise.all([registration?.stop(), server.stop()]).then(() => process.exit(0));
+    void Promise.all([keeper?.stop(), probes?.close(), registration?.stop(), server.stop()]).then(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -181,7 +181,7 @@ describe('packaging/release-manifests', () => {
     // The tenant's cloud controller manager: how many run (0 opts out) and its image; defaulted too.
     const CCM_VARIABLES = ['KVCLOUD_CCM_REPLICAS', 'KVCLOUD_CCM_IMAGE'];
     // The tenant's CSI driver: how many controllers run (0 opts out), the driver's image and the sidecars'; defaulted.
-    const CSI_VARIABLES = ['KVCLOUD_CSI_REPLICAS', 'KVCLOUD_CSI_IMAGE', 'KVCLOUD_CSI_PROVISIONER_IMAGE', 'KVCLOUD_CSI_ATTACHER_IMAGE', 'KVCLOUD_CSI_RESIZER_IMAGE', 'KVCLOUD_CSI_SNAPSHOTTER_IMAGE'];
+    const CSI_VARIABLES = ['KVCLOUD_CSI_REPLICAS', 'KVCLOUD_CSI_IMAGE', 'KVCLOUD_CSI_PROVISIONER_IMAGE', 'KVCLOUD_CSI_ATTACHER_IMAGE', 'KVCLOUD_CSI_RESIZER_IMAGE', 'KVCLOUD_CSI_SNAPSHOTTER_IMAGE', 'KVCLOUD_SNAPSHOT_CONTROLLER_IMAGE'];
     const sample: Record<string, string> = { CONTROL_PLANE_MACHINE_COUNT: '1', WORKER_MACHINE_COUNT: '3' };
 
     it('ships the default (hosted control plane), kubeadm, lb, ext-infra, persistent-storage and both topology flavors', async () => {
@@ -341,7 +341,7 @@ describe('packaging/release-manifests', () => {
       expect(docs.find((d) => d.kind === 'KamajiControlPlane')?.spec).to.have.nested.property('controllerManager.extraArgs').that.includes('--cloud-provider=external');
     });
 
-    it('the default flavor runs the tenant\'s CSI controller as config/csi/controller, and hands it config/csi/tenant to apply into the tenant', async () => {
+    it('the default flavor runs the tenant\'s CSI controller and snapshot-controller as config/csi/controller, and hands it config/csi/tenant and its snapshot class to apply into the tenant after the snapshot CRDs', async () => {
       const root = join(import.meta.dirname, '..');
       const file = (await templateFiles()).find((f) => basename(f) === 'cluster-template.yaml') ?? '';
       const docs = await docsOf(file);
@@ -349,7 +349,7 @@ describe('packaging/release-manifests', () => {
       const base = async (dir: string) => parseAllDocuments(await buildCsiManifest(dir, root)).map((d) => d.toJS() as Manifest);
       const controllerBase = await base('config/csi/controller');
       type CsiDeployment = Manifest & { spec: { replicas: number; template: { spec: PodSpec } } };
-      const upstreamShape = controllerBase.find((d) => d.kind === 'Deployment') as CsiDeployment;
+      const upstreamShape = controllerBase.find((d) => d.kind === 'Deployment' && d.metadata.name === 'kubevirt-csi-controller') as CsiDeployment;
       const deployment = named('Deployment', 'x-cluster_name-csi-controller') as CsiDeployment | undefined;
       if (!deployment) throw new Error('no Deployment x-cluster_name-csi-controller');
       expect(deployment.spec.replicas, 'KVCLOUD_CSI_REPLICAS defaults to one controller').to.equal(1);
@@ -366,11 +366,27 @@ describe('packaging/release-manifests', () => {
         if (volume?.configMap) for (const [key, text] of Object.entries((named('ConfigMap', volume.configMap.name) as (Manifest & { data: Record<string, string> }) | undefined)?.data ?? {})) files[`${m.mountPath}/${key}`] = text;
       }
       const flags = parseDriverFlags(driver?.args ?? []);
-      expect(flags).to.deep.include({ runControllerService: true, runNodeService: false, infraNamespace: 'x-namespace', infraLabels: { 'csi-driver/cluster': 'x-cluster_name' }, infraKubeconfig: undefined });
+      expect(flags).to.deep.include({ runControllerService: true, runNodeService: false, infraNamespace: 'x-namespace', infraLabels: { 'csi-driver/cluster': 'x-cluster_name' }, clusterName: 'x-cluster_name', infraKubeconfig: undefined, tenantSnapshotCrds: true });
       expect(files[flags.tenantKubeconfig ?? ''], '--tenant-cluster-kubeconfig: the tenant\'s admin kubeconfig').to.equal('Secret x-cluster_name-kubeconfig');
-      // What the controller applies into the tenant is config/csi/tenant, the node plugin at the driver's image.
+      // What the controller applies into the tenant after the VolumeSnapshot CRDs is config/csi/tenant, the node plugin
+      // at the driver's image, and the default VolumeSnapshotClass of config/csi/tenant/snapshot, which needs them.
       const tenantObjects = parseAllDocuments(files[flags.tenantManifests ?? ''] ?? '').map((d) => d.toJS() as Manifest);
-      expect(tenantObjects, '--tenant-manifests: config/csi/tenant').to.deep.equal(await base('config/csi/tenant'));
+      expect(tenantObjects, '--tenant-manifests: config/csi/tenant and its snapshot class').to.deep.equal([...(await base('config/csi/tenant')), ...(await base('config/csi/tenant/snapshot'))]);
+
+      // snapshot-controller as the base has it, on its own, through the tenant's kubeconfig alone; it follows the CSI
+      // controller's replicas (KVCLOUD_CSI_REPLICAS=0 opts out of both).
+      type SnapshotControllerDeployment = Manifest & { spec: { replicas: number; template: { spec: PodSpec & { automountServiceAccountToken?: boolean } } } };
+      const snapshotShape = controllerBase.find((d) => d.kind === 'Deployment' && d.metadata.name === 'snapshot-controller') as SnapshotControllerDeployment;
+      const snapshotController = named('Deployment', 'x-cluster_name-snapshot-controller') as SnapshotControllerDeployment | undefined;
+      if (!snapshotController) throw new Error('no Deployment x-cluster_name-snapshot-controller');
+      expect(snapshotController.spec.replicas).to.equal(deployment.spec.replicas);
+      const snapshotPod = snapshotController.spec.template.spec;
+      expect(snapshotPod.containers).to.deep.equal(snapshotShape.spec.template.spec.containers);
+      expect(snapshotPod.containers[0]?.image).to.equal('registry.k8s.io/sig-storage/snapshot-controller:v8.7.0');
+      expect(snapshotPod.containers[0]?.args).to.include('--prevent-volume-mode-conversion=true');
+      expect(snapshotPod.automountServiceAccountToken, 'no infra credentials').to.equal(false);
+      expect(snapshotPod.serviceAccountName).to.equal(undefined);
+      expect(snapshotPod.volumes).to.deep.equal([{ name: 'tenantcluster', secret: { secretName: 'x-cluster_name-kubeconfig' } }]);
 
       // Its ServiceAccount has config/csi/controller's Role, in the namespace only.
       const bindings = docs.filter((d) => d.kind === 'RoleBinding' && (d.subjects as { name: string }[]).some((sub) => sub.name === pod.serviceAccountName));

@@ -1,8 +1,11 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { DATA_VOLUME_TYPE, type DataVolume } from '../../lib/apis/cdi.js';
+import { VIRTUAL_MACHINE_INSTANCE_TYPE, VIRTUAL_MACHINE_TYPE, type VirtualMachine, type VirtualMachineInstance } from '../../lib/apis/kubevirt.js';
 import { Client } from '../../lib/kube/client.js';
 import { RestMapper } from '../../lib/kube/rest-mapper.js';
+import { rejection } from '../../lib/testing/rejection.js';
+import type { CsiError } from '../status.js';
 import { CAP, codeOf, DATA_VOLUME_RESOURCE, fakeInfra, LABELS, NS, type FakeInfra } from './fake-infra.testdata.js';
 import { parseStorageClassEnforcement } from './storage-class-enforcement.js';
 
@@ -64,6 +67,39 @@ describe('csi/controller', () => {
     expect(await codeOf(rpc('ControllerPublishVolume', { volume_id: 'pvc-1', node_id: `${NS}/vm` }))).to.equal(status.INVALID_ARGUMENT);
     // A VM that is gone holds nothing: unpublishing from it succeeds.
     expect(await rpc('ControllerUnpublishVolume', { volume_id: 'pvc-1', node_id: `${NS}/missing` })).to.deep.equal({});
+  });
+
+  it("answers a node ID naming another Cluster's VM in the shared namespace as a missing one, and never touches that VM", async () => {
+    const { api, rpc } = fakeInfra(MAPPINGS, { infraNamespace: NS, infraLabels: LABELS, clusterName: 'acme', attachTimeoutMs: 200, pollIntervalMs: 20 });
+    await rpc('CreateVolume', { name: 'pvc-1', volume_capabilities: [CAP] });
+    // Their VM holds a disk of theirs hot-plugged under a name that is no DataVolume of ours, and one named like ours.
+    const disks = ['their-disk', 'pvc-1'].map((name) => ({ name, persistentVolumeClaim: { claimName: `claim-${name}`, hotpluggable: true } }));
+    const vm = (name: string, cluster?: string, volumes = disks): VirtualMachine => ({
+      ...VIRTUAL_MACHINE_TYPE,
+      metadata: { name, namespace: NS, ...(cluster ? { labels: { 'cluster.x-k8s.io/cluster-name': cluster } } : {}) },
+      spec: { template: { spec: { domain: { devices: {} }, volumes } } },
+    });
+    api.seed(vm('theirs', 'globex'));
+    api.seed(vm('unclaimed'));
+    const running = disks.filter((d) => d.name === 'their-disk');
+    api.seed<VirtualMachineInstance>({ ...VIRTUAL_MACHINE_INSTANCE_TYPE, metadata: { name: 'theirs', namespace: NS }, spec: { domain: { devices: {} }, volumes: running }, status: { volumeStatus: running.map((d) => ({ name: d.name, target: 'sda', phase: 'Ready' })) } });
+    const before = api.writes().length;
+    const missing = (await rejection(rpc('ControllerPublishVolume', { volume_id: 'pvc-1', node_id: `${NS}/missing`, volume_capability: CAP }), 'publish to a missing VM')) as CsiError;
+    for (const node of ['theirs', 'unclaimed']) {
+      const refused = (await rejection(rpc('ControllerPublishVolume', { volume_id: 'pvc-1', node_id: `${NS}/${node}`, volume_capability: CAP }), `publish to ${node}`)) as CsiError;
+      expect([refused.code, refused.message.replace(node, 'missing')], node).to.deep.equal([status.NOT_FOUND, missing.message]);
+      for (const volume of ['their-disk', 'pvc-1']) expect(await rpc('ControllerUnpublishVolume', { volume_id: volume, node_id: `${NS}/${node}` }), `unpublish ${volume}`).to.deep.equal({});
+    }
+    expect(api.writes().length - before, 'writes to the infra cluster').to.equal(0);
+
+    // A VM of its own Cluster is published to: the hot-plug is asked for (the fake serves no subresources).
+    api.seed(vm('ours', 'acme', []));
+    await rpc('ControllerPublishVolume', { volume_id: 'pvc-1', node_id: `${NS}/ours`, volume_capability: CAP }).catch(() => undefined);
+    expect(api.writes().slice(before).map((w) => `${w.method} ${w.path}`)).to.deep.equal([`PUT /apis/subresources.kubevirt.io/v1/namespaces/${NS}/virtualmachines/ours/addvolume`]);
+    // Our volume in their VM (their controller may hot-plug any DataVolume of the namespace): refused, without their VM's name.
+    api.seed<VirtualMachineInstance>({ ...VIRTUAL_MACHINE_INSTANCE_TYPE, metadata: { name: 'theirs', namespace: NS, labels: { 'cluster.x-k8s.io/cluster-name': 'globex' } }, spec: { domain: { devices: {} }, volumes: disks }, status: { volumeStatus: [] } });
+    const attached = (await rejection(rpc('ControllerPublishVolume', { volume_id: 'pvc-1', node_id: `${NS}/ours`, volume_capability: CAP }), 'publish of a volume in their VM')) as CsiError;
+    expect([attached.code, attached.message]).to.deep.equal([status.FAILED_PRECONDITION, 'volume pvc-1 is attached to a VM of another cluster; a single-node volume must be unpublished there first']);
   });
 
   it('confirms supported capabilities and explains the others without confirming', async () => {

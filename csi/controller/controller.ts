@@ -1,8 +1,9 @@
 // The Controller service, run in the management cluster with the infra credentials tenants never hold: a tenant
 // volume is a DataVolume in the tenant's infra namespace, attached to a node by hot-plugging it into the node's
 // VM (KubeVirt's addvolume/removevolume subresources) and waiting until the VMI reports it Ready, or gone.
-// Every RPC is idempotent, checks that the DataVolume carries the tenant's labels before touching it (a crafted
-// volume or node ID reaches nothing of another tenant), and runs alone on its volume (a second one gets ABORTED).
+// Every RPC is idempotent, checks that the DataVolume carries the tenant's labels and the VM its Cluster's before
+// touching them (a crafted volume or node ID reaches nothing of another tenant, even in a shared infra namespace),
+// and runs alone on its volume (a second one gets ABORTED).
 import { DATA_VOLUME_TYPE, type DataVolume } from '../../lib/apis/cdi.js';
 import { VIRTUAL_MACHINE_INSTANCE_TYPE, VIRTUAL_MACHINE_TYPE, type AddVolumeOptions, type VirtualMachine, type VirtualMachineInstance, type Volume as KubevirtVolume } from '../../lib/apis/kubevirt.js';
 import { ApiError, isAlreadyExists, isNotFound } from '../../lib/kube/api-error.js';
@@ -18,6 +19,7 @@ import { resolveContentSource, sizeWithSource } from './content-source.js';
 import { belongsTo, buildDataVolume, dataVolumeNameFor, mismatch, quantityBytes } from './datavolume.js';
 import { controllerExpandVolume } from './expand.js';
 import { vmNameOf } from './node-id.js';
+import { isTenantVM } from './vm-ownership.js';
 import { page } from './page-token.js';
 import { SnapshotService } from './snapshot-service.js';
 import { enforceStorageClass, parseStorageClassEnforcement, type StorageClassEnforcement } from './storage-class-enforcement.js';
@@ -31,6 +33,8 @@ export interface ControllerOptions {
   infraNamespace: string;
   /** --infra-cluster-labels: put on every DataVolume, and required on any the driver touches. */
   infraLabels: Record<string, string>;
+  /** --cluster-name: the Cluster whose VMs (cluster.x-k8s.io/cluster-name) are this tenant's nodes; none: every VM of the namespace. */
+  clusterName?: string | undefined;
   /** INFRA_STORAGE_CLASS_ENFORCEMENT; default: every infra StorageClass allowed. */
   storageClassEnforcement?: StorageClassEnforcement;
   log: Logger;
@@ -41,7 +45,7 @@ export interface ControllerOptions {
   snapshotReadyWaitMs?: number;
 }
 
-const CONTROLLER_CAPABILITIES = ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'LIST_VOLUMES', 'EXPAND_VOLUME', 'CREATE_DELETE_SNAPSHOT', 'LIST_SNAPSHOTS', 'CLONE_VOLUME'] as const;
+const CONTROLLER_CAPABILITIES = ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'LIST_VOLUMES', 'EXPAND_VOLUME', 'CREATE_DELETE_SNAPSHOT', 'LIST_SNAPSHOTS', 'GET_SNAPSHOT', 'CLONE_VOLUME'] as const;
 
 /** The hot-plugged volume named `name` in a VM or VMI spec. */
 const hotplugged = (volumes: KubevirtVolume[] | undefined, name: string): boolean =>
@@ -165,8 +169,21 @@ export class ControllerService {
     });
   }
 
-  private async getVM(name: string): Promise<VirtualMachine | undefined> {
-    return this.opts.infra.get<VirtualMachine>(VIRTUAL_MACHINE_TYPE, { namespace: this.ns, name }, { direct: true });
+  /**
+   * The VM a node ID names, when it is one of this tenant's nodes. Another Cluster's VM is answered exactly as a
+   * missing one (NOT_FOUND on publish, nothing to do on unpublish): telling them apart would let a tenant probe which
+   * VM names the other tenants of a shared infra namespace use.
+   */
+  private async tenantVM(nodeId: string): Promise<{ name: string; vm: VirtualMachine } | undefined> {
+    const name = vmNameOf(nodeId, this.ns);
+    if (!name) return undefined;
+    const vm = await this.opts.infra.get<VirtualMachine>(VIRTUAL_MACHINE_TYPE, { namespace: this.ns, name }, { direct: true });
+    if (!vm) return undefined;
+    if (!isTenantVM(vm, this.opts.clusterName)) {
+      this.opts.log.warn({ node: nodeId, vm: name }, "refused a VM of another tenant's cluster");
+      return undefined;
+    }
+    return { name, vm };
   }
   private async getVMI(name: string): Promise<VirtualMachineInstance | undefined> {
     return this.opts.infra.get<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE, { namespace: this.ns, name }, { direct: true });
@@ -183,9 +200,9 @@ export class ControllerService {
     return this.locks.run(id, 'ControllerPublishVolume', async () => {
       const dv = await this.ownDataVolume(id);
       if (!dv) throw notFound(`volume ${id} not found`);
-      const vmName = vmNameOf(nodeId, this.ns);
-      const vm = vmName ? await this.getVM(vmName) : undefined;
-      if (!vmName || !vm) throw notFound(`node ${nodeId} not found: no VM of that name in ${this.ns}`);
+      const node = await this.tenantVM(nodeId);
+      if (!node) throw notFound(`node ${nodeId} not found: no VM of that name in ${this.ns}`);
+      const { name: vmName, vm } = node;
       const storage = dv.spec?.storage ?? dv.spec?.pvc;
       if ((storage?.volumeMode ?? 'Filesystem') === 'Filesystem' && cap.block) throw invalidArgument(`volume ${id} is a Filesystem volume; it cannot be published as a block device`);
       if (cap.access_mode?.mode !== 'MULTI_NODE_MULTI_WRITER') await this.refuseIfAttachedElsewhere(id, vmName);
@@ -222,7 +239,10 @@ export class ControllerService {
   private async refuseIfAttachedElsewhere(id: string, vmName: string): Promise<void> {
     const vmis = await this.opts.infra.list<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE, { namespace: this.ns, direct: true });
     const other = vmis.find((v) => v.metadata.name !== vmName && (hotplugged(v.spec?.volumes, id) || (v.status?.volumeStatus ?? []).some((s) => s.name === id)));
-    if (other) throw failedPrecondition(`volume ${id} is attached to VM ${other.metadata.name ?? ''}; a single-node volume must be unpublished there first`);
+    if (!other) return;
+    // Another tenant's VM is not named, as tenantVM does not tell it from a missing one.
+    const where = isTenantVM(other, this.opts.clusterName) ? `VM ${other.metadata.name ?? ''}` : 'a VM of another cluster';
+    throw failedPrecondition(`volume ${id} is attached to ${where}; a single-node volume must be unpublished there first`);
   }
 
   private async unpublish(req: ControllerUnpublishVolumeRequest): Promise<object> {
@@ -231,10 +251,11 @@ export class ControllerService {
     const nodeId = req.node_id ?? '';
     if (nodeId === '') throw invalidArgument('node_id is required');
     return this.locks.run(id, 'ControllerUnpublishVolume', async () => {
-      const vmName = vmNameOf(nodeId, this.ns);
-      // A VM that is gone (deleted, or the node ID names none of this tenant's) holds no volume: unpublished.
-      const vm = vmName ? await this.getVM(vmName) : undefined;
-      if (!vmName || !vm) return {};
+      // A VM that is gone (deleted, or the node ID names none of this tenant's) holds none of our volumes:
+      // unpublished. Another tenant's VM is left alone, whatever it holds.
+      const node = await this.tenantVM(nodeId);
+      if (!node) return {};
+      const { name: vmName, vm } = node;
       const dv = await this.opts.infra.get<DataVolume>(DATA_VOLUME_TYPE, { namespace: this.ns, name: id }, { direct: true });
       if (dv && !belongsTo(dv, this.opts.infraLabels)) return {};
       const vmi = await this.getVMI(vmName);

@@ -101,6 +101,26 @@ describe('csi/controller snapshots, restores and clones', () => {
     expect(peekSnapshot('s-a')).to.equal(undefined);
   });
 
+  it('gets one snapshot by ID, ready or not, and NOT_FOUND for a missing, foreign, malformed or departing ID', async () => {
+    const { api, infra, rpc, makeReady } = setup();
+    const caps = ((await rpc('ControllerGetCapabilities', {})).capabilities as { rpc: { type: string } }[]).map((c) => c.rpc.type);
+    expect(caps).to.include('GET_SNAPSHOT');
+    await rpc('CreateVolume', { name: 'pvc-1', volume_capabilities: [CAP], capacity_range: { required_bytes: 64 << 20 } });
+    await rpc('CreateSnapshot', { name: 'snap', source_volume_id: 'pvc-1' });
+    // Not ready yet: retrievable, with the source's size a restore needs.
+    expect((await rpc('GetSnapshot', { snapshot_id: 'snap' })).snapshot).to.deep.include({ snapshot_id: 'snap', source_volume_id: 'pvc-1', ready_to_use: false, size_bytes: 64 << 20 });
+    await makeReady('snap', '32Mi');
+    const writes = api.writes().length;
+    expect((await rpc('GetSnapshot', { snapshot_id: 'snap' })).snapshot).to.deep.equal({ snapshot_id: 'snap', source_volume_id: 'pvc-1', ready_to_use: true, size_bytes: 32 << 20, creation_time: { seconds: Date.parse('2026-12-07T07:00:00Z') / 1000, nanos: 0 } });
+    expect(api.writes(), 'a read writes nothing').to.have.length(writes);
+
+    await infra.create<VolumeSnapshot>({ ...VOLUME_SNAPSHOT_TYPE, metadata: { name: 'theirs', namespace: NS, labels: { 'csi-driver/tenant': 'other' } }, spec: { source: { persistentVolumeClaimName: 'their-pvc' } } });
+    await infra.create<VolumeSnapshot>({ ...VOLUME_SNAPSHOT_TYPE, metadata: { name: 'leaving', namespace: NS, labels: LABELS, finalizers: ['infra-storage'] }, spec: { source: { persistentVolumeClaimName: 'pvc-1' } } });
+    await infra.delete(VOLUME_SNAPSHOT_TYPE, { namespace: NS, name: 'leaving' });
+    for (const id of ['missing', 'theirs', `${NS}/snap`, '../snap', 'leaving']) expect(await codeOf(rpc('GetSnapshot', { snapshot_id: id })), id).to.equal(status.NOT_FOUND);
+    expect(await codeOf(rpc('GetSnapshot', {}))).to.equal(status.INVALID_ARGUMENT);
+  });
+
   it('restores a snapshot into a DataVolume with the snapshot source, of at least the snapshot size, in any volume mode', async () => {
     const { rpc, makeReady, peekVolume } = setup();
     await rpc('CreateVolume', { name: 'pvc-1', volume_capabilities: [CAP], capacity_range: { required_bytes: 64 << 20 } });

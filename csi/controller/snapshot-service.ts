@@ -1,4 +1,4 @@
-// CreateSnapshot, DeleteSnapshot and ListSnapshots of the Controller service: a tenant snapshot is a VolumeSnapshot
+// CreateSnapshot, DeleteSnapshot, ListSnapshots and GetSnapshot of the Controller service: a tenant snapshot is a VolumeSnapshot
 // of the source volume's claim in the tenant's infra namespace, which the infra storage makes ReadyToUse. Like
 // volumes, a snapshot is the tenant's only when it carries every tenant label: another tenant's snapshot ID names
 // nothing, and a name another tenant holds is ALREADY_EXISTS, never reused.
@@ -44,6 +44,7 @@ export class SnapshotService {
       CreateSnapshot: (req: CreateSnapshotRequest) => this.createSnapshot(req),
       DeleteSnapshot: (req: { snapshot_id?: string }) => this.deleteSnapshot(req),
       ListSnapshots: (req: ListSnapshotsRequest) => this.listSnapshots(req),
+      GetSnapshot: (req: { snapshot_id?: string }) => this.getSnapshot(req),
     };
   }
 
@@ -117,6 +118,17 @@ export class SnapshotService {
       if (await this.opts.infra.delete(VOLUME_SNAPSHOT_TYPE, { namespace: this.ns, name: id })) this.opts.log.info({ snapshot: id }, 'deleted VolumeSnapshot');
       return {};
     });
+  }
+
+  /** One snapshot by ID, ready or not; NOT_FOUND when it is not this tenant's, or on its way out (as ListSnapshots). */
+  private async getSnapshot(req: { snapshot_id?: string }): Promise<object> {
+    const id = req.snapshot_id ?? '';
+    if (id === '') throw invalidArgument('snapshot_id is required');
+    const vs = await this.ownSnapshot(id);
+    if (!vs || vs.metadata.deletionTimestamp) throw notFound(`snapshot ${id} not found`);
+    // The source's size only until the infra storage reports the restore size, as CreateSnapshot answers.
+    const sourceBytes = vs.status?.restoreSize ? 0 : bytesOf(await this.opts.ownDataVolume(sourceVolumeOf(vs) ?? ''));
+    return { snapshot: csiSnapshotOf(vs, sourceBytes) };
   }
 
   private async listSnapshots(req: ListSnapshotsRequest): Promise<object> {

@@ -4,7 +4,7 @@
 // is repaired. Fields the apiserver defaults or other managers add are ignored, so steady state writes nothing.
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Client } from './client.js';
+import type { ApplyOptions, Client } from './client.js';
 import { typeMetaOf, type KubeObject } from './object.js';
 
 /** The hash of the object our field manager last applied, on the child itself so a restart remembers it. */
@@ -51,14 +51,15 @@ export interface ApplyOutcome<T> {
 
 /**
  * Applies `desired` (with its hash) unless the live object, read through the client's cache, already carries that
- * hash and every field we want; `desired` holds exactly the fields our field manager owns.
+ * hash and every field we want; `desired` holds exactly the fields our field manager owns. `opts` go to the apply
+ * (`force: false` leaves a field another manager took over to it, with a 409 to the caller).
  */
-export async function applyIfChanged<T extends KubeObject>(client: Client, desired: T): Promise<ApplyOutcome<T>> {
+export async function applyIfChanged<T extends KubeObject>(client: Client, desired: T, opts: ApplyOptions = {}): Promise<ApplyOutcome<T>> {
   const stamped = withAppliedHash(desired);
   const live = await client.get<T>(typeMetaOf(stamped), { namespace: stamped.metadata.namespace, name: stamped.metadata.name ?? '' });
   const { apiVersion: _a, kind: _k, ...wanted } = stamped;
   // The hash is among the wanted annotations: one test sees both a changed desired object and a drifted child.
   if (live && contains(live, wanted)) return { object: live, wrote: false, created: false };
   // An apiserver error already names the method and the object's path; callers branch on its status.
-  return { object: await client.apply(stamped), wrote: true, created: !live };
+  return { object: await client.apply(stamped, opts), wrote: true, created: !live };
 }

@@ -100,7 +100,8 @@ export class FakeApiServer implements Transport {
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    const watch = new FakeWatchStream(this.bucket(target.resource), target.namespace, () => this.watches.delete(watch));
+    const names = nameSelector(req.query.fieldSelector);
+    const watch = new FakeWatchStream(this.bucket(target.resource), target.namespace, names, () => this.watches.delete(watch));
     const since = Number(req.query.resourceVersion ?? 0);
     for (const { bucket, event } of this.history) if (Number(event.object.metadata.resourceVersion) > since) watch.offer(bucket, event);
     this.watches.add(watch);
@@ -136,8 +137,9 @@ export class FakeApiServer implements Transport {
       case 'GET': {
         if (key !== undefined) return existing ?? fail(404, 'NotFound', `${target.resource.resource} "${target.name ?? ''}" not found`);
         const selector = typeof req.query?.labelSelector === 'string' ? parseLabelSelector(req.query.labelSelector) : undefined;
+        const name = nameSelector(req.query?.fieldSelector);
         const items = [...store.values()].filter(
-          (o) => (!target.namespace || o.metadata.namespace === target.namespace) && (!selector || selector.matches(o.metadata.labels)),
+          (o) => (!target.namespace || o.metadata.namespace === target.namespace) && (!selector || selector.matches(o.metadata.labels)) && (name === undefined || o.metadata.name === name),
         );
         return { apiVersion: target.resource.apiVersion, kind: `${target.resource.kind}List`, metadata: { resourceVersion: String(this.revision) }, items };
       }
@@ -327,11 +329,13 @@ class FakeWatchStream implements LineStream {
   constructor(
     private readonly bucket: string,
     private readonly namespace: string | undefined,
+    private readonly name: string | undefined,
     private readonly onClose: () => void,
   ) {}
 
   offer(bucket: string, event: WatchLine): void {
     if (this.closed || bucket !== this.bucket || (this.namespace !== undefined && event.object.metadata.namespace !== this.namespace)) return;
+    if (this.name !== undefined && event.object.metadata.name !== this.name) return;
     this.lines.push(JSON.stringify(event));
     this.wake?.();
   }
@@ -355,6 +359,11 @@ class FakeWatchStream implements LineStream {
       this.wake = undefined;
     }
   }
+}
+
+/** The name a `metadata.name=<name>` field selector asks for; other field selectors are not served (ignored). */
+function nameSelector(selector: unknown): string | undefined {
+  return typeof selector === 'string' ? /^metadata\.name=([^,]+)$/.exec(selector)?.[1] : undefined;
 }
 
 function withoutVersion(obj: Stored): unknown {

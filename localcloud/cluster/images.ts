@@ -213,8 +213,8 @@ const catalog: Record<string, CatalogEntry> = {
   'ghcr.io/kvcloud/ccm': kvcloudComponent('ccm/main.ts', 'kubevirt-cloud-controller-manager'),
   // The tenants' CSI driver (the default cluster template runs its controller per tenant, the node plugin DaemonSet
   // in the tenant); upstream's image runs the driver as its entrypoint too.
-  // Its image ships csi.proto and the kubelet registration api.proto beside the program: here, in the cache `make tools`
-  // fetches them into, which the pod's own HOME would hide.
+  // Its image ships csi.proto, the kubelet registration api.proto and the VolumeSnapshot CRDs the controller applies
+  // into tenants beside the program: here, in the cache `make tools` fetches them into, which the pod's own HOME would hide.
   'ghcr.io/kvcloud/csi-driver': {
     tags: () => [KVCLOUD_IMAGE_TAG],
     resolve: () => Promise.resolve({ entrypoint: kvcloudMain('csi/main.ts'), programs: {}, env: { KVCLOUD_CACHE: cacheDir() } }),

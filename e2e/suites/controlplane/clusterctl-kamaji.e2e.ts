@@ -453,7 +453,7 @@ describe('a tenant cluster at the push of a button: clusterctl with kvcloud\'s i
           },
         ],
         [
-          'default flavor: the tenant\'s CSI driver comes with the Cluster: a PVC of the default class binds to a DataVolume in the Cluster\'s namespace and a pod on a worker writes to it',
+          'default flavor: the tenant\'s CSI driver comes with the Cluster: a PVC of the default class binds to a DataVolume in the Cluster\'s namespace, a pod on a worker writes to it, and a VolumeSnapshot of the default class restores it with the data',
           async () => {
             const timings = await expectTemplateCsiDriver({ kubeconfig, namespace: 'tenants', clusterName: 'acme', infra: { kubeconfig, namespace: 'tenants' } }, started(cluster, 'the management cluster'));
             for (const t of timings) console.log(`      acme CSI: ${t}`);

@@ -1,6 +1,7 @@
 // Isolation and race proofs of the CSI controller, run by csi-sanity.e2e.ts against its controller process, its
 // running VM and the KubeVirt/CDI simulator: a tenant that crafts volume, snapshot or node IDs reaches nothing of
-// another tenant (the CVE-2024-1725 class), a VM that goes away with volumes attached never blocks an unpublish (the
+// another tenant (the CVE-2024-1725 class), not even another tenant's VM in the infra namespace they share, a VM that
+// goes away with volumes attached never blocks an unpublish (the
 // attacher's VolumeAttachment finalizer waits on it), and a controller killed mid-publish converges with one hot-plug.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,8 +26,8 @@ export interface IsolationContext {
   /** A unary call on the controller service; resolves to the response or rejects with the gRPC error. */
   controller<T>(rpc: string, req: object): Promise<T>;
   codeOf(p: Promise<unknown>): Promise<number>;
-  /** The VirtualMachine manifest the suite runs (runStrategy Always). */
-  virtualMachine(namespace: string, name: string): VirtualMachine;
+  /** The VirtualMachine manifest the suite runs (runStrategy Always), a node of `cluster` (default the tenant's). */
+  virtualMachine(namespace: string, name: string, cluster?: string): VirtualMachine;
   /** Kills the controller process with SIGKILL, as a crashed or evicted pod. */
   killController(): Promise<void>;
   /** Starts a new controller process on the same socket, logging to <dir>/<logName>.log; resolves once it serves. */
@@ -62,8 +63,9 @@ export function isolationCases(context: () => IsolationContext): void {
       body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
     });
     const name = 'other-tenant-hotplug';
-    await c.infra.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace: c.ns }, rules: [{ apiGroups: ['subresources.kubevirt.io'], resources: ['virtualmachines/addvolume', 'virtualmachines/removevolume'], verbs: ['update'] }] } as never);
-    await c.infra.create({
+    // Applied, not created: more than one case stands in for the other tenant.
+    await c.infra.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace: c.ns }, rules: [{ apiGroups: ['subresources.kubevirt.io'], resources: ['virtualmachines/addvolume', 'virtualmachines/removevolume'], verbs: ['update'] }] } as never);
+    await c.infra.apply({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
       metadata: { name, namespace: c.ns },
@@ -170,6 +172,51 @@ export function isolationCases(context: () => IsolationContext): void {
     const vm = await getVM(c, other, 'victim');
     expect(vm?.status?.volumeRequests ?? [], 'hot-plug requests on the other namespace\'s VM').to.deep.equal([]);
     expect((vm?.spec?.template.spec?.volumes ?? []).map((v) => v.name)).to.not.include(id);
+    expect(await c.codeOf(c.controller('DeleteVolume', { volume_id: id }))).to.equal(OK);
+  });
+
+  it("hot-plugs into no VM of another tenant's cluster in the infra namespace they share, and unplugs nothing from it", async function () {
+    this.timeout(180_000);
+    const c = context();
+    // The other tenant: a running VM of Cluster globex beside ours, and a disk of theirs hot-plugged into it by their
+    // own controller under a volume name that is no DataVolume of ours (so no volume label check stands in the way).
+    await c.infra.create(c.virtualMachine(c.ns, 'globex-worker', 'globex'));
+    await c.infra.create(blankDataVolume(c.ns, 'globex-data', { 'csi-driver/tenant': 'globex' }));
+    await waitFor(async () => ((await getVMI(c, c.ns, 'globex-worker'))?.status?.phase === 'Running' ? true : undefined), { timeoutMs: 120_000, what: 'VM globex-worker running' });
+    await grantHotplug(c);
+    await c.infra.transport.request({
+      method: 'PUT',
+      path: `/apis/subresources.kubevirt.io/v1/namespaces/${c.ns}/virtualmachines/globex-worker/addvolume`,
+      body: { name: 'globex-disk', disk: { name: 'globex-disk', disk: { bus: 'scsi' } }, volumeSource: { dataVolume: { name: 'globex-data', hotpluggable: true } } },
+    });
+    await volumeReady(c, 'globex-worker', 'globex-disk');
+    const created = await c.controller<{ volume: { volume_id: string; volume_context: Record<string, string> } }>('CreateVolume', { name: 'pvc-shared-ns', volume_capabilities: [CAP], capacity_range: { required_bytes: BYTES } });
+    const id = created.volume.volume_id;
+    const started = Date.now();
+    // Their VM answers exactly as a VM that does not exist, by node ID or bare name: the answer tells nothing.
+    const answer = (node: string) =>
+      c.controller('ControllerPublishVolume', { volume_id: id, node_id: node, volume_capability: CAP, volume_context: created.volume.volume_context }).then(
+        () => 'published',
+        (err: unknown) => `${String((err as { code?: number }).code)} ${(err as Error).message}`.replaceAll(node, '<node>'),
+      );
+    const missing = await answer(`${c.ns}/no-such-vm`);
+    expect(missing.startsWith(`${String(NOT_FOUND)} `), missing).to.equal(true);
+    for (const node of [`${c.ns}/globex-worker`, 'globex-worker']) {
+      expect(await answer(node), `publish to ${node}`).to.equal(missing);
+      for (const volume of [id, 'globex-disk']) expect(await c.codeOf(c.controller('ControllerUnpublishVolume', { volume_id: volume, node_id: node })), `unpublish ${volume} from ${node}`).to.equal(OK);
+    }
+    c.timings.push(`shared namespace: publish and unpublish with another cluster's node IDs refused or no-ops in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // Their VM is as it was: nothing of ours requested or added, their disk still in it and Ready.
+    const vm = await getVM(c, c.ns, 'globex-worker');
+    expect(vm?.status?.volumeRequests ?? [], "hot-plug requests on the other cluster's VM").to.deep.equal([]);
+    expect((vm?.spec?.template.spec?.volumes ?? []).map((v) => v.name).filter((n) => n !== 'root' && n !== 'cloudinit')).to.deep.equal(['globex-disk']);
+    const vmi = await getVMI(c, c.ns, 'globex-worker');
+    expect((vmi?.status?.volumeStatus ?? []).filter((s) => s.name === 'globex-disk' || s.name === id).map((s) => [s.name, s.phase])).to.deep.equal([['globex-disk', 'Ready']]);
+
+    await c.infra.transport.request({ method: 'PUT', path: `/apis/subresources.kubevirt.io/v1/namespaces/${c.ns}/virtualmachines/globex-worker/removevolume`, body: { name: 'globex-disk' } });
+    await c.infra.delete(VIRTUAL_MACHINE_TYPE, { namespace: c.ns, name: 'globex-worker' });
+    await waitFor(async () => ((await getVMI(c, c.ns, 'globex-worker')) ? undefined : true), { timeoutMs: 60_000, what: 'VM globex-worker gone' });
+    await c.infra.delete(DATA_VOLUME_TYPE, { namespace: c.ns, name: 'globex-data' });
     expect(await c.codeOf(c.controller('DeleteVolume', { volume_id: id }))).to.equal(OK);
   });
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { parse, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { DataVolume } from '../../../lib/apis/cdi.js';
 import type { VirtualMachineInstance } from '../../../lib/apis/kubevirt.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
@@ -22,7 +22,9 @@ import type { Node } from '../../../localcloud/node-object.js';
 import { ManagedProcess } from '../../../localcloud/process.js';
 import { parseVersionsEnv, toolsDir } from '../../../localcloud/versions.js';
 import { waitFor } from '../../../localcloud/wait.js';
+import { buildCsiManifest } from '../../../packaging/release-manifests.js';
 import { guestPid } from '../../harness/guest-node-plugin.js';
+import { loggedMetricsUrl, writeRequests } from '../../harness/write-requests.js';
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
 import { stepTimer } from '../../harness/step-timer.js';
 import { growsAMountedFilesystem } from './expansion.js';
@@ -39,6 +41,7 @@ const TENANT_LABELS = 'csi-driver/tenant=acme';
 /** The node plugin's sockets in the guest, where upstream's DaemonSet puts them. */
 const PLUGIN_DIR = `/var/lib/kubelet/plugins/${DRIVER}`;
 const REGISTRATION_SOCKET = `/var/lib/kubelet/plugins_registry/${DRIVER}-reg.sock`;
+const TENANT_MANIFESTS = (dir: string) => join(dir, 'csi-tenant.yaml');
 
 interface PodView extends KubeObject {
   spec: { nodeName?: string };
@@ -185,7 +188,15 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
     const driver = [process.execPath, compiledMain('csi/main.ts')];
     await timed('controller, external-provisioner, external-attacher and a node plugin per VM started', async () => {
       const infra = await controllerInfraKubeconfig();
-      await start('csi-controller', driver[0] ?? '', [...driver.slice(1), `--endpoint=unix://${socket}`, '--run-node-service=false', `--infra-cluster-namespace=${INFRA_NS}`, `--infra-cluster-kubeconfig=${infra}`, `--infra-cluster-labels=${TENANT_LABELS}`, `--tenant-cluster-kubeconfig=${admin}`]);
+      // The tenant side as the template hands it over (config/csi/tenant), applied and kept by the controller, without
+      // the node DaemonSet, whose pods cannot run in the simulated guests (csi/README.md): the plugin runs as a process.
+      const tenantObjects = parseAllDocuments(await buildCsiManifest('config/csi/tenant')).map((d) => d.toJS() as KubeObject).filter((o) => o.kind !== 'DaemonSet');
+      writeFileSync(TENANT_MANIFESTS(dir), tenantObjects.map((o) => stringify(o)).join('---\n'));
+      // --cluster-name: the VMs carry Cluster API's cluster-name label, as CAPK's do, and only those are published to.
+      await start('csi-controller', driver[0] ?? '', [
+        ...driver.slice(1), `--endpoint=unix://${socket}`, '--run-node-service=false', `--infra-cluster-namespace=${INFRA_NS}`, `--infra-cluster-kubeconfig=${infra}`, `--infra-cluster-labels=${TENANT_LABELS}`,
+        `--cluster-name=${CLUSTER}`, `--tenant-cluster-kubeconfig=${admin}`, `--tenant-manifests=${TENANT_MANIFESTS(dir)}`, '--metrics-bind-address=127.0.0.1:0',
+      ]);
       // Longer than a hot-plug takes: a timed-out publish would be retried while the first still runs (ABORTED).
       // Retries capped at 10 s: the volume-mode proof waits for a refused restore to be retried.
       await start('csi-provisioner', sidecar('csi-provisioner', 'EXTERNAL_PROVISIONER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${admin}`, '--timeout=120s', '--v=3', PREVENT_VOLUME_MODE_CONVERSION, '--retry-interval-max=10s']);
@@ -202,10 +213,16 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
         ]);
       }
     });
-    await apply([
-      { apiVersion: 'storage.k8s.io/v1', kind: 'CSIDriver', metadata: { name: DRIVER }, spec: { attachRequired: true, podInfoOnMount: false } },
-      { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'kubevirt' }, provisioner: DRIVER, reclaimPolicy: 'Delete', volumeBindingMode: 'Immediate', parameters: { bus: 'scsi' } },
-    ]);
+    await timed('CSIDriver and StorageClass applied by the controller', () =>
+      waitFor(
+        async () => {
+          const names = (await getJSON<{ items: KubeObject[] }>(admin, ['csidrivers,storageclasses'])).items.map((o) => `${o.kind ?? ''} ${o.metadata.name ?? ''}`);
+          if (names.includes(`CSIDriver ${DRIVER}`) && names.includes('StorageClass kubevirt')) return true;
+          throw new Error(`tenant has ${names.join(', ') || 'neither'}\n${logs()}`);
+        },
+        { timeoutMs: 60_000, what: `CSIDriver ${DRIVER} and StorageClass kubevirt in the tenant` },
+      ),
+    );
   });
 
   after(async function () {
@@ -234,6 +251,32 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
       const node = await getJSON<Node>(admin, ['node', vm]);
       expect(node.metadata.annotations).to.include({ 'csi.volume.kubernetes.io/nodeid': JSON.stringify({ [DRIVER]: `${INFRA_NS}/${vm}` }), 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' });
     }
+  });
+
+  it('keeps its tenant objects applied: a deleted default StorageClass is back within seconds, and steady state writes nothing', async function () {
+    this.timeout(120_000);
+    const metrics = loggedMetricsUrl(join(dir, 'csi-controller.log'), 'serving metrics');
+    const quiet = async (what: string) => {
+      const before = await writeRequests(metrics);
+      await new Promise((r) => setTimeout(r, 5_000));
+      expect(await writeRequests(metrics), `the controller's write requests over 5 s ${what}`).to.deep.equal(before);
+    };
+    await timed('no write in 5 s of steady state', () => quiet('of steady state'));
+    const gone = await getJSON<KubeObject>(admin, ['storageclass', 'kubevirt']);
+    await kubectl(admin, ['delete', 'storageclass', 'kubevirt', '--wait=true']);
+    const back = await timed('deleted StorageClass kubevirt applied again', () =>
+      waitFor(
+        async () => {
+          const sc = await getJSON<{ items: KubeObject[] }>(admin, ['storageclasses', '--field-selector', 'metadata.name=kubevirt']);
+          const now = sc.items[0];
+          if (now && now.metadata.uid !== gone.metadata.uid) return now;
+          throw new Error(`StorageClass kubevirt: ${now ? 'the deleted one' : 'absent'}\n${logs()}`);
+        },
+        { timeoutMs: 15_000, intervalMs: 200, what: 'StorageClass kubevirt back' },
+      ),
+    );
+    expect(back.metadata.annotations).to.include({ 'storageclass.kubernetes.io/is-default-class': 'true' });
+    await timed('no write in 5 s once it is back', () => quiet('after the StorageClass came back'));
   });
 
   it('binds a PVC to a DataVolume, keeps what one pod wrote for a pod on the other node, and detaches safely in between', async function () {

@@ -11,7 +11,7 @@ import type { DataVolume } from '../../../lib/apis/cdi.js';
 import { ALLOW_VOLUME_MODE_CHANGE_ANNOTATION, type VolumeSnapshot, type VolumeSnapshotContent } from '../../../lib/apis/snapshot.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { cacheDir } from '../../../localcloud/binaries.js';
-import { kubectl } from '../../../localcloud/kubectl.js';
+import { kubectl, waitForCRDsEstablished } from '../../../localcloud/kubectl.js';
 import type { ManagedProcess } from '../../../localcloud/process.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { SIMULATOR_SNAPSHOT_CLASS } from '../../../simulators/kubevirt/volume-snapshot.js';
@@ -51,8 +51,9 @@ export const PREVENT_VOLUME_MODE_CONVERSION = '--prevent-volume-mode-conversion=
 export async function startSnapshotSidecars(opts: { admin: string; socket: string; version: string; start: (name: string, command: string, args: string[]) => Promise<ManagedProcess> }): Promise<void> {
   const dir = join(cacheDir(), 'bin', `csi-snapshotter-${opts.version}`);
   await kubectl(opts.admin, ['apply', '--server-side', '-f', '-'], readFileSync(join(dir, 'crds.yaml'), 'utf8'));
-  await kubectl(opts.admin, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/volumesnapshots.snapshot.storage.k8s.io', 'crd/volumesnapshotcontents.snapshot.storage.k8s.io', 'crd/volumesnapshotclasses.snapshot.storage.k8s.io']);
-  await opts.start('snapshot-controller', join(dir, 'snapshot-controller'), [`--kubeconfig=${opts.admin}`, PREVENT_VOLUME_MODE_CONVERSION, '--v=3']);
+  await waitForCRDsEstablished(opts.admin, ['volumesnapshots.snapshot.storage.k8s.io', 'volumesnapshotcontents.snapshot.storage.k8s.io', 'volumesnapshotclasses.snapshot.storage.k8s.io']);
+  // No volume group snapshots (no group controller service, no group CRDs): with them on it waits for their CRDs first.
+  await opts.start('snapshot-controller', join(dir, 'snapshot-controller'), [`--kubeconfig=${opts.admin}`, PREVENT_VOLUME_MODE_CONVERSION, '--feature-gates=CSIVolumeGroupSnapshot=false', '--v=3']);
   await opts.start('csi-snapshotter', join(dir, 'csi-snapshotter'), [`--csi-address=${opts.socket}`, `--kubeconfig=${opts.admin}`, '--timeout=120s', '--v=3']);
   const snapshotClass = { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshotClass', metadata: { name: SNAPSHOT_CLASS }, driver: DRIVER, deletionPolicy: 'Delete', parameters: { infraSnapshotClassName: SIMULATOR_SNAPSHOT_CLASS } };
   await kubectl(opts.admin, ['apply', '-f', '-'], JSON.stringify(snapshotClass));

@@ -2,8 +2,9 @@
 // `clusterctl generate cluster` (clusterctl-kamaji.e2e.ts calls this on its default-flavor tenant): the
 // <cluster>-csi-controller Deployment runs beside the hosted control plane with the real sidecars, applies the tenant
 // side (CSIDriver, default StorageClass "kubevirt", node DaemonSet) itself, and a PVC of the default class binds to a
-// DataVolume in the Cluster's namespace, labelled for the tenant. For the pod that uses it the node plugin runs in the
-// worker's guest, started by this test: the one step a real cluster's DaemonSet does and the simulated guest cannot.
+// DataVolume in the Cluster's namespace, labelled for the tenant; a snapshot of it restores with the data
+// (template-snapshots.ts). For the pods that use them the node plugin runs in the worker's guest, started by this test:
+// the one step a real cluster's DaemonSet does and the simulated guest cannot.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -17,6 +18,7 @@ import type { ManagedProcess } from '../../../localcloud/process.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { getJSON, tenantKubeconfig, type WorkloadPlace } from '../../harness/clusterctl/kvcloud-workload.js';
 import { startGuestNodePlugin } from '../../harness/guest-node-plugin.js';
+import { expectTemplateSnapshots } from './template-snapshots.js';
 
 const DRIVER = 'csi.kubevirt.io';
 
@@ -36,13 +38,14 @@ export async function expectTemplateCsiDriver(place: WorkloadPlace, cluster: Clu
   };
   const mgmt = place.kubeconfig;
   const deployment = `${place.clusterName}-csi-controller`;
+  const snapshotController = `${place.clusterName}-snapshot-controller`;
   const controllerPods = () => getJSON<{ items: PodView[] }>(mgmt, ['pods', '-n', place.namespace, '-l', `cluster.x-k8s.io/cluster-name=${place.clusterName},app=kubevirt-csi-driver`]);
   // From the pod runner's log files: the host cannot reach the simulated nodes' kubelets by name for `kubectl logs`.
   const controllerLog = async () => {
     const logs = join(cluster.dir, 'logs');
     const out: string[] = [];
-    for (const pod of (await readdir(logs).catch(() => [])).filter((d) => d.startsWith(`${place.namespace}_${deployment}-`))) {
-      for (const container of ['csi-driver', 'csi-provisioner', 'csi-attacher']) {
+    for (const pod of (await readdir(logs).catch(() => [])).filter((d) => [deployment, snapshotController].some((name) => d.startsWith(`${place.namespace}_${name}-`)))) {
+      for (const container of ['csi-driver', 'csi-provisioner', 'csi-attacher', 'csi-snapshotter', 'snapshot-controller']) {
         const runs = (await readdir(join(logs, pod, container)).catch(() => [])).sort();
         const last = runs.at(-1);
         if (last) out.push(`--- ${pod}/${container}/${last} (${String(runs.length)} runs)`, ...(await readFile(join(logs, pod, container, last), 'utf8').catch(() => '')).trim().split('\n').slice(-12));
@@ -113,25 +116,30 @@ export async function expectTemplateCsiDriver(place: WorkloadPlace, cluster: Clu
     const nodes = await getJSON<{ items: KubeObject[] }>(tenant, ['nodes']);
     const node = nodes.items[0]?.metadata.name ?? '';
     plugins.push(await startGuestNodePlugin({ runner: cluster.runner, namespace: place.infra.namespace, vm: node, pluginDir: `/var/lib/kubelet/plugins/${DRIVER}-node`, logDir: cluster.dir }));
-    const script = 'echo kvcloud-template > /data/proof && sync && cat /data/proof';
-    const writer = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'writer', namespace: 'default' }, spec: { restartPolicy: 'Never', nodeName: node, containers: [{ name: 'main', image: TEST_SHELL_IMAGE, command: ['/bin/sh', '-c', script], volumeMounts: [{ name: 'data', mountPath: '/data' }] }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] } };
-    await kubectl(tenant, ['apply', '-f', '-'], stringify(writer));
-    await timed('pod using the PVC completed (attach, stage, publish)', () =>
-      waitFor(
+    /** A pod on the worker running `script` with `claim` at /data, waited until it succeeded; its output. */
+    const runPod = async (name: string, claimName: string, script: string): Promise<string> => {
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { restartPolicy: 'Never', nodeName: node, containers: [{ name: 'main', image: TEST_SHELL_IMAGE, command: ['/bin/sh', '-c', script], volumeMounts: [{ name: 'data', mountPath: '/data' }] }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName } }] } };
+      await kubectl(tenant, ['apply', '-f', '-'], stringify(pod));
+      await waitFor(
         async () => {
-          const p = await getJSON<PodView>(tenant, ['pod', 'writer']);
+          const p = await getJSON<PodView>(tenant, ['pod', name]);
           if (p.status?.phase === 'Succeeded') return true;
-          if (p.status?.phase === 'Failed') throw new Error(`pod writer failed: ${await kubectl(tenant, ['logs', 'writer']).catch(() => '')}`);
-          const events = await kubectl(tenant, ['get', 'events', '--field-selector', 'involvedObject.name=writer', '-o', 'custom-columns=R:.reason,M:.message', '--no-headers']).catch(() => '');
-          throw new Error(`pod writer ${p.status?.phase ?? 'Pending'}\n${events}\n${await controllerLog()}\n${plugins[0]?.logTail(8) ?? ''}`);
+          if (p.status?.phase === 'Failed') throw new Error(`pod ${name} failed: ${await kubectl(tenant, ['logs', name]).catch(() => '')}`);
+          const events = await kubectl(tenant, ['get', 'events', '--field-selector', `involvedObject.name=${name}`, '-o', 'custom-columns=R:.reason,M:.message', '--no-headers']).catch(() => '');
+          throw new Error(`pod ${name} ${p.status?.phase ?? 'Pending'}\n${events}\n${await controllerLog()}\n${plugins[0]?.logTail(8) ?? ''}`);
         },
-        { timeoutMs: 3 * 60_000, intervalMs: 1000, what: 'pod writer to complete' },
-      ),
-    );
-    expect((await kubectl(tenant, ['logs', 'writer'])).trim()).to.equal('kvcloud-template');
-
-    // Deleting the pod and the claim detaches the disk and deletes the DataVolume.
+        { timeoutMs: 3 * 60_000, intervalMs: 1000, what: `pod ${name} to complete` },
+      );
+      return kubectl(tenant, ['logs', name]);
+    };
+    const written = await timed('pod using the PVC completed (attach, stage, publish)', () => runPod('writer', 'data', 'echo kvcloud-template > /data/proof && sync && cat /data/proof'));
+    expect(written.trim()).to.equal('kvcloud-template');
+    // Unmounted before the snapshot, so what the pod wrote is on the disk (a storage snapshot is crash-consistent).
     await kubectl(tenant, ['delete', 'pod', 'writer', '--wait=true', '--timeout=90s']);
+
+    await expectTemplateSnapshots({ mgmt, tenant, namespace: place.namespace, clusterName: place.clusterName, claim: 'data', written: 'kvcloud-template', runPod, timed, logs: controllerLog });
+
+    // Deleting the claim detaches the disk and deletes the DataVolume.
     await kubectl(tenant, ['delete', 'pvc', 'data', '--wait=true', '--timeout=90s']);
     await timed('VolumeAttachment and DataVolume gone after the claim', () =>
       waitFor(
