@@ -43,6 +43,13 @@ verify-generate: deps ## fail when the generated files under config/ differ from
 release-manifests: deps ## clusterctl repository of the infrastructure and control plane providers in out/release (RELEASE_VERSION=v0.1.0)
 	tsx packaging/release-manifests.ts $(if $(RELEASE_VERSION),--version $(RELEASE_VERSION))
 
+.PHONY: image
+# The Dockerfile's images without Docker: an OCI layout (out/image/latest) with one image per component, made from
+# this tree's compiled programs on a base from this machine's Node LTS and Debian libraries (packaging/image.ts).
+image: deps ## kvcloud's component images as an OCI layout in out/image/latest, offline (no Docker engine or registry)
+	e2e/tools/build.sh csi-spec csi-registration csi-snapshotter
+	tsx packaging/image.ts
+
 .PHONY: test-unit
 # Coverage floor of the components' code (reconcilers included), every source file counted even if no test loads it.
 COVERAGE_FLOOR := --lines 88 --branches 80 --functions 80

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { runtimeConfig } from './image.js';
+import { IMAGE_COMPONENTS, NONROOT, PROTO_CACHE } from './image-contents.js';
+
+const read = (path: string): string => readFileSync(fileURLToPath(new URL(path, import.meta.url)), 'utf8');
+
+/** The Dockerfile's stages by name, each as its instruction lines. */
+function stages(dockerfile: string): Map<string, string[]> {
+  const result = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const line of dockerfile.split('\n').map((l) => l.trim())) {
+    const from = /^FROM\s+\S+\s+AS\s+(\S+)$/i.exec(line);
+    if (from?.[1]) result.set(from[1], (current = [line]));
+    else if (current && line !== '' && !line.startsWith('#')) current.push(line);
+  }
+  return result;
+}
+
+describe('the Dockerfile users build the images with', () => {
+  const dockerfile = read('../Dockerfile');
+  const byName = stages(dockerfile);
+
+  it('has a target per component that starts the entrypoint make image gives it', () => {
+    for (const component of IMAGE_COMPONENTS) {
+      const stage = byName.get(component.name);
+      expect(stage?.[0], component.name).to.match(/^FROM runtime AS /);
+      const entrypoint = stage?.find((l) => l.startsWith('ENTRYPOINT '))?.slice('ENTRYPOINT '.length) ?? '[]';
+      expect(JSON.parse(entrypoint), component.name).to.deep.equal(runtimeConfig(component.main).Entrypoint);
+      expect(stage?.some((l) => l.includes('/rootfs/node-tools/')), component.name).to.equal(component.nodeTools === true);
+    }
+  });
+
+  it('runs as the nonroot user with the environment of the offline image', () => {
+    const runtime = byName.get('runtime') ?? [];
+    expect(runtime).to.include(`USER ${String(NONROOT)}:${String(NONROOT)}`);
+    expect(runtime).to.include('WORKDIR /app');
+    expect(runtime).to.include(`ENV NODE_ENV=production KVCLOUD_CACHE=${PROTO_CACHE}`);
+    expect(runtime[0]).to.match(/^FROM gcr\.io\/distroless\/nodejs\$\{NODE_MAJOR\}-debian\d+:nonroot AS runtime$/);
+  });
+
+  it('builds on the Node LTS line hack/node.sh pins', () => {
+    const pinned = /^NODE_VERSION=(\d+)\./m.exec(read('../hack/node.sh'))?.[1];
+    expect(/^ARG NODE_MAJOR=(\d+)$/m.exec(dockerfile)?.[1]).to.equal(pinned);
+  });
+});
