@@ -21,6 +21,11 @@ out_dir() { echo "$KVCLOUD_CACHE/bin/$1-$2"; }
 is_built() { [ -f "$1/.complete" ]; }
 mark_built() { date -u +%FT%TZ >"$1/.complete"; }
 
+# Programs of kvcloud's own in a tools folder (main.go beside its build.sh): source_digest DIR is a digest of the
+# folder, and built_from_source OUT DIGEST says whether OUT holds a complete build of exactly that source.
+source_digest() { cat "$1"/*.go "$1/go.mod" "$1/build.sh" | sha256sum | cut -d' ' -f1; }
+built_from_source() { is_built "$1" && [ "$(cat "$1/source.sha256" 2>/dev/null)" = "$2" ]; }
+
 # work_dir NAME: a scratch copy of a tools module, so builds never write go.sum or generated go.mod lines into
 # the repository.
 work_dir() {

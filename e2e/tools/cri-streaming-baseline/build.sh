@@ -9,8 +9,8 @@ source "$here/../lib.sh"
 
 name=cri-streaming-baseline
 out=$(out_dir "$name" "$CRI_STREAMING_VERSION")
-digest=$(cat "$here"/*.go "$here/go.mod" "$here/build.sh" | sha256sum | cut -d' ' -f1)
-if is_built "$out" && [ "$(cat "$out/source.sha256" 2>/dev/null)" = "$digest" ]; then
+digest=$(source_digest "$here")
+if built_from_source "$out" "$digest"; then
   log "$name $CRI_STREAMING_VERSION already built in $out"
   exit 0
 fi
