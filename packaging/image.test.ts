@@ -38,7 +38,10 @@ function ociLayoutCheck(): string {
 function runInImage(root: string, config: ImageRuntimeConfig, argv: string[]): { status: number | null; output: string } {
   const [uid = '', gid = ''] = config.User.split(':');
   // sh, not bash: bash reads ~/.bashrc when its stdin is a socket, as Node's pipes are.
+  // Node hands c8's NODE_V8_COVERAGE to every child whatever env it is given (make test-unit runs under c8), and a
+  // node in the image would then try to write its profile to a directory of this machine: the shell drops it.
   const script = [
+    'unset NODE_V8_COVERAGE',
     'wd=$1 uid=$2 gid=$3',
     'mount --bind "$0" "$0"',
     'mount --rbind /dev "$0/dev"',
