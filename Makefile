@@ -47,8 +47,13 @@ release-manifests: deps ## clusterctl repository of the infrastructure and contr
 # The Dockerfile's images without Docker: an OCI layout (out/image/latest) with one image per component, made from
 # this tree's compiled programs on a base from this machine's Node LTS and Debian libraries (packaging/image.ts).
 image: deps ## kvcloud's component images as an OCI layout in out/image/latest, offline (no Docker engine or registry)
-	e2e/tools/build.sh csi-spec csi-registration csi-snapshotter
+	e2e/tools/build.sh csi-spec csi-registration csi-snapshotter cri-tools
 	tsx packaging/image.ts
+
+.PHONY: release
+# Rewrites out/release whole, so SHA256SUMS sums this release's files only (packaging/release.ts).
+release: image ## out/release afresh: the clusterctl repositories, the images as an OCI archive and SHA256SUMS (RELEASE_VERSION=v0.1.0)
+	tsx packaging/release.ts $(if $(RELEASE_VERSION),--version $(RELEASE_VERSION))
 
 .PHONY: test-unit
 # Coverage floor of the components' code (reconcilers included), every source file counted even if no test loads it.

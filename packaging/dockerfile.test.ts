@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { runtimeConfig } from './image.js';
-import { IMAGE_COMPONENTS, NONROOT, PROTO_CACHE } from './image-contents.js';
+import { IMAGE_COMPONENTS, NONROOT, PROTO_CACHE, TOOLS_EXPORT_DIRS } from './image-contents.js';
 
 const read = (path: string): string => readFileSync(fileURLToPath(new URL(path, import.meta.url)), 'utf8');
 
@@ -28,7 +28,9 @@ describe('the Dockerfile users build the images with', () => {
       expect(stage?.[0], component.name).to.match(/^FROM runtime AS /);
       const entrypoint = stage?.find((l) => l.startsWith('ENTRYPOINT '))?.slice('ENTRYPOINT '.length) ?? '[]';
       expect(JSON.parse(entrypoint), component.name).to.deep.equal(runtimeConfig(component.main).Entrypoint);
-      expect(stage?.some((l) => l.includes('/rootfs/node-tools/')), component.name).to.equal(component.nodeTools === true);
+      // Each image copies the tools layer it has and no other.
+      const copied = Object.entries(TOOLS_EXPORT_DIRS).filter(([, dir]) => stage?.some((l) => l.startsWith(`COPY --from=build /rootfs/${dir}/ /`)));
+      expect(copied.map(([layer]) => layer), component.name).to.deep.equal(component.tools ? [component.tools] : []);
     }
   });
 
@@ -38,6 +40,14 @@ describe('the Dockerfile users build the images with', () => {
     expect(runtime).to.include('WORKDIR /app');
     expect(runtime).to.include(`ENV NODE_ENV=production KVCLOUD_CACHE=${PROTO_CACHE}`);
     expect(runtime[0]).to.match(/^FROM gcr\.io\/distroless\/nodejs\$\{NODE_MAJOR\}-debian\d+:nonroot AS runtime$/);
+  });
+
+  it('installs the Debian packages of every program a tools layer takes from this machine', () => {
+    // iproute2 for ss, util-linux, mount and e2fsprogs for the node tools: the build stage exports what it has.
+    const install = byName.get('build')?.find((l) => l.includes('apt-get install')) ?? '';
+    for (const pkg of ['iproute2', 'util-linux', 'mount', 'e2fsprogs']) expect(install.split(/\s+/), pkg).to.include(pkg);
+    // crictl comes from the tools cache the build stage copies in, built by the tools script.
+    expect(byName.get('tool-files')?.find((l) => l.startsWith('RUN '))).to.match(/build\.sh .*\bcri-tools\b/);
   });
 
   it('builds on the Node LTS line hack/node.sh pins', () => {

@@ -2,7 +2,8 @@
 // layout as the Dockerfile's final stages (gcr.io/distroless/nodejs<lts> plus /app), so `make image` and
 // `docker build` make one image. The base is the Node LTS binary hack/node.sh provides and the shared libraries the
 // dynamic loader resolves for it, taken from this machine's Debian packages (recorded under var/lib/dpkg/status.d,
-// as distroless does, so scanners see them); the CSI node plugin's image adds the programs it runs on a node.
+// as distroless does, so scanners see them); the CSI node plugin's image adds the programs it runs on a node, the
+// streaming operator's the programs operators and the operator itself run in its pod.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -22,9 +23,18 @@ export interface ImageComponent {
   main: string;
   /** Executables upstream's manifests name as `command`, which the image then has too. */
   executables?: string[];
-  /** The CSI node plugin formats, mounts and grows filesystems with the node's tools. */
-  nodeTools?: boolean;
+  /** The layer of programs only this component's image adds on the shared ones. */
+  tools?: ToolsLayer;
 }
+
+/**
+ * nodeTools: the CSI node plugin formats, mounts and grows filesystems with the node's tools. streamingTools:
+ * operators `kubectl exec` into the streaming operator's pod to run crictl against its CRI socket, and the operator
+ * names each session's caller from `ss` (streaming/operator/caller.ts).
+ */
+export type ToolsLayer = 'nodeTools' | 'streamingTools';
+/** Where the Dockerfile's build stage exports each tools layer (packaging/image.ts --export-rootfs). */
+export const TOOLS_EXPORT_DIRS: Record<ToolsLayer, string> = { nodeTools: 'node-tools', streamingTools: 'streaming-tools' };
 
 /** One image per component from one Dockerfile (`--target <name>`): they differ only in entrypoint. */
 export const IMAGE_COMPONENTS: ImageComponent[] = [
@@ -32,9 +42,9 @@ export const IMAGE_COMPONENTS: ImageComponent[] = [
   { name: 'controlplane-manager', main: 'providers/controlplane/main.ts' },
   // Upstream's kccm manifests run /bin/kubevirt-cloud-controller-manager.
   { name: 'ccm', main: 'ccm/main.ts', executables: ['/bin/kubevirt-cloud-controller-manager'] },
-  { name: 'csi-driver', main: 'csi/main.ts', nodeTools: true },
+  { name: 'csi-driver', main: 'csi/main.ts', tools: 'nodeTools' },
   { name: 'autoscaler', main: 'providers/autoscaler/main.ts' },
-  { name: 'streaming-operator', main: 'streaming/operator/main.ts' },
+  { name: 'streaming-operator', main: 'streaming/operator/main.ts', tools: 'streamingTools' },
 ];
 
 export const IMAGE_REPOSITORY = 'ghcr.io/kvcloud';
@@ -128,19 +138,43 @@ export function baseLayer(nodeBin: string): TarEntry[] {
   ]);
 }
 
-/** The programs the CSI node plugin runs (csi/node/mounts.ts NODE_TOOLS), from this machine, with their libraries. */
-export function nodeToolsLayer(base: TarEntry[]): TarEntry[] {
+/** `names` as this machine has them on IMAGE_PATH, with the libraries they link that `base` lacks and their packages. */
+function machinePrograms(names: readonly string[], base: TarEntry[], whoRuns: string, install: string): TarEntry[] {
   const inBase = new Set(base.map((e) => e.path));
-  const programs = NODE_TOOLS.map((tool) => {
+  const programs = names.map((tool) => {
     const found = IMAGE_PATH.split(':')
       .map((d) => join(d, tool))
       .find((p) => existsSync(p));
-    if (!found) throw new Error(`the CSI node plugin runs ${tool}, which this machine does not have on ${IMAGE_PATH} (apt-get install util-linux mount e2fsprogs)`);
+    if (!found) throw new Error(`${whoRuns} runs ${tool}, which this machine does not have on ${IMAGE_PATH} (apt-get install ${install})`);
     return found;
   });
   const libs = [...new Set(programs.flatMap(sharedLibraries))].filter((lib) => !inBase.has(lib.slice(1)));
+  return [...programs.map((p) => file(p.slice(1), realpathSync(p), 0o755)), ...libraryEntries(libs), ...packageRecords([...programs, ...libs])];
+}
+
+/** The programs the CSI node plugin runs (csi/node/mounts.ts NODE_TOOLS), from this machine, with their libraries. */
+export function nodeToolsLayer(base: TarEntry[]): TarEntry[] {
   const config = existsSync('/etc/mke2fs.conf') ? [file('etc/mke2fs.conf', '/etc/mke2fs.conf')] : [];
-  return withParents([...programs.map((p) => file(p.slice(1), realpathSync(p), 0o755)), ...libraryEntries(libs), ...config, ...packageRecords([...programs, ...libs])]);
+  return withParents([...machinePrograms(NODE_TOOLS, base, 'the CSI node plugin', 'util-linux mount e2fsprogs'), ...config]);
+}
+
+/** A version e2e/tools/versions.env pins, which the tools cache names its builds by. */
+export function pinnedVersion(key: string): string {
+  const version = new RegExp(`^${key}=(\\S+)$`, 'm').exec(readFileSync(join(repoRoot, 'e2e', 'tools', 'versions.env'), 'utf8'))?.[1];
+  if (version === undefined) throw new Error(`e2e/tools/versions.env pins no ${key}`);
+  return version;
+}
+
+/** crictl, a static program, as the tools cache holds it (the one the e2e suites run). */
+export function crictlPath(toolsCache: string): string {
+  return join(toolsCache, 'bin', `cri-tools-${pinnedVersion('CRI_TOOLS_VERSION')}`, 'crictl');
+}
+
+/** The streaming operator's programs: crictl from the tools cache, `ss` (iproute2) from this machine. */
+export function streamingToolsLayer(base: TarEntry[], toolsCache: string): TarEntry[] {
+  const crictl = crictlPath(toolsCache);
+  if (!existsSync(crictl)) throw new Error(`${crictl} is missing: \`e2e/tools/build.sh cri-tools\` makes it`);
+  return withParents([file('usr/local/bin/crictl', crictl, 0o755), ...machinePrograms(['ss'], base, 'the streaming operator', 'iproute2')]);
 }
 
 interface LockPackage {

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { NODE_TOOLS } from '../csi/node/mounts.js';
 import { SNAPSHOT_CRD_NAMES } from '../csi/snapshot-crds.js';
 import { buildImageLayout, imageReference, runtimeConfig, type ImageLayout } from './image.js';
-import { IMAGE_COMPONENTS, NODE_PATH, productionPackages } from './image-contents.js';
+import { IMAGE_COMPONENTS, NODE_PATH, pinnedVersion, productionPackages } from './image-contents.js';
 import { imageManifest, unpackImage } from './image-unpack.js';
 import type { ImageRuntimeConfig } from './oci-layout.js';
 
@@ -21,12 +21,12 @@ interface Checked {
 }
 
 /**
- * go-containerregistry's reader (e2e/tools/oci-layout-check), and the CSI driver's files the image ships, built from
+ * go-containerregistry's reader (e2e/tools/oci-layout-check), and the CSI driver's files and crictl the images ship, built from
  * the Go module proxy on first use: unit tests run before `make tools` in `make test`. A no-op once they are there.
  */
 function ociLayoutCheck(): string {
-  execFileSync('bash', [join(repoRoot, 'e2e', 'tools', 'build.sh'), 'csi-spec', 'csi-registration', 'csi-snapshotter', 'oci-layout-check'], { stdio: 'ignore' });
-  const version = /^GO_CONTAINERREGISTRY_VERSION=(\S+)$/m.exec(readFileSync(join(repoRoot, 'e2e', 'tools', 'versions.env'), 'utf8'))?.[1] ?? '';
+  execFileSync('bash', [join(repoRoot, 'e2e', 'tools', 'build.sh'), 'csi-spec', 'csi-registration', 'csi-snapshotter', 'cri-tools', 'oci-layout-check'], { stdio: 'ignore' });
+  const version = pinnedVersion('GO_CONTAINERREGISTRY_VERSION');
   return join(process.env.KVCLOUD_CACHE ?? join(homedir(), '.cache', 'kvcloud'), 'bin', `oci-layout-check-${version}`, 'oci-layout-check');
 }
 
@@ -106,13 +106,16 @@ describe('the kvcloud image, built offline as an OCI layout (make image)', funct
     }
   });
 
-  it('shares its layers between the images; only the CSI driver adds the node tools', () => {
+  it('shares its layers between the images; only the CSI driver and the streaming operator add one of tools each', () => {
     const layers = (name: string): string[] => imageManifest(layout.path, imageReference(name)).layers.map((l) => l.digest);
     const plain = layers('controlplane-manager');
-    for (const c of IMAGE_COMPONENTS.filter((c) => !c.nodeTools)) expect(layers(c.name), c.name).to.deep.equal(plain);
-    const csi = layers('csi-driver');
-    expect(csi).to.have.length(plain.length + 1);
-    expect(csi.filter((d) => !plain.includes(d))).to.have.length(1);
+    for (const c of IMAGE_COMPONENTS.filter((c) => !c.tools)) expect(layers(c.name), c.name).to.deep.equal(plain);
+    const extra = (name: string): string[] => layers(name).filter((d) => !plain.includes(d));
+    for (const name of ['csi-driver', 'streaming-operator']) {
+      expect(layers(name), name).to.have.length(plain.length + 1);
+      expect(extra(name), name).to.have.length(1);
+    }
+    expect(extra('csi-driver')).not.to.deep.equal(extra('streaming-operator'));
   });
 
   it('holds every production package of the lockfile, no development package and no TypeScript', () => {
@@ -173,5 +176,16 @@ describe('the kvcloud image, built offline as an OCI layout (make image)', funct
       const { output } = runInImage(root, config, [tool, '-V']);
       expect(output, tool).to.match(/(util-linux|e2fsck|mke2fs|dumpe2fs|resize2fs) \d+\.\d+/);
     }
+  });
+
+  it('gives the streaming operator crictl for operators and ss to name each session\'s caller', () => {
+    const { root, config } = rootOf(imageReference('streaming-operator'));
+    // Each prints its release: it started, every library it links found in the image.
+    const crictl = runInImage(root, config, ['crictl', '--version']);
+    expect(crictl.output).to.equal(`crictl version ${pinnedVersion('CRI_TOOLS_VERSION')}\n`);
+    expect(crictl.status).to.equal(0);
+    const ss = runInImage(root, config, ['ss', '-V']);
+    expect(ss.output).to.match(/^ss utility, iproute2-/);
+    expect(ss.status).to.equal(0);
   });
 });

@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compiledTree } from './compiled-js.js';
-import { APP_DIR, appLayer, withParents, baseLayer, dependenciesLayer, IMAGE_COMPONENTS, IMAGE_PATH, IMAGE_REPOSITORY, IMAGE_TAG, NODE_PATH, NONROOT, nodeToolsLayer, PROTO_CACHE } from './image-contents.js';
+import { APP_DIR, appLayer, withParents, baseLayer, dependenciesLayer, IMAGE_COMPONENTS, IMAGE_PATH, IMAGE_REPOSITORY, IMAGE_TAG, NODE_PATH, NONROOT, nodeToolsLayer, PROTO_CACHE, streamingToolsLayer, TOOLS_EXPORT_DIRS, type ToolsLayer } from './image-contents.js';
 import { initLayout, writeImages, writeLayer, type ImageRuntimeConfig, type Layer } from './oci-layout.js';
 import type { TarEntry } from './tar.js';
 
@@ -50,18 +50,24 @@ export function runtimeConfig(main: string): ImageRuntimeConfig {
 }
 
 interface Plan {
-  layers: Record<'base' | 'nodeTools' | 'dependencies' | 'app', TarEntry[]>;
+  layers: Record<'base' | ToolsLayer | 'dependencies' | 'app', TarEntry[]>;
   images: { component: string; reference: string; layers: (keyof Plan['layers'])[]; config: ImageRuntimeConfig }[];
 }
 
 function plan(nodeBin: string, protoCache: string): Plan {
   const base = baseLayer(nodeBin);
   return {
-    layers: { base, nodeTools: nodeToolsLayer(base), dependencies: dependenciesLayer(), app: appLayer(compiledTree(), protoCache) },
+    layers: {
+      base,
+      nodeTools: nodeToolsLayer(base),
+      streamingTools: streamingToolsLayer(base, protoCache),
+      dependencies: dependenciesLayer(),
+      app: appLayer(compiledTree(), protoCache),
+    },
     images: IMAGE_COMPONENTS.map((c) => ({
       component: c.name,
       reference: imageReference(c.name),
-      layers: c.nodeTools ? ['base', 'nodeTools', 'dependencies', 'app'] : ['base', 'dependencies', 'app'],
+      layers: c.tools ? ['base', c.tools, 'dependencies', 'app'] : ['base', 'dependencies', 'app'],
       config: runtimeConfig(c.main),
     })),
   };
@@ -132,12 +138,10 @@ function sizesOf(path: string, p: Plan): ImageLayout['sizes'] {
   const record = JSON.parse(readFileSync(join(path, LAYERS_FILE), 'utf8')) as LayerRecord;
   const blobDir = join(path, 'blobs', 'sha256');
   const blobs = readdirSync(blobDir).reduce((sum, name) => sum + statSync(join(blobDir, name)).size, 0);
-  const largest = p.images.reduce((a, b) => (a.layers.length >= b.layers.length ? a : b)).layers.map((l) => record[l]?.layer);
-  return {
-    blobs,
-    largestImageCompressed: largest.reduce((sum, l) => sum + (l?.descriptor.size ?? 0), 0),
-    largestImageUnpacked: largest.reduce((sum, l) => sum + (l?.tarSize ?? 0), 0),
-  };
+  const layersOf = (image: Plan['images'][number]): Layer[] => image.layers.flatMap((l) => record[l]?.layer ?? []);
+  const sum = (layers: Layer[], size: (l: Layer) => number): number => layers.reduce((total, l) => total + size(l), 0);
+  const largest = p.images.map(layersOf).reduce((a, b) => (sum(a, (l) => l.tarSize) >= sum(b, (l) => l.tarSize) ? a : b));
+  return { blobs, largestImageCompressed: sum(largest, (l) => l.descriptor.size), largestImageUnpacked: sum(largest, (l) => l.tarSize) };
 }
 
 /** Keeps the newest layouts; a test or a developer may still read the one before. */
@@ -189,13 +193,13 @@ function materialize(entries: TarEntry[], dir: string): void {
   }
 }
 
-/** The Dockerfile's part: the programs and packages (app/) and the CSI node plugin's tools (node-tools/) under `dir`. */
+/** The Dockerfile's part: the programs and packages (app/) and each tools layer (TOOLS_EXPORT_DIRS) under `dir`. */
 export function exportRootfs(dir: string, opts: Partial<{ nodeBin: string; protoCache: string }> = {}): void {
   const { nodeBin, protoCache } = { ...defaults(), ...opts };
   const p = plan(nodeBin, protoCache);
   rmSync(dir, { recursive: true, force: true });
   materialize(withParents([...p.layers.dependencies, ...p.layers.app]), join(dir, 'app'));
-  materialize(p.layers.nodeTools, join(dir, 'node-tools'));
+  for (const [layer, sub] of Object.entries(TOOLS_EXPORT_DIRS)) materialize(p.layers[layer as ToolsLayer], join(dir, sub));
 }
 
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;

@@ -166,7 +166,7 @@ describe('packaging/release-manifests', () => {
     it('refuses what kustomize would transform, so the release cannot differ from `kubectl apply -k`', async () => {
       let error = '';
       await kustomizationFiles(root, 'patched').catch((err: unknown) => (error = (err as Error).message));
-      expect(error).to.match(/patched\/kustomization.yaml: only resources are supported, not namespace, commonLabels/);
+      expect(error).to.match(/patched\/kustomization.yaml: only resources and images are supported, not namespace, commonLabels/);
     });
   });
 
@@ -510,7 +510,8 @@ describe('packaging/release-manifests', () => {
       for (const crd of crds.filter((o) => o.metadata.name?.endsWith('.controlplane.cluster.x-k8s.io'))) {
         expect(crd.metadata.labels, crd.metadata.name).to.include({ 'cluster.x-k8s.io/v1beta2': 'v1alpha2' });
       }
-      expect(variablesOf(await readFile(release.componentsPath, 'utf8'))).to.deep.equal([]);
+      // The one variable: the operator's image, defaulting to the reference config/controlplane's images: sets.
+      expect(variablesOf(await readFile(release.componentsPath, 'utf8'))).to.deep.equal([{ name: 'KVCLOUD_CONTROLPLANE_IMAGE', default: 'ghcr.io/kvcloud/controlplane-manager:dev' }]);
       expect(parse(await readFile(join(release.dir, 'metadata.yaml'), 'utf8'))).to.deep.equal({
         apiVersion: 'clusterctl.cluster.x-k8s.io/v1alpha3',
         kind: 'Metadata',

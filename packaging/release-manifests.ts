@@ -7,24 +7,21 @@
 //   <out>/control-plane-kamaji/<version>/{control-plane-components.yaml,metadata.yaml}
 // Beside them, the CSI driver's manifests (no Cluster API provider, so clusterctl ignores the directory):
 //   <out>/csi-driver/<version>/{csi-controller.yaml,csi-tenant.yaml,csi-snapshot-class.yaml}
-import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { basename, join, normalize } from 'node:path';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parse, parseAllDocuments, stringify } from 'yaml';
-import type { KubeObject } from '../lib/kube/object.js';
+import { stringify } from 'yaml';
+import { IMAGE_REPOSITORY } from './image-contents.js';
+import { kustomizeBuild, parseManifests, podContainers, type Manifest, type SourceFile } from './kustomize.js';
+
+export { kustomizationFiles, parseManifests, type Manifest, type SourceFile } from './kustomize.js';
 
 export const PROVIDER_LABEL = 'cluster.x-k8s.io/provider';
 /** The Cluster API contract both releases implement. */
 export const CONTRACT = 'v1beta2';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
-
-/** A component source: a file under the repository root and its text. */
-export interface SourceFile {
-  path: string;
-  text: string;
-}
 
 /** What differs between the providers' releases. */
 export interface Provider {
@@ -34,8 +31,13 @@ export interface Provider {
   componentsFile: 'infrastructure-components.yaml' | 'control-plane-components.yaml';
   /** Where every namespaced object of the release lives. */
   namespace: string;
-  /** The config/ files the components come from, in reading order. */
-  sources(root: string): Promise<SourceFile[]>;
+  /** The objects of config/ the components are made of, in reading order. */
+  objects(root: string): Promise<Manifest[]>;
+  /**
+   * The clusterctl variable that sets the manager's image, when the sources name the image plainly (a kustomize
+   * base, which sets it with `images:`): the release turns the reference into `${<it>:=<reference>}`.
+   */
+  imageVariable?: string;
   /** Whether the release carries the cluster templates (clusterctl reads them from infrastructure providers). */
   templates: boolean;
 }
@@ -67,18 +69,11 @@ const CLUSTER_SCOPED = new Set([
   'ValidatingAdmissionPolicyBinding',
 ]);
 
-/** A manifest object with the fields the assembler looks at. */
-export interface Manifest extends KubeObject {
-  apiVersion: string;
-  kind: string;
-  [field: string]: unknown;
-}
-
 const readSources = (root: string, paths: string[]): Promise<SourceFile[]> =>
   Promise.all(paths.map(async (path) => ({ path, text: await readFile(join(root, path), 'utf8') })));
 
-/** The infrastructure provider's sources: config/infrastructure's directories and its generated CRDs. */
-async function infrastructureSources(root: string): Promise<SourceFile[]> {
+/** The infrastructure provider's objects: config/infrastructure's directories and its generated CRDs. */
+async function infrastructureObjects(root: string): Promise<Manifest[]> {
   const yamlIn = async (dir: string, keep: (name: string) => boolean = () => true): Promise<string[]> => {
     try {
       return (await readdir(join(root, dir)))
@@ -97,26 +92,7 @@ async function infrastructureSources(root: string): Promise<SourceFile[]> {
     ...(await yamlIn('config/infrastructure/admission')),
     ...(await yamlIn('config/infrastructure/manager')),
   ];
-  return readSources(root, paths);
-}
-
-/**
- * The files a kustomization lists, directories followed into their own kustomization.yaml, in order: what
- * `kubectl apply -k` applies. Only `resources` is supported; anything else kustomize would do to them is refused,
- * so the release never silently differs from a kustomize build.
- */
-export async function kustomizationFiles(root: string, dir: string): Promise<string[]> {
-  const file = join(dir, 'kustomization.yaml');
-  const k = parse(await readFile(join(root, file), 'utf8')) as Record<string, unknown> | null;
-  const unsupported = Object.keys(k ?? {}).filter((key) => !['apiVersion', 'kind', 'resources'].includes(key));
-  if (unsupported.length > 0) throw new Error(`${file}: only resources are supported, not ${unsupported.join(', ')}`);
-  const files: string[] = [];
-  for (const resource of (k?.resources ?? []) as string[]) {
-    const path = normalize(join(dir, resource));
-    if ((await stat(join(root, path))).isDirectory()) files.push(...(await kustomizationFiles(root, path)));
-    else files.push(path);
-  }
-  return files;
+  return (await readSources(root, paths)).flatMap(parseManifests);
 }
 
 /** The infrastructure provider, under the name clusterctl knows CAPK by (`--infrastructure kubevirt`). */
@@ -125,7 +101,7 @@ export const INFRASTRUCTURE_PROVIDER: Provider = {
   componentsFile: 'infrastructure-components.yaml',
   // CAPK's namespace, kept so a drop-in replacement lands where CAPK users look for it.
   namespace: 'capk-system',
-  sources: infrastructureSources,
+  objects: infrastructureObjects,
   templates: true,
 };
 
@@ -141,27 +117,12 @@ export const CONTROL_PLANE_PROVIDER: Provider = {
   name: 'control-plane-kamaji',
   componentsFile: 'control-plane-components.yaml',
   namespace: 'kamaji-system',
-  sources: async (root) => readSources(root, await kustomizationFiles(root, 'config/controlplane')),
+  objects: (root) => kustomizeBuild(root, 'config/controlplane'),
+  imageVariable: 'KVCLOUD_CONTROLPLANE_IMAGE',
   templates: false,
 };
 
 export const PROVIDERS: readonly Provider[] = [INFRASTRUCTURE_PROVIDER, CONTROL_PLANE_PROVIDER];
-
-/** Every object of a multi-document YAML file; empty documents (comments only) are skipped. */
-export function parseManifests(source: SourceFile): Manifest[] {
-  const objects: Manifest[] = [];
-  for (const doc of parseAllDocuments(source.text)) {
-    if (doc.errors.length > 0) throw new Error(`${source.path}: ${doc.errors.map((e) => e.message).join('; ')}`);
-    const value: unknown = doc.toJS();
-    if (value === null || value === undefined) continue;
-    const obj = value as Partial<Manifest>;
-    if (typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string' || typeof obj.metadata?.name !== 'string') {
-      throw new Error(`${source.path}: every document needs apiVersion, kind and metadata.name`);
-    }
-    objects.push(obj as Manifest);
-  }
-  return objects;
-}
 
 const keyOf = (o: Manifest) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name ?? ''}`;
 
@@ -296,10 +257,24 @@ export interface Release {
   templates: string[];
 }
 
-/** The provider's components file: its sources assembled and rendered. */
+/** kvcloud's own images (ghcr.io/kvcloud/...), as opposed to the upstream ones some manifests run beside them. */
+export const isKvcloudImage = (reference: string): boolean => reference.startsWith(`${IMAGE_REPOSITORY}/`);
+
+/** Every kvcloud image of `objects` as the clusterctl variable `name`, defaulting to the reference it replaces. */
+export function withImageVariable(objects: Manifest[], name: string): Manifest[] {
+  return objects.map((o) => {
+    const copy = structuredClone(o);
+    for (const container of podContainers(copy)) {
+      if (container.image !== undefined && isKvcloudImage(container.image)) container.image = `\${${name}:=${container.image}}`;
+    }
+    return copy;
+  });
+}
+
+/** The provider's components file: its objects assembled and rendered. */
 export async function buildComponents(provider: Provider, root = repoRoot): Promise<string> {
-  const sources = await provider.sources(root);
-  const components = renderManifests(assembleComponents(provider, sources.flatMap(parseManifests)));
+  const objects = await provider.objects(root);
+  const components = renderManifests(assembleComponents(provider, provider.imageVariable ? withImageVariable(objects, provider.imageVariable) : objects));
   const missing = variablesOf(components).filter((v) => v.default === undefined);
   if (missing.length > 0) throw new Error(`${provider.componentsFile} uses variables without a default: ${missing.map((v) => v.name).join(', ')}`);
   return components;
@@ -338,10 +313,9 @@ export const CSI_BASES: readonly { dir: string; file: string }[] = [
   { dir: 'config/csi/tenant/snapshot', file: 'csi-snapshot-class.yaml' },
 ];
 
-/** One CSI base as released: its kustomization's objects in order, rendered. */
+/** One CSI base as released: what its kustomization builds, rendered. */
 export async function buildCsiManifest(dir: string, root = repoRoot): Promise<string> {
-  const sources = await readSources(root, await kustomizationFiles(root, dir));
-  return renderManifests(sources.flatMap(parseManifests));
+  return renderManifests(await kustomizeBuild(root, dir));
 }
 
 /** Writes the CSI driver's manifests for `version` under `out`; returns their directory. */
@@ -352,13 +326,19 @@ export async function writeCsiRelease(out: string, version: string, root = repoR
   return dir;
 }
 
+/** Every release `make release-manifests` writes for `version` under `out`, each as a line saying what it wrote. */
+export async function writeReleases(out: string, version: string, root = repoRoot): Promise<string[]> {
+  const lines: string[] = [];
+  for (const provider of PROVIDERS) {
+    const release = await writeRelease(provider, out, version, root);
+    const templates = provider.templates ? `, ${String(release.templates.length)} templates` : '';
+    lines.push(`wrote ${release.dir}: ${provider.componentsFile}, metadata.yaml${templates}`);
+  }
+  lines.push(`wrote ${await writeCsiRelease(out, version, root)}: ${CSI_BASES.map((b) => b.file).join(', ')}`);
+  return lines;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { version: { type: 'string' }, out: { type: 'string', default: join(repoRoot, 'out', 'release') } } });
-  const version = values.version ?? (await defaultVersion());
-  for (const provider of PROVIDERS) {
-    const release = await writeRelease(provider, values.out, version);
-    const templates = provider.templates ? `, ${String(release.templates.length)} templates` : '';
-    console.log(`wrote ${release.dir}: ${provider.componentsFile}, metadata.yaml${templates}`);
-  }
-  console.log(`wrote ${await writeCsiRelease(values.out, version)}: ${CSI_BASES.map((b) => b.file).join(', ')}`);
+  for (const line of await writeReleases(values.out, values.version ?? (await defaultVersion()))) console.log(line);
 }
