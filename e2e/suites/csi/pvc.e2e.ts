@@ -30,6 +30,7 @@ import { stepTimer } from '../../harness/step-timer.js';
 import { growsAMountedFilesystem } from './expansion.js';
 import { PREVENT_VOLUME_MODE_CONVERSION, snapshotTests, startSnapshotSidecars } from './snapshots.js';
 import { compiledMain } from '../../../packaging/compiled-js.js';
+import { completedPodLog } from '../../harness/pod-completion.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -43,10 +44,6 @@ const PLUGIN_DIR = `/var/lib/kubelet/plugins/${DRIVER}`;
 const REGISTRATION_SOCKET = `/var/lib/kubelet/plugins_registry/${DRIVER}-reg.sock`;
 const TENANT_MANIFESTS = (dir: string) => join(dir, 'csi-tenant.yaml');
 
-interface PodView extends KubeObject {
-  spec: { nodeName?: string };
-  status?: { phase?: string; containerStatuses?: unknown[] };
-}
 interface PersistentVolumeClaim extends KubeObject {
   spec: { volumeName?: string };
   status?: { phase?: string };
@@ -117,19 +114,7 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
   const apply = (objects: object[]) => kubectl(admin, ['apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
 
   /** Runs the pod to completion and returns its log. */
-  async function completed(name: string): Promise<string> {
-    await waitFor(
-      async () => {
-        const p = await getJSON<PodView>(admin, ['pod', name]);
-        if (p.status?.phase === 'Succeeded') return true;
-        if (p.status?.phase === 'Failed') throw new Error(`pod ${name} failed: ${await kubectl(admin, ['logs', name]).catch(() => '')}`);
-        const events = await kubectl(admin, ['get', 'events', '--field-selector', `involvedObject.name=${name}`, '-o', 'custom-columns=R:.reason,M:.message', '--no-headers']).catch(() => '');
-        throw new Error(`pod ${name} ${p.status?.phase ?? 'Pending'} on ${p.spec.nodeName ?? '-'}\n${events}\n${logs()}`);
-      },
-      { timeoutMs: 150_000, what: `pod ${name} to complete` },
-    );
-    return kubectl(admin, ['logs', name]);
-  }
+  const completed = (name: string) => completedPodLog(admin, name, { timeoutMs: 150_000, diagnostics: logs });
 
   const deletePod = (name: string) => kubectl(admin, ['delete', 'pod', name, '--wait=true', '--timeout=90s']);
   const boundPV = async (name: string) => {

@@ -19,6 +19,7 @@ import { waitFor } from '../../../localcloud/wait.js';
 import { getJSON, tenantKubeconfig, type WorkloadPlace } from '../../harness/clusterctl/kvcloud-workload.js';
 import { startGuestNodePlugin } from '../../harness/guest-node-plugin.js';
 import { expectTemplateSnapshots } from './template-snapshots.js';
+import { completedPodLog } from '../../harness/pod-completion.js';
 
 const DRIVER = 'csi.kubevirt.io';
 
@@ -120,17 +121,7 @@ export async function expectTemplateCsiDriver(place: WorkloadPlace, cluster: Clu
     const runPod = async (name: string, claimName: string, script: string): Promise<string> => {
       const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { restartPolicy: 'Never', nodeName: node, containers: [{ name: 'main', image: TEST_SHELL_IMAGE, command: ['/bin/sh', '-c', script], volumeMounts: [{ name: 'data', mountPath: '/data' }] }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName } }] } };
       await kubectl(tenant, ['apply', '-f', '-'], stringify(pod));
-      await waitFor(
-        async () => {
-          const p = await getJSON<PodView>(tenant, ['pod', name]);
-          if (p.status?.phase === 'Succeeded') return true;
-          if (p.status?.phase === 'Failed') throw new Error(`pod ${name} failed: ${await kubectl(tenant, ['logs', name]).catch(() => '')}`);
-          const events = await kubectl(tenant, ['get', 'events', '--field-selector', `involvedObject.name=${name}`, '-o', 'custom-columns=R:.reason,M:.message', '--no-headers']).catch(() => '');
-          throw new Error(`pod ${name} ${p.status?.phase ?? 'Pending'}\n${events}\n${await controllerLog()}\n${plugins[0]?.logTail(8) ?? ''}`);
-        },
-        { timeoutMs: 3 * 60_000, intervalMs: 1000, what: `pod ${name} to complete` },
-      );
-      return kubectl(tenant, ['logs', name]);
+      return completedPodLog(tenant, name, { timeoutMs: 3 * 60_000, intervalMs: 1000, diagnostics: async () => `${await controllerLog()}\n${plugins[0]?.logTail(8) ?? ''}` });
     };
     const written = await timed('pod using the PVC completed (attach, stage, publish)', () => runPod('writer', 'data', 'echo kvcloud-template > /data/proof && sync && cat /data/proof'));
     expect(written.trim()).to.equal('kvcloud-template');
