@@ -62,6 +62,17 @@ describe('lib/controller/event-recorder', () => {
     expect(stored.series?.lastObservedTime).to.equal('2030-01-01T00:00:49.000000Z');
   });
 
+  it('flush waits for Event creations still in flight, so a caller can count writes after it', async () => {
+    const { api } = setup();
+    // A slow apiserver: every request answers 20 ms later, long after flush() would otherwise have returned.
+    const slow = { host: api.host, request: <T>(req: Parameters<FakeApiServer['request']>[0]) => new Promise((resolve) => setTimeout(resolve, 20)).then(() => api.request<T>(req)), stream: api.stream.bind(api), close: () => undefined };
+    const client = new Client({ transport: slow, mapper: new RestMapper(api), fieldManager: 'test' });
+    const recorder = new EventRecorder({ client, reportingController: 'kvcloud.io/test', reportingInstance: 'test-host' });
+    recorder.event(machine, { type: 'Normal', reason: 'Created', action: 'Create', note: 'a' });
+    await recorder.flush();
+    expect(api.writes().map((w) => w.method)).to.deep.equal(['POST']);
+  });
+
   it('keeps different notes and different objects as separate Events', async () => {
     const { api, recorder } = setup();
     recorder.event(machine, { type: 'Normal', reason: 'Created', action: 'Create', note: 'a' });

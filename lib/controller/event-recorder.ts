@@ -132,24 +132,22 @@ export class EventRecorder {
     this.series.set(key, { namespace, name, created, count: 1, lastObserved: now, dirty: false, body });
   }
 
-  /** Writes every grown series now. */
+  /** Writes every grown series now, and waits for those writes and every Event creation still in flight. */
   async flush(): Promise<void> {
     this.flushTimer?.cancel();
     this.flushTimer = undefined;
-    const writes: Promise<unknown>[] = [];
     for (const s of this.series.values()) {
       if (!s.dirty) continue;
       s.dirty = false;
-      writes.push(this.track(this.writeSeries(s)));
+      void this.track(this.writeSeries(s));
     }
-    await Promise.all(writes);
+    await Promise.all([...this.inFlight]);
   }
 
   /** Flushes pending series and waits for every write in flight; later events are dropped. */
   async close(): Promise<void> {
-    await this.flush();
     this.closed = true;
-    await Promise.all([...this.inFlight]);
+    await this.flush();
   }
 
   private async writeSeries(s: Series): Promise<void> {

@@ -41,8 +41,15 @@ describe('toolkit: steady state', function () {
       },
       { timeoutMs: 30_000, what: 'the cache to reflect the converged state' },
     );
-    // Events of the convergence (a reconcile that ran on a stale copy repeats one, growing its series) are written
-    // now, not during the count below.
+    // Reconciles already running, or queued with the copy from before our last writes, may still patch (their write
+    // conflicts, or repeats one). One more round of every widget lets them finish; the Events of the convergence (a
+    // reconcile on a stale copy repeats one, growing its series) are then written, and their creations awaited, now
+    // rather than during the count below.
+    const settledFrom = reconciler.reconciles;
+    await waitFor(() => (reconciler.reconciles >= settledFrom + 2 * WIDGETS ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'a round of reconciles after convergence',
+    });
     await m.recorder.flush();
 
     const writesBefore = await writeRequests(m.metrics);
