@@ -53,6 +53,8 @@ export class Dataplane {
   private readonly services = new Map<string, ServiceState>();
   private readonly forwarders = new Map<string, OwnedForwarder>();
   private readonly translations = new Map<string, OwnedTranslation>();
+  // The translations the kernel holds: the map above changes before iptables-restore has run.
+  private inKernel: string[] = [];
   // Retired TCP forwarders whose connections are still draining; stop() cuts them.
   private readonly draining = new Set<Forwarder>();
   private stopped = false;
@@ -64,9 +66,9 @@ export class Dataplane {
     return [...this.forwarders.keys()].sort();
   }
 
-  /** Addresses translated in the kernel ("TCP 10.255.255.1:80"), for tests and logs. */
+  /** Addresses translated in the kernel ("TCP 10.255.255.1:80"), once their rules are written, for tests and logs. */
   translated(): string[] {
-    return [...this.translations.keys()].sort();
+    return [...this.inKernel];
   }
 
   /** Makes `service` ("namespace/name") reachable exactly on `ports`; an empty list removes it. */
@@ -124,7 +126,9 @@ export class Dataplane {
     for (const [address, frontend] of translate) {
       if (!this.takenByAnother(service, address)) this.translations.set(address, { service, frontend });
     }
+    const translating = [...this.translations.keys()].sort();
     await this.opts.nat.sync([...this.translations.values()].map((t) => t.frontend));
+    this.inKernel = translating;
     for (const [address, owned] of this.forwarders) {
       if (owned.service === service && !wanted.has(address)) this.retire(address, owned.forwarder);
     }
@@ -142,6 +146,7 @@ export class Dataplane {
     this.services.clear();
     await Promise.all(all.map((f) => f.destroy()));
     await this.opts.nat.close();
+    this.inKernel = [];
     await this.opts.device.clear();
     this.updateGauges();
   }
