@@ -43,6 +43,8 @@ export interface ControllerOptions {
   pollIntervalMs?: number;
   /** How long CreateSnapshot waits for the infra snapshot to be ReadyToUse before answering that it is not yet. */
   snapshotReadyWaitMs?: number;
+  /** How old an infra snapshot's error must be before CreateSnapshot reports it rather than not ready yet. */
+  snapshotErrorGraceMs?: number;
 }
 
 const CONTROLLER_CAPABILITIES = ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'LIST_VOLUMES', 'EXPAND_VOLUME', 'CREATE_DELETE_SNAPSHOT', 'LIST_SNAPSHOTS', 'GET_SNAPSHOT', 'CLONE_VOLUME'] as const;
@@ -60,7 +62,7 @@ export class ControllerService {
   constructor(private readonly opts: ControllerOptions) {
     this.attachTimeoutMs = opts.attachTimeoutMs ?? 120_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 250;
-    this.snapshots = new SnapshotService({ ...opts, ownDataVolume: (name) => this.ownDataVolume(name), pollIntervalMs: this.pollIntervalMs, readyWaitMs: opts.snapshotReadyWaitMs });
+    this.snapshots = new SnapshotService({ ...opts, ownDataVolume: (name) => this.ownDataVolume(name), pollIntervalMs: this.pollIntervalMs, readyWaitMs: opts.snapshotReadyWaitMs, errorGraceMs: opts.snapshotErrorGraceMs });
   }
 
   rpcs(): RpcTable {

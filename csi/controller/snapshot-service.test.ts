@@ -9,12 +9,13 @@ import { BLOCK, CAP, codeOf, DATA_VOLUME_RESOURCE, fakeInfra, LABELS, NS } from 
 
 const MAPPINGS = [
   DATA_VOLUME_RESOURCE,
+  { apiVersion: 'v1', kind: 'PersistentVolumeClaim', resource: 'persistentvolumeclaims', namespaced: true, statusSubresource: true },
   { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', resource: 'volumesnapshots', namespaced: true, statusSubresource: true },
 ];
 
 /** The controller against a fake infra apiserver; `infra` plays the infra storage (and other tenants). */
-function setup() {
-  const { api, mapper, rpc } = fakeInfra(MAPPINGS, { infraNamespace: NS, infraLabels: LABELS, pollIntervalMs: 10, snapshotReadyWaitMs: 50 });
+function setup(errorGraceMs = 0) {
+  const { api, mapper, rpc } = fakeInfra(MAPPINGS, { infraNamespace: NS, infraLabels: LABELS, pollIntervalMs: 10, snapshotReadyWaitMs: 50, snapshotErrorGraceMs: errorGraceMs });
   const infra = new Client({ transport: api, mapper, fieldManager: 'infra' });
   /** What the infra storage does once the data is copied. */
   const makeReady = (name: string, restoreSize: string) =>
@@ -64,6 +65,31 @@ describe('csi/controller snapshots, restores and clones', () => {
     await infra.mergePatch(VOLUME_SNAPSHOT_TYPE, { namespace: NS, name: 's' }, { status: { readyToUse: false, error: { message: 'cannot find default snapshot class' } } }, { subresource: 'status' });
     const err = (await rejection(rpc('CreateSnapshot', { name: 's', source_volume_id: 'pvc-1' }), 'CreateSnapshot')) as CsiError;
     expect([err.code, err.message]).to.deep.equal([status.FAILED_PRECONDITION, `infra VolumeSnapshot ${NS}/s: cannot find default snapshot class`]);
+  });
+
+  it('answers an error of a young infra snapshot as not ready yet, since snapshot-controller retries it', async () => {
+    const { infra, rpc } = setup(60_000);
+    await rpc('CreateVolume', { name: 'pvc-1', volume_capabilities: [CAP] });
+    await rpc('CreateSnapshot', { name: 's', source_volume_id: 'pvc-1' });
+    const passing = 'failed to get input parameters to create snapshot s: persistentvolumeclaims "pvc-1" not found';
+    await infra.mergePatch(VOLUME_SNAPSHOT_TYPE, { namespace: NS, name: 's' }, { status: { readyToUse: false, error: { message: passing } } }, { subresource: 'status' });
+    const answer = (await rpc('CreateSnapshot', { name: 's', source_volume_id: 'pvc-1' })).snapshot as Record<string, unknown>;
+    expect(answer).to.deep.include({ snapshot_id: 's', ready_to_use: false });
+  });
+
+  it("snapshots a new volume's claim only once CDI has created it, waiting at most the ready wait", async () => {
+    const { api, infra, rpc, peekSnapshot } = setup();
+    await rpc('CreateVolume', { name: 'pvc-1', volume_capabilities: [CAP] });
+    const claim = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'pvc-1', namespace: NS }, spec: {} };
+    // CDI creates the claim 30 ms after the DataVolume: the snapshot is created after it.
+    setTimeout(() => void infra.create(claim), 30);
+    await rpc('CreateSnapshot', { name: 'after-claim', source_volume_id: 'pvc-1' });
+    const order = api.writes().filter((w) => w.method === 'POST').map((w) => w.path.split('/').slice(-1)[0]);
+    expect(order).to.deep.equal(['datavolumes', 'persistentvolumeclaims', 'volumesnapshots']);
+    // A claim that never comes: the snapshot is created after the wait anyway, and snapshot-controller reports it.
+    await rpc('CreateVolume', { name: 'pvc-2', volume_capabilities: [CAP] });
+    await rpc('CreateSnapshot', { name: 'no-claim', source_volume_id: 'pvc-2' });
+    expect(peekSnapshot('no-claim')?.spec).to.deep.equal({ source: { persistentVolumeClaimName: 'pvc-2' } });
   });
 
   it("never lists, deletes or restores another tenant's snapshot, even by its exact ID", async () => {

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataVolume } from '../../lib/apis/cdi.js';
 import { VOLUME_SNAPSHOT_TYPE, type VolumeSnapshot } from '../../lib/apis/snapshot.js';
 import { isAlreadyExists } from '../../lib/kube/api-error.js';
+import type { KubeObject } from '../../lib/kube/object.js';
 import type { Client } from '../../lib/kube/client.js';
 import { selectorFromLabels } from '../../lib/kube/label-selector.js';
 import type { Logger } from '../../lib/observability/logger.js';
@@ -14,6 +15,7 @@ import type { RpcTable } from '../server.js';
 import { aborted, alreadyExists, failedPrecondition, invalidArgument, notFound } from '../status.js';
 import { VolumeLocks } from '../volume-locks.js';
 import { belongsTo, dataVolumeNameFor, quantityBytes } from './datavolume.js';
+import { PERSISTENT_VOLUME_CLAIM_TYPE } from './expand.js';
 import { page } from './page-token.js';
 import { buildVolumeSnapshot, csiSnapshotOf, snapshotClassOf, sourceVolumeOf } from './snapshot.js';
 
@@ -29,8 +31,16 @@ export interface SnapshotServiceOptions {
    * (csi-snapshotter then calls again until it is).
    */
   readyWaitMs?: number;
+  /**
+   * How old an infra snapshot must be before its error is reported (FAILED_PRECONDITION). snapshot-controller records
+   * passing errors too (the claim not in its cache yet) and retries them with a backoff from 1 s that doubles, so an
+   * error younger than this is answered as not ready yet.
+   */
+  errorGraceMs?: number;
   pollIntervalMs?: number;
 }
+
+const DEFAULT_ERROR_GRACE_MS = 60_000;
 
 const bytesOf = (dv: DataVolume | undefined): number => quantityBytes((dv?.spec?.storage ?? dv?.spec?.pvc)?.resources?.requests?.storage) ?? 0;
 
@@ -74,6 +84,7 @@ export class SnapshotService {
       const dv = await this.opts.ownDataVolume(source);
       if (!vs) {
         if (!dv) throw notFound(`source volume ${source} not found`);
+        await this.awaitClaim(source);
         const wanted = buildVolumeSnapshot({ name, namespace: this.ns, labels: this.opts.infraLabels, sourceVolumeId: source, snapshotClassName: snapshotClassOf(req.parameters) });
         try {
           vs = await this.opts.infra.create(wanted);
@@ -92,8 +103,19 @@ export class SnapshotService {
   }
 
   /**
-   * The snapshot once ReadyToUse, or as it is when readyWaitMs passed. An infra error then is FAILED_PRECONDITION; one
-   * before is waited out, since snapshot-controller records passing errors too (a claim not created yet) and retries.
+   * Waits, at most readyWaitMs, for the claim CDI creates for a new DataVolume: a VolumeSnapshot of a claim that is
+   * not there yet fails in snapshot-controller and is only retried after its backoff.
+   */
+  private async awaitClaim(name: string): Promise<void> {
+    const deadline = Date.now() + (this.opts.readyWaitMs ?? 5_000);
+    while (!(await this.opts.infra.get<KubeObject>(PERSISTENT_VOLUME_CLAIM_TYPE, { namespace: this.ns, name }, { direct: true })) && Date.now() < deadline) {
+      await sleep(this.opts.pollIntervalMs ?? 250);
+    }
+  }
+
+  /**
+   * The snapshot once ReadyToUse, or as it is when readyWaitMs passed. An infra error then is FAILED_PRECONDITION once
+   * the snapshot is older than errorGraceMs; a younger one is answered as not ready, and csi-snapshotter asks again.
    */
   private async awaitReady(first: VolumeSnapshot): Promise<VolumeSnapshot> {
     const deadline = Date.now() + (this.opts.readyWaitMs ?? 5_000);
@@ -101,7 +123,11 @@ export class SnapshotService {
       if (!vs) throw aborted(`snapshot ${first.metadata.name ?? ''} was deleted while being created; retry`);
       if (vs.status?.readyToUse === true) return vs;
       if (Date.now() >= deadline) {
-        if (vs.status?.error?.message) throw failedPrecondition(`infra VolumeSnapshot ${this.ns}/${vs.metadata.name ?? ''}: ${vs.status.error.message}`);
+        const age = Date.now() - Date.parse(vs.metadata.creationTimestamp ?? '');
+        // An unparseable creation time (NaN) counts as old: the error is reported.
+        const settled = !(age < (this.opts.errorGraceMs ?? DEFAULT_ERROR_GRACE_MS));
+        if (vs.status?.error?.message && settled) throw failedPrecondition(`infra VolumeSnapshot ${this.ns}/${vs.metadata.name ?? ''}: ${vs.status.error.message}`);
+        if (vs.status?.error?.message) this.opts.log.info({ snapshot: vs.metadata.name, error: vs.status.error.message }, 'infra snapshot reported an error; waiting for snapshot-controller to retry');
         return vs;
       }
       await sleep(this.opts.pollIntervalMs ?? 250);
