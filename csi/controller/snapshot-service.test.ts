@@ -6,6 +6,7 @@ import { Client } from '../../lib/kube/client.js';
 import { rejection } from '../../lib/testing/rejection.js';
 import type { CsiError } from '../status.js';
 import { BLOCK, CAP, codeOf, DATA_VOLUME_RESOURCE, fakeInfra, LABELS, NS } from './fake-infra.testdata.js';
+import { parseStorageClassEnforcement } from './storage-class-enforcement.js';
 
 const MAPPINGS = [
   DATA_VOLUME_RESOURCE,
@@ -14,8 +15,15 @@ const MAPPINGS = [
 ];
 
 /** The controller against a fake infra apiserver; `infra` plays the infra storage (and other tenants). */
-function setup(errorGraceMs = 0) {
-  const { api, mapper, rpc } = fakeInfra(MAPPINGS, { infraNamespace: NS, infraLabels: LABELS, pollIntervalMs: 10, snapshotReadyWaitMs: 50, snapshotErrorGraceMs: errorGraceMs });
+function setup(errorGraceMs = 0, enforcement?: string) {
+  const { api, mapper, rpc } = fakeInfra(MAPPINGS, {
+    infraNamespace: NS,
+    infraLabels: LABELS,
+    pollIntervalMs: 10,
+    snapshotReadyWaitMs: 50,
+    snapshotErrorGraceMs: errorGraceMs,
+    ...(enforcement ? { storageClassEnforcement: parseStorageClassEnforcement(enforcement) } : {}),
+  });
   const infra = new Client({ transport: api, mapper, fieldManager: 'infra' });
   /** What the infra storage does once the data is copied. */
   const makeReady = (name: string, restoreSize: string) =>
@@ -90,6 +98,26 @@ describe('csi/controller snapshots, restores and clones', () => {
     await rpc('CreateVolume', { name: 'pvc-2', volume_capabilities: [CAP] });
     await rpc('CreateSnapshot', { name: 'no-claim', source_volume_id: 'pvc-2' });
     expect(peekSnapshot('no-claim')?.spec).to.deep.equal({ source: { persistentVolumeClaimName: 'pvc-2' } });
+  });
+
+  it("picks the infra snapshot class by the claim's StorageClass under a restricted storageSnapshotMapping, and creates nothing it refuses", async () => {
+    const policy = 'allowList: [gold]\nstorageSnapshotMapping:\n- {storageClasses: [gold], volumeSnapshotClasses: [gold-snap]}\n';
+    const { infra, rpc, peekSnapshot } = setup(0, policy);
+    await rpc('CreateVolume', { name: 'pvc-1', volume_capabilities: [CAP], parameters: { infraStorageClassName: 'gold' } });
+    // What CDI does for the DataVolume: its claim, of the DataVolume's StorageClass.
+    await infra.create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'pvc-1', namespace: NS }, spec: { storageClassName: 'gold' } });
+    await rpc('CreateSnapshot', { name: 'mapped', source_volume_id: 'pvc-1', parameters: { infraSnapshotClassName: 'gold-snap' } });
+    expect(peekSnapshot('mapped')?.spec.volumeSnapshotClassName).to.equal('gold-snap');
+    const refused = (await rejection(rpc('CreateSnapshot', { name: 'unmapped', source_volume_id: 'pvc-1', parameters: { infraSnapshotClassName: 'cheap-snap' } }), 'CreateSnapshot')) as CsiError;
+    expect([refused.code, refused.message]).to.deep.equal([
+      status.INVALID_ARGUMENT,
+      'infra VolumeSnapshotClass cheap-snap does not go with infra StorageClass gold: infraSnapshotClassName must be one of gold-snap (INFRA_STORAGE_CLASS_ENFORCEMENT storageSnapshotMapping)',
+    ]);
+    expect(peekSnapshot('unmapped')).to.equal(undefined);
+    // Without its claim the class cannot be decided: ABORTED, for the sidecar to retry, and nothing created.
+    await rpc('CreateVolume', { name: 'pvc-2', volume_capabilities: [CAP], parameters: { infraStorageClassName: 'gold' } });
+    expect(await codeOf(rpc('CreateSnapshot', { name: 'early', source_volume_id: 'pvc-2', parameters: { infraSnapshotClassName: 'gold-snap' } }))).to.equal(status.ABORTED);
+    expect(peekSnapshot('early')).to.equal(undefined);
   });
 
   it("never lists, deletes or restores another tenant's snapshot, even by its exact ID", async () => {

@@ -7,6 +7,9 @@ import type { DataVolume } from '../../lib/apis/cdi.js';
 import { VOLUME_SNAPSHOT_TYPE, type VolumeSnapshot } from '../../lib/apis/snapshot.js';
 import { isAlreadyExists } from '../../lib/kube/api-error.js';
 import type { KubeObject } from '../../lib/kube/object.js';
+
+/** The one field of the source's infra claim a snapshot needs. */
+type InfraClaim = KubeObject & { spec?: { storageClassName?: string } };
 import type { Client } from '../../lib/kube/client.js';
 import { selectorFromLabels } from '../../lib/kube/label-selector.js';
 import type { Logger } from '../../lib/observability/logger.js';
@@ -18,6 +21,7 @@ import { belongsTo, dataVolumeNameFor, quantityBytes } from './datavolume.js';
 import { PERSISTENT_VOLUME_CLAIM_TYPE } from './expand.js';
 import { page } from './page-token.js';
 import { buildVolumeSnapshot, csiSnapshotOf, snapshotClassOf, sourceVolumeOf } from './snapshot.js';
+import { parseStorageClassEnforcement, snapshotClassFor, type StorageClassEnforcement } from './storage-class-enforcement.js';
 
 export interface SnapshotServiceOptions {
   infra: Client;
@@ -26,6 +30,8 @@ export interface SnapshotServiceOptions {
   log: Logger;
   /** The tenant's DataVolume of a volume ID (the Controller's check), undefined when it is not the tenant's. */
   ownDataVolume: (name: string) => Promise<DataVolume | undefined>;
+  /** INFRA_STORAGE_CLASS_ENFORCEMENT: its storageSnapshotMapping decides the infra snapshot class; default: any. */
+  storageClassEnforcement?: StorageClassEnforcement | undefined;
   /**
    * How long CreateSnapshot waits for the infra snapshot to become ReadyToUse before answering ready_to_use=false
    * (csi-snapshotter then calls again until it is).
@@ -84,8 +90,12 @@ export class SnapshotService {
       const dv = await this.opts.ownDataVolume(source);
       if (!vs) {
         if (!dv) throw notFound(`source volume ${source} not found`);
-        await this.awaitClaim(source);
-        const wanted = buildVolumeSnapshot({ name, namespace: this.ns, labels: this.opts.infraLabels, sourceVolumeId: source, snapshotClassName: snapshotClassOf(req.parameters) });
+        const claim = await this.awaitClaim(source);
+        const policy = this.opts.storageClassEnforcement ?? parseStorageClassEnforcement(undefined);
+        // A restricted policy picks the class by the claim's StorageClass, which only the claim tells.
+        if (!claim && !(policy.allowAll || policy.allowDefault)) throw aborted(`the infra claim of volume ${source} is not created yet; retry`);
+        const snapshotClassName = snapshotClassFor(policy, claim?.spec?.storageClassName, snapshotClassOf(req.parameters));
+        const wanted = buildVolumeSnapshot({ name, namespace: this.ns, labels: this.opts.infraLabels, sourceVolumeId: source, snapshotClassName });
         try {
           vs = await this.opts.infra.create(wanted);
           this.opts.log.info({ snapshot: name, volume: source, class: wanted.spec.volumeSnapshotClassName }, 'created VolumeSnapshot');
@@ -106,9 +116,11 @@ export class SnapshotService {
    * Waits, at most readyWaitMs, for the claim CDI creates for a new DataVolume: a VolumeSnapshot of a claim that is
    * not there yet fails in snapshot-controller and is only retried after its backoff.
    */
-  private async awaitClaim(name: string): Promise<void> {
+  private async awaitClaim(name: string): Promise<InfraClaim | undefined> {
     const deadline = Date.now() + (this.opts.readyWaitMs ?? 5_000);
-    while (!(await this.opts.infra.get<KubeObject>(PERSISTENT_VOLUME_CLAIM_TYPE, { namespace: this.ns, name }, { direct: true })) && Date.now() < deadline) {
+    for (;;) {
+      const claim = await this.opts.infra.get<InfraClaim>(PERSISTENT_VOLUME_CLAIM_TYPE, { namespace: this.ns, name }, { direct: true });
+      if (claim || Date.now() >= deadline) return claim;
       await sleep(this.opts.pollIntervalMs ?? 250);
     }
   }

@@ -144,10 +144,10 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
   }
 
   /** Starts the driver (csi/main.ts) with `args`, its output in <dir>/<name>.log; `prefix` wraps the command. */
-  function startDriver(name: string, args: string[], prefix: string[] = []): ChildProcess {
+  function startDriver(name: string, args: string[], prefix: string[] = [], env: Record<string, string> = {}): ChildProcess {
     // The compiled driver by its absolute path: entered into the VM's namespaces the working directory is not ours.
     const command = [...prefix, process.execPath, compiledMain('csi/main.ts'), ...args];
-    const child = spawn(command[0] ?? '', command.slice(1), { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KVCLOUD_CACHE: cacheDir() } });
+    const child = spawn(command[0] ?? '', command.slice(1), { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, KVCLOUD_CACHE: cacheDir() } });
     const log = createWriteStream(join(dir, `${name}.log`));
     child.stdout.pipe(log);
     child.stderr.pipe(log);
@@ -368,6 +368,40 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
       expect(await codeOf(call(controller, 'ControllerUnpublishVolume', { volume_id: 'pvc-isolation', node_id: `${ns}/gone-vm` }))).to.equal(0);
       expect(await codeOf(call(controller, 'DeleteVolume', { volume_id: 'pvc-isolation' }))).to.equal(0);
       controller.close();
+    });
+
+    it("picks the infra snapshot class by storageSnapshotMapping for the claim's StorageClass, refusing an unmapped one before creating anything", async function () {
+      this.timeout(120_000);
+      // A second controller of the same tenant with upstream's restricted policy, as the driver-config ConfigMap gives it.
+      const socket = join(dir, 'csi-controller-mapping.sock');
+      const policy = `allowList: [${EXPANDABLE_STORAGE_CLASS}]\nstorageSnapshotMapping:\n- storageClasses: [${EXPANDABLE_STORAGE_CLASS}]\n  volumeSnapshotClasses: [mapped-snap]\n`;
+      const args = controllerArgs.map((a) => (a === `unix://${controllerSocket}` ? `unix://${socket}` : a));
+      const mappingController = startDriver('csi-controller-mapping', args, [], { INFRA_STORAGE_CLASS_ENFORCEMENT: policy });
+      try {
+        await probeReady('csi-controller-mapping', socket);
+        const controller = grpcClient('Controller', socket);
+        const cap = { mount: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
+        await call(controller, 'CreateVolume', { name: 'pvc-mapping', volume_capabilities: [cap], parameters: { infraStorageClassName: EXPANDABLE_STORAGE_CLASS } });
+        const unmapped = await call(controller, 'CreateSnapshot', { name: 'snap-unmapped', source_volume_id: 'pvc-mapping', parameters: { infraSnapshotClassName: 'other-snap' } }).then(
+          () => undefined,
+          (err: unknown) => err as ServiceError,
+        );
+        expect([unmapped?.code, unmapped?.details]).to.deep.equal([
+          3, // INVALID_ARGUMENT
+          `infra VolumeSnapshotClass other-snap does not go with infra StorageClass ${EXPANDABLE_STORAGE_CLASS}: infraSnapshotClassName must be one of mapped-snap (INFRA_STORAGE_CLASS_ENFORCEMENT storageSnapshotMapping)`,
+        ]);
+        expect(await client.get(VOLUME_SNAPSHOT_TYPE, { namespace: ns, name: 'snap-unmapped' }, { direct: true })).to.equal(undefined);
+        await call(controller, 'CreateSnapshot', { name: 'snap-mapped', source_volume_id: 'pvc-mapping', parameters: { infraSnapshotClassName: 'mapped-snap' } });
+        const vs = await client.get<VolumeSnapshot>(VOLUME_SNAPSHOT_TYPE, { namespace: ns, name: 'snap-mapped' }, { direct: true });
+        expect(vs?.spec.volumeSnapshotClassName).to.equal('mapped-snap');
+        expect(await codeOf(call(controller, 'DeleteSnapshot', { snapshot_id: 'snap-mapped' }))).to.equal(0);
+        expect(await codeOf(call(controller, 'DeleteVolume', { volume_id: 'pvc-mapping' }))).to.equal(0);
+        controller.close();
+      } finally {
+        const exited = new Promise((r) => mappingController.once('exit', r));
+        mappingController.kill('SIGTERM');
+        await exited;
+      }
     });
 
     isolationCases(() => ({
