@@ -10,6 +10,7 @@ import { glob } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { failureHeadlines, mergeTimings, planShards, summarize, type ShardResult } from './shards.js';
+import { referenceWorkSeconds } from './machine-speed.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 // One folder per run, so two runs side by side (two developers' shells) never mix their logs.
@@ -78,6 +79,7 @@ async function main(): Promise<number> {
   mkdirSync(OUT, { recursive: true });
   const timings = join(OUT, 'timings.jsonl');
   const plan = planShards(files, shards, knownTimings());
+  const referenceBefore = referenceWorkSeconds();
   const started = Date.now();
   plan.forEach((p, i) => {
     console.log(`e2e shard ${i}: ${p.files.length} suites, ~${p.estimatedSeconds}s expected, log ${relative(REPO, join(OUT, `shard-${i}.log`))}`);
@@ -98,7 +100,10 @@ async function main(): Promise<number> {
     process.stdout.write(r.output);
   }
   const summary = summarize(results);
-  console.log(`\ne2e: ${results.length} shard(s) in ${Math.round((Date.now() - started) / 1000)}s; timings in ${relative(REPO, timings)}`);
+  const seconds = Math.round((Date.now() - started) / 1000);
+  const referenceAfter = referenceWorkSeconds();
+  console.log(`\ne2e: ${results.length} shard(s) in ${seconds}s; timings in ${relative(REPO, timings)}`);
+  console.log(`e2e: the machine's reference work (e2e/machine-speed.ts) took ${referenceBefore.toFixed(2)} s before the suites and ${referenceAfter.toFixed(2)} s after`);
   for (const line of summary.failures) console.log(`  failed: ${line}`);
   for (const r of results) for (const h of failureHeadlines(r.output)) console.log(`    shard ${r.index}: ${h}`);
   if (record && summary.ok) {
