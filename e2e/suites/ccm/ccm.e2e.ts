@@ -4,7 +4,7 @@
 // cloud-config naming the management cluster as infra. Traffic goes LB IP -> management service proxy -> infra
 // Service -> virt-launcher pod (the VM) -> tenant kube-proxy NodePort -> tenant pod; under externalTrafficPolicy
 // Local both proxies translate in the kernel without SNAT, so the pod sees the client's own address.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -26,6 +26,7 @@ import { podNetworkPlan } from '../../../simulators/guest/pod-network.js';
 import { httpGetText } from '../../harness/http-get.js';
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
 import { stepTimer } from '../../harness/step-timer.js';
+import { loggedMetricsUrl, writeRequests } from '../../harness/write-requests.js';
 import { compiledMain } from '../../../packaging/compiled-js.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -78,16 +79,10 @@ describe('cloud controller manager: tenant Nodes and LoadBalancer Services serve
   const infraName = (svc: Service) => `a${(svc.metadata.uid ?? '').replaceAll('-', '')}`.slice(0, 32);
   const ccmLog = () => ccm?.logTail(15) ?? 'ccm not running';
 
-  /** The running CCM's rest_client_requests_total for POST, PATCH and DELETE, read from its metrics endpoint. */
+  /** The running CCM's POST, PATCH and DELETE requests on either cluster; its Lease renews with PUT, left out. */
   async function ccmWrites(): Promise<number> {
-    const line = readFileSync(ccm?.spec.logFile ?? '', 'utf8').split('\n').find((l) => l.includes('serving metrics and probes'));
-    const url = line ? (JSON.parse(line) as { metrics?: string }).metrics : undefined;
-    if (!url) throw new Error('the CCM has not logged its metrics address');
-    const { text } = await httpGetText(new URL('/metrics', url).toString());
-    return text
-      .split('\n')
-      .filter((l) => l.startsWith('rest_client_requests_total{') && /method="(POST|PATCH|DELETE)"/.test(l))
-      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    const url = loggedMetricsUrl(ccm?.spec.logFile ?? '', 'serving metrics and probes');
+    return Object.entries(await writeRequests(url)).reduce((sum, [key, n]) => (key.startsWith('PUT ') ? sum : sum + n), 0);
   }
 
   async function startCcm(): Promise<ManagedProcess> {
