@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { IMAGE_REPOSITORY } from './image-contents.js';
-import { kustomizeBuild, parseManifests, podContainers, type Manifest, type SourceFile } from './kustomize.js';
+import { kustomizeBuild, podContainers, type Manifest } from './kustomize.js';
 
 export { kustomizationFiles, parseManifests, type Manifest, type SourceFile } from './kustomize.js';
 
@@ -69,39 +69,15 @@ const CLUSTER_SCOPED = new Set([
   'ValidatingAdmissionPolicyBinding',
 ]);
 
-const readSources = (root: string, paths: string[]): Promise<SourceFile[]> =>
-  Promise.all(paths.map(async (path) => ({ path, text: await readFile(join(root, path), 'utf8') })));
-
-/** The infrastructure provider's objects: config/infrastructure's directories and its generated CRDs. */
-async function infrastructureObjects(root: string): Promise<Manifest[]> {
-  const yamlIn = async (dir: string, keep: (name: string) => boolean = () => true): Promise<string[]> => {
-    try {
-      return (await readdir(join(root, dir)))
-        .filter((f) => f.endsWith('.yaml') && keep(f))
-        .sort()
-        .map((f) => join(dir, f));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-  };
-  const paths = [
-    ...(await yamlIn('config/infrastructure')),
-    ...(await yamlIn('config/crd/bases', (f) => f.startsWith('infrastructure.cluster.x-k8s.io_'))),
-    ...(await yamlIn('config/infrastructure/rbac')),
-    ...(await yamlIn('config/infrastructure/admission')),
-    ...(await yamlIn('config/infrastructure/manager')),
-  ];
-  return (await readSources(root, paths)).flatMap(parseManifests);
-}
-
 /** The infrastructure provider, under the name clusterctl knows CAPK by (`--infrastructure kubevirt`). */
 export const INFRASTRUCTURE_PROVIDER: Provider = {
   name: 'infrastructure-kubevirt',
   componentsFile: 'infrastructure-components.yaml',
   // CAPK's namespace, kept so a drop-in replacement lands where CAPK users look for it.
   namespace: 'capk-system',
-  objects: infrastructureObjects,
+  // config/infrastructure's kustomization, so the release and a kustomize build are the same objects.
+  objects: (root) => kustomizeBuild(root, 'config/infrastructure'),
+  imageVariable: 'KVCLOUD_INFRA_IMAGE',
   templates: true,
 };
 

@@ -32,7 +32,7 @@ const DS = { apiVersion: API_VERSION, kind: 'DataStore' };
 const NS = `admission-${String(process.pid)}`;
 
 function generatedManifests(): KubeObject[] {
-  const crdDir = join(repo, 'config/crd/bases');
+  const crdDir = join(repo, 'config/controlplane/crd');
   const admissionDir = join(repo, 'config/controlplane/admission');
   const files = [
     ...readdirSync(crdDir).filter((f) => f.startsWith('kamaji.clastix.io_')).map((f) => join(crdDir, f)),

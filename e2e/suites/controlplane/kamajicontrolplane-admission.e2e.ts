@@ -123,7 +123,7 @@ describe('controlplane admission: KamajiControlPlane', function () {
     client = new Client({ transport: rest, mapper: new RestMapper(rest), fieldManager: 'ktcp-admission-e2e' });
     // Remove afterwards only the CRDs this suite installed; another suite on the shared plane may own them.
     for (const name of CRD_NAMES) if (!(await client.get(CRD, { name }))) installed.push(name);
-    const crds = CRD_NAMES.map((n) => join(repo, 'config/crd/bases', `${GROUP}_${n.split('.')[0] ?? ''}.yaml`)).flatMap((f) => parseManifests(readFileSync(f, 'utf8')));
+    const crds = CRD_NAMES.map((n) => join(repo, 'config/controlplane/crd', `${GROUP}_${n.split('.')[0] ?? ''}.yaml`)).flatMap((f) => parseManifests(readFileSync(f, 'utf8')));
     await plane.applyManifests([...crds, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }]);
   });
 

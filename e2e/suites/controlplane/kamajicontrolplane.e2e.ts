@@ -110,7 +110,7 @@ describe('KamajiControlPlane with Cluster API', function () {
       repo = await createClusterctlRepository();
       const init = await clusterctlInit(repo, kubeconfig);
       console.log(`    clusterctl init (core, kubeadm bootstrap and control plane) in ${init.seconds.toFixed(1)} s`);
-      const kubevirtClusterCRD = join(REPO, 'config/crd/bases/infrastructure.cluster.x-k8s.io_kubevirtclusters.yaml');
+      const kubevirtClusterCRD = join(REPO, 'config/infrastructure/crd/infrastructure.cluster.x-k8s.io_kubevirtclusters.yaml');
       await kubectl(kubeconfig, ['apply', '--server-side', '-f', kubevirtClusterCRD]);
       // Polled rather than `kubectl wait`, which fails on a CRD whose status has no conditions yet.
       await waitFor(

@@ -104,7 +104,7 @@ describe('KamajiControlPlane upgrades', function () {
       // The ClusterClass's infrastructure templates; no infrastructure controller is needed without workers, the
       // KamajiControlPlane fills in the externally managed KubevirtCluster itself.
       for (const kind of ['kubevirtclusters', 'kubevirtclustertemplates', 'kubevirtmachinetemplates']) {
-        await kubectl(kubeconfig, ['apply', '--server-side', '-f', join(REPO, `config/crd/bases/infrastructure.cluster.x-k8s.io_${kind}.yaml`)]);
+        await kubectl(kubeconfig, ['apply', '--server-side', '-f', join(REPO, `config/infrastructure/crd/infrastructure.cluster.x-k8s.io_${kind}.yaml`)]);
         await waitForCRDsEstablished(kubeconfig, [`${kind}.infrastructure.cluster.x-k8s.io`]);
       }
       etcd = await startSharedEtcd(suite.client, 'shared-etcd');

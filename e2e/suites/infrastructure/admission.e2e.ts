@@ -28,7 +28,7 @@ import { rejection } from '../../../lib/testing/rejection.js';
 import { waitFor } from '../../../localcloud/wait.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
-const CRD_DIR = join(repo, 'config/crd/bases');
+const CRD_DIR = join(repo, 'config/infrastructure/crd');
 const POLICY_FILE = join(repo, 'config/infrastructure/admission/template-immutability.yaml');
 const CAPK_DIR = fileURLToPath(new URL('./capk-manifests/', import.meta.url));
 const NS = 'infra-admission';

@@ -45,7 +45,7 @@ import { httpGetText } from '../../harness/http-get.js';
 import { compiledMain } from '../../../packaging/compiled-js.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const CRD_DIR = join(REPO, 'config/crd/bases');
+const CRD_DIR = join(REPO, 'config/infrastructure/crd');
 const ZONES = ['zone-a', 'zone-b', 'zone-c'];
 const INFRA_NODES = ZONES.map((zone) => ({ name: `infra-${zone.slice(-1)}`, zone, region: 'kvcloud-local' }));
 const MACHINE_TYPE = { apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Machine' };
