@@ -104,6 +104,15 @@ dev-down: deps ## stop the local cloud and remove everything it made
 dev-status: deps ## show whether the local cloud runs and how to reach it
 	tsx localcloud/cli/kvcloud.ts local status
 
+.PHONY: kind-up
+# Tilt on kind, as Cluster API providers are developed (hack/kind-up.sh, the Tiltfile); needs Docker, Tilt and Go.
+kind-up: deps release-manifests ## kind cluster with KubeVirt (emulation), CDI, MetalLB, cert-manager and Cluster API, then `tilt up` (KIND_CLUSTER_NAME=kvcloud)
+	hack/kind-up.sh
+
+.PHONY: kind-down
+kind-down: ## delete the kind cluster of `make kind-up`
+	hack/kind-down.sh
+
 .PHONY: build
 build: deps ## compile the shipped components (no tests, test fakes, suites or scripts) to out/dist
 	tsc -p tsconfig.build.json

@@ -61,3 +61,31 @@ require_sumdb_or_off() {
     export GOSUMDB=off
   fi
 }
+
+# build_own_program NAME VERSION MODULE: builds a program of kvcloud's own (main.go in e2e/tools/NAME, on MODULE at
+# VERSION) into out_dir NAME VERSION from the Go module proxy, unless that holds a build of exactly this source. The
+# program must print "usage: NAME" when run without arguments: the last check that it starts.
+build_own_program() (
+  local name=$1 version=$2 module=$3 out digest work
+  out=$(out_dir "$name" "$version")
+  digest=$(source_digest "$TOOLS_DIR/$name")
+  if built_from_source "$out" "$digest"; then
+    log "$name $version already built in $out"
+    exit 0
+  fi
+  phase_timer "$name"
+  work=$(work_dir "$name")
+  cd "$work"
+  go mod edit -require="$module@$version"
+  require_sumdb_or_off "$name"
+  go mod tidy >/dev/null
+  phase "downloading the module graph"
+  rm -rf "$out"; mkdir -p "$out"
+  nice go build -ldflags "-s -w" -o "$out/$name" .
+  phase "go build"
+  { "$out/$name" 2>&1 || true; } | grep -q "usage: $name"
+  echo "$digest" >"$out/source.sha256"
+  rm -rf "$work"
+  mark_built "$out"
+  log "$name $version built into $out"
+)
