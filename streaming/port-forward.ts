@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import { BadRequestError } from './remote-command-options.js';
 import { STREAM_CREATION_TIMEOUT_MS } from './remote-command.js';
 import { SpdyConnection, type SpdyStream } from './spdy/connection.js';
-import { channelSender, writeChannel } from './websocket/writer.js';
+import { ChannelWriter, MessageWriter } from './websocket/writer.js';
 import { ChannelProtocolError, decodeChannelMessage } from './websocket/channels.js';
 
 /** Forwards one connection to `port`; rejects with a message for the client when the port cannot be reached. */
@@ -105,15 +105,23 @@ async function forwardPair(error: SpdyStream, data: SpdyStream, forward: PortFor
   }
 }
 
-/** Serves the WebSocket channel form of port forwarding; resolves when every port's connection ended. */
-export async function servePortForwardWebSocket(ws: WebSocket, protocol: string, ports: number[], forward: PortForwarder, describe: string): Promise<void> {
+/** Serves the WebSocket channel form of port forwarding (on `socket`); resolves when every port's connection ended. */
+export async function servePortForwardWebSocket(
+  ws: WebSocket,
+  socket: Duplex,
+  protocol: string,
+  ports: number[],
+  forward: PortForwarder,
+  describe: string,
+): Promise<void> {
   const abort = new AbortController();
   const inputs = ports.map(() => new PassThrough());
   ws.once('close', () => {
     abort.abort();
     for (const input of inputs) input.end();
   });
-  const send = channelSender(ws, protocol);
+  const channels = new ChannelWriter(ws, new MessageWriter(ws, socket), protocol);
+  const { send } = channels;
   ws.on('message', (message: Buffer) => {
     try {
       const m = decodeChannelMessage(protocol, message);
@@ -139,7 +147,7 @@ export async function servePortForwardWebSocket(ws: WebSocket, protocol: string,
           input.resume();
         },
         write(chunk: Buffer, _enc, cb) {
-          writeChannel(ws, send, 2 * i, chunk, cb);
+          channels.write(2 * i, chunk, cb);
         },
       });
       input.on('data', (chunk: Buffer) => {

@@ -17,7 +17,7 @@ import {
   ChannelProtocolError,
   decodeChannelMessage,
 } from './websocket/channels.js';
-import { channelSender, writeChannel } from './websocket/writer.js';
+import { ChannelWriter, MessageWriter } from './websocket/writer.js';
 
 /** How long a SPDY client has to open the streams it asked for (the kubelet's default). */
 export const STREAM_CREATION_TIMEOUT_MS = 30_000;
@@ -122,17 +122,18 @@ export async function serveRemoteCommandSpdy(socket: Duplex, protocol: string, o
   await conn.goAway();
 }
 
-/** Serves one exec or attach session over an accepted WebSocket; resolves when it is over. */
-export async function serveRemoteCommandWebSocket(ws: WebSocket, protocol: string, opts: StreamOptions, run: CommandRunner): Promise<void> {
+/** Serves one exec or attach session over an accepted WebSocket (on `socket`); resolves when it is over. */
+export async function serveRemoteCommandWebSocket(ws: WebSocket, socket: Duplex, protocol: string, opts: StreamOptions, run: CommandRunner): Promise<void> {
   const abort = new AbortController();
   const stdin = opts.stdin ? new PassThrough() : undefined;
   const resize = new TerminalSizes();
   const decoder = new ResizeDecoder();
-  const send = channelSender(ws, protocol);
+  const channels = new ChannelWriter(ws, new MessageWriter(ws, socket), protocol);
+  const { send } = channels;
   const channelWriter = (channel: number) =>
     new Writable({
       write(chunk: Buffer, _enc, cb) {
-        writeChannel(ws, send, channel, chunk, cb);
+        channels.write(channel, chunk, cb);
       },
     });
   const stdout = opts.stdout ? channelWriter(CHANNEL_STDOUT) : undefined;

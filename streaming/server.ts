@@ -24,7 +24,7 @@ import { BadRequestError } from './remote-command-options.js';
 import { serveRemoteCommandSpdy, serveRemoteCommandWebSocket, type CommandRunner } from './remote-command.js';
 import type { StreamingRuntime, StreamOptions } from './runtime.js';
 import { TokenCache, TooManyInFlightError, type TokenCacheOptions } from './token-cache.js';
-import { tunnelStream } from './websocket/writer.js';
+import { MessageWriter, tunnelStream } from './websocket/writer.js';
 
 export type StreamingRequest<Container, Pod> =
   | { kind: 'exec'; container: Container; cmd: string[]; opts: StreamOptions }
@@ -150,7 +150,7 @@ export class StreamingServer<Container, Pod> {
       if (protocol === '') delete req.headers['sec-websocket-protocol'];
       else req.headers['sec-websocket-protocol'] = 'kvcloud-negotiated';
       this.wss.handleUpgrade(req, socket, head, (ws) => {
-        track(this.serveWebSocket(ws, protocol, entry, ports), { kind: entry.kind, transport: 'websocket', protocol });
+        track(this.serveWebSocket(ws, socket, protocol, entry, ports), { kind: entry.kind, transport: 'websocket', protocol });
       });
       return;
     }
@@ -182,11 +182,12 @@ export class StreamingServer<Container, Pod> {
     });
   }
 
-  private serveWebSocket(ws: WebSocket, protocol: string, entry: StreamingRequest<Container, Pod>, ports: number[]): Promise<void> {
-    if (entry.kind !== 'portforward') return serveRemoteCommandWebSocket(ws, protocol, entry.opts, this.runner(entry));
-    if (protocol !== WS_PORT_FORWARD_TUNNEL) return servePortForwardWebSocket(ws, protocol, ports, this.forwarder(entry.pod), entry.describe);
+  /** `socket` is the one ws was handed: binary messages are written to it directly (websocket/writer.ts). */
+  private serveWebSocket(ws: WebSocket, socket: Duplex, protocol: string, entry: StreamingRequest<Container, Pod>, ports: number[]): Promise<void> {
+    if (entry.kind !== 'portforward') return serveRemoteCommandWebSocket(ws, socket, protocol, entry.opts, this.runner(entry));
+    if (protocol !== WS_PORT_FORWARD_TUNNEL) return servePortForwardWebSocket(ws, socket, protocol, ports, this.forwarder(entry.pod), entry.describe);
     // The tunnel: binary messages carry a SPDY connection's bytes both ways.
-    const tunnel = tunnelStream(ws);
+    const tunnel = tunnelStream(ws, new MessageWriter(ws, socket));
     tunnel.on('error', () => undefined);
     return servePortForwardSpdy(tunnel, this.forwarder(entry.pod), entry.describe);
   }

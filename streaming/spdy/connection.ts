@@ -70,9 +70,7 @@ export class SpdyStream extends Duplex {
       const data = chunk.subarray(at, at + MAX_DATA_CHUNK);
       parts.push(encodeDataHead(this.id, data.length, false), data);
     }
-    this.conn.send(parts).then(() => {
-      cb();
-    }, cb);
+    this.conn.sendParts(parts, cb);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
@@ -172,7 +170,7 @@ export class SpdyConnection {
    */
   send(frame: Buffer | Buffer[] | Promise<Buffer>): Promise<void> {
     if (this.closed) return Promise.reject(new Error('SPDY connection closed'));
-    if (this.queued === 0 && !(frame instanceof Promise)) return this.write(frame);
+    if (this.queued === 0 && !(frame instanceof Promise)) return this.write(frame) ?? Promise.resolve();
     this.queued++;
     const next = this.writes.then(async () => {
       let bytes: Buffer | Buffer[];
@@ -187,17 +185,41 @@ export class SpdyConnection {
     return next;
   }
 
-  /** Writes a frame, or frames in parts (data frames' heads and payloads) in one corked write that copies none. */
-  private write(bytes: Buffer | Buffer[]): Promise<void> {
+  /**
+   * `send` for a stream's data frames, with a callback: called before this returns while the socket buffers
+   * little, so a stream's write completes in the same turn and whoever pipes into it never pauses for it.
+   */
+  sendParts(parts: Buffer[], cb: (err?: Error | null) => void): void {
+    if (this.closed || this.queued > 0) {
+      this.send(parts).then(() => {
+        cb();
+      }, cb);
+      return;
+    }
+    const waiting = this.write(parts);
+    if (waiting === undefined) cb();
+    else
+      waiting.then(() => {
+        cb();
+      }, cb);
+  }
+
+  /**
+   * Writes a frame, or frames in parts (data frames' heads and payloads) in one corked write that copies none;
+   * undefined while the socket buffers little, else a promise of its drain.
+   */
+  private write(bytes: Buffer | Buffer[]): Promise<void> | undefined {
     if (this.socket.destroyed || this.socket.writableEnded) return Promise.reject(new Error('SPDY connection closed'));
-    let ready: boolean;
-    if (Buffer.isBuffer(bytes)) ready = this.socket.write(bytes);
+    if (Buffer.isBuffer(bytes)) this.socket.write(bytes);
     else {
       this.socket.cork();
-      ready = bytes.map((part) => this.socket.write(part)).every(Boolean);
+      for (const part of bytes) this.socket.write(part);
       this.socket.uncork();
     }
-    if (ready) return Promise.resolve();
+    // What is still buffered decides, not what write() said: corked writes that add up to the high-water mark all
+    // say no, though the uncork may have handed every byte to the kernel (then 'drain' follows on the next tick,
+    // and a writer that waited for it would make whatever pipes into it pause and resume for every chunk).
+    if (this.socket.writableLength < this.socket.writableHighWaterMark) return undefined;
     // A failed write closes the connection ('error', then 'close'), which ends the wait as well.
     this.drained ??= new Promise<void>((resolve) => {
       const done = () => {
