@@ -2,13 +2,14 @@
 // controllers that bootstrap tokens need) and kube-scheduler in one pod, plus the Konnectivity server sidecar
 // when that addon is on. Certificates and kubeconfigs come from the operator's Secrets; their checksum is on
 // the pod template, so rotating any of them rolls the pods.
-import type { V1Container, V1DeploymentSpec, V1Probe, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1DeploymentSpec, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { CHECKSUM_ANNOTATION } from '../api/labels.js';
 import { renderFlags, withExtraArgs, type Flags } from './flags.js';
 import { containerSecurityContext, CREDENTIAL_FILE_MODE, hardenedMount, hardeningOf, podSecurityContext, type Hardening } from './hardening.js';
 import { CONTROLLER_MANAGER_CONF, deploymentName, KONNECTIVITY_CONF, SCHEDULER_CONF, selectorLabels } from './names.js';
 import { apiServerPort, clusterDomain, podCIDRs, serviceCIDRs } from './network.js';
+import { componentProbes } from './probes.js';
 import { konnectivityPort } from './service.js';
 import { structuredAuthAnnotations, structuredAuthVolume, withStructuredAuthFlags } from './structured-auth.js';
 import type { TenantControlPlane } from '../api/index.js';
@@ -102,10 +103,6 @@ function image(tcp: TenantControlPlane, which: 'apiServerImage' | 'controllerMan
   const rs = tcp.spec.controlPlane.deployment?.registrySettings;
   const registry = rs?.registry ?? 'registry.k8s.io';
   return `${registry}/${rs?.[which] ?? fallback}:${tcp.spec.kubernetes.version}${rs?.tagSuffix ?? ''}`;
-}
-
-function httpsProbe(path: string, port: number, failureThreshold: number, periodSeconds = 10): V1Probe {
-  return { httpGet: { path, port, scheme: 'HTTPS' }, periodSeconds, timeoutSeconds: 1, failureThreshold };
 }
 
 function pkiVolume(s: ControlPlaneSecrets): V1Volume {
@@ -286,9 +283,7 @@ export function buildDeployment(tcp: TenantControlPlane, inputs: DeploymentInput
     command: ['kube-apiserver'],
     args: renderFlags(apiServerFlags(tcp, inputs)),
     ports: [{ name: 'kube-apiserver', containerPort: apiPort, protocol: 'TCP' }],
-    livenessProbe: httpsProbe('/livez', apiPort, 8),
-    readinessProbe: httpsProbe('/readyz', apiPort, 3, 1),
-    startupProbe: httpsProbe('/livez', apiPort, 60, 1),
+    ...componentProbes('apiServer', apiPort, d.probes),
     volumeMounts: mounts('apiServer', [
       { name: 'pki', mountPath: PKI, readOnly: true },
       ...(konnectivity
@@ -307,8 +302,7 @@ export function buildDeployment(tcp: TenantControlPlane, inputs: DeploymentInput
     image: image(tcp, 'controllerManagerImage', 'kube-controller-manager'),
     command: ['kube-controller-manager'],
     args: renderFlags(controllerManagerFlags(tcp)),
-    livenessProbe: httpsProbe('/healthz', KCM_PORT, 8),
-    startupProbe: httpsProbe('/healthz', KCM_PORT, 60, 1),
+    ...componentProbes('controllerManager', KCM_PORT, d.probes),
     volumeMounts: mounts('controllerManager', [
       { name: 'pki', mountPath: PKI, readOnly: true },
       { name: 'controller-manager-kubeconfig', mountPath: KCM_DIR, readOnly: true },
@@ -321,8 +315,7 @@ export function buildDeployment(tcp: TenantControlPlane, inputs: DeploymentInput
     image: image(tcp, 'schedulerImage', 'kube-scheduler'),
     command: ['kube-scheduler'],
     args: renderFlags(schedulerFlags(tcp)),
-    livenessProbe: httpsProbe('/healthz', SCHEDULER_PORT, 8),
-    startupProbe: httpsProbe('/healthz', SCHEDULER_PORT, 60, 1),
+    ...componentProbes('scheduler', SCHEDULER_PORT, d.probes),
     volumeMounts: mounts('scheduler', [{ name: 'scheduler-kubeconfig', mountPath: SCHEDULER_DIR, readOnly: true }]),
     ...(d.resources?.scheduler ? { resources: d.resources.scheduler } : {}),
     ...withSecurityContext(containerSecurityContext(h, d.containerSecurityContexts?.scheduler)),

@@ -217,6 +217,13 @@ describe('management/deployment', () => {
     expect(sched?.livenessProbe?.httpGet).to.deep.include({ path: '/healthz', scheme: 'HTTPS', port: 10259 });
   });
 
+  it('tunes the probes from spec.controlPlane.deployment.probes, every component first, then its own', () => {
+    const t = tcp((x) => (x.spec.controlPlane.deployment = { probes: { readiness: { failureThreshold: 5 }, liveness: { timeoutSeconds: 20 }, scheduler: { liveness: { timeoutSeconds: 30 } } } }));
+    const [api, kcm, sched] = buildDeployment(t, inputs).spec?.template.spec?.containers ?? [];
+    expect(api?.readinessProbe).to.deep.include({ failureThreshold: 5, periodSeconds: 1, timeoutSeconds: 15 });
+    expect([api, kcm, sched].map((c) => c?.livenessProbe?.timeoutSeconds)).to.deep.equal([20, 20, 30]);
+  });
+
   it('puts the Secrets checksum on the pod template so a rotation rolls the pods', () => {
     const a = buildDeployment(tcp(), inputs).spec?.template.metadata?.annotations;
     const b = buildDeployment(tcp(), { ...inputs, secretsChecksum: 'def456' }).spec?.template.metadata?.annotations;
