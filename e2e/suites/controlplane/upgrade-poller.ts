@@ -112,6 +112,8 @@ export function summarize(samples: readonly PollSample[]): PollSummary {
 export interface RevisionWatch {
   /** One line per revision the apiserver sent, rendered by the jsonpath template. */
   lines: string[];
+  /** When each line arrived (ms since the epoch), index for index with `lines`. */
+  at: number[];
   /** What kubectl said on stderr, for a watch that shows nothing. */
   stderr(): string;
   /** Ends the watch (again: no-op) and returns the lines. */
@@ -119,20 +121,24 @@ export interface RevisionWatch {
 }
 
 /**
- * Every revision of one object, as `kubectl get --watch` receives them: unlike sampling, a state that lasts a
- * few milliseconds (a status written just before the next step's spec) is never missed.
+ * Every revision of one object (or of every object a `{ labels }` selector matches), as `kubectl get --watch`
+ * receives them: unlike sampling, a state that lasts a few milliseconds (a status written just before the next
+ * step's spec) is never missed.
  */
-export function watchRevisions(kubectlPath: string, kubeconfig: string, namespace: string, resource: string, name: string, jsonpath: string): RevisionWatch {
-  const child = spawn(kubectlPath, [`--kubeconfig=${kubeconfig}`, '-n', namespace, 'get', resource, name, '--watch', '-o', `jsonpath=${jsonpath}{"\\n"}`], {
+export function watchRevisions(kubectlPath: string, kubeconfig: string, namespace: string, resource: string, target: string | { labels: string }, jsonpath: string): RevisionWatch {
+  const which = typeof target === 'string' ? [target] : ['-l', target.labels];
+  const child = spawn(kubectlPath, [`--kubeconfig=${kubeconfig}`, '-n', namespace, 'get', resource, ...which, '--watch', '-o', `jsonpath=${jsonpath}{"\\n"}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
+  const at: number[] = [];
   let partial = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     const parts = (partial + chunk).split('\n');
     partial = parts.pop() ?? '';
     lines.push(...parts);
+    at.push(...parts.map(() => Date.now()));
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
@@ -144,6 +150,7 @@ export function watchRevisions(kubectlPath: string, kubeconfig: string, namespac
   });
   return {
     lines,
+    at,
     stderr: () => stderr,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -151,4 +158,15 @@ export function watchRevisions(kubectlPath: string, kubeconfig: string, namespac
       return lines;
     },
   };
+}
+
+/**
+ * The lines the named watches received from `from` to `to`, merged in arrival order, each stamped relative to
+ * `t0`: what the Service's endpoints and the pods looked like around a failed request.
+ */
+export function timeline(watches: Record<string, RevisionWatch>, from: number, to: number, t0: number): string[] {
+  return Object.entries(watches)
+    .flatMap(([what, w]) => w.lines.flatMap((line, i) => ((w.at[i] ?? 0) >= from && (w.at[i] ?? 0) <= to ? [{ at: w.at[i] ?? 0, text: `+${String((w.at[i] ?? 0) - t0)} ms ${what}: ${line}` }] : [])))
+    .sort((a, b) => a.at - b.at)
+    .map((e) => e.text);
 }

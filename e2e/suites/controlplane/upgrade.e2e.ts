@@ -23,7 +23,8 @@ import { waitFor } from '../../../localcloud/wait.js';
 import { clusterSuite, createNamespace } from '../cluster/support.js';
 import { installControlPlaneProvider } from '../../../localcloud/install-controlplane.js';
 import { dataStoreFor, startSharedEtcd, type SharedEtcd } from '../../../localcloud/etcd-datastore.js';
-import { startTenantPoller, summarize, tenantGet, tenantRequest, watchRevisions } from './upgrade-poller.js';
+import { startTenantPoller, summarize, tenantGet, tenantRequest, timeline, watchRevisions, type RevisionWatch } from './upgrade-poller.js';
+import { TENANT_NAME_LABEL } from '../../../providers/controlplane/api/labels.js';
 import { getCondition, type Condition } from '../../../lib/controller/conditions.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -163,6 +164,13 @@ describe('KamajiControlPlane upgrades', function () {
       const tcpWatch = watchRevisions(kubectlPath, mgmt, namespace, 'tenantcontrolplanes.kamaji.clastix.io', NAME, '{.spec.kubernetes.version} {.status.kubernetesResources.version.version} {.status.kubernetesResources.version.status}');
       const walkCondition = '{.status.conditions[?(@.type=="VersionUpgrade")]';
       const kcpWatch = watchRevisions(kubectlPath, mgmt, namespace, 'kamajicontrolplanes.controlplane.cluster.x-k8s.io', NAME, `{.status.version}|{.status.versions}|${walkCondition}.status} ${walkCondition}.reason}: ${walkCondition}.message}`);
+      // What the Service's endpoints, the apiserver pods and their probes showed, to explain a failed request.
+      const around = {
+        slices: watchRevisions(kubectlPath, mgmt, namespace, 'endpointslices.discovery.k8s.io', { labels: `kubernetes.io/service-name=${NAME}` }, '{.metadata.name}{range .endpoints[*]} {.targetRef.name}={.conditions.ready}/{.conditions.serving}/{.conditions.terminating}{end}'),
+        pods: watchRevisions(kubectlPath, mgmt, namespace, 'pods', { labels: `${TENANT_NAME_LABEL}=${NAME}` }, '{.metadata.name} {.status.phase} deleting={.metadata.deletionTimestamp} Ready={.status.conditions[?(@.type=="Ready")].status}{range .status.containerStatuses[*]} {.name}:{.ready}{end}'),
+        service: watchRevisions(kubectlPath, mgmt, namespace, 'services', NAME, '{.metadata.resourceVersion} {.spec.ports[*].port} {.status.loadBalancer.ingress[*].ip}'),
+        events: watchRevisions(kubectlPath, mgmt, namespace, 'events.events.k8s.io', { labels: '' }, '{.regarding.name} {.reason} x{.series.count} {.note}'),
+      };
       // kube-proxy's image in the tenant, sampled every half second, with the time each answer came back.
       const kubeProxy: { at: number; tag: string }[] = [];
       let connectionsBefore: Record<string, number> = {};
@@ -198,7 +206,7 @@ describe('KamajiControlPlane upgrades', function () {
           { timeoutMs: 30_000, intervalMs: 200, what: 'the watches to deliver the final revisions' },
         );
       } finally {
-        await Promise.all([poller.stop(), tcpWatch.stop(), kcpWatch.stop()]);
+        await Promise.all([poller.stop(), tcpWatch.stop(), kcpWatch.stop(), ...Object.values(around).map((w) => w.stop())]);
       }
       const seconds = ((Date.now() - t0) / 1000).toFixed(1);
       const connectionsAfter = await proxyConnections();
@@ -214,6 +222,16 @@ describe('KamajiControlPlane upgrades', function () {
         `      tenant API poller: ${String(poll.requests)} samples, ${String(poll.failures.length)} failed, longest gap between answers ${String(poll.longestGapMs)} ms, versions ${poll.sequence.join(' -> ')}`,
       );
       for (const f of poll.failures) console.log(`        failed at +${String(f.at - t0)} ms: ${f.error ?? 'wrong object content'}`);
+      // Near misses too: every revision of the Service, every moment it had no ready endpoint, and every failed
+      // readiness or liveness probe (startup probes fail by design until a component listens).
+      const stamped = (w: RevisionWatch, keep: (line: string) => boolean) => w.lines.flatMap((line, i) => (keep(line) ? [`\n        +${String((w.at[i] ?? 0) - t0)} ms ${line.slice(0, 240)}`] : []));
+      const unready = stamped(around.slices, (line) => !line.includes('=true/'));
+      const probeFailures = stamped(around.events, (line) => line.includes(' Unhealthy ') && !line.includes('Startup probe'));
+      console.log(`      Service revisions (resourceVersion ports ingress):${stamped(around.service, () => true).join('')}`);
+      console.log(`      EndpointSlice revisions without a ready endpoint: ${String(unready.length)}${unready.join('')}`);
+      console.log(`      readiness and liveness probe failures: ${String(probeFailures.length)}${probeFailures.join('')}`);
+      const [firstFailure, lastFailure] = [poll.failures[0], poll.failures[poll.failures.length - 1]];
+      if (firstFailure && lastFailure) console.log(`      around the failures:\n        ${timeline(around, firstFailure.at - 20_000, lastFailure.at + 5_000, t0).join('\n        ')}`);
       console.log(`      service proxy TCP connections during the walk (every client of every Service): ${JSON.stringify(connections)}`);
 
       // The walk: the waypoint, and the target only once the waypoint ran on every pod (Ready at that version).
