@@ -12,7 +12,7 @@ import { rejection } from '../../../lib/testing/rejection.js';
 import { toolArtifact } from '../../../localcloud/binaries.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
 import { parseManifests } from '../../../localcloud/manifests.js';
-import { sharedPlane, type Plane } from '../../../localcloud/plane.js';
+import { startPlane, type Plane } from '../../../localcloud/plane.js';
 import { pinnedVersion } from '../../../packaging/image-contents.js';
 import { deployedManifests, evaluateTiltfile, tiltfileTools } from '../../../packaging/tiltfile-check.js';
 
@@ -36,21 +36,27 @@ function kindManifests(): { name: string; text: string }[] {
 }
 
 describe('the kind path’s own manifests, accepted by an apiserver with the upstream CRDs (kubectl apply --dry-run=server)', () => {
-  let plane: Plane;
+  // A plane of its own, as a fresh kind cluster is: on the shared one, the CRDs and policies other suites applied
+  // under other field managers make a server-side apply conflict, which says nothing about the manifests.
+  let plane: Plane | undefined;
   const createdNamespaces: string[] = [];
 
   before(async function () {
     this.timeout(30 * 60_000); // the first run may build the tools modules
-    plane = await sharedPlane();
+    plane = await startPlane({ controllerManager: false });
     const kubevirt = readFileSync(toolArtifact('kubevirt-crds', 'KUBEVIRT_VERSION', 'crds.yaml'), 'utf8');
     const cdi = readFileSync(toolArtifact('cdi-crds', 'CDI_VERSION', 'crds.yaml'), 'utf8');
     await plane.applyManifests([kubevirt, cdi, metallbCRDs()].join('\n---\n'));
   });
   after(async function () {
     this.timeout(120_000);
-    // Empty input closes kubectl's stdin at once, so the suite's end finds no pipe of it still open.
-    for (const ns of createdNamespaces) await kubectl(plane.kubeconfigPath, ['delete', 'namespace', ns, '--wait=true'], '');
+    await plane?.stop();
   });
+
+  function kubeconfig(): string {
+    if (!plane) throw new Error('no plane');
+    return plane.kubeconfigPath;
+  }
 
   /**
    * A dry run creates nothing, so a namespaced object is refused when its namespace does not exist yet, even if the
@@ -59,10 +65,10 @@ describe('the kind path’s own manifests, accepted by an apiserver with the ups
   async function ensureNamespaces(text: string): Promise<void> {
     const wanted = new Set(parseManifests(text).flatMap((o) => [o.metadata.namespace ?? '', o.kind === 'Namespace' ? (o.metadata.name ?? '') : '']));
     wanted.delete('');
-    const existing = (await kubectl(plane.kubeconfigPath, ['get', 'namespaces', '-o', 'name'])).split('\n').map((n) => n.replace('namespace/', ''));
+    const existing = (await kubectl(kubeconfig(), ['get', 'namespaces', '-o', 'name'])).split('\n').map((n) => n.replace('namespace/', ''));
     for (const ns of wanted) {
       if (existing.includes(ns) || createdNamespaces.includes(ns)) continue;
-      await kubectl(plane.kubeconfigPath, ['create', 'namespace', ns]);
+      await kubectl(kubeconfig(), ['create', 'namespace', ns]);
       createdNamespaces.push(ns);
     }
   }
@@ -71,7 +77,7 @@ describe('the kind path’s own manifests, accepted by an apiserver with the ups
     await ensureNamespaces(text);
     const objects = parseManifests(text);
     expect(objects, `${name}: objects`).to.not.be.empty;
-    const out = await kubectl(plane.kubeconfigPath, ['apply', '--server-side', '--field-manager=tilt', '--dry-run=server', '-f', '-'], text);
+    const out = await kubectl(kubeconfig(), ['apply', '--server-side', '--field-manager=tilt', '--dry-run=server', '-f', '-'], text);
     const applied = out.split('\n').filter((l) => l.includes('(server dry run)'));
     expect(applied.length, `${name}: ${out}`).to.equal(objects.length);
   }
