@@ -50,9 +50,18 @@ export class PtyProgram {
 
   /** Resizes the program's terminal: its pty is the stdin of script's child, which exec made the program itself. */
   async resize(rows: number, cols: number): Promise<void> {
+    await run('stty', ['-F', await this.terminal(), 'rows', String(rows), 'cols', String(cols)]);
+  }
+
+  /** The program's terminal size as stty prints it ("rows cols"). */
+  async size(): Promise<string> {
+    return (await run('stty', ['-F', await this.terminal(), 'size'])).stdout.trim();
+  }
+
+  private async terminal(): Promise<string> {
     const pid = this.child.pid ?? 0;
     const program = (await readFile(`/proc/${String(pid)}/task/${String(pid)}/children`, 'utf8')).trim().split(' ')[0] ?? '';
-    await run('stty', ['-F', `/proc/${program}/fd/0`, 'rows', String(rows), 'cols', String(cols)]);
+    return `/proc/${program}/fd/0`;
   }
 
   /** Ends the program (script's hangup reaches it) and waits for it. */

@@ -13,7 +13,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { ContainerRun } from '../../localcloud/cluster/container-record.js';
 import type { Pod } from '../../localcloud/cluster/pod-api.js';
 import type { CommandIO, StreamingRuntime, TerminalSize } from '../../streaming/runtime.js';
-import { resizeScriptPty } from './pty-size.js';
+import { ScriptPtyResizer } from './pty-size.js';
 
 export interface ContainerRef {
   namespace: string;
@@ -119,9 +119,9 @@ export class GuestContainerStreams implements StreamingRuntime<ContainerRef, Pod
     };
     io.signal.addEventListener('abort', onAbort);
     if (io.tty && child.pid !== undefined) {
-      const scriptPid = child.pid;
+      const resizer = new ScriptPtyResizer(child.pid, this.tools.stty);
       const resize = (size: TerminalSize) => {
-        void resizeScriptPty(scriptPid, { rows: size.height, cols: size.width }, this.tools.stty);
+        resizer.resize({ rows: size.height, cols: size.width });
       };
       if (io.resize.last) resize(io.resize.last);
       io.resize.on('size', resize);

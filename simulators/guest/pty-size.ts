@@ -12,19 +12,71 @@ export interface PtySize {
   cols: number;
 }
 
+/** How long a resize waits for script's child to exist (a resize can come before script has started it). */
+const CHILD_WAIT_ATTEMPTS = 40;
+const CHILD_WAIT_MS = 25;
+/** A failed stty (a process limit under load) is tried again this often before the size is given up. */
+const STTY_ATTEMPTS = 3;
+
 /**
- * Sets the size of the pty on the stdin of `scriptPid`'s first child, waiting a second at most for that child to
- * exist (a resize can come before script has started it). The kernel tells the child's process group (SIGWINCH).
+ * Resizes the pty on the stdin of `scriptPid`'s first child; the kernel tells the child's process group (SIGWINCH).
+ *
+ * stty sets rows and columns with one ioctl each, reading the other from the pty, so two stty runs at once can
+ * interleave and leave a size nobody asked for (rows of the last, columns of the first). A terminal that is
+ * dragged, or a client whose own stty sent two changes, sends sizes back to back: they are applied one at a time,
+ * and a size that arrives while one is being applied replaces any that is still waiting, so the last one wins.
  */
-export async function resizeScriptPty(scriptPid: number, size: PtySize, stty = 'stty'): Promise<void> {
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const children = await readFile(`/proc/${String(scriptPid)}/task/${String(scriptPid)}/children`, 'utf8').catch(() => '');
-    const child = children.trim().split(' ')[0];
-    const tty = child ? await readlink(`/proc/${child}/fd/0`).catch(() => '') : '';
-    if (tty.startsWith('/dev/pts/')) {
-      await run(stty, ['-F', tty, 'rows', String(size.rows), 'cols', String(size.cols)]).catch(() => undefined);
-      return;
+export class ScriptPtyResizer {
+  private wanted: PtySize | undefined;
+  private applying = false;
+
+  constructor(
+    private readonly scriptPid: number,
+    private readonly stty = 'stty',
+  ) {}
+
+  resize(size: PtySize): void {
+    this.wanted = size;
+    if (!this.applying) void this.applyAll();
+  }
+
+  private async applyAll(): Promise<void> {
+    this.applying = true;
+    try {
+      const tty = await this.childTty();
+      for (let size = this.take(); size && tty; size = this.take()) await this.apply(tty, size);
+    } finally {
+      this.applying = false;
     }
-    await delay(25);
+  }
+
+  private take(): PtySize | undefined {
+    const size = this.wanted;
+    this.wanted = undefined;
+    return size;
+  }
+
+  private async apply(tty: string, size: PtySize): Promise<void> {
+    for (let attempt = 1; attempt <= STTY_ATTEMPTS; attempt++) {
+      try {
+        await run(this.stty, ['-F', tty, 'rows', String(size.rows), 'cols', String(size.cols)]);
+        return;
+      } catch {
+        // The command may have ended (its pty is gone), which the next attempt finds too: nothing to resize then.
+        await delay(CHILD_WAIT_MS);
+      }
+    }
+  }
+
+  /** The pty of script's child, once the child exists; undefined when it never appears or has no pty. */
+  private async childTty(): Promise<string | undefined> {
+    for (let attempt = 0; attempt < CHILD_WAIT_ATTEMPTS; attempt++) {
+      const children = await readFile(`/proc/${String(this.scriptPid)}/task/${String(this.scriptPid)}/children`, 'utf8').catch(() => '');
+      const child = children.trim().split(' ')[0];
+      const tty = child ? await readlink(`/proc/${child}/fd/0`).catch(() => '') : '';
+      if (tty.startsWith('/dev/pts/')) return tty;
+      await delay(CHILD_WAIT_MS);
+    }
+    return undefined;
   }
 }

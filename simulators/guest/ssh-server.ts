@@ -10,7 +10,7 @@ import ssh2, { type ParsedKey, type PseudoTtyInfo, type ServerChannel } from 'ss
 import type { GuestFS } from './guest-fs.js';
 import type { GuestUser } from './cloud-config.js';
 import { SENTINEL } from './guest.js';
-import { resizeScriptPty } from './pty-size.js';
+import { ScriptPtyResizer } from './pty-size.js';
 
 export interface GuestSSHServer {
   readonly port: number;
@@ -84,6 +84,7 @@ export async function startSSHServer(opts: { users: readonly GuestUser[]; fs: Gu
         const session = accept();
         let pty: PseudoTtyInfo | undefined;
         let command: ChildProcess | undefined;
+        let resizer: ScriptPtyResizer | undefined;
         session.on('pty', (acceptPty, _reject, info) => {
           pty = info;
           acceptPty();
@@ -95,7 +96,10 @@ export async function startSSHServer(opts: { users: readonly GuestUser[]; fs: Gu
           (acceptChange as (() => void) | undefined)?.();
           if (!pty) return;
           pty = { ...pty, rows: info.rows, cols: info.cols };
-          if (command?.pid !== undefined && command.exitCode === null) void resizeScriptPty(command.pid, { rows: info.rows, cols: info.cols });
+          if (command?.pid !== undefined && command.exitCode === null) {
+            resizer ??= new ScriptPtyResizer(command.pid);
+            resizer.resize({ rows: info.rows, cols: info.cols });
+          }
         });
         session.on('exec', (acceptExec, _reject, info) => {
           const stream = acceptExec();

@@ -236,7 +236,11 @@ describe('operator access to tenant VMs: crictl against the streaming operator e
             await session.until(/size 20 70\r\n/);
             // ...and a later one through the resize stream or channel 4 (SSH's window-change).
             await session.resize(33, 111);
-            await session.until(/size 33 111\r\n/);
+            await session.until(/size 33 111\r\n/).catch(async (err: unknown) => {
+              // Where the size stopped: crictl's own terminal, or the ptys in the VM (did it reach the guest?).
+              const ptys = await crictl(['exec', '-s', vm, 'sh', '-c', 'for t in /dev/pts/[0-9]*; do echo "$t $(stty -F $t size 2>&1)"; done']);
+              throw new Error(`${transport}: ${String(err)}; crictl's terminal: ${await session.size()}; ptys in the VM: ${JSON.stringify(ptys.stdout)}`);
+            });
           } finally {
             await session.stop();
           }
