@@ -11,6 +11,7 @@ import { freePort } from '../../ports.js';
 import { Dataplane, type PortPlan } from './dataplane.js';
 import type { Endpoint } from './endpoint-selection.js';
 import { FakeIp } from './fake-ip.js';
+import { forwarderAddress } from './forwarder.js';
 import type { NatFrontend } from './kernel-nat.js';
 import { ProxyMetrics } from './proxy-metrics.js';
 import { ServiceDevice } from './service-device.js';
@@ -46,18 +47,29 @@ async function connectError(ip: string, port: number): Promise<string> {
   return err.code ?? err.message;
 }
 
-/** Kernel NAT as the data plane sees it: the frontends of the last sync, and whether it was closed. */
+/**
+ * Kernel NAT as the data plane sees it: the frontends of the last sync, whether it was closed, and the addresses
+ * translated, which change only when a sync returns, as KernelNat's change only once iptables-restore has.
+ */
 class FakeNat {
   frontends: NatFrontend[] = [];
   syncs = 0;
   closed = false;
-  sync(frontends: readonly NatFrontend[]): Promise<void> {
+  /** While set, a sync waits for it before it returns, as a slow iptables-restore would. */
+  hold: Promise<void> | undefined;
+  private addresses: string[] = [];
+  async sync(frontends: readonly NatFrontend[]): Promise<void> {
     this.frontends = [...frontends];
     this.syncs++;
-    return Promise.resolve();
+    await this.hold;
+    this.addresses = frontends.map((f) => forwarderAddress(f.protocol, f.ip, f.port)).sort();
+  }
+  translated(): string[] {
+    return [...this.addresses];
   }
   close(): Promise<void> {
     this.frontends = [];
+    this.addresses = [];
     this.closed = true;
     return Promise.resolve();
   }
@@ -249,6 +261,32 @@ describe('service-proxy/dataplane', () => {
     await dataplane.apply('ns/copy', []);
     expect(nat.frontends).to.deep.equal([]);
     expect(ip.addresses.size).to.equal(0);
+  });
+
+  it('reports an address translated only once the NAT sync has returned, and serves it from its forwarder until then', async () => {
+    const lbPort = await freePort(lbIP);
+    const lb = `TCP ${lbIP}:${lbPort}`;
+    const frontends = (local: boolean): PortPlan[] => [
+      { name: 'http', protocol: 'TCP', frontends: [{ kind: 'loadBalancer', ip: lbIP, port: lbPort, ...(local ? { local } : {}) }], endpoints: [a.endpoint], localEndpoints: [a.endpoint] },
+    ];
+    await dataplane.apply('ns/web', frontends(false));
+    let release = (): void => undefined;
+    nat.hold = new Promise((resolve) => (release = resolve));
+    const switching = dataplane.apply('ns/web', frontends(true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(nat.frontends.map((f) => f.ip), 'the sync has begun').to.deep.equal([lbIP]);
+    expect([dataplane.listening(), dataplane.translated()], 'while iptables-restore runs').to.deep.equal([[lb], []]);
+    release();
+    await switching;
+    expect([dataplane.listening(), dataplane.translated()], 'once it has returned').to.deep.equal([[], [lb]]);
+
+    nat.hold = new Promise((resolve) => (release = resolve));
+    const removing = dataplane.apply('ns/web', []);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([nat.frontends, dataplane.translated()], 'the rule is still in the kernel while its removal runs').to.deep.equal([[], [lb]]);
+    release();
+    await removing;
+    expect(dataplane.translated()).to.deep.equal([]);
   });
 
   it('relays UDP datagrams and their replies from the Service address', async () => {

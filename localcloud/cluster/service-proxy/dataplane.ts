@@ -38,7 +38,7 @@ interface OwnedTranslation {
 }
 
 /** What the data plane needs of kernel NAT; unit tests give an in-memory one. */
-export type NatTable = Pick<KernelNat, 'sync' | 'close'>;
+export type NatTable = Pick<KernelNat, 'sync' | 'close' | 'translated'>;
 
 export interface DataplaneOptions {
   device: ServiceDevice;
@@ -52,9 +52,8 @@ const onServiceDevice = (f: Frontend): boolean => f.kind !== 'nodePort';
 export class Dataplane {
   private readonly services = new Map<string, ServiceState>();
   private readonly forwarders = new Map<string, OwnedForwarder>();
+  // The translations wanted; what the kernel holds is nat.translated(), which follows only after a sync returns.
   private readonly translations = new Map<string, OwnedTranslation>();
-  // The translations the kernel holds: the map above changes before iptables-restore has run.
-  private inKernel: string[] = [];
   // Retired TCP forwarders whose connections are still draining; stop() cuts them.
   private readonly draining = new Set<Forwarder>();
   private stopped = false;
@@ -68,7 +67,7 @@ export class Dataplane {
 
   /** Addresses translated in the kernel ("TCP 10.255.255.1:80"), once their rules are written, for tests and logs. */
   translated(): string[] {
-    return [...this.inKernel];
+    return this.opts.nat.translated();
   }
 
   /** Makes `service` ("namespace/name") reachable exactly on `ports`; an empty list removes it. */
@@ -126,9 +125,7 @@ export class Dataplane {
     for (const [address, frontend] of translate) {
       if (!this.takenByAnother(service, address)) this.translations.set(address, { service, frontend });
     }
-    const translating = [...this.translations.keys()].sort();
     await this.opts.nat.sync([...this.translations.values()].map((t) => t.frontend));
-    this.inKernel = translating;
     for (const [address, owned] of this.forwarders) {
       if (owned.service === service && !wanted.has(address)) this.retire(address, owned.forwarder);
     }
@@ -146,7 +143,6 @@ export class Dataplane {
     this.services.clear();
     await Promise.all(all.map((f) => f.destroy()));
     await this.opts.nat.close();
-    this.inKernel = [];
     await this.opts.device.clear();
     this.updateGauges();
   }

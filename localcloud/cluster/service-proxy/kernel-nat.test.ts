@@ -130,6 +130,30 @@ describe('service-proxy/kernel-nat', () => {
       expect(nat.translated()).to.deep.equal([]);
     });
 
+    it('reports addresses translated only once iptables-restore has returned, and keeps the old ones when it fails', async () => {
+      const iptables = recordingIptables();
+      // After open, each iptables-restore waits until the test settles it.
+      let held = false;
+      let restore: { resolve: (out: string) => void; reject: (err: Error) => void } | undefined;
+      const run: IptablesRunner = (program, args, input) =>
+        held && program === 'iptables-restore' ? new Promise((resolve, reject) => (restore = { resolve, reject })) : iptables.run(program, args, input);
+      const nat = await KernelNat.open('kvsvc0', run);
+      held = true;
+      const adding = nat.sync([web()]);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect([restore !== undefined, nat.translated()], 'while iptables-restore runs').to.deep.equal([true, []]);
+      restore?.resolve('');
+      await adding;
+      expect(nat.translated()).to.deep.equal(['TCP 10.255.255.1:80']);
+
+      const removing = nat.sync([]).then(() => 'removed', (err: unknown) => (err as Error).message);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(nat.translated(), 'the rule is still in the kernel while its removal runs').to.deep.equal(['TCP 10.255.255.1:80']);
+      restore?.reject(new Error('iptables-restore: line 3 failed'));
+      expect(await removing).to.equal('iptables-restore: line 3 failed');
+      expect(nat.translated(), 'a failed removal leaves the rule').to.deep.equal(['TCP 10.255.255.1:80']);
+    });
+
     it('closes by removing the jumps, then flushing and deleting every chain of its device', async () => {
       const iptables = recordingIptables();
       const nat = await KernelNat.open('kvsvc0', iptables.run);
