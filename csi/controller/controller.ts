@@ -55,6 +55,7 @@ const hotplugged = (volumes: KubevirtVolume[] | undefined, name: string): boolea
 
 export class ControllerService {
   private readonly locks = new VolumeLocks();
+  private readonly storageClassEnforcement: StorageClassEnforcement;
   private readonly attachTimeoutMs: number;
   private readonly pollIntervalMs: number;
   private readonly snapshots: SnapshotService;
@@ -62,7 +63,8 @@ export class ControllerService {
   constructor(private readonly opts: ControllerOptions) {
     this.attachTimeoutMs = opts.attachTimeoutMs ?? 120_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 250;
-    this.snapshots = new SnapshotService({ ...opts, ownDataVolume: (name) => this.ownDataVolume(name), pollIntervalMs: this.pollIntervalMs, readyWaitMs: opts.snapshotReadyWaitMs, errorGraceMs: opts.snapshotErrorGraceMs });
+    this.storageClassEnforcement = opts.storageClassEnforcement ?? parseStorageClassEnforcement(undefined);
+    this.snapshots = new SnapshotService({ ...opts, storageClassEnforcement: this.storageClassEnforcement, ownDataVolume: (name) => this.ownDataVolume(name), pollIntervalMs: this.pollIntervalMs, readyWaitMs: opts.snapshotReadyWaitMs, errorGraceMs: opts.snapshotErrorGraceMs });
   }
 
   rpcs(): RpcTable {
@@ -126,7 +128,7 @@ export class ControllerService {
       if (reason) throw invalidArgument(reason);
     }
     const params = parseVolumeParameters(req.parameters);
-    enforceStorageClass(this.opts.storageClassEnforcement ?? parseStorageClassEnforcement(undefined), params.infraStorageClassName);
+    enforceStorageClass(this.storageClassEnforcement, params.infraStorageClassName);
     const content = await resolveContentSource(req.volume_content_source, { snapshot: (id) => this.snapshots.ownSnapshot(id), volume: (id) => this.ownDataVolume(id) });
     const wanted = buildDataVolume({
       name,

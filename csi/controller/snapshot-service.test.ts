@@ -120,6 +120,14 @@ describe('csi/controller snapshots, restores and clones', () => {
     expect(peekSnapshot('early')).to.equal(undefined);
   });
 
+  it('without INFRA_STORAGE_CLASS_ENFORCEMENT, volumes and their snapshots take any infra class, a snapshot even before its claim exists', async () => {
+    const { rpc, peekSnapshot, peekVolume } = setup();
+    await rpc('CreateVolume', { name: 'pvc-1', volume_capabilities: [CAP], parameters: { infraStorageClassName: 'any-class' } });
+    expect(peekVolume('pvc-1')?.spec?.storage?.storageClassName).to.equal('any-class');
+    await rpc('CreateSnapshot', { name: 'any', source_volume_id: 'pvc-1', parameters: { infraSnapshotClassName: 'any-snap' } });
+    expect(peekSnapshot('any')?.spec.volumeSnapshotClassName).to.equal('any-snap');
+  });
+
   it("never lists, deletes or restores another tenant's snapshot, even by its exact ID", async () => {
     const { infra, rpc, peekSnapshot } = setup();
     await infra.create<VolumeSnapshot>({ ...VOLUME_SNAPSHOT_TYPE, metadata: { name: 'theirs', namespace: NS, labels: { 'csi-driver/tenant': 'other' } }, spec: { source: { persistentVolumeClaimName: 'their-pvc' } } });

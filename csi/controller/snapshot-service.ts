@@ -21,7 +21,7 @@ import { belongsTo, dataVolumeNameFor, quantityBytes } from './datavolume.js';
 import { PERSISTENT_VOLUME_CLAIM_TYPE } from './expand.js';
 import { page } from './page-token.js';
 import { buildVolumeSnapshot, csiSnapshotOf, snapshotClassOf, sourceVolumeOf } from './snapshot.js';
-import { parseStorageClassEnforcement, snapshotClassFor, type StorageClassEnforcement } from './storage-class-enforcement.js';
+import { snapshotClassFor, type StorageClassEnforcement } from './storage-class-enforcement.js';
 
 export interface SnapshotServiceOptions {
   infra: Client;
@@ -30,8 +30,8 @@ export interface SnapshotServiceOptions {
   log: Logger;
   /** The tenant's DataVolume of a volume ID (the Controller's check), undefined when it is not the tenant's. */
   ownDataVolume: (name: string) => Promise<DataVolume | undefined>;
-  /** INFRA_STORAGE_CLASS_ENFORCEMENT: its storageSnapshotMapping decides the infra snapshot class; default: any. */
-  storageClassEnforcement?: StorageClassEnforcement | undefined;
+  /** INFRA_STORAGE_CLASS_ENFORCEMENT as the Controller resolved it: its storageSnapshotMapping decides the infra snapshot class. */
+  storageClassEnforcement: StorageClassEnforcement;
   /**
    * How long CreateSnapshot waits for the infra snapshot to become ReadyToUse before answering ready_to_use=false
    * (csi-snapshotter then calls again until it is).
@@ -91,7 +91,7 @@ export class SnapshotService {
       if (!vs) {
         if (!dv) throw notFound(`source volume ${source} not found`);
         const claim = await this.awaitClaim(source);
-        const policy = this.opts.storageClassEnforcement ?? parseStorageClassEnforcement(undefined);
+        const policy = this.opts.storageClassEnforcement;
         // A restricted policy picks the class by the claim's StorageClass, which only the claim tells.
         if (!claim && !(policy.allowAll || policy.allowDefault)) throw aborted(`the infra claim of volume ${source} is not created yet; retry`);
         const snapshotClassName = snapshotClassFor(policy, claim?.spec?.storageClassName, snapshotClassOf(req.parameters));
