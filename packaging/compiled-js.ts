@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
+import { buildSync, type BuildOptions } from 'esbuild';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 /** The parts whose code runs as a program of the local cloud, and what those programs import. */
@@ -26,6 +26,11 @@ const MARKER = '.kvcloud-compiled';
 const UNUSED_MS = 6 * 3600_000;
 /** How long a computed key is trusted before the inputs are looked at again. */
 const RECHECK_MS = 2000;
+/**
+ * The esbuild options that decide what a compiled file holds, beside the output directory and the repository root as
+ * outbase. The Tiltfile's compile resource passes the same as flags (packaging/tiltfile.test.ts holds it to these).
+ */
+export const COMPILE_OPTIONS = { format: 'esm', platform: 'node', target: 'es2024', sourcemap: true } as const satisfies BuildOptions;
 
 interface Input {
   path: string;
@@ -58,7 +63,7 @@ function build(files: Input[], dest: string): void {
   mkdirSync(tmp, { recursive: true });
   try {
     const sources = files.filter((f) => f.path.endsWith('.ts')).map((f) => join(repoRoot, f.path));
-    buildSync({ entryPoints: sources, outdir: tmp, outbase: repoRoot, format: 'esm', platform: 'node', target: 'es2024', sourcemap: true, logLevel: 'error' });
+    buildSync({ ...COMPILE_OPTIONS, entryPoints: sources, outdir: tmp, outbase: repoRoot, logLevel: 'error' });
     for (const { path } of files) {
       if (path.endsWith('.ts')) continue;
       mkdirSync(dirname(join(tmp, path)), { recursive: true });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
+import { COMPILE_OPTIONS } from './compiled-js.js';
 import { IMAGE_COMPONENTS } from './image-contents.js';
 import { deployedManifests, evaluateTiltfile, tiltfileTools, type TiltCall as Call, type TiltfileTools } from './tiltfile-check.js';
 
@@ -66,12 +67,28 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(str) : []);
 const selector = (o: KubeObject) => [o.metadata.name, o.kind, ...(o.metadata.namespace ? [o.metadata.namespace] : [])].join(':');
 const repository = (image: string) => image.replace(/:[^:/]+$/, '');
 
+/** An esbuild command line's flags as build options: `--log-level=warning` is { logLevel: 'warning' }, `--sourcemap` { sourcemap: true }. */
+function esbuildFlags(cmd: string): Record<string, string | boolean> {
+  const flags = cmd.split(/\s+/).filter((word) => word.startsWith('--'));
+  return Object.fromEntries(
+    flags.map((flag) => {
+      const [name = '', value] = flag.slice(2).split('=', 2);
+      return [name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()), value ?? true];
+    }),
+  );
+}
+
 /** The compile resource: its command, the directory it writes and the source directories it compiles. */
 function compileResource(calls: Call[]): { cmd: string; outdir: string; sources: string[] } {
   const compile = callsOf(calls, 'local_resource').find((c) => c.args.name === 'compile');
   expect(compile, 'a local_resource named compile').to.not.equal(undefined);
   const cmd = str(compile?.args.cmd);
   expect(str(compile?.args.serve_cmd)).to.equal(`${cmd} --watch=forever`);
+  // Starlark cannot import compiled-js.ts: its options are held equal here. Where the tree goes and how loud esbuild
+  // is may differ; the outbase is the repository root in both, so the tree mirrors the repository.
+  const { outdir: _outdir, logLevel: _logLevel, outbase, ...options } = esbuildFlags(cmd);
+  expect(outbase, 'compile --outbase').to.equal('.');
+  expect(options, "esbuild options: the Tiltfile's compile flags (actual) against packaging/compiled-js.ts COMPILE_OPTIONS (expected)").to.deep.equal(COMPILE_OPTIONS);
   const outdir = /--outdir=(\S+)/.exec(cmd)?.[1] ?? '';
   const sources = /find -L ([\w/ -]+?) -name/.exec(cmd)?.[1]?.split(' ') ?? [];
   expect(outdir, 'compile --outdir').to.not.equal('');
@@ -208,6 +225,8 @@ describe('Tiltfile, evaluated by go.starlark.net with the Tilt built-ins it call
     { name: 'an extension', opts: { settings: streamingOnly, edit: (t) => `load("ext://restart_process", "docker_build_with_restart")\n${t}` }, error: /must evaluate offline/ },
     { name: 'a Dockerfile target that does not exist', opts: { settings: streamingOnly, edit: (t) => t.replace('"target": "streaming-operator"', '"target": "streaming-operater"') }, error: /docker_build for ghcr.io\/kvcloud\/streaming-operator/ },
     { name: 'a program the image does not run', opts: { settings: streamingOnly, edit: (t) => t.replace('"streaming/operator/main.js"', '"streaming/main.js"') }, error: /expected \[.*--watch/ },
+    { name: 'an esbuild option compiled-js.ts does not use', opts: { settings: streamingOnly, edit: (t) => t.replace('"--sourcemap",', '"--sourcemap",\n    "--minify",') }, error: /esbuild options/ },
+    { name: 'an esbuild option changed on one side', opts: { settings: streamingOnly, edit: (t) => t.replace('"--target=es2024"', '"--target=es2022"') }, error: /esbuild options/ },
     { name: 'a sync from somewhere the compile resource does not write', opts: { settings: streamingOnly, edit: (t) => t.replace('sync(COMPILED_DIR,', 'sync(".tiltbuild/jss",') }, error: /streaming-operator live_update/ },
   ];
   for (const c of broken) {
