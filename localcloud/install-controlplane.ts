@@ -1,32 +1,20 @@
 // Installs the control plane provider the way a user would with `kubectl apply -k config/controlplane`: every
-// object of the kustomization (resources followed into directories), as written, then waits for the operator
-// pod to be Ready. The pod runner runs its image (ghcr.io/kvcloud/controlplane-manager:dev) as
-// providers/controlplane/main.ts with the manifest's args, ServiceAccount and RBAC.
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+// object of the kustomization (resources followed into directories, the operator's image as its `images` sets it),
+// then waits for the operator pod to be Ready. The pod runner runs its image (ghcr.io/kvcloud/controlplane-manager:dev)
+// as providers/controlplane/main.ts with the manifest's args, ServiceAccount and RBAC.
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
 import type { Client } from '../lib/kube/client.js';
 import type { KubeObject } from '../lib/kube/object.js';
+import { kustomizeBuild, type Manifest } from '../packaging/kustomize.js';
 import type { Cluster } from './cluster/cluster.js';
 import { POD_CIDR } from './cluster/topology.js';
 import { waitFor } from './wait.js';
 
-const CONFIG = fileURLToPath(new URL('../config/controlplane', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
-async function objectsOf(path: string): Promise<object[]> {
-  if ((await stat(path)).isDirectory()) {
-    const k = parseAllDocuments(await readFile(join(path, 'kustomization.yaml'), 'utf8'))[0]?.toJS() as { resources?: string[] } | undefined;
-    const nested = await Promise.all((k?.resources ?? []).map((r) => objectsOf(join(path, r))));
-    return nested.flat();
-  }
-  return parseAllDocuments(await readFile(path, 'utf8'))
-    .map((d) => d.toJS() as object | null)
-    .filter((o): o is object => o !== null);
-}
-
-export async function controlPlaneProviderObjects(): Promise<object[]> {
-  return objectsOf(CONFIG);
+/** The objects of config/controlplane, read by the same kustomize subset as the clusterctl release. */
+export function controlPlaneProviderObjects(): Promise<Manifest[]> {
+  return kustomizeBuild(REPO_ROOT, 'config/controlplane');
 }
 
 /**
