@@ -70,6 +70,48 @@ describe('container prober', () => {
     prober.stop();
   });
 
+  it('keeps probing readiness while the pod terminates, turning unready and ready again, but stops the liveness probe', async () => {
+    answers['/ready-while-terminating'] = 200;
+    answers['/live-while-terminating'] = 200;
+    const { prober, seen, next } = watch({
+      name: 'c',
+      readinessProbe: { httpGet: { path: '/ready-while-terminating', port }, periodSeconds: 1, failureThreshold: 1 },
+      livenessProbe: { httpGet: { path: '/live-while-terminating', port }, periodSeconds: 1, failureThreshold: 1 },
+    });
+    prober.start();
+    await next();
+    expect(prober.ready).to.be.true;
+    prober.terminating();
+    // Shutting down: the program stops serving, and would fail its liveness probe too.
+    answers['/ready-while-terminating'] = 503;
+    answers['/live-while-terminating'] = 500;
+    await next();
+    expect(prober.ready, 'unready after the failed readiness probe').to.be.false;
+    answers['/ready-while-terminating'] = 200;
+    await next();
+    expect(prober.ready, 'ready again: readiness is still probed').to.be.true;
+    // Two liveness periods have passed: a liveness probe still running would have failed by now.
+    expect([seen.failed, seen.unhealthy]).to.deep.equal([[], ['Readiness: HTTP probe failed with statuscode: 503']]);
+    prober.stop();
+  });
+
+  it('counts a startup probe still pending when the pod terminates as passed, then probes readiness but not liveness', async () => {
+    answers['/ready-after-startup'] = 200;
+    const { prober, seen, next } = watch({
+      name: 'c',
+      startupProbe: { httpGet: { path: '/not-started', port }, initialDelaySeconds: 60 },
+      readinessProbe: { httpGet: { path: '/ready-after-startup', port } },
+      livenessProbe: { httpGet: { path: '/not-alive', port }, failureThreshold: 1 },
+    });
+    prober.start();
+    expect(prober.started).to.be.false;
+    prober.terminating();
+    expect([prober.started, prober.ready, seen.changes]).to.deep.equal([true, false, 1]);
+    await next();
+    expect([prober.ready, seen.failed, seen.unhealthy]).to.deep.equal([true, [], []]);
+    prober.stop();
+  });
+
   it('fails a TCP probe on a port nobody listens on', async () => {
     const { prober, seen, next } = watch({ name: 'c', livenessProbe: { tcpSocket: { port: 1 }, failureThreshold: 1 } });
     prober.start();

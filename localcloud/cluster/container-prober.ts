@@ -1,8 +1,10 @@
 // A running container's startup, readiness and liveness probes with the kubelet's rules: readiness and liveness
 // wait for the startup probe; thresholds count consecutive results; a failed startup or liveness probe gets
-// the container killed. One difference: until a readiness probe first succeeds it is retried every half second
-// instead of every period, so pods become Ready when they are, not up to a period later (a real cluster hides
-// that period behind image pulls; here it would dominate every start).
+// the container killed; once the pod is being deleted only readiness goes on, so a container that stops serving
+// while it shuts down leaves its Services, and a slow shutdown is never killed for it. One difference: until a
+// readiness probe first succeeds it is retried every half second instead of every period, so pods become Ready
+// when they are, not up to a period later (a real cluster hides that period behind image pulls; here it would
+// dominate every start).
 import type { Container, Probe } from './pod-api.js';
 import { runProbe, type ProbeTarget } from './probe-actions.js';
 
@@ -23,7 +25,10 @@ export class ContainerProber {
   started: boolean;
   ready = false;
   private stopped = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private podTerminating = false;
+  /** Probes that run no more; the others go on until stop(). */
+  private readonly halted = new Set<ProbeKind>();
+  private readonly timers = new Map<ProbeKind, NodeJS.Timeout>();
 
   constructor(
     private readonly container: Container,
@@ -40,14 +45,32 @@ export class ContainerProber {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+  }
+
+  /**
+   * The pod is being deleted: the startup and liveness probes stop, as the kubelet's do (a startup still pending
+   * counts as passed, so readiness begins), and readiness goes on until stop().
+   */
+  terminating(): void {
+    if (this.podTerminating || this.stopped) return;
+    this.podTerminating = true;
+    for (const kind of ['Startup', 'Liveness'] as const) {
+      this.halted.add(kind);
+      clearTimeout(this.timers.get(kind));
+      this.timers.delete(kind);
+    }
+    if (this.started) return;
+    this.started = true;
+    this.startAfterStartup();
+    this.listener.changed();
   }
 
   private startAfterStartup(): void {
     if (this.container.readinessProbe) this.run('Readiness', this.container.readinessProbe);
     else this.ready = true;
-    if (this.container.livenessProbe) this.run('Liveness', this.container.livenessProbe);
+    if (this.container.livenessProbe && !this.podTerminating) this.run('Liveness', this.container.livenessProbe);
   }
 
   private run(kind: ProbeKind, probe: Probe): void {
@@ -59,7 +82,7 @@ export class ContainerProber {
     let everReady = false;
     const attempt = async (): Promise<void> => {
       const result = await runProbe(probe, this.target);
-      if (this.stopped) return;
+      if (this.stopped || this.halted.has(kind)) return;
       if (result.ok) {
         successes++;
         failures = 0;
@@ -91,17 +114,18 @@ export class ContainerProber {
         this.ready = false;
         this.listener.changed();
       }
-      this.schedule(attempt, kind === 'Readiness' && !everReady ? Math.min(periodMs, FIRST_READINESS_RETRY_MS) : periodMs);
+      this.schedule(kind, attempt, kind === 'Readiness' && !everReady ? Math.min(periodMs, FIRST_READINESS_RETRY_MS) : periodMs);
     };
-    this.schedule(attempt, (probe.initialDelaySeconds ?? 0) * 1000);
+    this.schedule(kind, attempt, (probe.initialDelaySeconds ?? 0) * 1000);
   }
 
-  private schedule(attempt: () => Promise<void>, delayMs: number): void {
-    if (this.stopped) return;
+  /** One timer per probe: each attempt schedules the next once it has its result. */
+  private schedule(kind: ProbeKind, attempt: () => Promise<void>, delayMs: number): void {
+    if (this.stopped || this.halted.has(kind)) return;
     const timer = setTimeout(() => {
-      this.timers.delete(timer);
+      this.timers.delete(kind);
       void attempt();
     }, delayMs);
-    this.timers.add(timer);
+    this.timers.set(kind, timer);
   }
 }

@@ -69,6 +69,8 @@ export class PodWorker {
   private offline = false;
   private shutdownGraceMs: number | undefined;
   private terminating = false;
+  /** Status writes while terminating (a readiness change), which the final status waits for. */
+  private terminationWrites: Promise<unknown> = Promise.resolve();
   private finished = false;
   private lastStatus: PodStatus | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -351,7 +353,17 @@ export class PodWorker {
   private proberListener(record: ContainerRecord, run: ContainerRun): ProberListener {
     return {
       changed: () => {
-        this.kick();
+        // terminate() holds the sync queue until every container has stopped; a readiness change in the meantime
+        // is written at once, as the kubelet's status manager does, so the pod's Ready follows it.
+        if (!this.terminating) {
+          this.kick();
+          return;
+        }
+        this.terminationWrites = this.terminationWrites
+          .then(() => this.writeStatus(false))
+          .catch((err: unknown) => {
+            this.log.warn({ err }, 'could not write the status of the terminating pod');
+          });
       },
       unhealthy: (kind, message) => {
         this.event('Warning', 'Unhealthy', 'ProbeContainer', `${kind} probe failed: ${message}`);
@@ -396,13 +408,16 @@ export class PodWorker {
     const graceMs = this.shutdownGraceMs ?? graceSeconds * 1000;
     const running = [...this.init, ...this.containers].flatMap((r) => (r.run ? [{ name: r.name, run: r.run }] : []));
     for (const r of running) {
-      r.run.prober?.stop();
+      // Readiness goes on while the container shuts down; startup and liveness probes stop.
+      r.run.prober?.terminating();
       this.event('Normal', 'Killing', 'KillContainer', `Stopping container ${r.name}`);
     }
     // SIGTERM now, SIGKILL when the grace period is over; exited() records each end.
     await Promise.all(running.map((r) => r.run.process.stop(graceMs)));
     await Promise.all([...this.exitHandlers]);
     // Each step runs even when an earlier one failed, and the worker always finishes: a runner that stops
+    for (const r of running) r.run.prober?.stop();
+    await this.terminationWrites;
     // waits for it.
     const step = (what: string, fn: () => Promise<unknown>) =>
       fn().catch((err: unknown) => {

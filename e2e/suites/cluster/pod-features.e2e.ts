@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { TEST_SHELL_IMAGE } from '../../../localcloud/cluster/images.js';
-import type { Pod } from '../../../localcloud/cluster/pod-api.js';
+import type { Container, Pod } from '../../../localcloud/cluster/pod-api.js';
 import { NODE_IP } from '../../../localcloud/cluster/topology.js';
 import { upstreamVersion } from '../../../localcloud/versions.js';
 import { waitFor } from '../../../localcloud/wait.js';
@@ -42,6 +42,17 @@ describe('local cluster: what a pod sees and how it is run', () => {
   before(async () => {
     ns = await createNamespace(suite.client, 'pods');
   });
+
+  /**
+   * Runs a shell pod whose container has `probes` and an emptyDir at /state, and returns that directory as the
+   * runner keeps it: the test plays the part of a process inside the pod by writing there.
+   */
+  async function statePod(name: string, command: string, probes: Pick<Container, 'readinessProbe' | 'livenessProbe'>, terminationGracePeriodSeconds: number): Promise<{ running: Pod; state: string }> {
+    const container: Container = { name: 'app', image: TEST_SHELL_IMAGE, command: ['sh', '-c', command], volumeMounts: [{ name: 'state', mountPath: '/state' }], ...probes };
+    await suite.client.create(podObject(ns, name, { containers: [container], volumes: [{ name: 'state', emptyDir: {} }], terminationGracePeriodSeconds }));
+    const running = await waitForPod(suite.client, ns, name, (p) => p.status?.containerStatuses?.[0]?.state.running !== undefined, 'the container to run');
+    return { running, state: join(suite.cluster.dir, 'pods', running.metadata.uid ?? '', 'volumes', 'state') };
+  }
 
   it('materialises ConfigMap, Secret, downward API and projected volumes at their mount paths and builds env from them', async () => {
     await suite.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { greeting: 'hello', PORT: '8081' } });
@@ -211,25 +222,11 @@ describe('local cluster: what a pod sees and how it is run', () => {
   });
 
   it('keeps a container out of Ready until its readiness probe passes, and restarts it when its liveness probe fails', async () => {
-    await suite.client.create(
-      podObject(ns, 'probed', {
-        containers: [
-          {
-            name: 'app',
-            image: TEST_SHELL_IMAGE,
-            command: ['sh', '-c', 'exec sleep 3600'],
-            volumeMounts: [{ name: 'state', mountPath: '/state' }],
-            readinessProbe: { exec: { command: ['test', '-e', '/state/ready'] }, periodSeconds: 1 },
-            livenessProbe: { exec: { command: ['sh', '-c', 'test ! -e /state/die'] }, periodSeconds: 1, failureThreshold: 2 },
-          },
-        ],
-        volumes: [{ name: 'state', emptyDir: {} }],
-        terminationGracePeriodSeconds: 2,
-      }),
-    );
-    const running = await waitForPod(suite.client, ns, 'probed', (p) => p.status?.containerStatuses?.[0]?.state.running !== undefined, 'the container to run');
-    // The emptyDir as the runner keeps it: the test plays the part of a process inside the pod.
-    const state = join(suite.cluster.dir, 'pods', running.metadata.uid ?? '', 'volumes', 'state');
+    const probes = {
+      readinessProbe: { exec: { command: ['test', '-e', '/state/ready'] }, periodSeconds: 1 },
+      livenessProbe: { exec: { command: ['sh', '-c', 'test ! -e /state/die'] }, periodSeconds: 1, failureThreshold: 2 },
+    };
+    const { running, state } = await statePod('probed', 'exec sleep 3600', probes, 2);
     expect(isReady(running)).to.be.false;
     await writeFile(join(state, 'ready'), '');
     await waitForPod(suite.client, ns, 'probed', isReady, 'Ready once the readiness probe passes');
@@ -242,6 +239,20 @@ describe('local cluster: what a pod sees and how it is run', () => {
     expect(notes).to.include('Killing: Container app failed liveness probe, will be restarted');
     expect(notes.some((n) => n.startsWith('Unhealthy: Liveness probe failed:'))).to.be.true;
     await waitForPod(suite.client, ns, 'probed', isReady, 'Ready again after the restart');
+  });
+
+  it('keeps probing readiness while a pod terminates, so the pod turns unready when its program stops serving in the grace period', async () => {
+    const readinessProbe = { exec: { command: ['test', '-e', '/state/ready'] }, periodSeconds: 1, failureThreshold: 1 };
+    // SIGTERM ignored: the container runs until SIGKILL at the end of the grace period.
+    const { state } = await statePod('draining', "trap '' TERM; exec sleep 3600", { readinessProbe }, 5);
+    await writeFile(join(state, 'ready'), '');
+    await waitForPod(suite.client, ns, 'draining', isReady, 'Ready');
+    await suite.client.delete({ apiVersion: 'v1', kind: 'Pod' }, { namespace: ns, name: 'draining' });
+    // What a program does when told to stop: it stops serving first, then takes its time to exit.
+    await rm(join(state, 'ready'));
+    const draining = await waitForPod(suite.client, ns, 'draining', (p) => p.metadata.deletionTimestamp !== undefined && !isReady(p), 'Ready False while terminating');
+    expect(draining.status?.containerStatuses?.[0]?.state.running, 'the container still runs').to.not.equal(undefined);
+    await waitGone(suite.client, ns, 'draining');
   });
 
   it('shows ErrImagePull, naming what is available, for images without a local program', async () => {
