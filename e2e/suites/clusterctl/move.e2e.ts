@@ -33,12 +33,14 @@ import {
   getJSON,
   MANAGEMENT_KINDS,
   scaleMachineDeployment,
+  tenantKubeconfig,
   tenantNodeStates,
   waitForRunningControlPlane,
   waitForRunningMachines,
   type WorkloadPlace,
 } from '../../harness/clusterctl/kvcloud-workload.js';
 import { stepTimer } from '../../harness/step-timer.js';
+import { nodesNotSteadilyReady, startTenantWriter, writtenNames } from './tenant-continuity.js';
 
 const VERSION = upstreamVersion('KUBERNETES_VERSION');
 /** Management namespace of both Clusters. */
@@ -269,32 +271,49 @@ describe('clusterctl move of kvcloud Clusters between two management clusters sh
     if (!r || !vmsInA) throw new Error('the Clusters were not provisioned (see the test before)');
     const vmAPI = watchAvailability(await kubeconfigOf(a, KUBEADM));
     const hostedAPI = watchAvailability(await kubeconfigOf(a, HOSTED));
+    const hostedKubeconfig = await tenantKubeconfig(place(a, HOSTED));
+    stops.push(() => hostedKubeconfig.remove());
+    const moveBegan = Date.now();
+    const writer = startTenantWriter(hostedKubeconfig.path);
     let availability: { kubeadm: Availability; hosted: Availability } | undefined;
+    let writes: { acknowledged: string[]; failed: number } | undefined;
     try {
       const { stdout, stderr } = await timer.timed('clusterctl move (both Clusters, one namespace)', () =>
         r.clusterctl(['move', '--kubeconfig', a.plane.kubeconfigPath, '--to-kubeconfig', b.plane.kubeconfigPath, '-n', NAMESPACE]),
       );
       expect(`${stdout}${stderr}`).to.match(/Moving Cluster API objects Clusters=2/);
-      // The operator's load balancer follows the hosted control plane to B once B has its Service.
+      // A's control plane serves on (released by its TenantControlPlane before the move went ahead) until B's
+      // serves: the operator's load balancer moves to B once B's TenantControlPlane is Ready, within the drain
+      // period A waits after seeing B announce itself in the tenant.
       await timer.timed('the hosted control plane serving from B behind the front', async () => {
-        await pointFront(b);
         await waitFor(
           async () => {
             const tcp = await getJSON<{ status?: { conditions?: { type: string; status: string }[] } }>(b.plane.kubeconfigPath, ['tenantcontrolplanes.kamaji.clastix.io', '-n', NAMESPACE, HOSTED]);
             return tcp.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
           },
-          { timeoutMs: 4 * 60_000, intervalMs: 1000, what: `TenantControlPlane ${HOSTED} Ready in B` },
+          { timeoutMs: 4 * 60_000, intervalMs: 500, what: `TenantControlPlane ${HOSTED} Ready in B` },
+        );
+        await pointFront(b);
+        // A retires its control plane once it has seen B's and the drain period has passed.
+        await waitFor(
+          async () => ((await kubectl(a.plane.kubeconfigPath, ['get', 'deployments.apps', '-n', NAMESPACE, HOSTED, '--ignore-not-found', '-o', 'name'])).trim() === '' ? true : undefined),
+          { timeoutMs: 2 * 60_000, intervalMs: 1000, what: `A to retire the released Deployment ${HOSTED}` },
         );
       });
     } finally {
+      writes = await writer.stop();
       availability = { kubeadm: await vmAPI.stop(), hosted: await hostedAPI.stop() };
+      // Before the handover (A's pods deleted with the TenantControlPlane, B's started only when the Cluster resumed
+      // there) the hosted figure was a 9-51 s outage; printed, not asserted: a timed bound belongs in bench/.
       console.log(`      tenant apiservers during the move: ${JSON.stringify(availability)}`);
+      console.log(`      hosted tenant writes during the move: ${String(writes.acknowledged.length)} acknowledged, ${String(writes.failed)} refused or failed`);
     }
     expect(availability.kubeadm.failures, `the kubeadm tenant's apiserver (in its VM) missed answers: ${availability.kubeadm.lastError ?? ''}`).to.equal(0);
-    // The hosted control plane's pods go with its TenantControlPlane: A's stop when clusterctl deletes it there, B's
-    // start when clusterctl resumes the Cluster in B. The kubelets ride that out (their leases outlive it). How long
-    // that outage lasts depends on how fast B starts pods on this machine (9-26 s idle, 51 s under load), so it is
-    // printed above, not asserted; that the hosted API serves again from B is (its nodes below are read through it).
+    // The hosted tenant's users lose nothing: every write its apiserver acknowledged during the move is there,
+    // read through B's control plane, and no node's Ready condition changed.
+    expect(writes.acknowledged.length, 'writes acknowledged by the hosted tenant during the move').to.be.greaterThan(0);
+    expect(await writtenNames(hostedKubeconfig.path)).to.include.members(writes.acknowledged);
+    expect(await nodesNotSteadilyReady(hostedKubeconfig.path, moveBegan), 'hosted tenant nodes that were not Ready throughout the move').to.deep.equal([]);
 
     // Same VMs (uids), nodes Ready, in both tenants.
     expect(await vmUIDs(place(b, KUBEADM)), 'kubeadm VMs after the move').to.deep.equal(vmsInA.kubeadm);

@@ -5,7 +5,8 @@
 // and clean the tenant's DataStore data when clusterctl deletes the source copy. So the KamajiControlPlane holds
 // block-move while its Cluster runs, pauses its TenantControlPlane when the Cluster is paused, and lets the move
 // go once the TenantControlPlane reports itself Paused; the copy in the target arrives paused and is resumed when
-// clusterctl resumes the Cluster there.
+// clusterctl resumes the Cluster there. The TenantControlPlane's running pods outlive its source copy: it releases
+// them before reporting Paused, and the source retires them once the target serves (move-handover.ts).
 import { BLOCK_MOVE_ANNOTATION } from '../../../lib/controller/cluster-api-keys.js';
 import { isTrue } from '../../../lib/controller/conditions.js';
 import { PAUSED_CONDITION } from '../../../lib/controller/paused.js';

@@ -4,14 +4,16 @@
 import type { Manager } from '../../../lib/controller/manager.js';
 import { connectRemoteCluster, type RemoteCluster } from '../../../lib/controller/remote-cluster.js';
 import { ClusterAccessCache } from '../../../lib/kube/cluster-access-cache.js';
-import { objectKey } from '../../../lib/kube/object.js';
+import { objectKey, type KubeObject } from '../../../lib/kube/object.js';
 import type { ObjectStore } from '../../../lib/controller/object-store.js';
 import { DATASTORE_TYPE, TENANT_CONTROL_PLANE_TYPE, type DataStore, type TenantControlPlane } from '../api/index.js';
 import { DriverPool } from '../datastore/driver-pool.js';
 import type { PKIOptions } from '../pki/options.js';
 import { DataStoreReconciler, dataStoreOf, dataStoresToRecount } from './datastore.js';
 import { TLS_ROUTE } from './exposure.js';
+import { HandoverRetireReconciler } from './handover-retire.js';
 import { setupKamajiControlPlaneController } from './kamajicontrolplane-setup.js';
+import { RELEASED_LABEL } from './move-handover.js';
 import { ServingCertificateApprover } from './serving-csr-approver.js';
 import { TenantControlPlaneReconciler } from './tenantcontrolplane.js';
 import type { ManagementRanges } from '../management/network.js';
@@ -91,6 +93,17 @@ export function setupControlPlaneControllers(manager: Manager, opts: ControlPlan
         ...(opts.dataStoreHealthCheckMs ? { healthCheckMs: opts.dataStoreHealthCheckMs } : {}),
       }),
     );
+
+  // The source end of a clusterctl move: control planes released by their TenantControlPlane serve until another
+  // management cluster serves the tenant (move-handover.ts).
+  const released = (d: KubeObject) => d.metadata.labels?.[RELEASED_LABEL] !== undefined;
+  manager
+    .controller<KubeObject>('tenantcontrolplane-handover')
+    .for({ apiVersion: 'apps/v1', kind: 'Deployment' }, { predicates: [{ create: released, update: (_old, d) => released(d), delete: () => false }] })
+    // clusterctl deleting the TenantControlPlane is what starts the wait for the target: its Deployment has its name.
+    .watches<TenantControlPlane & { metadata: object }>(TENANT_CONTROL_PLANE_TYPE, (t) => [objectKey(t)], { predicates: [{ create: () => false, update: () => false }] })
+    .withoutAutomaticPatch()
+    .complete(new HandoverRetireReconciler({ client: manager.client, tenants, ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) }));
 
   setupKamajiControlPlaneController(manager, { kubeconfigValidityMs: opts.kubeconfigValidityMs });
 

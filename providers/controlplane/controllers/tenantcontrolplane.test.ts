@@ -12,6 +12,8 @@ import type { KubeObject } from '../../../lib/kube/object.js';
 import type { SecretData } from '../pki/index.js';
 import { ControlPlaneEnv, dataStore, dataStoreCA, secret, TenantAPIServer, tenantCA, tenantControlPlane } from './reconcile-env.testdata.js';
 import { MIGRATION_CONDITION } from './datastore-migration.js';
+import { PAUSED_FOR_CLUSTER } from './kamajicontrolplane-move.js';
+import { RELEASED_LABEL } from './move-handover.js';
 import { CONDITIONS, TCP_FINALIZER, TenantControlPlaneReconciler, type TenantControlPlaneDeps } from './tenantcontrolplane.js';
 
 type TCP = TenantControlPlane & { metadata: object };
@@ -379,6 +381,104 @@ describe('controllers/tenantcontrolplane TenantControlPlaneReconciler', () => {
     expect(t.tcp.metadata.finalizers).to.equal(undefined);
     expect(t.env.api.writes()).to.deep.equal([]);
     expect(t.env.pool.etcd('etcd-a').calls).to.deep.equal([]);
+  });
+
+  describe('clusterctl move: the running control plane outlives the source copy', () => {
+    const SERVICE = { apiVersion: 'v1', kind: 'Service' };
+    const ownerUIDs = (type: { apiVersion: string; kind: string }) => (t.env.get(type, NS, 'acme')?.metadata.ownerReferences ?? []).map((r) => r.uid);
+    const releasedLabel = (type: { apiVersion: string; kind: string }) => t.env.get(type, NS, 'acme')?.metadata.labels?.[RELEASED_LABEL];
+    const pause = (value: string) => (t.tcp.metadata.annotations = { ...t.tcp.metadata.annotations, [PAUSED_ANNOTATION]: value });
+
+    it('paused with its Cluster, releases its Deployment and Service and keeps the operator\'s kubeconfig before it reports Paused', async () => {
+      t = new Tenant();
+      await t.ready();
+      pause(PAUSED_FOR_CLUSTER);
+
+      expect(await t.pass()).to.deep.equal({});
+
+      expect(cond(t.tcp, 'Paused')).to.equal('True/Paused');
+      for (const type of [DEPLOYMENT, SERVICE]) {
+        expect(ownerUIDs(type), `${type.kind} owners`).to.not.include('acme-uid');
+        expect(releasedLabel(type), `${type.kind} label`).to.equal('acme-uid');
+      }
+      const kept = t.env.get(SECRET, NS, 'handover-acme') as { data?: Record<string, string>; metadata: KubeObject['metadata'] } | undefined;
+      const admin = t.env.get(SECRET, NS, 'acme-admin-kubeconfig') as { data?: Record<string, string> } | undefined;
+      expect(kept?.data?.['super-admin.conf']).to.be.a('string').and.equal(admin?.data?.['super-admin.conf']);
+      expect(kept?.metadata.ownerReferences?.map((r) => r.uid)).to.deep.equal([t.env.get(DEPLOYMENT, NS, 'acme')?.metadata.uid]);
+      expect(t.env.eventReasons()).to.include('ControlPlaneReleased');
+
+      const writes = t.env.api.writes().length;
+      await t.pass();
+      expect(t.env.api.writes().slice(writes), 'a second paused pass').to.deep.equal([]);
+    });
+
+    it('keeps them released when clusterctl, about to delete it, replaces its annotations with delete-for-move alone', async () => {
+      t = new Tenant();
+      await t.ready();
+      pause(PAUSED_FOR_CLUSTER);
+      await t.pass();
+      t.tcp.metadata.annotations = { [DELETE_FOR_MOVE_ANNOTATION]: '' };
+      const writes = t.env.api.writes().length;
+
+      await t.pass();
+
+      expect(t.env.api.writes().slice(writes), 'writes').to.deep.equal([]);
+      expect(ownerUIDs(DEPLOYMENT)).to.not.include('acme-uid');
+      expect(releasedLabel(DEPLOYMENT)).to.equal('acme-uid');
+      expect(t.env.get(SECRET, NS, 'handover-acme')).to.not.equal(undefined);
+      expect(cond(t.tcp, 'Paused')).to.equal('True/Paused');
+    });
+
+    it('releases them on delete-for-move even when it never saw the pause', async () => {
+      t = new Tenant();
+      await t.ready();
+      t.tcp.metadata.annotations = { [DELETE_FOR_MOVE_ANNOTATION]: '' };
+
+      await t.pass();
+
+      expect(ownerUIDs(SERVICE)).to.not.include('acme-uid');
+      expect(releasedLabel(SERVICE)).to.equal('acme-uid');
+    });
+
+    it('leaves its children controlled on a pause someone else set (another value of the annotation)', async () => {
+      t = new Tenant();
+      await t.ready();
+      pause('');
+
+      await t.pass();
+
+      expect(cond(t.tcp, 'Paused')).to.equal('True/Paused');
+      expect(ownerUIDs(DEPLOYMENT)).to.include('acme-uid');
+      expect(t.env.get(SECRET, NS, 'handover-acme')).to.equal(undefined);
+    });
+
+    it('arriving paused in a move\'s target, with nothing running there, reports Paused and writes nothing', async () => {
+      t = new Tenant({ patch: (tcp) => (tcp.metadata.annotations = { [PAUSED_ANNOTATION]: PAUSED_FOR_CLUSTER }) });
+
+      await t.pass();
+
+      expect(cond(t.tcp, 'Paused')).to.equal('True/Paused');
+      expect(t.env.api.writes()).to.deep.equal([]);
+    });
+
+    it('resumed where it was paused (no move), takes its Deployment and Service back and drops the kept kubeconfig', async () => {
+      t = new Tenant();
+      await t.ready();
+      pause(PAUSED_FOR_CLUSTER);
+      await t.pass();
+      const { [PAUSED_ANNOTATION]: _resumed, ...rest } = t.tcp.metadata.annotations ?? {};
+      t.tcp.metadata.annotations = rest;
+
+      await t.pass();
+
+      for (const type of [DEPLOYMENT, SERVICE]) {
+        expect(ownerUIDs(type), `${type.kind} owners`).to.include('acme-uid');
+        expect(releasedLabel(type), `${type.kind} label`).to.equal(undefined);
+      }
+      expect(t.env.get(SECRET, NS, 'handover-acme')).to.equal(undefined);
+      expect(t.env.eventReasons()).to.include('ControlPlaneTakenBack');
+      expect(cond(t.tcp, 'Ready')).to.equal('True/Ready');
+    });
   });
 
   describe('deletion', () => {

@@ -31,6 +31,8 @@ import { CA_ROTATION_KEYS, DEFAULT_PKI_OPTIONS, type PKIOptions } from '../pki/i
 import { applyIfChanged } from '../../../lib/kube/applied-hash.js';
 import { MIGRATION_CONDITION, startMigration, stepMigration } from './datastore-migration.js';
 import { ensureCredentials, type ControlPlaneCredentials } from './credentials-step.js';
+import { releaseForMove, takeBackReleased } from './handover-release.js';
+import { PAUSED_FOR_CLUSTER } from './kamajicontrolplane-move.js';
 import { exposeThroughIngressOrGateway } from './exposure.js';
 import { reconcileCARotation } from './rotation-ca.js';
 import { untilRenewal } from './rotation-schedule.js';
@@ -101,14 +103,22 @@ export class TenantControlPlaneReconciler implements Reconciler<TenantControlPla
   }
 
   async reconcile(tcp: TenantControlPlane, ctx: ReconcileContext): Promise<Result> {
-    if (tcp.metadata.annotations?.[PAUSED_ANNOTATION] !== undefined) {
-      markTrue(tcp, PAUSED_CONDITION, 'Paused', `the ${PAUSED_ANNOTATION} annotation is set`);
+    const pausedBy = tcp.metadata.annotations?.[PAUSED_ANNOTATION];
+    // clusterctl replaces all annotations with delete-for-move right before it deletes the source copy, which
+    // removes the pause: that copy must stay hands-off all the same, or it takes back what it released.
+    const movingOut = tcp.metadata.annotations?.[DELETE_FOR_MOVE_ANNOTATION] !== undefined;
+    if (pausedBy !== undefined || movingOut) {
+      // Paused with its Cluster, perhaps for clusterctl move: Paused lets the move go, so release first.
+      if ((pausedBy === PAUSED_FOR_CLUSTER || movingOut) && !(await releaseForMove(this.deps.client, tcp, ctx))) return requeueAfter(this.pollMs);
+      if (movingOut && tcp.metadata.deletionTimestamp) return this.reconcileDelete(tcp, ctx);
+      markTrue(tcp, PAUSED_CONDITION, 'Paused', movingOut ? 'clusterctl move is deleting this copy' : `the ${PAUSED_ANNOTATION} annotation is set`);
       return done();
     }
     markFalse(tcp, PAUSED_CONDITION, 'NotPaused');
     if (tcp.metadata.deletionTimestamp) return this.reconcileDelete(tcp, ctx);
     addFinalizer(tcp, TCP_FINALIZER);
     try {
+      await takeBackReleased(this.deps.client, tcp, ctx);
       return await this.reconcileNormal(tcp, ctx);
     } finally {
       setReadySummary(tcp, { conditions: SUMMARY });

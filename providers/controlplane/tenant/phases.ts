@@ -15,10 +15,11 @@ import { coreDNSObjects } from './coredns.js';
 import { kubeadmConfigObjects } from './kubeadm-config.js';
 import { konnectivityAgentObjects } from './konnectivity-agent.js';
 import { kubeProxyObjects } from './kube-proxy.js';
+import { servingMarkerObjects } from './serving-marker.js';
 import type { Manifest } from './manifest.js';
 import { blockedOperations, writePermissionsObjects } from './write-permissions.js';
 
-export type PhaseName = 'kubeadm-config' | 'bootstrap' | 'coredns' | 'kube-proxy' | 'konnectivity-agent' | 'write-permissions';
+export type PhaseName = 'kubeadm-config' | 'bootstrap' | 'serving-control-plane' | 'coredns' | 'kube-proxy' | 'konnectivity-agent' | 'write-permissions';
 
 export interface Phase {
   name: PhaseName;
@@ -70,6 +71,7 @@ export function tenantPhases(tcp: TenantControlPlane, endpoint: TenantEndpoint, 
       }),
     },
     { name: 'bootstrap', enabled: true, objects: [...bootstrapRBACObjects(), ...clusterInfoObjects(server, caCertPem)] },
+    { name: 'serving-control-plane', enabled: true, objects: servingMarkerObjects(tcp.metadata.uid ?? '') },
     {
       name: 'coredns',
       enabled: addons?.coreDNS !== undefined,

@@ -86,7 +86,7 @@ describe('tenant/phases', () => {
   for (const tc of addonCases) {
     it(`enables exactly the requested addons (${tc.name}), so the others are removed`, () => {
       const phases = tenantPhases(tcp(tc.patch), endpoint, 'CA', serving);
-      const addons = phases.filter((p) => !['kubeadm-config', 'bootstrap'].includes(p.name));
+      const addons = phases.filter((p) => !['kubeadm-config', 'bootstrap', 'serving-control-plane'].includes(p.name));
       expect(addons.filter((p) => p.enabled).map((p) => p.name)).to.deep.equal(tc.enabled);
     });
   }

@@ -1,0 +1,102 @@
+import { expect } from 'chai';
+import type { KubeObject } from '../../../lib/kube/object.js';
+import { TENANT_CONTROL_PLANE_TYPE } from '../api/index.js';
+import { servingMarkerObjects } from '../tenant/serving-marker.js';
+import { HandoverRetireReconciler } from './handover-retire.js';
+import { RELEASED_LABEL, SUCCESSOR_SEEN_ANNOTATION } from './move-handover.js';
+import { ControlPlaneEnv } from './reconcile-env.testdata.js';
+
+const NS = 'tenants';
+const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' };
+const SERVICE = { apiVersion: 'v1', kind: 'Service' };
+const SECRET = { apiVersion: 'v1', kind: 'Secret' };
+const POLL_MS = 2000;
+const DRAIN_MS = 15_000;
+/** What the kept Secret holds: the fake tenant connection ignores where it points. */
+const KUBECONFIG = [
+  'apiVersion: v1',
+  'kind: Config',
+  'clusters: [{name: acme, cluster: {server: "https://192.0.2.10:6443"}}]',
+  'users: [{name: admin, user: {token: t}}]',
+  'contexts: [{name: acme, context: {cluster: acme, user: admin}}]',
+  'current-context: acme',
+].join('\n');
+
+describe('controllers/handover-retire HandoverRetireReconciler', () => {
+  let env: ControlPlaneEnv;
+  let reconciler: HandoverRetireReconciler;
+  const released = (extra: Partial<KubeObject['metadata']> = {}): KubeObject =>
+    env.api.seed({ ...DEPLOYMENT, metadata: { name: 'acme', namespace: NS, uid: 'dep-uid', labels: { [RELEASED_LABEL]: 'uid-a' }, ...extra } });
+  const pass = async () => {
+    const d = env.get(DEPLOYMENT, NS, 'acme');
+    if (!d) throw new Error('no Deployment acme');
+    return reconciler.reconcile(d, env.ctx(`${NS}/acme`));
+  };
+  const announce = (uid: string) => {
+    for (const o of servingMarkerObjects(uid)) env.tenant.api.seed(o);
+  };
+
+  beforeEach(() => {
+    env = new ControlPlaneEnv();
+    reconciler = new HandoverRetireReconciler({ client: env.client, tenants: env.tenant.access, pollMs: POLL_MS, drainMs: DRAIN_MS });
+    env.api.seed({ ...SERVICE, metadata: { name: 'acme', namespace: NS, labels: { [RELEASED_LABEL]: 'uid-a' } }, spec: { type: 'ClusterIP' } });
+    env.api.seed({ ...SECRET, metadata: { name: 'handover-acme', namespace: NS }, data: { 'super-admin.conf': Buffer.from(KUBECONFIG).toString('base64') } });
+  });
+  afterEach(async () => {
+    await env.close();
+  });
+
+  it('keeps a control plane whose TenantControlPlane is still here (a pause without a move), writing nothing', async () => {
+    released();
+    env.api.seed({ ...TENANT_CONTROL_PLANE_TYPE, metadata: { name: 'acme', namespace: NS, uid: 'uid-a' }, spec: {} } as KubeObject);
+    announce('uid-b');
+
+    expect(await pass()).to.deep.equal({});
+    expect(env.api.writes()).to.deep.equal([]);
+  });
+
+  it('serves on, polling, while the tenant names no other TenantControlPlane', async () => {
+    released();
+    expect(await pass(), 'no marker').to.deep.equal({ requeueAfter: POLL_MS });
+    announce('uid-a');
+    expect(await pass(), 'its own uid').to.deep.equal({ requeueAfter: POLL_MS });
+    expect(env.api.writes()).to.deep.equal([]);
+  });
+
+  it('notes when it first sees the successor, then waits out the drain period', async () => {
+    released();
+    announce('uid-b');
+
+    expect(await pass()).to.deep.equal({});
+    const seen = env.get(DEPLOYMENT, NS, 'acme')?.metadata.annotations?.[SUCCESSOR_SEEN_ANNOTATION];
+    expect(Date.now() - Date.parse(seen ?? '')).to.be.within(0, 5000);
+    expect(env.eventReasons()).to.deep.equal(['SuccessorServing']);
+
+    const res = await pass();
+    expect(res.requeueAfter).to.be.within(DRAIN_MS - 5000, DRAIN_MS);
+    expect(env.get(DEPLOYMENT, NS, 'acme')).to.not.equal(undefined);
+  });
+
+  it('retires the Deployment and its released Service after the drain period, and leaves a Service it did not release', async () => {
+    released({ annotations: { [SUCCESSOR_SEEN_ANNOTATION]: new Date(Date.now() - DRAIN_MS).toISOString() } });
+    announce('uid-b');
+
+    expect(await pass()).to.deep.equal({});
+    expect(env.get(DEPLOYMENT, NS, 'acme')).to.equal(undefined);
+    expect(env.get(SERVICE, NS, 'acme')).to.equal(undefined);
+
+    released({ annotations: { [SUCCESSOR_SEEN_ANNOTATION]: new Date(Date.now() - DRAIN_MS).toISOString() } });
+    env.api.seed({ ...SERVICE, metadata: { name: 'acme', namespace: NS }, spec: { type: 'ClusterIP' } });
+    await pass();
+    expect(env.get(DEPLOYMENT, NS, 'acme')).to.equal(undefined);
+    expect(env.get(SERVICE, NS, 'acme'), 'a Service someone else owns').to.not.equal(undefined);
+  });
+
+  it('ignores a Deployment nobody released', async () => {
+    env.api.seed({ ...DEPLOYMENT, metadata: { name: 'acme', namespace: NS } });
+    announce('uid-b');
+
+    expect(await pass()).to.deep.equal({});
+    expect(env.api.writes()).to.deep.equal([]);
+  });
+});
