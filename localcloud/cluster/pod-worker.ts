@@ -415,9 +415,9 @@ export class PodWorker {
     // SIGTERM now, SIGKILL when the grace period is over; exited() records each end.
     await Promise.all(running.map((r) => r.run.process.stop(graceMs)));
     await Promise.all([...this.exitHandlers]);
-    // Each step runs even when an earlier one failed, and the worker always finishes: a runner that stops
     for (const r of running) r.run.prober?.stop();
     await this.terminationWrites;
+    // Each step runs even when an earlier one failed, and the worker always finishes: a runner that stops
     // waits for it.
     const step = (what: string, fn: () => Promise<unknown>) =>
       fn().catch((err: unknown) => {
