@@ -1,9 +1,10 @@
 // Unpacks one image of an OCI layout into a root filesystem, as a container runtime does before it starts the
 // entrypoint: the image's manifest is found by reference in index.json and its layers are extracted in order.
 // The layers are read by the system's tar, not by the code that wrote them, so a flaw in either shows.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { REF_NAME, type Descriptor, type ImageRuntimeConfig } from './oci-layout.js';
 
 const blob = (layout: string, digest: string): string => join(layout, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
@@ -14,12 +15,17 @@ export interface ImageManifest {
   layers: Descriptor[];
 }
 
-/** The manifest of `reference` in the layout; an unknown reference names the ones the layout has. */
-export function imageManifest(layout: string, reference: string): ImageManifest {
+/** The index entry of `reference` in the layout (its manifest's digest); an unknown reference names the ones the layout has. */
+export function imageDescriptor(layout: string, reference: string): Descriptor {
   const index = readJSON(join(layout, 'index.json')) as { manifests: Descriptor[] };
   const entry = index.manifests.find((m) => m.annotations?.[REF_NAME] === reference);
   if (!entry) throw new Error(`${layout} has no image ${reference}; it has ${index.manifests.map((m) => m.annotations?.[REF_NAME] ?? m.digest).join(', ')}`);
-  return readJSON(blob(layout, entry.digest)) as ImageManifest;
+  return entry;
+}
+
+/** The manifest of `reference` in the layout. */
+export function imageManifest(layout: string, reference: string): ImageManifest {
+  return readJSON(blob(layout, imageDescriptor(layout, reference).digest)) as ImageManifest;
 }
 
 /** The runtime config of `reference` (entrypoint, env, user, working directory). */
@@ -28,9 +34,9 @@ export function imageConfig(layout: string, reference: string): ImageRuntimeConf
 }
 
 /** Extracts the layers of `reference` into `root` (an empty directory), owners and modes as archived. */
-export function unpackImage(layout: string, reference: string, root: string): ImageRuntimeConfig {
+export async function unpackImage(layout: string, reference: string, root: string): Promise<ImageRuntimeConfig> {
   for (const layer of imageManifest(layout, reference).layers) {
-    execFileSync('tar', ['-xzf', blob(layout, layer.digest), '-C', root, '--numeric-owner', '--same-permissions'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await promisify(execFile)('tar', ['-xzf', blob(layout, layer.digest), '-C', root, '--numeric-owner', '--same-permissions']);
   }
   return imageConfig(layout, reference);
 }

@@ -63,7 +63,7 @@ describe('the kvcloud image, built offline as an OCI layout (make image)', funct
   /** Unpacked roots by their layer digests: images with the same layers unpack to the same root. */
   const roots = new Map<string, string>();
 
-  const rootOf = (reference: string): { root: string; config: ImageRuntimeConfig } => {
+  const rootOf = async (reference: string): Promise<{ root: string; config: ImageRuntimeConfig }> => {
     const key = imageManifest(layout.path, reference)
       .layers.map((l) => l.digest)
       .join(',');
@@ -71,7 +71,7 @@ describe('the kvcloud image, built offline as an OCI layout (make image)', funct
     if (root === undefined) {
       root = join(scratch, String(roots.size));
       mkdirSync(root);
-      unpackImage(layout.path, reference, root);
+      await unpackImage(layout.path, reference, root);
       roots.set(key, root);
     }
     return { root, config: runtimeConfig(IMAGE_COMPONENTS.find((c) => imageReference(c.name) === reference)?.main ?? '') };
@@ -118,8 +118,8 @@ describe('the kvcloud image, built offline as an OCI layout (make image)', funct
     expect(extra('csi-driver')).not.to.deep.equal(extra('streaming-operator'));
   });
 
-  it('holds every production package of the lockfile, no development package and no TypeScript', () => {
-    const { root } = rootOf(imageReference('controlplane-manager'));
+  it('holds every production package of the lockfile, no development package and no TypeScript', async () => {
+    const { root } = await rootOf(imageReference('controlplane-manager'));
     const files = execFileSync('find', ['app', '-type', 'f'], { cwd: root, encoding: 'utf8' }).trim().split('\n');
     const fileSet = new Set(files);
     const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
@@ -133,8 +133,8 @@ describe('the kvcloud image, built offline as an OCI layout (make image)', funct
   });
 
   for (const component of IMAGE_COMPONENTS) {
-    it(`loads ${component.name} from its unpacked image alone, read-only, without network, as nonroot`, () => {
-      const { root, config } = rootOf(imageReference(component.name));
+    it(`loads ${component.name} from its unpacked image alone, read-only, without network, as nonroot`, async () => {
+      const { root, config } = await rootOf(imageReference(component.name));
       // ESM links every static import before the program runs, so the program's own flag error means the whole
       // import graph, node_modules included, resolved inside the image.
       const { status, output } = runInImage(root, config, [...config.Entrypoint, '--no-such-flag']);
@@ -144,21 +144,21 @@ describe('the kvcloud image, built offline as an OCI layout (make image)', funct
     });
   }
 
-  it('sees nothing of this machine and cannot write its root', () => {
-    const { root, config } = rootOf(imageReference('controlplane-manager'));
+  it('sees nothing of this machine and cannot write its root', async () => {
+    const { root, config } = await rootOf(imageReference('controlplane-manager'));
     const probe = `const fs = require('node:fs'); let w = 'written'; try { fs.writeFileSync('/app/x', ''); } catch (e) { w = e.code; } console.log(fs.existsSync(${JSON.stringify(repoRoot)}), process.getuid(), w)`;
     const { output } = runInImage(root, config, [NODE_PATH, '-e', probe]);
     expect(output.trim()).to.equal('false 65532 EROFS');
   });
 
-  it('runs the CCM by the executable upstream manifests name', () => {
-    const { root, config } = rootOf(imageReference('ccm'));
+  it('runs the CCM by the executable upstream manifests name', async () => {
+    const { root, config } = await rootOf(imageReference('ccm'));
     const { output } = runInImage(root, config, ['/bin/kubevirt-cloud-controller-manager', '--no-such-flag']);
     expect(output).to.match(/^ccm: Unknown option '--no-such-flag'/);
   });
 
-  it('gives the CSI driver its protocols, the snapshot CRDs and every program its node plugin runs', () => {
-    const { root, config } = rootOf(imageReference('csi-driver'));
+  it('gives the CSI driver its protocols, the snapshot CRDs and every program its node plugin runs', async () => {
+    const { root, config } = await rootOf(imageReference('csi-driver'));
     const probe = [
       "const spec = await import('/app/csi/spec.js');",
       "const reg = await import('/app/csi/registration.js');",
@@ -178,8 +178,8 @@ describe('the kvcloud image, built offline as an OCI layout (make image)', funct
     }
   });
 
-  it('gives the streaming operator crictl for operators and ss to name each session\'s caller', () => {
-    const { root, config } = rootOf(imageReference('streaming-operator'));
+  it('gives the streaming operator crictl for operators and ss to name each session\'s caller', async () => {
+    const { root, config } = await rootOf(imageReference('streaming-operator'));
     // Each prints its release: it started, every library it links found in the image.
     const crictl = runInImage(root, config, ['crictl', '--version']);
     expect(crictl.output).to.equal(`crictl version ${pinnedVersion('CRI_TOOLS_VERSION')}\n`);

@@ -49,6 +49,8 @@ export async function writeAtomically(dir: string, files: Map<string, FileProjec
 
   const stamp = new Date().toISOString().replace(/[-:]/g, '_').replace(/\..*$/, '');
   const version = await mkdtemp(join(dir, `..${stamp}.`));
+  // mkdtemp makes it 0700: a container running as a user other than root must reach the files, as on a kubelet.
+  await chmod(version, 0o755);
   for (const [path, { data, mode }] of files) {
     const file = join(version, path);
     await mkdir(dirname(file), { recursive: true });

@@ -9,9 +9,12 @@
 # tmpfs holding bind mounts of the directory's entries covers it instead, making only its top level private. When
 # that parent is / itself, a tmpfs holding bind mounts of /'s entries becomes the container's root (chroot), since
 # nothing mounted over / changes what / is for a running process.
+# An image run from its own root (image mode, images.ts) gets a copy-on-write overlay of the unpacked image as its
+# root instead, with /proc, /dev and /sys, and its program starts there as the image's user.
 #
 #   container-entry.sh <spec dir>   with, NUL-separated: argv, env (NAME=value), mounts (source, target, ro|rw
-#                                   triples); and as plain text: workdir (may be empty), hostname
+#                                   triples), root (image mode: the unpacked image, uid, gid; else empty); and as
+#                                   plain text: workdir (may be empty), hostname
 set -Eeuo pipefail
 spec=$1
 fail() {
@@ -108,24 +111,52 @@ make_mount_point() {
   done
 }
 
+# The image's files stay shared and unchanged: the container writes to a tmpfs upper layer of its own.
+image_root() {
+  new_scratch "$1"
+  mkdir "$scratch/upper" "$scratch/work" "$scratch/root"
+  mount -t overlay kvcloud-image -o "lowerdir=$1,upperdir=$scratch/upper,workdir=$scratch/work" "$scratch/root"
+  root=$scratch/root
+  private[/]=1
+  local fs
+  for fs in proc dev sys; do mkdir -p "$root/$fs" && mount --rbind "/$fs" "$root/$fs"; done
+}
+
+# Path $1 of the container, absolute and symlink-free; in an image's root its links are the image's.
+container_path() {
+  if [[ -z ${image[0]:-} ]]; then
+    realpath -m "$1"
+    return
+  fi
+  local path
+  path=$(realpath -m "$root$1")
+  [[ $path == "$root" ]] && path=$root/
+  [[ $path == "$root/"* ]] || fail "$1 resolves to $path, outside the image's root"
+  echo "/${path#"$root/"}"
+}
+
 mapfile -d '' mounts <"$spec/mounts"
+mapfile -d '' image <"$spec/root"
+[[ -z ${image[0]:-} ]] || image_root "${image[0]}"
 workdir=$(<"$spec/workdir")
-[[ -z $workdir ]] || workdir=$(realpath -m "$workdir")
+[[ -z $workdir ]] || workdir=$(container_path "$workdir")
 # First every mount point, then every bind: an overlay made for a later mount point would hide earlier binds.
 for ((i = 0; i < ${#mounts[@]}; i += 3)); do
-  target=$(realpath -m "${mounts[i + 1]}")
+  target=$(container_path "${mounts[i + 1]}")
   if [[ -d ${mounts[i]} ]]; then make_mount_point "$target" dir; else make_mount_point "$target" file; fi
 done
 [[ -z $workdir ]] || make_mount_point "$workdir" dir
 for ((i = 0; i < ${#mounts[@]}; i += 3)); do
-  target=$root$(realpath -m "${mounts[i + 1]}")
+  target=$root$(container_path "${mounts[i + 1]}")
   mount --bind "${mounts[i]}" "$target"
   if [[ ${mounts[i + 2]} == ro ]]; then mount -o remount,bind,ro "$target"; fi
 done
 
 echo -n "$(<"$spec/hostname")" >/proc/sys/kernel/hostname
 run=()
-if [[ -n $root ]]; then
+if [[ -n ${image[0]:-} ]]; then
+  run=("$(command -v unshare)" "--root=$root" "--wd=${workdir:-/}" "--setuid=${image[1]}" "--setgid=${image[2]}" --)
+elif [[ -n $root ]]; then
   run=("$(command -v chroot)" "$root" "$(command -v env)" "--chdir=${workdir:-/}" --)
 else
   cd "${workdir:-/}"

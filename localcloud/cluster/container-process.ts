@@ -24,6 +24,8 @@ export interface ContainerLaunch {
   env: Map<string, string>;
   mounts: ContainerMount[];
   workingDir: string | undefined;
+  /** Image mode: the unpacked image the container runs in (a private copy-on-write view of it), as uid:gid. */
+  root?: { rootfs: string; uid: number; gid: number } | undefined;
   hostname: string;
   /** The pod sandbox's namespace; undefined for hostNetwork pods, which stay in the cluster namespace. */
   netnsPath: string | undefined;
@@ -43,6 +45,7 @@ export async function startContainerProcess(launch: ContainerLaunch): Promise<Ma
     file('mounts', nulSeparated(launch.mounts.flatMap((m) => [m.source, m.target, m.readOnly ? 'ro' : 'rw']))),
     file('workdir', launch.workingDir ?? ''),
     file('hostname', launch.hostname),
+    file('root', launch.root ? `${launch.root.rootfs}\0${String(launch.root.uid)}\0${String(launch.root.gid)}\0` : ''),
   ]);
   const isolate = ['unshare', '--mount', '--uts', '--propagation', 'private', '--', 'bash', entryScript, launch.specDir];
   const [command = '', ...args] = launch.netnsPath ? ['nsenter', `--net=${launch.netnsPath}`, '--', ...isolate] : isolate;

@@ -7,6 +7,7 @@ import { containerEnv, ContainerConfigError, expandCommand, type ObjectLookup } 
 import { containerMounts } from './container-mounts.js';
 import type { PodRuntimeFacts } from './downward-api.js';
 import { containerArgv, ExecutableNotFoundError, ImageNotMappedError, resolveImage, type LocalImage } from './images.js';
+import { configHome, effectiveUser } from './image-rootfs.js';
 import type { Container, Pod } from './pod-api.js';
 
 export interface StartInput {
@@ -27,6 +28,9 @@ export interface PreparedStart {
   env: Map<string, string>;
   argv: string[];
   mounts: ContainerLaunch['mounts'];
+  workingDir: string | undefined;
+  /** Image mode: the image's root the container runs in, and as whom. */
+  root: ContainerLaunch['root'];
 }
 
 /**
@@ -46,11 +50,17 @@ function checkNothingHidden(image: LocalImage, argv: string[], mounts: PreparedS
 export async function prepareStart(input: StartInput): Promise<PreparedStart> {
   const { pod, container } = input;
   const image = await resolveImage(container.image ?? '');
-  const env = await containerEnv(pod, container, input.lookup, input.facts, { ...image.env, ...input.baseEnv });
+  const sandbox = image.sandbox;
+  // From its own root, a container runs as a runtime starts it: as the image's user, with that user's home.
+  const user = sandbox && effectiveUser(sandbox.rootfs, sandbox.user, pod.spec.securityContext, container.securityContext);
+  const home: Record<string, string> = sandbox && user ? { HOME: configHome(sandbox.rootfs, user.uid) } : {};
+  const env = await containerEnv(pod, container, input.lookup, input.facts, { ...image.env, ...input.baseEnv, ...home });
   const argv = containerArgv(image, expandCommand(container.command, env), expandCommand(container.args, env));
   const mounts = containerMounts(container, pod.spec.volumes ?? [], input.volumePaths, env, input.etcHosts, input.resolvConf);
-  checkNothingHidden(image, argv, mounts);
-  return { image, env, argv, mounts };
+  // A volume cannot hide programs the image's own root holds.
+  if (!sandbox) checkNothingHidden(image, argv, mounts);
+  const root = sandbox && user ? { rootfs: sandbox.rootfs, uid: user.uid, gid: user.gid } : undefined;
+  return { image, env, argv, mounts, workingDir: container.workingDir ?? sandbox?.workingDir, root };
 }
 
 export type StartFailure =

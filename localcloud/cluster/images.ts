@@ -1,13 +1,16 @@
 // Which local program an image runs. There is no container runtime here, so an image is a name for a set of
 // programs built into ~/.cache/kvcloud (or shipped with the harness): its entrypoint, run when a container gives
 // no command, and the executables a command may name. A tag must be one of the pinned versions, so a manifest
-// that asks for another release fails visibly instead of silently running a different one.
+// that asks for another release fails visibly instead of silently running a different one. With $KVCLOUD_IMAGE_LAYOUT
+// set, kvcloud's own images are real ones instead: read from that OCI layout and run from their unpacked roots.
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { binaryPath, cacheDir, executable, type BinaryName } from '../binaries.js';
 import { DEFAULT_CLUSTER_AUTOSCALER_IMAGE } from '../../providers/autoscaler/cluster-autoscaler-objects.js';
 import { parseVersionsEnv, toolsDir, upstreamVersion } from '../versions.js';
 import { compiledMain } from '../../packaging/compiled-js.js';
+import { IMAGE_REPOSITORY } from '../../packaging/image-contents.js';
+import { configEnv, configUser, findInImage, IMAGE_LAYOUT_ENV, unpackedImage, type RunAs } from './image-rootfs.js';
 
 export interface LocalImage {
   reference: string;
@@ -19,6 +22,21 @@ export interface LocalImage {
   programNames: string[];
   /** The image's own environment, which the container's env overrides. */
   env: Record<string, string>;
+  /** The image's default args (its config's Cmd): what runs after the entrypoint when the container gives no args. */
+  cmd?: string[];
+  /** Set when the image runs from its own unpacked root (image mode) rather than from this machine's files. */
+  sandbox?: ImageSandbox;
+  /** The image ID the pod's status reports (repository@digest), when the image has one. */
+  id?: string;
+}
+
+export interface ImageSandbox {
+  /** The unpacked image, shared: each container sees a private copy-on-write view of it. */
+  rootfs: string;
+  /** The config's User, which the pod's securityContext overrides. */
+  user: RunAs;
+  /** The config's WorkingDir, which the container's workingDir overrides. */
+  workingDir: string;
 }
 
 /** No local program stands for the image: the pod shows ErrImagePull with this message. */
@@ -230,8 +248,39 @@ const catalog: Record<string, CatalogEntry> = {
   'kvcloud.local/test/virt-launcher': kvcloudComponent('simulators/guest/main.ts'),
 };
 
+/**
+ * A kvcloud image from the OCI layout `make image` wrote (image mode): its config says what runs, its unpacked root
+ * holds every file the program may load. An image the layout lacks fails like a pull of a missing image.
+ */
+async function layoutImage(layout: string, reference: string, repository: string): Promise<LocalImage> {
+  let unpacked;
+  try {
+    unpacked = await unpackedImage(join(cacheDir(), 'images'), layout, reference);
+  } catch (err) {
+    throw new ImageNotMappedError(`image "${reference}" from the OCI layout ${layout}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const { rootfs, config } = unpacked;
+  const env = configEnv(config);
+  const findProgram = (name: string): string[] | undefined => {
+    const path = findInImage(rootfs, env.PATH ?? DEFAULT_PATH, name);
+    return path === undefined ? undefined : [path];
+  };
+  return {
+    reference,
+    entrypoint: config.Entrypoint,
+    ...(config.Cmd ? { cmd: config.Cmd } : {}),
+    findProgram,
+    programNames: ['the files of the image'],
+    env,
+    sandbox: { rootfs, user: configUser(rootfs, config.User), workingDir: config.WorkingDir === '' ? '/' : config.WorkingDir },
+    id: `${repository}@${unpacked.digest}`,
+  };
+}
+
 export async function resolveImage(reference: string): Promise<LocalImage> {
   const { repository, tag } = parseImageReference(reference);
+  const layout = process.env[IMAGE_LAYOUT_ENV] ?? '';
+  if (layout !== '' && repository.startsWith(`${IMAGE_REPOSITORY}/`)) return layoutImage(layout, reference, repository);
   const entry = catalog[repository];
   if (!entry) {
     throw new ImageNotMappedError(`image "${reference}" has no local program; the pod runner knows ${Object.keys(catalog).sort().join(', ')}`);
@@ -255,9 +304,12 @@ export function catalogImages(): string[] {
   return Object.entries(catalog).flatMap(([repository, entry]) => entry.tags().map((tag) => `${repository}:${tag}`));
 }
 
-/** The argv a container runs: its command (or the image's entrypoint) followed by its args. */
+/**
+ * The argv a container runs: its command (or the image's entrypoint) followed by its args (or, when it gives
+ * neither, the image's Cmd), as the kubelet combines them.
+ */
 export function containerArgv(image: LocalImage, command: string[] | undefined, args: string[] | undefined): string[] {
-  if (!command?.length) return [...image.entrypoint, ...(args ?? [])];
+  if (!command?.length) return [...image.entrypoint, ...(args?.length ? args : (image.cmd ?? []))];
   const [name = '', ...rest] = command;
   const program = image.findProgram(name);
   if (!program) {

@@ -101,6 +101,13 @@ export interface Container {
   stdinOnce?: boolean;
   /** "Always" on an init container makes it a sidecar. */
   restartPolicy?: string;
+  securityContext?: SecurityContext;
+}
+
+/** The part of a container's or pod's securityContext the runner applies (to images run from their own root). */
+export interface SecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
 }
 
 export interface KeyToPath {
@@ -149,6 +156,7 @@ export interface PodSpec {
   dnsPolicy?: 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
   dnsConfig?: { nameservers?: string[]; searches?: string[]; options?: { name: string; value?: string }[] };
   readinessGates?: { conditionType: string }[];
+  securityContext?: SecurityContext;
 }
 
 export interface ContainerStateWaiting {

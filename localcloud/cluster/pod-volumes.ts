@@ -1,7 +1,7 @@
 // A pod's volumes as directories of the pod's own directory, materialised before its containers start and
 // refreshed while it runs (Secret and ConfigMap updates, token rotation), as the kubelet's volume manager does.
 // Containers see them at their mountPaths through container-entry.sh's bind mounts.
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeAtomically, type FileProjection } from './atomic-writer.js';
 import type { ObjectLookup } from './container-env.js';
@@ -137,6 +137,8 @@ async function setUp(ctx: VolumeContext, volume: Volume): Promise<string> {
   if (volume.persistentVolumeClaim && ctx.claims) return ctx.claims.setUp(ctx.pod, { ...volume, persistentVolumeClaim: volume.persistentVolumeClaim });
   if (volume.emptyDir) {
     await mkdir(dir, { recursive: true });
+    // World-writable, as the kubelet makes it, so a container's user other than root can write there.
+    await chmod(dir, 0o777);
     return dir;
   }
   let payload: Payload;

@@ -294,7 +294,7 @@ export class PodWorker {
         etcHosts: this.resources.etcHosts,
         resolvConf: this.resources.resolvConf,
       });
-      record.imageID = `kvcloud-local://${prepared.image.entrypoint[0] ?? ''}`;
+      record.imageID = prepared.image.id ?? `kvcloud-local://${prepared.image.entrypoint[0] ?? ''}`;
       await mkdir(dirname(logFile), { recursive: true });
       const proc = await startContainerProcess({
         name: `${podKey(this.pod)}/${record.name}`,
@@ -303,7 +303,8 @@ export class PodWorker {
         argv: prepared.argv,
         env: prepared.env,
         mounts: prepared.mounts,
-        workingDir: record.spec.workingDir,
+        workingDir: prepared.workingDir,
+        root: prepared.root,
         hostname: this.hostname(),
         netnsPath: this.resources.sandbox?.netnsPath,
         stdin: record.spec.stdin === true,
