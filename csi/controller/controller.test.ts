@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { DATA_VOLUME_TYPE, type DataVolume } from '../../lib/apis/cdi.js';
-import { VIRTUAL_MACHINE_INSTANCE_TYPE, VIRTUAL_MACHINE_TYPE, type VirtualMachine, type VirtualMachineInstance } from '../../lib/apis/kubevirt.js';
+import { VIRTUAL_MACHINE_INSTANCE_TYPE, VIRTUAL_MACHINE_TYPE, type VirtualMachine, type VirtualMachineInstance, type Volume as KubevirtVolume } from '../../lib/apis/kubevirt.js';
 import { Client } from '../../lib/kube/client.js';
 import { RestMapper } from '../../lib/kube/rest-mapper.js';
 import { rejection } from '../../lib/testing/rejection.js';
@@ -96,10 +96,56 @@ describe('csi/controller', () => {
     api.seed(vm('ours', 'acme', []));
     await rpc('ControllerPublishVolume', { volume_id: 'pvc-1', node_id: `${NS}/ours`, volume_capability: CAP }).catch(() => undefined);
     expect(api.writes().slice(before).map((w) => `${w.method} ${w.path}`)).to.deep.equal([`PUT /apis/subresources.kubevirt.io/v1/namespaces/${NS}/virtualmachines/ours/addvolume`]);
-    // Our volume in their VM (their controller may hot-plug any DataVolume of the namespace): refused, without their VM's name.
-    api.seed<VirtualMachineInstance>({ ...VIRTUAL_MACHINE_INSTANCE_TYPE, metadata: { name: 'theirs', namespace: NS, labels: { 'cluster.x-k8s.io/cluster-name': 'globex' } }, spec: { domain: { devices: {} }, volumes: disks }, status: { volumeStatus: [] } });
+  });
+
+  it("is not blocked by another Cluster's volume named like ours, and names no foreign VM when ours really is in it", async () => {
+    const { api, rpc } = fakeInfra(MAPPINGS, { infraNamespace: NS, infraLabels: LABELS, clusterName: 'acme', attachTimeoutMs: 200, pollIntervalMs: 20 });
+    await rpc('CreateVolume', { name: 'pvc-1', volume_capabilities: [CAP] });
+    const vm = (name: string, cluster: string, volumes: KubevirtVolume[] = []): VirtualMachine => ({ ...VIRTUAL_MACHINE_TYPE, metadata: { name, namespace: NS, labels: { 'cluster.x-k8s.io/cluster-name': cluster } }, spec: { template: { spec: { domain: { devices: {} }, volumes } } } });
+    const vmi = (name: string, cluster: string, volumes: KubevirtVolume[]): VirtualMachineInstance => ({
+      ...VIRTUAL_MACHINE_INSTANCE_TYPE,
+      metadata: { name, namespace: NS, labels: { 'cluster.x-k8s.io/cluster-name': cluster } },
+      spec: { domain: { devices: {} }, volumes },
+      status: { volumeStatus: volumes.map((v) => ({ name: v.name, target: 'sda', phase: 'Ready' })) },
+    });
+    const addvolume = `PUT /apis/subresources.kubevirt.io/v1/namespaces/${NS}/virtualmachines/ours/addvolume`;
+    const writesSince = (n: number) => api.writes().slice(n).map((w) => `${w.method} ${w.path}`);
+    api.seed(vm('ours', 'acme'));
+    // Their VM holds a disk of theirs under our volume's name: neither publish nor delete waits on it.
+    const namesake = { name: 'pvc-1', dataVolume: { name: 'their-dv', hotpluggable: true } };
+    api.seed(vm('theirs', 'globex', [namesake]));
+    api.seed(vmi('theirs', 'globex', [namesake]));
+    let before = api.writes().length;
+    await rpc('ControllerPublishVolume', { volume_id: 'pvc-1', node_id: `${NS}/ours`, volume_capability: CAP }).catch(() => undefined);
+    expect(writesSince(before), 'the hot-plug asked for').to.deep.equal([addvolume]);
+    expect(await rpc('DeleteVolume', { volume_id: 'pvc-1' })).to.deep.equal({});
+    await rpc('CreateVolume', { name: 'pvc-1', volume_capabilities: [CAP] });
+
+    // Their VMI really holds our DataVolume (under a name of theirs): a single-node volume is refused, without their VM's name.
+    api.seed(vmi('theirs', 'globex', [{ name: 'stolen', dataVolume: { name: 'pvc-1', hotpluggable: true } }]));
+    before = api.writes().length;
     const attached = (await rejection(rpc('ControllerPublishVolume', { volume_id: 'pvc-1', node_id: `${NS}/ours`, volume_capability: CAP }), 'publish of a volume in their VM')) as CsiError;
     expect([attached.code, attached.message]).to.deep.equal([status.FAILED_PRECONDITION, 'volume pvc-1 is attached to a VM of another cluster; a single-node volume must be unpublished there first']);
+    const deleting = (await rejection(rpc('DeleteVolume', { volume_id: 'pvc-1' }), 'delete of a volume in their VM')) as CsiError;
+    expect([deleting.code, deleting.message]).to.deep.equal([status.FAILED_PRECONDITION, 'volume pvc-1 is still attached to a VM of another cluster; unpublish it first']);
+    expect(writesSince(before), 'writes to the infra cluster').to.deep.equal([]);
+  });
+
+  it('refuses to publish into its own VM where a volume of the same name has another source, and unplugs nothing of it', async () => {
+    const { api, rpc } = fakeInfra(MAPPINGS, { infraNamespace: NS, infraLabels: LABELS, clusterName: 'acme', attachTimeoutMs: 200, pollIntervalMs: 20 });
+    await rpc('CreateVolume', { name: 'pvc-1', volume_capabilities: [CAP] });
+    const cases: { volume: KubevirtVolume; message: string }[] = [
+      { volume: { name: 'pvc-1', persistentVolumeClaim: { claimName: 'scratch', hotpluggable: true } }, message: 'VM ours already has a volume named pvc-1 that is not the hot-plugged DataVolume pvc-1; remove it from the VM to publish the volume there' },
+      { volume: { name: 'data', dataVolume: { name: 'pvc-1', hotpluggable: true } }, message: 'DataVolume pvc-1 is already in VM ours under another volume name; remove it from the VM to publish the volume there' },
+    ];
+    for (const tc of cases) {
+      api.seed<VirtualMachine>({ ...VIRTUAL_MACHINE_TYPE, metadata: { name: 'ours', namespace: NS, labels: { 'cluster.x-k8s.io/cluster-name': 'acme' } }, spec: { template: { spec: { domain: { devices: {} }, volumes: [tc.volume] } } } });
+      const before = api.writes().length;
+      const refused = (await rejection(rpc('ControllerPublishVolume', { volume_id: 'pvc-1', node_id: `${NS}/ours`, volume_capability: CAP }), tc.volume.name)) as CsiError;
+      expect([refused.code, refused.message]).to.deep.equal([status.FAILED_PRECONDITION, tc.message]);
+      if (tc.volume.name === 'pvc-1') expect(await rpc('ControllerUnpublishVolume', { volume_id: 'pvc-1', node_id: `${NS}/ours` })).to.deep.equal({});
+      expect(api.writes().slice(before), 'writes to the infra cluster').to.deep.equal([]);
+    }
   });
 
   it('confirms supported capabilities and explains the others without confirming', async () => {

@@ -5,7 +5,7 @@
 // touching them (a crafted volume or node ID reaches nothing of another tenant, even in a shared infra namespace),
 // and runs alone on its volume (a second one gets ABORTED).
 import { DATA_VOLUME_TYPE, type DataVolume } from '../../lib/apis/cdi.js';
-import { VIRTUAL_MACHINE_INSTANCE_TYPE, VIRTUAL_MACHINE_TYPE, type AddVolumeOptions, type VirtualMachine, type VirtualMachineInstance, type Volume as KubevirtVolume } from '../../lib/apis/kubevirt.js';
+import { VIRTUAL_MACHINE_INSTANCE_TYPE, VIRTUAL_MACHINE_TYPE, type AddVolumeOptions, type VirtualMachine, type VirtualMachineInstance } from '../../lib/apis/kubevirt.js';
 import { ApiError, isAlreadyExists, isNotFound } from '../../lib/kube/api-error.js';
 import type { Client } from '../../lib/kube/client.js';
 import type { Logger } from '../../lib/observability/logger.js';
@@ -18,6 +18,7 @@ import { VolumeLocks } from '../volume-locks.js';
 import { resolveContentSource, sizeWithSource } from './content-source.js';
 import { belongsTo, buildDataVolume, dataVolumeNameFor, mismatch, quantityBytes } from './datavolume.js';
 import { controllerExpandVolume } from './expand.js';
+import { holds, plugOf } from './hotplug.js';
 import { vmNameOf } from './node-id.js';
 import { isTenantVM } from './vm-ownership.js';
 import { page } from './page-token.js';
@@ -49,16 +50,12 @@ export interface ControllerOptions {
 
 const CONTROLLER_CAPABILITIES = ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'LIST_VOLUMES', 'EXPAND_VOLUME', 'CREATE_DELETE_SNAPSHOT', 'LIST_SNAPSHOTS', 'GET_SNAPSHOT', 'CLONE_VOLUME'] as const;
 
-/** The hot-plugged volume named `name` in a VM or VMI spec. */
-const hotplugged = (volumes: KubevirtVolume[] | undefined, name: string): boolean =>
-  (volumes ?? []).some((v) => v.name === name && (v.dataVolume?.hotpluggable === true || v.persistentVolumeClaim?.hotpluggable === true));
-
 export class ControllerService {
   private readonly locks = new VolumeLocks();
-  private readonly storageClassEnforcement: StorageClassEnforcement;
   private readonly attachTimeoutMs: number;
   private readonly pollIntervalMs: number;
   private readonly snapshots: SnapshotService;
+  private readonly storageClassEnforcement: StorageClassEnforcement;
 
   constructor(private readonly opts: ControllerOptions) {
     this.attachTimeoutMs = opts.attachTimeoutMs ?? 120_000;
@@ -165,9 +162,8 @@ export class ControllerService {
     return this.locks.run(id, 'DeleteVolume', async () => {
       // Another tenant's DataVolume, or none: nothing of this tenant's to delete, which DeleteVolume reports as done.
       if (!(await this.ownDataVolume(id))) return {};
-      const vmis = await this.opts.infra.list<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE, { namespace: this.ns, direct: true });
-      const user = vmis.find((vmi) => (vmi.status?.volumeStatus ?? []).some((s) => s.name === id));
-      if (user) throw failedPrecondition(`volume ${id} is still attached to VM ${user.metadata.name ?? ''}; unpublish it first`);
+      const user = await this.vmiHolding(id);
+      if (user) throw failedPrecondition(`volume ${id} is still attached to ${this.describe(user)}; unpublish it first`);
       if (await this.opts.infra.delete(DATA_VOLUME_TYPE, { namespace: this.ns, name: id })) this.opts.log.info({ volume: id }, 'deleted DataVolume');
       return {};
     });
@@ -214,9 +210,12 @@ export class ControllerService {
       const bus = req.volume_context?.[CONTEXT_BUS] ?? DEFAULT_BUS;
       const serial = dv.metadata.uid ?? '';
       const vmi = await this.getVMI(vmName);
+      const plugs = [plugOf(vm.spec?.template.spec?.volumes, id), plugOf(vmi?.spec?.volumes, id)];
+      // Waiting on a volume of that name from another source would report its status as ours.
+      if (plugs.includes('name-taken')) throw failedPrecondition(`VM ${vmName} already has a volume named ${id} that is not the hot-plugged DataVolume ${id}; remove it from the VM to publish the volume there`);
+      if (plugs.includes('under-another-name')) throw failedPrecondition(`DataVolume ${id} is already in VM ${vmName} under another volume name; remove it from the VM to publish the volume there`);
       const requested = (vm.status?.volumeRequests ?? []).some((r) => r.addVolumeOptions?.name === id);
-      const present = hotplugged(vm.spec?.template.spec?.volumes, id) || hotplugged(vmi?.spec?.volumes, id) || requested;
-      if (!present) {
+      if (!plugs.includes('ours') && !requested) {
         const body: AddVolumeOptions = { name: id, disk: { name: id, serial, disk: { bus } }, volumeSource: { dataVolume: { name: id, hotpluggable: true } } };
         try {
           await this.opts.infra.transport.request({ method: 'PUT', path: `${SUBRESOURCES}/namespaces/${this.ns}/virtualmachines/${vmName}/addvolume`, body });
@@ -241,12 +240,19 @@ export class ControllerService {
 
   /** A ReadWriteOnce volume attached to another VM cannot be published here until it is unpublished there. */
   private async refuseIfAttachedElsewhere(id: string, vmName: string): Promise<void> {
+    const other = await this.vmiHolding(id, vmName);
+    if (other) throw failedPrecondition(`volume ${id} is attached to ${this.describe(other)}; a single-node volume must be unpublished there first`);
+  }
+
+  /** A VMI of the namespace (but `except`) that holds the tenant's DataVolume `id` (hotplug.ts: by source, not name). */
+  private async vmiHolding(id: string, except?: string): Promise<VirtualMachineInstance | undefined> {
     const vmis = await this.opts.infra.list<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE, { namespace: this.ns, direct: true });
-    const other = vmis.find((v) => v.metadata.name !== vmName && (hotplugged(v.spec?.volumes, id) || (v.status?.volumeStatus ?? []).some((s) => s.name === id)));
-    if (!other) return;
-    // Another tenant's VM is not named, as tenantVM does not tell it from a missing one.
-    const where = isTenantVM(other, this.opts.clusterName) ? `VM ${other.metadata.name ?? ''}` : 'a VM of another cluster';
-    throw failedPrecondition(`volume ${id} is attached to ${where}; a single-node volume must be unpublished there first`);
+    return vmis.find((v) => v.metadata.name !== except && holds(v, id, isTenantVM(v, this.opts.clusterName)));
+  }
+
+  /** A VMI as an error message names it: another tenant's VM is not named, as tenantVM does not tell it from a missing one. */
+  private describe(vmi: VirtualMachineInstance): string {
+    return isTenantVM(vmi, this.opts.clusterName) ? `VM ${vmi.metadata.name ?? ''}` : 'a VM of another cluster';
   }
 
   private async unpublish(req: ControllerUnpublishVolumeRequest): Promise<object> {
@@ -263,9 +269,12 @@ export class ControllerService {
       const dv = await this.opts.infra.get<DataVolume>(DATA_VOLUME_TYPE, { namespace: this.ns, name: id }, { direct: true });
       if (dv && !belongsTo(dv, this.opts.infraLabels)) return {};
       const vmi = await this.getVMI(vmName);
+      const [inVM, inVMI] = [plugOf(vm.spec?.template.spec?.volumes, id), plugOf(vmi?.spec?.volumes, id)];
+      // A volume of that name from another source is not ours to unplug, and ours was never plugged in under it.
+      if (inVM === 'name-taken' || inVMI === 'name-taken') return {};
       // In the VM's spec it is removed through the VM (or the VM puts it back on the next start); a volume only in
       // the VMI (added to the VMI directly, or the VM's copy already gone) through the VMI.
-      const target = hotplugged(vm.spec?.template.spec?.volumes, id) ? 'virtualmachines' : hotplugged(vmi?.spec?.volumes, id) ? 'virtualmachineinstances' : undefined;
+      const target = inVM === 'ours' ? 'virtualmachines' : inVMI === 'ours' ? 'virtualmachineinstances' : undefined;
       if (target) {
         try {
           await this.opts.infra.transport.request({ method: 'PUT', path: `${SUBRESOURCES}/namespaces/${this.ns}/${target}/${vmName}/removevolume`, body: { name: id } });
@@ -279,7 +288,7 @@ export class ControllerService {
         async () => {
           const now = await this.getVMI(vmName);
           const status = now?.status?.volumeStatus?.find((s) => s.name === id);
-          if (!status && !hotplugged(now?.spec?.volumes, id)) return { done: true, value: undefined };
+          if (!status && plugOf(now?.spec?.volumes, id) !== 'ours') return { done: true, value: undefined };
           return { done: false, seen: `phase ${status?.phase ?? 'none'} (${status?.reason ?? ''})` };
         },
         { timeoutMs: this.attachTimeoutMs, intervalMs: this.pollIntervalMs, what: `volume ${id} gone from VMI ${this.ns}/${vmName}` },

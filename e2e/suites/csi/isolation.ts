@@ -16,6 +16,7 @@ import { createNamespace } from '../cluster/support.js';
 /** gRPC status codes the cases expect. */
 const OK = 0;
 const NOT_FOUND = 5;
+const FAILED_PRECONDITION = 9;
 
 export interface IsolationContext {
   infra: Client;
@@ -73,6 +74,33 @@ export function isolationCases(context: () => IsolationContext): void {
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: review.status.userInfo.username }],
     } as never);
   };
+  /** Hot-plugs DataVolume `dv` into VM `vm` under the volume name `name`, as another tenant's controller would. */
+  const hotplugAs = async (c: IsolationContext, vm: string, name: string, dv: string) => {
+    await c.infra.transport.request({
+      method: 'PUT',
+      path: `/apis/subresources.kubevirt.io/v1/namespaces/${c.ns}/virtualmachines/${vm}/addvolume`,
+      body: { name, disk: { name, disk: { bus: 'scsi' } }, volumeSource: { dataVolume: { name: dv, hotpluggable: true } } },
+    });
+    const ready = await volumeReady(c, vm, name);
+    await settled(c, vm);
+    return ready;
+  };
+  const unplug = async (c: IsolationContext, vm: string, name: string) => {
+    await c.infra.transport.request({ method: 'PUT', path: `/apis/subresources.kubevirt.io/v1/namespaces/${c.ns}/virtualmachines/${vm}/removevolume`, body: { name } });
+    await waitFor(async () => ((await getVMI(c, c.ns, vm))?.status?.volumeStatus ?? []).every((s) => s.name !== name), { timeoutMs: 60_000, what: `volume ${name} unplugged from ${vm}` });
+    await settled(c, vm);
+  };
+  /**
+   * Until virt-controller has taken the VM's volume requests: virt-api adds a request with a test of the list it
+   * read, so one sent while the controller still empties the list is refused (422), as KubeVirt's is.
+   */
+  const settled = (c: IsolationContext, vm: string) =>
+    waitFor(async () => (((await getVM(c, c.ns, vm))?.status?.volumeRequests ?? []).length === 0 ? true : undefined), { timeoutMs: 30_000, what: `VM ${vm}'s volume requests taken` });
+  /** The source (DataVolume or claim) of each volume of VMI `vm`, with its status phase: "<name> <source> <phase>". */
+  const plugged = async (c: IsolationContext, vm: string) => {
+    const vmi = await getVMI(c, c.ns, vm);
+    return (vmi?.spec?.volumes ?? []).map((v) => `${v.name} ${v.dataVolume?.name ?? v.persistentVolumeClaim?.claimName ?? '-'} ${vmi?.status?.volumeStatus?.find((s) => s.name === v.name)?.phase ?? 'none'}`);
+  };
   const capabilities = async (c: IsolationContext) =>
     (await c.controller<{ capabilities: { rpc?: { type: string } }[] }>('ControllerGetCapabilities', {})).capabilities.map((cap) => cap.rpc?.type ?? '');
 
@@ -84,12 +112,7 @@ export function isolationCases(context: () => IsolationContext): void {
     // controller: nothing we send may detach, grow, snapshot or delete it.
     await c.infra.create(blankDataVolume(c.ns, 'foreign', { 'csi-driver/tenant': 'other' }));
     await grantHotplug(c);
-    await c.infra.transport.request({
-      method: 'PUT',
-      path: `/apis/subresources.kubevirt.io/v1/namespaces/${c.ns}/virtualmachines/${c.vm}/addvolume`,
-      body: { name: 'foreign', disk: { name: 'foreign', disk: { bus: 'scsi' } }, volumeSource: { dataVolume: { name: 'foreign', hotpluggable: true } } },
-    });
-    await volumeReady(c, c.vm, 'foreign');
+    await hotplugAs(c, c.vm, 'foreign', 'foreign');
     // A DataVolume carrying our very labels, in a namespace that is not ours: a namespace in the ID reaches nothing.
     await c.infra.create(blankDataVolume(other, 'victim', { 'csi-driver/tenant': 'acme' }));
     const foreignSize = async () => (await c.infra.get<DataVolume>(DATA_VOLUME_TYPE, { namespace: c.ns, name: 'foreign' }, { direct: true }))?.spec?.storage?.resources?.requests?.storage;
@@ -149,8 +172,7 @@ export function isolationCases(context: () => IsolationContext): void {
       await c.infra.delete(VOLUME_SNAPSHOT_TYPE, { namespace: c.ns, name: 'foreign-snap' });
     }
 
-    await c.infra.transport.request({ method: 'PUT', path: `/apis/subresources.kubevirt.io/v1/namespaces/${c.ns}/virtualmachines/${c.vm}/removevolume`, body: { name: 'foreign' } });
-    await waitFor(async () => ((await getVMI(c, c.ns, c.vm))?.status?.volumeStatus ?? []).every((s) => s.name !== 'foreign'), { timeoutMs: 60_000, what: 'the foreign volume unplugged' });
+    await unplug(c, c.vm, 'foreign');
     await c.infra.delete(DATA_VOLUME_TYPE, { namespace: c.ns, name: 'foreign' });
   });
 
@@ -176,7 +198,7 @@ export function isolationCases(context: () => IsolationContext): void {
   });
 
   it("hot-plugs into no VM of another tenant's cluster in the infra namespace they share, and unplugs nothing from it", async function () {
-    this.timeout(180_000);
+    this.timeout(300_000);
     const c = context();
     // The other tenant: a running VM of Cluster globex beside ours, and a disk of theirs hot-plugged into it by their
     // own controller under a volume name that is no DataVolume of ours (so no volume label check stands in the way).
@@ -184,12 +206,7 @@ export function isolationCases(context: () => IsolationContext): void {
     await c.infra.create(blankDataVolume(c.ns, 'globex-data', { 'csi-driver/tenant': 'globex' }));
     await waitFor(async () => ((await getVMI(c, c.ns, 'globex-worker'))?.status?.phase === 'Running' ? true : undefined), { timeoutMs: 120_000, what: 'VM globex-worker running' });
     await grantHotplug(c);
-    await c.infra.transport.request({
-      method: 'PUT',
-      path: `/apis/subresources.kubevirt.io/v1/namespaces/${c.ns}/virtualmachines/globex-worker/addvolume`,
-      body: { name: 'globex-disk', disk: { name: 'globex-disk', disk: { bus: 'scsi' } }, volumeSource: { dataVolume: { name: 'globex-data', hotpluggable: true } } },
-    });
-    await volumeReady(c, 'globex-worker', 'globex-disk');
+    await hotplugAs(c, 'globex-worker', 'globex-disk', 'globex-data');
     const created = await c.controller<{ volume: { volume_id: string; volume_context: Record<string, string> } }>('CreateVolume', { name: 'pvc-shared-ns', volume_capabilities: [CAP], capacity_range: { required_bytes: BYTES } });
     const id = created.volume.volume_id;
     const started = Date.now();
@@ -213,10 +230,40 @@ export function isolationCases(context: () => IsolationContext): void {
     const vmi = await getVMI(c, c.ns, 'globex-worker');
     expect((vmi?.status?.volumeStatus ?? []).filter((s) => s.name === 'globex-disk' || s.name === id).map((s) => [s.name, s.phase])).to.deep.equal([['globex-disk', 'Ready']]);
 
-    await c.infra.transport.request({ method: 'PUT', path: `/apis/subresources.kubevirt.io/v1/namespaces/${c.ns}/virtualmachines/globex-worker/removevolume`, body: { name: 'globex-disk' } });
+
+    // Their controller names a volume of theirs after ours (hot-plug names are the volume IDs, which a tenant sees in
+    // its PVs): in their VM it neither blocks our publish nor our delete, and ours leaves theirs alone.
+    await c.infra.create(blankDataVolume(c.ns, 'globex-namesake', { 'csi-driver/tenant': 'globex' }));
+    await hotplugAs(c, 'globex-worker', id, 'globex-namesake');
+    const theirs = [`globex-disk globex-data Ready`, `${id} globex-namesake Ready`];
+    const publish = { volume_id: id, node_id: `${c.ns}/${c.vm}`, volume_capability: CAP, volume_context: created.volume.volume_context };
+    const namesakeStarted = Date.now();
+    expect(await c.codeOf(c.controller('ControllerPublishVolume', publish)), 'publish beside their namesake').to.equal(OK);
+    expect((await plugged(c, c.vm)).filter((v) => v.startsWith(`${id} `)), 'our VM').to.deep.equal([`${id} ${id} Ready`]);
+    expect(await c.codeOf(c.controller('ControllerUnpublishVolume', { volume_id: id, node_id: `${c.ns}/${c.vm}` }))).to.equal(OK);
+    expect((await plugged(c, c.vm)).filter((v) => v.startsWith(`${id} `)), 'our VM after unpublish').to.deep.equal([]);
+    expect((await plugged(c, 'globex-worker')).filter((v) => theirs.includes(v)), "their VM, namesake and all").to.deep.equal(theirs);
+    c.timings.push(`shared namespace: publish and unpublish beside another cluster's namesake volume in ${((Date.now() - namesakeStarted) / 1000).toFixed(1)} s`);
+
+    // A volume of our volume's name from another source in our own VM: publish is refused, nothing is hot-plugged,
+    // and unpublish leaves that volume in place.
+    await c.infra.create(blankDataVolume(c.ns, 'globex-namesake-2', { 'csi-driver/tenant': 'globex' }));
+    await hotplugAs(c, c.vm, id, 'globex-namesake-2');
+    const refused = await c.controller('ControllerPublishVolume', publish).then(
+      () => 'published',
+      (err: unknown) => `${String((err as { code?: number }).code)} ${(err as { details?: string }).details ?? ''}`,
+    );
+    expect(refused).to.equal(`${String(FAILED_PRECONDITION)} VM ${c.vm} already has a volume named ${id} that is not the hot-plugged DataVolume ${id}; remove it from the VM to publish the volume there`);
+    const ours = await getVM(c, c.ns, c.vm);
+    expect((ours?.status?.volumeRequests ?? []).map((r) => r.addVolumeOptions?.volumeSource.dataVolume?.name), 'hot-plug requests on our VM').to.not.include(id);
+    expect(await c.codeOf(c.controller('ControllerUnpublishVolume', { volume_id: id, node_id: `${c.ns}/${c.vm}` }))).to.equal(OK);
+    expect((await plugged(c, c.vm)).filter((v) => v.startsWith(`${id} `)), 'our VM after the refusal').to.deep.equal([`${id} globex-namesake-2 Ready`]);
+
+    await unplug(c, c.vm, id);
+    for (const disk of ['globex-disk', id]) await unplug(c, 'globex-worker', disk);
     await c.infra.delete(VIRTUAL_MACHINE_TYPE, { namespace: c.ns, name: 'globex-worker' });
     await waitFor(async () => ((await getVMI(c, c.ns, 'globex-worker')) ? undefined : true), { timeoutMs: 60_000, what: 'VM globex-worker gone' });
-    await c.infra.delete(DATA_VOLUME_TYPE, { namespace: c.ns, name: 'globex-data' });
+    for (const dv of ['globex-data', 'globex-namesake', 'globex-namesake-2']) await c.infra.delete(DATA_VOLUME_TYPE, { namespace: c.ns, name: dv });
     expect(await c.codeOf(c.controller('DeleteVolume', { volume_id: id }))).to.equal(OK);
   });
 
