@@ -34,7 +34,23 @@ describe('csi/flags', () => {
     expect(parseDriverFlags(controller)).to.deep.include({ clusterName: undefined, metricsBindAddress: '0' });
   });
 
+  it('keeps the sidecars\' kubeconfig where told, and does the tenant side once with --setup-only', () => {
+    const controller = ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--tenant-cluster-kubeconfig=/t/value'];
+    expect(parseDriverFlags([...controller, '--sidecar-kubeconfig-dir=/s', '--setup-only=true'])).to.deep.include({ sidecarKubeconfigDir: '/s', setupOnly: true });
+    expect(parseDriverFlags(controller)).to.deep.include({ sidecarKubeconfigDir: undefined, setupOnly: false });
+    // snapshot-controller's Pod: a process that only keeps its kubeconfig, for its own ServiceAccount.
+    const keeper = parseDriverFlags(['--run-node-service=false', '--run-controller-service=false', '--tenant-cluster-kubeconfig=/t/value', '--sidecar-kubeconfig-dir=/s', '--sidecar-service-account=kubevirt-csi-driver/kubevirt-csi-snapshot-controller-sa']);
+    expect(keeper.sidecarServiceAccount).to.deep.equal({ namespace: 'kubevirt-csi-driver', name: 'kubevirt-csi-snapshot-controller-sa' });
+    expect(parseDriverFlags(controller).sidecarServiceAccount).to.deep.equal({ namespace: 'kubevirt-csi-driver', name: 'kubevirt-csi-controller-sa' });
+    // The init container's setup runs no controller service, so it needs no infra namespace or labels.
+    expect(parseDriverFlags(['--run-node-service=false', '--tenant-cluster-kubeconfig=/t/value', '--sidecar-kubeconfig-dir=/s', '--setup-only=true'])).to.deep.include({ setupOnly: true, infraNamespace: undefined });
+  });
+
   const refused = [
+    { name: 'a sidecar kubeconfig without a tenant kubeconfig (the default one is the infra cluster)', argv: ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--sidecar-kubeconfig-dir=/s'], want: /--sidecar-kubeconfig-dir needs --tenant-cluster-kubeconfig/ },
+    { name: 'a sidecar kubeconfig kept by the node plugin', argv: ['--run-controller-service=false', '--node-id=a/vm', '--tenant-cluster-kubeconfig=/t', '--sidecar-kubeconfig-dir=/s'], want: /not the node plugin/ },
+    { name: 'a sidecar ServiceAccount that is not <namespace>/<name>', argv: ['--run-node-service=false', '--run-controller-service=false', '--tenant-cluster-kubeconfig=/t', '--sidecar-kubeconfig-dir=/s', '--sidecar-service-account=sa'], want: /"sa" is not <namespace>\/<name>/ },
+    { name: 'a setup with nothing to set up', argv: ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--setup-only=true'], want: /--setup-only has nothing to do/ },
     { name: 'an empty cluster name (no VM would be the tenant\'s)', argv: ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--cluster-name='], want: /--cluster-name: empty/ },
     { name: 'tenant manifests without a tenant kubeconfig (the default one is the infra cluster)', argv: ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--tenant-manifests=/m.yaml'], want: /--tenant-manifests needs --tenant-cluster-kubeconfig/ },
     { name: 'tenant manifests without the controller service', argv: ['--run-controller-service=false', '--node-id=a/vm', '--tenant-cluster-kubeconfig=/t', '--tenant-manifests=/m.yaml'], want: /--run-controller-service=false turns off/ },

@@ -5,10 +5,14 @@
 // itself with the kubelet where no node-driver-registrar runs beside it, --tenant-manifests for the controller to
 // apply the tenant side of the driver (tenant-objects.ts), --cluster-name for it to tell the tenant's VMs from other
 // tenants' in a shared infra namespace (controller/vm-ownership.ts), and --metrics-bind-address; --tenant-snapshot-crds
-// (with --snapshot-crds) for the controller to apply the VolumeSnapshot CRDs before the tenant side (snapshot-crds.ts).
+// (with --snapshot-crds) for the controller to apply the VolumeSnapshot CRDs before the tenant side (snapshot-crds.ts),
+// --sidecar-kubeconfig-dir for it to keep the sidecars' own narrower tenant kubeconfig there (sidecar-credentials.ts;
+// --sidecar-service-account names whose; with neither service the process does only that, for snapshot-controller's
+// Pod), and --setup-only for a Pod's init container to do the tenant side once and exit, before the sidecars start.
 import { parseArgs } from 'node:util';
 import { parseLabelList } from './controller/parameters.js';
 import { defaultRegistrationProtoPath } from './registration.js';
+import { SIDECAR_SERVICE_ACCOUNT } from './sidecar-credentials.js';
 import { defaultSnapshotCrdsPath } from './snapshot-crds.js';
 import { defaultCsiProtoPath } from './spec.js';
 
@@ -39,6 +43,19 @@ export interface DriverFlags {
   clusterName: string | undefined;
   /** Where /metrics is served (controller-runtime's syntax); "0": nowhere. */
   metricsBindAddress: string;
+  /** Where the controller keeps the sidecars' kubeconfig and token for their tenant ServiceAccount; none: nowhere. */
+  sidecarKubeconfigDir: string | undefined;
+  /** The tenant ServiceAccount (<namespace>/<name>) that kubeconfig is for; default the controller sidecars'. */
+  sidecarServiceAccount: { namespace: string; name: string };
+  /** Apply the tenant objects and write the sidecars' kubeconfig once, then exit, serving nothing. */
+  setupOnly: boolean;
+}
+
+/** "<namespace>/<name>" of a ServiceAccount. */
+function serviceAccountOf(value: string): { namespace: string; name: string } {
+  const [namespace, name, ...rest] = value.split('/');
+  if (!namespace || !name || rest.length > 0) throw new Error(`--sidecar-service-account: "${value}" is not <namespace>/<name>`);
+  return { namespace, name };
 }
 
 function bool(flag: string, value: string | undefined, fallback: boolean): boolean {
@@ -73,6 +90,9 @@ export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = proces
       'snapshot-crds': s,
       'cluster-name': s,
       'metrics-bind-address': s,
+      'sidecar-kubeconfig-dir': s,
+      'sidecar-service-account': s,
+      'setup-only': s,
       v: s,
     },
     strict: true,
@@ -97,8 +117,12 @@ export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     snapshotCrds: values['snapshot-crds'] ?? defaultSnapshotCrdsPath(env),
     clusterName: values['cluster-name'],
     metricsBindAddress: values['metrics-bind-address'] ?? '0',
+    sidecarKubeconfigDir: values['sidecar-kubeconfig-dir'],
+    sidecarServiceAccount: serviceAccountOf(values['sidecar-service-account'] ?? `${SIDECAR_SERVICE_ACCOUNT.namespace}/${SIDECAR_SERVICE_ACCOUNT.name}`),
+    setupOnly: bool('setup-only', values['setup-only'], false),
   };
-  if (flags.runControllerService) {
+  // A setup runs no controller service: it needs only the tenant.
+  if (flags.runControllerService && !flags.setupOnly) {
     if (!flags.infraNamespace) throw new Error('--infra-cluster-namespace is required to run the controller service');
     // Without them every DataVolume of the namespace would count as this tenant's (kubevirt/csi-driver insists too).
     if (Object.keys(flags.infraLabels).length === 0) throw new Error('--infra-cluster-labels is required to run the controller service: they tie infra volumes to this tenant');
@@ -110,6 +134,10 @@ export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = proces
   if (flags.tenantManifests && !flags.runControllerService) throw new Error('--tenant-manifests is applied by the controller service, which --run-controller-service=false turns off');
   if (flags.tenantSnapshotCrds && !flags.tenantKubeconfig) throw new Error('--tenant-snapshot-crds needs --tenant-cluster-kubeconfig: the CRDs are applied into the tenant');
   if (flags.tenantSnapshotCrds && !flags.runControllerService) throw new Error('--tenant-snapshot-crds is applied by the controller service, which --run-controller-service=false turns off');
+  // The token is requested with the tenant kubeconfig's rights; the default kubeconfig is the infra cluster's.
+  if (flags.sidecarKubeconfigDir && !flags.tenantKubeconfig) throw new Error('--sidecar-kubeconfig-dir needs --tenant-cluster-kubeconfig: the sidecars\' token is requested from the tenant');
+  if (flags.sidecarKubeconfigDir && flags.runNodeService) throw new Error('--sidecar-kubeconfig-dir is for the controller\'s sidecars (or a process of its own), not the node plugin: add --run-node-service=false');
+  if (flags.setupOnly && !flags.tenantManifests && !flags.sidecarKubeconfigDir) throw new Error('--setup-only has nothing to do without --tenant-manifests or --sidecar-kubeconfig-dir');
   if (flags.registrationSocket && !flags.runNodeService) throw new Error('--registration-socket registers the node service, which --run-node-service=false turns off');
   return flags;
 }

@@ -13,6 +13,7 @@ import { ControllerService } from './controller/controller.js';
 import { nodeIdOf } from './controller/node-id.js';
 import { parseStorageClassEnforcement } from './controller/storage-class-enforcement.js';
 import { parseDriverFlags, type DriverFlags } from './flags.js';
+import { SidecarCredentials } from './sidecar-credentials.js';
 import { readTenantObjects } from './snapshot-crds.js';
 import { TenantObjectsKeeper } from './tenant-objects-keeper.js';
 import { DRIVER_NAME, identityService } from './identity.js';
@@ -61,6 +62,20 @@ async function main(): Promise<void> {
   const tenantObjects = await readTenantObjects(flags);
   // Every request to either cluster counted in rest_client_requests_total, so steady state can be shown to write nothing.
   const metrics = new ToolkitMetrics();
+  // The tenant side: its objects kept applied, and the sidecars' own kubeconfig kept fresh.
+  const tenantConfig = tenantObjects || flags.sidecarKubeconfigDir ? loadKubeConfig(flags.tenantKubeconfig) : undefined;
+  const tenant = tenantConfig ? await clientFor(tenantConfig, metrics) : undefined;
+  const keeper = tenant && tenantObjects ? new TenantObjectsKeeper({ tenant, objects: tenantObjects, log, metrics }) : undefined;
+  const credentials = tenant && tenantConfig && flags.sidecarKubeconfigDir ? new SidecarCredentials({ tenant, tenantConfig, dir: flags.sidecarKubeconfigDir, serviceAccount: flags.sidecarServiceAccount, log }) : undefined;
+  if (flags.setupOnly) {
+    // An init container: the sidecars start after it, finding their RBAC applied and their kubeconfig written.
+    await keeper?.start().firstPass;
+    await keeper?.stop();
+    await credentials?.start().firstRenewal;
+    await credentials?.stop();
+    log.info('tenant side set up');
+    process.exit(0);
+  }
 
   const controller = flags.runControllerService
     ? new ControllerService({
@@ -73,7 +88,8 @@ async function main(): Promise<void> {
       })
     : undefined;
   const node = flags.runNodeService ? new NodeService({ nodeId: await resolveNodeId(flags), devices: systemDeviceFinder(), mounter: systemMounter, log }) : undefined;
-  const server = await serveCsi({
+  // Neither service: a process that only keeps a sidecar's kubeconfig fresh (snapshot-controller's Pod) serves no CSI.
+  const server = !controller && !node ? undefined : await serveCsi({
     endpoint: flags.endpoint,
     services,
     identity: identityService({
@@ -90,12 +106,12 @@ async function main(): Promise<void> {
   const probes = metricsAt ? await startProbeServer({ metrics: metricsAt, registry: metrics.registry, healthz: () => [], readyz: () => [] }) : undefined;
   if (probes) log.info({ metrics: probes.metricsUrl }, 'serving metrics');
   // In the background: the tenant's apiserver may still be coming up, and the sidecars need the socket meanwhile.
-  const keeper = tenantObjects ? new TenantObjectsKeeper({ tenant: await clientFor(loadKubeConfig(flags.tenantKubeconfig), metrics), objects: tenantObjects, log, metrics }) : undefined;
   keeper?.start();
+  credentials?.start();
   const stop = () => {
     // In-flight RPCs (a publish waiting for its hot-plug) may finish; the CO retries whatever does not in time.
     setTimeout(() => process.exit(0), 5_000).unref();
-    void Promise.all([keeper?.stop(), probes?.close(), registration?.stop(), server.stop()]).then(() => process.exit(0));
+    void Promise.all([keeper?.stop(), credentials?.stop(), probes?.close(), registration?.stop(), server?.stop()]).then(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -386,7 +386,9 @@ describe('packaging/release-manifests', () => {
       expect(snapshotPod.containers[0]?.args).to.include('--prevent-volume-mode-conversion=true');
       expect(snapshotPod.automountServiceAccountToken, 'no infra credentials').to.equal(false);
       expect(snapshotPod.serviceAccountName).to.equal(undefined);
-      expect(snapshotPod.volumes).to.deep.equal([{ name: 'tenantcluster', secret: { secretName: 'x-cluster_name-kubeconfig' } }]);
+      expect(snapshotPod.volumes).to.deep.equal([{ name: 'credentials', emptyDir: {} }, { name: 'tenantcluster', secret: { secretName: 'x-cluster_name-kubeconfig' } }]);
+      // snapshot-controller itself reaches the tenant only as its ServiceAccount, through the kubeconfig kept beside it.
+      expect(snapshotPod.containers[0]?.volumeMounts.map((m) => m.name)).to.deep.equal(['credentials']);
 
       // Its ServiceAccount has config/csi/controller's Role, in the namespace only.
       const bindings = docs.filter((d) => d.kind === 'RoleBinding' && (d.subjects as { name: string }[]).some((sub) => sub.name === pod.serviceAccountName));

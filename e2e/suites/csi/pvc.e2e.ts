@@ -1,12 +1,13 @@
 // Tenant PVCs end to end, driven only by the real CSI sidecars and the guest kubelet: two worker VirtualMachines
 // (KubeVirt simulator) joined to a real tenant control plane; kvcloud's CSI controller runs as a process against
 // the management cluster (infra) and the tenant, with external-provisioner, external-attacher and external-resizer
-// built from their Go modules; the node plugin runs in each VM (entered into the guest's mount namespace, as its
+// built from their Go modules, which reach the tenant only as the ServiceAccount the controller gives them a
+// kubeconfig for (its RBAC is config/csi/tenant's, so every case below proves it is enough); the node plugin runs in each VM (entered into the guest's mount namespace, as its
 // DaemonSet pod would be) and registers itself with the guest kubelet through /var/lib/kubelet/plugins_registry. A
 // PVC becomes a DataVolume, the attach-detach controller's VolumeAttachment a hot-plug, and the guest kubelet
 // stages and publishes the disk into the pod.
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -43,6 +44,10 @@ const TENANT_LABELS = 'csi-driver/tenant=acme';
 const PLUGIN_DIR = `/var/lib/kubelet/plugins/${DRIVER}`;
 const REGISTRATION_SOCKET = `/var/lib/kubelet/plugins_registry/${DRIVER}-reg.sock`;
 const TENANT_MANIFESTS = (dir: string) => join(dir, 'csi-tenant.yaml');
+/** Where the controller keeps the sidecars' kubeconfig (--sidecar-kubeconfig-dir), as the template's emptyDir. */
+const SIDECAR_CREDENTIALS = (dir: string) => join(dir, 'csi-sidecars');
+/** Where snapshot-controller's credentials process keeps its kubeconfig, as the template's snapshot-controller Pod. */
+const SNAPSHOT_CONTROLLER_CREDENTIALS = (dir: string) => join(dir, 'snapshot-controller-credentials');
 
 interface PersistentVolumeClaim extends KubeObject {
   spec: { volumeName?: string };
@@ -65,6 +70,8 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
   let mgmt: string;
   let admin: string;
   let dir: string;
+  /** The sidecars' kubeconfig, as the controller writes it for their tenant ServiceAccount. */
+  let sidecars: string;
   const guestPids = new Map<string, number>();
   /** Every volume handle (DataVolume name, hot-plugged volume name) the suite created. */
   const handles: string[] = [];
@@ -129,6 +136,22 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
     return getJSON<PersistentVolume>(admin, ['pv', pvc.spec.volumeName ?? '']);
   };
 
+  /** The kubeconfig in `credentials`, once the driver has found its ServiceAccount and requested a token for it. */
+  const keptKubeconfig = (credentials: string) =>
+    waitFor(
+      () => {
+        const path = join(credentials, 'kubeconfig');
+        if (existsSync(path) && existsSync(join(credentials, 'token'))) return Promise.resolve(path);
+        throw new Error(`no ${path} yet\n${logs()}`);
+      },
+      { timeoutMs: 60_000, what: `the kubeconfig the driver keeps in ${credentials}` },
+    );
+  /** Whether the tenant lets `kubeconfig`'s user do `verb` on `resource` (a SelfSubjectAccessReview). */
+  const allowed = async (kubeconfig: string, verb: string, resource: string, group = '', namespace?: string) => {
+    const review = { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb, resource, group, ...(namespace ? { namespace } : {}) } } };
+    return (JSON.parse(await kubectl(kubeconfig, ['create', '--validate=false', '-o', 'json', '-f', '-'], JSON.stringify(review))) as { status: { allowed: boolean } }).status.allowed;
+  };
+
   /**
    * The controller's infra identity: a ServiceAccount whose Role grants what the RPCs use in the infra namespace
    * (as the controller Deployment runs), as a kubeconfig with its token.
@@ -181,13 +204,21 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
       await start('csi-controller', driver[0] ?? '', [
         ...driver.slice(1), `--endpoint=unix://${socket}`, '--run-node-service=false', `--infra-cluster-namespace=${INFRA_NS}`, `--infra-cluster-kubeconfig=${infra}`, `--infra-cluster-labels=${TENANT_LABELS}`,
         `--cluster-name=${CLUSTER}`, `--tenant-cluster-kubeconfig=${admin}`, `--tenant-manifests=${TENANT_MANIFESTS(dir)}`, '--metrics-bind-address=127.0.0.1:0',
+        `--sidecar-kubeconfig-dir=${SIDECAR_CREDENTIALS(dir)}`,
       ]);
+      sidecars = await keptKubeconfig(SIDECAR_CREDENTIALS(dir));
+      // snapshot-controller's: a driver process with neither service, as in the template's snapshot-controller Pod.
+      await start('snapshot-controller-credentials', driver[0] ?? '', [
+        ...driver.slice(1), '--run-controller-service=false', '--run-node-service=false', `--tenant-cluster-kubeconfig=${admin}`,
+        `--sidecar-kubeconfig-dir=${SNAPSHOT_CONTROLLER_CREDENTIALS(dir)}`, '--sidecar-service-account=kubevirt-csi-driver/kubevirt-csi-snapshot-controller-sa',
+      ]);
+      const snapshotController = await keptKubeconfig(SNAPSHOT_CONTROLLER_CREDENTIALS(dir));
       // Longer than a hot-plug takes: a timed-out publish would be retried while the first still runs (ABORTED).
       // Retries capped at 10 s: the volume-mode proof waits for a refused restore to be retried.
-      await start('csi-provisioner', sidecar('csi-provisioner', 'EXTERNAL_PROVISIONER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${admin}`, '--timeout=120s', '--v=3', PREVENT_VOLUME_MODE_CONVERSION, '--retry-interval-max=10s']);
-      await start('csi-attacher', sidecar('csi-attacher', 'EXTERNAL_ATTACHER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${admin}`, '--timeout=120s', '--v=3']);
-      await start('csi-resizer', sidecar('csi-resizer', 'EXTERNAL_RESIZER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${admin}`, '--timeout=120s', '--v=3']);
-      await startSnapshotSidecars({ admin, socket, version: versions.get('EXTERNAL_SNAPSHOTTER_VERSION') ?? '', start });
+      await start('csi-provisioner', sidecar('csi-provisioner', 'EXTERNAL_PROVISIONER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${sidecars}`, '--timeout=120s', '--v=3', PREVENT_VOLUME_MODE_CONVERSION, '--retry-interval-max=10s']);
+      await start('csi-attacher', sidecar('csi-attacher', 'EXTERNAL_ATTACHER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${sidecars}`, '--timeout=120s', '--v=3']);
+      await start('csi-resizer', sidecar('csi-resizer', 'EXTERNAL_RESIZER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${sidecars}`, '--timeout=120s', '--v=3']);
+      await startSnapshotSidecars({ admin, sidecars, snapshotController, socket, version: versions.get('EXTERNAL_SNAPSHOTTER_VERSION') ?? '', start });
       for (const vm of VMS) {
         guestPids.set(vm, guestPid(runner, INFRA_NS, vm));
         // The DaemonSet's hostPath (DirectoryOrCreate) for the plugin's socket.
@@ -215,6 +246,31 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
     for (const p of processes.reverse()) await p.stop();
     await fixture?.stop();
     for (const t of timings) console.log(`      ${t}`);
+  });
+
+  it("runs the sidecars and snapshot-controller as their tenant ServiceAccounts, with what their RBAC grants and nothing of the tenant admin's", async function () {
+    this.timeout(30_000);
+    const whoami = async (kubeconfig: string) =>
+      (JSON.parse(await kubectl(kubeconfig, ['create', '--validate=false', '-o', 'json', '-f', '-'], JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }))) as { status: { userInfo: { username: string } } }).status.userInfo.username;
+    const snapshotController = join(SNAPSHOT_CONTROLLER_CREDENTIALS(dir), 'kubeconfig');
+    expect([await whoami(sidecars), await whoami(snapshotController)]).to.deep.equal(['system:serviceaccount:kubevirt-csi-driver:kubevirt-csi-controller-sa', 'system:serviceaccount:kubevirt-csi-driver:kubevirt-csi-snapshot-controller-sa']);
+    for (const kubeconfig of [sidecars, snapshotController]) expect(readFileSync(kubeconfig, 'utf8'), `the admin credentials in ${kubeconfig}`).to.not.match(/client-key|client-certificate/);
+    expect(await allowed(snapshotController, 'create', 'volumesnapshotcontents', 'snapshot.storage.k8s.io'), 'snapshot-controller creates contents').to.equal(true);
+    expect(await allowed(snapshotController, 'create', 'persistentvolumes'), 'snapshot-controller creates no PVs').to.equal(false);
+    const checks: [verb: string, resource: string, group: string, namespace: string | undefined, want: boolean][] = [
+      ['create', 'persistentvolumes', '', undefined, true],
+      ['patch', 'volumeattachments', 'storage.k8s.io', undefined, true],
+      ['patch', 'persistentvolumeclaims/status', '', 'default', true],
+      ['update', 'volumesnapshotcontents', 'snapshot.storage.k8s.io', undefined, true],
+      ['update', 'leases', 'coordination.k8s.io', 'kube-system', true],
+      ['get', 'secrets', '', 'default', false],
+      ['create', 'pods', '', 'default', false],
+      ['create', 'customresourcedefinitions', 'apiextensions.k8s.io', undefined, false],
+      ['create', 'clusterrolebindings', 'rbac.authorization.k8s.io', undefined, false],
+      ['delete', 'storageclasses', 'storage.k8s.io', undefined, false],
+    ];
+    const got = await Promise.all(checks.map(async ([verb, resource, group, namespace]) => `${verb} ${resource} ${String(await allowed(sidecars, verb, resource, group, namespace))}`));
+    expect(got).to.deep.equal(checks.map(([verb, resource, , , want]) => `${verb} ${resource} ${String(want)}`));
   });
 
   it('registers the node plugin with each guest kubelet: CSINode driver entry and node ID annotation', async function () {

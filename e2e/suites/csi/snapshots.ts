@@ -48,13 +48,14 @@ interface Event extends KubeObject {
 export const PREVENT_VOLUME_MODE_CONVERSION = '--prevent-volume-mode-conversion=true';
 
 /** The tenant's VolumeSnapshot CRDs, snapshot-controller and csi-snapshotter, and the driver's VolumeSnapshotClass. */
-export async function startSnapshotSidecars(opts: { admin: string; socket: string; version: string; start: (name: string, command: string, args: string[]) => Promise<ManagedProcess> }): Promise<void> {
+export async function startSnapshotSidecars(opts: { admin: string; sidecars: string; snapshotController: string; socket: string; version: string; start: (name: string, command: string, args: string[]) => Promise<ManagedProcess> }): Promise<void> {
   const dir = join(cacheDir(), 'bin', `csi-snapshotter-${opts.version}`);
   await kubectl(opts.admin, ['apply', '--server-side', '-f', '-'], readFileSync(join(dir, 'crds.yaml'), 'utf8'));
   await waitForCRDsEstablished(opts.admin, ['volumesnapshots.snapshot.storage.k8s.io', 'volumesnapshotcontents.snapshot.storage.k8s.io', 'volumesnapshotclasses.snapshot.storage.k8s.io']);
   // No volume group snapshots (no group controller service, no group CRDs): with them on it waits for their CRDs first.
-  await opts.start('snapshot-controller', join(dir, 'snapshot-controller'), [`--kubeconfig=${opts.admin}`, PREVENT_VOLUME_MODE_CONVERSION, '--feature-gates=CSIVolumeGroupSnapshot=false', '--v=3']);
-  await opts.start('csi-snapshotter', join(dir, 'csi-snapshotter'), [`--csi-address=${opts.socket}`, `--kubeconfig=${opts.admin}`, '--timeout=120s', '--v=3']);
+  await opts.start('snapshot-controller', join(dir, 'snapshot-controller'), [`--kubeconfig=${opts.snapshotController}`, PREVENT_VOLUME_MODE_CONVERSION, '--feature-gates=CSIVolumeGroupSnapshot=false', '--v=3']);
+  // As the controller's other sidecars, with their own kubeconfig; no group snapshots, as snapshot-controller.
+  await opts.start('csi-snapshotter', join(dir, 'csi-snapshotter'), [`--csi-address=${opts.socket}`, `--kubeconfig=${opts.sidecars}`, '--feature-gates=CSIVolumeGroupSnapshot=false', '--timeout=120s', '--v=3']);
   const snapshotClass = { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshotClass', metadata: { name: SNAPSHOT_CLASS }, driver: DRIVER, deletionPolicy: 'Delete', parameters: { infraSnapshotClassName: SIMULATOR_SNAPSHOT_CLASS } };
   await kubectl(opts.admin, ['apply', '-f', '-'], JSON.stringify(snapshotClass));
 }

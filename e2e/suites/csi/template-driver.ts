@@ -23,8 +23,14 @@ import { completedPodLog } from '../../harness/pod-completion.js';
 
 const DRIVER = 'csi.kubevirt.io';
 
+interface PodContainer {
+  name: string;
+  image: string;
+  args?: string[];
+  volumeMounts?: { name: string; mountPath: string }[];
+}
 interface PodView extends KubeObject {
-  spec: { containers: { name: string; image: string }[]; nodeName?: string };
+  spec: { containers: PodContainer[]; initContainers?: PodContainer[]; nodeName?: string };
   status?: { phase?: string; containerStatuses?: { name: string; ready: boolean; restartCount: number; state?: Record<string, { reason?: string; message?: string }> }[] };
 }
 
@@ -46,7 +52,7 @@ export async function expectTemplateCsiDriver(place: WorkloadPlace, cluster: Clu
     const logs = join(cluster.dir, 'logs');
     const out: string[] = [];
     for (const pod of (await readdir(logs).catch(() => [])).filter((d) => [deployment, snapshotController].some((name) => d.startsWith(`${place.namespace}_${name}-`)))) {
-      for (const container of ['csi-driver', 'csi-provisioner', 'csi-attacher', 'csi-snapshotter', 'snapshot-controller']) {
+      for (const container of ['sidecar-credentials', 'csi-driver', 'csi-provisioner', 'csi-attacher', 'csi-snapshotter', 'snapshot-controller', 'tenant-credentials-setup', 'tenant-credentials']) {
         const runs = (await readdir(join(logs, pod, container)).catch(() => [])).sort();
         const last = runs.at(-1);
         if (last) out.push(`--- ${pod}/${container}/${last} (${String(runs.length)} runs)`, ...(await readFile(join(logs, pod, container, last), 'utf8').catch(() => '')).trim().split('\n').slice(-12));
@@ -73,6 +79,14 @@ export async function expectTemplateCsiDriver(place: WorkloadPlace, cluster: Clu
     ['csi-attacher', 'registry.k8s.io/sig-storage/csi-attacher:v4.13.0'],
     ['csi-resizer', 'registry.k8s.io/sig-storage/csi-resizer:v2.3.0'],
     ['csi-snapshotter', 'registry.k8s.io/sig-storage/csi-snapshotter:v8.7.0'],
+  ]);
+  // Only the driver (and its init container, which wrote the sidecars' kubeconfig before they started) holds the
+  // tenant's admin kubeconfig; the sidecars reach the tenant as their ServiceAccount, so the PVC below binds,
+  // attaches and snapshots with that RBAC alone.
+  expect(pod.spec.initContainers?.map((c) => [c.name, c.image])).to.deep.equal([['sidecar-credentials', 'ghcr.io/kvcloud/csi-driver:dev']]);
+  expect(pod.spec.containers.map((c) => [c.name, (c.volumeMounts ?? []).map((m) => m.name).includes('tenantcluster'), c.args?.find((a) => a.startsWith('--kubeconfig=')) ?? null])).to.deep.equal([
+    ['csi-driver', true, null],
+    ...['csi-provisioner', 'csi-attacher', 'csi-resizer', 'csi-snapshotter'].map((name) => [name, false, '--kubeconfig=/var/run/secrets/csi-sidecars/kubeconfig']),
   ]);
 
   const kc = await tenantKubeconfig(place);

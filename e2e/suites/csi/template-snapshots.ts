@@ -48,7 +48,11 @@ export async function expectTemplateSnapshots(ctx: TemplateSnapshotContext): Pro
       { timeoutMs: 2 * 60_000, intervalMs: 1000, what: `the ${ctx.clusterName}-snapshot-controller pod ready` },
     ),
   );
-  expect(pod.spec.containers.map((c) => [c.name, c.image])).to.deep.equal([['snapshot-controller', 'registry.k8s.io/sig-storage/snapshot-controller:v8.7.0']]);
+  // snapshot-controller reaches the tenant as its own ServiceAccount; the driver image beside it keeps that kubeconfig.
+  expect(pod.spec.containers.map((c) => [c.name, c.image])).to.deep.equal([
+    ['snapshot-controller', 'registry.k8s.io/sig-storage/snapshot-controller:v8.7.0'],
+    ['tenant-credentials', 'ghcr.io/kvcloud/csi-driver:dev'],
+  ]);
   expect(pod.spec.automountServiceAccountToken, 'no infra credentials in the snapshot-controller pod').to.equal(false);
 
   // The CRDs and the default class, applied by the CSI controller (its field manager), the class once the CRDs served it.
