@@ -3,7 +3,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { parseUnixSockets, uidOf, unixPeer, UNKNOWN_UNIX_CALLER } from './caller.js';
+import { parseUnixSockets, peerProcess, uidOf, unixPeer, UNKNOWN_UNIX_CALLER } from './caller.js';
 
 describe('streaming/operator/caller', () => {
   it('parses ss -xpnH lines: inodes, the peer, and the first process holding the socket', () => {
@@ -18,6 +18,22 @@ describe('streaming/operator/caller', () => {
       { inode: 26599, peer: 26600, pid: 4242, command: 'crictl' },
       { inode: 30000, peer: 30001, pid: undefined, command: undefined },
     ]);
+  });
+
+  it('finds the process at the other end of a socket, and tells a peer it may not see from a failed lookup', () => {
+    const listed = [
+      { inode: 26600, peer: 26599, pid: 14818, command: 'node' },
+      { inode: 26599, peer: 26600, pid: 4242, command: 'crictl' },
+      // Connected by a process of another user (or outside the pod's pid namespace): ss names no holder.
+      { inode: 26700, peer: 26699, pid: 14818, command: 'node' },
+      { inode: 26699, peer: 26700, pid: undefined, command: undefined },
+      // The peer is in another network namespace: it is not listed at all.
+      { inode: 26800, peer: 26799, pid: 14818, command: 'node' },
+    ];
+    expect(peerProcess(listed, 26600)).to.deep.equal({ pid: 4242, command: 'crictl' });
+    expect(peerProcess(listed, 26700)).to.equal('unseen');
+    expect(peerProcess(listed, 26800)).to.equal('unseen');
+    expect(peerProcess(listed, 12345), 'our own socket is not listed: the lookup failed').to.equal(undefined);
   });
 
   it('reads the real uid from /proc/<pid>/status', () => {

@@ -15,6 +15,13 @@ export interface Caller {
 
 export const UNKNOWN_UNIX_CALLER: Caller = { name: 'unix socket peer (process unknown)' };
 
+/**
+ * A peer whose process the operator cannot see: it runs as another user (past a 0600 socket only with
+ * CAP_DAC_OVERRIDE, i.e. root on the node) or outside the operator's pid or network namespace. Either way it did not
+ * come through `kubectl exec` into the pod, which runs as the container's user in the pod's namespaces.
+ */
+export const UNSEEN_UNIX_CALLER: Caller = { name: 'unix socket peer from outside the pod or as another user (process not visible)' };
+
 /** One `ss -xpnH` line: the socket's inode, its peer's inode, and the first process holding it. */
 export interface UnixSocketLine {
   inode: number;
@@ -44,6 +51,18 @@ export function uidOf(status: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * The process holding the other end of socket `inode`, from `ss`'s listing: undefined when the socket itself is not
+ * listed (the lookup failed), 'unseen' when it is but no process we may look into holds its peer (ss names a
+ * socket's holders from /proc/<pid>/fd, which only the process's own user and the privileged may read).
+ */
+export function peerProcess(sockets: readonly UnixSocketLine[], inode: number): { pid: number; command: string | undefined } | 'unseen' | undefined {
+  const own = sockets.find((s) => s.inode === inode);
+  if (!own) return undefined;
+  const peer = sockets.find((s) => s.inode === own.peer && s.pid !== undefined);
+  return peer?.pid === undefined ? 'unseen' : { pid: peer.pid, command: peer.command };
+}
+
 /** The file descriptor of an accepted Unix socket (libuv's pipe handle keeps it). */
 function fdOf(socket: Socket): number | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
@@ -57,9 +76,9 @@ export async function unixPeer(socket: Socket): Promise<Caller> {
     if (fd === undefined) return UNKNOWN_UNIX_CALLER;
     const inode = Number(/^socket:\[(\d+)\]$/.exec(await readlink(`/proc/self/fd/${String(fd)}`))?.[1]);
     const sockets = parseUnixSockets((await run('ss', ['-xpnH'], { maxBuffer: 64 * 1024 * 1024 })).stdout);
-    const peerInode = sockets.find((s) => s.inode === inode)?.peer;
-    const peer = sockets.find((s) => s.inode === peerInode && s.pid !== undefined);
-    if (peer?.pid === undefined) return UNKNOWN_UNIX_CALLER;
+    const peer = peerProcess(sockets, inode);
+    if (peer === 'unseen') return UNSEEN_UNIX_CALLER;
+    if (peer === undefined) return UNKNOWN_UNIX_CALLER;
     const uid = uidOf(await readFile(`/proc/${String(peer.pid)}/status`, 'utf8'));
     return { name: `uid ${uid === undefined ? '?' : String(uid)} (pid ${String(peer.pid)} ${peer.command ?? '?'})` };
   } catch {
