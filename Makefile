@@ -65,11 +65,11 @@ test-unit: deps ## unit tests with coverage; fails below the floor for providers
 .PHONY: test-e2e
 # E2E=<files or globs> runs only those suites (for example E2E=e2e/suites/controlplane/upgrade.e2e.ts);
 # E2E_SHARDS=N runs them as N parallel shards, each in its own network namespace, logs in out/e2e/.
-# E2E_IMAGE_MODE=1 builds the images (`make image`) and the pod runner runs kvcloud's own components from them, so a
-# file missing from an image fails the suites (localcloud/cluster/image-rootfs.ts); unset, they run from the work tree.
+# The pod runner runs kvcloud's own components from the images `make image` builds, so a file missing from an image
+# fails the suites (localcloud/cluster/image-rootfs.ts); E2E_IMAGE_MODE= (empty) runs them from the work tree.
 E2E ?= e2e/suites/**/*.e2e.ts
 E2E_SHARDS ?= 2
-E2E_IMAGE_MODE ?=
+E2E_IMAGE_MODE ?= 1
 test-e2e: deps tools $(if $(E2E_IMAGE_MODE),image) ## end-to-end suites in private network namespaces (needs root; E2E=<files>, E2E_SHARDS=N)
 	$(if $(E2E_IMAGE_MODE),KVCLOUD_IMAGE_LAYOUT="$$(realpath out/image/latest)") tsx e2e/run-shards.ts --shards $(E2E_SHARDS) $(foreach f,$(E2E),'$(f)')
 
