@@ -5,6 +5,7 @@ import net from 'node:net';
 import type { EndpointPicker } from './endpoint-picker.js';
 import { forwarderAddress, type Forwarder, type ForwarderContext } from './forwarder.js';
 import type { ConnectionResult } from './proxy-metrics.js';
+import { resetSocket } from './reset-socket.js';
 
 export class TcpForwarder implements Forwarder {
   readonly address: string;
@@ -82,10 +83,10 @@ export class TcpForwarder implements Forwarder {
         this.count('upstream_failed');
         this.ctx.log.debug({ err, address: this.address, endpoint }, 'could not reach endpoint');
       }
-      client.resetAndDestroy();
+      resetSocket(client);
     });
     client.on('error', () => {
-      upstream.resetAndDestroy();
+      resetSocket(upstream);
     });
     client.pipe(upstream);
     upstream.pipe(client);
