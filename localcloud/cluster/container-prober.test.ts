@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ContainerProber, type ProbeKind } from './container-prober.js';
 import type { Container } from './pod-api.js';
 import type { ProbeTarget } from './probe-actions.js';
@@ -10,15 +11,19 @@ describe('container prober', () => {
   let server: Server;
   let port: number;
   const answers: Record<string, number> = {};
+  /** Called with the connection of a request to /hangs, which is never answered. */
+  let hanging: (socket: Socket) => void = () => undefined;
   before(async () => {
     server = createServer((req, res) => {
-      res.writeHead(answers[req.url ?? ''] ?? 404).end();
+      if (req.url === '/hangs') hanging(req.socket);
+      else res.writeHead(answers[req.url ?? ''] ?? 404).end();
     }).listen(0, '127.0.0.1');
     await once(server, 'listening');
     port = (server.address() as AddressInfo).port;
   });
   after(() => {
     server.close();
+    server.closeAllConnections();
   });
 
   function watch(container: Container) {
@@ -118,5 +123,16 @@ describe('container prober', () => {
     await next();
     expect(seen.failed[0]).to.match(/^Liveness: dial tcp 127.0.0.1:1: connect ECONNREFUSED/);
     prober.stop();
+  });
+
+  it('ends a probe still waiting for its answer when stopped, instead of holding its connection until the timeout', async () => {
+    const probed = new Promise<Socket>((resolve) => (hanging = resolve));
+    const { prober, seen } = watch({ name: 'c', readinessProbe: { httpGet: { path: '/hangs', port }, timeoutSeconds: 15 } });
+    prober.start();
+    const connection = await probed;
+    prober.stop();
+    const closed = await Promise.race([once(connection, 'close').then(() => true), sleep(2000).then(() => false)]);
+    expect(closed, 'the probe connection closed within 2 s of stop(), not after its 15 s timeout').to.be.true;
+    expect([prober.ready, seen.unhealthy]).to.deep.equal([false, []]);
   });
 });

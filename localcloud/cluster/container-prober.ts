@@ -29,6 +29,8 @@ export class ContainerProber {
   /** Probes that run no more; the others go on until stop(). */
   private readonly halted = new Set<ProbeKind>();
   private readonly timers = new Map<ProbeKind, NodeJS.Timeout>();
+  /** Ends the attempts under way when the prober stops. */
+  private readonly attempts = new AbortController();
 
   constructor(
     private readonly container: Container,
@@ -47,6 +49,7 @@ export class ContainerProber {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    this.attempts.abort();
   }
 
   /**
@@ -81,7 +84,7 @@ export class ContainerProber {
     let failures = 0;
     let everReady = false;
     const attempt = async (): Promise<void> => {
-      const result = await runProbe(probe, this.target);
+      const result = await runProbe(probe, this.target, this.attempts.signal);
       if (this.stopped || this.halted.has(kind)) return;
       if (result.ok) {
         successes++;

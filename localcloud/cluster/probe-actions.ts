@@ -31,14 +31,14 @@ function resolvePort(port: number | string, ports: ContainerPort[]): number {
   return named.containerPort;
 }
 
-function httpGet(probe: NonNullable<Probe['httpGet']>, target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+function httpGet(probe: NonNullable<Probe['httpGet']>, target: ProbeTarget, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
   const port = resolvePort(probe.port, target.ports);
   const secure = probe.scheme === 'HTTPS';
   const host = probe.host ?? target.podIP;
   const url = `${secure ? 'https' : 'http'}://${host}:${port}${probe.path ?? '/'}`;
   const headers = Object.fromEntries((probe.httpHeaders ?? []).map((h) => [h.name, h.value]));
   return new Promise((resolve) => {
-    const req = (secure ? https : http).request(url, { headers: { 'User-Agent': 'kube-probe/kvcloud', ...headers }, timeout: timeoutMs, rejectUnauthorized: false, agent: false }, (res) => {
+    const req = (secure ? https : http).request(url, { headers: { 'User-Agent': 'kube-probe/kvcloud', ...headers }, timeout: timeoutMs, rejectUnauthorized: false, agent: false, signal }, (res) => {
       res.resume();
       const code = res.statusCode ?? 0;
       resolve(code >= 200 && code < 400 ? { ok: true, message: '' } : { ok: false, message: `HTTP probe failed with statuscode: ${code}` });
@@ -51,11 +51,11 @@ function httpGet(probe: NonNullable<Probe['httpGet']>, target: ProbeTarget, time
   });
 }
 
-function tcpSocket(probe: NonNullable<Probe['tcpSocket']>, target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+function tcpSocket(probe: NonNullable<Probe['tcpSocket']>, target: ProbeTarget, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
   const port = resolvePort(probe.port, target.ports);
   const host = probe.host ?? target.podIP;
   return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: timeoutMs });
+    const socket = connect({ host, port, timeout: timeoutMs, signal });
     const done = (result: ProbeResult) => {
       socket.destroy();
       resolve(result);
@@ -72,12 +72,12 @@ function tcpSocket(probe: NonNullable<Probe['tcpSocket']>, target: ProbeTarget, 
   });
 }
 
-function exec(command: string[], target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+function exec(command: string[], target: ProbeTarget, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
   const argv = target.resolveCommand(command);
   // --root and --wd: a container whose volumes needed a copy of / runs chrooted into it.
   const args = [`--target=${target.pid}`, '--mount', '--uts', '--net', '--root', '--wd', '--', ...argv];
   return new Promise((resolve) => {
-    execFile('nsenter', args, { env: Object.fromEntries(target.env), timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+    execFile('nsenter', args, { env: Object.fromEntries(target.env), timeout: timeoutMs, killSignal: 'SIGKILL', signal }, (err, stdout, stderr) => {
       if (!err) {
         resolve({ ok: true, message: '' });
         return;
@@ -89,12 +89,17 @@ function exec(command: string[], target: ProbeTarget, timeoutMs: number): Promis
   });
 }
 
-export async function runProbe(probe: Probe, target: ProbeTarget): Promise<ProbeResult> {
+/**
+ * `signal` ends an attempt still under way (its connection or its exec'd process) when the prober stops: a probe
+ * timeout can be long (15 s for an apiserver), and an attempt against a container being stopped would otherwise
+ * hold its socket that long after the pod is gone.
+ */
+export async function runProbe(probe: Probe, target: ProbeTarget, signal: AbortSignal): Promise<ProbeResult> {
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
   try {
-    if (probe.httpGet) return await httpGet(probe.httpGet, target, timeoutMs);
-    if (probe.tcpSocket) return await tcpSocket(probe.tcpSocket, target, timeoutMs);
-    if (probe.exec?.command?.length) return await exec(probe.exec.command, target, timeoutMs);
+    if (probe.httpGet) return await httpGet(probe.httpGet, target, timeoutMs, signal);
+    if (probe.tcpSocket) return await tcpSocket(probe.tcpSocket, target, timeoutMs, signal);
+    if (probe.exec?.command?.length) return await exec(probe.exec.command, target, timeoutMs, signal);
     return { ok: false, message: 'probe has no action the local pod runner supports (httpGet, tcpSocket, exec)' };
   } catch (err) {
     return { ok: false, message: err instanceof Error ? err.message : String(err) };
