@@ -146,7 +146,17 @@ describe('TenantControlPlane with structured authentication and authorization', 
 
     after(async function () {
       this.timeout(120_000);
-      for (const s of servers) s.close();
+      // The tenant apiserver keeps its connections to the issuer and the webhook alive: close them with the servers,
+      // or they outlive the suite.
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => { resolve(); });
+              s.closeAllConnections();
+            }),
+        ),
+      );
       if (sharedEtcd) await sharedEtcd.stop();
     });
 
