@@ -58,7 +58,7 @@ async function managementClient(): Promise<{ ip: string; remove(): Promise<void>
 }
 
 interface PodView {
-  metadata: { name: string };
+  metadata: { name: string; deletionTimestamp?: string };
   spec: { nodeName?: string };
   status?: { phase?: string; conditions?: { type: string; status: string }[] };
 }
@@ -133,7 +133,10 @@ describe('cloud controller manager: tenant Nodes and LoadBalancer Services serve
 
   /** The default-interface IPs of the VMs behind the tenant Nodes hosting Ready echo pods, and those pods. */
   async function vmsHostingReadyEcho(): Promise<{ ips: string[]; pods: string[] }> {
-    const pods = (await getJSON<{ items: PodView[] }>(admin, ['pods', '-l', 'app=echo'])).items.filter((p) => p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True');
+    // A terminating pod may still show Ready, but its endpoint is no longer ready in the tenant's EndpointSlices.
+    const pods = (await getJSON<{ items: PodView[] }>(admin, ['pods', '-l', 'app=echo'])).items.filter(
+      (p) => !p.metadata.deletionTimestamp && p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
+    );
     const vmis = (await getJSON<{ items: VirtualMachineInstance[] }>(mgmt, ['vmi', '-n', INFRA_NS])).items;
     const nodes = new Set(pods.map((p) => p.spec.nodeName));
     const ips = vmis.filter((v) => nodes.has(v.metadata.name)).map((v) => v.status?.interfaces?.find((i) => i.name === 'default')?.ipAddress ?? '?');
@@ -346,11 +349,29 @@ describe('cloud controller manager: tenant Nodes and LoadBalancer Services serve
     expect(slice?.metadata.labels).to.include({ 'endpointslice.kubernetes.io/managed-by': 'kubevirt-eps-controller', 'cluster.x-k8s.io/cluster-name': CLUSTER });
     expect(slice?.ports?.[0]).to.include({ port: service.spec?.ports?.[0]?.nodePort });
 
+    const nodeOf = new Map((await getJSON<{ items: PodView[] }>(admin, ['pods', '-l', 'app=echo'])).items.map((p) => [p.metadata.name, p.spec.nodeName]));
     await kubectl(admin, ['scale', 'deployment', 'echo', '--replicas=1']);
     const one = await timed('infra slices following the scale-down to one VM', () => slicesFollowEcho(infraName(service), 1));
-    // Through the LB IP, only the VM with the remaining pod is reached, and it answers locally.
-    const { text } = await waitFor(() => httpGetText(`http://${ip}/`, 5_000), { timeoutMs: 30_000, what: `an answer through ${ip}` });
-    expect((JSON.parse(text) as { pod: string }).pod).to.equal(one.pods[0]);
+    const remaining = one.pods[0] ?? '';
+    // Through the LB IP, only the VM with the remaining pod is reached, and it answers locally: never a pod on
+    // another VM. A sibling on the same VM may answer while it terminates and until the VM's kube-proxy has
+    // dropped it, so its deletion, and that alone, is waited out (the answers below must all be the remaining pod).
+    await waitFor(
+      async () => {
+        const left = (await getJSON<{ items: PodView[] }>(admin, ['pods', '-l', 'app=echo'])).items.map((p) => p.metadata.name);
+        if (left.length === 1) return true;
+        throw new Error(`echo pods: ${left.join(', ')}`);
+      },
+      { timeoutMs: 60_000, what: 'the scaled-down echo pods deleted' },
+    );
+    const answered = await waitFor(
+      async () => {
+        const { pod } = JSON.parse((await httpGetText(`http://${ip}/`, 5_000)).text) as { pod: string };
+        return pod === remaining || nodeOf.get(pod) !== nodeOf.get(remaining) ? pod : undefined;
+      },
+      { timeoutMs: 30_000, what: `an answer through ${ip} from ${remaining}` },
+    );
+    expect(answered, `answered by a pod on ${String(nodeOf.get(answered))}, the remaining pod is on ${String(nodeOf.get(remaining))}`).to.equal(remaining);
 
     // A client with an address of its own: the management load balancer and the VM's kube-proxy both DNAT without
     // SNAT, so the pod sees exactly that address. Under Cluster the VM's kube-proxy relays, and the pod sees a node.
