@@ -29,6 +29,16 @@ export interface Volume {
   volume_id: string;
   volume_context?: Record<string, string>;
   content_source?: VolumeContentSource;
+  accessible_topology?: Topology[];
+}
+
+export interface Topology {
+  segments?: Record<string, string>;
+}
+
+export interface TopologyRequirement {
+  requisite?: Topology[];
+  preferred?: Topology[];
 }
 
 export interface VolumeContentSource {
@@ -44,6 +54,7 @@ export interface CreateVolumeRequest {
   parameters?: Record<string, string>;
   volume_content_source?: VolumeContentSource;
   mutable_parameters?: Record<string, string>;
+  accessibility_requirements?: TopologyRequirement;
 }
 
 export interface ControllerPublishVolumeRequest {

@@ -46,7 +46,14 @@ describe('csi/flags', () => {
     expect(parseDriverFlags(['--run-node-service=false', '--tenant-cluster-kubeconfig=/t/value', '--sidecar-kubeconfig-dir=/s', '--setup-only=true'])).to.deep.include({ setupOnly: true, infraNamespace: undefined });
   });
 
+  it('places volumes by zone only with --topology, a controller flag', () => {
+    const controller = ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b'];
+    expect(parseDriverFlags([...controller, '--topology=true']).topology).to.equal(true);
+    expect(parseDriverFlags(controller).topology).to.equal(false);
+  });
+
   const refused = [
+    { name: 'topology without the controller service', argv: ['--run-controller-service=false', '--node-name=worker-1', '--topology=true'], want: /--topology places volumes in zones, which the controller service does/ },
     { name: 'a sidecar kubeconfig without a tenant kubeconfig (the default one is the infra cluster)', argv: ['--run-node-service=false', '--infra-cluster-namespace=a', '--infra-cluster-labels=a=b', '--sidecar-kubeconfig-dir=/s'], want: /--sidecar-kubeconfig-dir needs --tenant-cluster-kubeconfig/ },
     { name: 'a sidecar kubeconfig kept by the node plugin', argv: ['--run-controller-service=false', '--node-id=a/vm', '--tenant-cluster-kubeconfig=/t', '--sidecar-kubeconfig-dir=/s'], want: /not the node plugin/ },
     { name: 'a sidecar ServiceAccount that is not <namespace>/<name>', argv: ['--run-node-service=false', '--run-controller-service=false', '--tenant-cluster-kubeconfig=/t', '--sidecar-kubeconfig-dir=/s', '--sidecar-service-account=sa'], want: /"sa" is not <namespace>\/<name>/ },

@@ -8,7 +8,8 @@
 // (with --snapshot-crds) for the controller to apply the VolumeSnapshot CRDs before the tenant side (snapshot-crds.ts),
 // --sidecar-kubeconfig-dir for it to keep the sidecars' own narrower tenant kubeconfig there (sidecar-credentials.ts;
 // --sidecar-service-account names whose; with neither service the process does only that, for snapshot-controller's
-// Pod), and --setup-only for a Pod's init container to do the tenant side once and exit, before the sidecars start.
+// Pod), --setup-only for a Pod's init container to do the tenant side once and exit, before the sidecars start, and
+// --topology for the controller to place volumes in the zones their infra storage serves (controller/topology.ts).
 import { parseArgs } from 'node:util';
 import { parseLabelList } from './controller/parameters.js';
 import { defaultRegistrationProtoPath } from './registration.js';
@@ -49,6 +50,8 @@ export interface DriverFlags {
   sidecarServiceAccount: { namespace: string; name: string };
   /** Apply the tenant objects and write the sidecars' kubeconfig once, then exit, serving nothing. */
   setupOnly: boolean;
+  /** Volumes placed in zones their infra StorageClass serves, and VOLUME_ACCESSIBILITY_CONSTRAINTS advertised. */
+  topology: boolean;
 }
 
 /** "<namespace>/<name>" of a ServiceAccount. */
@@ -93,6 +96,7 @@ export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = proces
       'sidecar-kubeconfig-dir': s,
       'sidecar-service-account': s,
       'setup-only': s,
+      topology: s,
       v: s,
     },
     strict: true,
@@ -120,6 +124,7 @@ export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     sidecarKubeconfigDir: values['sidecar-kubeconfig-dir'],
     sidecarServiceAccount: serviceAccountOf(values['sidecar-service-account'] ?? `${SIDECAR_SERVICE_ACCOUNT.namespace}/${SIDECAR_SERVICE_ACCOUNT.name}`),
     setupOnly: bool('setup-only', values['setup-only'], false),
+    topology: bool('topology', values.topology, false),
   };
   // A setup runs no controller service: it needs only the tenant.
   if (flags.runControllerService && !flags.setupOnly) {
@@ -138,6 +143,8 @@ export function parseDriverFlags(argv: string[], env: NodeJS.ProcessEnv = proces
   if (flags.sidecarKubeconfigDir && !flags.tenantKubeconfig) throw new Error('--sidecar-kubeconfig-dir needs --tenant-cluster-kubeconfig: the sidecars\' token is requested from the tenant');
   if (flags.sidecarKubeconfigDir && flags.runNodeService) throw new Error('--sidecar-kubeconfig-dir is for the controller\'s sidecars (or a process of its own), not the node plugin: add --run-node-service=false');
   if (flags.setupOnly && !flags.tenantManifests && !flags.sidecarKubeconfigDir) throw new Error('--setup-only has nothing to do without --tenant-manifests or --sidecar-kubeconfig-dir');
+  // The node plugin reports its Node's zone whenever it has one; placing volumes by zone is the controller's.
+  if (flags.topology && !flags.runControllerService) throw new Error('--topology places volumes in zones, which the controller service does: --run-controller-service=false turns it off');
   if (flags.registrationSocket && !flags.runNodeService) throw new Error('--registration-socket registers the node service, which --run-node-service=false turns off');
   return flags;
 }

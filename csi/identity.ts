@@ -8,6 +8,12 @@ export interface IdentityOptions {
   vendorVersion: string;
   /** Whether the plugin can serve requests now (the infra apiserver reachable, the node tools present). */
   ready: () => Promise<boolean>;
+  /**
+   * --topology: volumes are constrained to zones (VOLUME_ACCESSIBILITY_CONSTRAINTS). Only then: with it the
+   * external-provisioner fails every WaitForFirstConsumer claim on a Node whose CSINode lists no topology key, which
+   * a tenant without zone labels has, and upstream's driver does not advertise it, so PVs it made carry no affinity.
+   */
+  topology?: boolean;
 }
 
 export function identityService(opts: IdentityOptions): RpcTable {
@@ -17,7 +23,11 @@ export function identityService(opts: IdentityOptions): RpcTable {
       Promise.resolve({
         // The plugin as a whole has a Controller service, also where this process (the node plugin in a VM)
         // does not run it: the CO reads this from either endpoint. Volumes grow while attached and mounted.
-        capabilities: [{ service: { type: 'CONTROLLER_SERVICE' } }, { volume_expansion: { type: 'ONLINE' } }],
+        capabilities: [
+          { service: { type: 'CONTROLLER_SERVICE' } },
+          ...(opts.topology ? [{ service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' } }] : []),
+          { volume_expansion: { type: 'ONLINE' } },
+        ],
       }),
     Probe: async () => ({ ready: { value: await opts.ready() } }),
   };

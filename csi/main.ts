@@ -6,11 +6,12 @@ import { loadKubeConfig } from '../lib/kube/kubeconfig.js';
 import { RestMapper } from '../lib/kube/rest-mapper.js';
 import { RestTransport } from '../lib/kube/rest-transport.js';
 import { parseBindAddress } from '../lib/observability/bind-address.js';
-import { createLogger, isLogLevel } from '../lib/observability/logger.js';
+import { NODE_TYPE } from '../lib/apis/core.js';
+import type { KubeObject } from '../lib/kube/object.js';
+import { createLogger, isLogLevel, type Logger } from '../lib/observability/logger.js';
 import { ToolkitMetrics } from '../lib/observability/metrics.js';
 import { startProbeServer } from '../lib/observability/probe-server.js';
 import { ControllerService } from './controller/controller.js';
-import { nodeIdOf } from './controller/node-id.js';
 import { parseStorageClassEnforcement } from './controller/storage-class-enforcement.js';
 import { parseDriverFlags, type DriverFlags } from './flags.js';
 import { SidecarCredentials } from './sidecar-credentials.js';
@@ -20,6 +21,7 @@ import { DRIVER_NAME, identityService } from './identity.js';
 import { systemDeviceFinder } from './node/device.js';
 import { systemMounter } from './node/mounts.js';
 import { NodeService } from './node/node.js';
+import { awaitNodeIdentity, type NodeIdentity, type TenantNode } from './node/node-identity.js';
 import { serveRegistration, pluginInfo } from './registration.js';
 import { parseEndpoint, serveCsi } from './server.js';
 import { loadCsiServices } from './spec.js';
@@ -31,16 +33,16 @@ async function clientFor(kc: KubeConfig, metrics?: ToolkitMetrics): Promise<Clie
   return new Client({ transport, mapper: new RestMapper(transport), fieldManager: 'kvcloud-csi' });
 }
 
-/** The node ID: --node-id, else the tenant Node's providerID (kubevirt://<vm>) and cluster-namespace annotation. */
-async function resolveNodeId(flags: DriverFlags): Promise<string> {
-  if (flags.nodeId) return flags.nodeId;
+/**
+ * The node ID and zone: with --node-name from the tenant Node (its providerID, cluster-namespace annotation and zone
+ * label; --node-id still wins for the ID), else --node-id alone, without topology.
+ */
+async function resolveNodeIdentity(flags: DriverFlags, log: Logger): Promise<NodeIdentity> {
+  const name = flags.nodeName;
+  if (!name) return { nodeId: flags.nodeId ?? '', zone: undefined };
   const tenant = await clientFor(loadKubeConfig(flags.tenantKubeconfig));
   try {
-    const node = await tenant.get<{ metadata: { annotations?: Record<string, string> }; spec?: { providerID?: string } }>({ apiVersion: 'v1', kind: 'Node' }, { name: flags.nodeName ?? '' }, { direct: true });
-    if (!node) throw new Error(`tenant Node ${flags.nodeName ?? ''} not found`);
-    const id = nodeIdOf(node.spec?.providerID, node.metadata.annotations);
-    if (!id) throw new Error(`tenant Node ${flags.nodeName ?? ''} names no VM: no providerID kubevirt://<vm> and no csi.kubevirt.io/infra-vm-name annotation`);
-    return id;
+    return await awaitNodeIdentity({ name, nodeId: flags.nodeId, log, getNode: () => tenant.get<TenantNode & KubeObject>(NODE_TYPE, { name }, { direct: true }) });
   } finally {
     tenant.transport.close();
   }
@@ -84,16 +86,18 @@ async function main(): Promise<void> {
         infraLabels: flags.infraLabels,
         clusterName: flags.clusterName,
         storageClassEnforcement: parseStorageClassEnforcement(process.env.INFRA_STORAGE_CLASS_ENFORCEMENT),
+        topology: flags.topology,
         log,
       })
     : undefined;
-  const node = flags.runNodeService ? new NodeService({ nodeId: await resolveNodeId(flags), devices: systemDeviceFinder(), mounter: systemMounter, log }) : undefined;
+  const node = flags.runNodeService ? new NodeService({ ...(await resolveNodeIdentity(flags, log)), devices: systemDeviceFinder(), mounter: systemMounter, log }) : undefined;
   // Neither service: a process that only keeps a sidecar's kubeconfig fresh (snapshot-controller's Pod) serves no CSI.
   const server = !controller && !node ? undefined : await serveCsi({
     endpoint: flags.endpoint,
     services,
     identity: identityService({
       vendorVersion: VENDOR_VERSION,
+      topology: flags.topology,
       ready: async () => (controller ? await controller.ready() : true) && (node ? await node.ready() : true),
     }),
     controller: controller?.rpcs(),

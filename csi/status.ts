@@ -20,6 +20,7 @@ export const notFound = (message: string) => new CsiError(Status.NOT_FOUND, mess
 export const alreadyExists = (message: string) => new CsiError(Status.ALREADY_EXISTS, message);
 export const failedPrecondition = (message: string) => new CsiError(Status.FAILED_PRECONDITION, message);
 export const outOfRange = (message: string) => new CsiError(Status.OUT_OF_RANGE, message);
+export const resourceExhausted = (message: string) => new CsiError(Status.RESOURCE_EXHAUSTED, message);
 export const aborted = (message: string) => new CsiError(Status.ABORTED, message);
 export const deadlineExceeded = (message: string) => new CsiError(Status.DEADLINE_EXCEEDED, message);
 

@@ -24,6 +24,8 @@ import { isTenantVM } from './vm-ownership.js';
 import { page } from './page-token.js';
 import { SnapshotService } from './snapshot-service.js';
 import { enforceStorageClass, parseStorageClassEnforcement, type StorageClassEnforcement } from './storage-class-enforcement.js';
+import { servedZones } from './infra-storage-zones.js';
+import { accessibleTopology, placeVolume, ZONE_ANNOTATION, zoneMismatch } from './topology.js';
 import { CONTEXT_BUS, CONTEXT_SERIAL, DEFAULT_BUS, parseVolumeParameters } from './parameters.js';
 
 const SUBRESOURCES = '/apis/subresources.kubevirt.io/v1';
@@ -38,6 +40,8 @@ export interface ControllerOptions {
   clusterName?: string | undefined;
   /** INFRA_STORAGE_CLASS_ENFORCEMENT; default: every infra StorageClass allowed. */
   storageClassEnforcement?: StorageClassEnforcement;
+  /** --topology: volumes placed in a zone their infra StorageClass serves (topology.ts), reported as their accessible topology. */
+  topology?: boolean;
   log: Logger;
   /** How long ControllerPublish/Unpublish wait for the VMI to report the volume Ready or gone. */
   attachTimeoutMs?: number;
@@ -111,7 +115,15 @@ export class ControllerService {
       capacity_bytes: quantityBytes(storage?.resources?.requests?.storage) ?? 0,
       // The serial the disk is hot-plugged with, by which the node plugin finds it in the VM.
       volume_context: { ...(bus ? { [CONTEXT_BUS]: bus } : {}), [CONTEXT_SERIAL]: dv.metadata.uid ?? '' },
+      ...(this.opts.topology ? { accessible_topology: accessibleTopology(dv.metadata.annotations?.[ZONE_ANNOTATION]) } : {}),
     };
+  }
+
+  /** The DataVolume to create, in the zone the request and its infra storage allow when topology is in use. */
+  private async placed(wanted: DataVolume, req: CreateVolumeRequest): Promise<DataVolume> {
+    if (!this.opts.topology) return wanted;
+    const zone = placeVolume(req.accessibility_requirements, await servedZones(this.opts.infra, wanted.spec?.storage?.storageClassName));
+    return zone ? { ...wanted, metadata: { ...wanted.metadata, annotations: { ...wanted.metadata.annotations, [ZONE_ANNOTATION]: zone } } } : wanted;
   }
 
   private async createVolume(req: CreateVolumeRequest): Promise<object> {
@@ -140,9 +152,10 @@ export class ControllerService {
     return this.locks.run(name, 'CreateVolume', async () => {
       let dv = await this.opts.infra.get<DataVolume>(DATA_VOLUME_TYPE, { namespace: this.ns, name }, { direct: true });
       if (!dv) {
+        const placed = await this.placed(wanted, req);
         try {
-          dv = await this.opts.infra.create(wanted);
-          this.opts.log.info({ volume: name, namespace: this.ns, bytes: wanted.spec?.storage?.resources?.requests?.storage }, 'created DataVolume');
+          dv = await this.opts.infra.create(placed);
+          this.opts.log.info({ volume: name, namespace: this.ns, bytes: wanted.spec?.storage?.resources?.requests?.storage, zone: dv.metadata.annotations?.[ZONE_ANNOTATION] }, 'created DataVolume');
         } catch (err) {
           if (!isAlreadyExists(err)) throw new Error(`create DataVolume ${this.ns}/${name}: ${(err as Error).message}`, { cause: err });
           dv = await this.opts.infra.get<DataVolume>(DATA_VOLUME_TYPE, { namespace: this.ns, name }, { direct: true });
@@ -150,7 +163,7 @@ export class ControllerService {
         }
       }
       if (!belongsTo(dv, this.opts.infraLabels)) throw alreadyExists(`volume ${name} exists in the infra namespace but does not belong to this tenant`);
-      const why = mismatch(dv, wanted);
+      const why = mismatch(dv, wanted) ?? (this.opts.topology ? zoneMismatch(dv.metadata.annotations?.[ZONE_ANNOTATION], req.accessibility_requirements) : undefined);
       if (why) throw alreadyExists(`volume ${name} already exists and is incompatible: ${why}`);
       return { volume: { ...this.volumeOf(dv, params.bus), ...(req.volume_content_source ? { content_source: req.volume_content_source } : {}) } };
     });

@@ -60,6 +60,11 @@ describe('csi/node', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
   const codeOf = async (p: Promise<unknown>) => ((await rejection(p, 'the RPC')) as CsiError).code;
 
+  it('reports its Node\'s zone as its topology, and none without one', async () => {
+    const zoned = new NodeService({ nodeId: 'acme/worker-1', zone: 'zone-b', devices: { find: () => Promise.resolve(undefined) }, mounter, log: pino({ level: 'silent' }) }).rpcs();
+    expect(await zoned.NodeGetInfo?.({} as never)).to.deep.equal({ node_id: 'acme/worker-1', accessible_topology: { segments: { 'topology.kubernetes.io/zone': 'zone-b' } } });
+  });
+
   it('formats an empty disk once, mounts it at the staging path, and a repeated stage changes nothing', async () => {
     const staging = join(dir, 'staging');
     const req = { volume_id: 'pvc-1', staging_target_path: staging, volume_capability: FS, volume_context: { serial: SERIAL } };

@@ -12,6 +12,7 @@ import type { NodeExpandVolumeRequest, NodeGetVolumeStatsRequest, NodePublishVol
 import { CONTEXT_SERIAL } from '../controller/parameters.js';
 import { pollUntil } from '../poll.js';
 import type { RpcTable } from '../server.js';
+import { TOPOLOGY_ZONE_LABEL } from '../../lib/apis/core.js';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../status.js';
 import { VolumeLocks } from '../volume-locks.js';
 import type { DeviceFinder } from './device.js';
@@ -22,6 +23,8 @@ const run = promisify(execFile);
 
 export interface NodeOptions {
   nodeId: string;
+  /** The Node's zone (topology.kubernetes.io/zone), reported as the plugin's topology; none: no topology. */
+  zone?: string | undefined;
   devices: DeviceFinder;
   mounter: Mounter;
   /** Grows filesystems for NodeExpandVolume; default resize2fs/xfs_growfs. */
@@ -52,7 +55,7 @@ export class NodeService {
 
   rpcs(): RpcTable {
     return {
-      NodeGetInfo: () => Promise.resolve({ node_id: this.opts.nodeId }),
+      NodeGetInfo: () => Promise.resolve({ node_id: this.opts.nodeId, ...(this.opts.zone ? { accessible_topology: { segments: { [TOPOLOGY_ZONE_LABEL]: this.opts.zone } } } : {}) }),
       NodeGetCapabilities: () => Promise.resolve({ capabilities: NODE_CAPABILITIES.map((type) => ({ rpc: { type } })) }),
       NodeStageVolume: (req: NodeStageVolumeRequest) => this.stage(req),
       NodeUnstageVolume: (req: NodeUnstageVolumeRequest) => this.unstage(req),

@@ -69,6 +69,8 @@ export class CsiPlugins {
   private readonly drivers = new Map<string, CsiDriver & { socket: string }>();
   /** Sockets tried and failed, so one broken plugin is not retried every poll. */
   private readonly failed = new Set<string>();
+  /** Topology segments the registered plugins reported, kept as Node labels. */
+  private readonly topologyLabels: Record<string, string> = {};
   private readonly registration: ServiceDefinition;
   private readonly nodeService: ServiceDefinition;
   private readonly meta: Client;
@@ -149,6 +151,8 @@ export class CsiPlugins {
       try {
         const nodeInfo = await unary<{ node_id?: string; max_volumes_per_node?: number; accessible_topology?: { segments?: Record<string, string> } }>(node, 'NodeGetInfo', {});
         if (!nodeInfo.node_id) throw new Error(`driver ${info.name}: NodeGetInfo returned no node_id`);
+        const segments = nodeInfo.accessible_topology?.segments ?? {};
+        await this.refuseTopologyCollision(info.name, segments);
         const caps = await unary<{ capabilities?: { rpc?: { type?: string } }[] }>(node, 'NodeGetCapabilities', {});
         const entry: CSINodeDriver = {
           name: info.name,
@@ -159,6 +163,7 @@ export class CsiPlugins {
         await this.updateCSINode(info.name, entry);
         const served = (type: string) => caps.capabilities?.some((c) => c.rpc?.type === type) ?? false;
         this.drivers.set(info.name, { name: info.name, nodeID: entry.nodeID, node, stages: served('STAGE_UNSTAGE_VOLUME'), expands: served('EXPAND_VOLUME'), socket });
+        Object.assign(this.topologyLabels, segments);
         await this.applyNodeAnnotations();
       } catch (err) {
         node.close();
@@ -198,12 +203,27 @@ export class CsiPlugins {
     });
   }
 
-  /** The node ID annotation for every registered driver, and the attach-detach controller's annotation. */
+  /**
+   * Refuses a plugin whose topology segment contradicts a label the Node already has, as the kubelet does before it
+   * labels its Node with the segments (the external-provisioner reads a Node's topology from those labels).
+   */
+  private async refuseTopologyCollision(driver: string, segments: Record<string, string>): Promise<void> {
+    if (Object.keys(segments).length === 0) return;
+    const labels = (await this.opts.client.get<Node>(NODE, { name: this.opts.nodeName }, { direct: true }))?.metadata.labels ?? {};
+    for (const [key, value] of Object.entries(segments)) {
+      const existing = labels[key] ?? this.topologyLabels[key];
+      if (existing !== undefined && existing !== value) throw new Error(`driver ${driver}: detected topology value collision: driver reported ${key}:${value} but existing label is ${key}:${existing}`);
+    }
+  }
+
+  /** The node ID annotation for every registered driver, the attach-detach controller's, and the topology labels. */
   private async applyNodeAnnotations(): Promise<void> {
     let ids: string | undefined;
     for (const d of this.drivers.values()) ids = nodeIdAnnotation(ids, d.name, d.nodeID);
+    // Topology labels stay once set, as the kubelet leaves them when a plugin goes.
+    const labels = { ...this.topologyLabels };
     await this.meta
-      .apply({ ...NODE, metadata: { name: this.opts.nodeName, annotations: { [CONTROLLER_MANAGED_ATTACH_DETACH]: 'true', ...(ids ? { [NODE_ID_ANNOTATION]: ids } : {}) } } })
+      .apply({ ...NODE, metadata: { name: this.opts.nodeName, ...(Object.keys(labels).length > 0 ? { labels } : {}), annotations: { [CONTROLLER_MANAGED_ATTACH_DETACH]: 'true', ...(ids ? { [NODE_ID_ANNOTATION]: ids } : {}) } } })
       .catch((err: unknown) => {
         if (isNotFound(err)) throw new Error(`Node ${this.opts.nodeName} not found`, { cause: err });
         throw err;

@@ -5,15 +5,17 @@
 // kubeconfig for (its RBAC is config/csi/tenant's, so every case below proves it is enough); the node plugin runs in each VM (entered into the guest's mount namespace, as its
 // DaemonSet pod would be) and registers itself with the guest kubelet through /var/lib/kubelet/plugins_registry. A
 // PVC becomes a DataVolume, the attach-detach controller's VolumeAttachment a hot-plug, and the guest kubelet
-// stages and publishes the disk into the pod.
+// stages and publishes the disk into the pod. The controller runs with --topology: each node plugin reports its
+// tenant Node's zone, and a volume of a zonal infra StorageClass is placed in its zone (csi/controller/topology.ts).
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { parse, parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import type { DataVolume } from '../../../lib/apis/cdi.js';
+import type { NodeSelectorTerm } from '../../../lib/apis/core.js';
 import type { VirtualMachineInstance } from '../../../lib/apis/kubevirt.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { buildTool, cacheDir } from '../../../localcloud/binaries.js';
@@ -24,11 +26,13 @@ import { ManagedProcess } from '../../../localcloud/process.js';
 import { parseVersionsEnv, toolsDir } from '../../../localcloud/versions.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { buildCsiManifest } from '../../../packaging/release-manifests.js';
+import { PROVISIONER } from '../../../simulators/kubevirt/persistent-volume.js';
 import { guestPid } from '../../harness/guest-node-plugin.js';
 import { loggedMetricsUrl, writeRequests } from '../../harness/write-requests.js';
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
 import { stepTimer } from '../../harness/step-timer.js';
 import { growsAMountedFilesystem } from './expansion.js';
+import { controllerInfraKubeconfig, INFRA_NS } from '../../harness/csi-controller-identity.js';
 import { PREVENT_VOLUME_MODE_CONVERSION, snapshotTests, startSnapshotSidecars } from './snapshots.js';
 import { compiledMain } from '../../../packaging/compiled-js.js';
 import { completedPodLog } from '../../harness/pod-completion.js';
@@ -36,8 +40,13 @@ import { completedPodLog } from '../../harness/pod-completion.js';
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CLUSTER = 'acme';
-const INFRA_NS = 'default';
 const VMS = ['csi-a', 'csi-b'];
+/**
+ * The tenant Nodes' zones, labelled as the CCM labels them from their infra Nodes (ccm.e2e.ts proves that part; no
+ * CCM runs here, and the management cluster has one infra Node): the driver reads only the tenant Nodes' labels.
+ */
+const ZONES: Record<string, string> = { 'csi-a': 'zone-a', 'csi-b': 'zone-b' };
+const ZONE_KEY = 'topology.kubernetes.io/zone';
 const DRIVER = 'csi.kubevirt.io';
 const TENANT_LABELS = 'csi-driver/tenant=acme';
 /** The node plugin's sockets in the guest, where upstream's DaemonSet puts them. */
@@ -54,14 +63,14 @@ interface PersistentVolumeClaim extends KubeObject {
   status?: { phase?: string };
 }
 interface PersistentVolume extends KubeObject {
-  spec: { csi?: { driver: string; volumeHandle: string } };
+  spec: { csi?: { driver: string; volumeHandle: string }; nodeAffinity?: { required?: { nodeSelectorTerms: NodeSelectorTerm[] } } };
 }
 interface VolumeAttachment extends KubeObject {
   spec: { nodeName: string; source: { persistentVolumeName?: string } };
   status?: { attached?: boolean };
 }
 interface CSINode extends KubeObject {
-  spec: { drivers: { name: string; nodeID: string }[] | null };
+  spec: { drivers: { name: string; nodeID: string; topologyKeys: string[] | null }[] | null };
 }
 
 describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', function () {
@@ -152,35 +161,6 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
     return (JSON.parse(await kubectl(kubeconfig, ['create', '--validate=false', '-o', 'json', '-f', '-'], JSON.stringify(review))) as { status: { allowed: boolean } }).status.allowed;
   };
 
-  /**
-   * The controller's infra identity: a ServiceAccount whose Role grants what the RPCs use in the infra namespace
-   * (as the controller Deployment runs), as a kubeconfig with its token.
-   */
-  async function controllerInfraKubeconfig(): Promise<string> {
-    const name = 'csi-controller';
-    await kubectl(mgmt, ['apply', '-f', '-'], [
-      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: INFRA_NS } },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'Role',
-        metadata: { name, namespace: INFRA_NS },
-        rules: [
-          { apiGroups: ['cdi.kubevirt.io'], resources: ['datavolumes'], verbs: ['get', 'list', 'create', 'delete'] },
-          { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'patch'] },
-          { apiGroups: ['kubevirt.io'], resources: ['virtualmachines', 'virtualmachineinstances'], verbs: ['get', 'list'] },
-          { apiGroups: ['subresources.kubevirt.io'], resources: ['virtualmachines/addvolume', 'virtualmachines/removevolume', 'virtualmachineinstances/addvolume', 'virtualmachineinstances/removevolume'], verbs: ['update'] },
-          { apiGroups: ['snapshot.storage.k8s.io'], resources: ['volumesnapshots'], verbs: ['get', 'list', 'create', 'delete'] },
-        ],
-      },
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name, namespace: INFRA_NS }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: INFRA_NS }] },
-    ].map((o) => stringify(o)).join('---\n'));
-    const token = (await kubectl(mgmt, ['create', 'token', name, '-n', INFRA_NS, '--duration=3600s'])).trim();
-    const admin = parse(readFileSync(mgmt, 'utf8')) as { clusters: unknown[]; contexts: { context: { cluster: string } }[] };
-    const path = join(dir, 'csi-controller.kubeconfig');
-    const cluster = admin.contexts[0]?.context.cluster ?? '';
-    writeFileSync(path, stringify({ apiVersion: 'v1', kind: 'Config', clusters: admin.clusters, users: [{ name, user: { token } }], contexts: [{ name, context: { cluster, user: name, namespace: INFRA_NS } }], 'current-context': name }), { mode: 0o600 });
-    return path;
-  }
 
   before(async function () {
     this.timeout(8 * 60_000);
@@ -195,7 +175,7 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
     const socket = join(dir, 'csi-controller.sock');
     const driver = [process.execPath, compiledMain('csi/main.ts')];
     await timed('controller, external-provisioner, external-attacher and a node plugin per VM started', async () => {
-      const infra = await controllerInfraKubeconfig();
+      const infra = await controllerInfraKubeconfig(mgmt, dir);
       // The tenant side as the template hands it over (config/csi/tenant), applied and kept by the controller, without
       // the node DaemonSet, whose pods cannot run in the simulated guests (csi/README.md): the plugin runs as a process.
       const tenantObjects = parseAllDocuments(await buildCsiManifest('config/csi/tenant')).map((d) => d.toJS() as KubeObject).filter((o) => o.kind !== 'DaemonSet');
@@ -204,7 +184,7 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
       await start('csi-controller', driver[0] ?? '', [
         ...driver.slice(1), `--endpoint=unix://${socket}`, '--run-node-service=false', `--infra-cluster-namespace=${INFRA_NS}`, `--infra-cluster-kubeconfig=${infra}`, `--infra-cluster-labels=${TENANT_LABELS}`,
         `--cluster-name=${CLUSTER}`, `--tenant-cluster-kubeconfig=${admin}`, `--tenant-manifests=${TENANT_MANIFESTS(dir)}`, '--metrics-bind-address=127.0.0.1:0',
-        `--sidecar-kubeconfig-dir=${SIDECAR_CREDENTIALS(dir)}`,
+        `--sidecar-kubeconfig-dir=${SIDECAR_CREDENTIALS(dir)}`, '--topology=true',
       ]);
       sidecars = await keptKubeconfig(SIDECAR_CREDENTIALS(dir));
       // snapshot-controller's: a driver process with neither service, as in the template's snapshot-controller Pod.
@@ -220,12 +200,17 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
       await start('csi-resizer', sidecar('csi-resizer', 'EXTERNAL_RESIZER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${sidecars}`, '--timeout=120s', '--v=3']);
       await startSnapshotSidecars({ admin, sidecars, snapshotController, socket, version: versions.get('EXTERNAL_SNAPSHOTTER_VERSION') ?? '', start });
       for (const vm of VMS) {
+        await kubectl(admin, ['label', 'node', vm, `${ZONE_KEY}=${ZONES[vm] ?? ''}`]);
         guestPids.set(vm, guestPid(runner, INFRA_NS, vm));
         // The DaemonSet's hostPath (DirectoryOrCreate) for the plugin's socket.
         await inGuest(vm, ['mkdir', '-p', PLUGIN_DIR]);
+        // The plugin reads its Node (zone) as the DaemonSet's pod does with its ServiceAccount; here with the tenant's admin.
+        const tenantKubeconfig = `${PLUGIN_DIR}/tenant.kubeconfig`;
+        writeFileSync(`/proc/${String(guestPids.get(vm))}/root${tenantKubeconfig}`, readFileSync(admin), { mode: 0o600 });
         await start(`csi-node-${vm}`, 'nsenter', [
           `--target=${String(guestPids.get(vm))}`, '--mount', '--root', ...driver,
-          `--endpoint=unix://${PLUGIN_DIR}/csi.sock`, '--run-controller-service=false', `--node-id=${INFRA_NS}/${vm}`, `--registration-socket=${REGISTRATION_SOCKET}`,
+          `--endpoint=unix://${PLUGIN_DIR}/csi.sock`, '--run-controller-service=false', `--node-name=${vm}`, `--tenant-cluster-kubeconfig=${tenantKubeconfig}`,
+          `--node-id=${INFRA_NS}/${vm}`, `--registration-socket=${REGISTRATION_SOCKET}`,
         ]);
       }
     });
@@ -273,7 +258,7 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
     expect(got).to.deep.equal(checks.map(([verb, resource, , , want]) => `${verb} ${resource} ${String(want)}`));
   });
 
-  it('registers the node plugin with each guest kubelet: CSINode driver entry and node ID annotation', async function () {
+  it('registers the node plugin with each guest kubelet: CSINode driver entry with the zone as topology key, and node ID annotation', async function () {
     this.timeout(60_000);
     await timed('node plugins registered', () =>
       waitFor(
@@ -287,9 +272,10 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
     );
     for (const vm of VMS) {
       const csiNode = await getJSON<CSINode>(admin, ['csinode', vm]);
-      expect(csiNode.spec.drivers).to.deep.equal([{ name: DRIVER, nodeID: `${INFRA_NS}/${vm}`, topologyKeys: null }]);
+      expect(csiNode.spec.drivers).to.deep.equal([{ name: DRIVER, nodeID: `${INFRA_NS}/${vm}`, topologyKeys: [ZONE_KEY] }]);
       expect(csiNode.metadata.ownerReferences?.[0]).to.include({ kind: 'Node', name: vm });
       const node = await getJSON<Node>(admin, ['node', vm]);
+      expect(node.metadata.labels).to.include({ [ZONE_KEY]: ZONES[vm] });
       expect(node.metadata.annotations).to.include({ 'csi.volume.kubernetes.io/nodeid': JSON.stringify({ [DRIVER]: `${INFRA_NS}/${vm}` }), 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' });
     }
   });
@@ -328,6 +314,8 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
     handles.push(handle);
     const dv = await getJSON<DataVolume>(mgmt, ['datavolumes.cdi.kubevirt.io', '-n', INFRA_NS, handle]);
     expect(dv.metadata.labels).to.deep.equal({ 'csi-driver/tenant': 'acme' });
+    // The infra default storage names no zone: the volume is reachable from both zones (writer in zone-a, reader in zone-b).
+    expect(pv.spec.nodeAffinity, 'node affinity of a volume whose infra storage serves every zone').to.equal(undefined);
 
     const stamp = `kvcloud-${String(Date.now())}`;
     await apply([pod('writer', 'csi-a', `echo ${stamp} > /data/proof && sync && cat /data/proof && grep -q ' /data ' /proc/mounts`, { claim: 'data', mountPath: '/data' })]);
@@ -350,6 +338,45 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
     const moved = (await getJSON<{ items: VolumeAttachment[] }>(admin, ['volumeattachments'])).items;
     expect(moved.map((a) => [a.spec.nodeName, a.status?.attached])).to.deep.equal([['csi-b', true]]);
     await deletePod('reader');
+  });
+
+  it('places a volume of a zonal infra StorageClass in its zone: PV node affinity, the pod scheduled there; a requirement it cannot meet is RESOURCE_EXHAUSTED', async function () {
+    this.timeout(4 * 60_000);
+    // The infra storage serves zone-a only (allowedTopologies), as zonal storage says so in Kubernetes.
+    const infraClass = 'zone-a-storage';
+    await kubectl(mgmt, ['apply', '-f', '-'], stringify({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: infraClass }, provisioner: PROVISIONER, volumeBindingMode: 'Immediate', allowedTopologies: [{ matchLabelExpressions: [{ key: ZONE_KEY, values: ['zone-a'] }] }] }));
+    const tenantClass = (name: string, extra: object = {}) => ({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name }, provisioner: DRIVER, volumeBindingMode: 'Immediate', parameters: { infraStorageClassName: infraClass }, ...extra });
+    // A tenant class that allows only zone-b: the provisioner's requisite is zone-b, which the infra storage does not serve.
+    await apply([tenantClass('zonal'), tenantClass('zonal-in-b', { allowedTopologies: [{ matchLabelExpressions: [{ key: ZONE_KEY, values: ['zone-b'] }] }] })]);
+    await apply([{ ...claim('zonal', 'Filesystem'), spec: { ...claim('zonal', 'Filesystem').spec, storageClassName: 'zonal' } }, { ...claim('unplaceable', 'Filesystem'), spec: { ...claim('unplaceable', 'Filesystem').spec, storageClassName: 'zonal-in-b' } }]);
+    const pv = await timed('zonal PVC bound (CreateVolume with accessibility requirements)', () => boundPV('zonal'));
+    handles.push(pv.spec.csi?.volumeHandle ?? '');
+    expect(pv.spec.nodeAffinity?.required?.nodeSelectorTerms).to.deep.equal([{ matchExpressions: [{ key: ZONE_KEY, operator: 'In', values: ['zone-a'] }] }]);
+    const dv = await getJSON<DataVolume>(mgmt, ['datavolumes.cdi.kubevirt.io', '-n', INFRA_NS, pv.spec.csi?.volumeHandle ?? '']);
+    expect(dv.metadata.annotations).to.include({ 'csi.kubevirt.io/zone': 'zone-a' });
+
+    // A pod that would rather run on csi-b (zone-b) goes where its volume is: csi-a, the zone-a Node.
+    const wantsB = pod('zonal', 'csi-a', 'echo zonal > /data/proof && cat /data/proof', { claim: 'zonal', mountPath: '/data' });
+    const { nodeSelector: _pinned, ...unpinned } = wantsB.spec;
+    const preferB = { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['csi-b'] }] } }] } };
+    await apply([{ ...wantsB, spec: { ...unpinned, affinity: preferB } }]);
+    expect((await timed('pod preferring csi-b completed on the volume\'s zone', () => completed('zonal'))).trim()).to.equal('zonal');
+    expect((await getJSON<{ spec: { nodeName?: string } }>(admin, ['pod', 'zonal'])).spec.nodeName).to.equal('csi-a');
+    await deletePod('zonal');
+
+    const refusal = await timed('unplaceable PVC refused by CreateVolume', () =>
+      waitFor(
+        async () => {
+          const events = (await getJSON<{ items: { reason: string; message: string }[] }>(admin, ['events', '--field-selector', 'involvedObject.name=unplaceable'])).items;
+          const failed = events.find((e) => e.reason === 'ProvisioningFailed');
+          if (failed) return failed.message;
+          throw new Error(`events: ${JSON.stringify(events)}\n${logs()}`);
+        },
+        { timeoutMs: 60_000, what: 'ProvisioningFailed on PVC unplaceable' },
+      ),
+    );
+    expect(refusal).to.match(/ResourceExhausted.*requisite zones \(zone-b\).*infra StorageClass zone-a-storage serves only zone-a/);
+    expect((await getJSON<PersistentVolumeClaim>(admin, ['pvc', 'unplaceable'])).status?.phase).to.equal('Pending');
   });
 
   it('publishes a raw block PVC as a device in the container', async function () {

@@ -1,0 +1,30 @@
+// The zones a volume's infra storage serves, read from the infra StorageClass the DataVolume names (or the infra
+// default class, the one CDI gives a DataVolume that names none). StorageClasses are cluster-scoped, so this read
+// is the one thing outside the tenant's namespace the controller does, and only with --topology.
+import type { Client } from '../../lib/kube/client.js';
+import type { KubeObject, TypeMeta } from '../../lib/kube/object.js';
+import { invalidArgument } from '../status.js';
+import { zonesOfStorageClass, type ServedZones, type StorageClassTopology } from './topology.js';
+
+const STORAGE_CLASS_TYPE: TypeMeta = { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass' };
+const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
+
+type StorageClass = KubeObject & StorageClassTopology;
+
+/** The infra default StorageClass: the newest of those annotated default, as the apiserver's admission picks it. */
+function defaultClass(classes: StorageClass[]): StorageClass | undefined {
+  const defaults = classes.filter((sc) => sc.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true');
+  return defaults.sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '') || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))[0];
+}
+
+export async function servedZones(infra: Client, className: string | undefined): Promise<ServedZones> {
+  if (className) {
+    const sc = await infra.get<StorageClass>(STORAGE_CLASS_TYPE, { name: className }, { direct: true });
+    // The class comes from the tenant's StorageClass parameters: a name the infra does not have is the caller's error.
+    if (!sc) throw invalidArgument(`infraStorageClassName ${className}: the infra cluster has no such StorageClass`);
+    return { className, zones: zonesOfStorageClass(sc) };
+  }
+  const sc = defaultClass(await infra.list<StorageClass>(STORAGE_CLASS_TYPE, { direct: true }));
+  // No default class: the infra binds such claims to whatever it provisions without a class, zones unknown to it.
+  return { className: undefined, zones: sc ? zonesOfStorageClass(sc) : undefined };
+}
