@@ -7,6 +7,7 @@
 // cluster network namespace: tsx localcloud/cluster/netns.ts tsx bench/operator-image-rss.ts [N]
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { DEPLOYMENT_TYPE } from '../lib/apis/apps.js';
 import { Client } from '../lib/kube/client.js';
 import type { KubeObject } from '../lib/kube/object.js';
 import { RestMapper } from '../lib/kube/rest-mapper.js';
@@ -20,7 +21,6 @@ import { waitFor } from '../localcloud/wait.js';
 const N = Number(process.argv[2] ?? 5);
 const LAYOUT = realpathSync(fileURLToPath(new URL('../out/image/latest', import.meta.url)));
 const OPERATOR = { namespace: 'kamaji-system', labelSelector: 'app.kubernetes.io/name=kvcloud-controlplane', container: 'manager' };
-const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const POD = { apiVersion: 'v1', kind: 'Pod' };
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
 const MiB = 1024 * 1024;
@@ -97,7 +97,7 @@ async function measure(cluster: Cluster, client: Client, etcd: SharedEtcd, mode:
   // The next operator starts as this one did: no tenant, no operator.
   await Promise.all(names.map((name) => client.delete(TCP, { namespace, name })));
   await waitFor(async () => ((await client.list(TCP, { namespace, direct: true })).length === 0 ? true : undefined), { timeoutMs: 10 * 60_000, what: `${mode}: the tenants to be gone` });
-  await client.delete(DEPLOYMENT, { namespace: OPERATOR.namespace, name: 'kvcloud-controlplane-manager' });
+  await client.delete(DEPLOYMENT_TYPE, { namespace: OPERATOR.namespace, name: 'kvcloud-controlplane-manager' });
   await waitFor(async () => ((await client.list(POD, { namespace: OPERATOR.namespace, labelSelector: OPERATOR.labelSelector, direct: true })).length === 0 ? true : undefined), {
     timeoutMs: 120_000,
     what: `${mode}: the operator pod to be gone`,

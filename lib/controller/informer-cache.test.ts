@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { SECRET_TYPE } from '../apis/core.js';
 import { FakeApiServer } from '../testing/fake-apiserver.js';
 import type { KubeObject } from '../kube/object.js';
 import { RestMapper } from '../kube/rest-mapper.js';
@@ -7,7 +8,6 @@ import { InformerCache } from './informer-cache.js';
 import { labelIndexName, byLabel, OWNER_UID_INDEX } from './indexers.js';
 
 const CM = { apiVersion: 'v1', kind: 'ConfigMap' };
-const SECRET = { apiVersion: 'v1', kind: 'Secret' };
 
 function cm(namespace: string, name: string, labels: Record<string, string> = {}, owner?: string): KubeObject {
   return {
@@ -68,7 +68,7 @@ describe('lib/controller/informer-cache', () => {
     watchers.get('Secret')?.listFailures.push(...Array.from({ length: 100 }, () => new Error('forbidden')));
     cache.start();
     let error = '';
-    await cache.get(SECRET, { namespace: 'a', name: 's' }).catch((err: unknown) => (error = String(err)));
+    await cache.get(SECRET_TYPE, { namespace: 'a', name: 's' }).catch((err: unknown) => (error = String(err)));
     expect(error).to.match(/has not synced after 50ms/);
   });
 
@@ -81,7 +81,7 @@ describe('lib/controller/informer-cache', () => {
   it('reports which kinds it is still waiting for', async () => {
     watchers.get('Secret')?.listFailures.push(...Array.from({ length: 100 }, () => new Error('forbidden')));
     await cache.informerFor(CM);
-    await cache.informerFor(SECRET);
+    await cache.informerFor(SECRET_TYPE);
     cache.start();
     await (await cache.informerFor(CM)).waitForSync();
     expect(cache.syncedNow()).to.deep.equal({ synced: false, waitingFor: ['v1/Secret'] });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { DEPLOYMENT_TYPE } from '../apis/apps.js';
 import { FakeApiServer } from '../testing/fake-apiserver.js';
 import { APPLIED_HASH_ANNOTATION, appliedHash, applyIfChanged, contains, withAppliedHash } from './applied-hash.js';
 import { Client } from './client.js';
@@ -11,8 +12,6 @@ interface Deployment extends KubeObject {
     template?: { metadata?: { labels?: Record<string, string> }; spec?: Record<string, unknown> };
   };
 }
-
-const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const ref = { namespace: 'ns', name: 'acme' };
 
 interface Shape {
@@ -23,20 +22,20 @@ interface Shape {
 
 function deployment(shape: Shape): Deployment {
   return {
-    ...DEPLOYMENT,
+    ...DEPLOYMENT_TYPE,
     metadata: { ...ref, labels: shape.labels ?? { app: 'acme' } },
     spec: { replicas: shape.replicas ?? 1, template: { metadata: { labels: { app: 'acme' } }, spec: { containers: [{ name: 'apiserver', image: 'kube-apiserver' }], ...shape.pod } } },
   };
 }
 
 function setup() {
-  const api = new FakeApiServer().serve({ ...DEPLOYMENT, resource: 'deployments', namespaced: true, statusSubresource: true });
+  const api = new FakeApiServer().serve({ ...DEPLOYMENT_TYPE, resource: 'deployments', namespaced: true, statusSubresource: true });
   const mapper = new RestMapper(api);
   return {
     api,
     ours: new Client({ transport: api, mapper, fieldManager: 'kvcloud-test' }),
     theirs: new Client({ transport: api, mapper, fieldManager: 'someone-else' }),
-    live: () => api.peek(DEPLOYMENT.apiVersion, DEPLOYMENT.kind, 'ns/acme') as Deployment | undefined,
+    live: () => api.peek(DEPLOYMENT_TYPE.apiVersion, DEPLOYMENT_TYPE.kind, 'ns/acme') as Deployment | undefined,
   };
 }
 
@@ -114,7 +113,7 @@ describe('lib/kube/applied-hash', () => {
       {
         name: "repairs another writer's change to a field we own",
         first: { replicas: 2 },
-        between: (theirs) => theirs.mergePatch(DEPLOYMENT, ref, { spec: { replicas: 7 } }),
+        between: (theirs) => theirs.mergePatch(DEPLOYMENT_TYPE, ref, { spec: { replicas: 7 } }),
         second: { replicas: 2 },
         writes: 1,
         check: (live) => expect(live?.spec?.replicas).to.equal(2),
@@ -122,7 +121,7 @@ describe('lib/kube/applied-hash', () => {
       {
         name: 'repairs a field we want that another writer removed',
         first: { pod: { tolerations: [toleration] } },
-        between: (theirs) => theirs.mergePatch(DEPLOYMENT, ref, { spec: { template: { spec: { tolerations: null } } } }),
+        between: (theirs) => theirs.mergePatch(DEPLOYMENT_TYPE, ref, { spec: { template: { spec: { tolerations: null } } } }),
         second: { pod: { tolerations: [toleration] } },
         writes: 1,
         check: (live) => expect(podSpec(live).tolerations).to.deep.equal([toleration]),
@@ -130,7 +129,7 @@ describe('lib/kube/applied-hash', () => {
       {
         name: 'applies again when another writer removed the hash',
         first: {},
-        between: (theirs) => theirs.mergePatch(DEPLOYMENT, ref, { metadata: { annotations: { [APPLIED_HASH_ANNOTATION]: null } } }),
+        between: (theirs) => theirs.mergePatch(DEPLOYMENT_TYPE, ref, { metadata: { annotations: { [APPLIED_HASH_ANNOTATION]: null } } }),
         second: {},
         writes: 1,
         check: (live) => expect(live?.metadata.annotations?.[APPLIED_HASH_ANNOTATION]).to.equal(appliedHash(deployment({}))),
@@ -138,7 +137,7 @@ describe('lib/kube/applied-hash', () => {
       {
         name: 'leaves fields another writer added alone and writes nothing',
         first: {},
-        between: (theirs) => theirs.mergePatch(DEPLOYMENT, ref, { metadata: { annotations: { 'example.com/owner': 'x' } }, spec: { template: { spec: { priorityClassName: 'high' } } } }),
+        between: (theirs) => theirs.mergePatch(DEPLOYMENT_TYPE, ref, { metadata: { annotations: { 'example.com/owner': 'x' } }, spec: { template: { spec: { priorityClassName: 'high' } } } }),
         second: {},
         writes: 0,
         check: (live) => {

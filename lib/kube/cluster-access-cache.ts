@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { SECRET_TYPE } from '../apis/core.js';
 import type { Client } from './client.js';
 import { kubeConfigFromString } from './kubeconfig.js';
 import type { KubeObject, ObjectRef } from './object.js';
@@ -30,8 +31,6 @@ export interface ClusterAccessCacheOptions<C extends ClusterConnection> {
 export interface Secret extends KubeObject {
   data?: Record<string, string>;
 }
-
-const SECRET_TYPE = { apiVersion: 'v1', kind: 'Secret' };
 export const TENANT_KUBECONFIG_KEY = 'value';
 export const INFRA_KUBECONFIG_KEY = 'kubeconfig';
 export const INFRA_NAMESPACE_KEY = 'namespace';

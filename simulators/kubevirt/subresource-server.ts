@@ -10,6 +10,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { SERVICE_TYPE } from '../../lib/apis/core.js';
 import type { Client } from '../../lib/kube/client.js';
 import type { KubeObject } from '../../lib/kube/object.js';
 import { certificatePem, createCertificateAuthority, issueCertificate, privateKeyPem } from '../../lib/pki/x509.js';
@@ -37,7 +38,6 @@ export const VIRT_API_NAMESPACE = 'kubevirt';
 export const VIRT_API_SERVICE = 'virt-api';
 export const API_SERVICE_NAME = `${SUBRESOURCE_VERSION}.${SUBRESOURCE_GROUP}`;
 const NAMESPACE = { apiVersion: 'v1', kind: 'Namespace' };
-const SERVICE = { apiVersion: 'v1', kind: 'Service' };
 const ENDPOINTS = { apiVersion: 'v1', kind: 'Endpoints' };
 const CONFIG_MAP = { apiVersion: 'v1', kind: 'ConfigMap' };
 const API_SERVICE = { apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService' };
@@ -273,7 +273,7 @@ export async function startSubresourceServer(opts: SubresourceServerOptions): Pr
     port,
     async stop() {
       await client.delete(API_SERVICE, { name: API_SERVICE_NAME });
-      await client.delete(SERVICE, { namespace: VIRT_API_NAMESPACE, name: VIRT_API_SERVICE });
+      await client.delete(SERVICE_TYPE, { namespace: VIRT_API_NAMESPACE, name: VIRT_API_SERVICE });
       await client.delete(ENDPOINTS, { namespace: VIRT_API_NAMESPACE, name: VIRT_API_SERVICE });
       for (const name of Object.keys(CLUSTER_ROLES)) await client.delete(CLUSTER_ROLE, { name });
       await close();
@@ -286,7 +286,7 @@ async function register(client: Client, host: string, port: number, caBundle: st
   await client.apply({ ...NAMESPACE, metadata: { name: VIRT_API_NAMESPACE } });
   // No selector: the Endpoints below (mirrored into an EndpointSlice by kube-controller-manager) name this process.
   await client.apply({
-    ...SERVICE,
+    ...SERVICE_TYPE,
     metadata: { name: VIRT_API_SERVICE, namespace: VIRT_API_NAMESPACE, labels: { 'kubevirt.io': 'virt-api' } },
     spec: { ports: [{ name: 'https', port: 443, targetPort: port, protocol: 'TCP' }] },
   } as KubeObject);

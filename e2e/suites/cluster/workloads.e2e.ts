@@ -3,6 +3,8 @@
 // network namespaces, restarting them with backoff and stopping them when they are deleted.
 import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
+import { DEPLOYMENT_TYPE } from '../../../lib/apis/apps.js';
+import { SERVICE_TYPE } from '../../../lib/apis/core.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { hostDeviceName } from '../../../localcloud/cluster/pod-sandbox.js';
 import { POD, type Pod } from '../../../localcloud/cluster/pod-api.js';
@@ -34,9 +36,6 @@ interface Service extends KubeObject {
   spec?: { clusterIP?: string; ports?: { nodePort?: number }[] };
   status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
 }
-
-const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' };
-const SERVICE = { apiVersion: 'v1', kind: 'Service' };
 const ENDPOINT_SLICE = { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' };
 type EndpointSlice = KubeObject;
 const ZONES = ['zone-a', 'zone-b'];
@@ -79,7 +78,7 @@ describe('local cluster: nodes, the real scheduler and workloads', () => {
   it('runs a Deployment of the test image until Available, spread over the zones, each pod answering at its pod IP', async () => {
     const started = Date.now();
     await suite.client.create({
-      ...DEPLOYMENT,
+      ...DEPLOYMENT_TYPE,
       metadata: { name: 'echo', namespace: ns },
       spec: {
         replicas: 2,
@@ -98,7 +97,7 @@ describe('local cluster: nodes, the real scheduler and workloads', () => {
     });
     await waitFor(
       async () => {
-        const d = await suite.client.get<Deployment>(DEPLOYMENT, { namespace: ns, name: 'echo' }, { direct: true });
+        const d = await suite.client.get<Deployment>(DEPLOYMENT_TYPE, { namespace: ns, name: 'echo' }, { direct: true });
         if (d?.status?.availableReplicas === 2 && d.status.conditions?.some((c) => c.type === 'Available' && c.status === 'True')) return true;
         throw new Error(`status ${JSON.stringify(d?.status)}`);
       },
@@ -128,7 +127,7 @@ describe('local cluster: nodes, the real scheduler and workloads', () => {
     });
     const service = await waitFor(
       async () => {
-        const svc = await suite.client.get<Service>(SERVICE, { namespace: ns, name: 'echo' }, { direct: true });
+        const svc = await suite.client.get<Service>(SERVICE_TYPE, { namespace: ns, name: 'echo' }, { direct: true });
         return svc?.status?.loadBalancer?.ingress?.[0]?.ip ? svc : undefined;
       },
       { timeoutMs: 30_000, what: 'Service echo to get a LoadBalancer ingress IP' },
@@ -201,7 +200,7 @@ describe('local cluster: nodes, the real scheduler and workloads', () => {
     const pids = pods.map((p) => suite.cluster.runner.containerRun(ns, p.metadata.name ?? '', 'echo')?.process.pid);
     expect(pids.every((pid) => pid !== undefined && processAlive(pid))).to.be.true;
     const ips = pods.map((p) => p.status?.podIP ?? '');
-    await suite.client.delete(DEPLOYMENT, { namespace: ns, name: 'echo' }, { propagationPolicy: 'Background' });
+    await suite.client.delete(DEPLOYMENT_TYPE, { namespace: ns, name: 'echo' }, { propagationPolicy: 'Background' });
     await waitFor(
       async () => {
         const left = await suite.client.list<Pod>(POD, { namespace: ns, labelSelector: 'app=echo', direct: true });

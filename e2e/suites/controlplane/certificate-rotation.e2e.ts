@@ -11,6 +11,8 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { DEPLOYMENT_TYPE } from '../../../lib/apis/apps.js';
+import { SECRET_TYPE } from '../../../lib/apis/core.js';
 import { Client } from '../../../lib/kube/client.js';
 import { parseKubeconfig } from '../../../lib/kube/client-cert-kubeconfig.js';
 import { kubeConfigFromString } from '../../../lib/kube/kubeconfig.js';
@@ -35,8 +37,6 @@ import { managementVersions } from './resource-versions.js';
 import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from '../../../localcloud/etcd-datastore.js';
 
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
-const SECRET = { apiVersion: 'v1', kind: 'Secret' };
-const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const LEASE = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' };
 const NODE = { apiVersion: 'v1', kind: 'Node' };
 const VERSION = upstreamVersion('KUBERNETES_VERSION');
@@ -113,7 +113,7 @@ describe('TenantControlPlane certificate rotation', function () {
     const transports: RestTransport[] = [];
 
     const get = () => suite.client.get<TenantControlPlane & KubeObject>(TCP, { namespace, name: TENANT }, { direct: true });
-    const secret = (suffix: string) => suite.client.get<Secret>(SECRET, { namespace, name: `${TENANT}-${suffix}` }, { direct: true });
+    const secret = (suffix: string) => suite.client.get<Secret>(SECRET_TYPE, { namespace, name: `${TENANT}-${suffix}` }, { direct: true });
 
     /** A client with the super-admin kubeconfig as its Secret holds it now. */
     async function tenantClient(): Promise<Client> {
@@ -133,7 +133,7 @@ describe('TenantControlPlane certificate rotation', function () {
       return out;
     }
 
-    const deployment = () => suite.client.get<Deployment>(DEPLOYMENT, { namespace, name: TENANT }, { direct: true });
+    const deployment = () => suite.client.get<Deployment>(DEPLOYMENT_TYPE, { namespace, name: TENANT }, { direct: true });
 
     /**
      * The Deployment has rolled out its current template, every replica ready, and the tenant is Ready. After a
@@ -310,7 +310,7 @@ describe('TenantControlPlane certificate rotation', function () {
     it("reissues one Secret annotated with an empty rotate value (Kamaji's way) and records the rotation time on it", async () => {
       const before = await serials();
       const generationBefore = (await deployment())?.metadata.generation ?? 0;
-      await suite.client.mergePatch(SECRET, { namespace, name: `${TENANT}-scheduler-kubeconfig` }, { metadata: { annotations: { [ROTATE_ANNOTATION]: '' } } });
+      await suite.client.mergePatch(SECRET_TYPE, { namespace, name: `${TENANT}-scheduler-kubeconfig` }, { metadata: { annotations: { [ROTATE_ANNOTATION]: '' } } });
       const after = await waitFor(
         async () => {
           const now = await serials();

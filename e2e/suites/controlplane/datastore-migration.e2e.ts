@@ -5,6 +5,7 @@
 // endpoint, the tenant's keys under its prefix in B and gone from A, its etcd user gone from A, and the DataStores'
 // usedBy lists following the tenant.
 import { expect } from 'chai';
+import { SECRET_TYPE } from '../../../lib/apis/core.js';
 import { Client } from '../../../lib/kube/client.js';
 import { kubeConfigFromString } from '../../../lib/kube/kubeconfig.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
@@ -20,7 +21,6 @@ import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from '../../..
 
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
 const DATASTORE = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' };
-const SECRET = { apiVersion: 'v1', kind: 'Secret' };
 const CONFIGMAP = { apiVersion: 'v1', kind: 'ConfigMap' };
 const VERSION = upstreamVersion('KUBERNETES_VERSION');
 const NAME = 'mover';
@@ -109,7 +109,7 @@ describe('TenantControlPlane DataStore migration', function () {
       { timeoutMs: 4 * 60_000, intervalMs: 500, what: `TenantControlPlane ${NAME} to be Ready` },
     );
     expect(tcp.status?.storage?.dataStoreName).to.equal('store-a');
-    const kubeconfigs = (await suite.client.get<Secret>(SECRET, { namespace, name: tcp.status?.kubeconfig?.admin?.secretName ?? '' }, { direct: true }))?.data ?? {};
+    const kubeconfigs = (await suite.client.get<Secret>(SECRET_TYPE, { namespace, name: tcp.status?.kubeconfig?.admin?.secretName ?? '' }, { direct: true }))?.data ?? {};
     const text = (k: string) => Buffer.from(kubeconfigs[k] ?? '', 'base64').toString();
     user = await clientFor(text('admin.conf'), 'admin.conf');
     superAdmin = await clientFor(text('super-admin.conf'), 'super-admin.conf');

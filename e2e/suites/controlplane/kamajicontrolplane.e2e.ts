@@ -9,6 +9,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { SECRET_TYPE } from '../../../lib/apis/core.js';
 import { parseKubeconfig } from '../../../lib/kube/client-cert-kubeconfig.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import type { TenantControlPlane } from '../../../providers/controlplane/api/index.js';
@@ -32,7 +33,6 @@ const KCP = { apiVersion: 'controlplane.cluster.x-k8s.io/v1alpha2', kind: 'Kamaj
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
 const CLUSTER = { apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster' };
 const KUBEVIRT_CLUSTER = { apiVersion: 'infrastructure.cluster.x-k8s.io/v1alpha1', kind: 'KubevirtCluster' };
-const SECRET = { apiVersion: 'v1', kind: 'Secret' };
 const POD = { apiVersion: 'v1', kind: 'Pod' };
 const NAME = 'acme';
 
@@ -263,14 +263,14 @@ describe('KamajiControlPlane with Cluster API', function () {
     });
 
     it('writes <cluster>-kubeconfig with a short-lived client certificate from the tenant CA, and the tenant apiserver answers through it', async () => {
-      const secret = started(await get<Secret>(SECRET, `${NAME}-kubeconfig`), `Secret ${NAME}-kubeconfig`);
+      const secret = started(await get<Secret>(SECRET_TYPE, `${NAME}-kubeconfig`), `Secret ${NAME}-kubeconfig`);
       expect(secret.type).to.equal('cluster.x-k8s.io/secret');
       expect(secret.metadata.labels?.['cluster.x-k8s.io/cluster-name']).to.equal(NAME);
       expect(secret.metadata.ownerReferences?.[0]).to.include({ kind: 'KamajiControlPlane', name: NAME, controller: true });
       const text = decode(secret, 'value');
       const parsed = parseKubeconfig(text);
       const cert = new X509Certificate(parsed.certPem);
-      const tenantCA = new X509Certificate(decode(await get<Secret>(SECRET, `${NAME}-ca`), 'ca.crt'));
+      const tenantCA = new X509Certificate(decode(await get<Secret>(SECRET_TYPE, `${NAME}-ca`), 'ca.crt'));
       expect(cert.verify(tenantCA.publicKey), 'client certificate signed by the tenant CA').to.equal(true);
       const lifetime = cert.validToDate.getTime() - cert.validFromDate.getTime();
       expect(lifetime).to.be.at.most(24 * 3_600_000 + 120_000);
@@ -282,7 +282,7 @@ describe('KamajiControlPlane with Cluster API', function () {
     });
 
     it('provides the tenant CA as tls.crt / tls.key for kubeadm bootstrap', async () => {
-      const tcpCA = await get<Secret>(SECRET, `${NAME}-ca`);
+      const tcpCA = await get<Secret>(SECRET_TYPE, `${NAME}-ca`);
       // The KamajiControlPlane is named like its Cluster, so <cluster>-ca is the tenant CA Secret itself, completed.
       expect(decode(tcpCA, 'tls.crt')).to.equal(decode(tcpCA, 'ca.crt'));
       expect(decode(tcpCA, 'tls.key')).to.equal(decode(tcpCA, 'ca.key'));
@@ -301,17 +301,17 @@ describe('KamajiControlPlane with Cluster API', function () {
       const kubeconfig = await waitFor(
         async () => {
           const k = await get<KCPObject>(KCP, cp);
-          const secret = await get<Secret>(SECRET, `${cluster}-kubeconfig`);
+          const secret = await get<Secret>(SECRET_TYPE, `${cluster}-kubeconfig`);
           if (getCondition(k, 'Available')?.status === 'True' && secret) return secret;
           throw new Error(`${cp}: ${JSON.stringify(k?.status?.conditions)}`);
         },
         { timeoutMs: 3 * 60_000, intervalMs: 1000, what: `KamajiControlPlane ${cp} Available with ${cluster}-kubeconfig` },
       );
-      const ca = started(await get<Secret>(SECRET, `${cluster}-ca`), `Secret ${cluster}-ca`);
+      const ca = started(await get<Secret>(SECRET_TYPE, `${cluster}-ca`), `Secret ${cluster}-ca`);
       expect(ca.type).to.equal('cluster.x-k8s.io/secret');
       expect(ca.metadata.labels?.['cluster.x-k8s.io/cluster-name']).to.equal(cluster);
       expect(ca.metadata.ownerReferences?.[0]).to.include({ kind: 'KamajiControlPlane', name: cp, controller: true });
-      const tenantCA = await get<Secret>(SECRET, `${cp}-ca`);
+      const tenantCA = await get<Secret>(SECRET_TYPE, `${cp}-ca`);
       expect(decode(ca, 'tls.crt')).to.equal(decode(tenantCA, 'ca.crt'));
       expect(decode(ca, 'tls.key')).to.equal(decode(tenantCA, 'ca.key'));
       const path = join(dir, 'beta.kubeconfig');
@@ -320,7 +320,7 @@ describe('KamajiControlPlane with Cluster API', function () {
       await suite.client.delete(CLUSTER, { namespace, name: cluster });
       await waitFor(
         async () => {
-          const left = [(await get(KCP, cp)) && 'KamajiControlPlane', (await get(TCP, cp)) && 'TenantControlPlane', (await get(SECRET, `${cluster}-ca`)) && `Secret ${cluster}-ca`];
+          const left = [(await get(KCP, cp)) && 'KamajiControlPlane', (await get(TCP, cp)) && 'TenantControlPlane', (await get(SECRET_TYPE, `${cluster}-ca`)) && `Secret ${cluster}-ca`];
           const still = left.filter(Boolean);
           if (still.length > 0) throw new Error(`still there: ${still.join(', ')}`);
           return true;
@@ -333,7 +333,7 @@ describe('KamajiControlPlane with Cluster API', function () {
       this.timeout(3 * 60_000);
       const snapshot = async () => {
         const out: Record<string, string> = {};
-        for (const [type, name] of [[KCP, NAME], [TCP, NAME], [KUBEVIRT_CLUSTER, NAME], [SECRET, `${NAME}-kubeconfig`], [SECRET, `${NAME}-ca`]] as const) {
+        for (const [type, name] of [[KCP, NAME], [TCP, NAME], [KUBEVIRT_CLUSTER, NAME], [SECRET_TYPE, `${NAME}-kubeconfig`], [SECRET_TYPE, `${NAME}-ca`]] as const) {
           out[`${type.kind} ${name}`] = (await get(type, name))?.metadata.resourceVersion ?? 'absent';
         }
         return out;
@@ -352,7 +352,7 @@ describe('KamajiControlPlane with Cluster API', function () {
       const before = await scrape(pod);
       const reconcilesBefore = await kcpReconciles(pod);
       // An annotation on the Secret it controls wakes the KamajiControlPlane and nothing else.
-      const touched = await suite.client.mergePatch<KubeObject>(SECRET, { namespace, name: `${NAME}-kubeconfig` }, { metadata: { annotations: { 'e2e.kvcloud.io/touched': String(Date.now()) } } });
+      const touched = await suite.client.mergePatch<KubeObject>(SECRET_TYPE, { namespace, name: `${NAME}-kubeconfig` }, { metadata: { annotations: { 'e2e.kvcloud.io/touched': String(Date.now()) } } });
       steady[`Secret ${NAME}-kubeconfig`] = touched.metadata.resourceVersion ?? '';
       await waitFor(async () => ((await kcpReconciles(pod)) > reconcilesBefore ? true : undefined), { timeoutMs: 30_000, what: 'a reconcile of the KamajiControlPlane' });
       await new Promise((r) => setTimeout(r, 3000)); // room for a write that would follow the reconcile
@@ -506,7 +506,7 @@ describe('KamajiControlPlane with Cluster API', function () {
           const left: string[] = [];
           if (await get(KCP, NAME)) left.push('KamajiControlPlane');
           if (await get(TCP, NAME)) left.push('TenantControlPlane');
-          for (const s of [`${NAME}-kubeconfig`, `${NAME}-ca`]) if (await get(SECRET, s)) left.push(`Secret ${s}`);
+          for (const s of [`${NAME}-kubeconfig`, `${NAME}-ca`]) if (await get(SECRET_TYPE, s)) left.push(`Secret ${s}`);
           if (left.length > 0) throw new Error(`still there: ${left.join(', ')}\n${await describeState()}`);
           return true;
         },

@@ -6,6 +6,8 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { DEPLOYMENT_TYPE } from '../../../lib/apis/apps.js';
+import { SECRET_TYPE, SERVICE_TYPE } from '../../../lib/apis/core.js';
 import { Client } from '../../../lib/kube/client.js';
 import { kubeConfigFromString } from '../../../lib/kube/kubeconfig.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
@@ -27,9 +29,6 @@ import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from '../../..
 
 const DATASTORE = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' };
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
-const SECRET = { apiVersion: 'v1', kind: 'Secret' };
-const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' };
-const SERVICE = { apiVersion: 'v1', kind: 'Service' };
 const RUNTIME_CLASS = { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass' };
 const VERSION = upstreamVersion('KUBERNETES_VERSION');
 
@@ -114,7 +113,7 @@ describe('TenantControlPlane on a shared etcd', function () {
       return value;
     };
     const get = (name: string) => suite.client.get<TenantControlPlane & KubeObject>(TCP, { namespace, name }, { direct: true });
-    const secret = (name: string) => suite.client.get<Secret>(SECRET, { namespace, name }, { direct: true });
+    const secret = (name: string) => suite.client.get<Secret>(SECRET_TYPE, { namespace, name }, { direct: true });
 
     async function tenantClient(name: string): Promise<Client> {
       const kc = kubeConfigFromString(kubeconfigs.get(name) ?? '', `${name} admin kubeconfig`);
@@ -246,11 +245,11 @@ describe('TenantControlPlane on a shared etcd', function () {
       await expectObject(cm, { namespace: 'kube-system', name: 'kubeadm-config' });
       await expectObject(cm, { namespace: 'kube-system', name: 'kubelet-config' });
       await expectObject(cm, { namespace: 'kube-system', name: 'coredns' });
-      await expectObject(DEPLOYMENT, { namespace: 'kube-system', name: 'coredns' });
-      await expectObject(SERVICE, { namespace: 'kube-system', name: 'kube-dns' });
+      await expectObject(DEPLOYMENT_TYPE, { namespace: 'kube-system', name: 'coredns' });
+      await expectObject(SERVICE_TYPE, { namespace: 'kube-system', name: 'kube-dns' });
       await expectObject(cm, { namespace: 'kube-system', name: 'kube-proxy' });
       await expectObject({ apiVersion: 'apps/v1', kind: 'DaemonSet' }, { namespace: 'kube-system', name: 'kube-proxy' });
-      const dns = await client.get<KubeObject & { spec?: { clusterIP?: string } }>(SERVICE, { namespace: 'kube-system', name: 'kube-dns' }, { direct: true });
+      const dns = await client.get<KubeObject & { spec?: { clusterIP?: string } }>(SERVICE_TYPE, { namespace: 'kube-system', name: 'kube-dns' }, { direct: true });
       expect(dns?.spec?.clusterIP).to.equal('10.95.0.10');
     });
 
@@ -275,7 +274,7 @@ describe('TenantControlPlane on a shared etcd', function () {
       const server = pods.flatMap((p) => p.status?.containerStatuses ?? []).find((c) => c.name === 'konnectivity-server');
       expect(server, 'konnectivity-server container').to.not.equal(undefined);
       expect(server?.ready).to.equal(true);
-      const svc = await suite.client.get<KubeObject & { spec?: { ports?: { name: string; port: number }[] } }>(SERVICE, { namespace, name: 'gamma' }, { direct: true });
+      const svc = await suite.client.get<KubeObject & { spec?: { ports?: { name: string; port: number }[] } }>(SERVICE_TYPE, { namespace, name: 'gamma' }, { direct: true });
       expect(svc?.spec?.ports?.map((p) => p.name)).to.include('konnectivity-server');
       const admin = await secret(ready.status?.kubeconfig?.admin?.secretName ?? '');
       kubeconfigs.set('gamma', Buffer.from(admin?.data?.['super-admin.conf'] ?? '', 'base64').toString());
@@ -386,8 +385,8 @@ describe('TenantControlPlane on a shared etcd', function () {
         const removed = Object.fromEntries(Object.entries(set).map(([part, fields]) => [part, Object.fromEntries(Object.keys(fields).map((k) => [k, null]))]));
         // Which of the fields above the live children carry.
         const carried = async (): Promise<Record<string, boolean>> => {
-          const d = await suite.client.get<WorkloadDeployment>(DEPLOYMENT, { namespace, name }, { direct: true });
-          const svc = await suite.client.get<KubeObject & { spec?: { ports?: { name?: string }[] } }>(SERVICE, { namespace, name }, { direct: true });
+          const d = await suite.client.get<WorkloadDeployment>(DEPLOYMENT_TYPE, { namespace, name }, { direct: true });
+          const svc = await suite.client.get<KubeObject & { spec?: { ports?: { name?: string }[] } }>(SERVICE_TYPE, { namespace, name }, { direct: true });
           const pod = d?.spec?.template?.spec;
           return {
             nodeSelector: pod?.nodeSelector?.['kubernetes.io/os'] !== undefined,
@@ -415,7 +414,7 @@ describe('TenantControlPlane on a shared etcd', function () {
           async () => {
             const t = await get(name);
             if (t?.status?.kubernetesResources?.version?.status !== 'Ready') throw new Error(describeTCP(t));
-            const d = await suite.client.get<WorkloadDeployment>(DEPLOYMENT, { namespace, name }, { direct: true });
+            const d = await suite.client.get<WorkloadDeployment>(DEPLOYMENT_TYPE, { namespace, name }, { direct: true });
             const st = d?.status;
             if (st?.observedGeneration !== d?.metadata.generation || st?.updatedReplicas !== st?.replicas || st?.replicas !== st?.availableReplicas) {
               throw new Error(`Deployment rollout: ${JSON.stringify({ generation: d?.metadata.generation, ...st })}`);
@@ -472,7 +471,7 @@ describe('TenantControlPlane on a shared etcd', function () {
 
     it('leaves a paused TenantControlPlane alone and catches up once the pause annotation is removed', async () => {
       const replicasOf = async () =>
-        (await suite.client.get<KubeObject & { spec?: { replicas?: number } }>(DEPLOYMENT, { namespace, name: 'acme' }, { direct: true }))?.spec?.replicas;
+        (await suite.client.get<KubeObject & { spec?: { replicas?: number } }>(DEPLOYMENT_TYPE, { namespace, name: 'acme' }, { direct: true }))?.spec?.replicas;
       await suite.client.mergePatch(TCP, { namespace, name: 'acme' }, { metadata: { annotations: { 'kamaji.clastix.io/paused': 'true' } } });
       const patched = await suite.client.mergePatch<TenantControlPlane & KubeObject>(TCP, { namespace, name: 'acme' }, { spec: { controlPlane: { deployment: { replicas: 2 } } } });
       await waitFor(
@@ -500,9 +499,9 @@ describe('TenantControlPlane on a shared etcd', function () {
       await waitFor(
         async () => {
           const left: string[] = [];
-          if (await suite.client.get(DEPLOYMENT, { namespace, name: 'beta' }, { direct: true })) left.push('Deployment');
-          if (await suite.client.get(SERVICE, { namespace, name: 'beta' }, { direct: true })) left.push('Service');
-          const secrets = await suite.client.list<Secret>(SECRET, { namespace, labelSelector: 'kamaji.clastix.io/name=beta', direct: true });
+          if (await suite.client.get(DEPLOYMENT_TYPE, { namespace, name: 'beta' }, { direct: true })) left.push('Deployment');
+          if (await suite.client.get(SERVICE_TYPE, { namespace, name: 'beta' }, { direct: true })) left.push('Service');
+          const secrets = await suite.client.list<Secret>(SECRET_TYPE, { namespace, labelSelector: 'kamaji.clastix.io/name=beta', direct: true });
           left.push(...secrets.map((s) => `Secret ${s.metadata.name ?? ''}`));
           if (left.length > 0) throw new Error(`still there: ${left.join(', ')}`);
           return true;

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { SECRET_TYPE } from '../../../lib/apis/core.js';
 import { parseKubeconfig, type ParsedKubeconfig } from '../../../lib/kube/client-cert-kubeconfig.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import type { TenantControlPlane } from '../../../providers/controlplane/api/index.js';
@@ -34,7 +35,6 @@ const [FROM = '', WAYPOINT = ''] = (parseVersionsEnv(readFileSync(join(toolsDir,
 const KCP = { apiVersion: 'controlplane.cluster.x-k8s.io/v1alpha2', kind: 'KamajiControlPlane' };
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
 const CLUSTER = { apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster' };
-const SECRET = { apiVersion: 'v1', kind: 'Secret' };
 const DATASTORE = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' };
 const NAME = 'upgrade';
 const KEPT = '/api/v1/namespaces/kept/configmaps/survivor';
@@ -143,7 +143,7 @@ describe('KamajiControlPlane upgrades', function () {
       const t0 = Date.now();
       await waitFor(() => availableAt(FROM), { timeoutMs: 5 * 60_000, intervalMs: 1000, what: `KamajiControlPlane ${NAME} Available at ${FROM} with 2 replicas` });
       console.log(`      Available at ${FROM} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      const secret = await get<KubeObject & { data?: Record<string, string> }>(SECRET, `${NAME}-kubeconfig`);
+      const secret = await get<KubeObject & { data?: Record<string, string> }>(SECRET_TYPE, `${NAME}-kubeconfig`);
       tenant = parseKubeconfig(Buffer.from(secret?.data?.value ?? '', 'base64').toString('utf8'));
       expect((await tenantJSON<{ gitVersion: string }>('/version')).gitVersion).to.equal(FROM);
       const post = async (path: string, body: object) => {

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { stringify } from 'yaml';
+import { SECRET_TYPE } from '../../../lib/apis/core.js';
 import { Client } from '../../../lib/kube/client.js';
 import { kubeConfigFromString } from '../../../lib/kube/kubeconfig.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
@@ -30,7 +31,6 @@ import { operatorPod, scrape, writesBetween } from './operator-metrics.js';
 
 const DATASTORE = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'DataStore' };
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
-const SECRET = { apiVersion: 'v1', kind: 'Secret' };
 const CONFIGMAP = { apiVersion: 'v1', kind: 'ConfigMap' };
 const LEASE = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' };
 const NODE = { apiVersion: 'v1', kind: 'Node' };
@@ -133,7 +133,7 @@ describe('TenantControlPlane spec.writePermissions', function () {
         },
       } as KubeObject);
       const tcp = await waitForStatus('Ready');
-      const secret = async (name: string) => (await suite.client.get<Secret>(SECRET, { namespace, name }, { direct: true }))?.data ?? {};
+      const secret = async (name: string) => (await suite.client.get<Secret>(SECRET_TYPE, { namespace, name }, { direct: true }))?.data ?? {};
       const text = (data: Record<string, string>, key: string) => Buffer.from(data[key] ?? '', 'base64').toString();
       const kubeconfigs = await secret(tcp.status?.kubeconfig?.admin?.secretName ?? '');
       paths.admin = join(dir, 'admin.conf');

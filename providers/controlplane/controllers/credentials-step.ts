@@ -3,6 +3,7 @@
 // writes exactly those, and hands the deployment their names and one checksum over everything the pod mounts,
 // so a rotation rolls the pods and a steady tenant writes nothing.
 import { createHash } from 'node:crypto';
+import { SECRET_TYPE } from '../../../lib/apis/core.js';
 import { setControllerReference } from '../../../lib/controller/owner-references.js';
 import type { ReconcileContext } from '../../../lib/controller/reconciler.js';
 import type { Client } from '../../../lib/kube/client.js';
@@ -68,8 +69,6 @@ interface Secret extends KubeObject {
   data?: Record<string, string>;
 }
 
-const SECRET = { apiVersion: 'v1', kind: 'Secret' };
-
 const hash = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
 const decode = (s: Secret | undefined): SecretData | undefined =>
   s?.data ? Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])) : undefined;
@@ -98,7 +97,7 @@ async function readSecrets(client: Client, tcp: TenantControlPlane, direct: bool
   const name = tcp.metadata.name ?? '';
   const entries = await Promise.all(
     SUFFIXES.map(async (suffix) => {
-      const s = await client.get<Secret>(SECRET, { namespace: tcp.metadata.namespace, name: `${name}-${suffix}` }, { direct });
+      const s = await client.get<Secret>(SECRET_TYPE, { namespace: tcp.metadata.namespace, name: `${name}-${suffix}` }, { direct });
       return [suffix, s] as const;
     }),
   );

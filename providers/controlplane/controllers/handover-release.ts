@@ -1,23 +1,17 @@
 // The source side of a hosted control plane's move handover (move-handover.ts): a TenantControlPlane paused with its
 // Cluster releases its running Deployment and Service, so clusterctl's deletion of it leaves them serving, and takes
 // them back when it resumes in the same cluster.
+import { DEPLOYMENT_TYPE } from '../../../lib/apis/apps.js';
+import { SECRET_TYPE, SERVICE_TYPE, type Secret } from '../../../lib/apis/core.js';
 import type { ReconcileContext } from '../../../lib/controller/reconciler.js';
 import { ownerReferenceTo } from '../../../lib/controller/owner-references.js';
 import type { Client } from '../../../lib/kube/client.js';
-import type { KubeObject, TypeMeta } from '../../../lib/kube/object.js';
 import type { TenantControlPlane } from '../api/index.js';
 import { ADMIN_KUBECONFIG_SECRET } from '../kubeconfig/secrets.js';
 import { handoverSecretName, RELEASED_LABEL, releasedBy, releasedOwners, SUCCESSOR_SEEN_ANNOTATION } from './move-handover.js';
 
-const DEPLOYMENT: TypeMeta = { apiVersion: 'apps/v1', kind: 'Deployment' };
-const SERVICE: TypeMeta = { apiVersion: 'v1', kind: 'Service' };
-const SECRET: TypeMeta = { apiVersion: 'v1', kind: 'Secret' };
 /** The key the operator itself reads in the admin kubeconfig Secret (the write-permissions policy exempts it). */
 export const HANDOVER_KUBECONFIG_KEY = ADMIN_KUBECONFIG_SECRET.superAdmin;
-
-interface SecretObject extends KubeObject {
-  data?: Record<string, string>;
-}
 
 /**
  * Releases the running control plane before the TenantControlPlane reports Paused. Returns false while it cannot
@@ -27,26 +21,25 @@ export async function releaseForMove(client: Client, tcp: TenantControlPlane, ct
   const namespace = tcp.metadata.namespace;
   const name = tcp.metadata.name ?? '';
   const uid = tcp.metadata.uid ?? '';
-  const deployment = await client.get(DEPLOYMENT, { namespace, name });
+  const deployment = await client.get(DEPLOYMENT_TYPE, { namespace, name });
   if (!deployment) return true; // nothing runs here (the copy arriving in a move's target)
   const children = [
-    { type: DEPLOYMENT, obj: deployment },
-    { type: SERVICE, obj: await client.get(SERVICE, { namespace, name }) },
+    { type: DEPLOYMENT_TYPE, obj: deployment },
+    { type: SERVICE_TYPE, obj: await client.get(SERVICE_TYPE, { namespace, name }) },
   ];
   if (children.every((c) => !c.obj || releasedOwners(c.obj, uid) === undefined)) return true; // released already
-  const admin = await client.get<SecretObject>(SECRET, { namespace, name: `${name}-${ADMIN_KUBECONFIG_SECRET.suffix}` });
+  const admin = await client.get<Secret>(SECRET_TYPE, { namespace, name: `${name}-${ADMIN_KUBECONFIG_SECRET.suffix}` });
   const kubeconfig = admin?.data?.[HANDOVER_KUBECONFIG_KEY];
   if (!kubeconfig) {
     ctx.log.info({ tenantControlPlane: name }, 'not releasing the control plane for a move yet: no admin kubeconfig to keep');
     return false;
   }
-  await client.apply<SecretObject>({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: handoverSecretName(name), namespace, ownerReferences: [ownerReferenceTo({ ...deployment, ...DEPLOYMENT })] },
+  await client.apply<Secret>({
+    ...SECRET_TYPE,
+    metadata: { name: handoverSecretName(name), namespace, ownerReferences: [ownerReferenceTo({ ...deployment, ...DEPLOYMENT_TYPE })] },
     type: 'Opaque',
     data: { [HANDOVER_KUBECONFIG_KEY]: kubeconfig },
-  } as SecretObject);
+  });
   for (const { type, obj } of children) {
     const owners = obj && releasedOwners(obj, uid);
     if (!obj || !owners) continue;
@@ -62,7 +55,7 @@ export async function takeBackReleased(client: Client, tcp: TenantControlPlane, 
   const name = tcp.metadata.name ?? '';
   const uid = tcp.metadata.uid ?? '';
   let took = false;
-  for (const type of [DEPLOYMENT, SERVICE]) {
+  for (const type of [DEPLOYMENT_TYPE, SERVICE_TYPE]) {
     const obj = await client.get(type, { namespace, name });
     if (!obj || !releasedBy(obj, uid)) continue;
     const owners = [...(obj.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid), ownerReferenceTo(tcp, { controller: true })];
@@ -70,6 +63,6 @@ export async function takeBackReleased(client: Client, tcp: TenantControlPlane, 
     took = true;
   }
   if (!took) return;
-  await client.delete(SECRET, { namespace, name: handoverSecretName(name) });
+  await client.delete(SECRET_TYPE, { namespace, name: handoverSecretName(name) });
   ctx.events.normal('ControlPlaneTakenBack', 'TakeBackReleased', `resumed without a move: Deployment and Service ${name} are controlled by the TenantControlPlane again`);
 }

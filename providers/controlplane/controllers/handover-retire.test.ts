@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { DEPLOYMENT_TYPE } from '../../../lib/apis/apps.js';
+import { SECRET_TYPE, SERVICE_TYPE } from '../../../lib/apis/core.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { TENANT_CONTROL_PLANE_TYPE } from '../api/index.js';
 import { servingMarkerObjects } from '../tenant/serving-marker.js';
@@ -7,9 +9,6 @@ import { RELEASED_LABEL, SUCCESSOR_SEEN_ANNOTATION } from './move-handover.js';
 import { ControlPlaneEnv } from './reconcile-env.testdata.js';
 
 const NS = 'tenants';
-const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' };
-const SERVICE = { apiVersion: 'v1', kind: 'Service' };
-const SECRET = { apiVersion: 'v1', kind: 'Secret' };
 const POLL_MS = 2000;
 const DRAIN_MS = 15_000;
 /** What the kept Secret holds: the fake tenant connection ignores where it points. */
@@ -26,9 +25,9 @@ describe('controllers/handover-retire HandoverRetireReconciler', () => {
   let env: ControlPlaneEnv;
   let reconciler: HandoverRetireReconciler;
   const released = (extra: Partial<KubeObject['metadata']> = {}): KubeObject =>
-    env.api.seed({ ...DEPLOYMENT, metadata: { name: 'acme', namespace: NS, uid: 'dep-uid', labels: { [RELEASED_LABEL]: 'uid-a' }, ...extra } });
+    env.api.seed({ ...DEPLOYMENT_TYPE, metadata: { name: 'acme', namespace: NS, uid: 'dep-uid', labels: { [RELEASED_LABEL]: 'uid-a' }, ...extra } });
   const pass = async () => {
-    const d = env.get(DEPLOYMENT, NS, 'acme');
+    const d = env.get(DEPLOYMENT_TYPE, NS, 'acme');
     if (!d) throw new Error('no Deployment acme');
     return reconciler.reconcile(d, env.ctx(`${NS}/acme`));
   };
@@ -39,8 +38,8 @@ describe('controllers/handover-retire HandoverRetireReconciler', () => {
   beforeEach(() => {
     env = new ControlPlaneEnv();
     reconciler = new HandoverRetireReconciler({ client: env.client, tenants: env.tenant.access, pollMs: POLL_MS, drainMs: DRAIN_MS });
-    env.api.seed({ ...SERVICE, metadata: { name: 'acme', namespace: NS, labels: { [RELEASED_LABEL]: 'uid-a' } }, spec: { type: 'ClusterIP' } });
-    env.api.seed({ ...SECRET, metadata: { name: 'handover-acme', namespace: NS }, data: { 'super-admin.conf': Buffer.from(KUBECONFIG).toString('base64') } });
+    env.api.seed({ ...SERVICE_TYPE, metadata: { name: 'acme', namespace: NS, labels: { [RELEASED_LABEL]: 'uid-a' } }, spec: { type: 'ClusterIP' } });
+    env.api.seed({ ...SECRET_TYPE, metadata: { name: 'handover-acme', namespace: NS }, data: { 'super-admin.conf': Buffer.from(KUBECONFIG).toString('base64') } });
   });
   afterEach(async () => {
     await env.close();
@@ -68,13 +67,13 @@ describe('controllers/handover-retire HandoverRetireReconciler', () => {
     announce('uid-b');
 
     expect(await pass()).to.deep.equal({});
-    const seen = env.get(DEPLOYMENT, NS, 'acme')?.metadata.annotations?.[SUCCESSOR_SEEN_ANNOTATION];
+    const seen = env.get(DEPLOYMENT_TYPE, NS, 'acme')?.metadata.annotations?.[SUCCESSOR_SEEN_ANNOTATION];
     expect(Date.now() - Date.parse(seen ?? '')).to.be.within(0, 5000);
     expect(env.eventReasons()).to.deep.equal(['SuccessorServing']);
 
     const res = await pass();
     expect(res.requeueAfter).to.be.within(DRAIN_MS - 5000, DRAIN_MS);
-    expect(env.get(DEPLOYMENT, NS, 'acme')).to.not.equal(undefined);
+    expect(env.get(DEPLOYMENT_TYPE, NS, 'acme')).to.not.equal(undefined);
   });
 
   it('retires the Deployment and its released Service after the drain period, and leaves a Service it did not release', async () => {
@@ -82,18 +81,18 @@ describe('controllers/handover-retire HandoverRetireReconciler', () => {
     announce('uid-b');
 
     expect(await pass()).to.deep.equal({});
-    expect(env.get(DEPLOYMENT, NS, 'acme')).to.equal(undefined);
-    expect(env.get(SERVICE, NS, 'acme')).to.equal(undefined);
+    expect(env.get(DEPLOYMENT_TYPE, NS, 'acme')).to.equal(undefined);
+    expect(env.get(SERVICE_TYPE, NS, 'acme')).to.equal(undefined);
 
     released({ annotations: { [SUCCESSOR_SEEN_ANNOTATION]: new Date(Date.now() - DRAIN_MS).toISOString() } });
-    env.api.seed({ ...SERVICE, metadata: { name: 'acme', namespace: NS }, spec: { type: 'ClusterIP' } });
+    env.api.seed({ ...SERVICE_TYPE, metadata: { name: 'acme', namespace: NS }, spec: { type: 'ClusterIP' } });
     await pass();
-    expect(env.get(DEPLOYMENT, NS, 'acme')).to.equal(undefined);
-    expect(env.get(SERVICE, NS, 'acme'), 'a Service someone else owns').to.not.equal(undefined);
+    expect(env.get(DEPLOYMENT_TYPE, NS, 'acme')).to.equal(undefined);
+    expect(env.get(SERVICE_TYPE, NS, 'acme'), 'a Service someone else owns').to.not.equal(undefined);
   });
 
   it('ignores a Deployment nobody released', async () => {
-    env.api.seed({ ...DEPLOYMENT, metadata: { name: 'acme', namespace: NS } });
+    env.api.seed({ ...DEPLOYMENT_TYPE, metadata: { name: 'acme', namespace: NS } });
     announce('uid-b');
 
     expect(await pass()).to.deep.equal({});

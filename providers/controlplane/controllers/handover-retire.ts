@@ -1,6 +1,8 @@
 // The source cluster's end of a move handover (move-handover.ts): a released control plane whose TenantControlPlane
 // is gone from here serves on until the tenant's serving marker names another TenantControlPlane, then for the
 // drain period, and is deleted after that (its handover Secret, owned by the Deployment, goes with it).
+import { DEPLOYMENT_TYPE } from '../../../lib/apis/apps.js';
+import { SERVICE_TYPE } from '../../../lib/apis/core.js';
 import type { ReconcileContext, Reconciler, Result } from '../../../lib/controller/reconciler.js';
 import { done, requeueAfter } from '../../../lib/controller/reconciler.js';
 import type { RemoteCluster } from '../../../lib/controller/remote-cluster.js';
@@ -11,8 +13,6 @@ import { TENANT_CONTROL_PLANE_TYPE } from '../api/index.js';
 import { SERVING_MARKER, servingUidOf } from '../tenant/serving-marker.js';
 import { HANDOVER_KUBECONFIG_KEY } from './handover-release.js';
 import { decideRetirement, DEFAULT_HANDOVER_DRAIN_MS, handoverSecretName, RELEASED_LABEL, releasedBy, SUCCESSOR_SEEN_ANNOTATION } from './move-handover.js';
-
-const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' };
 
 export interface HandoverRetireDeps {
   client: Client;
@@ -46,7 +46,7 @@ export class HandoverRetireReconciler implements Reconciler<KubeObject> {
       case 'poll':
         return requeueAfter(this.pollMs);
       case 'note-successor':
-        await this.deps.client.mergePatch(DEPLOYMENT, { namespace, name }, { metadata: { annotations: { [SUCCESSOR_SEEN_ANNOTATION]: new Date().toISOString() } } });
+        await this.deps.client.mergePatch(DEPLOYMENT_TYPE, { namespace, name }, { metadata: { annotations: { [SUCCESSOR_SEEN_ANNOTATION]: new Date().toISOString() } } });
         ctx.events.normal('SuccessorServing', 'HandOver', `TenantControlPlane ${decision.servingUid} serves the tenant from another management cluster: retiring this control plane in ${String((this.deps.drainMs ?? DEFAULT_HANDOVER_DRAIN_MS) / 1000)} s`);
         return done(); // the annotation's update brings us back
       case 'wait':
@@ -73,9 +73,8 @@ export class HandoverRetireReconciler implements Reconciler<KubeObject> {
   }
 
   private async retire(namespace: string | undefined, name: string, releasedUid: string, ctx: ReconcileContext): Promise<void> {
-    const service = { apiVersion: 'v1', kind: 'Service' };
-    if (releasedBy(await this.deps.client.get(service, { namespace, name }), releasedUid)) await this.deps.client.delete(service, { namespace, name });
-    await this.deps.client.delete(DEPLOYMENT, { namespace, name });
+    if (releasedBy(await this.deps.client.get(SERVICE_TYPE, { namespace, name }), releasedUid)) await this.deps.client.delete(SERVICE_TYPE, { namespace, name });
+    await this.deps.client.delete(DEPLOYMENT_TYPE, { namespace, name });
     await this.deps.tenants.forgetKubeconfigSecret({ namespace, name: handoverSecretName(name) }, HANDOVER_KUBECONFIG_KEY);
     ctx.log.info({ deployment: name }, 'retired the control plane released for a move: another management cluster serves the tenant');
   }

@@ -3,6 +3,7 @@
 // certificate with less than a third of its life left), so a steady control plane writes nothing; the caller
 // requeues for the next renewal, which no watch can announce.
 import { isDeepStrictEqual } from 'node:util';
+import { SECRET_TYPE } from '../../../lib/apis/core.js';
 import { setControllerReference, controllerOf } from '../../../lib/controller/owner-references.js';
 import { CLUSTER_NAME_LABEL } from '../../../lib/controller/cluster-api-keys.js';
 import type { ReconcileContext } from '../../../lib/controller/reconciler.js';
@@ -28,8 +29,6 @@ import {
   type Secret,
 } from '../kamajicontrolplane/cluster-secrets.js';
 import { CA_SECRET } from '../pki/index.js';
-
-const SECRET: { apiVersion: string; kind: string } = { apiVersion: 'v1', kind: 'Secret' };
 
 export type SecretsOutcome =
   | { ready: true; renewAt: number | undefined }
@@ -67,11 +66,11 @@ async function ensureCASecret(i: SecretsInputs, tcpCA: Secret, certPem: string, 
     // keys and label kubeadm bootstrap reads to it (a merge patch leaves the operator's ca.crt / ca.key alone).
     if (decodeKey(tcpCA, CA_CERT_KEY) === certPem && decodeKey(tcpCA, CA_KEY_KEY) === keyPem && tcpCA.metadata.labels?.[CLUSTER_NAME_LABEL] === clusterName) return undefined;
     const b64 = (s: string) => Buffer.from(s).toString('base64');
-    await client.mergePatch(SECRET, { namespace, name }, { metadata: { labels: { [CLUSTER_NAME_LABEL]: clusterName } }, data: { [CA_CERT_KEY]: b64(certPem), [CA_KEY_KEY]: b64(keyPem) } });
+    await client.mergePatch(SECRET_TYPE, { namespace, name }, { metadata: { labels: { [CLUSTER_NAME_LABEL]: clusterName } }, data: { [CA_CERT_KEY]: b64(certPem), [CA_KEY_KEY]: b64(keyPem) } });
     ctx.events.normal('CertificateAuthoritySecretWritten', 'WriteSecret', `Secret ${name}: tls.crt and tls.key for kubeadm bootstrap`);
     return undefined;
   }
-  const live = await client.get<Secret>(SECRET, { namespace, name });
+  const live = await client.get<Secret>(SECRET_TYPE, { namespace, name });
   if (ownedByOther(live, kcp)) return { ready: false, reason: 'SecretOwnedElsewhere', message: `Secret ${name} is controlled by another object` };
   const desired = buildCASecret(clusterName, namespace, certPem, keyPem);
   if (live && metadataCurrent(live, kcp, clusterName) && isDeepStrictEqual(live.data, desired.data)) return undefined;
@@ -87,12 +86,12 @@ async function ensureKubeconfigSecret(i: SecretsInputs, certPem: string, keyPem:
   const name = kubeconfigSecretName(clusterName);
   const server = serverURL(i.endpoint);
   const now = i.now ?? new Date();
-  let live = await client.get<Secret>(SECRET, { namespace, name });
+  let live = await client.get<Secret>(SECRET_TYPE, { namespace, name });
   if (ownedByOther(live, kcp)) return { ready: false, reason: 'SecretOwnedElsewhere', message: `Secret ${name} is controlled by another object` };
   let check = checkClusterKubeconfig(decodeKey(live, KUBECONFIG_SECRET_KEY), certPem, server, now);
   if (check.reissue) {
     // The cache may not show our own last write yet: only the apiserver's copy may trigger a second issue.
-    live = await client.get<Secret>(SECRET, { namespace, name }, { direct: true });
+    live = await client.get<Secret>(SECRET_TYPE, { namespace, name }, { direct: true });
     check = checkClusterKubeconfig(decodeKey(live, KUBECONFIG_SECRET_KEY), certPem, server, now);
   }
   let value = decodeKey(live, KUBECONFIG_SECRET_KEY);
@@ -116,7 +115,7 @@ async function ensureKubeconfigSecret(i: SecretsInputs, certPem: string, keyPem:
 export async function ensureClusterSecrets(i: SecretsInputs): Promise<SecretsOutcome> {
   const namespace = i.kcp.metadata.namespace ?? '';
   const caName = i.tcp.status?.certificates?.ca?.secretName ?? `${i.tcp.metadata.name ?? ''}-${CA_SECRET.suffix}`;
-  const tcpCA = await i.client.get<Secret>(SECRET, { namespace, name: caName });
+  const tcpCA = await i.client.get<Secret>(SECRET_TYPE, { namespace, name: caName });
   const certPem = decodeKey(tcpCA, CA_SECRET.certKey);
   const keyPem = decodeKey(tcpCA, CA_SECRET.keyKey);
   if (!tcpCA || !certPem || !keyPem) {

@@ -2,6 +2,7 @@
 // its Cluster (mapped through spec.controlPlaneRef) and the KubevirtCluster of that Cluster. Without Cluster API
 // (or our KamajiControlPlane CRD) the kinds are not served and their informers could never sync: the manager then
 // starts the controller once they are, and until then the operator serves TenantControlPlanes only.
+import { SECRET_TYPE } from '../../../lib/apis/core.js';
 import { CLUSTER_TYPE, type Cluster } from '../../../lib/apis/cluster-api.js';
 import type { Manager } from '../../../lib/controller/manager.js';
 import type { Predicate } from '../../../lib/controller/predicates.js';
@@ -38,7 +39,7 @@ export function setupKamajiControlPlaneController(manager: Manager, opts: Kamaji
     .controller<KamajiControlPlane & { metadata: object }>('kamajicontrolplane')
     .for(KAMAJI_CONTROL_PLANE_TYPE)
     .owns(TENANT_CONTROL_PLANE_TYPE)
-    .owns({ apiVersion: 'v1', kind: 'Secret' })
+    .owns(SECRET_TYPE)
     .watches<Cluster>(CLUSTER_TYPE, controlPlaneKey, { predicates: [clusterChanged] })
     // An externally managed KubevirtCluster appearing (or losing its endpoint) wakes the control plane of its
     // Cluster; the infrastructure provider that serves the kind may be installed later than we are, or never. The

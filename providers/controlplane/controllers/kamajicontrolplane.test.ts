@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { SECRET_TYPE } from '../../../lib/apis/core.js';
 import { CLUSTER_TYPE, type Cluster } from '../../../lib/apis/cluster-api.js';
 import { BLOCK_MOVE_ANNOTATION, MANAGED_BY_ANNOTATION } from '../../../lib/controller/cluster-api-keys.js';
 import { getCondition, type ObjectWithConditions } from '../../../lib/controller/conditions.js';
@@ -31,7 +32,6 @@ describe('controllers/kamajicontrolplane parseEndpoint', () => {
 type KamajiControlPlaneObject = KamajiControlPlane & { metadata: object };
 
 const NS = 'tenants';
-const SECRET = { apiVersion: 'v1', kind: 'Secret' };
 const cond = (obj: ObjectWithConditions, type: string): string => {
   const c = getCondition(obj, type);
   return c ? `${c.status}/${c.reason}` : 'absent';
@@ -150,7 +150,7 @@ describe('controllers/kamajicontrolplane KamajiControlPlaneReconciler', () => {
     const kc = env.get(KUBEVIRT_CLUSTER_TYPE, NS, 'acme');
     expect(kc?.spec).to.deep.equal({ controlPlaneEndpoint: { host: '10.255.0.3', port: 6443 } });
     expect(kc?.status).to.deep.equal({ ready: true, initialization: { provisioned: true } });
-    const kubeconfig = env.get(SECRET, NS, 'acme-kubeconfig');
+    const kubeconfig = env.get(SECRET_TYPE, NS, 'acme-kubeconfig');
     expect(kubeconfig?.metadata.ownerReferences?.[0]).to.include({ kind: KAMAJI_CONTROL_PLANE_KIND, uid: 'kcp-uid', controller: true });
     for (const [type, want] of [
       [KAMAJI_CONTROL_PLANE_CONDITIONS.addressReady, 'True/EndpointReady'],

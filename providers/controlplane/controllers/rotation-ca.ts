@@ -4,6 +4,7 @@
 // (pki/ca-rotation.ts holds the phases and why joined nodes keep working). The phase lives in that Secret, so a
 // restarted operator carries on where it was; the CARotation condition says where that is.
 import { X509Certificate } from 'node:crypto';
+import { SECRET_TYPE } from '../../../lib/apis/core.js';
 import { getCondition, markFalse, markTrue } from '../../../lib/controller/conditions.js';
 import type { ReconcileContext } from '../../../lib/controller/reconciler.js';
 import type { Client } from '../../../lib/kube/client.js';
@@ -142,7 +143,7 @@ export async function reconcileCARotation(
   // Only the apiserver's copy may start a phase: a pass on a stale cache must not begin a second new CA.
   if (step.action !== 'none') {
     const fresh = await client.get<KubeObject & { data?: Record<string, string> }>(
-      { apiVersion: 'v1', kind: 'Secret' },
+      SECRET_TYPE,
       { namespace: tcp.metadata.namespace, name: `${tcp.metadata.name ?? ''}-${CA_SECRET.suffix}` },
       { direct: true },
     );

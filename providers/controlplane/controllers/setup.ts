@@ -1,6 +1,8 @@
 // Wires the control plane operator's controllers into a manager: the TenantControlPlane controller (owning its
 // Deployment, Service, Secrets and ConfigMaps, and woken by its DataStore) and the DataStore controller (woken
 // by the tenants that use it). main.ts and the end-to-end suites both call this.
+import { DEPLOYMENT_TYPE } from '../../../lib/apis/apps.js';
+import { SECRET_TYPE, SERVICE_TYPE } from '../../../lib/apis/core.js';
 import type { Manager } from '../../../lib/controller/manager.js';
 import { connectRemoteCluster, type RemoteCluster } from '../../../lib/controller/remote-cluster.js';
 import { ClusterAccessCache } from '../../../lib/kube/cluster-access-cache.js';
@@ -52,9 +54,9 @@ export function setupControlPlaneControllers(manager: Manager, opts: ControlPlan
   const tcpController = manager
     .controller<TenantControlPlane & { metadata: object }>('tenantcontrolplane')
     .for(TENANT_CONTROL_PLANE_TYPE)
-    .owns({ apiVersion: 'apps/v1', kind: 'Deployment' })
-    .owns({ apiVersion: 'v1', kind: 'Service' })
-    .owns({ apiVersion: 'v1', kind: 'Secret' })
+    .owns(DEPLOYMENT_TYPE)
+    .owns(SERVICE_TYPE)
+    .owns(SECRET_TYPE)
     // Gateway API may be installed after us: once TLSRoutes are served, every TenantControlPlane is reconciled
     // again, so those waiting for the kind (controlPlane.gateway) get their route without a restart.
     .owns(TLS_ROUTE, { whenServed: true })
@@ -99,7 +101,7 @@ export function setupControlPlaneControllers(manager: Manager, opts: ControlPlan
   const released = (d: KubeObject) => d.metadata.labels?.[RELEASED_LABEL] !== undefined;
   manager
     .controller<KubeObject>('tenantcontrolplane-handover')
-    .for({ apiVersion: 'apps/v1', kind: 'Deployment' }, { predicates: [{ create: released, update: (_old, d) => released(d), delete: () => false }] })
+    .for(DEPLOYMENT_TYPE, { predicates: [{ create: released, update: (_old, d) => released(d), delete: () => false }] })
     // clusterctl deleting the TenantControlPlane is what starts the wait for the target: its Deployment has its name.
     .watches<TenantControlPlane & { metadata: object }>(TENANT_CONTROL_PLANE_TYPE, (t) => [objectKey(t)], { predicates: [{ create: () => false, update: () => false }] })
     .withoutAutomaticPatch()

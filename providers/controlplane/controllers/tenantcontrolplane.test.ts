@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { DEPLOYMENT_TYPE } from '../../../lib/apis/apps.js';
+import { SECRET_TYPE, SERVICE_TYPE } from '../../../lib/apis/core.js';
 import { DELETE_FOR_MOVE_ANNOTATION } from '../../../lib/controller/cluster-api-keys.js';
 import { getCondition, type ObjectWithConditions } from '../../../lib/controller/conditions.js';
 import type { Result } from '../../../lib/controller/reconciler.js';
@@ -21,8 +23,6 @@ type TCP = TenantControlPlane & { metadata: object };
 const NS = 'tenants';
 const USER = { user: 'tenants_acme', schema: 'tenants_acme' };
 const PREFIX = tenantPrefix(USER.schema);
-const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' };
-const SECRET = { apiVersion: 'v1', kind: 'Secret' };
 const POLL_MS = 2000;
 /** What a pass that waits for a watch returns: only the certificates' renewal, far off, would bring it back. */
 const UNTIL_RENEWAL: Result = { requeueAfter: 2_147_483_647 };
@@ -112,7 +112,7 @@ class Tenant {
 
   /** The Deployment controller's part: every pod of the current template ready. */
   rollOut(): void {
-    const d = this.env.get(DEPLOYMENT, NS, 'acme') as Deployment | undefined;
+    const d = this.env.get(DEPLOYMENT_TYPE, NS, 'acme') as Deployment | undefined;
     if (!d) throw new Error('no Deployment acme yet');
     const replicas = d.spec?.replicas ?? 1;
     this.env.api.seed({ ...d, status: { observedGeneration: d.metadata.generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas } });
@@ -142,7 +142,7 @@ async function prepareFixture(): Promise<Fixture> {
   fixture = { apiserver: await TenantAPIServer.start(tenant.ca), tenantCA: tenant.data, dataStoreCAs: { 'etcd-a': a, 'etcd-b': b }, secrets: [] };
   const first = new Tenant({ freshCredentials: true });
   await first.pass();
-  const issued = await first.env.client.list<KubeObject>(SECRET, { namespace: NS });
+  const issued = await first.env.client.list<KubeObject>(SECRET_TYPE, { namespace: NS });
   await first.close();
   return { ...fixture, secrets: issued.filter((s) => s.metadata.name !== 'acme-ca') };
 }
@@ -183,11 +183,11 @@ describe('controllers/tenantcontrolplane TenantControlPlaneReconciler', () => {
       }
       expect(versionOf(t.tcp)).to.deep.equal({ status: 'Provisioning' });
 
-      const deployment = (t.env.get(DEPLOYMENT, NS, 'acme') as Deployment | undefined);
+      const deployment = (t.env.get(DEPLOYMENT_TYPE, NS, 'acme') as Deployment | undefined);
       expect(deployment?.metadata.ownerReferences?.[0]).to.include({ kind: 'TenantControlPlane', name: 'acme', uid: t.tcp.metadata.uid, controller: true });
       const args = deployment?.spec?.template.spec?.containers.find((c) => c.name === 'kube-apiserver')?.args ?? [];
       expect(args).to.include.members(['--etcd-servers=https://etcd-a.etcd.invalid:2379', `--etcd-prefix=${PREFIX}`]);
-      expect(t.env.get(SECRET, NS, 'acme-admin-kubeconfig')?.metadata.ownerReferences?.[0]).to.include({ uid: t.tcp.metadata.uid, controller: true });
+      expect(t.env.get(SECRET_TYPE, NS, 'acme-admin-kubeconfig')?.metadata.ownerReferences?.[0]).to.include({ uid: t.tcp.metadata.uid, controller: true });
       expect(t.env.tenant.connects).to.equal(0);
       expect(t.apiserver.requests).to.deep.equal([]);
       expect(t.env.eventReasons()).to.include.members(['SecretCreated', 'DataStoreSetupDone']);
@@ -384,7 +384,6 @@ describe('controllers/tenantcontrolplane TenantControlPlaneReconciler', () => {
   });
 
   describe('clusterctl move: the running control plane outlives the source copy', () => {
-    const SERVICE = { apiVersion: 'v1', kind: 'Service' };
     const ownerUIDs = (type: { apiVersion: string; kind: string }) => (t.env.get(type, NS, 'acme')?.metadata.ownerReferences ?? []).map((r) => r.uid);
     const releasedLabel = (type: { apiVersion: string; kind: string }) => t.env.get(type, NS, 'acme')?.metadata.labels?.[RELEASED_LABEL];
     const pause = (value: string) => (t.tcp.metadata.annotations = { ...t.tcp.metadata.annotations, [PAUSED_ANNOTATION]: value });
@@ -397,14 +396,14 @@ describe('controllers/tenantcontrolplane TenantControlPlaneReconciler', () => {
       expect(await t.pass()).to.deep.equal({});
 
       expect(cond(t.tcp, 'Paused')).to.equal('True/Paused');
-      for (const type of [DEPLOYMENT, SERVICE]) {
+      for (const type of [DEPLOYMENT_TYPE, SERVICE_TYPE]) {
         expect(ownerUIDs(type), `${type.kind} owners`).to.not.include('acme-uid');
         expect(releasedLabel(type), `${type.kind} label`).to.equal('acme-uid');
       }
-      const kept = t.env.get(SECRET, NS, 'handover-acme') as { data?: Record<string, string>; metadata: KubeObject['metadata'] } | undefined;
-      const admin = t.env.get(SECRET, NS, 'acme-admin-kubeconfig') as { data?: Record<string, string> } | undefined;
+      const kept = t.env.get(SECRET_TYPE, NS, 'handover-acme') as { data?: Record<string, string>; metadata: KubeObject['metadata'] } | undefined;
+      const admin = t.env.get(SECRET_TYPE, NS, 'acme-admin-kubeconfig') as { data?: Record<string, string> } | undefined;
       expect(kept?.data?.['super-admin.conf']).to.be.a('string').and.equal(admin?.data?.['super-admin.conf']);
-      expect(kept?.metadata.ownerReferences?.map((r) => r.uid)).to.deep.equal([t.env.get(DEPLOYMENT, NS, 'acme')?.metadata.uid]);
+      expect(kept?.metadata.ownerReferences?.map((r) => r.uid)).to.deep.equal([t.env.get(DEPLOYMENT_TYPE, NS, 'acme')?.metadata.uid]);
       expect(t.env.eventReasons()).to.include('ControlPlaneReleased');
 
       const writes = t.env.api.writes().length;
@@ -423,9 +422,9 @@ describe('controllers/tenantcontrolplane TenantControlPlaneReconciler', () => {
       await t.pass();
 
       expect(t.env.api.writes().slice(writes), 'writes').to.deep.equal([]);
-      expect(ownerUIDs(DEPLOYMENT)).to.not.include('acme-uid');
-      expect(releasedLabel(DEPLOYMENT)).to.equal('acme-uid');
-      expect(t.env.get(SECRET, NS, 'handover-acme')).to.not.equal(undefined);
+      expect(ownerUIDs(DEPLOYMENT_TYPE)).to.not.include('acme-uid');
+      expect(releasedLabel(DEPLOYMENT_TYPE)).to.equal('acme-uid');
+      expect(t.env.get(SECRET_TYPE, NS, 'handover-acme')).to.not.equal(undefined);
       expect(cond(t.tcp, 'Paused')).to.equal('True/Paused');
     });
 
@@ -436,8 +435,8 @@ describe('controllers/tenantcontrolplane TenantControlPlaneReconciler', () => {
 
       await t.pass();
 
-      expect(ownerUIDs(SERVICE)).to.not.include('acme-uid');
-      expect(releasedLabel(SERVICE)).to.equal('acme-uid');
+      expect(ownerUIDs(SERVICE_TYPE)).to.not.include('acme-uid');
+      expect(releasedLabel(SERVICE_TYPE)).to.equal('acme-uid');
     });
 
     it('leaves its children controlled on a pause someone else set (another value of the annotation)', async () => {
@@ -448,8 +447,8 @@ describe('controllers/tenantcontrolplane TenantControlPlaneReconciler', () => {
       await t.pass();
 
       expect(cond(t.tcp, 'Paused')).to.equal('True/Paused');
-      expect(ownerUIDs(DEPLOYMENT)).to.include('acme-uid');
-      expect(t.env.get(SECRET, NS, 'handover-acme')).to.equal(undefined);
+      expect(ownerUIDs(DEPLOYMENT_TYPE)).to.include('acme-uid');
+      expect(t.env.get(SECRET_TYPE, NS, 'handover-acme')).to.equal(undefined);
     });
 
     it('arriving paused in a move\'s target, with nothing running there, reports Paused and writes nothing', async () => {
@@ -471,11 +470,11 @@ describe('controllers/tenantcontrolplane TenantControlPlaneReconciler', () => {
 
       await t.pass();
 
-      for (const type of [DEPLOYMENT, SERVICE]) {
+      for (const type of [DEPLOYMENT_TYPE, SERVICE_TYPE]) {
         expect(ownerUIDs(type), `${type.kind} owners`).to.include('acme-uid');
         expect(releasedLabel(type), `${type.kind} label`).to.equal(undefined);
       }
-      expect(t.env.get(SECRET, NS, 'handover-acme')).to.equal(undefined);
+      expect(t.env.get(SECRET_TYPE, NS, 'handover-acme')).to.equal(undefined);
       expect(t.env.eventReasons()).to.include('ControlPlaneTakenBack');
       expect(cond(t.tcp, 'Ready')).to.equal('True/Ready');
     });
@@ -653,7 +652,7 @@ describe('controllers/tenantcontrolplane TenantControlPlaneReconciler', () => {
           const waiting = await t.pass(); // the Deployment now points at etcd-b and rolls
           expect(waiting).to.deep.equal(UNTIL_RENEWAL);
           expect(phaseOf(t.tcp)).to.equal('Switching');
-          const args = (t.env.get(DEPLOYMENT, NS, 'acme') as Deployment | undefined)?.spec?.template.spec?.containers.find((c) => c.name === 'kube-apiserver')?.args;
+          const args = (t.env.get(DEPLOYMENT_TYPE, NS, 'acme') as Deployment | undefined)?.spec?.template.spec?.containers.find((c) => c.name === 'kube-apiserver')?.args;
           expect(args).to.include('--etcd-servers=https://etcd-b.etcd.invalid:2379');
           expect(versionOf(t.tcp)?.status).to.equal('Migrating');
 

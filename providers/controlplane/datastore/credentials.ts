@@ -2,6 +2,7 @@
 // a key of a Secret, as Kamaji's ContentRef allows. A missing Secret or key is an error naming the field, which
 // the reconcilers report as a condition.
 import { createHash } from 'node:crypto';
+import { SECRET_TYPE } from '../../../lib/apis/core.js';
 import type { Client } from '../../../lib/kube/client.js';
 import type { ContentRef, DataStore } from '../api/index.js';
 
@@ -27,7 +28,7 @@ export async function resolveContent(client: Client, ref: ContentRef | undefined
   if (ref.content) return Buffer.from(ref.content, 'base64');
   const sr = ref.secretReference;
   if (!sr) return undefined;
-  const secret = await client.get<Secret & { metadata: object }>({ apiVersion: 'v1', kind: 'Secret' }, { namespace: sr.namespace, name: sr.name ?? '' }, { direct: true });
+  const secret = await client.get<Secret & { metadata: object }>(SECRET_TYPE, { namespace: sr.namespace, name: sr.name ?? '' }, { direct: true });
   if (!secret) throw new Error(`${field}: Secret ${sr.namespace ?? ''}/${sr.name ?? ''} not found`);
   const value = secret.data?.[sr.keyPath];
   if (value === undefined) throw new Error(`${field}: Secret ${sr.namespace ?? ''}/${sr.name ?? ''} has no key "${sr.keyPath}"`);
