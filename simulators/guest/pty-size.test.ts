@@ -4,9 +4,10 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { waitFor } from '../../localcloud/wait.js';
-import { ScriptPtyResizer } from './pty-size.js';
+import { ScriptPtyResizer, scriptChildTty } from './pty-size.js';
 
 const run = promisify(execFile);
 
@@ -23,7 +24,9 @@ describe('ScriptPtyResizer', function () {
     tty = await waitFor(
       async () => {
         const child = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).trim();
-        return child ? (await run('readlink', [`/proc/${child}/fd/0`])).stdout.trim() || undefined : undefined;
+        // Until script has set the child up, the child's stdin is still script's own (a socket from spawn).
+        const fd0 = child ? (await run('readlink', [`/proc/${child}/fd/0`])).stdout.trim() : '';
+        return fd0.startsWith('/dev/pts/') ? fd0 : undefined;
       },
       { timeoutMs: 10_000, what: "script's child on its pty" },
     );
@@ -62,5 +65,35 @@ describe('ScriptPtyResizer', function () {
     // Nothing still queued moves it afterwards.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await size()).to.equal('39 111');
+  });
+
+  it('finds the pty in /proc once and resizes it in later batches without looking again', async () => {
+    let lookups = 0;
+    const pid = script.pid ?? 0;
+    const resizer = new ScriptPtyResizer(pid, 'stty', () => {
+      lookups++;
+      return scriptChildTty(pid);
+    });
+    resizer.resize({ rows: 25, cols: 90 });
+    await waitFor(async () => ((await size()) === '25 90') || undefined, { timeoutMs: 10_000, what: 'the first size' });
+    resizer.resize({ rows: 26, cols: 91 });
+    await waitFor(async () => ((await size()) === '26 91') || undefined, { timeoutMs: 10_000, what: 'the second size' });
+    expect(lookups).to.equal(1);
+  });
+
+  it('looks for the pty again in a later batch when it was not found before', async () => {
+    const pid = script.pid ?? 0;
+    const found: (string | undefined)[] = [];
+    const resizer = new ScriptPtyResizer(pid, 'stty', async () => {
+      const tty = found.length === 0 ? undefined : await scriptChildTty(pid);
+      found.push(tty);
+      return tty;
+    });
+    resizer.resize({ rows: 27, cols: 92 });
+    await waitFor(() => Promise.resolve(found.length === 1 || undefined), { timeoutMs: 10_000, what: 'the first lookup' });
+    await nextTurn(); // the batch that found nothing ends in the same turn as its lookup
+    resizer.resize({ rows: 28, cols: 93 });
+    await waitFor(async () => ((await size()) === '28 93') || undefined, { timeoutMs: 10_000, what: 'the size after the second lookup' });
+    expect(found).to.deep.equal([undefined, tty]);
   });
 });

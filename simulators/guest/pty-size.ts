@@ -25,14 +25,17 @@ const STTY_ATTEMPTS = 3;
  * interleave and leave a size nobody asked for (rows of the last, columns of the first). A terminal that is
  * dragged, or a client whose own stty sent two changes, sends sizes back to back: they are applied one at a time,
  * and a size that arrives while one is being applied replaces any that is still waiting, so the last one wins.
+ * The child keeps its pty for life, so /proc is searched until it is found and never again.
  */
 export class ScriptPtyResizer {
   private wanted: PtySize | undefined;
   private applying = false;
+  private tty: string | undefined;
 
   constructor(
-    private readonly scriptPid: number,
+    scriptPid: number,
     private readonly stty = 'stty',
+    private readonly findTty: () => Promise<string | undefined> = () => scriptChildTty(scriptPid),
   ) {}
 
   resize(size: PtySize): void {
@@ -43,7 +46,8 @@ export class ScriptPtyResizer {
   private async applyAll(): Promise<void> {
     this.applying = true;
     try {
-      const tty = await this.childTty();
+      this.tty ??= await this.findTty();
+      const tty = this.tty;
       for (let size = this.take(); size && tty; size = this.take()) await this.apply(tty, size);
     } finally {
       this.applying = false;
@@ -67,16 +71,16 @@ export class ScriptPtyResizer {
       }
     }
   }
+}
 
-  /** The pty of script's child, once the child exists; undefined when it never appears or has no pty. */
-  private async childTty(): Promise<string | undefined> {
-    for (let attempt = 0; attempt < CHILD_WAIT_ATTEMPTS; attempt++) {
-      const children = await readFile(`/proc/${String(this.scriptPid)}/task/${String(this.scriptPid)}/children`, 'utf8').catch(() => '');
-      const child = children.trim().split(' ')[0];
-      const tty = child ? await readlink(`/proc/${child}/fd/0`).catch(() => '') : '';
-      if (tty.startsWith('/dev/pts/')) return tty;
-      await delay(CHILD_WAIT_MS);
-    }
-    return undefined;
+/** The pty of script's child, once the child exists; undefined when it never appears or has no pty. */
+export async function scriptChildTty(scriptPid: number): Promise<string | undefined> {
+  for (let attempt = 0; attempt < CHILD_WAIT_ATTEMPTS; attempt++) {
+    const children = await readFile(`/proc/${String(scriptPid)}/task/${String(scriptPid)}/children`, 'utf8').catch(() => '');
+    const child = children.trim().split(' ')[0];
+    const tty = child ? await readlink(`/proc/${child}/fd/0`).catch(() => '') : '';
+    if (tty.startsWith('/dev/pts/')) return tty;
+    await delay(CHILD_WAIT_MS);
   }
+  return undefined;
 }
