@@ -8,7 +8,7 @@ import { ownerReferenceTo } from '../../../lib/controller/owner-references.js';
 import type { Client } from '../../../lib/kube/client.js';
 import type { TenantControlPlane } from '../api/index.js';
 import { ADMIN_KUBECONFIG_SECRET } from '../kubeconfig/secrets.js';
-import { handoverSecretName, RELEASED_LABEL, releasedBy, releasedOwners, SUCCESSOR_SEEN_ANNOTATION } from './move-handover.js';
+import { GONE_SINCE_ANNOTATION, handoverSecretName, RELEASED_LABEL, releasedBy, releasedOwners, SUCCESSOR_SEEN_ANNOTATION } from './move-handover.js';
 
 /** The key the operator itself reads in the admin kubeconfig Secret (the write-permissions policy exempts it). */
 export const HANDOVER_KUBECONFIG_KEY = ADMIN_KUBECONFIG_SECRET.superAdmin;
@@ -59,7 +59,7 @@ export async function takeBackReleased(client: Client, tcp: TenantControlPlane, 
     const obj = await client.get(type, { namespace, name });
     if (!obj || !releasedBy(obj, uid)) continue;
     const owners = [...(obj.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid), ownerReferenceTo(tcp, { controller: true })];
-    await client.mergePatch(type, { namespace, name }, { metadata: { ownerReferences: owners, labels: { [RELEASED_LABEL]: null }, annotations: { [SUCCESSOR_SEEN_ANNOTATION]: null } } });
+    await client.mergePatch(type, { namespace, name }, { metadata: { ownerReferences: owners, labels: { [RELEASED_LABEL]: null }, annotations: { [SUCCESSOR_SEEN_ANNOTATION]: null, [GONE_SINCE_ANNOTATION]: null } } });
     took = true;
   }
   if (!took) return;

@@ -38,11 +38,22 @@ describe('controllers/move-handover', () => {
 
   describe('decideRetirement', () => {
     const NOW = Date.parse('2026-12-07T17:00:00Z');
-    const base: RetireInputs = { releasedUid: 'uid-a', presentUid: undefined, servingUid: undefined, successorSeenAt: undefined, now: NOW, drainMs: 15_000 };
+    const TIMEOUT = 30 * 60_000;
+    const goneAgo = (ms: number) => new Date(NOW - ms).toISOString();
+    const base: RetireInputs = {
+      releasedUid: 'uid-a',
+      presentUid: undefined,
+      servingUid: undefined,
+      successorSeenAt: undefined,
+      goneSince: goneAgo(1_000),
+      now: NOW,
+      drainMs: 15_000,
+      successorTimeoutMs: TIMEOUT,
+    };
     const cases: { name: string; in: Partial<RetireInputs>; want: ReturnType<typeof decideRetirement> }[] = [
       {
         name: 'keeps it while its own TenantControlPlane is still here (a pause without a move), whatever the tenant says',
-        in: { presentUid: 'uid-a', servingUid: 'uid-b' },
+        in: { presentUid: 'uid-a', servingUid: 'uid-b', goneSince: goneAgo(TIMEOUT) },
         want: { action: 'keep', reason: 'its TenantControlPlane is still here (paused, or resuming takes it back)' },
       },
       { name: 'polls while the marker cannot be read', in: {}, want: { action: 'poll', reason: 'no other TenantControlPlane serves the tenant yet' } },
@@ -52,7 +63,17 @@ describe('controllers/move-handover', () => {
         in: { presentUid: 'uid-c', servingUid: 'uid-a' },
         want: { action: 'poll', reason: 'no other TenantControlPlane serves the tenant yet' },
       },
+      { name: 'notes when it first finds its TenantControlPlane gone and no successor', in: { goneSince: undefined }, want: { action: 'note-gone' } },
+      { name: 'notes that again over an unreadable note', in: { goneSince: 'a while ago' }, want: { action: 'note-gone' } },
+      { name: 'polls up to the successor timeout', in: { servingUid: 'uid-a', goneSince: goneAgo(TIMEOUT - 1) }, want: { action: 'poll', reason: 'no other TenantControlPlane serves the tenant yet' } },
+      { name: 'gives up once no successor came within the timeout', in: { goneSince: goneAgo(TIMEOUT) }, want: { action: 'give-up', waitedMs: TIMEOUT } },
+      {
+        name: 'gives up on a TenantControlPlane of the same name made since that never announced itself',
+        in: { presentUid: 'uid-c', servingUid: 'uid-a', goneSince: goneAgo(TIMEOUT + 5_000) },
+        want: { action: 'give-up', waitedMs: TIMEOUT + 5_000 },
+      },
       { name: 'notes when it first sees a successor', in: { servingUid: 'uid-b' }, want: { action: 'note-successor', servingUid: 'uid-b' } },
+      { name: 'hands over to a successor that announced itself late, past the timeout', in: { servingUid: 'uid-b', goneSince: goneAgo(TIMEOUT * 2) }, want: { action: 'note-successor', servingUid: 'uid-b' } },
       { name: 'notes again over an unreadable note', in: { servingUid: 'uid-b', successorSeenAt: 'yesterday-ish' }, want: { action: 'note-successor', servingUid: 'uid-b' } },
       { name: 'waits out the rest of the drain period', in: { servingUid: 'uid-b', successorSeenAt: new Date(NOW - 5_000).toISOString() }, want: { action: 'wait', afterMs: 10_000 } },
       { name: 'retires once the drain period has passed', in: { servingUid: 'uid-b', successorSeenAt: new Date(NOW - 15_000).toISOString() }, want: { action: 'retire', servingUid: 'uid-b' } },

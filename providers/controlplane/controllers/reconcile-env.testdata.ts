@@ -337,6 +337,8 @@ export interface RecordedEvent {
   type: 'Normal' | 'Warning';
   reason: string;
   note: string;
+  /** "Kind/name" of the related object, when the event names one. */
+  related?: string;
 }
 
 /** The management cluster, the etcds and the tenant cluster one reconciler test works with. */
@@ -367,7 +369,7 @@ export class ControlPlaneEnv {
       events: {
         normal: (reason, _action, note) => record('Normal', reason, note),
         warning: (reason, _action, note) => record('Warning', reason, note),
-        record: (e) => record(e.type, e.reason, e.note),
+        record: (e) => this.events.push({ type: e.type, reason: e.reason, note: e.note, ...(e.related ? { related: `${e.related.kind}/${e.related.metadata.name ?? ''}` } : {}) }),
       },
       client: this.client,
       cache: this.cache,
