@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { SECRET_TYPE } from '../../../lib/apis/core.js';
+import { KUBEVIRT_CLUSTER_TYPE, type KubevirtClusterContract } from '../../../lib/apis/kubevirt-infrastructure.js';
 import { parseKubeconfig } from '../../../lib/kube/client-cert-kubeconfig.js';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import type { TenantControlPlane } from '../../../providers/controlplane/api/index.js';
@@ -32,7 +33,6 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const KCP = { apiVersion: 'controlplane.cluster.x-k8s.io/v1alpha2', kind: 'KamajiControlPlane' };
 const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
 const CLUSTER = { apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster' };
-const KUBEVIRT_CLUSTER = { apiVersion: 'infrastructure.cluster.x-k8s.io/v1alpha1', kind: 'KubevirtCluster' };
 const POD = { apiVersion: 'v1', kind: 'Pod' };
 const NAME = 'acme';
 
@@ -45,10 +45,6 @@ type TCPObject = TenantControlPlane & KubeObject;
 interface CapiCluster extends KubeObject {
   spec?: { controlPlaneEndpoint?: { host?: string; port?: number } };
   status?: { initialization?: { controlPlaneInitialized?: boolean }; conditions?: Condition[] };
-}
-interface KubevirtCluster extends KubeObject {
-  spec?: { controlPlaneEndpoint?: { host?: string; port?: number } };
-  status?: { ready?: boolean; initialization?: { provisioned?: boolean } };
 }
 
 const decode = (s: Secret | undefined, key: string) => Buffer.from(s?.data?.[key] ?? '', 'base64').toString('utf8');
@@ -141,7 +137,7 @@ describe('KamajiControlPlane with Cluster API', function () {
     it('creates the TenantControlPlane for a Cluster: same name, owned by the KamajiControlPlane, Cluster networking mapped, removed admission plugins dropped', async function () {
       this.timeout(4 * 60_000);
       await suite.client.create({
-        ...KUBEVIRT_CLUSTER,
+        ...KUBEVIRT_CLUSTER_TYPE,
         metadata: { name: NAME, namespace, annotations: { 'cluster.x-k8s.io/managed-by': 'kamaji' } },
         spec: {},
       });
@@ -253,7 +249,7 @@ describe('KamajiControlPlane with Cluster API', function () {
       const kcp = await get<KCPObject>(KCP, NAME);
       const kc = await waitFor(
         async () => {
-          const k = await get<KubevirtCluster>(KUBEVIRT_CLUSTER, NAME);
+          const k = await get<KubevirtClusterContract>(KUBEVIRT_CLUSTER_TYPE, NAME);
           return k?.status?.ready === true ? k : undefined;
         },
         { timeoutMs: 30_000, what: 'the KubevirtCluster to be ready' },
@@ -333,7 +329,7 @@ describe('KamajiControlPlane with Cluster API', function () {
       this.timeout(3 * 60_000);
       const snapshot = async () => {
         const out: Record<string, string> = {};
-        for (const [type, name] of [[KCP, NAME], [TCP, NAME], [KUBEVIRT_CLUSTER, NAME], [SECRET_TYPE, `${NAME}-kubeconfig`], [SECRET_TYPE, `${NAME}-ca`]] as const) {
+        for (const [type, name] of [[KCP, NAME], [TCP, NAME], [KUBEVIRT_CLUSTER_TYPE, NAME], [SECRET_TYPE, `${NAME}-kubeconfig`], [SECRET_TYPE, `${NAME}-ca`]] as const) {
           out[`${type.kind} ${name}`] = (await get(type, name))?.metadata.resourceVersion ?? 'absent';
         }
         return out;

@@ -4,18 +4,9 @@
 // the v1beta1 contract, initialization.provisioned for v1beta2), as cluster-api-control-plane-provider-kamaji
 // does for KubevirtCluster. Other infrastructure kinds set the endpoint themselves.
 import type { Cluster } from '../../../lib/apis/cluster-api.js';
+import { INFRASTRUCTURE_GROUP, KUBEVIRT_CLUSTER_TYPE, type KubevirtClusterContract } from '../../../lib/apis/kubevirt-infrastructure.js';
 import { MANAGED_BY_ANNOTATION } from '../../../lib/controller/cluster-api-keys.js';
 import type { Client } from '../../../lib/kube/client.js';
-import type { KubeObject, TypeMeta } from '../../../lib/kube/object.js';
-
-export const INFRASTRUCTURE_GROUP = 'infrastructure.cluster.x-k8s.io';
-/** The one KubevirtCluster version CAPK and kvcloud serve. */
-export const KUBEVIRT_CLUSTER_TYPE: TypeMeta = { apiVersion: `${INFRASTRUCTURE_GROUP}/v1alpha1`, kind: 'KubevirtCluster' };
-
-interface KubevirtCluster extends KubeObject {
-  spec?: { controlPlaneEndpoint?: { host?: string; port?: number } };
-  status?: { ready?: boolean; initialization?: { provisioned?: boolean } };
-}
 
 export type InfraOutcome =
   | { state: 'NotKubevirt' | 'ProviderManaged' | 'Patched' | 'UpToDate' }
@@ -31,7 +22,7 @@ export async function patchInfrastructureCluster(client: Client, cluster: Cluste
   if (!isKubevirtClusterRef(cluster)) return { state: 'NotKubevirt' };
   const name = cluster.spec?.infrastructureRef?.name ?? '';
   const ref = { namespace: cluster.metadata.namespace, name };
-  const kc = await client.get<KubevirtCluster>(KUBEVIRT_CLUSTER_TYPE, ref);
+  const kc = await client.get<KubevirtClusterContract>(KUBEVIRT_CLUSTER_TYPE, ref);
   if (!kc) return { state: 'WaitingForInfrastructureCluster', message: `KubevirtCluster ${name} does not exist yet` };
   if (kc.metadata.annotations?.[MANAGED_BY_ANNOTATION] === undefined) return { state: 'ProviderManaged' };
   let wrote = false;

@@ -4,6 +4,7 @@
 // starts the controller once they are, and until then the operator serves TenantControlPlanes only.
 import { SECRET_TYPE } from '../../../lib/apis/core.js';
 import { CLUSTER_TYPE, type Cluster } from '../../../lib/apis/cluster-api.js';
+import { KUBEVIRT_CLUSTER_TYPE } from '../../../lib/apis/kubevirt-infrastructure.js';
 import type { Manager } from '../../../lib/controller/manager.js';
 import type { Predicate } from '../../../lib/controller/predicates.js';
 import { PAUSED_ANNOTATION } from '../../../lib/controller/cluster-api-keys.js';
@@ -15,7 +16,6 @@ import {
   KAMAJI_CONTROL_PLANE_TYPE,
   type KamajiControlPlane,
 } from '../api/kamajicontrolplane.js';
-import { KUBEVIRT_CLUSTER_TYPE } from './kamajicontrolplane-infra.js';
 import { KamajiControlPlaneReconciler } from './kamajicontrolplane.js';
 
 export interface KamajiControlPlaneOptions {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { SECRET_TYPE } from '../../../lib/apis/core.js';
 import { CLUSTER_TYPE, type Cluster } from '../../../lib/apis/cluster-api.js';
+import { KUBEVIRT_CLUSTER_TYPE } from '../../../lib/apis/kubevirt-infrastructure.js';
 import { BLOCK_MOVE_ANNOTATION, MANAGED_BY_ANNOTATION } from '../../../lib/controller/cluster-api-keys.js';
 import { getCondition, type ObjectWithConditions } from '../../../lib/controller/conditions.js';
 import { metaTime } from '../../../lib/kube/meta-time.js';
@@ -8,7 +9,6 @@ import { PAUSED_ANNOTATION, type TenantControlPlane } from '../api/index.js';
 import { KAMAJI_CONTROL_PLANE_KIND, KAMAJI_CONTROL_PLANE_TYPE, type KamajiControlPlane } from '../api/kamajicontrolplane.js';
 import { KAMAJI_CONTROL_PLANE_CONDITIONS } from '../kamajicontrolplane/status.js';
 import { ControlPlaneEnv, secret, tenantCA, tenantControlPlane } from './reconcile-env.testdata.js';
-import { KUBEVIRT_CLUSTER_TYPE } from './kamajicontrolplane-infra.js';
 import { KAMAJI_CONTROL_PLANE_FINALIZER, KamajiControlPlaneReconciler, parseEndpoint } from './kamajicontrolplane.js';
 import { PAUSED_FOR_CLUSTER } from './kamajicontrolplane-move.js';
 import { TENANT_CONTROL_PLANE_TYPE } from '../api/index.js';

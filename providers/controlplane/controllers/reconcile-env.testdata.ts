@@ -6,6 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { CLUSTER_TYPE } from '../../../lib/apis/cluster-api.js';
+import { KUBEVIRT_CLUSTER_TYPE } from '../../../lib/apis/kubevirt-infrastructure.js';
 import { InformerCache } from '../../../lib/controller/informer-cache.js';
 import type { ReconcileContext } from '../../../lib/controller/reconciler.js';
 import type { RemoteCluster } from '../../../lib/controller/remote-cluster.js';
@@ -33,7 +34,6 @@ import { EtcdClient } from '../datastore/etcd-client.js';
 import { EtcdDriver, prefixRangeEnd, tenantPrefix, type TenantGrant, type TenantStorage } from '../datastore/etcd-driver.js';
 import { buildClusterCA, CA_SECRET, DEFAULT_PKI_OPTIONS, loadCA, type SecretData } from '../pki/index.js';
 import { WRITE_PERMISSIONS_POLICY } from '../tenant/write-permissions.js';
-import { KUBEVIRT_CLUSTER_TYPE } from './kamajicontrolplane-infra.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const FAKE_ETCD_ENDPOINT = 'fake-etcd.invalid:2379';

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { Type } from '@sinclair/typebox';
 import { buildCRD, toStructuralSchema } from '../../../lib/crd/crd.js';
 import { infrastructureCRDs } from './crds.js';
+import { KUBEVIRT_CLUSTER_TYPE, type KubevirtClusterContract } from '../../../lib/apis/kubevirt-infrastructure.js';
+import type { KubevirtCluster } from './kubevirtcluster.js';
 import { withRules } from '../../../lib/crd/validation-rules.js';
 
 type Node = Record<string, unknown>;
@@ -88,6 +90,22 @@ describe('providers/infrastructure/api CRDs', () => {
       });
     });
   }
+
+  it('serves the KubevirtCluster fields that other components read through lib/apis, with their types', () => {
+    const cluster = rendered.find((r) => r.spec.kind === KUBEVIRT_CLUSTER_TYPE.kind);
+    expect(`${cluster?.spec.group ?? ''}/${cluster?.version.name ?? ''}`).to.equal(KUBEVIRT_CLUSTER_TYPE.apiVersion);
+    const types = Object.fromEntries((cluster?.nodes ?? []).map(({ path, node }) => [path, node.type]));
+    expect(types).to.include({
+      'spec.controlPlaneEndpoint.host': 'string',
+      'spec.controlPlaneEndpoint.port': 'integer',
+      'status.ready': 'boolean',
+      'status.initialization.provisioned': 'boolean',
+    });
+    // The static type of the schema must fit the view: a field renamed or retyped here fails to compile.
+    const full: KubevirtCluster = { ...KUBEVIRT_CLUSTER_TYPE, metadata: { name: 'c' }, spec: { controlPlaneEndpoint: { host: 'h', port: 6443 } }, status: { ready: true } };
+    const view: KubevirtClusterContract = full;
+    expect(view.spec?.controlPlaneEndpoint?.port).to.equal(6443);
+  });
 
   it('guards what a live machine and cluster were built from with transition rules on their own spec', () => {
     const specRules = (kind: string) => rulesOf(rendered.find((r) => r.spec.kind === kind)?.nodes.find((v) => v.path === 'spec')?.node ?? {});

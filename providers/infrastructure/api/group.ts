@@ -1,6 +1,9 @@
 // The API group and version of the infrastructure provider's kinds: CAPK's, so CAPK manifests apply unchanged.
-export const GROUP = 'infrastructure.cluster.x-k8s.io';
-export const VERSION = 'v1alpha1';
+import { INFRASTRUCTURE_GROUP, INFRASTRUCTURE_VERSION } from '../../../lib/apis/kubevirt-infrastructure.js';
+
+// Named in lib/apis, where the other components that read these kinds find them.
+export const GROUP = INFRASTRUCTURE_GROUP;
+export const VERSION = INFRASTRUCTURE_VERSION;
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
 export const KUBEVIRT_CLUSTER_KIND = 'KubevirtCluster';
