@@ -165,7 +165,7 @@ export class FakeApiServer implements Transport {
         if (!existing) return fail(404, 'NotFound', `${target.name ?? ''} not found`);
         let patched: Stored;
         if (contentType === 'application/json-patch+json') {
-          patched = applyJsonPatch(existing, req.body as JsonPatchOp[]);
+          patched = applyJsonPatch(existing, req.body as JsonPatchOp[], fail);
         } else {
           const patch = req.body as { metadata?: { resourceVersion?: string } };
           this.checkVersion(existing, patch.metadata?.resourceVersion, fail);
@@ -397,15 +397,21 @@ interface JsonPatchOp {
   value?: unknown;
 }
 
-// Enough of RFC 6902 for tests: add, replace and remove on object members and array indexes.
-function applyJsonPatch(doc: Stored, ops: JsonPatchOp[]): Stored {
+// Enough of RFC 6902 for tests: add, replace, remove and test on object members and array indexes. An op that does
+// not apply fails the whole patch with the apiserver's 422 and json-patch's wording, which callers match on.
+function applyJsonPatch(doc: Stored, ops: JsonPatchOp[], fail: (status: number, reason: string, message: string) => never): Stored {
   const result = structuredClone(doc) as unknown as Record<string, unknown>;
   for (const op of ops) {
     const segments = op.path.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = segments.pop() ?? '';
     let parent: unknown = result;
-    for (const s of segments) parent = (parent as Record<string, unknown>)[s];
-    if (Array.isArray(parent)) {
+    for (const s of segments) parent = parent !== null && typeof parent === 'object' ? (parent as Record<string, unknown>)[s] : undefined;
+    if (parent === null || typeof parent !== 'object') return fail(422, 'Invalid', `${op.op} operation does not apply: doc is missing path: ${op.path}`);
+    if (op.op === 'test') {
+      const current = (parent as Record<string, unknown>)[last];
+      if (current === undefined) return fail(422, 'Invalid', `test operation does not apply: is missing path: ${op.path}`);
+      if (!isDeepStrictEqual(current, op.value)) return fail(422, 'Invalid', `testing value ${op.path} failed: test failed`);
+    } else if (Array.isArray(parent)) {
       const index = last === '-' ? parent.length : Number(last);
       if (op.op === 'remove') parent.splice(index, 1);
       else if (op.op === 'add') parent.splice(index, 0, op.value);

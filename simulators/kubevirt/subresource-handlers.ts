@@ -6,7 +6,7 @@ import { createSocket } from 'node:dgram';
 import { stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { ApiError } from '../../lib/kube/api-error.js';
-import type { Client } from '../../lib/kube/client.js';
+import type { Client, JsonPatchOperation } from '../../lib/kube/client.js';
 import {
   VIRTUAL_MACHINE_INSTANCE_MIGRATION_TYPE,
   VIRTUAL_MACHINE_INSTANCE_TYPE,
@@ -25,6 +25,8 @@ import { GUEST_SERIAL_SOCKET, guestCommand, launcherPrivatePath, type LauncherRu
 import { APP_LABEL, CREATED_BY_LABEL, LAUNCHER_APP } from './labels.js';
 import { badRequest, conflict, decodeOptions, internalError, notFound, StatusError, type VmSubresource } from './subresource-api.js';
 import {
+  addStatusMember,
+  guardsResourceVersion,
   isDryRun,
   restartPatch,
   startPatch,
@@ -41,7 +43,14 @@ import {
 } from './vm-actions.js';
 import { currentPod } from './vmi-status.js';
 
-const JSONPATCH_TEST_FAILED = 'test operation does not apply';
+/**
+ * How a test operation of a JSON patch fails at the apiserver (422 with json-patch's message): a value that differs,
+ * or a path that is gone. Either way the object changed after we read it.
+ */
+const FAILED_TEST = /testing value \S+ failed|test operation does not apply/;
+const isFailedTest = (err: unknown): boolean => err instanceof ApiError && err.status === 422 && FAILED_TEST.test(err.body?.message ?? err.message);
+/** Reads and patches of a VM whose status appeared in between: a second read finds it, a third is plenty. */
+const FRESH_READ_ATTEMPTS = 3;
 
 export interface HandlerDeps {
   client: Client;
@@ -160,20 +169,37 @@ export class SubresourceHandlers {
     opts: { dryRun?: string[] | undefined } | undefined,
     before?: (vmi: VirtualMachineInstance | undefined) => Promise<void>,
   ): Promise<Answer> {
-    const vm = await this.getVM(namespace, name);
-    const vmi = await this.deps.client.get<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE, { namespace, name }, { direct: true });
-    const patch = build(vm, vmi);
-    await before?.(vmi);
     try {
-      await this.deps.client.jsonPatch(VIRTUAL_MACHINE_TYPE, { namespace, name }, patch.ops, {
-        ...(patch.subresource === 'status' ? { subresource: 'status' } : {}),
-        dryRun: isDryRun(opts),
+      await this.sendVMPatch(namespace, name, isDryRun(opts), async (vm) => {
+        const vmi = await this.deps.client.get<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE, { namespace, name }, { direct: true });
+        const patch = build(vm, vmi);
+        await before?.(vmi);
+        return patch;
       });
     } catch (err) {
-      if ((err as Error).message.includes(JSONPATCH_TEST_FAILED)) throw conflict('virtualmachine', name, (err as Error).message);
+      if (err instanceof StatusError) throw err;
+      if (isFailedTest(err)) throw conflict('virtualmachine', name, (err as Error).message);
       throw internalError((err as Error).message);
     }
     return accepted;
+  }
+
+  /**
+   * Reads the VM, builds its patch from what it read and sends it. A patch guarded by the resourceVersion of a VM
+   * read without a status (addStatusMember) fails whenever the VM changed, so it is built again from a fresh read;
+   * any other failed test is the caller's conflict, as virt-api answers it.
+   */
+  private async sendVMPatch(namespace: string, name: string, dryRun: boolean, build: (vm: VirtualMachine) => Promise<VmPatch>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const patch = await build(await this.getVM(namespace, name));
+      try {
+        await this.deps.client.jsonPatch(VIRTUAL_MACHINE_TYPE, { namespace, name }, patch.ops, { ...(patch.subresource === 'status' ? { subresource: 'status' } : {}), dryRun });
+        return;
+      } catch (err) {
+        if (attempt < FRESH_READ_ATTEMPTS && isFailedTest(err) && guardsResourceVersion(patch.ops)) continue;
+        throw err;
+      }
+    }
   }
 
   /** gracePeriodSeconds 0: the launcher pod goes at once, so the restart does not wait for a clean shutdown. */
@@ -204,23 +230,23 @@ export class SubresourceHandlers {
 
   /** VM-level hot-plug: the request is recorded on the VM's status; virt-controller puts it in the spec and the VMI. */
   private async vmVolume(namespace: string, name: string, request: VirtualMachineVolumeRequest): Promise<Answer> {
-    const vm = await this.getVM(namespace, name);
-    const refusal = verifyVolumeRequest(vm.spec?.template.spec?.volumes ?? [], request);
-    if (refusal) throw conflict('virtualmachine', name, refusal);
-    const requests = withVolumeRequest(vm, request);
-    const current = vm.status?.volumeRequests;
-    const ops =
-      current && current.length > 0
-        ? [
-            { op: 'test' as const, path: '/status/volumeRequests', value: current },
-            { op: 'replace' as const, path: '/status/volumeRequests', value: requests },
-          ]
-        : vm.status
-          ? [{ op: 'add' as const, path: '/status/volumeRequests', value: requests }]
-          : [{ op: 'add' as const, path: '/status', value: { volumeRequests: requests } }];
     try {
-      await this.deps.client.jsonPatch(VIRTUAL_MACHINE_TYPE, { namespace, name }, ops, { subresource: 'status', dryRun: isDryRun(optionsOf(request)) });
+      await this.sendVMPatch(namespace, name, isDryRun(optionsOf(request)), (vm) => {
+        const refusal = verifyVolumeRequest(vm.spec?.template.spec?.volumes ?? [], request);
+        if (refusal) throw conflict('virtualmachine', name, refusal);
+        const requests = withVolumeRequest(vm, request);
+        const current = vm.status?.volumeRequests;
+        const ops: JsonPatchOperation[] =
+          current && current.length > 0
+            ? [
+                { op: 'test', path: '/status/volumeRequests', value: current },
+                { op: 'replace', path: '/status/volumeRequests', value: requests },
+              ]
+            : addStatusMember(vm, 'volumeRequests', requests);
+        return Promise.resolve({ subresource: 'status', ops });
+      });
     } catch (err) {
+      if (err instanceof StatusError) throw err;
       throw passInvalid(err) ?? internalError(`unable to patch vm status: ${(err as Error).message}`);
     }
     return accepted;

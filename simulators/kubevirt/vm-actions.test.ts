@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { RunStrategy, VirtualMachine, VirtualMachineInstance, VirtualMachineInstanceSpec } from '../../lib/apis/kubevirt.js';
 import { StatusError } from './subresource-api.js';
-import { applyVolumeRequest, restartPatch, startPatch, stopPatch, verifyVolumeRequest, vmiVolumePatch, volumeRequestOf, withVolumeRequest } from './vm-actions.js';
+import { addStatusMember, applyVolumeRequest, guardsResourceVersion, restartPatch, startPatch, stopPatch, verifyVolumeRequest, vmiVolumePatch, volumeRequestOf, withVolumeRequest } from './vm-actions.js';
 
 const vm = (runStrategy: RunStrategy | undefined, status: VirtualMachine['status'] = { printableStatus: 'Stopped' }): VirtualMachine => ({
   metadata: { name: 'vm1', namespace: 'ns' },
@@ -72,6 +72,22 @@ describe('virt-api lifecycle patches', () => {
       path: '/status/stateChangeRequests',
       value: [{ action: 'Stop', uid: 'uid-1' }],
     });
+  });
+});
+
+describe('virt-api status writes', () => {
+  it('adds /status to a VM read without one only if the VM has not changed since, and only a member to an existing status', () => {
+    const bare: VirtualMachine = { metadata: { name: 'vm1', resourceVersion: '41' }, spec: { template: {} } };
+    const bareOps = addStatusMember(bare, 'stateChangeRequests', [{ action: 'Start' }]);
+    expect(bareOps).to.deep.equal([
+      { op: 'test', path: '/metadata/resourceVersion', value: '41' },
+      { op: 'add', path: '/status', value: { stateChangeRequests: [{ action: 'Start' }] } },
+    ]);
+    expect(guardsResourceVersion(bareOps)).to.equal(true);
+    const empty = addStatusMember({ ...bare, status: {} }, 'volumeRequests', []);
+    expect(empty).to.deep.equal([{ op: 'add', path: '/status/volumeRequests', value: [] }]);
+    expect(guardsResourceVersion(empty)).to.equal(false);
+    expect(startPatch(vm('Manual', {}), undefined).ops, 'an empty status is kept, not replaced').to.deep.equal([{ op: 'add', path: '/status/stateChangeRequests', value: [{ action: 'Start' }] }]);
   });
 });
 

@@ -23,14 +23,30 @@ export interface VmPatch {
 
 const isFinal = (vmi: VirtualMachineInstance): boolean => vmi.status?.phase === 'Succeeded' || vmi.status?.phase === 'Failed';
 
+const RESOURCE_VERSION_PATH = '/metadata/resourceVersion';
+
+/**
+ * The ops that add one member to a VM's status. JSON patch cannot test that a path is absent, and an add of /status
+ * replaces whatever status was written after the VM was read (the VM controller's first one, say): so a VM read
+ * without a status gets a test of its resourceVersion before that add, and a VM with a status gets only the member.
+ */
+export function addStatusMember(vm: VirtualMachine, member: 'stateChangeRequests' | 'volumeRequests', value: unknown): JsonPatchOperation[] {
+  if (vm.status) return [{ op: 'add', path: `/status/${member}`, value }];
+  return [
+    { op: 'test', path: RESOURCE_VERSION_PATH, value: vm.metadata.resourceVersion },
+    { op: 'add', path: '/status', value: { [member]: value } },
+  ];
+}
+
+/** True for a patch built from a VM read without a status: its failed test says only that the VM changed since. */
+export const guardsResourceVersion = (ops: JsonPatchOperation[]): boolean => ops.some((o) => o.op === 'test' && o.path === RESOURCE_VERSION_PATH);
+
 /** getChangeRequestJson: append the requests, or replace them with a lone Stop; anything else is a conflict. */
 export function stateChangePatch(vm: VirtualMachine, changes: StateChange[]): VmPatch {
   const ops: JsonPatchOperation[] = [];
   const current = vm.status?.stateChangeRequests;
-  if (!vm.status || Object.keys(vm.status).length === 0) {
-    ops.push({ op: 'add', path: '/status', value: { stateChangeRequests: changes } });
-  } else if (!current || current.length === 0) {
-    ops.push({ op: 'add', path: '/status/stateChangeRequests', value: changes });
+  if (!current || current.length === 0) {
+    ops.push(...addStatusMember(vm, 'stateChangeRequests', changes));
   } else if (changes.length === 1 && changes[0]?.action === 'Stop') {
     ops.push({ op: 'test', path: '/status/stateChangeRequests', value: current }, { op: 'replace', path: '/status/stateChangeRequests', value: changes });
   } else {
