@@ -209,6 +209,10 @@ describe('image mode of the pod runner: images unpacked from an OCI layout', () 
       expect(asRoot.workingDir).to.equal('/tmp');
     });
 
+    it("hands the layout to the simulated VMs' guests, whose kubelets resolve kvcloud's images the same way", async () => {
+      expect((await resolveImage('kvcloud.local/test/virt-launcher:dev')).env).to.include({ [IMAGE_LAYOUT_ENV]: layout });
+    });
+
     it('fails like a pull of a missing image when the layout lacks it, and leaves other images to the catalog', async () => {
       const err = await resolveImage('ghcr.io/kvcloud/ccm:dev').then(
         () => undefined,

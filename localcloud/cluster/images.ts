@@ -244,8 +244,17 @@ const catalog: Record<string, CatalogEntry> = {
   'registry.k8s.io/sig-storage/snapshot-controller': csiSidecar('csi-snapshotter', 'EXTERNAL_SNAPSHOTTER_VERSION', ['snapshot-controller']),
   // cluster-autoscaler is not on the Go module proxy, so `make tools` cannot build it: a binary given by path runs it.
   'registry.k8s.io/autoscaling/cluster-autoscaler': peerBinary('CLUSTER_AUTOSCALER', DEFAULT_CLUSTER_AUTOSCALER_IMAGE, 'cluster-autoscaler'),
-  // The OS inside a simulated KubeVirt VM: the KubeVirt simulator's virt-launcher pods run it (simulators/guest).
-  'kvcloud.local/test/virt-launcher': kvcloudComponent('simulators/guest/main.ts'),
+  // The OS inside a simulated KubeVirt VM: the KubeVirt simulator's virt-launcher pods run it (simulators/guest). Its
+  // kubelet's pod runner resolves images with this file too, so in image mode it is handed the layout and runs
+  // kvcloud's pods in the VM from the same unpacked roots (the cache is this machine's: the guest sees its files).
+  'kvcloud.local/test/virt-launcher': {
+    tags: () => [KVCLOUD_IMAGE_TAG],
+    resolve: () => {
+      const layout = process.env[IMAGE_LAYOUT_ENV] ?? '';
+      const env: Record<string, string> = layout === '' ? {} : { [IMAGE_LAYOUT_ENV]: layout };
+      return Promise.resolve({ entrypoint: kvcloudMain('simulators/guest/main.ts'), programs: {}, env });
+    },
+  },
 };
 
 /**

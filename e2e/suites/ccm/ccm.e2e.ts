@@ -1,12 +1,11 @@
 // The KubeVirt cloud controller manager against a real tenant and management cluster: two worker VirtualMachines
 // (through the KubeVirt simulator) whose kubelets run with --cloud-provider=external join a real tenant control
-// plane, and the CCM runs as a child process (`node --import tsx ccm/main.ts`) with upstream's flags and a
-// cloud-config naming the management cluster as infra. Traffic goes LB IP -> management service proxy -> infra
-// Service -> virt-launcher pod (the VM) -> tenant kube-proxy NodePort -> tenant pod; under externalTrafficPolicy
-// Local both proxies translate in the kernel without SNAT, so the pod sees the client's own address.
+// plane, and the CCM runs as a child process (from its image in image mode: localcloud/cluster/image-process.ts)
+// with upstream's flags and a cloud-config naming the management cluster as infra. Traffic goes LB IP -> management
+// service proxy -> infra Service -> virt-launcher pod (the VM) -> tenant kube-proxy NodePort -> tenant pod; under
+// externalTrafficPolicy Local both proxies translate in the kernel without SNAT, so the pod sees the client's own address.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { stringify } from 'yaml';
 import type { Service } from '../../../lib/apis/core.js';
@@ -20,16 +19,17 @@ import { CLUSTER_BRIDGE } from '../../../localcloud/cluster/topology.js';
 import { TEST_ECHO_IMAGE } from '../../../localcloud/cluster/images.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
 import type { Node } from '../../../localcloud/node-object.js';
-import { ManagedProcess } from '../../../localcloud/process.js';
+import type { ManagedProcess } from '../../../localcloud/process.js';
+import { imageMode, startProgram } from '../../../localcloud/cluster/image-process.js';
+import { imageReference } from '../../../packaging/image.js';
+import { completedPodLog } from '../../harness/pod-completion.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { podNetworkPlan } from '../../../simulators/guest/pod-network.js';
 import { httpGetText } from '../../harness/http-get.js';
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
 import { stepTimer } from '../../harness/step-timer.js';
 import { loggedMetricsUrl, writeRequests } from '../../harness/write-requests.js';
-import { compiledMain } from '../../../packaging/compiled-js.js';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CLUSTER = 'acme';
 const INFRA_NS = 'default';
 const VMS = ['acme-md-0-vm1', 'acme-md-0-vm2'];
@@ -87,19 +87,21 @@ describe('cloud controller manager: tenant Nodes and LoadBalancer Services serve
 
   async function startCcm(): Promise<ManagedProcess> {
     ccmRuns++;
-    return ManagedProcess.start({
+    const dir = fixture?.cluster.dir ?? '/tmp';
+    return startProgram({
       name: `ccm-${String(ccmRuns)}`,
-      command: process.execPath,
+      component: 'ccm',
       args: [
-        compiledMain('ccm/main.ts'),
         '--cloud-provider=kubevirt', `--cloud-config=${cloudConfig}`, `--kubeconfig=${admin}`, `--cluster-name=${CLUSTER}`,
         '--authentication-skip-lookup=true',
         // A killed leader's Lease must expire before its successor acts: short, for the restart test.
         '--leader-elect', '--leader-elect-lease-duration', '4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period', '1s',
         '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '0', '--log-level', 'debug',
       ],
-      cwd: REPO,
-      logFile: join(fixture?.cluster.dir ?? '/tmp', `ccm-${String(ccmRuns)}.log`),
+      // The cloud config names the management cluster's kubeconfig.
+      paths: [cloudConfig, admin, mgmt],
+      runDir: dir,
+      logFile: join(dir, `ccm-${String(ccmRuns)}.log`),
     });
   }
 
@@ -241,6 +243,28 @@ describe('cloud controller manager: tenant Nodes and LoadBalancer Services serve
       expect(n.status?.addresses, name).to.deep.include({ type: 'InternalIP', address: vmiIP });
       expect(n.metadata.labels, name).to.include({ 'topology.kubernetes.io/zone': 'zone-a', 'topology.kubernetes.io/region': 'kvcloud-local' });
     }
+  });
+
+  it("runs a kvcloud image's pod in a VM from the image itself in image mode, as the management cluster does", async function () {
+    // From the work tree a kvcloud image is the work tree's program, with no root of its own to look into.
+    if (!imageMode()) this.skip();
+    this.timeout(60_000);
+    const name = 'kvcloud-image';
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [{ name, image: imageReference('ccm'), command: ['/nodejs/bin/node', '-e', 'console.log(process.cwd(), require("node:fs").existsSync("/app/ccm/main.js"))'] }],
+      },
+    };
+    await kubectl(admin, ['apply', '-f', '-'], stringify(pod));
+    const log = await timed('a ccm image pod run to completion in a VM', () => completedPodLog(admin, name, { timeoutMs: 45_000 }));
+    expect(log.trim(), "the image's node, working directory and files").to.equal('/app true');
+    const status = await getJSON<{ status?: { containerStatuses?: { imageID?: string }[] } }>(admin, ['pod', name]);
+    expect(status.status?.containerStatuses?.[0]?.imageID).to.match(/^ghcr\.io\/kvcloud\/ccm@sha256:[0-9a-f]{64}$/);
+    await kubectl(admin, ['delete', 'pod', name, '--wait=false']);
   });
 
   it('serves a tenant Deployment behind a LoadBalancer Service from the management load balancer, answers from every replica', async function () {

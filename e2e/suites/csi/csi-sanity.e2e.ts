@@ -29,6 +29,8 @@ import { clusterSuite, createNamespace } from '../cluster/support.js';
 import { defaultCsiProtoPath } from '../../../csi/spec.js';
 import { isolationCases } from './isolation.js';
 import { compiledMain } from '../../../packaging/compiled-js.js';
+import { startProgram } from '../../../localcloud/cluster/image-process.js';
+import type { ManagedProcess } from '../../../localcloud/process.js';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
 const TENANT_LABELS = 'csi-driver/tenant=acme';
@@ -43,7 +45,7 @@ const VOLUME_BYTES = 64 * 1024 * 1024;
  */
 const JUSTIFIED_SKIPS: Record<string, string> = {
   'GetCapacity not supported': 'no GET_CAPACITY: CDI reports no capacity of infra storage classes',
-  'SNAPSHOT_ACCESSIBILITY_CONSTRAINTS not supported': 'no SNAPSHOT_ACCESSIBILITY_CONSTRAINTS: no topology yet',
+  'SNAPSHOT_ACCESSIBILITY_CONSTRAINTS not supported': 'no SNAPSHOT_ACCESSIBILITY_CONSTRAINTS: a restore is placed by the zones its own infra StorageClass serves, as any volume',
   'ControllerModifyVolume not supported': 'no MODIFY_VOLUME: no VolumeAttributesClass support',
   'Modify volume not supported': 'no MODIFY_VOLUME',
   'Modify Volume not supported': 'no MODIFY_VOLUME',
@@ -92,6 +94,7 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
   const suite = clusterSuite();
   const timings: string[] = [];
   const children: ChildProcess[] = [];
+  const controllers: ManagedProcess[] = [];
   let simulator: KubevirtSimulator | undefined;
   let client: Client;
   let ns: string;
@@ -143,11 +146,24 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
     return path;
   }
 
-  /** Starts the driver (csi/main.ts) with `args`, its output in <dir>/<name>.log; `prefix` wraps the command. */
-  function startDriver(name: string, args: string[], prefix: string[] = [], env: Record<string, string> = {}): ChildProcess {
+  /**
+   * Starts the controller service as a plain process of this machine, from the csi-driver image in image mode
+   * (localcloud/cluster/image-process.ts): its socket and kubeconfig are in `dir`, its output in <dir>/<name>.log.
+   */
+  async function startController(name: string, args: string[], env: Record<string, string> = {}): Promise<ManagedProcess> {
+    const child = await startProgram({ name, component: 'csi-driver', args, env, paths: [dir], runDir: dir, logFile: join(dir, `${name}.log`) });
+    controllers.push(child);
+    return child;
+  }
+
+  /**
+   * Starts the driver (csi/main.ts) from the work tree with `args`, its output in <dir>/<name>.log; `prefix` wraps the
+   * command. The node plugin entered into the VM stays so: csi/README.md ("The node DaemonSet...") says why.
+   */
+  function startDriver(name: string, args: string[], prefix: string[]): ChildProcess {
     // The compiled driver by its absolute path: entered into the VM's namespaces the working directory is not ours.
     const command = [...prefix, process.execPath, compiledMain('csi/main.ts'), ...args];
-    const child = spawn(command[0] ?? '', command.slice(1), { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, KVCLOUD_CACHE: cacheDir() } });
+    const child = spawn(command[0] ?? '', command.slice(1), { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KVCLOUD_CACHE: cacheDir() } });
     const log = createWriteStream(join(dir, `${name}.log`));
     child.stdout.pipe(log);
     child.stderr.pipe(log);
@@ -185,7 +201,7 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
     let controllerSocket: string;
     let nodeSocket: string;
     let controllerArgs: string[];
-    let controllerProcess: ChildProcess | undefined;
+    let controllerProcess: ManagedProcess | undefined;
 
     before(async function () {
       this.timeout(300_000);
@@ -220,7 +236,7 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
       nodeSocket = join(dir, 'csi-node.sock');
       const kubeconfig = await controllerIdentity();
       controllerArgs = ['--endpoint', `unix://${controllerSocket}`, '--run-node-service=false', '--infra-cluster-namespace', ns, '--infra-cluster-kubeconfig', kubeconfig, '--infra-cluster-labels', TENANT_LABELS, '--cluster-name', CLUSTER];
-      controllerProcess = startDriver('csi-controller', controllerArgs);
+      controllerProcess = await startController('csi-controller', controllerArgs);
       // The node plugin inside the VM: the guest's mount namespace (its /dev, /run/udev, its own mounts) and root.
       const pods = await client.list<Pod>(POD, { namespace: ns, labelSelector: `kubevirt.io/created-by=${vmi.metadata.uid ?? ''}`, direct: true });
       const launcher = pods.find((p) => p.status?.phase === 'Running');
@@ -247,6 +263,7 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
       this.timeout(60_000);
       for (const child of children) child.kill('SIGTERM');
       await Promise.all(children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => new Promise((r) => c.once('exit', r))));
+      await Promise.all(controllers.map((c) => c.stop()));
       await simulator?.stop();
       for (const t of timings) console.log(`      ${t}`);
     });
@@ -376,7 +393,7 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
       const socket = join(dir, 'csi-controller-mapping.sock');
       const policy = `allowList: [${EXPANDABLE_STORAGE_CLASS}]\nstorageSnapshotMapping:\n- storageClasses: [${EXPANDABLE_STORAGE_CLASS}]\n  volumeSnapshotClasses: [mapped-snap]\n`;
       const args = controllerArgs.map((a) => (a === `unix://${controllerSocket}` ? `unix://${socket}` : a));
-      const mappingController = startDriver('csi-controller-mapping', args, [], { INFRA_STORAGE_CLASS_ENFORCEMENT: policy });
+      const mappingController = await startController('csi-controller-mapping', args, { INFRA_STORAGE_CLASS_ENFORCEMENT: policy });
       try {
         await probeReady('csi-controller-mapping', socket);
         const controller = grpcClient('Controller', socket);
@@ -398,9 +415,7 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
         expect(await codeOf(call(controller, 'DeleteVolume', { volume_id: 'pvc-mapping' }))).to.equal(0);
         controller.close();
       } finally {
-        const exited = new Promise((r) => mappingController.once('exit', r));
-        mappingController.kill('SIGTERM');
-        await exited;
+        await mappingController.stop();
       }
     });
 
@@ -421,13 +436,12 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
       virtualMachine,
       killController: async () => {
         const child = controllerProcess;
-        if (child?.exitCode !== null) throw new Error('no running controller to kill');
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGKILL');
-        await exited;
+        if (!child?.running) throw new Error('no running controller to kill');
+        process.kill(child.pid, 'SIGKILL');
+        await child.exited;
       },
       startController: async (logName) => {
-        controllerProcess = startDriver(logName, controllerArgs);
+        controllerProcess = await startController(logName, controllerArgs);
         await probeReady(logName, controllerSocket);
       },
       timings,

@@ -1,7 +1,8 @@
 // The infrastructure provider's controllers against a real management cluster: real kube-apiserver, scheduler and
 // Cluster API (core + kubeadm bootstrap via clusterctl), the KubeVirt/CDI simulator placing VMs on simulated infra
 // Nodes in three zones, the simulated guest joining the harness's tenant plane with CABPK's bootstrap data, and
-// our manager as a child process (`node --import tsx providers/infrastructure/main.ts`), killed and restarted.
+// our manager as a child process (from its image in image mode: localcloud/cluster/image-process.ts), killed and
+// restarted.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,11 +39,11 @@ import { installTestInfrastructure, TEST_CONTROL_PLANE_GROUP } from '../../harne
 import { startTenantPlane, type TenantPlane } from '../../../simulators/guest/tenant-plane.js';
 import { startKubevirtSimulator, type KubevirtSimulator } from '../../../simulators/kubevirt/index.js';
 import { kubectl, waitForCRDsEstablished } from '../../../localcloud/kubectl.js';
-import { ManagedProcess } from '../../../localcloud/process.js';
+import type { ManagedProcess } from '../../../localcloud/process.js';
+import { startProgram } from '../../../localcloud/cluster/image-process.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { CLUSTER, clusterObjects, controlPlaneStatus, NAMESPACE, poolObjects, type PoolOptions } from './controllers-fixtures.js';
 import { httpGetText } from '../../harness/http-get.js';
-import { compiledMain } from '../../../packaging/compiled-js.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CRD_DIR = join(REPO, 'config/infrastructure/crd');
@@ -70,11 +71,11 @@ describe('infrastructure controllers on a real management cluster', function () 
 
   async function startManager(): Promise<ManagedProcess> {
     managerRuns++;
-    return ManagedProcess.start({
+    const dir = cluster?.dir ?? '/tmp';
+    return startProgram({
       name: `infrastructure-manager-${String(managerRuns)}`,
-      command: process.execPath,
+      component: 'infrastructure-manager',
       args: [
-        compiledMain('providers/infrastructure/main.ts'),
         '--kubeconfig', kubeconfig,
         '--leader-elect', '--leader-election-namespace', NAMESPACE,
         // A killed leader's Lease must expire before the next one acts: keep that short for the crash test.
@@ -82,8 +83,9 @@ describe('infrastructure controllers on a real management cluster', function () 
         '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '0',
         '--log-level', 'debug',
       ],
-      cwd: REPO,
-      logFile: join(cluster?.dir ?? '/tmp', `infrastructure-manager-${String(managerRuns)}.log`),
+      paths: [kubeconfig],
+      runDir: dir,
+      logFile: join(dir, `infrastructure-manager-${String(managerRuns)}.log`),
     });
   }
 
