@@ -1,9 +1,14 @@
+import { join } from 'node:path';
 import { expect } from 'chai';
+import { stringify } from 'yaml';
 import { startCluster, type Cluster } from '../../../localcloud/cluster/cluster.js';
 import { clusterctlInit } from '../../../localcloud/clusterctl/init.js';
 import { createClusterctlRepository, type ClusterctlRepository } from '../../../localcloud/clusterctl/repository.js';
 import { installTestInfrastructure, markTestClusterProvisioned, testClusterYaml } from '../../harness/clusterctl/test-infrastructure.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
+import { addKvcloudControlPlane, KAMAJI_MANAGER_DEPLOYMENT, KAMAJI_PROVIDER_NAMESPACE } from '../../../localcloud/clusterctl/kvcloud-control-plane.js';
+import { addKvcloudInfrastructure, installKubevirtCRDs, KUBEVIRT_MANAGER_DEPLOYMENT, KUBEVIRT_PROVIDER_NAMESPACE } from '../../../localcloud/clusterctl/kvcloud-infrastructure.js';
+import { CONTRACT, CONTROL_PLANE_PROVIDER, INFRASTRUCTURE_PROVIDER, writeRelease } from '../../../packaging/release-manifests.js';
 import { waitFor } from '../../../localcloud/wait.js';
 
 interface Deployment {
@@ -11,8 +16,11 @@ interface Deployment {
   status?: { conditions?: { type: string; status: string }[]; readyReplicas?: number };
 }
 
-const PROVIDER_NAMESPACES = ['cert-manager', 'capi-system', 'capi-kubeadm-bootstrap-system', 'capi-kubeadm-control-plane-system'];
+const PROVIDER_NAMESPACES = ['cert-manager', 'capi-system', 'capi-kubeadm-bootstrap-system', 'capi-kubeadm-control-plane-system', KUBEVIRT_PROVIDER_NAMESPACE, KAMAJI_PROVIDER_NAMESPACE];
 const NAMESPACE = 'default';
+/** kvcloud's providers are installed at the first and upgraded to the second, both releases of this tree. */
+const OLD_VERSION = 'v0.1.0';
+const NEW_VERSION = 'v0.1.1';
 
 async function getJSON<T>(kubeconfig: string, args: string[]): Promise<T> {
   return JSON.parse(await kubectl(kubeconfig, ['get', ...args, '-o', 'json'])) as T;
@@ -38,6 +46,12 @@ describe('clusterctl init on a local cluster, offline', () => {
     cluster = local;
     kubeconfig = local.plane.kubeconfigPath;
     repo = await createClusterctlRepository();
+    // kvcloud's providers at OLD_VERSION as a user installs them, the releases `make release-manifests` writes
+    // registered in clusterctl.yaml, and KubeVirt's CRDs before them, as on a real management cluster; the last
+    // test upgrades them.
+    await addKvcloudInfrastructure(repo, OLD_VERSION);
+    await addKvcloudControlPlane(repo, OLD_VERSION);
+    await installKubevirtCRDs(kubeconfig);
     console.log(`      cluster usable in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
   after(async function () {
@@ -46,11 +60,11 @@ describe('clusterctl init on a local cluster, offline', () => {
     await repo?.remove();
   });
 
-  it('installs cert-manager and the core, kubeadm bootstrap and control-plane providers, whose Deployments become Available', async function () {
+  it("installs cert-manager, the core, kubeadm bootstrap and control-plane providers and kvcloud's, whose Deployments become Available", async function () {
     this.timeout(8 * 60_000);
     if (!repo) throw new Error('the repository was not created (see the before hook)');
-    const { output, seconds } = await clusterctlInit(repo, kubeconfig);
-    console.log(`      clusterctl init (cert-manager, core, kubeadm bootstrap and control plane; all Available) took ${seconds.toFixed(1)} s`);
+    const { output, seconds } = await clusterctlInit(repo, kubeconfig, { infrastructure: 'kubevirt', controlPlane: [`kubeadm:${repo.clusterAPIVersion}`, 'kamaji'], timeoutSeconds: 300 });
+    console.log(`      clusterctl init (cert-manager, core, kubeadm bootstrap and control plane, kubevirt, kamaji; all Available) took ${seconds.toFixed(1)} s`);
     expect(output).to.match(/Installing cert-manager/);
     expect(output).to.match(/Your management cluster has been initialized successfully/);
 
@@ -66,8 +80,10 @@ describe('clusterctl init on a local cluster, offline', () => {
     const providers = await getJSON<{ items: { metadata: { name: string }; type: string; version: string }[] }>(kubeconfig, ['providers.clusterctl.cluster.x-k8s.io', '-A']);
     expect(providers.items.map((p) => `${p.type}/${p.metadata.name}@${p.version}`).sort()).to.deep.equal([
       `BootstrapProvider/bootstrap-kubeadm@${repo.clusterAPIVersion}`,
+      `ControlPlaneProvider/control-plane-kamaji@${OLD_VERSION}`,
       `ControlPlaneProvider/control-plane-kubeadm@${repo.clusterAPIVersion}`,
       `CoreProvider/cluster-api@${repo.clusterAPIVersion}`,
+      `InfrastructureProvider/infrastructure-kubevirt@${OLD_VERSION}`,
     ]);
     // The managers run with the feature gates clusterctl substituted.
     const capi = await getJSON<{ spec: { template: { spec: { containers: { args: string[] }[] } } } }>(kubeconfig, [
@@ -188,6 +204,47 @@ describe('clusterctl init on a local cluster, offline', () => {
     expect(md.status?.conditions?.map((c) => c.type)).to.include('Available');
     await kubectl(kubeconfig, ['delete', 'clusters.cluster.x-k8s.io', '-n', NAMESPACE, 'acme', '--wait=false']);
   });
+
+  it("upgrades kvcloud's providers from v0.1.0 to v0.1.1 with clusterctl upgrade plan and apply, existing objects unchanged", async function () {
+    this.timeout(8 * 60_000);
+    if (!repo) throw new Error('the repository was not created (see the before hook)');
+    const r = repo;
+    await kubectl(kubeconfig, ['apply', '-f', '-'], machineTemplateYaml('kept'));
+    // Once the manager has published what a machine of it offers, nothing writes it any more.
+    const before = await waitFor(
+      async () => {
+        const t = await getJSON<KeptObject>(kubeconfig, [MACHINE_TEMPLATES, '-n', NAMESPACE, 'kept']);
+        return t.status?.capacity ? t : undefined;
+      },
+      { timeoutMs: 60_000, what: `the ${OLD_VERSION} manager to publish the template's capacity` },
+    );
+    const managersBefore = await managerDeployments(kubeconfig);
+
+    // The next release of the same series is published beside it: the clusterctl.yaml entries stay as they are.
+    for (const provider of [INFRASTRUCTURE_PROVIDER, CONTROL_PLANE_PROVIDER]) await writeRelease(provider, join(r.dir, 'repository'), NEW_VERSION);
+    const upgradeStarted = Date.now();
+    const plan = (await r.clusterctl(['upgrade', 'plan', '--kubeconfig', kubeconfig])).stdout;
+    expect(plan).to.include(`Latest release available for the ${CONTRACT} Cluster API contract version:`);
+    for (const name of ['infrastructure-kubevirt', 'control-plane-kamaji']) {
+      expect(plan, plan).to.match(new RegExp(`^${name}\\s+\\S+\\s+\\w+Provider\\s+${OLD_VERSION}\\s+${NEW_VERSION}\\s*$`, 'm'));
+    }
+    expect(plan).to.include(`clusterctl upgrade apply --contract ${CONTRACT}`);
+    await r.clusterctl(['upgrade', 'apply', '--kubeconfig', kubeconfig, '--contract', CONTRACT, '--wait-providers'], { timeoutMs: 6 * 60_000 });
+    const upgradeSeconds = (Date.now() - upgradeStarted) / 1000;
+    console.log(`      clusterctl upgrade plan and apply of kvcloud's providers to ${NEW_VERSION} took ${upgradeSeconds.toFixed(1)} s`);
+
+    expect(await kvcloudProviderVersions(kubeconfig)).to.deep.equal({ 'control-plane-kamaji': NEW_VERSION, 'infrastructure-kubevirt': NEW_VERSION });
+    // clusterctl replaces a provider's components (CRDs and namespace kept): new manager Deployments, serving again.
+    const managersAfter = await managerDeployments(kubeconfig);
+    for (const [name, uid] of Object.entries(managersBefore)) {
+      expect(managersAfter[name]?.uid, `${name} replaced by the ${NEW_VERSION} components`).to.be.a('string').and.not.equal(uid);
+      expect(managersAfter[name]?.available, `${name} Available`).to.equal('True');
+    }
+    // The CRDs' storage version did not change, so clusterctl had nothing to migrate, and the new manager finds the
+    // template's status current: the object is untouched.
+    const after = await getJSON<KeptObject>(kubeconfig, [MACHINE_TEMPLATES, '-n', NAMESPACE, 'kept']);
+    expect(after).to.deep.equal(before);
+  });
 });
 
 function labelsYaml(labels: Record<string, string>, indent: string): string {
@@ -267,4 +324,53 @@ function workloadYaml(name: string): string {
     '---',
     machineDeploymentYaml(`${name}-md-0`, name, { pool: 'md-0' }, { pool: 'md-0' }),
   ].join('\n');
+}
+
+const MACHINE_TEMPLATES = 'kubevirtmachinetemplates.infrastructure.cluster.x-k8s.io';
+const MANAGERS = [
+  [KUBEVIRT_PROVIDER_NAMESPACE, KUBEVIRT_MANAGER_DEPLOYMENT],
+  [KAMAJI_PROVIDER_NAMESPACE, KAMAJI_MANAGER_DEPLOYMENT],
+] as const;
+
+interface KeptObject {
+  metadata: { uid: string; resourceVersion: string };
+  spec: unknown;
+  status?: { capacity?: Record<string, string> };
+}
+
+/** The installed versions of kvcloud's providers, by clusterctl's provider name. */
+async function kvcloudProviderVersions(kubeconfig: string): Promise<Record<string, string>> {
+  const { items } = await getJSON<{ items: { metadata: { name: string }; version: string }[] }>(kubeconfig, ['providers.clusterctl.cluster.x-k8s.io', '-A']);
+  return Object.fromEntries(items.filter((p) => ['infrastructure-kubevirt', 'control-plane-kamaji'].includes(p.metadata.name)).map((p) => [p.metadata.name, p.version]));
+}
+
+/** Each kvcloud manager Deployment's UID and Available condition. */
+async function managerDeployments(kubeconfig: string): Promise<Record<string, { uid: string; available: string | undefined }>> {
+  const entries = await Promise.all(
+    MANAGERS.map(async ([namespace, name]) => {
+      const d = await getJSON<Deployment & { metadata: { uid: string } }>(kubeconfig, ['deployment', '-n', namespace, name]);
+      return [name, { uid: d.metadata.uid, available: d.status?.conditions?.find((c) => c.type === 'Available')?.status }] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+function machineTemplateYaml(name: string): string {
+  return stringify({
+    apiVersion: 'infrastructure.cluster.x-k8s.io/v1alpha1',
+    kind: 'KubevirtMachineTemplate',
+    metadata: { name, namespace: NAMESPACE },
+    spec: {
+      template: {
+        spec: {
+          virtualMachineTemplate: {
+            spec: {
+              runStrategy: 'Always',
+              template: { spec: { domain: { cpu: { cores: 1 }, memory: { guest: '1Gi' }, devices: {} } } },
+            },
+          },
+        },
+      },
+    },
+  });
 }
