@@ -7,9 +7,10 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { glob } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { failureHeadlines, mergeTimings, planShards, summarize, type ShardResult } from './shards.js';
+import { busyShare, failureHeadlines, mergeTimings, parseCpuTimes, planShards, summarize, type ShardResult } from './shards.js';
 import { referenceWorkSeconds } from './machine-speed.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -80,6 +81,7 @@ async function main(): Promise<number> {
   const timings = join(OUT, 'timings.jsonl');
   const plan = planShards(files, shards, knownTimings());
   const referenceBefore = referenceWorkSeconds();
+  const cpuBefore = parseCpuTimes(readFileSync('/proc/stat', 'utf8'));
   const started = Date.now();
   plan.forEach((p, i) => {
     console.log(`e2e shard ${i}: ${p.files.length} suites, ~${p.estimatedSeconds}s expected, log ${relative(REPO, join(OUT, `shard-${i}.log`))}`);
@@ -101,8 +103,11 @@ async function main(): Promise<number> {
   }
   const summary = summarize(results);
   const seconds = Math.round((Date.now() - started) / 1000);
+  const busy = busyShare(cpuBefore, parseCpuTimes(readFileSync('/proc/stat', 'utf8')));
   const referenceAfter = referenceWorkSeconds();
   console.log(`\ne2e: ${results.length} shard(s) in ${seconds}s; timings in ${relative(REPO, timings)}`);
+  // Whether one more shard has room on this machine: the busy share of every core over the shards' wall time.
+  console.log(`e2e: CPU ${(busy * 100).toFixed(0)} % busy over the shards' ${seconds}s (${cpus().length} cores)`);
   console.log(`e2e: the machine's reference work (e2e/machine-speed.ts) took ${referenceBefore.toFixed(2)} s before the suites and ${referenceAfter.toFixed(2)} s after`);
   for (const line of summary.failures) console.log(`  failed: ${line}`);
   for (const r of results) for (const h of failureHeadlines(r.output)) console.log(`    shard ${r.index}: ${h}`);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { failureHeadlines, mergeTimings, planShards, summarize, type ShardResult } from './shards.js';
+import { busyShare, failureHeadlines, mergeTimings, parseCpuTimes, planShards, summarize, type ShardResult } from './shards.js';
 
 const result = (index: number, output: string, exitCode = 0): ShardResult => ({ index, files: [], log: `shard-${index}.log`, exitCode, output });
 
@@ -73,5 +73,16 @@ describe('e2e/shards', () => {
   it('records a run\'s durations per file, summing its top-level suites, and keeps the ones it did not run', () => {
     const lines = ['{"file":"b.e2e.ts","seconds":30}', '{"file":"b.e2e.ts","seconds":12}', '{"file":"c.e2e.ts","seconds":5}', ''].join('\n');
     expect(mergeTimings({ 'a.e2e.ts': 100, 'b.e2e.ts': 1 }, lines)).to.deep.equal({ 'a.e2e.ts': 100, 'b.e2e.ts': 42, 'c.e2e.ts': 5 });
+  });
+
+  it("reads the machine's CPU time from /proc/stat, iowait as idle and guest time not twice", () => {
+    const stat = 'cpu  100 5 50 800 20 3 2 0 40 0\ncpu0 50 2 25 400 10 1 1 0 20 0\nintr 1 2 3\n';
+    expect(parseCpuTimes(stat)).to.deep.equal({ total: 980, idle: 820 });
+    expect(() => parseCpuTimes('intr 1 2 3\n')).to.throw(/no aggregate cpu line/);
+  });
+
+  it('gives the busy share of the CPU between two readings', () => {
+    expect(busyShare({ total: 1000, idle: 800 }, { total: 2000, idle: 1040 })).to.equal(0.76);
+    expect(busyShare({ total: 1000, idle: 800 }, { total: 1000, idle: 800 }), 'no time passed').to.equal(0);
   });
 });

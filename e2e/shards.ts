@@ -109,3 +109,27 @@ export function mergeTimings(known: Record<string, number>, jsonLines: string): 
   const merged = { ...known, ...measured };
   return Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k] ?? 0]));
 }
+
+/** The machine's CPU time so far, from the first line of /proc/stat: all of it, and the part spent idle. */
+export interface CpuTimes {
+  total: number;
+  idle: number;
+}
+
+/** Parses /proc/stat's aggregate "cpu" line (user nice system idle iowait irq softirq steal ...); iowait counts as idle. */
+export function parseCpuTimes(procStat: string): CpuTimes {
+  const fields = /^cpu\s+([\d\s]+)$/m.exec(procStat)?.[1]?.trim().split(/\s+/).map(Number) ?? [];
+  if (fields.length < 5) throw new Error(`no aggregate cpu line in /proc/stat: ${procStat.slice(0, 80)}`);
+  // guest and guest_nice (fields 9 and 10) are already part of user and nice.
+  const counted = fields.slice(0, 8);
+  return { total: counted.reduce((a, b) => a + b, 0), idle: (fields[3] ?? 0) + (fields[4] ?? 0) };
+}
+
+/**
+ * The busy share of the machine's CPU between two readings, 0 to 1. With the suites' wall time it says whether
+ * another shard has room: a run whose CPU is far from busy is waiting, not computing.
+ */
+export function busyShare(before: CpuTimes, after: CpuTimes): number {
+  const total = after.total - before.total;
+  return total > 0 ? (total - (after.idle - before.idle)) / total : 0;
+}

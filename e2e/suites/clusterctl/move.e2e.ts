@@ -347,8 +347,15 @@ describe('clusterctl move of kvcloud Clusters between two management clusters sh
           { name: HOSTED, vms: was.hosted, nodes: 2 },
         ].map(async ({ name, vms, nodes }) => {
           const p = place(b, name);
-          await scaleMachineDeployment(b.plane.kubeconfigPath, NAMESPACE, `${name}-md-0`, 2);
-          await waitForRunningMachines(p, `${name}-md-0`, 2, 8 * 60_000);
+          // Timed on its own as well: which of the two tenants the step waits for, and whether B's Cluster API
+          // lost its connection to the tenant meanwhile (its cluster cache reconnecting holds machines back).
+          const began = Date.now();
+          await timer.timed(`${name}: its new Machine Running with a node`, async () => {
+            await scaleMachineDeployment(b.plane.kubeconfigPath, NAMESPACE, `${name}-md-0`, 2);
+            await waitForRunningMachines(p, `${name}-md-0`, 2, 8 * 60_000);
+          });
+          const probe = (await getJSON<{ status?: { conditions?: { type: string; status: string; lastTransitionTime?: string }[] } }>(b.plane.kubeconfigPath, ['clusters.cluster.x-k8s.io', '-n', NAMESPACE, name])).status?.conditions?.find((c) => c.type === 'RemoteConnectionProbe');
+          console.log(`      ${name} in B: RemoteConnectionProbe ${probe?.status ?? 'absent'} since ${((Date.parse(probe?.lastTransitionTime ?? '') - began) / 1000).toFixed(0)} s after the scaling began`);
           expect(await readyNodes(p, nodes)).to.have.length(nodes);
           const now = await vmUIDs(p);
           expect(now.size, `${name} VMs`).to.equal(vms.size + 1);
