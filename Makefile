@@ -84,6 +84,18 @@ cluster-autoscaler-binary: # before anything is built: test-autoscaler without a
 	@if [[ -z "$(CLUSTER_AUTOSCALER)" || ! -x "$(CLUSTER_AUTOSCALER)" ]]; then \
 	  echo "test-autoscaler: CLUSTER_AUTOSCALER must name an executable cluster-autoscaler built with -tags clusterapi,externalgrpc (got '$(CLUSTER_AUTOSCALER)')" >&2; exit 1; fi
 
+.PHONY: test-peers
+# The real peers are not on the Go module proxy, so they are not `make tools` programs and not part of `make test`:
+# build CAPK from its public repository outside this one (bench/peers/README.md says how) and give the manager binary
+# and the source tree it was built from (its config/ gives the release manifests, its templates/ the user manifests).
+test-peers: capk-inputs deps tools ## the real CAPK beside kvcloud's infrastructure provider as an oracle (needs root; CAPK_BIN=<manager> CAPK_SRC=<source tree>)
+	CAPK_BIN='$(abspath $(CAPK_BIN))' CAPK_SRC='$(abspath $(CAPK_SRC))' tsx e2e/run-shards.ts --shards 1 e2e/peers/capk.peer.ts
+
+.PHONY: capk-inputs
+capk-inputs: # before anything is built: test-peers without CAPK fails at once
+	@if [[ -z "$(CAPK_BIN)" || ! -x "$(CAPK_BIN)" || ! -f "$(CAPK_SRC)/config/default/kustomization.yaml" ]]; then \
+	  echo "test-peers: CAPK_BIN must name CAPK's manager binary and CAPK_SRC the source tree it was built from (got '$(CAPK_BIN)', '$(CAPK_SRC)')" >&2; exit 1; fi
+
 .PHONY: test
 test: lint typecheck verify-generate test-unit test-e2e ## everything CI runs
 

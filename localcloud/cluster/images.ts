@@ -10,6 +10,7 @@ import { DEFAULT_CLUSTER_AUTOSCALER_IMAGE } from '../../providers/autoscaler/clu
 import { parseVersionsEnv, toolsDir, upstreamVersion } from '../versions.js';
 import { compiledMain } from '../../packaging/compiled-js.js';
 import { IMAGE_REPOSITORY } from '../../packaging/image-contents.js';
+import { CAPK_BIN_ENV, CAPK_IMAGE } from '../clusterctl/capk-release.js';
 import { configEnv, configUser, findInImage, IMAGE_LAYOUT_ENV, unpackedImage, type RunAs } from './image-rootfs.js';
 
 export interface LocalImage {
@@ -244,6 +245,9 @@ const catalog: Record<string, CatalogEntry> = {
   'registry.k8s.io/sig-storage/snapshot-controller': csiSidecar('csi-snapshotter', 'EXTERNAL_SNAPSHOTTER_VERSION', ['snapshot-controller']),
   // cluster-autoscaler is not on the Go module proxy, so `make tools` cannot build it: a binary given by path runs it.
   'registry.k8s.io/autoscaling/cluster-autoscaler': peerBinary('CLUSTER_AUTOSCALER', DEFAULT_CLUSTER_AUTOSCALER_IMAGE, 'cluster-autoscaler'),
+  // CAPK, the peer kvcloud's infrastructure provider stands in for (bench/peers, e2e/peers): not on the Go module proxy
+  // either; its Deployment runs /manager.
+  'quay.io/capk/capk-manager-amd64': peerBinary(CAPK_BIN_ENV, CAPK_IMAGE, 'manager'),
   // The OS inside a simulated KubeVirt VM: the KubeVirt simulator's virt-launcher pods run it (simulators/guest). Its
   // kubelet's pod runner resolves images with this file too, so in image mode it is handed the layout and runs
   // kvcloud's pods in the VM from the same unpacked roots (the cache is this machine's: the guest sees its files).
