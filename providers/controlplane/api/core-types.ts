@@ -73,14 +73,4 @@ export const TopologySpreadConstraint = opaque<V1TopologySpreadConstraint>('A co
 export const SecurityContext = opaque<V1SecurityContext>('A core/v1 SecurityContext.');
 export const PodSecurityContext = opaque<V1PodSecurityContext>('A core/v1 PodSecurityContext.');
 
-/** metav1.Condition, as Kamaji's DataStore status carries it. */
-export const Condition = Type.Object({
-  type: Type.String({ maxLength: 316 }),
-  status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')]),
-  observedGeneration: Type.Optional(Type.Integer({ format: 'int64', minimum: 0 })),
-  lastTransitionTime: Type.String({ format: 'date-time' }),
-  reason: Type.String({ maxLength: 1024, minLength: 1 }),
-  message: Type.String({ maxLength: 32768 }),
-});
-export type Condition = Static<typeof Condition>;
 

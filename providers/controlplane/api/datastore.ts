@@ -3,7 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ObjectMeta } from '../../../lib/kube/object.js';
 import { RootObjectMeta } from '../../../lib/crd/kube-schemas.js';
-import { Condition } from './core-types.js';
+import { ConditionSchema } from '../../../lib/crd/kube-schemas.js';
 import { rule } from '../../../lib/crd/validation-rules.js';
 import { unsupportedMessage } from './validation.js';
 
@@ -131,7 +131,7 @@ export const DataStoreSpec = Type.Object(
 export type DataStoreSpec = Static<typeof DataStoreSpec>;
 
 export const DataStoreStatus = Type.Object({
-  conditions: Type.Optional(Type.Array(Condition, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })),
+  conditions: Type.Optional(Type.Array(ConditionSchema, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })),
   observedGeneration: Type.Optional(Type.Integer({ format: 'int64' })),
   ready: Type.Optional(Type.Boolean({ description: 'The DataStore is validated and ready to be used.' })),
   usedBy: Type.Optional(Type.Array(Type.String(), { description: 'namespace/name of the TenantControlPlanes using this DataStore.' })),

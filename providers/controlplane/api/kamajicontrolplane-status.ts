@@ -3,7 +3,7 @@
 // availableReplicas). kvcloud serves one status holding both sets and the controller writes both, so the versions
 // convert with strategy None (no conversion webhook) and a reader of either version finds its own fields.
 import { Type, type Static } from '@sinclair/typebox';
-import { Condition } from './core-types.js';
+import { ConditionSchema } from '../../../lib/crd/kube-schemas.js';
 
 const Replicas = Type.Integer({ format: 'int32', minimum: 0 });
 
@@ -48,7 +48,7 @@ export const KamajiControlPlaneStatus = Type.Object({
   ),
   /** Deprecated by the contract in favour of status.versions; upstream's only version field. */
   version: Type.Optional(Type.String()),
-  conditions: Type.Optional(Type.Array(Condition, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })),
+  conditions: Type.Optional(Type.Array(ConditionSchema, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })),
   deprecated: Type.Optional(
     Type.Object({
       v1beta1: Type.Optional(

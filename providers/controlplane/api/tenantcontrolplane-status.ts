@@ -1,6 +1,7 @@
 // TenantControlPlane status with Kamaji's JSON names, so dashboards and `kubectl get tcp` columns read the same.
 import { Type, type Static } from '@sinclair/typebox';
-import { Condition, opaque } from './core-types.js';
+import { ConditionSchema } from '../../../lib/crd/kube-schemas.js';
+import { opaque } from './core-types.js';
 
 const Time = Type.String({ format: 'date-time' });
 
@@ -184,7 +185,7 @@ export const TenantControlPlaneStatus = Type.Object({
   ),
   /** kvcloud addition: conditions with reasons (Kamaji has none on TenantControlPlane). */
   conditions: Type.Optional(
-    Type.Array(Condition, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+    Type.Array(ConditionSchema, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
   ),
 });
 export type TenantControlPlaneStatus = Static<typeof TenantControlPlaneStatus>;
