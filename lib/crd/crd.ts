@@ -11,6 +11,14 @@ export interface PrinterColumn {
   format?: string;
 }
 
+/** kubectl's Age column; upstream CRDs differ only in its description (Kamaji's says "Age", CAPK's none). */
+export const ageColumn = (description?: string): PrinterColumn => ({
+  name: 'Age',
+  type: 'date',
+  jsonPath: '.metadata.creationTimestamp',
+  ...(description ? { description } : {}),
+});
+
 export interface CRDVersionSpec {
   name: string;
   schema: TSchema;

@@ -1,5 +1,5 @@
 // The control plane provider's CRDs (kamaji.clastix.io, controlplane.cluster.x-k8s.io), as `make generate` renders them.
-import type { CRDSpec } from '../../../lib/crd/crd.js';
+import { ageColumn, type CRDSpec } from '../../../lib/crd/crd.js';
 import { DataStoreSchema } from './datastore.js';
 import { kamajiControlPlaneCRDs } from './kamajicontrolplane-crds.js';
 import { DATASTORE_KIND, DATASTORE_PLURAL, GROUP, TENANT_CONTROL_PLANE_KIND, TENANT_CONTROL_PLANE_PLURAL, VERSION } from './groupversion.js';
@@ -35,7 +35,7 @@ export const tenantControlPlaneCRD: CRDSpec = {
         { name: 'Control-Plane endpoint', type: 'string', jsonPath: '.status.controlPlaneEndpoint', description: 'Tenant Control Plane Endpoint (API server)' },
         { name: 'Kubeconfig', type: 'string', jsonPath: '.status.kubeconfig.admin.secretName', description: 'Secret which contains admin kubeconfig' },
         { name: 'Datastore', type: 'string', jsonPath: '.status.storage.dataStoreName', description: 'DataStore actually used' },
-        { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Age' },
+        ageColumn('Age'),
       ],
     },
   ],
@@ -55,7 +55,7 @@ export const dataStoreCRD: CRDSpec = {
       printerColumns: [
         { name: 'Driver', type: 'string', jsonPath: '.spec.driver', description: 'Kamaji data store driver' },
         { name: 'Ready', type: 'boolean', jsonPath: '.status.ready', description: 'DataStore validated and ready for use' },
-        { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Age' },
+        ageColumn('Age'),
       ],
     },
   ],

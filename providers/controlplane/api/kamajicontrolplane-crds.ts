@@ -1,7 +1,7 @@
 // CRDs of KamajiControlPlane and KamajiControlPlaneTemplate. Both versions are served with conversion strategy None:
 // their specs have the same fields and the one status schema holds both versions' fields (kamajicontrolplane-status.ts),
 // so no conversion webhook is needed; only the kubelet default and the Initialized column differ per version.
-import type { CRDSpec, PrinterColumn } from '../../../lib/crd/crd.js';
+import { ageColumn, type CRDSpec, type PrinterColumn } from '../../../lib/crd/crd.js';
 import {
   KAMAJI_CONTROL_PLANE_GROUP,
   KAMAJI_CONTROL_PLANE_KIND,
@@ -24,7 +24,7 @@ function columns(initializedPath: string): PrinterColumn[] {
     { name: 'Version', type: 'string', jsonPath: '.spec.version', description: 'The desired Kubernetes version' },
     { name: 'Initialized', type: 'boolean', jsonPath: initializedPath, description: 'Check if the Kamaji Control Plane has been initialized' },
     { name: 'Ready', type: 'boolean', jsonPath: '.status.ready', description: 'Check if the Kamaji Control Plane is up and running' },
-    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Age' },
+    ageColumn('Age'),
   ];
 }
 

@@ -1,5 +1,5 @@
 // The infrastructure provider's CRDs (infrastructure.cluster.x-k8s.io), as `make generate` renders them.
-import type { CRDSpec, PrinterColumn } from '../../../lib/crd/crd.js';
+import { ageColumn, type CRDSpec, type PrinterColumn } from '../../../lib/crd/crd.js';
 import { CONTRACT_LABELS, GROUP, VERSION } from './group.js';
 import { KubevirtClusterSchema } from './kubevirtcluster.js';
 import { KubevirtClusterTemplateSchema } from './kubevirtclustertemplate.js';
@@ -14,7 +14,7 @@ const CLUSTER_COLUMN: PrinterColumn = {
   jsonPath: ".metadata.labels['cluster\\.x-k8s\\.io/cluster-name']",
   description: 'The Cluster this object belongs to',
 };
-const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+const AGE = ageColumn();
 
 export const kubevirtClusterCRD: CRDSpec = {
   ...common,
