@@ -22,7 +22,7 @@ export class FakeIp {
     }
     const [, verb, cidr = ''] = args; // addr replace|del <cidr> dev <name>
     if (verb === 'replace') this.addresses.add(cidr);
-    else if (!this.addresses.delete(cidr)) return Promise.reject(ipFailure('RTNETLINK answers: Cannot assign requested address'));
+    else if (!this.addresses.delete(cidr)) return Promise.reject(ipFailure('Error: ipv4: Address not found.'));
     return Promise.resolve('');
   };
 }

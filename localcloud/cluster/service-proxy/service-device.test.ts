@@ -52,6 +52,14 @@ describe('service-proxy/service-device', () => {
     expect(device.addresses().size).to.equal(0);
   });
 
+  it('treats an address removed already as removed also where ip relays the errno (older iproute2)', async () => {
+    const device = await ServiceDevice.open('kvsvc0', (args) =>
+      args[0] === '-o' ? Promise.resolve('2: kvsvc0    inet 10.96.0.10/32 scope global kvsvc0') : Promise.reject(ipFailure('RTNETLINK answers: Cannot assign requested address')),
+    );
+    await device.clear();
+    expect(device.addresses().size).to.equal(0);
+  });
+
   it('reports a failing ip command with the device, the address and ip\'s own message', async () => {
     const device = await ServiceDevice.open('kvsvc0', (args) =>
       args[0] === '-o' ? Promise.resolve('') : Promise.reject(ipFailure('RTNETLINK answers: Operation not permitted')),

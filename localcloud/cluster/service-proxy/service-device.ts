@@ -4,6 +4,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
+/**
+ * What `ip addr del` says of an address the device does not have: iproute2 6 with the kernel's extended ack (this
+ * machine's) words it "Error: ipv4: Address not found.", older ones relay the errno.
+ */
+const ALREADY_REMOVED = ['Address not found', 'Cannot assign requested address'];
+
 /** Runs `ip` with these arguments and returns its stdout; injectable so unit tests need no root. */
 export type IpRunner = (args: readonly string[]) => Promise<string>;
 
@@ -81,7 +87,7 @@ export class ServiceDevice {
         await this.run(['addr', 'del', `${address}/32`, 'dev', this.name], `remove ${address}`);
       } catch (err) {
         // Someone removed it already; what we wanted holds.
-        if (!errorText(err).includes('Cannot assign requested address')) throw err;
+        if (!ALREADY_REMOVED.some((text) => errorText(err).includes(text))) throw err;
       }
       this.current.delete(address);
     }
