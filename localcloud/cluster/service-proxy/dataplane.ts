@@ -3,10 +3,7 @@
 // (externalTrafficPolicy Local, see kernel-nat.ts), plus the service-device addresses all Services together need.
 // Applying a Service adds addresses before serving them and stops serving before removing them; forwarders that
 // stay only get new endpoints, so connections in flight never notice an update, and an address moving between a
-// forwarder and the kernel is served by the new one before the old one goes. A retired forwarder's address stays
-// on the service device until its last connection has ended: without it the kernel no longer delivers the peers'
-// packets, so the connections would hang unanswered instead of finishing or closing (conntrack keeps translating
-// established flows after kube-proxy removed a Service's rules, and so do we).
+// forwarder and the kernel is served by the new one before the old one goes.
 import type { Logger } from 'pino';
 import { EndpointPicker } from './endpoint-picker.js';
 import type { Endpoint } from './endpoint-selection.js';
@@ -32,8 +29,6 @@ interface ServiceState {
 
 interface OwnedForwarder {
   service: string;
-  /** The address on the service device it listens on, if any (a NodePort's is the node's). */
-  deviceIP: string | undefined;
   forwarder: Forwarder;
 }
 
@@ -59,8 +54,8 @@ export class Dataplane {
   private readonly forwarders = new Map<string, OwnedForwarder>();
   // The translations wanted; what the kernel holds is nat.translated(), which follows only after a sync returns.
   private readonly translations = new Map<string, OwnedTranslation>();
-  // Retired forwarders whose connections are still draining, with the device address they keep; stop() cuts them.
-  private readonly draining = new Map<Forwarder, string | undefined>();
+  // Retired TCP forwarders whose connections are still draining; stop() cuts them.
+  private readonly draining = new Set<Forwarder>();
   private stopped = false;
 
   constructor(private readonly opts: DataplaneOptions) {}
@@ -132,7 +127,7 @@ export class Dataplane {
     }
     await this.opts.nat.sync([...this.translations.values()].map((t) => t.frontend));
     for (const [address, owned] of this.forwarders) {
-      if (owned.service === service && !wanted.has(address)) this.retire(address, owned);
+      if (owned.service === service && !wanted.has(address)) this.retire(address, owned.forwarder);
     }
     await this.opts.device.keepOnly(this.allDeviceIPs());
     this.updateGauges();
@@ -141,7 +136,7 @@ export class Dataplane {
   /** Closes every listener, cuts every connection, removes every NAT rule and address; later applies do nothing. */
   async stop(): Promise<void> {
     this.stopped = true;
-    const all = [...[...this.forwarders.values()].map((o) => o.forwarder), ...this.draining.keys()];
+    const all = [...[...this.forwarders.values()].map((o) => o.forwarder), ...this.draining];
     this.forwarders.clear();
     this.translations.clear();
     this.draining.clear();
@@ -169,39 +164,20 @@ export class Dataplane {
     const { ip, port } = want.frontend;
     const forwarder =
       want.protocol === 'TCP' ? await TcpForwarder.listen(ip, port, want.picker, ctx) : await UdpForwarder.listen(ip, port, want.picker, ctx);
-    this.forwarders.set(address, { service, deviceIP: onServiceDevice(want.frontend) ? ip : undefined, forwarder });
+    this.forwarders.set(address, { service, forwarder });
     this.opts.log.debug({ service, address }, 'listening');
   }
 
-  private retire(address: string, { forwarder, deviceIP }: OwnedForwarder): void {
+  private retire(address: string, forwarder: Forwarder): void {
     this.forwarders.delete(address);
-    const closed = forwarder.close();
-    // Closing ends UDP flows at once; TCP connections go on, and keep the address, until their ends close them.
-    this.draining.set(forwarder, forwarder.inFlight() > 0 ? deviceIP : undefined);
-    void closed.finally(() => {
-      this.drained(address, forwarder);
-    });
+    this.draining.add(forwarder);
+    void forwarder.close().finally(() => this.draining.delete(forwarder));
     this.opts.log.debug({ address }, 'stopped listening');
   }
 
-  /** The last connection of a retired forwarder ended: its address leaves the device unless still wanted. */
-  private drained(address: string, forwarder: Forwarder): void {
-    if (!this.draining.delete(forwarder) || this.stopped) return;
-    this.opts.device.keepOnly(this.allDeviceIPs()).then(
-      () => {
-        this.updateGauges();
-      },
-      (err: unknown) => {
-        this.opts.log.error({ err, address }, 'could not remove a drained address from the service device');
-      },
-    );
-  }
-
-  /** The addresses the Services need, and those retired forwarders keep while their connections drain. */
   private allDeviceIPs(): Set<string> {
     const all = new Set<string>();
     for (const state of this.services.values()) for (const ip of state.deviceIPs) all.add(ip);
-    for (const ip of this.draining.values()) if (ip !== undefined) all.add(ip);
     return all;
   }
 

@@ -12,8 +12,6 @@ export interface Forwarder {
   picker: EndpointPicker;
   /** Stops accepting; resolves once the connections in flight have ended on their own. */
   close(): Promise<void>;
-  /** Connections (TCP) or flows (UDP) relayed now. */
-  inFlight(): number;
   /** Stops accepting and cuts every connection now. */
   destroy(): Promise<void>;
 }

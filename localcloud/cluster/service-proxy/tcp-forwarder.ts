@@ -55,10 +55,6 @@ export class TcpForwarder implements Forwarder {
     return this.closing;
   }
 
-  inFlight(): number {
-    return this.sockets.size;
-  }
-
   async destroy(): Promise<void> {
     const closed = this.close();
     for (const socket of this.sockets) socket.destroy();

@@ -64,10 +64,6 @@ export class UdpForwarder implements Forwarder {
     return this.closing;
   }
 
-  inFlight(): number {
-    return this.flows.size;
-  }
-
   destroy(): Promise<void> {
     return this.close();
   }
