@@ -1,15 +1,15 @@
-// Twenty bad cloud-configs through the CCM program itself, compiled and started as the local cloud starts it
-// (`node <compiled ccm/main.js>` with upstream's flags): each stops start-up with a non-zero exit and one line naming
-// the key or the problem. Both kubeconfigs point at a port nothing listens on, so no cluster is needed, and a good
+// Twenty bad cloud-configs through the CCM program itself, started as the local cloud starts it (from its image in
+// image mode, else compiled from the work tree; localcloud/cluster/image-process.ts) with upstream's flags: each
+// stops start-up with a non-zero exit and one line naming the key or the problem. Both kubeconfigs point at a port nothing listens on, so no cluster is needed, and a good
 // cloud-config with the same command line gets past start-up: the exits come from the configs, before any connection.
 // An e2e suite rather than a unit test: components' tests may not import packaging/, which builds the program.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { stringify } from 'yaml';
+import { startProgram } from '../../../localcloud/cluster/image-process.js';
 import { runDir } from '../../../localcloud/run-dir.js';
-import { compiledMain } from '../../../packaging/compiled-js.js';
-import { runProgram, runUntil, type Ran } from '../../harness/run-program.js';
+import { waitFor } from '../../../localcloud/wait.js';
 
 /** A kubeconfig for a cluster at https://127.0.0.1:1, where nothing listens; `namespace` in its context if given. */
 function unreachableKubeconfig(namespace?: string): string {
@@ -67,15 +67,15 @@ const BAD: BadConfig[] = [
   },
 ];
 
-describe('ccm start-up: twenty bad cloud-configs stop the compiled program with a message naming the problem', function () {
+describe('ccm start-up: twenty bad cloud-configs stop the program with a message naming the problem', function () {
   this.timeout(120_000);
   let dir = '';
-  let main = '';
-  const results = new Map<string, Ran & { ms: number }>();
+  let runs = 0;
+  /** One run's exit code and everything it wrote (stdout and stderr share its log). */
+  const results = new Map<string, { code: number | null; output: string; ms: number }>();
 
   /** The command line of upstream's manifests, the tenant unreachable, with `cloudConfig` as --cloud-config. */
-  const argv = (cloudConfig: string): string[] => [
-    main,
+  const flags = (cloudConfig: string): string[] => [
     '--cloud-provider=kubevirt',
     `--cloud-config=${cloudConfig}`,
     `--kubeconfig=${join(dir, 'tenant.kubeconfig')}`,
@@ -86,9 +86,16 @@ describe('ccm start-up: twenty bad cloud-configs stop the compiled program with 
     '--health-probe-bind-address=0',
   ];
 
+  /** The CCM with `cloudConfig`; every file it is given lives in `dir`, which an image's root sees at the same path. */
+  async function startCcm(cloudConfig: string) {
+    const name = `ccm-${String(++runs)}`;
+    const logFile = join(dir, `${name}.log`);
+    const ccm = await startProgram({ name, component: 'ccm', args: flags(cloudConfig), paths: [dir], runDir: dir, logFile });
+    return { ccm, output: () => readFileSync(logFile, 'utf8') };
+  }
+
   before(async function () {
     dir = mkdtempSync(join(runDir(), 'ccm-cloud-config-'));
-    main = compiledMain('ccm/main.ts');
     writeFileSync(join(dir, 'tenant.kubeconfig'), unreachableKubeconfig('kube-system'));
     writeFileSync(join(dir, 'infra.kubeconfig'), unreachableKubeconfig('tenant-acme'));
     writeFileSync(join(dir, 'infra-without-namespace.kubeconfig'), unreachableKubeconfig());
@@ -99,8 +106,12 @@ describe('ccm start-up: twenty bad cloud-configs stop the compiled program with 
       for (let next = queue.shift(); next; next = queue.shift()) {
         writeFileSync(next.file, next.tc.yaml(dir));
         const begun = Date.now();
-        const ran = await runProgram(process.execPath, argv(next.file), process.env);
-        results.set(next.tc.name, { ...ran, ms: Date.now() - begun });
+        const { ccm, output } = await startCcm(next.file);
+        // A config the CCM wrongly accepts keeps it running: stopped after a bound, its case then fails on the code.
+        const bound = setTimeout(() => void ccm.stop(1_000), 20_000);
+        const { code } = await ccm.exited;
+        clearTimeout(bound);
+        results.set(next.tc.name, { code, output: output(), ms: Date.now() - begun });
       }
     };
     await Promise.all(Array.from({ length: 5 }, worker));
@@ -120,12 +131,12 @@ describe('ccm start-up: twenty bad cloud-configs stop the compiled program with 
     it(`refuses ${tc.name}: exit ${String(tc.exitCode)}, naming it, before any connection`, () => {
       const ran = results.get(tc.name);
       expect(ran, 'ran').to.not.equal(undefined);
-      const stderr = ran?.stderr ?? '';
-      expect(ran?.code, stderr).to.equal(tc.exitCode);
-      expect(stderr).to.match(/^ccm: /);
-      expect(stderr).to.match(tc.message);
-      expect(stderr.trim().split('\n'), 'one line, no stack trace').to.have.length(1);
-      expect(`${stderr}${ran?.stdout ?? ''}`, 'no connection was tried').to.not.match(/ECONNREFUSED|127\.0\.0\.1:1\b/);
+      const output = ran?.output ?? '';
+      expect(ran?.code, output).to.equal(tc.exitCode);
+      expect(output).to.match(/^ccm: /);
+      expect(output).to.match(tc.message);
+      expect(output.trim().split('\n'), 'one line, no stack trace, nothing else').to.have.length(1);
+      expect(output, 'no connection was tried').to.not.match(/ECONNREFUSED|127\.0\.0\.1:1\b/);
     });
   }
 
@@ -134,7 +145,18 @@ describe('ccm start-up: twenty bad cloud-configs stop the compiled program with 
     writeFileSync(good, stringify({ kubeconfig: join(dir, 'infra.kubeconfig'), namespace: 'tenant-acme', loadBalancer: { enableEPSController: true } }));
     // The CCM logs this once the cloud-config and the infra kubeconfig are accepted, and keeps running (trying to
     // reach the clusters) until it is stopped.
-    const seen = await runUntil([process.execPath, ...argv(good)], /connected to the infra cluster/);
-    expect(seen).to.include('"infraNamespace":"tenant-acme"');
+    const { ccm, output } = await startCcm(good);
+    try {
+      const seen = await waitFor(
+        () => {
+          if (!ccm.running) throw new Error(`the CCM exited ${JSON.stringify(ccm.exitStatus)}: ${output()}`);
+          return output().includes('connected to the infra cluster') ? output() : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: 'the CCM to accept the cloud-config' },
+      );
+      expect(seen).to.include('"infraNamespace":"tenant-acme"');
+    } finally {
+      await ccm.stop();
+    }
   });
 });
