@@ -16,12 +16,27 @@ export interface V1Beta1Condition {
 export interface V1Beta1MirrorOptions {
   /** Severity for a condition that is not True; Warning by default, as most of ours mean "not there yet". */
   severity?: (c: Condition) => V1Beta1Severity;
+  /**
+   * The conditions Ready summarises, in order. A v1beta1 summary carried the reason and message of its worst
+   * condition (the first False, else the first Unknown), never a generic one, so a v1beta2 Ready with Cluster API's
+   * summary reasons (IssuesReported, ...) is mirrored with those.
+   */
+  readySummaryOf?: readonly string[];
+}
+
+/** Ready as a v1beta1 summary of `types` reports it; Ready unchanged when none of them is False or Unknown. */
+function v1beta1Ready(ready: Condition, conditions: readonly Condition[], types: readonly string[]): Condition {
+  const listed = types.map((t) => conditions.find((c) => c.type === t)).filter((c): c is Condition => c !== undefined);
+  const worst = listed.find((c) => c.status === 'False') ?? listed.find((c) => c.status === 'Unknown');
+  return worst && ready.status !== 'True' ? { ...ready, reason: worst.reason, message: worst.message } : ready;
 }
 
 /** v1beta1 lists Ready first, then the rest by type, and True conditions carry neither reason nor severity. */
 export function toV1Beta1Conditions(conditions: readonly Condition[], opts: V1Beta1MirrorOptions = {}): V1Beta1Condition[] {
   const severity = opts.severity ?? (() => 'Warning');
+  const summaryOf = opts.readySummaryOf;
   return [...conditions]
+    .map((c) => (c.type === 'Ready' && summaryOf ? v1beta1Ready(c, conditions, summaryOf) : c))
     .sort((a, b) => (a.type === 'Ready' ? -1 : b.type === 'Ready' ? 1 : a.type.localeCompare(b.type)))
     .map((c) =>
       c.status === 'True'

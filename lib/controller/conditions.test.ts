@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { toV1Beta1Conditions, mirrorV1Beta1Conditions } from './conditions-v1beta1.js';
-import { getCondition, markFalse, markTrue, removeCondition, setCondition, setReadySummary, type ObjectWithConditions } from './conditions.js';
+import { CLUSTER_API_SUMMARY_REASONS, getCondition, markFalse, markTrue, removeCondition, setCondition, setReadySummary, type ObjectWithConditions } from './conditions.js';
 
 function machine(generation = 1): ObjectWithConditions {
   return { apiVersion: 'x/v1', kind: 'M', metadata: { name: 'm', generation } };
@@ -83,6 +83,20 @@ describe('lib/controller/conditions', () => {
       setReadySummary(obj, { conditions: ['A', 'B'] });
       expect(getCondition(obj, 'Ready')).to.include({ status: 'Unknown', reason: 'NotYetReported' });
     });
+
+    it('gives Cluster API\'s summary reasons when asked, whatever the summarised conditions say', () => {
+      const obj = machine();
+      const reasons = CLUSTER_API_SUMMARY_REASONS;
+      markTrue(obj, 'A', 'Done');
+      setReadySummary(obj, { conditions: ['A', 'B'], reasons });
+      expect(getCondition(obj, 'Ready')).to.include({ status: 'Unknown', reason: 'UnknownReported', message: '* B: condition not yet reported' });
+      markFalse(obj, 'B', 'Broken', 'it broke');
+      setReadySummary(obj, { conditions: ['A', 'B'], reasons });
+      expect(getCondition(obj, 'Ready')).to.include({ status: 'False', reason: 'IssuesReported', message: '* B: it broke' });
+      markTrue(obj, 'B', 'Fixed');
+      setReadySummary(obj, { conditions: ['A', 'B'], reasons });
+      expect(getCondition(obj, 'Ready')).to.include({ status: 'True', reason: 'InfoReported' });
+    });
   });
 
   describe('v1beta1 mirror', () => {
@@ -95,6 +109,18 @@ describe('lib/controller/conditions', () => {
       expect(mirrored.map((c) => c.type)).to.deep.equal(['Ready', 'Alpha', 'Zeta']);
       expect(mirrored[1]).to.have.keys(['type', 'status', 'lastTransitionTime']);
       expect(mirrored[2]).to.include({ severity: 'Warning', reason: 'Waiting', message: 'still waiting' });
+    });
+
+    it('gives Ready the reason and message of the worst summarised condition, as v1beta1 summaries did', () => {
+      const obj = machine();
+      markTrue(obj, 'A', 'Done');
+      markFalse(obj, 'B', 'WaitingForData', 'no data yet');
+      setReadySummary(obj, { conditions: ['A', 'B'], reasons: CLUSTER_API_SUMMARY_REASONS });
+      const [ready] = toV1Beta1Conditions(obj.status?.conditions ?? [], { readySummaryOf: ['A', 'B'] });
+      expect(ready).to.include({ type: 'Ready', status: 'False', reason: 'WaitingForData', message: 'no data yet' });
+      markTrue(obj, 'B', 'Done');
+      setReadySummary(obj, { conditions: ['A', 'B'], reasons: CLUSTER_API_SUMMARY_REASONS });
+      expect(toV1Beta1Conditions(obj.status?.conditions ?? [], { readySummaryOf: ['A', 'B'] })[0]).to.have.keys(['type', 'status', 'lastTransitionTime']);
     });
 
     it('writes the mirror under status.deprecated.v1beta1.conditions', () => {

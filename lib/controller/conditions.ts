@@ -97,7 +97,22 @@ export interface SummaryOptions {
   negativePolarity?: readonly string[];
   /** Condition type to write; Ready by default. */
   target?: string;
+  /**
+   * Reasons for the summary by what it found (issues, else unknowns, else all good), instead of the first bad or
+   * unknown condition's reason (and "Ready"): CLUSTER_API_SUMMARY_REASONS for objects that must read as Cluster
+   * API's summary does.
+   */
+  reasons?: SummaryReasons;
 }
+
+export interface SummaryReasons {
+  issues: string;
+  unknown: string;
+  info: string;
+}
+
+/** The reasons Cluster API's default merge strategy gives a summary, whatever the summarised conditions say. */
+export const CLUSTER_API_SUMMARY_REASONS: SummaryReasons = { issues: 'IssuesReported', unknown: 'UnknownReported', info: 'InfoReported' };
 
 /**
  * Sets Ready (or `target`) from the listed conditions: True when all are good; False when any is bad, with the
@@ -124,11 +139,11 @@ export function setReadySummary(obj: ObjectWithConditions, opts: SummaryOptions)
     `* ${c.type}: ${c.message || c.reason}`;
   const [firstBad] = bad;
   if (firstBad) {
-    return setCondition(obj, { type: target, status: 'False', reason: firstBad.reason, message: [...bad, ...unknown].map(describe).join('\n') });
+    return setCondition(obj, { type: target, status: 'False', reason: opts.reasons?.issues ?? firstBad.reason, message: [...bad, ...unknown].map(describe).join('\n') });
   }
   const [firstUnknown] = unknown;
   if (firstUnknown) {
-    return setCondition(obj, { type: target, status: 'Unknown', reason: firstUnknown.reason, message: unknown.map(describe).join('\n') });
+    return setCondition(obj, { type: target, status: 'Unknown', reason: opts.reasons?.unknown ?? firstUnknown.reason, message: unknown.map(describe).join('\n') });
   }
-  return setCondition(obj, { type: target, status: 'True', reason: 'Ready' });
+  return setCondition(obj, { type: target, status: 'True', reason: opts.reasons?.info ?? 'Ready' });
 }

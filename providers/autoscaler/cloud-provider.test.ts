@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { DELETE_MACHINE_ANNOTATION, GPU_LABEL, SCALE_DOWN_REQUESTED_ANNOTATION } from './api/annotations.js';
 import { RpcError } from './cloud-provider.js';
-import { Env, machine, machineDeployment, machineTemplate, NS } from './env.testdata.js';
+import { Env, kubevirtMachine, machine, machineDeployment, machineTemplate, NS } from './env.testdata.js';
 import { decodeNode } from './externalgrpc/protos.js';
 import { pendingMachineId } from './instance.js';
 
@@ -238,14 +238,26 @@ describe('providers/autoscaler/cloud-provider', () => {
     expect(await codeOf(env.provider.decreaseTargetSize(GROUP, -2))).to.equal('OUT_OF_RANGE');
   });
 
-  it('lists the Machines as instances with their states', async () => {
-    await env.seed(machine('workers-c', 'workers', { conditions: [{ type: 'InfrastructureReady', status: 'False', reason: 'Unschedulable', message: '0/2 nodes are available' }] }));
+  it('lists the Machines as instances with their states, and why a VM is not up from its KubevirtMachine in the cache', async () => {
+    // Cluster API mirrors only the KubevirtMachine's Ready summary into the Machine; the reason is on VMProvisioned.
+    const infraNotReady = { type: 'InfrastructureReady', status: 'False' as const, reason: 'IssuesReported', message: '* VMProvisioned: 0/2 nodes are available' };
+    await env.seed(
+      machine('workers-c', 'workers', { conditions: [infraNotReady] }),
+      kubevirtMachine('workers-c', [{ type: 'VMProvisioned', status: 'False', reason: 'Unschedulable', message: '0/2 nodes are available' }]),
+      machine('workers-d', 'workers', { conditions: [infraNotReady] }),
+      kubevirtMachine('workers-d', [{ type: 'VMProvisioned', status: 'False', reason: 'VMNotReady' }]),
+    );
+    await env.provider.refresh();
     const instances = await env.provider.nodes(GROUP);
     expect(instances.map((i) => [i.id, i.status.instanceState, i.status.errorInfo?.errorCode ?? ''])).to.deep.equal([
       ['kubevirt://workers-a', 'instanceRunning', ''],
       ['kubevirt://workers-b', 'instanceRunning', ''],
       [`kvcloud-machine://${NS}/workers-c`, 'instanceCreating', 'Unschedulable'],
+      [`kvcloud-machine://${NS}/workers-d`, 'instanceCreating', ''],
     ]);
+    // The VM got placed: the next answer follows the watch.
+    await env.seed(kubevirtMachine('workers-c', [{ type: 'VMProvisioned', status: 'False', reason: 'VMNotReady' }]));
+    expect((await env.provider.nodes(GROUP)).find((i) => i.id.endsWith('workers-c'))?.status.errorInfo).to.equal(null);
   });
 
   it('builds the template node from the template capacity, and answers UNIMPLEMENTED when the template has none', async () => {

@@ -5,6 +5,7 @@
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { MACHINE_DEPLOYMENT_NAME_LABEL, MACHINE_DEPLOYMENT_TYPE, MACHINE_TYPE, type Machine, type MachineDeployment } from '../../lib/apis/cluster-api.js';
+import { KUBEVIRT_MACHINE_TYPE, type KubevirtMachineContract } from '../../lib/apis/kubevirt-infrastructure.js';
 import type { EventRecorder } from '../../lib/controller/event-recorder.js';
 import { isConflict } from '../../lib/kube/api-error.js';
 import type { Client } from '../../lib/kube/client.js';
@@ -18,7 +19,7 @@ import {
   SCALE_DOWN_REQUESTED_ANNOTATION,
 } from './api/annotations.js';
 import { encodeNode } from './externalgrpc/protos.js';
-import { instanceOf, parsePendingMachineId, type Instance } from './instance.js';
+import { instanceOf, kubevirtMachineRef, parsePendingMachineId, type Instance } from './instance.js';
 import type { AutoscalerMetrics, Decision } from './metrics.js';
 import { autoscalingOptions, nodeGroupId, parseNodeGroupId, sizeLimits, type AutoscalingOptions } from './node-group.js';
 import { gpuTypes, templateNode, type MachineTemplate } from './template-node.js';
@@ -183,7 +184,9 @@ export class CloudProvider {
 
   async nodes(id: string): Promise<Instance[]> {
     const group = await this.group(id, false);
-    return (await this.machinesOf(group, false)).map(instanceOf).sort((a, b) => a.id.localeCompare(b.id));
+    const instances: Instance[] = [];
+    for (const machine of await this.machinesOf(group, false)) instances.push(instanceOf(machine, await this.kubevirtMachineOf(machine)));
+    return instances.sort((a, b) => a.id.localeCompare(b.id));
   }
 
   /** The template node, proto-encoded; UNIMPLEMENTED (which the protocol allows) when the template cannot say. */
@@ -221,8 +224,17 @@ export class CloudProvider {
 
   /** Called before each autoscaler loop: makes sure the cache has listed what the loop will ask about. */
   async refresh(): Promise<void> {
-    await this.deps.client.list(MACHINE_DEPLOYMENT_TYPE, { namespace: this.deps.scope?.namespace });
-    await this.deps.client.list(MACHINE_TYPE, { namespace: this.deps.scope?.namespace });
+    const namespace = this.deps.scope?.namespace;
+    await this.deps.client.list(MACHINE_DEPLOYMENT_TYPE, { namespace });
+    const machines = await this.deps.client.list<Machine>(MACHINE_TYPE, { namespace });
+    // Only where Machines name KubevirtMachines: a management cluster without the kind has no informer to start.
+    if (machines.some((m) => kubevirtMachineRef(m))) await this.deps.client.list(KUBEVIRT_MACHINE_TYPE, { namespace });
+  }
+
+  /** The Machine's KubevirtMachine from the informer cache: its VMProvisioned reason tells why a VM is not up. */
+  private async kubevirtMachineOf(machine: Machine): Promise<KubevirtMachineContract | undefined> {
+    const ref = kubevirtMachineRef(machine);
+    return ref ? this.deps.client.get<KubevirtMachineContract>(KUBEVIRT_MACHINE_TYPE, ref) : undefined;
   }
 
   private asGroup(md: MachineDeployment): Group | { problem: string } | undefined {

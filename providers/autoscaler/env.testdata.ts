@@ -1,7 +1,9 @@
 // A management cluster for the autoscaler provider's unit tests: an in-memory apiserver with Cluster API's kinds,
-// KubevirtMachineTemplates and Events, read through a running informer cache as the server reads it in production.
+// KubevirtMachines, KubevirtMachineTemplates and Events, read through a running informer cache as the server reads
+// it in production.
 import { Registry } from 'prom-client';
-import { MACHINE_DEPLOYMENT_NAME_LABEL, MACHINE_DEPLOYMENT_TYPE, MACHINE_TYPE, type Machine, type MachineDeployment } from '../../lib/apis/cluster-api.js';
+import { MACHINE_DEPLOYMENT_NAME_LABEL, MACHINE_DEPLOYMENT_TYPE, MACHINE_TYPE, type Condition, type Machine, type MachineDeployment } from '../../lib/apis/cluster-api.js';
+import { INFRASTRUCTURE_GROUP, KUBEVIRT_MACHINE_TYPE, type KubevirtMachineContract } from '../../lib/apis/kubevirt-infrastructure.js';
 import { EventRecorder } from '../../lib/controller/event-recorder.js';
 import { InformerCache } from '../../lib/controller/informer-cache.js';
 import { Client } from '../../lib/kube/client.js';
@@ -36,6 +38,7 @@ export function machineDeployment(name: string, opts: { replicas: number; min?: 
 }
 
 export function machine(name: string, md: string, opts: { providerID?: string; node?: string; created?: string; namespace?: string; annotations?: Record<string, string>; conditions?: NonNullable<Machine['status']>['conditions'] } = {}): Machine {
+  const infrastructureRef = { apiGroup: INFRASTRUCTURE_GROUP, kind: KUBEVIRT_MACHINE_TYPE.kind, name };
   return {
     ...MACHINE_TYPE,
     metadata: {
@@ -45,9 +48,14 @@ export function machine(name: string, md: string, opts: { providerID?: string; n
       ...(opts.annotations ? { annotations: opts.annotations } : {}),
       ...(opts.created ? { creationTimestamp: opts.created } : {}),
     },
-    spec: { clusterName: 'acme', ...(opts.providerID ? { providerID: opts.providerID } : {}) },
+    spec: { clusterName: 'acme', infrastructureRef, ...(opts.providerID ? { providerID: opts.providerID } : {}) },
     status: { ...(opts.node ? { nodeRef: { name: opts.node } } : {}), ...(opts.conditions ? { conditions: opts.conditions } : {}) },
   };
+}
+
+/** The KubevirtMachine of machine(name, ...), as the infrastructure provider reports it. */
+export function kubevirtMachine(name: string, conditions: Condition[]): KubevirtMachineContract {
+  return { ...KUBEVIRT_MACHINE_TYPE, metadata: { namespace: NS, name }, status: { conditions } };
 }
 
 export function machineTemplate(name: string, capacity: Record<string, string> | undefined, gpus: string[] = []): MachineTemplate {
@@ -64,6 +72,7 @@ export class Env {
     .serve({ ...MACHINE_DEPLOYMENT_TYPE, resource: 'machinedeployments', namespaced: true, statusSubresource: true })
     .serve({ ...MACHINE_TYPE, resource: 'machines', namespaced: true, statusSubresource: true })
     .serve({ ...KUBEVIRT_MACHINE_TEMPLATE_TYPE, resource: 'kubevirtmachinetemplates', namespaced: true, statusSubresource: true })
+    .serve({ ...KUBEVIRT_MACHINE_TYPE, resource: 'kubevirtmachines', namespaced: true, statusSubresource: true })
     .serve({ apiVersion: 'events.k8s.io/v1', kind: 'Event', resource: 'events', namespaced: true });
   readonly registry = new Registry();
   readonly metrics = new AutoscalerMetrics(this.registry);
@@ -86,14 +95,14 @@ export class Env {
   }
 
   /** Writes objects and waits until the cache has them, as a later watch event would deliver them. */
-  async seed(...objs: (MachineDeployment | Machine | MachineTemplate)[]): Promise<void> {
+  async seed(...objs: (MachineDeployment | Machine | MachineTemplate | KubevirtMachineContract)[]): Promise<void> {
     for (const o of objs) this.api.seed(o);
     await this.synced();
   }
 
   /** Waits until every object the apiserver holds is in the cache at the same resourceVersion. */
   async synced(): Promise<void> {
-    for (const type of [MACHINE_DEPLOYMENT_TYPE, MACHINE_TYPE, KUBEVIRT_MACHINE_TEMPLATE_TYPE]) {
+    for (const type of [MACHINE_DEPLOYMENT_TYPE, MACHINE_TYPE, KUBEVIRT_MACHINE_TEMPLATE_TYPE, KUBEVIRT_MACHINE_TYPE]) {
       const deadline = Date.now() + 2000;
       for (;;) {
         const want = (await this.client.list(type, { direct: true })).map((o) => `${o.metadata.name ?? ''}@${o.metadata.resourceVersion ?? ''}`).sort();

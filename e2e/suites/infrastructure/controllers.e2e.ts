@@ -227,6 +227,9 @@ describe('infrastructure controllers on a real management cluster', function () 
     expect(kc.metadata.finalizers).to.include('kubevirtcluster.infrastructure.cluster.x-k8s.io');
     expect(kc.status?.failureDomains).to.deep.equal(ZONES.map((name) => ({ name, controlPlane: true })));
     expect(kc.spec?.controlPlaneEndpoint, 'a given endpoint is kept').to.deep.equal({ host: url.hostname, port: Number(url.port) });
+    // CAPK's condition and reasons; Ready with Cluster API's summary reason.
+    expect(kc.status?.conditions?.find((c) => c.type === 'LoadBalancerAvailable')).to.include({ status: 'True', reason: 'LoadBalancerAvailable' });
+    expect(kc.status?.conditions?.find((c) => c.type === 'Ready')).to.include({ status: 'True', reason: 'InfoReported' });
 
     const keys = await get<Secret>(SECRET_TYPE, `${CLUSTER}-ssh-keys`);
     expect(Buffer.from(keys?.data?.pub ?? '', 'base64').toString()).to.match(/^ssh-rsa /);
@@ -298,7 +301,15 @@ describe('infrastructure controllers on a real management cluster', function () 
     expect(ready?.status?.initialization?.provisioned).to.equal(true);
     expect(ready?.status?.failureDomain).to.equal('zone-b');
     expect(ready?.status?.nodeupdated).to.equal(true);
-    expect(ready?.status?.conditions?.find((c) => c.type === 'Ready')?.status).to.equal('True');
+    // CAPK's condition types and reasons, so what was written for CAPK (kubectl wait, runbooks) works unchanged.
+    const reported = (type: string) => ready?.status?.conditions?.find((c) => c.type === type);
+    expect(reported('Ready'), 'Ready, with Cluster API\'s summary reason').to.include({ status: 'True', reason: 'InfoReported' });
+    expect(reported('VMProvisioned')).to.include({ status: 'True', reason: 'VMProvisioned' });
+    expect(reported('BootstrapExecSucceeded')).to.include({ status: 'True', reason: 'BootstrapExecSucceeded' });
+    const migratable = vmi.status?.conditions?.find((c) => c.type === 'LiveMigratable');
+    expect(reported('VMLiveMigratable'), 'from the VMI\'s LiveMigratable').to.include(
+      migratable?.status === 'True' ? { status: 'True', reason: 'VMLiveMigratable' } : { status: 'False', reason: migratable?.reason },
+    );
 
     const node = await tenant?.client.get<Node>(NODE_TYPE, { name }, { direct: true });
     expect(node?.spec?.providerID, 'the guest registered without one; the controller set it').to.equal(`kubevirt://${name}`);
@@ -497,7 +508,7 @@ describe('infrastructure controllers on a real management cluster', function () 
     const bootstrapped = km.status?.conditions?.find((c) => c.type === 'BootstrapExecSucceeded');
     // The SSH path's message, not the tenant Node check's ("tenant Node ... registered"): the guest's sshd
     // accepted the cluster key for user capk and `cat` of the sentinel printed "success".
-    expect(bootstrapped).to.include({ status: 'True', reason: 'BootstrapSucceeded', message: 'sentinel reports success' });
+    expect(bootstrapped).to.include({ status: 'True', reason: 'BootstrapExecSucceeded', message: 'sentinel reports success' });
   });
 
   it('has the manager log no reconcile that failed for good', () => {

@@ -2,8 +2,9 @@ import { expect } from 'chai';
 import { Type } from '@sinclair/typebox';
 import { buildCRD, toStructuralSchema } from '../../../lib/crd/crd.js';
 import { infrastructureCRDs } from './crds.js';
-import { KUBEVIRT_CLUSTER_TYPE, type KubevirtClusterContract } from '../../../lib/apis/kubevirt-infrastructure.js';
+import { KUBEVIRT_CLUSTER_TYPE, KUBEVIRT_MACHINE_TYPE, type KubevirtClusterContract, type KubevirtMachineContract } from '../../../lib/apis/kubevirt-infrastructure.js';
 import type { KubevirtCluster } from './kubevirtcluster.js';
+import type { KubevirtMachine } from './kubevirtmachine.js';
 import { withRules } from '../../../lib/crd/validation-rules.js';
 
 type Node = Record<string, unknown>;
@@ -105,6 +106,22 @@ describe('providers/infrastructure/api CRDs', () => {
     const full: KubevirtCluster = { ...KUBEVIRT_CLUSTER_TYPE, metadata: { name: 'c' }, spec: { controlPlaneEndpoint: { host: 'h', port: 6443 } }, status: { ready: true } };
     const view: KubevirtClusterContract = full;
     expect(view.spec?.controlPlaneEndpoint?.port).to.equal(6443);
+  });
+
+  it('serves the KubevirtMachine fields the autoscaler reads through lib/apis, with their types', () => {
+    const machine = rendered.find((r) => r.spec.kind === KUBEVIRT_MACHINE_TYPE.kind);
+    expect(`${machine?.spec.group ?? ''}/${machine?.version.name ?? ''}`).to.equal(KUBEVIRT_MACHINE_TYPE.apiVersion);
+    const types = Object.fromEntries((machine?.nodes ?? []).map(({ path, node }) => [path, node.type]));
+    expect(types).to.include({ 'status.conditions': 'array', 'status.failureReason': 'string', 'status.failureMessage': 'string' });
+    // The static type of the schema must fit the view: a field renamed or retyped here fails to compile.
+    const full: KubevirtMachine = {
+      ...KUBEVIRT_MACHINE_TYPE,
+      metadata: { name: 'm' },
+      spec: { virtualMachineTemplate: { spec: { template: {} } } },
+      status: { failureReason: 'UpdateError', conditions: [{ type: 'VMProvisioned', status: 'False', reason: 'Unschedulable', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }] },
+    };
+    const view: KubevirtMachineContract = full;
+    expect(view.status?.conditions?.[0]?.reason).to.equal('Unschedulable');
   });
 
   it('guards what a live machine and cluster were built from with transition rules on their own spec', () => {

@@ -26,6 +26,7 @@ import {
   infraKubeconfigSecret,
   kubevirtCluster,
   sshKeysSecret,
+  v1beta1ConditionOf,
   type Pass,
 } from './reconcile-env.testdata.js';
 
@@ -45,8 +46,8 @@ function node(name: string, zone?: string): Node {
 function wasReady(): Condition[] {
   const at = '2026-01-01T00:00:00Z';
   return [
-    { type: LOAD_BALANCER_AVAILABLE, status: 'True', reason: Reasons.loadBalancerReady, message: '', lastTransitionTime: at },
-    { type: 'Ready', status: 'True', reason: 'Ready', message: '', lastTransitionTime: at },
+    { type: LOAD_BALANCER_AVAILABLE, status: 'True', reason: Reasons.loadBalancerAvailable, message: '', lastTransitionTime: at },
+    { type: 'Ready', status: 'True', reason: 'InfoReported', message: '', lastTransitionTime: at },
   ];
 }
 
@@ -58,8 +59,7 @@ function readyKubevirtCluster(spec: KubevirtCluster['spec'] = {}): KubevirtClust
 }
 
 function v1beta1Ready(kc: KubevirtCluster | undefined): unknown {
-  const mirrored = kc?.status?.deprecated?.v1beta1?.conditions ?? [];
-  return mirrored.find((c) => c.type === 'Ready')?.status;
+  return v1beta1ConditionOf(kc, 'Ready')?.status;
 }
 
 describe('providers/infrastructure/controllers: KubevirtCluster reconciler', () => {
@@ -89,8 +89,9 @@ describe('providers/infrastructure/controllers: KubevirtCluster reconciler', () 
       const svc = env.stored(SERVICE_TYPE, LB) as Service | undefined;
       expect(svc?.spec?.selector).to.deep.equal({ 'cluster.x-k8s.io/cluster-name': CLUSTER, 'cluster.x-k8s.io/role': 'control-plane' });
       expect(stored?.metadata.finalizers).to.deep.equal([CLUSTER_FINALIZER]);
-      expect(conditionOf(stored, LOAD_BALANCER_AVAILABLE)).to.deep.equal({ status: 'False', reason: Reasons.waitingForLoadBalancer });
-      expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: Reasons.waitingForLoadBalancer });
+      expect(conditionOf(stored, LOAD_BALANCER_AVAILABLE)).to.deep.equal({ status: 'False', reason: Reasons.loadBalancerProvisioningFailed });
+      expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: 'IssuesReported' });
+      expect(v1beta1ConditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: Reasons.loadBalancerProvisioningFailed });
       expect(stored?.status?.ready).to.equal(false);
       expect(events.map((e) => e.reason)).to.deep.equal(['CreatedSSHKeys', 'CreatedLoadBalancerService']);
     });
@@ -104,8 +105,8 @@ describe('providers/infrastructure/controllers: KubevirtCluster reconciler', () 
       const { stored, events } = await pass();
 
       expect(stored?.spec?.controlPlaneEndpoint).to.deep.equal({ host: '10.96.0.10', port: 6443 });
-      expect(conditionOf(stored, LOAD_BALANCER_AVAILABLE)).to.deep.equal({ status: 'True', reason: Reasons.loadBalancerReady });
-      expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'True', reason: 'Ready' });
+      expect(conditionOf(stored, LOAD_BALANCER_AVAILABLE)).to.deep.equal({ status: 'True', reason: Reasons.loadBalancerAvailable });
+      expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'True', reason: 'InfoReported' });
       expect(stored?.status).to.deep.include({ ready: true, initialization: { provisioned: true } });
       expect(v1beta1Ready(stored)).to.equal('True');
       expect(events.map((e) => e.reason)).to.deep.equal(['ControlPlaneEndpointSet']);
@@ -189,7 +190,7 @@ describe('providers/infrastructure/controllers: KubevirtCluster reconciler', () 
 
       expect(env.infraApi.peek('v1', 'Service', `vms/${LB}`)).to.not.equal(undefined);
       expect(env.stored(SERVICE_TYPE, LB)).to.equal(undefined);
-      expect(conditionOf(stored, LOAD_BALANCER_AVAILABLE)?.reason).to.equal(Reasons.waitingForLoadBalancer);
+      expect(conditionOf(stored, LOAD_BALANCER_AVAILABLE)?.reason).to.equal(Reasons.loadBalancerProvisioningFailed);
     });
   });
 
@@ -298,6 +299,7 @@ describe('providers/infrastructure/controllers: KubevirtCluster reconciler', () 
       const first = await pass();
       expect(env.stored(SERVICE_TYPE, LB)).to.equal(undefined);
       expect(first.stored?.metadata.finalizers).to.deep.equal([CLUSTER_FINALIZER]);
+      expect(conditionOf(first.stored, LOAD_BALANCER_AVAILABLE), 'as CAPK reports a deletion').to.deep.equal({ status: 'False', reason: Reasons.deleting });
       expect(first.events.map((e) => e.reason)).to.deep.equal(['DeletedLoadBalancerService']);
 
       const second = await pass();
@@ -336,7 +338,7 @@ describe('providers/infrastructure/controllers: KubevirtCluster reconciler', () 
         name: 'the infra cluster kubeconfig Secret is missing',
         spec: { infraClusterSecretRef: { name: 'missing-kubeconfig' } },
         setup: () => undefined,
-        reason: Reasons.infraClusterUnavailable,
+        reason: Reasons.loadBalancerProvisioningFailed,
         error: /missing-kubeconfig not found/,
       },
       {
@@ -367,8 +369,8 @@ describe('providers/infrastructure/controllers: KubevirtCluster reconciler', () 
 
         expect(error?.message).to.match(tc.error);
         expect(conditionOf(stored, LOAD_BALANCER_AVAILABLE)).to.deep.equal({ status: 'False', reason: tc.reason });
-        expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: tc.reason });
-        expect(v1beta1Ready(stored)).to.equal('False');
+        expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: 'IssuesReported' });
+        expect(v1beta1ConditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: tc.reason });
       });
     }
   });

@@ -16,7 +16,7 @@ import type { RemoteCluster } from '../../../lib/controller/remote-cluster.js';
 import type { Client } from '../../../lib/kube/client.js';
 import { CLUSTER_FINALIZER, CLUSTER_NAME_LABEL, MANAGED_BY_ANNOTATION, type KubevirtCluster } from '../api/index.js';
 import type { ClusterConnections, InfraTarget } from './cluster-connections.js';
-import { LOAD_BALANCER_AVAILABLE, Reasons } from './conditions.js';
+import { CLUSTER_READY_SUMMARY, LOAD_BALANCER_AVAILABLE, Reasons } from './conditions.js';
 import { controlPlaneServiceName, desiredControlPlaneService, endpointFromService } from './control-plane-service.js';
 import { failureDomainsFromNodes } from './failure-domains.js';
 import { ensureSSHKeys } from './ssh-keys.js';
@@ -73,8 +73,8 @@ export class KubevirtClusterReconciler implements Reconciler<KubevirtCluster> {
     try {
       return await step();
     } finally {
-      setReadySummary(kc, { conditions: [LOAD_BALANCER_AVAILABLE] });
-      mirrorV1Beta1Conditions(kc);
+      setReadySummary(kc, CLUSTER_READY_SUMMARY);
+      mirrorV1Beta1Conditions(kc, { readySummaryOf: CLUSTER_READY_SUMMARY.conditions });
     }
   }
 
@@ -88,7 +88,8 @@ export class KubevirtClusterReconciler implements Reconciler<KubevirtCluster> {
     try {
       infra = await this.deps.connections.infra(kc.spec?.infraClusterSecretRef, kc.metadata.namespace ?? '');
     } catch (err) {
-      markFalse(kc, LOAD_BALANCER_AVAILABLE, Reasons.infraClusterUnavailable, (err as Error).message);
+      // CAPK's LoadBalancerAvailable has one reason for every retried failure; the message tells them apart.
+      markFalse(kc, LOAD_BALANCER_AVAILABLE, Reasons.loadBalancerProvisioningFailed, `the infra cluster cannot be used: ${(err as Error).message}`);
       throw err;
     }
     const namespace = kc.spec?.controlPlaneServiceTemplate?.metadata?.namespace ?? infra.namespace;
@@ -112,14 +113,14 @@ export class KubevirtClusterReconciler implements Reconciler<KubevirtCluster> {
     if (!current?.host) {
       const endpoint = endpointFromService(service, nodes);
       if (!endpoint) {
-        markFalse(kc, LOAD_BALANCER_AVAILABLE, Reasons.waitingForLoadBalancer, `Service ${namespace}/${controlPlaneServiceName(clusterName)} has no address yet`);
+        markFalse(kc, LOAD_BALANCER_AVAILABLE, Reasons.loadBalancerProvisioningFailed, `Service ${namespace}/${controlPlaneServiceName(clusterName)} has no address yet`);
         kc.status.ready = false;
         return done(); // the Service's update brings us back
       }
       kc.spec = { ...kc.spec, controlPlaneEndpoint: endpoint };
       ctx.events.normal('ControlPlaneEndpointSet', 'SetEndpoint', `control-plane endpoint ${endpoint.host}:${String(endpoint.port)}`);
     }
-    markTrue(kc, LOAD_BALANCER_AVAILABLE, Reasons.loadBalancerReady);
+    markTrue(kc, LOAD_BALANCER_AVAILABLE, Reasons.loadBalancerAvailable);
     kc.status.ready = true;
     kc.status.initialization = { ...kc.status.initialization, provisioned: true };
     return done();
@@ -134,6 +135,7 @@ export class KubevirtClusterReconciler implements Reconciler<KubevirtCluster> {
   }
 
   private async reconcileDelete(kc: KubevirtCluster, cluster: Cluster | undefined, ctx: ReconcileContext): Promise<Result> {
+    markFalse(kc, LOAD_BALANCER_AVAILABLE, Reasons.deleting, 'deleting the control-plane Service');
     const clusterName = cluster?.metadata.name ?? kc.metadata.labels?.[CLUSTER_NAME_LABEL];
     if (clusterName) {
       let infra: InfraTarget | undefined;

@@ -7,7 +7,7 @@ import {
   type VirtualMachine,
   type VirtualMachineInstance,
 } from '../../../lib/apis/kubevirt.js';
-import type { Condition } from '../../../lib/controller/conditions.js';
+import { getCondition, type Condition } from '../../../lib/controller/conditions.js';
 import { PAUSED_CONDITION } from '../../../lib/controller/paused.js';
 import type { RestRequest } from '../../../lib/kube/rest-transport.js';
 import {
@@ -19,7 +19,7 @@ import {
   type KubevirtMachine,
   type KubevirtMachineSpec,
 } from '../api/index.js';
-import { BOOTSTRAP_EXEC_SUCCEEDED, EVACUATED, Reasons, TERMINAL_FAILURE_REASON, VM_PROVISIONED } from './conditions.js';
+import { BOOTSTRAP_EXEC_SUCCEEDED, EVACUATED, Reasons, TERMINAL_FAILURE_REASON, VM_LIVE_MIGRATABLE, VM_PROVISIONED } from './conditions.js';
 import { KubevirtMachineReconciler } from './kubevirtmachine.js';
 import {
   NS,
@@ -33,6 +33,7 @@ import {
   machine,
   sshKeysSecret,
   tenantKubeconfigSecret,
+  v1beta1ConditionOf,
   type Pass,
 } from './reconcile-env.testdata.js';
 import type { SentinelCheck } from './ssh-sentinel.js';
@@ -90,9 +91,9 @@ function deleting(km: KubevirtMachine): KubevirtMachine {
 function provisionedConditions(): Condition[] {
   const at = '2026-03-01T10:00:00Z';
   return [
-    { type: VM_PROVISIONED, status: 'True', reason: Reasons.vmReady, message: '', lastTransitionTime: at },
-    { type: BOOTSTRAP_EXEC_SUCCEEDED, status: 'True', reason: Reasons.bootstrapSucceeded, message: '', lastTransitionTime: at },
-    { type: 'Ready', status: 'True', reason: 'Ready', message: '', lastTransitionTime: at },
+    { type: VM_PROVISIONED, status: 'True', reason: Reasons.vmProvisioned, message: '', lastTransitionTime: at },
+    { type: BOOTSTRAP_EXEC_SUCCEEDED, status: 'True', reason: Reasons.bootstrapExecSucceeded, message: '', lastTransitionTime: at },
+    { type: 'Ready', status: 'True', reason: 'InfoReported', message: '', lastTransitionTime: at },
   ];
 }
 
@@ -134,7 +135,8 @@ describe('providers/infrastructure/controllers: KubevirtMachine reconciler', () 
       expect(vm?.spec?.runStrategy).to.equal('Always');
       expect(stored?.metadata.finalizers).to.deep.equal([MACHINE_FINALIZER]);
       expect(conditionOf(stored, VM_PROVISIONED)).to.deep.equal({ status: 'False', reason: Reasons.vmNotReady });
-      expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: Reasons.vmNotReady });
+      expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: 'IssuesReported' });
+      expect(v1beta1ConditionOf(stored, 'Ready'), 'v1beta1 Ready carries the worst condition\'s reason').to.deep.equal({ status: 'False', reason: Reasons.vmNotReady });
       expect(stored?.status?.ready).to.equal(false);
       expect(events.map((e) => e.reason)).to.deep.equal(['CreatedVirtualMachine']);
     });
@@ -160,14 +162,38 @@ describe('providers/infrastructure/controllers: KubevirtMachine reconciler', () 
       expect(result).to.deep.equal({});
       expect(stored?.spec.providerID).to.equal(`kubevirt://${M}`);
       expect(stored?.status?.addresses).to.deep.include({ type: 'InternalIP', address: '10.244.0.7' });
-      expect(conditionOf(stored, VM_PROVISIONED)).to.deep.equal({ status: 'True', reason: Reasons.vmReady });
-      expect(conditionOf(stored, BOOTSTRAP_EXEC_SUCCEEDED)).to.deep.equal({ status: 'True', reason: Reasons.bootstrapSucceeded });
-      expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'True', reason: 'Ready' });
+      expect(conditionOf(stored, VM_PROVISIONED)).to.deep.equal({ status: 'True', reason: Reasons.vmProvisioned });
+      expect(conditionOf(stored, BOOTSTRAP_EXEC_SUCCEEDED)).to.deep.equal({ status: 'True', reason: Reasons.bootstrapExecSucceeded });
+      expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'True', reason: 'InfoReported' });
       expect(stored?.status).to.deep.include({ ready: true, initialization: { provisioned: true }, nodeupdated: true });
       expect(stored?.status?.deprecated?.v1beta1?.conditions?.[0]).to.include({ type: 'Ready', status: 'True' });
       expect((env.tenantApi.peek('v1', 'Node', M) as Node | undefined)?.spec?.providerID).to.equal(`kubevirt://${M}`);
       expect(events.map((e) => e.reason)).to.deep.equal(['SetNodeProviderID']);
     });
+
+    const migratable: { name: string; vmi?: { status: 'True' | 'False'; reason?: string; message?: string }; want?: { status: string; reason: string } }[] = [
+      { name: 'True with CAPK\'s reason when the VMI can live-migrate', vmi: { status: 'True' }, want: { status: 'True', reason: Reasons.vmLiveMigratable } },
+      {
+        name: 'False with the VMI\'s own reason when it cannot',
+        vmi: { status: 'False', reason: 'DisksNotLiveMigratable', message: 'cannot migrate VMI: PVC rootdisk is not shared' },
+        want: { status: 'False', reason: 'DisksNotLiveMigratable' },
+      },
+      { name: 'absent until the VMI says' },
+    ];
+    for (const tc of migratable) {
+      it(`reports VMLiveMigratable ${tc.name}, outside the Ready summary`, async () => {
+        seedMachine(env, { spec: { virtualMachineBootstrapCheck: { checkStrategy: 'none' } } });
+        await pass();
+        const conditions = [{ type: 'Ready', status: 'True' as const }, ...(tc.vmi ? [{ type: 'LiveMigratable', ...tc.vmi }] : [])];
+        env.seed(vmi({ ip: '10.244.0.7', status: { phase: 'Running', conditions } }));
+
+        const { stored } = await pass();
+
+        expect(conditionOf(stored, VM_LIVE_MIGRATABLE)).to.deep.equal(tc.want);
+        if (tc.vmi?.message) expect(getCondition(stored, VM_LIVE_MIGRATABLE)?.message).to.contain(tc.vmi.message);
+        expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'True', reason: 'InfoReported' });
+      });
+    }
 
     it('writes nothing in steady state', async () => {
       seedMachine(env);
@@ -198,14 +224,14 @@ describe('providers/infrastructure/controllers: KubevirtMachine reconciler', () 
     });
 
     const checks: { name: string; spec: Partial<KubevirtMachineSpec>; tenant?: boolean; ssh?: SentinelCheck; want: { status: string; reason: string }; requeue?: boolean }[] = [
-      { name: 'checkStrategy none trusts the VM', spec: { virtualMachineBootstrapCheck: { checkStrategy: 'none' } }, want: { status: 'True', reason: Reasons.bootstrapSucceeded } },
-      { name: 'the default check waits for the tenant cluster to be reachable', spec: {}, want: { status: 'False', reason: Reasons.waitingForTenantNode }, requeue: true },
-      { name: 'the default check waits for the tenant Node', spec: {}, tenant: true, want: { status: 'False', reason: Reasons.waitingForTenantNode }, requeue: false },
+      { name: 'checkStrategy none trusts the VM', spec: { virtualMachineBootstrapCheck: { checkStrategy: 'none' } }, want: { status: 'True', reason: Reasons.bootstrapExecSucceeded } },
+      { name: 'the default check waits for the tenant cluster to be reachable', spec: {}, want: { status: 'False', reason: Reasons.bootstrapFailed }, requeue: true },
+      { name: 'the default check waits for the tenant Node', spec: {}, tenant: true, want: { status: 'False', reason: Reasons.bootstrapFailed }, requeue: false },
       {
         name: 'checkStrategy ssh passes when the sentinel file is there',
         spec: { virtualMachineBootstrapCheck: { checkStrategy: 'ssh' } },
         ssh: { ok: true, outcome: 'succeeded', detail: 'sentinel found' },
-        want: { status: 'True', reason: Reasons.bootstrapSucceeded },
+        want: { status: 'True', reason: Reasons.bootstrapExecSucceeded },
       },
       {
         name: 'checkStrategy ssh polls while the sentinel file is missing',
@@ -342,7 +368,8 @@ describe('providers/infrastructure/controllers: KubevirtMachine reconciler', () 
         expect(error).to.equal(undefined);
         expect(result).to.deep.equal({});
         expect(conditionOf(stored, VM_PROVISIONED)).to.deep.equal({ status: 'False', reason: tc.reason });
-        expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: tc.reason });
+        expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: 'IssuesReported' });
+        expect(v1beta1ConditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: tc.reason });
         expect(stored?.status?.ready).to.equal(false);
       });
     }
@@ -357,7 +384,8 @@ describe('providers/infrastructure/controllers: KubevirtMachine reconciler', () 
       const { stored, events } = await pass();
 
       expect(conditionOf(stored, VM_PROVISIONED)).to.deep.equal({ status: 'False', reason: Reasons.vmTerminal });
-      expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: Reasons.vmTerminal });
+      expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: 'IssuesReported' });
+      expect(v1beta1ConditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: Reasons.vmTerminal });
       expect(stored?.status?.failureReason).to.equal(TERMINAL_FAILURE_REASON);
       expect(stored?.status?.failureMessage).to.contain('disk lost');
       expect(events.map((e) => [e.type, e.reason])).to.deep.equal([['Warning', Reasons.vmTerminal]]);
@@ -403,7 +431,8 @@ describe('providers/infrastructure/controllers: KubevirtMachine reconciler', () 
       expect(vmOf(env)).to.equal(undefined);
       expect(first.stored?.metadata.finalizers).to.deep.equal([MACHINE_FINALIZER]);
       expect(conditionOf(first.stored, VM_PROVISIONED)).to.deep.equal({ status: 'False', reason: Reasons.deleting });
-      expect(conditionOf(first.stored, 'Ready')).to.deep.equal({ status: 'False', reason: Reasons.deleting });
+      expect(conditionOf(first.stored, 'Ready')).to.deep.equal({ status: 'False', reason: 'IssuesReported' });
+      expect(v1beta1ConditionOf(first.stored, 'Ready')).to.deep.equal({ status: 'False', reason: Reasons.deleting });
       expect(first.events.map((e) => e.reason)).to.deep.equal(['DeletedVirtualMachine']);
 
       const second = await pass();
@@ -422,7 +451,7 @@ describe('providers/infrastructure/controllers: KubevirtMachine reconciler', () 
 
       expect(error?.message).to.match(/gone-kubeconfig not found/);
       expect(stored?.metadata.finalizers).to.deep.equal([MACHINE_FINALIZER]);
-      expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: Reasons.deleting });
+      expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: 'IssuesReported' });
       expect(events.map((e) => [e.type, e.reason])).to.deep.equal([['Warning', Reasons.infraClusterUnavailable]]);
     });
 
@@ -467,7 +496,8 @@ describe('providers/infrastructure/controllers: KubevirtMachine reconciler', () 
 
         expect(error?.message).to.match(tc.error);
         expect(conditionOf(stored, VM_PROVISIONED)).to.deep.equal({ status: 'False', reason: tc.reason });
-        expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: tc.reason });
+        expect(conditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: 'IssuesReported' });
+        expect(v1beta1ConditionOf(stored, 'Ready')).to.deep.equal({ status: 'False', reason: tc.reason });
         expect(stored?.status?.deprecated?.v1beta1?.conditions?.[0]).to.include({ type: 'Ready', status: 'False' });
       });
     }

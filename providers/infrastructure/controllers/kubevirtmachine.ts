@@ -14,7 +14,7 @@ import {
   type VirtualMachine,
   type VirtualMachineInstance,
 } from '../../../lib/apis/kubevirt.js';
-import { getCondition, isTrue, markFalse, markTrue, setReadySummary } from '../../../lib/controller/conditions.js';
+import { getCondition, isTrue, markFalse, markTrue, setCondition, setReadySummary } from '../../../lib/controller/conditions.js';
 import { mirrorV1Beta1Conditions } from '../../../lib/controller/conditions-v1beta1.js';
 import { addFinalizer, removeFinalizer } from '../../../lib/controller/finalizers.js';
 import { clusterOfMachine, ownerMachine } from '../../../lib/controller/cluster-owners.js';
@@ -35,13 +35,13 @@ import { cloudInitRequest } from '../vm/cloud-init.js';
 import { buildVirtualMachine, providerIDFor } from '../vm/virtualmachine.js';
 import { renderUserdata, userdataSecretName } from '../vm/userdata.js';
 import type { ClusterConnections, InfraTarget } from './cluster-connections.js';
-import { BOOTSTRAP_EXEC_SUCCEEDED, Reasons, TERMINAL_FAILURE_REASON, VM_PROVISIONED } from './conditions.js';
+import { BOOTSTRAP_EXEC_SUCCEEDED, MACHINE_READY_SUMMARY, Reasons, TERMINAL_FAILURE_REASON, VM_LIVE_MIGRATABLE, VM_PROVISIONED } from './conditions.js';
 import { evacuate, finishEvacuation, needsEvacuation, type EvacuationDeps } from './evacuation.js';
 import { checkSentinelOverSSH } from './ssh-sentinel.js';
 import { readSSHKeys, sshKeysSecretName, type SSHKeys } from './ssh-keys.js';
 import { findTenantNode, isNodeReady, setProviderID } from './tenant-node.js';
 import { deleteUserdataSecrets, desiredUserdataSecret, ensureUserdataSecret } from './userdata-secret.js';
-import { isVMIReady, machineAddresses, notReadyReason, terminalState } from './vm-status.js';
+import { isVMIReady, liveMigratable, machineAddresses, notReadyReason, terminalState } from './vm-status.js';
 
 /** Polling for what no watch tells us: the tenant kubeconfig appearing, an SSH sentinel file. */
 const EXTERNAL_POLL_MS = 10_000;
@@ -87,8 +87,8 @@ export class KubevirtMachineReconciler implements Reconciler<KubevirtMachine> {
     try {
       return await step();
     } finally {
-      setReadySummary(km, { conditions: [VM_PROVISIONED, BOOTSTRAP_EXEC_SUCCEEDED] });
-      mirrorV1Beta1Conditions(km);
+      setReadySummary(km, MACHINE_READY_SUMMARY);
+      mirrorV1Beta1Conditions(km, { readySummaryOf: MACHINE_READY_SUMMARY.conditions });
     }
   }
 
@@ -189,8 +189,10 @@ export class KubevirtMachineReconciler implements Reconciler<KubevirtMachine> {
     const addresses = machineAddresses(vmName, vmi);
     status.addresses = addresses;
     if (!addresses.some((a) => a.type === 'InternalIP')) return notReady(Reasons.vmNotReady, 'the VMI reports no IP address yet');
-    markTrue(km, VM_PROVISIONED, Reasons.vmReady);
+    markTrue(km, VM_PROVISIONED, Reasons.vmProvisioned);
     km.spec.providerID ??= providerID;
+    const migratable = liveMigratable(vmi);
+    if (migratable) setCondition(km, { type: VM_LIVE_MIGRATABLE, ...migratable });
 
     const bootstrapped = await this.checkBootstrap(s, keys, providerID, addresses.find((a) => a.type === 'InternalIP')?.address ?? '');
     if (bootstrapped) return bootstrapped;
@@ -245,20 +247,21 @@ export class KubevirtMachineReconciler implements Reconciler<KubevirtMachine> {
   private async checkBootstrap(s: Scope, keys: SSHKeys | undefined, providerID: string, address: string): Promise<Result | undefined> {
     const { km, cluster } = s;
     if (isTrue(km, BOOTSTRAP_EXEC_SUCCEEDED)) return undefined;
-    const waiting = (reason: string, message: string, result: Result): Result => {
-      markFalse(km, BOOTSTRAP_EXEC_SUCCEEDED, reason, message);
+    // CAPK reports every not-yet state of the check as BootstrapFailed (retried); the message says what it waits for.
+    const waiting = (message: string, result: Result): Result => {
+      markFalse(km, BOOTSTRAP_EXEC_SUCCEEDED, Reasons.bootstrapFailed, message);
       km.status = { ...km.status, ready: false };
       return result;
     };
     switch (km.spec.virtualMachineBootstrapCheck?.checkStrategy) {
       case 'none':
-        markTrue(km, BOOTSTRAP_EXEC_SUCCEEDED, Reasons.bootstrapSucceeded, 'bootstrap check disabled (checkStrategy none)');
+        markTrue(km, BOOTSTRAP_EXEC_SUCCEEDED, Reasons.bootstrapExecSucceeded, 'bootstrap check disabled (checkStrategy none)');
         return undefined;
       case 'ssh': {
-        if (!keys) return waiting(Reasons.bootstrapFailed, 'checkStrategy ssh needs the cluster SSH key pair, which an externally managed KubevirtCluster does not have', done());
+        if (!keys) return waiting('checkStrategy ssh needs the cluster SSH key pair, which an externally managed KubevirtCluster does not have', done());
         const check = await (this.deps.sshCheck ?? checkSentinelOverSSH)(address, keys.privateKey);
-        if (!check.ok) return waiting(Reasons.bootstrapFailed, check.detail, requeueAfter(EXTERNAL_POLL_MS));
-        markTrue(km, BOOTSTRAP_EXEC_SUCCEEDED, Reasons.bootstrapSucceeded, check.detail);
+        if (!check.ok) return waiting(check.detail, requeueAfter(EXTERNAL_POLL_MS));
+        markTrue(km, BOOTSTRAP_EXEC_SUCCEEDED, Reasons.bootstrapExecSucceeded, check.detail);
         return undefined;
       }
       default: {
@@ -266,11 +269,11 @@ export class KubevirtMachineReconciler implements Reconciler<KubevirtMachine> {
         try {
           tenant = await this.tenantClient(cluster);
         } catch (err) {
-          return waiting(Reasons.waitingForTenantNode, `tenant cluster not reachable yet: ${(err as Error).message}`, requeueAfter(EXTERNAL_POLL_MS));
+          return waiting(`tenant cluster not reachable yet: ${(err as Error).message}`, requeueAfter(EXTERNAL_POLL_MS));
         }
         const node = await findTenantNode(tenant, km.metadata.name ?? '', providerID);
-        if (!node) return waiting(Reasons.waitingForTenantNode, `waiting for the guest to register tenant Node ${km.metadata.name ?? ''}`, done());
-        markTrue(km, BOOTSTRAP_EXEC_SUCCEEDED, Reasons.bootstrapSucceeded, `tenant Node ${node.metadata.name ?? ''} registered`);
+        if (!node) return waiting(`waiting for the guest to register tenant Node ${km.metadata.name ?? ''}`, done());
+        markTrue(km, BOOTSTRAP_EXEC_SUCCEEDED, Reasons.bootstrapExecSucceeded, `tenant Node ${node.metadata.name ?? ''} registered`);
         return undefined;
       }
     }

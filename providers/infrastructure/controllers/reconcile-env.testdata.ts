@@ -210,6 +210,12 @@ export function conditionOf(obj: { status?: { conditions?: Condition[] } & Recor
   return c ? { status: c.status, reason: c.reason } : undefined;
 }
 
+/** The same from the v1beta1 mirror (status.deprecated.v1beta1.conditions); a True one has no reason there. */
+export function v1beta1ConditionOf(obj: { status?: { deprecated?: { v1beta1?: { conditions?: { type: string; status: string; reason?: string }[] } } } } | undefined, type: string): { status: string; reason?: string } | undefined {
+  const c = obj?.status?.deprecated?.v1beta1?.conditions?.find((x) => x.type === type);
+  return c ? { status: c.status, ...(c.reason !== undefined ? { reason: c.reason } : {}) } : undefined;
+}
+
 // --- Fixtures: a Cluster "acme" with its KubevirtCluster, and Machines with their KubevirtMachines.
 
 export function cluster(status: { infrastructureProvisioned?: boolean; controlPlaneInitialized?: boolean } = {}, spec: Cluster['spec'] = {}): Cluster {

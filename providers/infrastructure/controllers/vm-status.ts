@@ -1,5 +1,6 @@
 // What a KubevirtMachine reports from its VM, VMI and DataVolumes: readiness with the reason it is not ready,
-// the addresses of every interface (dual-stack), and whether the VM reached a state it will not leave by itself.
+// whether it can live-migrate, the addresses of every interface (dual-stack), and whether the VM reached a state it
+// will not leave by itself.
 import type { DataVolume } from '../../../lib/apis/cdi.js';
 import type { MachineAddress } from '../../../lib/apis/cluster-api.js';
 import {
@@ -10,6 +11,7 @@ import {
   type VirtualMachine,
   type VirtualMachineInstance,
 } from '../../../lib/apis/kubevirt.js';
+import type { ConditionStatus } from '../../../lib/controller/conditions.js';
 import { VM_TERMINAL_LABEL } from '../api/labels.js';
 import { Reasons } from './conditions.js';
 
@@ -23,6 +25,18 @@ export function isVMIReady(vmi: VirtualMachineInstance | undefined): boolean {
 
 export function isLiveMigratable(vmi: VirtualMachineInstance): boolean {
   return condition(vmi.status?.conditions, VMI_LIVE_MIGRATABLE_CONDITION)?.status === 'True';
+}
+
+/**
+ * VMLiveMigratable as CAPK reports it from the VMI's LiveMigratable condition: True with its own reason, False with
+ * the VMI's (KubeVirt's DisksNotLiveMigratable, InterfaceNotLiveMigratable, ...); undefined until the VMI says.
+ */
+export function liveMigratable(vmi: VirtualMachineInstance | undefined): { status: ConditionStatus; reason: string; message: string } | undefined {
+  const c = condition(vmi?.status?.conditions, VMI_LIVE_MIGRATABLE_CONDITION);
+  if (!vmi || !c) return undefined;
+  if (c.status === 'True') return { status: 'True', reason: Reasons.vmLiveMigratable, message: '' };
+  const name = vmi.metadata.name ?? '';
+  return { status: 'False', reason: (c.reason ?? '') || 'NotLiveMigratable', message: `VM ${name} cannot be live-migrated: ${c.message ?? c.reason ?? ''}` };
 }
 
 export function isVMIFinal(vmi: VirtualMachineInstance): boolean {
@@ -40,7 +54,7 @@ export function notReadyReason(vm: VirtualMachine | undefined, vmi: VirtualMachi
   const fallback = { reason: Reasons.vmNotReady, message: status ? `VM is not ready: ${status}` : 'VM is not ready' };
   const scheduled = condition(vm?.status?.conditions, VMI_POD_SCHEDULED_CONDITION) ?? condition(vmi?.status?.conditions, VMI_POD_SCHEDULED_CONDITION);
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-    return { reason: 'Unschedulable', message: scheduled.message ?? 'no infra node can run the VM' };
+    return { reason: Reasons.unschedulable, message: scheduled.message ?? 'no infra node can run the VM' };
   }
   if (scheduled?.status === 'True') return fallback;
   for (const dv of dataVolumes) {
@@ -48,14 +62,14 @@ export function notReadyReason(vm: VirtualMachine | undefined, vmi: VirtualMachi
     const phase = dv.status?.phase ?? 'Unknown';
     const message = `DataVolume ${name} is not ready; phase ${phase}`;
     if (phase === 'Succeeded') continue;
-    if (phase === 'Pending') return { reason: 'DVPending', message };
-    if (phase === 'Failed') return { reason: 'DVFailed', message };
+    if (phase === 'Pending') return { reason: Reasons.dvPending, message };
+    if (phase === 'Failed') return { reason: Reasons.dvFailed, message };
     const running = dv.status?.conditions?.find((c) => c.type === 'Running');
     if (running?.status === 'False') {
       const why = `DataVolume ${name} import is not running: ${running.message ?? running.reason ?? ''}`;
-      return { reason: running.reason === 'ImagePullFailed' ? 'DVImagePullFailed' : 'DVNotReady', message: why };
+      return { reason: running.reason === 'ImagePullFailed' ? Reasons.dvImagePullFailed : Reasons.dvNotReady, message: why };
     }
-    return { reason: 'DVNotReady', message };
+    return { reason: Reasons.dvNotReady, message };
   }
   return fallback;
 }
