@@ -86,6 +86,37 @@ export async function connectOutcome(ip: string, port: number): Promise<string> 
   }
 }
 
+/** A connection to ip:port, once it is established; the caller ends it. */
+export async function openConnection(ip: string, port: number): Promise<net.Socket> {
+  const socket = net.connect({ host: ip, port, timeout: TIMEOUT_MS });
+  socket.once('timeout', () => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+  try {
+    await once(socket, 'connect');
+  } catch (err) {
+    socket.destroy();
+    throw new Error(`connect ${ip}:${port}: ${(err as Error).message}`, { cause: err });
+  }
+  socket.setTimeout(0); // established: it may idle as long as the caller likes
+  return socket;
+}
+
+/** Writes `text` on an echoing connection and resolves with what comes back; a silent connection fails. */
+export async function echoed(socket: net.Socket, text: string): Promise<string> {
+  socket.write(text);
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    controller.abort();
+  }, TIMEOUT_MS);
+  try {
+    const [chunk] = (await once(socket, 'data', { signal: controller.signal })) as [Buffer];
+    return chunk.toString();
+  } catch (err) {
+    throw new Error(`no echo of "${text}" within ${TIMEOUT_MS} ms: ${(err as Error).message}`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Sends one datagram and resolves with the reply and where it came from. */
 export async function udpAsk(ip: string, port: number, text: string): Promise<{ reply: string; from: string }> {
   const socket = dgram.createSocket('udp4');

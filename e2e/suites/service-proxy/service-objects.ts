@@ -7,7 +7,7 @@ const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 
 export type ServiceSpec = NonNullable<Service['spec']>;
 
-/** A selector-less Service with the test pods' ports: "http" 80, "dns" 53/UDP and "raw" 9000. */
+/** A selector-less Service with the test pods' ports: "http" 80, "dns" 53/UDP and "raw" 9000 ("echo" only on request). */
 export function webService(namespace: string, name: string, spec: Partial<ServiceSpec> = {}): Service {
   return {
     ...SERVICE,
@@ -48,6 +48,7 @@ export function endpointSlice(namespace: string, service: string, states: readon
       { name: 'http', protocol: 'TCP', port: POD_PORTS.http },
       { name: 'dns', protocol: 'UDP', port: POD_PORTS.udp },
       { name: 'raw', protocol: 'TCP', port: POD_PORTS.raw },
+      { name: 'echo', protocol: 'TCP', port: POD_PORTS.echo },
     ],
   };
 }

@@ -18,6 +18,8 @@ export const POD_PORTS = {
   udp: 5353,
   /** TCP that writes "ok" and closes: the cheapest connection to measure rates with. */
   raw: 9000,
+  /** TCP that echoes what it reads for as long as the client keeps the connection: one that outlives a request. */
+  echo: 9001,
 } as const;
 
 export interface TestPod {
@@ -46,16 +48,26 @@ export async function startTestPod(name: string): Promise<TestPod> {
     socket.end('ok');
   });
   tcp.listen(POD_PORTS.raw, ip);
-  await Promise.all([once(web, 'listening'), once(udp, 'listening'), once(tcp, 'listening')]);
+  const echoing = new Set<net.Socket>();
+  const echo = net.createServer((socket) => {
+    echoing.add(socket);
+    socket.on('close', () => echoing.delete(socket));
+    socket.on('error', () => undefined);
+    socket.pipe(socket);
+  });
+  echo.listen(POD_PORTS.echo, ip);
+  await Promise.all([once(web, 'listening'), once(udp, 'listening'), once(tcp, 'listening'), once(echo, 'listening')]);
 
   return {
     name,
     ip,
     async stop() {
       web.closeAllConnections();
+      for (const socket of echoing) socket.destroy();
       await Promise.all([
         new Promise((resolve) => web.close(resolve)),
         new Promise((resolve) => tcp.close(resolve)),
+        new Promise((resolve) => echo.close(resolve)),
         new Promise((resolve) => {
           udp.close(() => {
             resolve(undefined);

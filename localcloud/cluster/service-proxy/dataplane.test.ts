@@ -11,7 +11,7 @@ import { freePort } from '../../ports.js';
 import { Dataplane, type PortPlan } from './dataplane.js';
 import type { Endpoint } from './endpoint-selection.js';
 import { FakeIp } from './fake-ip.js';
-import { forwarderAddress } from './forwarder.js';
+import { forwarderAddress, type DrainLimits } from './forwarder.js';
 import type { NatFrontend } from './kernel-nat.js';
 import { ProxyMetrics } from './proxy-metrics.js';
 import { ServiceDevice } from './service-device.js';
@@ -75,6 +75,20 @@ class FakeNat {
   }
 }
 
+/** Polls a condition the data plane reaches asynchronously (a drained forwarder's address leaving the device). */
+async function waitUntil(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!condition()) throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Resolves with how the socket ended ("ECONNRESET", or "closed" for a plain close) and when, in ms from `since`. */
+async function ending(socket: net.Socket, since: number): Promise<{ how: string; ms: number }> {
+  let how = 'closed';
+  socket.on('error', (err: NodeJS.ErrnoException) => (how = err.code ?? err.message));
+  await new Promise((resolve) => socket.once('close', resolve)); // events.once would reject on the error
+  return { how, ms: performance.now() - since };
+}
+
 async function roundTrip(socket: net.Socket, text: string): Promise<string> {
   socket.write(text);
   const [chunk] = (await once(socket, 'data')) as [string];
@@ -102,11 +116,20 @@ describe('service-proxy/dataplane', () => {
     return name;
   };
 
+  // Long enough that no test step idles into them, unless a test sets its own.
+  const testDrain: DrainLimits = { idleMs: 2000, maxMs: 4000 };
+  /** A fresh data plane on a fresh device: `answerAfterMs` slows the fake ip's answers. */
+  async function start(drain = testDrain, answerAfterMs?: (args: readonly string[]) => number): Promise<void> {
+    await dataplane.stop();
+    ip = new FakeIp('kvsvc0', [], answerAfterMs);
+    dataplane = new Dataplane({ device: await ServiceDevice.open('kvsvc0', ip.run), nat, log, metrics, drain });
+  }
+
   beforeEach(async () => {
     ip = new FakeIp('kvsvc0');
     nat = new FakeNat();
     metrics = new ProxyMetrics(new ToolkitMetrics({ defaultMetrics: false }).registry);
-    dataplane = new Dataplane({ device: await ServiceDevice.open('kvsvc0', ip.run), nat, log, metrics });
+    dataplane = new Dataplane({ device: await ServiceDevice.open('kvsvc0', ip.run), nat, log, metrics, drain: testDrain });
     [a, b, port] = await Promise.all([tcpBackend('a'), tcpBackend('b'), freePort(clusterIP)]);
   });
   afterEach(async () => {
@@ -162,14 +185,91 @@ describe('service-proxy/dataplane', () => {
     expect((await metrics.connections.get()).values.find((v) => v.labels.result === 'upstream_failed')?.value).to.equal(1);
   });
 
-  it('removing a Service stops its listeners and frees its address, but lets its connections finish', async () => {
+  it('removing a Service stops its listeners but lets its connections finish, keeping its address until the last one ends', async () => {
     await dataplane.apply('ns/web', plan([a.endpoint]));
     const inFlight = await greeting(clusterIP, port);
     open.push(inFlight.socket);
     await dataplane.apply('ns/web', []);
     expect(dataplane.listening()).to.deep.equal([]);
-    expect(ip.addresses.size).to.equal(0);
+    expect(await connectError(clusterIP, port), 'a new connection').to.equal('ECONNREFUSED');
+    // Off the device, the kernel would stop delivering the connection's packets: it would hang, not finish.
+    expect([...ip.addresses], 'the address while a connection drains').to.deep.equal([`${clusterIP}/32`]);
     expect(await roundTrip(inFlight.socket, 'still here')).to.equal('still here');
+    inFlight.socket.end();
+    await once(inFlight.socket, 'close');
+    await waitUntil(() => ip.addresses.size === 0, 'the drained address to leave the device');
+  });
+
+  it('removes a retired address with the Service when no connection drains', async () => {
+    await dataplane.apply('ns/web', plan([a.endpoint]));
+    await dataplane.apply('ns/web', []);
+    expect(ip.addresses.size).to.equal(0);
+  });
+
+  it('resets a retired connection quiet for the idle limit, then frees its address', async () => {
+    await start({ idleMs: 150, maxMs: 10_000 });
+    await dataplane.apply('ns/web', plan([a.endpoint]));
+    const inFlight = await greeting(clusterIP, port);
+    open.push(inFlight.socket);
+    const retired = performance.now();
+    const ended = ending(inFlight.socket, retired);
+    await dataplane.apply('ns/web', []);
+    expect([...ip.addresses], 'kept while the connection lives').to.deep.equal([`${clusterIP}/32`]);
+    const { how, ms } = await ended;
+    expect(how, 'the client hears of the end').to.equal('ECONNRESET');
+    expect(ms).to.be.within(140, 2000);
+    await waitUntil(() => ip.addresses.size === 0, 'the address to leave the device after the reset');
+  });
+
+  it('resets a retired connection still busy at the drain limit, then frees its address', async () => {
+    await start({ idleMs: 10_000, maxMs: 300 });
+    await dataplane.apply('ns/web', plan([a.endpoint]));
+    const inFlight = await greeting(clusterIP, port);
+    open.push(inFlight.socket);
+    const retired = performance.now();
+    const ended = ending(inFlight.socket, retired);
+    const chatter = setInterval(() => inFlight.socket.write('.'), 20);
+    try {
+      await dataplane.apply('ns/web', []);
+      const { how, ms } = await ended;
+      expect(how).to.equal('ECONNRESET');
+      expect(ms).to.be.within(290, 2000);
+    } finally {
+      clearInterval(chatter);
+    }
+    await waitUntil(() => ip.addresses.size === 0, 'the address to leave the device after the reset');
+  });
+
+  it('lets a re-added Service take its draining address, and keeps the address when the old connection ends', async () => {
+    await dataplane.apply('ns/web', plan([a.endpoint]));
+    const inFlight = await greeting(clusterIP, port);
+    open.push(inFlight.socket);
+    await dataplane.apply('ns/web', []);
+    await dataplane.apply('ns/web', plan([b.endpoint]));
+    expect(await ask(), 'a new connection').to.equal('b');
+    expect(await roundTrip(inFlight.socket, 'still a'), 'the old one').to.equal('still a');
+    inFlight.socket.destroy();
+    await once(inFlight.socket, 'close');
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the retired forwarder has seen its last connection end
+    expect([...ip.addresses], 'the address the Service serves again, after the drain').to.deep.equal([`${clusterIP}/32`]);
+    expect(await ask()).to.equal('b');
+    await dataplane.apply('ns/web', []);
+    await waitUntil(() => ip.addresses.size === 0, 'the address to leave the device with the Service');
+  });
+
+  it('does not lose an address a Service takes while its drained removal is under way on a slow device', async () => {
+    // ip answers a removal 30 ms after it acted: the Service's add comes in meanwhile.
+    await start(testDrain, (args) => (args[1] === 'del' ? 30 : 0));
+    await dataplane.apply('ns/web', plan([a.endpoint]));
+    const inFlight = await greeting(clusterIP, port);
+    await dataplane.apply('ns/web', []);
+    inFlight.socket.destroy();
+    await waitUntil(() => ip.calls.includes(`addr del ${clusterIP}/32 dev kvsvc0`), 'the drained address removal to begin');
+    await dataplane.apply('ns/other', plan([b.endpoint]));
+    expect([...ip.addresses], 'on the device once the Service is applied').to.deep.equal([`${clusterIP}/32`]);
+    expect(await ask()).to.equal('b');
+    await dataplane.apply('ns/other', []);
+    await waitUntil(() => ip.addresses.size === 0, 'the address to leave the device with the Service');
   });
 
   it('does not let a second Service take an address another one serves', async () => {

@@ -3,11 +3,15 @@
 // (externalTrafficPolicy Local, see kernel-nat.ts), plus the service-device addresses all Services together need.
 // Applying a Service adds addresses before serving them and stops serving before removing them; forwarders that
 // stay only get new endpoints, so connections in flight never notice an update, and an address moving between a
-// forwarder and the kernel is served by the new one before the old one goes.
+// forwarder and the kernel is served by the new one before the old one goes. A retired TCP forwarder's address
+// stays on the service device while its connections drain: conntrack keeps translating established flows after
+// kube-proxy has dropped a Service's rules, whereas an address gone from the device makes the kernel drop the
+// peers' packets, so their connections would hang unanswered (no FIN, no reset) until a health check gave up. The
+// drain is bounded (DRAIN_LIMITS), so no connection holds an address for long.
 import type { Logger } from 'pino';
 import { EndpointPicker } from './endpoint-picker.js';
 import type { Endpoint } from './endpoint-selection.js';
-import { forwarderAddress, type Forwarder } from './forwarder.js';
+import { forwarderAddress, type DrainLimits, type Forwarder } from './forwarder.js';
 import { keepsClientAddress, type Frontend, type PortFrontends } from './frontends.js';
 import type { KernelNat, NatFrontend } from './kernel-nat.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
@@ -29,6 +33,8 @@ interface ServiceState {
 
 interface OwnedForwarder {
   service: string;
+  /** The address on the service device it listens on, if any (a NodePort's is the node's). */
+  deviceIP: string | undefined;
   forwarder: Forwarder;
 }
 
@@ -45,7 +51,17 @@ export interface DataplaneOptions {
   nat: NatTable;
   log: Logger;
   metrics?: ProxyMetrics | undefined;
+  /** How long a retired forwarder's connections may drain; DRAIN_LIMITS unless a test needs it shorter. */
+  drain?: DrainLimits;
 }
+
+/**
+ * A retired forwarder resets a connection quiet for 5 s (its endpoint may have gone without a word: a pod whose
+ * network namespace vanished sends no FIN) and whatever is left after 15 s, then its address goes: clients hear
+ * of the end at once instead of hanging, and an address is free again well within what anyone waiting for it
+ * allows (the e2e suites give an address 30 s to leave the device).
+ */
+export const DRAIN_LIMITS: DrainLimits = { idleMs: 5_000, maxMs: 15_000 };
 
 const onServiceDevice = (f: Frontend): boolean => f.kind !== 'nodePort';
 
@@ -54,8 +70,8 @@ export class Dataplane {
   private readonly forwarders = new Map<string, OwnedForwarder>();
   // The translations wanted; what the kernel holds is nat.translated(), which follows only after a sync returns.
   private readonly translations = new Map<string, OwnedTranslation>();
-  // Retired TCP forwarders whose connections are still draining; stop() cuts them.
-  private readonly draining = new Set<Forwarder>();
+  // Retired forwarders whose connections are still draining, with the device address they keep; stop() cuts them.
+  private readonly draining = new Map<Forwarder, string | undefined>();
   private stopped = false;
 
   constructor(private readonly opts: DataplaneOptions) {}
@@ -127,7 +143,7 @@ export class Dataplane {
     }
     await this.opts.nat.sync([...this.translations.values()].map((t) => t.frontend));
     for (const [address, owned] of this.forwarders) {
-      if (owned.service === service && !wanted.has(address)) this.retire(address, owned.forwarder);
+      if (owned.service === service && !wanted.has(address)) this.retire(address, owned);
     }
     await this.opts.device.keepOnly(this.allDeviceIPs());
     this.updateGauges();
@@ -136,7 +152,7 @@ export class Dataplane {
   /** Closes every listener, cuts every connection, removes every NAT rule and address; later applies do nothing. */
   async stop(): Promise<void> {
     this.stopped = true;
-    const all = [...[...this.forwarders.values()].map((o) => o.forwarder), ...this.draining];
+    const all = [...[...this.forwarders.values()].map((o) => o.forwarder), ...this.draining.keys()];
     this.forwarders.clear();
     this.translations.clear();
     this.draining.clear();
@@ -164,20 +180,42 @@ export class Dataplane {
     const { ip, port } = want.frontend;
     const forwarder =
       want.protocol === 'TCP' ? await TcpForwarder.listen(ip, port, want.picker, ctx) : await UdpForwarder.listen(ip, port, want.picker, ctx);
-    this.forwarders.set(address, { service, forwarder });
+    this.forwarders.set(address, { service, deviceIP: onServiceDevice(want.frontend) ? ip : undefined, forwarder });
     this.opts.log.debug({ service, address }, 'listening');
   }
 
-  private retire(address: string, forwarder: Forwarder): void {
+  private retire(address: string, { forwarder, deviceIP }: OwnedForwarder): void {
     this.forwarders.delete(address);
-    this.draining.add(forwarder);
-    void forwarder.close().finally(() => this.draining.delete(forwarder));
-    this.opts.log.debug({ address }, 'stopped listening');
+    const drained = forwarder.drain(this.opts.drain ?? DRAIN_LIMITS);
+    // Draining ends UDP flows at once; TCP connections go on, keeping the address, until they end or are reset.
+    const kept = forwarder.inFlight() > 0 ? deviceIP : undefined;
+    this.draining.set(forwarder, kept);
+    void drained.finally(() => {
+      this.drained(address, forwarder);
+    });
+    this.opts.log.debug({ address, draining: forwarder.inFlight() }, 'stopped listening');
   }
 
+  /** A retired forwarder's last connection has ended: the address it kept leaves the device unless still wanted. */
+  private drained(address: string, forwarder: Forwarder): void {
+    const kept = this.draining.get(forwarder);
+    if (!this.draining.delete(forwarder) || this.stopped || kept === undefined) return;
+    // The device makes its changes one at a time in call order, so this one cannot undo an apply's under way.
+    this.opts.device.keepOnly(this.allDeviceIPs()).then(
+      () => {
+        this.updateGauges();
+      },
+      (err: unknown) => {
+        this.opts.log.error({ err, address }, 'could not remove a drained address from the service device');
+      },
+    );
+  }
+
+  /** The addresses the Services need, and those retired forwarders keep while their connections drain. */
   private allDeviceIPs(): Set<string> {
     const all = new Set<string>();
     for (const state of this.services.values()) for (const ip of state.deviceIPs) all.add(ip);
+    for (const ip of this.draining.values()) if (ip !== undefined) all.add(ip);
     return all;
   }
 

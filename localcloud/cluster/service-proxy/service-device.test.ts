@@ -60,6 +60,44 @@ describe('service-proxy/service-device', () => {
     expect(device.addresses().size).to.equal(0);
   });
 
+  it('makes one change at a time, so a late "Address not found" cannot strike an address added again from its record', async () => {
+    // Two removals of one address, then an add of it once the first removal is done: the second removal's
+    // answer is the slowest. Run side by side, its "Address not found" (the first removal took the address)
+    // arrived after the add had put the address back, and the record lost an address the kernel held (ci25).
+    const delays = new Map([['addr del 10.255.255.2/32 dev kvsvc0', [5, 40]]]);
+    let running = 0;
+    let most = 0;
+    const ip = new FakeIp('kvsvc0', ['10.255.255.2/32'], (args) => delays.get(args.join(' '))?.shift() ?? 5);
+    const device = await ServiceDevice.open('kvsvc0', async (args) => {
+      most = Math.max(most, ++running);
+      try {
+        return await ip.run(args);
+      } finally {
+        running--;
+      }
+    });
+    const first = device.keepOnly(new Set());
+    const second = device.keepOnly(new Set());
+    await first;
+    await Promise.all([second, device.add(['10.255.255.2'])]);
+    expect([[...ip.addresses], [...device.addresses()]], 'the kernel and the record').to.deep.equal([['10.255.255.2/32'], ['10.255.255.2']]);
+    expect(most, 'ip commands running at once').to.equal(1);
+    await device.clear();
+    expect(ip.addresses.size, 'removed with the next change').to.equal(0);
+  });
+
+  it('goes on with the next change after one failed', async () => {
+    const ip = new FakeIp('kvsvc0');
+    const device = await ServiceDevice.open('kvsvc0', (args) => (args.includes('10.96.0.66/32') ? Promise.reject(ipFailure('RTNETLINK answers: File exists')) : ip.run(args)));
+    const failed = device.add(['10.96.0.66']).then(
+      () => 'added',
+      (e: unknown) => (e as Error).message,
+    );
+    await device.add(['10.96.0.10']);
+    expect(await failed).to.equal('service device kvsvc0: add 10.96.0.66: RTNETLINK answers: File exists');
+    expect([...device.addresses()]).to.deep.equal(['10.96.0.10']);
+  });
+
   it('reports a failing ip command with the device, the address and ip\'s own message', async () => {
     const device = await ServiceDevice.open('kvsvc0', (args) =>
       args[0] === '-o' ? Promise.resolve('') : Promise.reject(ipFailure('RTNETLINK answers: Operation not permitted')),

@@ -37,6 +37,11 @@ function errorText(err: unknown): string {
 
 export class ServiceDevice {
   private readonly current: Set<string>;
+  // One change at a time, in call order, each working out what to do from what the device holds when its turn
+  // comes. Overlapping changes corrupted the record: two removals of one address both ran `ip addr del`, an add
+  // of the same address slipped in between, and the late 'Address not found' of the second removal then struck
+  // the address from the record while the kernel held it, so it stayed on the device for good.
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly name: string,
@@ -70,31 +75,44 @@ export class ServiceDevice {
     return this.current;
   }
 
-  /** Adds each address not on the device yet. */
-  async add(ips: Iterable<string>): Promise<void> {
-    for (const address of ips) {
-      if (this.current.has(address)) continue;
-      // `replace` succeeds when the address is already there, so a retry after a partial failure is harmless.
-      await this.run(['addr', 'replace', `${address}/32`, 'dev', this.name], `add ${address}`);
-      this.current.add(address);
-    }
+  /** Adds each address not on the device yet, after the changes asked for before. */
+  add(ips: Iterable<string>): Promise<void> {
+    const wanted = [...ips];
+    return this.serially(async () => {
+      for (const address of wanted) {
+        if (this.current.has(address)) continue;
+        // `replace` succeeds when the address is already there, so a retry after a partial failure is harmless.
+        await this.run(['addr', 'replace', `${address}/32`, 'dev', this.name], `add ${address}`);
+        this.current.add(address);
+      }
+    });
   }
 
-  /** Removes every address of ours that is not in `desired`. */
-  async keepOnly(desired: ReadonlySet<string>): Promise<void> {
-    for (const address of diffAddresses(this.current, desired).remove) {
-      try {
-        await this.run(['addr', 'del', `${address}/32`, 'dev', this.name], `remove ${address}`);
-      } catch (err) {
-        // Someone removed it already; what we wanted holds.
-        if (!ALREADY_REMOVED.some((text) => errorText(err).includes(text))) throw err;
+  /** Removes every address of ours that is not in `desired`, after the changes asked for before. */
+  keepOnly(desired: ReadonlySet<string>): Promise<void> {
+    const kept = new Set(desired);
+    return this.serially(async () => {
+      for (const address of diffAddresses(this.current, kept).remove) {
+        try {
+          await this.run(['addr', 'del', `${address}/32`, 'dev', this.name], `remove ${address}`);
+        } catch (err) {
+          // Someone else removed it; what we wanted holds.
+          if (!ALREADY_REMOVED.some((text) => errorText(err).includes(text))) throw err;
+        }
+        this.current.delete(address);
       }
-      this.current.delete(address);
-    }
+    });
   }
 
   async clear(): Promise<void> {
     await this.keepOnly(new Set());
+  }
+
+  /** Runs `change` once every change asked for before has finished, failed or not. */
+  private serially(change: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(change);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   private async run(args: string[], what: string): Promise<void> {

@@ -1,15 +1,19 @@
 // TCP on one Service address: each accepted connection is spliced to a new connection to the chosen endpoint.
 // Half-closes pass through (a client that shuts down its sending side still gets the whole reply), and a failure
-// on either side resets the other, so clients see what they would see talking to the pod directly.
+// on either side resets the other, so clients see what they would see talking to the pod directly. A drained
+// forwarder resets what is left once the drain's limits run out, while its address is still there to carry the
+// reset to the client: a connection whose address has gone would never hear of its end.
 import net from 'node:net';
 import type { EndpointPicker } from './endpoint-picker.js';
-import { forwarderAddress, type Forwarder, type ForwarderContext } from './forwarder.js';
+import { forwarderAddress, type DrainLimits, type Forwarder, type ForwarderContext } from './forwarder.js';
 import type { ConnectionResult } from './proxy-metrics.js';
 import { resetSocket } from './reset-socket.js';
 
 export class TcpForwarder implements Forwarder {
   readonly address: string;
   private readonly sockets = new Set<net.Socket>();
+  /** Each relayed client connection with its connection to the endpoint. */
+  private readonly upstreams = new Map<net.Socket, net.Socket>();
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -45,7 +49,29 @@ export class TcpForwarder implements Forwarder {
     return forwarder;
   }
 
-  close(): Promise<void> {
+  drain(limits: DrainLimits): Promise<void> {
+    const closed = this.close();
+    for (const client of this.upstreams.keys()) this.resetWhenIdle(client, limits.idleMs);
+    const cap = setTimeout(() => {
+      for (const client of [...this.upstreams.keys()]) this.cut(client);
+    }, limits.maxMs);
+    void closed.finally(() => {
+      clearTimeout(cap);
+    });
+    return closed;
+  }
+
+  inFlight(): number {
+    return this.upstreams.size;
+  }
+
+  async destroy(): Promise<void> {
+    const closed = this.close();
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  private close(): Promise<void> {
     this.closing ??= new Promise((resolve) => {
       // The callback runs once the last relayed connection has closed.
       this.server.close(() => {
@@ -55,10 +81,18 @@ export class TcpForwarder implements Forwarder {
     return this.closing;
   }
 
-  async destroy(): Promise<void> {
-    const closed = this.close();
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
+  // A socket's timeout counts bytes read and written, so a client's covers both directions of its connection.
+  private resetWhenIdle(client: net.Socket, idleMs: number): void {
+    client.setTimeout(idleMs, () => {
+      this.cut(client);
+    });
+  }
+
+  /** Resets both ends of a relayed connection. */
+  private cut(client: net.Socket): void {
+    const upstream = this.upstreams.get(client);
+    resetSocket(client);
+    if (upstream) resetSocket(upstream);
   }
 
   private relay(client: net.Socket): void {
@@ -71,6 +105,8 @@ export class TcpForwarder implements Forwarder {
       return;
     }
     const upstream = net.connect({ host: endpoint.ip, port: endpoint.port, allowHalfOpen: true, noDelay: true });
+    this.upstreams.set(client, upstream);
+    client.once('close', () => this.upstreams.delete(client));
     this.track(client, true);
     this.track(upstream, false);
     let connected = false;

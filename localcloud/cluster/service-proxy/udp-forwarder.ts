@@ -53,8 +53,20 @@ export class UdpForwarder implements Forwarder {
     return forwarder;
   }
 
-  /** UDP has no connections to drain: closing ends every flow. */
-  close(): Promise<void> {
+  /** UDP has no connections to drain: draining ends every flow at once, as kube-proxy flushes their conntrack entries. */
+  drain(): Promise<void> {
+    return this.close();
+  }
+
+  inFlight(): number {
+    return this.flows.size;
+  }
+
+  destroy(): Promise<void> {
+    return this.close();
+  }
+
+  private close(): Promise<void> {
     this.closing ??= new Promise((resolve) => {
       for (const key of [...this.flows.keys()]) this.endFlow(key);
       this.socket.close(() => {
@@ -62,10 +74,6 @@ export class UdpForwarder implements Forwarder {
       });
     });
     return this.closing;
-  }
-
-  destroy(): Promise<void> {
-    return this.close();
   }
 
   private forward(msg: Buffer, from: dgram.RemoteInfo): void {
