@@ -11,10 +11,14 @@
 # nothing mounted over / changes what / is for a running process.
 # An image run from its own root (image mode, images.ts) gets a copy-on-write overlay of the unpacked image as its
 # root instead, with /proc, /dev and /sys, and its program starts there as the image's user.
+# A mount with mountPropagation HostToContainer (rslave) or Bidirectional (rshared) needs the namespace still joined
+# to the host's (`--propagation unchanged`): before anything else, each such source is cloned (a peer of the host's
+# mount, or its slave) into a staging tmpfs, then every other mount of the namespace is made private, so the clones
+# are the only mounts that hear from the host or speak to it, and they are moved to their mountPaths in turn.
 #
-#   container-entry.sh <spec dir>   with, NUL-separated: argv, env (NAME=value), mounts (source, target, ro|rw
-#                                   triples), root (image mode: the unpacked image, uid, gid; else empty); and as
-#                                   plain text: workdir (may be empty), hostname
+#   container-entry.sh <spec dir>   with, NUL-separated: argv, env (NAME=value), mounts (source, target, ro|rw,
+#                                   private|rslave|rshared quadruples), root (image mode: the unpacked image, uid,
+#                                   gid; else empty); and as plain text: workdir (may be empty), hostname
 set -Eeuo pipefail
 spec=$1
 fail() {
@@ -111,6 +115,79 @@ make_mount_point() {
   done
 }
 
+# The mount point holding path $1 (the one mounted last there) and, after a tab, its propagation fields.
+mount_holding() {
+  awk -v path="$1" '
+    function unescape(s) { gsub(/\\040/, " ", s); gsub(/\\011/, "\t", s); gsub(/\\012/, "\n", s); gsub(/\\134/, "\\", s); return s }
+    {
+      point = unescape($5); fields = ""
+      for (i = 7; $i != "-"; i++) fields = fields " " $i
+      if ((point == "/" || point == path || index(path, point "/") == 1) && length(point) >= length(best)) { best = point; found = fields }
+    }
+    END { printf "%s\t%s\n", best, found }' /proc/self/mountinfo
+}
+
+under() { [[ $1 == "$2" || $2 == / || $1 == "$2/"* ]]; }
+
+kept=() # the mounts holding the propagating sources, left joined to the host's until the clones are made
+kept_under() {
+  local k
+  for k in "${kept[@]}"; do under "$1" "$k" && return 0; done
+  return 1
+}
+
+# An empty directory, or for a file source an empty file, at $2 to mount source $1 on.
+mount_point_like() { if [[ -d $1 ]]; then mkdir "$2"; else : >"$2"; fi; }
+
+# Clones each propagating mount's source into $spec/propagated/<index>, joined to the host's mount as its
+# propagation asks, and leaves every other mount of this namespace private. Runs first, while nothing is mounted.
+stage_propagated() {
+  local i source holder fields point stage='' candidate
+  for ((i = 0; i < ${#mounts[@]}; i += 4)); do
+    [[ ${mounts[i + 3]} != private ]] || continue
+    source=$(realpath -e "${mounts[i]}")
+    IFS=$'\t' read -r holder fields < <(mount_holding "$source")
+    # As a runtime checks it (the kubelet makes its own directory a shared mount for this).
+    if [[ ${mounts[i + 3]} == rshared && $fields != *shared:* ]]; then fail "path $source is mounted on $holder but it is not a shared mount"; fi
+    if [[ ${mounts[i + 3]} == rslave && $fields != *shared:* && $fields != *master:* ]]; then fail "path $source is mounted on $holder but it is not a shared or slave mount"; fi
+    kept+=("$holder")
+  done
+  # A mount hidden under another one is out of reach (and so is whatever it would propagate): only visible ones change.
+  while IFS= read -r point; do
+    kept_under "$point" || mount --make-private "$point" 2>/dev/null || ! mountpoint -q "$point" || fail "cannot make $point private"
+  done < <(awk '{ print $5 }' /proc/self/mountinfo | sed 's/\\040/ /g' | sort -u)
+  # A place to clone into whose mount is now private (so the clones reach nothing) and that hides none of the
+  # sources nor the spec directory while a tmpfs covers it for a moment.
+  for candidate in /sys /tmp /mnt; do
+    [[ -d $candidate ]] || continue
+    IFS=$'\t' read -r holder fields < <(mount_holding "$candidate")
+    kept_under "$holder" && continue
+    under "$spec" "$candidate" && continue
+    for ((i = 0; i < ${#mounts[@]}; i += 4)); do [[ ${mounts[i + 3]} == private ]] || ! under "$(realpath -e "${mounts[i]}")" "$candidate" || continue 2; done
+    stage=$candidate
+    break
+  done
+  [[ -n $stage ]] || fail "no private place to stage the propagated mounts: /sys, /tmp and /mnt are all on mounts shared with the host"
+  mount -t tmpfs -o mode=0700 kvcloud-stage "$stage"
+  for ((i = 0; i < ${#mounts[@]}; i += 4)); do
+    [[ ${mounts[i + 3]} != private ]] || continue
+    mount_point_like "${mounts[i]}" "$stage/$i"
+    mount --rbind "${mounts[i]}" "$stage/$i"
+    if [[ ${mounts[i + 3]} == rslave ]]; then mount --make-rslave "$stage/$i"; fi
+  done
+  # The clones keep their ties; the originals lose theirs, so nothing else mounted here reaches the host.
+  for holder in "${kept[@]}"; do mount --make-rprivate "$holder"; done
+  mkdir "$spec/propagated"
+  mount -t tmpfs -o mode=0700 kvcloud-propagated "$spec/propagated"
+  mount --make-unbindable "$spec/propagated" # kept out of the copies of / that bind_entries makes
+  for ((i = 0; i < ${#mounts[@]}; i += 4)); do
+    [[ ${mounts[i + 3]} != private ]] || continue
+    mount_point_like "${mounts[i]}" "$spec/propagated/$i"
+    mount --move "$stage/$i" "$spec/propagated/$i"
+  done
+  umount "$stage"
+}
+
 # The image's files stay shared and unchanged: the container writes to a tmpfs upper layer of its own.
 image_root() {
   new_scratch "$1"
@@ -137,18 +214,21 @@ container_path() {
 
 mapfile -d '' mounts <"$spec/mounts"
 mapfile -d '' image <"$spec/root"
+propagating=''
+for ((i = 0; i < ${#mounts[@]}; i += 4)); do [[ ${mounts[i + 3]} == private ]] || propagating=1; done
+[[ -z $propagating ]] || stage_propagated
 [[ -z ${image[0]:-} ]] || image_root "${image[0]}"
 workdir=$(<"$spec/workdir")
 [[ -z $workdir ]] || workdir=$(container_path "$workdir")
 # First every mount point, then every bind: an overlay made for a later mount point would hide earlier binds.
-for ((i = 0; i < ${#mounts[@]}; i += 3)); do
+for ((i = 0; i < ${#mounts[@]}; i += 4)); do
   target=$(container_path "${mounts[i + 1]}")
   if [[ -d ${mounts[i]} ]]; then make_mount_point "$target" dir; else make_mount_point "$target" file; fi
 done
 [[ -z $workdir ]] || make_mount_point "$workdir" dir
-for ((i = 0; i < ${#mounts[@]}; i += 3)); do
+for ((i = 0; i < ${#mounts[@]}; i += 4)); do
   target=$root$(container_path "${mounts[i + 1]}")
-  mount --bind "${mounts[i]}" "$target"
+  if [[ ${mounts[i + 3]} == private ]]; then mount --bind "${mounts[i]}" "$target"; else mount --move "$spec/propagated/$i" "$target"; fi
   if [[ ${mounts[i + 2]} == ro ]]; then mount -o remount,bind,ro "$target"; fi
 done
 

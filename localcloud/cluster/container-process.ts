@@ -1,6 +1,8 @@
 // Starts one run of a container: writes what container-entry.sh needs into a fresh spec directory and starts it
 // in the pod's network namespace (nsenter) and in new mount and UTS namespaces (unshare). The entry script execs
 // the program, so the process the runner watches is the container's program itself, in its own process group.
+// A container whose mounts all stay private gets a mount namespace private from the start; one with a mount that
+// propagates gets a copy still joined to the host's, which the entry script cuts down to exactly those mounts.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,10 +10,15 @@ import { ManagedProcess } from '../process.js';
 
 const entryScript = fileURLToPath(new URL('container-entry.sh', import.meta.url));
 
+/** A volumeMount's mountPropagation as the runtime applies it: None, HostToContainer and Bidirectional. */
+export type MountPropagation = 'private' | 'rslave' | 'rshared';
+
 export interface ContainerMount {
   source: string;
   target: string;
   readOnly: boolean;
+  /** private when unset. */
+  propagation?: MountPropagation;
 }
 
 export interface ContainerLaunch {
@@ -33,6 +40,14 @@ export interface ContainerLaunch {
   stdin: boolean;
 }
 
+/**
+ * How the container's new mount namespace starts: private at once, unless a mount must stay joined to the host's
+ * until container-entry.sh has cloned it (it then makes everything else private itself).
+ */
+export function namespacePropagation(mounts: ContainerMount[]): 'private' | 'unchanged' {
+  return mounts.some((m) => (m.propagation ?? 'private') !== 'private') ? 'unchanged' : 'private';
+}
+
 const nulSeparated = (values: string[]) => values.map((v) => `${v}\0`).join('');
 
 export async function startContainerProcess(launch: ContainerLaunch): Promise<ManagedProcess> {
@@ -42,12 +57,12 @@ export async function startContainerProcess(launch: ContainerLaunch): Promise<Ma
     file('argv', nulSeparated(launch.argv)),
     // The environment travels in a file, not on a command line, where Secret values would be visible to all.
     file('env', nulSeparated([...launch.env].map(([k, v]) => `${k}=${v}`))),
-    file('mounts', nulSeparated(launch.mounts.flatMap((m) => [m.source, m.target, m.readOnly ? 'ro' : 'rw']))),
+    file('mounts', nulSeparated(launch.mounts.flatMap((m) => [m.source, m.target, m.readOnly ? 'ro' : 'rw', m.propagation ?? 'private']))),
     file('workdir', launch.workingDir ?? ''),
     file('hostname', launch.hostname),
     file('root', launch.root ? `${launch.root.rootfs}\0${String(launch.root.uid)}\0${String(launch.root.gid)}\0` : ''),
   ]);
-  const isolate = ['unshare', '--mount', '--uts', '--propagation', 'private', '--', 'bash', entryScript, launch.specDir];
+  const isolate = ['unshare', '--mount', '--uts', '--propagation', namespacePropagation(launch.mounts), '--', 'bash', entryScript, launch.specDir];
   const [command = '', ...args] = launch.netnsPath ? ['nsenter', `--net=${launch.netnsPath}`, '--', ...isolate] : isolate;
   return ManagedProcess.start({ name: launch.name, command, args, logFile: launch.logFile, stdinPipe: launch.stdin });
 }

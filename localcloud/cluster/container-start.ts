@@ -21,6 +21,8 @@ export interface StartInput {
   etcHosts: string;
   /** The pod's resolv.conf, when it does not keep the machine's. */
   resolvConf?: string | undefined;
+  /** The node's filesystem is its own (a simulated VM's), so its host paths mount writable as on a real node. */
+  writableHostPaths?: boolean;
 }
 
 export interface PreparedStart {
@@ -56,7 +58,7 @@ export async function prepareStart(input: StartInput): Promise<PreparedStart> {
   const home: Record<string, string> = sandbox && user ? { HOME: configHome(sandbox.rootfs, user.uid) } : {};
   const env = await containerEnv(pod, container, input.lookup, input.facts, { ...image.env, ...input.baseEnv, ...home });
   const argv = containerArgv(image, expandCommand(container.command, env), expandCommand(container.args, env));
-  const mounts = containerMounts(container, pod.spec.volumes ?? [], input.volumePaths, env, input.etcHosts, input.resolvConf);
+  const mounts = containerMounts(container, pod.spec.volumes ?? [], input.volumePaths, env, input.etcHosts, input.resolvConf, input.writableHostPaths);
   // A volume cannot hide programs the image's own root holds.
   if (!sandbox) checkNothingHidden(image, argv, mounts);
   const root = sandbox && user ? { rootfs: sandbox.rootfs, uid: user.uid, gid: user.gid } : undefined;

@@ -77,6 +77,8 @@ export interface VolumeMount {
   readOnly?: boolean;
   subPath?: string;
   subPathExpr?: string;
+  /** None (the default), HostToContainer or Bidirectional (privileged containers only). */
+  mountPropagation?: string;
 }
 
 export interface Container {
@@ -104,10 +106,12 @@ export interface Container {
   securityContext?: SecurityContext;
 }
 
-/** The part of a container's or pod's securityContext the runner applies (to images run from their own root). */
+/** The part of a container's or pod's securityContext the runner applies (users to images run from their own root). */
 export interface SecurityContext {
   runAsUser?: number;
   runAsGroup?: number;
+  /** A container's only: what Bidirectional mount propagation requires. */
+  privileged?: boolean;
 }
 
 export interface KeyToPath {

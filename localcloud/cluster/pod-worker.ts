@@ -293,6 +293,7 @@ export class PodWorker {
         volumePaths: this.resources.volumePaths ?? new Map<string, string>(),
         etcHosts: this.resources.etcHosts,
         resolvConf: this.resources.resolvConf,
+        writableHostPaths: this.deps.nodeFS !== undefined,
       });
       record.imageID = prepared.image.id ?? `kvcloud-local://${prepared.image.entrypoint[0] ?? ''}`;
       await mkdir(dirname(logFile), { recursive: true });

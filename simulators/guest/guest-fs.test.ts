@@ -29,6 +29,13 @@ describe('guest filesystem', () => {
     expect(fs.resolve('/etc/hosts')).to.equal('/var/lib/kubelet/guest-rootfs/etc/hosts');
   });
 
+  it("in a pod, finds the VM's own /dev and udev database in place, where its hot-plugged disks appear", () => {
+    const fs = GuestFS.inPod(mountinfo);
+    expect(['/dev', '/dev/disk/by-id', '/run/udev', '/var/run/udev/data'].map((p) => fs.resolve(p))).to.deep.equal(['/dev', '/dev/disk/by-id', '/run/udev', '/run/udev/data']);
+    expect(fs.resolve('/devices')).to.equal('/var/lib/kubelet/guest-rootfs/devices');
+    expect(fs.resolve('/run/udevd')).to.equal('/var/lib/kubelet/guest-rootfs/run/udevd');
+  });
+
   it('refuses to write outside its mounts when the kubelet directory is not mounted', () => {
     const fs = GuestFS.inPod('22 1 8:1 / / rw - ext4 /dev/sda1 rw');
     expect(() => fs.resolve('/etc/kubeadm.yml')).to.throw(/not a mount of this pod/);

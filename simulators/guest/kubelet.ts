@@ -120,7 +120,11 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
 
     const events = new EventRecorder({ client, reportingController: 'kubelet', reportingInstance: node.nodeName, log, seriesFlushMs: 5_000 });
     cleanups.push(() => events.close());
-    // CSI volumes (csi-plugins.ts, csi-volumes.ts): node plugins register through /var/lib/kubelet/plugins_registry.
+    // CSI volumes (csi-plugins.ts, csi-volumes.ts): node plugins register through /var/lib/kubelet/plugins_registry,
+    // and their Bidirectional mount of /var/lib/kubelet carries their staging and publish mounts here.
+    await fs.shareMounts(KUBELET_DIR).catch((err: unknown) => {
+      log.warn({ err }, 'cannot make the kubelet directory a shared mount: Bidirectional volume mounts of it will fail');
+    });
     const csi = await startCsi({ client, nodeName: node.nodeName, kubeletDir: fs.resolve(KUBELET_DIR), resolve: (p) => fs.resolve(p), env: process.env, log });
     if (csi) cleanups.push(() => csi.stop());
     const runner = new PodRunner({

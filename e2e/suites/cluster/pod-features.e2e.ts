@@ -1,10 +1,12 @@
 // What a pod sees and how it is run, checked from inside the pod through the test image: volumes at their
 // mountPaths, environment from the downward API, ConfigMaps and Secrets, a projected ServiceAccount token that
 // RBAC judges; and init containers, run-to-completion and hostNetwork pods, probes, image errors and graceful
-// deletion.
+// deletion; and mount propagation between a privileged container, the node and other containers.
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile, rm } from 'node:fs/promises';
+import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { KubeObject } from '../../../lib/kube/object.js';
 import { TEST_SHELL_IMAGE } from '../../../localcloud/cluster/images.js';
@@ -290,5 +292,61 @@ describe('local cluster: what a pod sees and how it is run', () => {
     expect(processAlive(run.process.pid)).to.be.false;
     expect(run.process.exitStatus?.signal).to.equal('SIGKILL');
     expect(readFileSync(run.logFile, 'utf8')).to.include('echo: ignoring SIGTERM as asked');
+  });
+
+  it("carries a Bidirectional container's mount to the node and to a HostToContainer container, and none of its other mounts", async function () {
+    this.timeout(90_000);
+    const run = promisify(execFile);
+    // The node's directory, a shared mount as the kubelet makes its own (in the suite's private mount namespace).
+    const shared = join(suite.cluster.dir, 'propagation');
+    await mkdir(shared, { recursive: true });
+    await run('mount', ['-t', 'tmpfs', 'kvcloud-test-node', shared]);
+    await run('mount', ['--make-shared', shared]);
+    // The mount point is there already: the management nodes' host paths are this machine's, mounted read-only.
+    await mkdir(join(shared, 'inner'));
+    const ourMounts = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => / - tmpfs (kvcloud-|pod-)/.test(l));
+    try {
+      const volumes = [{ name: 'node', hostPath: { path: shared } }];
+      // The reader starts first: its slave copy hears of a mount made after it started.
+      await suite.client.create(
+        podObject(ns, 'propagation-reader', {
+          restartPolicy: 'Never',
+          volumes,
+          containers: [{ name: 'app', image: TEST_SHELL_IMAGE, command: ['sh', '-c', 'until [ -f /node/inner/proof ]; do sleep 0.2; done; cat /node/inner/proof'], volumeMounts: [{ name: 'node', mountPath: '/node', mountPropagation: 'HostToContainer' }] }],
+        }),
+      );
+      await waitForPod(suite.client, ns, 'propagation-reader', (p) => p.status?.containerStatuses?.[0]?.state.running !== undefined, 'the reader to run');
+      const script = 'mount -t tmpfs pod-inner /node/inner && echo proof > /node/inner/proof && mount -t tmpfs pod-private /scratch && exec sleep 3600';
+      await suite.client.create(
+        podObject(ns, 'propagation-mounter', {
+          volumes: [...volumes, { name: 'scratch', emptyDir: {} }],
+          containers: [
+            {
+              name: 'app',
+              image: TEST_SHELL_IMAGE,
+              securityContext: { privileged: true },
+              command: ['sh', '-c', script],
+              // /scratch does not exist on the node: the container gets a private copy of / to make it in.
+              volumeMounts: [{ name: 'node', mountPath: '/node', mountPropagation: 'Bidirectional' }, { name: 'scratch', mountPath: '/scratch' }],
+            },
+          ],
+        }),
+      );
+      const proof = await waitFor(
+        () => {
+          if (existsSync(join(shared, 'inner', 'proof'))) return Promise.resolve(readFileSync(join(shared, 'inner', 'proof'), 'utf8'));
+          throw new Error(`no ${shared}/inner/proof on the node; mounts: ${ourMounts().join('; ')}`);
+        },
+        { timeoutMs: 60_000, what: "the mounter's mount on the node" },
+      );
+      expect(proof).to.equal('proof\n');
+      const reader = await waitForPod(suite.client, ns, 'propagation-reader', (p) => p.status?.phase === 'Succeeded', 'the reader to see the mount and finish');
+      const log = join(suite.cluster.dir, 'logs', `${ns}_propagation-reader_${reader.metadata.uid ?? ''}`, 'app', '0.log');
+      expect(readFileSync(log, 'utf8')).to.equal('proof\n');
+      // Only the mount made inside the shared directory reached the node: not the container's own tmpfs, nor its copies.
+      expect(ourMounts().map((l) => l.split(' ')[4])).to.deep.equal([shared, join(shared, 'inner')]);
+    } finally {
+      await run('umount', ['--recursive', '--lazy', shared]);
+    }
   });
 });
