@@ -1,7 +1,7 @@
-// The CSI node plugin run inside a simulated VM's guest, where a tenant's DaemonSet would run it on a real node: a
-// process entered into the guest's mount namespace and root (its /dev with the hot-plugged disks, the kubelet's
-// directories), registering itself with the guest kubelet. The simulated guest cannot run upstream's DaemonSet pod
-// for it (csi/README.md says why), so suites start this in its place.
+// The CSI node plugin run inside a simulated VM's guest as a plain process entered into the guest's mount namespace and
+// root (its /dev with the hot-plugged disks, the kubelet's directories), registering itself with the guest kubelet
+// (--registration-socket). For what drives the node service directly rather than as a kubelet does (csi-sanity's own
+// staging and target paths, the CSI bench); tenants run config/csi/tenant's DaemonSet instead (e2e/suites/csi/pvc.e2e.ts).
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PodRunner } from '../../localcloud/cluster/pod-runner.js';

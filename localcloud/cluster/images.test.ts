@@ -96,6 +96,16 @@ describe('image to local program mapping', () => {
     }
   });
 
+  it("runs every image of config/csi/tenant's node DaemonSet: the driver, and the registrar as its stand-in at upstream's tag", async () => {
+    const daemonSet = parse(readFileSync(new URL('../../config/csi/tenant/node-daemonset.yaml', import.meta.url), 'utf8')) as { spec: { template: { spec: { containers: { name: string; image: string }[] } } } };
+    const containers = daemonSet.spec.template.spec.containers;
+    expect(containers.map((c) => c.name)).to.deep.equal(['csi-driver', 'csi-node-driver-registrar']);
+    const [driver, registrar] = await Promise.all(containers.map((c) => resolveImage(c.image)));
+    expect(driver?.entrypoint[1]).to.match(/\/out\/js\/[0-9a-f]{16}\/csi\/main\.js$/);
+    expect(registrar?.entrypoint[1]).to.match(/\/out\/js\/[0-9a-f]{16}\/simulators\/csi-registrar\/main\.js$/);
+    expect(registrar?.env).to.include({ KVCLOUD_CACHE: cacheDir() });
+  });
+
   it('runs the cluster-autoscaler image from the binary $CLUSTER_AUTOSCALER names, and says so when it names none or is unset', async () => {
     const saved = process.env.CLUSTER_AUTOSCALER;
     try {

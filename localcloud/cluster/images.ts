@@ -156,6 +156,9 @@ const coreDNS: CatalogEntry = {
   },
 };
 
+/** The node-driver-registrar release kubevirt/csi-driver's DaemonSet (and config/csi/tenant's) runs. */
+export const CSI_NODE_DRIVER_REGISTRAR_TAG = 'v2.18.0';
+
 /** kvcloud's own images carry this tag in the release manifests (`make release-manifests`). */
 export const KVCLOUD_IMAGE_TAG = 'dev';
 
@@ -237,6 +240,13 @@ const catalog: Record<string, CatalogEntry> = {
   'ghcr.io/kvcloud/csi-driver': {
     tags: () => [KVCLOUD_IMAGE_TAG],
     resolve: () => Promise.resolve({ entrypoint: kvcloudMain('csi/main.ts'), programs: {}, env: { KVCLOUD_CACHE: cacheDir() } }),
+  },
+  // node-driver-registrar is not on the Go module proxy: its stand-in of the same flags (simulators/csi-registrar) runs
+  // the node DaemonSet's registrar container, at the tag config/csi/tenant names. It reads csi.proto and the kubelet
+  // registration api.proto from the cache `make tools` fills, as the driver does.
+  'registry.k8s.io/sig-storage/csi-node-driver-registrar': {
+    tags: () => [CSI_NODE_DRIVER_REGISTRAR_TAG],
+    resolve: () => Promise.resolve({ entrypoint: kvcloudMain('simulators/csi-registrar/main.ts'), programs: {}, env: { KVCLOUD_CACHE: cacheDir() } }),
   },
   'registry.k8s.io/sig-storage/csi-provisioner': csiSidecar('csi-provisioner', 'EXTERNAL_PROVISIONER_VERSION'),
   'registry.k8s.io/sig-storage/csi-attacher': csiSidecar('csi-attacher', 'EXTERNAL_ATTACHER_VERSION'),

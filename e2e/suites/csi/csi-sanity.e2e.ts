@@ -158,7 +158,8 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
 
   /**
    * Starts the driver (csi/main.ts) from the work tree with `args`, its output in <dir>/<name>.log; `prefix` wraps the
-   * command. The node plugin entered into the VM stays so: csi/README.md ("The node DaemonSet...") says why.
+   * command. The node plugin entered into the VM stays so: csi-sanity drives its node service directly, with staging and
+   * target paths of its own, not as a kubelet would.
    */
   function startDriver(name: string, args: string[], prefix: string[]): ChildProcess {
     // The compiled driver by its absolute path: entered into the VM's namespaces the working directory is not ours.

@@ -2,13 +2,15 @@
 // (KubeVirt simulator) joined to a real tenant control plane; kvcloud's CSI controller runs as a process against
 // the management cluster (infra) and the tenant, with external-provisioner, external-attacher and external-resizer
 // built from their Go modules, which reach the tenant only as the ServiceAccount the controller gives them a
-// kubeconfig for (its RBAC is config/csi/tenant's, so every case below proves it is enough); the node plugin runs in each VM (entered into the guest's mount namespace, as its
-// DaemonSet pod would be) and registers itself with the guest kubelet through /var/lib/kubelet/plugins_registry. A
-// PVC becomes a DataVolume, the attach-detach controller's VolumeAttachment a hot-plug, and the guest kubelet
-// stages and publishes the disk into the pod. The controller runs with --topology: each node plugin reports its
-// tenant Node's zone, and a volume of a zonal infra StorageClass is placed in its zone (csi/controller/topology.ts).
+// kubeconfig for (its RBAC is config/csi/tenant's, so every case below proves it is enough). The node plugin runs in
+// each VM as config/csi/tenant's DaemonSet, which the controller applies: a privileged pod of the guest kubelet, its
+// staging and publish mounts reaching the guest through its Bidirectional /var/lib/kubelet, registered with the guest
+// kubelet through /var/lib/kubelet/plugins_registry by the DaemonSet's node-driver-registrar container (its local
+// stand-in). A PVC becomes a DataVolume, the attach-detach controller's VolumeAttachment a hot-plug, and the guest
+// kubelet stages and publishes the disk into the pod. The controller runs with --topology: each node plugin reports
+// its tenant Node's zone, and a volume of a zonal infra StorageClass is placed in its zone (csi/controller/topology.ts).
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -22,6 +24,7 @@ import { buildTool, cacheDir } from '../../../localcloud/binaries.js';
 import { TEST_SHELL_IMAGE } from '../../../localcloud/cluster/images.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
 import type { Node } from '../../../localcloud/node-object.js';
+import { startProgram } from '../../../localcloud/cluster/image-process.js';
 import { ManagedProcess } from '../../../localcloud/process.js';
 import { parseVersionsEnv, toolsDir } from '../../../localcloud/versions.js';
 import { waitFor } from '../../../localcloud/wait.js';
@@ -34,7 +37,6 @@ import { stepTimer } from '../../harness/step-timer.js';
 import { growsAMountedFilesystem } from './expansion.js';
 import { controllerInfraKubeconfig, INFRA_NS } from '../../harness/csi-controller-identity.js';
 import { PREVENT_VOLUME_MODE_CONVERSION, snapshotTests, startSnapshotSidecars } from './snapshots.js';
-import { compiledMain } from '../../../packaging/compiled-js.js';
 import { completedPodLog } from '../../harness/pod-completion.js';
 
 const run = promisify(execFile);
@@ -49,9 +51,8 @@ const ZONES: Record<string, string> = { 'csi-a': 'zone-a', 'csi-b': 'zone-b' };
 const ZONE_KEY = 'topology.kubernetes.io/zone';
 const DRIVER = 'csi.kubevirt.io';
 const TENANT_LABELS = 'csi-driver/tenant=acme';
-/** The node plugin's sockets in the guest, where upstream's DaemonSet puts them. */
-const PLUGIN_DIR = `/var/lib/kubelet/plugins/${DRIVER}`;
-const REGISTRATION_SOCKET = `/var/lib/kubelet/plugins_registry/${DRIVER}-reg.sock`;
+/** The DaemonSet's pods' logs in the guest (the guest kubelet's pod runner keeps them there). */
+const NODE_PLUGIN_LOGS = '/var/lib/kubelet/logs';
 const TENANT_MANIFESTS = (dir: string) => join(dir, 'csi-tenant.yaml');
 /** Where the controller keeps the sidecars' kubeconfig (--sidecar-kubeconfig-dir), as the template's emptyDir. */
 const SIDECAR_CREDENTIALS = (dir: string) => join(dir, 'csi-sidecars');
@@ -86,7 +87,16 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
   const handles: string[] = [];
   const { timings, timed } = stepTimer();
   const getJSON = async <T>(kubeconfig: string, args: string[]) => JSON.parse(await kubectl(kubeconfig, ['get', ...args, '-o', 'json'])) as T;
-  const logs = () => processes.map((p) => `${p.spec.name}:\n${p.logTail(8)}`).join('\n');
+  /** The last lines of each VM's node plugin pod's latest run. */
+  const nodePluginLogs = () =>
+    [...guestPids].flatMap(([vm, pid]) => {
+      const logsDir = `/proc/${String(pid)}/root${NODE_PLUGIN_LOGS}`;
+      const pod = (existsSync(logsDir) ? readdirSync(logsDir) : []).find((d) => d.startsWith('kubevirt-csi-driver_kubevirt-csi-node-'));
+      const runsDir = join(logsDir, pod ?? '-', 'csi-driver');
+      const last = (existsSync(runsDir) ? readdirSync(runsDir) : []).sort((a, b) => parseInt(a, 10) - parseInt(b, 10)).at(-1);
+      return last ? [`csi-node on ${vm} (run ${last}):\n${readFileSync(join(runsDir, last), 'utf8').trim().split('\n').slice(-8).join('\n')}`] : [`csi-node on ${vm}: no pod log yet`];
+    });
+  const logs = () => [...processes.map((p) => `${p.spec.name}:\n${p.logTail(8)}`), ...nodePluginLogs()].join('\n');
 
   const versions = parseVersionsEnv(readFileSync(join(toolsDir, 'versions.env'), 'utf8'));
   const sidecar = (name: string, key: string) => join(cacheDir(), 'bin', `${name}-${versions.get(key) ?? ''}`, name);
@@ -96,6 +106,17 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
       processes.push(p);
       return p;
     });
+  }
+
+  /**
+   * kvcloud's driver as a plain process, the way the local cloud starts it (from its image in image mode): every file
+   * it is handed (kubeconfigs, manifests, its socket and the kubeconfigs it keeps) is in the run's directory, except
+   * the tenant's admin kubeconfig and the infra one, bound at their paths.
+   */
+  async function startDriver(name: string, args: string[], files: string[]): Promise<ManagedProcess> {
+    const p = await startProgram({ name, component: 'csi-driver', args, paths: [dir, ...files.filter((f) => !f.startsWith(`${dir}/`))], runDir: dir, logFile: join(dir, `${name}.log`) });
+    processes.push(p);
+    return p;
   }
 
   /** The VM's mounts of CSI volumes (staging and publish targets), from the guest's mount namespace. */
@@ -168,30 +189,39 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
       for (const tool of ['csi-spec', 'csi-registration', 'csi-provisioner', 'csi-attacher', 'csi-resizer', 'csi-snapshotter']) buildTool(tool);
       return Promise.resolve();
     });
-    fixture = await timed('two VirtualMachines joined as tenant Nodes', () => startTenantNodes({ clusterName: CLUSTER, vms: VMS, namespace: INFRA_NS, virtualMachines: true }));
-    ({ mgmt, admin } = fixture);
+    const nodes = await timed('two VirtualMachines joined as tenant Nodes', () => startTenantNodes({ clusterName: CLUSTER, vms: VMS, namespace: INFRA_NS, virtualMachines: true }));
+    fixture = nodes;
+    ({ mgmt, admin } = nodes);
     dir = fixture.cluster.dir;
+    // The node plugin's pods reach the tenant's apiserver at its Service, through the VMs' kube-proxy.
+    await timed('kube-proxy and CoreDNS running on the VMs', () => nodes.installAddons());
     const runner = fixture.cluster.runner;
     const socket = join(dir, 'csi-controller.sock');
-    const driver = [process.execPath, compiledMain('csi/main.ts')];
-    await timed('controller, external-provisioner, external-attacher and a node plugin per VM started', async () => {
+    await timed('controller, external-provisioner, external-attacher started; node DaemonSet applied', async () => {
       const infra = await controllerInfraKubeconfig(mgmt, dir);
-      // The tenant side as the template hands it over (config/csi/tenant), applied and kept by the controller, without
-      // the node DaemonSet, whose pods cannot run in the simulated guests (csi/README.md): the plugin runs as a process.
-      const tenantObjects = parseAllDocuments(await buildCsiManifest('config/csi/tenant')).map((d) => d.toJS() as KubeObject).filter((o) => o.kind !== 'DaemonSet');
+      // The Nodes as the CCM (zone) and Cluster API's Machine controller (infra namespace) leave them, before the node
+      // plugin's pods read theirs for the node ID and topology.
+      for (const vm of VMS) {
+        await kubectl(admin, ['label', 'node', vm, `${ZONE_KEY}=${ZONES[vm] ?? ''}`]);
+        await kubectl(admin, ['annotate', 'node', vm, `cluster.x-k8s.io/cluster-namespace=${INFRA_NS}`]);
+        guestPids.set(vm, guestPid(runner, INFRA_NS, vm));
+      }
+      // The tenant side as the template hands it over (config/csi/tenant), node DaemonSet included, applied and kept by
+      // the controller.
+      const tenantObjects = parseAllDocuments(await buildCsiManifest('config/csi/tenant')).map((d) => d.toJS() as KubeObject);
       writeFileSync(TENANT_MANIFESTS(dir), tenantObjects.map((o) => stringify(o)).join('---\n'));
       // --cluster-name: the VMs carry Cluster API's cluster-name label, as CAPK's do, and only those are published to.
-      await start('csi-controller', driver[0] ?? '', [
-        ...driver.slice(1), `--endpoint=unix://${socket}`, '--run-node-service=false', `--infra-cluster-namespace=${INFRA_NS}`, `--infra-cluster-kubeconfig=${infra}`, `--infra-cluster-labels=${TENANT_LABELS}`,
+      await startDriver('csi-controller', [
+        `--endpoint=unix://${socket}`, '--run-node-service=false', `--infra-cluster-namespace=${INFRA_NS}`, `--infra-cluster-kubeconfig=${infra}`, `--infra-cluster-labels=${TENANT_LABELS}`,
         `--cluster-name=${CLUSTER}`, `--tenant-cluster-kubeconfig=${admin}`, `--tenant-manifests=${TENANT_MANIFESTS(dir)}`, '--metrics-bind-address=127.0.0.1:0',
         `--sidecar-kubeconfig-dir=${SIDECAR_CREDENTIALS(dir)}`, '--topology=true',
-      ]);
+      ], [admin, infra]);
       sidecars = await keptKubeconfig(SIDECAR_CREDENTIALS(dir));
       // snapshot-controller's: a driver process with neither service, as in the template's snapshot-controller Pod.
-      await start('snapshot-controller-credentials', driver[0] ?? '', [
-        ...driver.slice(1), '--run-controller-service=false', '--run-node-service=false', `--tenant-cluster-kubeconfig=${admin}`,
+      await startDriver('snapshot-controller-credentials', [
+        '--run-controller-service=false', '--run-node-service=false', `--tenant-cluster-kubeconfig=${admin}`,
         `--sidecar-kubeconfig-dir=${SNAPSHOT_CONTROLLER_CREDENTIALS(dir)}`, '--sidecar-service-account=kubevirt-csi-driver/kubevirt-csi-snapshot-controller-sa',
-      ]);
+      ], [admin]);
       const snapshotController = await keptKubeconfig(SNAPSHOT_CONTROLLER_CREDENTIALS(dir));
       // Longer than a hot-plug takes: a timed-out publish would be retried while the first still runs (ABORTED).
       // Retries capped at 10 s: the volume-mode proof waits for a refused restore to be retried.
@@ -199,20 +229,6 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
       await start('csi-attacher', sidecar('csi-attacher', 'EXTERNAL_ATTACHER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${sidecars}`, '--timeout=120s', '--v=3']);
       await start('csi-resizer', sidecar('csi-resizer', 'EXTERNAL_RESIZER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${sidecars}`, '--timeout=120s', '--v=3']);
       await startSnapshotSidecars({ admin, sidecars, snapshotController, socket, version: versions.get('EXTERNAL_SNAPSHOTTER_VERSION') ?? '', start });
-      for (const vm of VMS) {
-        await kubectl(admin, ['label', 'node', vm, `${ZONE_KEY}=${ZONES[vm] ?? ''}`]);
-        guestPids.set(vm, guestPid(runner, INFRA_NS, vm));
-        // The DaemonSet's hostPath (DirectoryOrCreate) for the plugin's socket.
-        await inGuest(vm, ['mkdir', '-p', PLUGIN_DIR]);
-        // The plugin reads its Node (zone) as the DaemonSet's pod does with its ServiceAccount; here with the tenant's admin.
-        const tenantKubeconfig = `${PLUGIN_DIR}/tenant.kubeconfig`;
-        writeFileSync(`/proc/${String(guestPids.get(vm))}/root${tenantKubeconfig}`, readFileSync(admin), { mode: 0o600 });
-        await start(`csi-node-${vm}`, 'nsenter', [
-          `--target=${String(guestPids.get(vm))}`, '--mount', '--root', ...driver,
-          `--endpoint=unix://${PLUGIN_DIR}/csi.sock`, '--run-controller-service=false', `--node-name=${vm}`, `--tenant-cluster-kubeconfig=${tenantKubeconfig}`,
-          `--node-id=${INFRA_NS}/${vm}`, `--registration-socket=${REGISTRATION_SOCKET}`,
-        ]);
-      }
     });
     await timed('CSIDriver and StorageClass applied by the controller', () =>
       waitFor(
@@ -258,18 +274,23 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
     expect(got).to.deep.equal(checks.map(([verb, resource, , , want]) => `${verb} ${resource} ${String(want)}`));
   });
 
-  it('registers the node plugin with each guest kubelet: CSINode driver entry with the zone as topology key, and node ID annotation', async function () {
-    this.timeout(60_000);
-    await timed('node plugins registered', () =>
+  it("runs the node plugin as the DaemonSet's pod on each VM, registered with its guest kubelet: CSINode driver entry with the zone as topology key, and node ID annotation", async function () {
+    this.timeout(4 * 60_000);
+    const pluginPods = async () =>
+      (await getJSON<{ items: (KubeObject & { spec: { nodeName?: string }; status?: { phase?: string; containerStatuses?: { name: string; ready: boolean; restartCount: number; state?: object }[] } })[] }>(admin, ['pods', '-n', 'kubevirt-csi-driver', '-l', 'app=kubevirt-csi-driver'])).items;
+    await timed('node plugin pods registered', () =>
       waitFor(
         async () => {
           const nodes = await Promise.all(VMS.map((vm) => getJSON<CSINode>(admin, ['csinode', vm])));
           if (nodes.every((n) => (n.spec.drivers ?? []).some((d) => d.name === DRIVER))) return true;
-          throw new Error(`${JSON.stringify(nodes.map((n) => n.spec))}\n${logs()}`);
+          const pods = (await pluginPods()).map((p) => `${p.metadata.name ?? ''} on ${p.spec.nodeName ?? '-'}: ${p.status?.phase ?? '-'} ${JSON.stringify(p.status?.containerStatuses ?? [])}`);
+          throw new Error(`${JSON.stringify(nodes.map((n) => n.spec))}\n${pods.join('\n')}\n${logs()}`);
         },
-        { timeoutMs: 45_000, what: 'the driver in both CSINodes' },
+        { timeoutMs: 3 * 60_000, intervalMs: 1000, what: 'the driver in both CSINodes' },
       ),
     );
+    const pods = await pluginPods();
+    expect(pods.map((p) => [p.spec.nodeName, p.status?.phase, p.status?.containerStatuses?.map((c) => [c.name, c.ready])]).sort()).to.deep.equal(VMS.map((vm) => [vm, 'Running', [['csi-driver', true], ['csi-node-driver-registrar', true]]]));
     for (const vm of VMS) {
       const csiNode = await getJSON<CSINode>(admin, ['csinode', vm]);
       expect(csiNode.spec.drivers).to.deep.equal([{ name: DRIVER, nodeID: `${INFRA_NS}/${vm}`, topologyKeys: [ZONE_KEY] }]);

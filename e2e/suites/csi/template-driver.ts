@@ -3,8 +3,8 @@
 // <cluster>-csi-controller Deployment runs beside the hosted control plane with the real sidecars, applies the tenant
 // side (CSIDriver, default StorageClass "kubevirt", node DaemonSet) itself, and a PVC of the default class binds to a
 // DataVolume in the Cluster's namespace, labelled for the tenant; a snapshot of it restores with the data
-// (template-snapshots.ts). For the pods that use them the node plugin runs in the worker's guest, started by this test:
-// the one step a real cluster's DaemonSet does and the simulated guest cannot.
+// (template-snapshots.ts). The node plugin that stages and publishes them is the tenant's DaemonSet pod on the worker,
+// registered with the guest kubelet by the DaemonSet's registrar container.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -14,10 +14,8 @@ import type { KubeObject } from '../../../lib/kube/object.js';
 import type { Cluster } from '../../../localcloud/cluster/cluster.js';
 import { TEST_SHELL_IMAGE } from '../../../localcloud/cluster/images.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
-import type { ManagedProcess } from '../../../localcloud/process.js';
 import { waitFor } from '../../../localcloud/wait.js';
 import { getJSON, tenantKubeconfig, type WorkloadPlace } from '../../harness/clusterctl/kvcloud-workload.js';
-import { startGuestNodePlugin } from '../../harness/guest-node-plugin.js';
 import { expectTemplateSnapshots } from './template-snapshots.js';
 import { completedPodLog } from '../../harness/pod-completion.js';
 
@@ -90,8 +88,9 @@ export async function expectTemplateCsiDriver(place: WorkloadPlace, cluster: Clu
   ]);
 
   const kc = await tenantKubeconfig(place);
-  const plugins: ManagedProcess[] = [];
   const tenant = kc.path;
+  /** The node plugin pods' state, for failure messages. */
+  const pluginPods = async () => (await kubectl(tenant, ['get', 'pods', '-n', 'kubevirt-csi-driver', '-l', 'app=kubevirt-csi-driver', '-o', 'wide'])).trim();
   try {
     // The controller applied the tenant side itself.
     await timed('tenant objects applied by the controller', () =>
@@ -130,12 +129,21 @@ export async function expectTemplateCsiDriver(place: WorkloadPlace, cluster: Clu
     // A pod on a worker writes to it: attached by the template's attacher (hot-plug), staged and published in the guest.
     const nodes = await getJSON<{ items: KubeObject[] }>(tenant, ['nodes']);
     const node = nodes.items[0]?.metadata.name ?? '';
-    plugins.push(await startGuestNodePlugin({ runner: cluster.runner, namespace: place.infra.namespace, vm: node, pluginDir: `/var/lib/kubelet/plugins/${DRIVER}-node`, logDir: cluster.dir }));
+    await timed("node plugin (the DaemonSet's pod) registered on the worker", () =>
+      waitFor(
+        async () => {
+          const drivers = (await getJSON<{ spec: { drivers: { name: string }[] | null } }>(tenant, ['csinode', node])).spec.drivers ?? [];
+          if (drivers.some((d) => d.name === DRIVER)) return true;
+          throw new Error(`CSINode ${node}: ${JSON.stringify(drivers)}\n${await pluginPods()}`);
+        },
+        { timeoutMs: 3 * 60_000, intervalMs: 1000, what: `${DRIVER} in CSINode ${node}` },
+      ),
+    );
     /** A pod on the worker running `script` with `claim` at /data, waited until it succeeded; its output. */
     const runPod = async (name: string, claimName: string, script: string): Promise<string> => {
       const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { restartPolicy: 'Never', nodeName: node, containers: [{ name: 'main', image: TEST_SHELL_IMAGE, command: ['/bin/sh', '-c', script], volumeMounts: [{ name: 'data', mountPath: '/data' }] }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName } }] } };
       await kubectl(tenant, ['apply', '-f', '-'], stringify(pod));
-      return completedPodLog(tenant, name, { timeoutMs: 3 * 60_000, intervalMs: 1000, diagnostics: async () => `${await controllerLog()}\n${plugins[0]?.logTail(8) ?? ''}` });
+      return completedPodLog(tenant, name, { timeoutMs: 3 * 60_000, intervalMs: 1000, diagnostics: async () => `${await controllerLog()}\n${await pluginPods()}` });
     };
     const written = await timed('pod using the PVC completed (attach, stage, publish)', () => runPod('writer', 'data', 'echo kvcloud-template > /data/proof && sync && cat /data/proof'));
     expect(written.trim()).to.equal('kvcloud-template');
@@ -158,7 +166,6 @@ export async function expectTemplateCsiDriver(place: WorkloadPlace, cluster: Clu
       ),
     );
   } finally {
-    for (const p of plugins) await p.stop();
     await kc.remove();
   }
   return timings;
