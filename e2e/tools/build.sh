@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${KVCLOUD_CACHE:-$HOME/.cache/kvcloud}
 mkdir -p "$cache"
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd cluster-api cert-manager kubevirt-crds cdi-crds konnectivity coredns gateway-api-crds csi-spec csi-sanity csi-provisioner csi-attacher csi-resizer csi-snapshotter cri-tools)
+[ ${#components[@]} -gt 0 ] || components=(kubernetes etcd cluster-api cert-manager kubevirt-crds cdi-crds konnectivity coredns gateway-api-crds csi-spec csi-sanity csi-provisioner csi-attacher csi-resizer csi-snapshotter cri-tools metallb-crds)
 for c in "${components[@]}"; do
   start=$(date +%s)
   exec {lock}>"$cache/build-$c.lock"

@@ -18,7 +18,10 @@ import { deployedManifests, evaluateTiltfile, tiltfileTools } from '../../../pac
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** MetalLB's CRDs from its Go module (e2e/tools/metallb-crds, not a `make tools` default: built here on first use). */
+/**
+ * MetalLB's CRDs from its Go module (e2e/tools/metallb-crds), which `make tools` fetches: the suites run in a network
+ * namespace without a route to the Go module proxy, so this only finds them (and fails when they were not fetched).
+ */
 function metallbCRDs(): string {
   execFileSync('bash', [join(repoRoot, 'e2e', 'tools', 'build.sh'), 'metallb-crds'], { stdio: 'ignore' });
   const cache = process.env.KVCLOUD_CACHE ?? join(homedir(), '.cache', 'kvcloud');
