@@ -9,22 +9,17 @@ import { join } from 'node:path';
 import { credentials, makeGenericClientConstructor, type Client as GrpcClient } from '@grpc/grpc-js';
 import { defaultCsiProtoPath, loadCsiServices } from '../../csi/spec.js';
 import { defaultRegistrationProtoPath, pluginInfo, serveRegistration } from '../../csi/registration.js';
-import { createLogger } from '../../lib/observability/logger.js';
+import { createLogger, type Logger } from '../../lib/observability/logger.js';
+import { unary } from '../guest/csi-plugins.js';
 import { parseRegistrarFlags } from './flags.js';
 
 /** The driver's name from its Identity service, asked again every second until the driver answers. */
-async function driverName(client: GrpcClient, timeoutMs: number, log: ReturnType<typeof createLogger>): Promise<string> {
-  const call = client as GrpcClient & { GetPluginInfo: (req: object, opts: { deadline: number }, cb: (err: Error | null, res?: { name?: string }) => void) => void };
+async function driverName(identity: GrpcClient, timeoutMs: number, log: Logger): Promise<string> {
   for (;;) {
     try {
-      const info = await new Promise<{ name?: string }>((resolve, reject) => {
-        call.GetPluginInfo({}, { deadline: Date.now() + timeoutMs }, (err, res) => {
-          if (err) reject(err);
-          else resolve(res ?? {});
-        });
-      });
-      if (!info.name) throw new Error('GetPluginInfo answered no name');
-      return info.name;
+      const { name } = await unary<{ name?: string }>(identity, 'GetPluginInfo', {}, timeoutMs);
+      if (!name) throw new Error('GetPluginInfo answered no name');
+      return name;
     } catch (err) {
       log.info({ err: (err as Error).message }, 'waiting for the CSI driver to answer GetPluginInfo');
       await new Promise((resolve) => setTimeout(resolve, 1_000));
