@@ -19,6 +19,8 @@
 //                                DVPending | DVFailed | DVNotReady | DVImagePullFailed | Deleting        (CAPK's)
 //                                WaitingForSSHKeys | InfraClusterUnavailable | VMTerminal               (kvcloud's)
 //   BootstrapExecSucceeded True  BootstrapExecSucceeded
+//                          True  BootstrapCheckingNotSupported  checkStrategy ssh without a key pair (externally
+//                                                               managed KubevirtCluster): the tenant Node registered
 //                          False BootstrapFailed  not bootstrapped yet (the message says what it waits for; retried)
 //   VMLiveMigratable       True  VMLiveMigratable ; False <the VMI's LiveMigratable reason, e.g. DisksNotLiveMigratable>
 //                          (set once the VMI reports LiveMigratable; not part of Ready)
@@ -51,6 +53,7 @@ export const Reasons = {
   dvPending: 'DVPending',
   dvNotReady: 'DVNotReady',
   bootstrapExecSucceeded: 'BootstrapExecSucceeded',
+  bootstrapCheckingNotSupported: 'BootstrapCheckingNotSupported',
   bootstrapFailed: 'BootstrapFailed',
   vmLiveMigratable: 'VMLiveMigratable',
   migrating: 'Migrating',

@@ -13,6 +13,7 @@ import type { RestRequest } from '../../../lib/kube/rest-transport.js';
 import {
   KubevirtMachineGVK,
   MACHINE_FINALIZER,
+  MANAGED_BY_ANNOTATION,
   PAUSED_ANNOTATION,
   VMI_DELETION_GRACE_TIME_ANNOTATION,
   VM_TERMINAL_LABEL,
@@ -53,12 +54,13 @@ interface Setup {
   spec?: Partial<KubevirtMachineSpec>;
   metadata?: Partial<KubevirtMachine['metadata']>;
   kubevirtClusterSpec?: Parameters<typeof kubevirtCluster>[0];
+  kubevirtClusterMetadata?: Parameters<typeof kubevirtCluster>[1];
 }
 
 /** A Cluster whose infrastructure is provisioned and a Machine with bootstrap data, unless `s` says otherwise. */
 function seedMachine(env: InfraEnv, s: Setup = {}): void {
   env.seed(cluster(s.clusterStatus, s.clusterSpec));
-  env.seed(kubevirtCluster(s.kubevirtClusterSpec));
+  env.seed(kubevirtCluster(s.kubevirtClusterSpec, s.kubevirtClusterMetadata));
   if (s.sshKeys !== false) env.seed(sshKeysSecret());
   env.seed(machine(M, { controlPlane: s.controlPlane ?? false, ...(s.dataSecretName === false ? {} : { dataSecretName: BOOTSTRAP }) }));
   if (s.bootstrapSecret !== false) env.seed(bootstrapSecret(BOOTSTRAP));
@@ -223,7 +225,18 @@ describe('providers/infrastructure/controllers: KubevirtMachine reconciler', () 
       expect(vmOf(env)).to.equal(undefined);
     });
 
-    const checks: { name: string; spec: Partial<KubevirtMachineSpec>; tenant?: boolean; ssh?: SentinelCheck; want: { status: string; reason: string }; requeue?: boolean }[] = [
+    const checks: {
+      name: string;
+      spec: Partial<KubevirtMachineSpec>;
+      /** An externally managed KubevirtCluster: no SSH key pair. */
+      externalCluster?: boolean;
+      tenant?: boolean;
+      /** The guest registered its tenant Node. */
+      node?: boolean;
+      ssh?: SentinelCheck;
+      want: { status: string; reason: string };
+      requeue?: boolean;
+    }[] = [
       { name: 'checkStrategy none trusts the VM', spec: { virtualMachineBootstrapCheck: { checkStrategy: 'none' } }, want: { status: 'True', reason: Reasons.bootstrapExecSucceeded } },
       { name: 'the default check waits for the tenant cluster to be reachable', spec: {}, want: { status: 'False', reason: Reasons.bootstrapFailed }, requeue: true },
       { name: 'the default check waits for the tenant Node', spec: {}, tenant: true, want: { status: 'False', reason: Reasons.bootstrapFailed }, requeue: false },
@@ -232,6 +245,22 @@ describe('providers/infrastructure/controllers: KubevirtMachine reconciler', () 
         spec: { virtualMachineBootstrapCheck: { checkStrategy: 'ssh' } },
         ssh: { ok: true, outcome: 'succeeded', detail: 'sentinel found' },
         want: { status: 'True', reason: Reasons.bootstrapExecSucceeded },
+      },
+      {
+        name: 'checkStrategy ssh without a key pair (external KubevirtCluster) waits for the tenant Node',
+        spec: { virtualMachineBootstrapCheck: { checkStrategy: 'ssh' } },
+        externalCluster: true,
+        tenant: true,
+        want: { status: 'False', reason: Reasons.bootstrapFailed },
+        requeue: false,
+      },
+      {
+        name: 'checkStrategy ssh without a key pair (external KubevirtCluster) reports BootstrapCheckingNotSupported once the Node registered',
+        spec: { virtualMachineBootstrapCheck: { checkStrategy: 'ssh' } },
+        externalCluster: true,
+        tenant: true,
+        node: true,
+        want: { status: 'True', reason: Reasons.bootstrapCheckingNotSupported },
       },
       {
         name: 'checkStrategy ssh polls while the sentinel file is missing',
@@ -243,8 +272,9 @@ describe('providers/infrastructure/controllers: KubevirtMachine reconciler', () 
     ];
     for (const tc of checks) {
       it(`bootstrap check: ${tc.name}`, async () => {
-        seedMachine(env, { spec: tc.spec });
+        seedMachine(env, tc.externalCluster ? { spec: tc.spec, sshKeys: false, kubevirtClusterMetadata: { annotations: { [MANAGED_BY_ANNOTATION]: 'hosted-control-plane' } } } : { spec: tc.spec });
         if (tc.tenant) env.seed(tenantKubeconfigSecret());
+        if (tc.node) env.tenantApi.seed(tenantNode(`kubevirt://${M}`));
         if (tc.ssh) sshChecks.push(tc.ssh);
         await pass();
         env.seed(vmi({ ip: '10.244.0.7' }));

@@ -245,7 +245,7 @@ export class KubevirtMachineReconciler implements Reconciler<KubevirtMachine> {
 
   /** Returns a Result while the guest has not bootstrapped, undefined once it has. */
   private async checkBootstrap(s: Scope, keys: SSHKeys | undefined, providerID: string, address: string): Promise<Result | undefined> {
-    const { km, cluster } = s;
+    const { km } = s;
     if (isTrue(km, BOOTSTRAP_EXEC_SUCCEEDED)) return undefined;
     // CAPK reports every not-yet state of the check as BootstrapFailed (retried); the message says what it waits for.
     const waiting = (message: string, result: Result): Result => {
@@ -258,25 +258,33 @@ export class KubevirtMachineReconciler implements Reconciler<KubevirtMachine> {
         markTrue(km, BOOTSTRAP_EXEC_SUCCEEDED, Reasons.bootstrapExecSucceeded, 'bootstrap check disabled (checkStrategy none)');
         return undefined;
       case 'ssh': {
-        if (!keys) return waiting('checkStrategy ssh needs the cluster SSH key pair, which an externally managed KubevirtCluster does not have', done());
+        // An externally managed KubevirtCluster has no key pair, so nothing can log in. CAPK then reports the check
+        // True with BootstrapCheckingNotSupported at once; waiting for the tenant Node instead keeps CAPK's outcome
+        // and reason without calling a guest bootstrapped that never registered.
+        if (!keys) return this.tenantNodeCheck(s, providerID, waiting, Reasons.bootstrapCheckingNotSupported, 'no SSH key pair to check with (externally managed KubevirtCluster); ');
         const check = await (this.deps.sshCheck ?? checkSentinelOverSSH)(address, keys.privateKey);
         if (!check.ok) return waiting(check.detail, requeueAfter(EXTERNAL_POLL_MS));
         markTrue(km, BOOTSTRAP_EXEC_SUCCEEDED, Reasons.bootstrapExecSucceeded, check.detail);
         return undefined;
       }
-      default: {
-        let tenant: Client;
-        try {
-          tenant = await this.tenantClient(cluster);
-        } catch (err) {
-          return waiting(`tenant cluster not reachable yet: ${(err as Error).message}`, requeueAfter(EXTERNAL_POLL_MS));
-        }
-        const node = await findTenantNode(tenant, km.metadata.name ?? '', providerID);
-        if (!node) return waiting(`waiting for the guest to register tenant Node ${km.metadata.name ?? ''}`, done());
-        markTrue(km, BOOTSTRAP_EXEC_SUCCEEDED, Reasons.bootstrapExecSucceeded, `tenant Node ${node.metadata.name ?? ''} registered`);
-        return undefined;
-      }
+      default:
+        return this.tenantNodeCheck(s, providerID, waiting, Reasons.bootstrapExecSucceeded, '');
     }
+  }
+
+  /** The guest counts as bootstrapped once it registered its tenant Node. */
+  private async tenantNodeCheck(s: Scope, providerID: string, waiting: (message: string, result: Result) => Result, reason: string, why: string): Promise<Result | undefined> {
+    const { km, cluster } = s;
+    let tenant: Client;
+    try {
+      tenant = await this.tenantClient(cluster);
+    } catch (err) {
+      return waiting(`${why}tenant cluster not reachable yet: ${(err as Error).message}`, requeueAfter(EXTERNAL_POLL_MS));
+    }
+    const node = await findTenantNode(tenant, km.metadata.name ?? '', providerID);
+    if (!node) return waiting(`${why}waiting for the guest to register tenant Node ${km.metadata.name ?? ''}`, done());
+    markTrue(km, BOOTSTRAP_EXEC_SUCCEEDED, reason, `${why}tenant Node ${node.metadata.name ?? ''} registered`);
+    return undefined;
   }
 
   /** Gives the tenant Node our providerID if the guest registered without one; Cluster API matches on it. */
