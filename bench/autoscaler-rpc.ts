@@ -5,6 +5,9 @@
 // same size on the wire. Both serve mutual TLS as cluster-autoscaler dials it, and one client takes turns between
 // them, sequentially, as cluster-autoscaler calls. Prints p50/p99 per RPC and the ratio ours/raw.
 // Run: tsx bench/autoscaler-rpc.ts [groups=100] [calls=2000]
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Env, machine, machineDeployment, machineTemplate, NS } from '../providers/autoscaler/env.testdata.js';
 import { cloudProviderService } from '../providers/autoscaler/externalgrpc/protos.js';
@@ -47,6 +50,10 @@ async function timeCalls(call: ExternalGrpcCall, method: string, request: (i: nu
 const env = new Env();
 const pki = await externalGrpcPki();
 const tls = { clientCA: Buffer.from(pki.ca), cert: Buffer.from(pki.serving.cert), key: Buffer.from(pki.serving.key) };
+// Ours reads its certificate from files, as it does from a mounted Secret.
+const certDir = await mkdtemp(join(tmpdir(), 'autoscaler-rpc-bench-'));
+const tlsFiles = { certFile: join(certDir, 'tls.crt'), keyFile: join(certDir, 'tls.key'), clientCAFile: join(certDir, 'ca.crt') };
+await Promise.all([writeFile(tlsFiles.certFile, tls.cert), writeFile(tlsFiles.keyFile, tls.key), writeFile(tlsFiles.clientCAFile, tls.clientCA)]);
 const service = cloudProviderService();
 const raw = new grpc.Server();
 try {
@@ -60,7 +67,7 @@ try {
     }
   }
   await env.seed(...objects);
-  const ours = await startServer({ address: '127.0.0.1:0', tls, provider: env.provider, metrics: env.metrics, log: env.log });
+  const ours = await startServer({ address: '127.0.0.1:0', tls: tlsFiles, provider: env.provider, metrics: env.metrics, log: env.log });
   const oursClient = dialExternalGrpc(ours.port, pki);
 
   // The raw server's answers: ours', captured once per RPC; their encoded size is what both send.
@@ -112,4 +119,5 @@ try {
 } finally {
   raw.forceShutdown();
   await env.close();
+  await rm(certDir, { recursive: true, force: true });
 }

@@ -71,7 +71,7 @@ describe('kvcloud image references in manifests and templates', () => {
       }
       if (kvcloud.length > 0) running.push(base);
     }
-    expect(running.sort()).to.deep.equal(['config/controlplane', 'config/csi/controller', 'config/csi/tenant', 'config/infrastructure', 'config/streaming']);
+    expect(running.sort()).to.deep.equal(['config/autoscaler', 'config/controlplane', 'config/csi/controller', 'config/csi/tenant', 'config/infrastructure', 'config/streaming']);
   });
 
   it('no file under config/ or templates/ names a kvcloud image that neither a variable nor a kustomization sets', async () => {

@@ -48,7 +48,7 @@ describe('every kustomization under config/, built by kubectl kustomize', functi
   });
 
   it('finds the bases users apply, the CRD bases of both providers among them', () => {
-    expect(dirs).to.include.members(['config/controlplane', 'config/controlplane/crd', 'config/infrastructure', 'config/infrastructure/crd', 'config/csi/controller', 'config/csi/tenant', 'config/streaming']);
+    expect(dirs).to.include.members(['config/autoscaler', 'config/controlplane', 'config/controlplane/crd', 'config/infrastructure', 'config/infrastructure/crd', 'config/csi/controller', 'config/csi/tenant', 'config/streaming']);
   });
 
   it('builds each with the default load restrictor into objects with unique identities, the same packaging/kustomize.ts reads', async function () {

@@ -186,7 +186,7 @@ describe('Tiltfile, evaluated by go.starlark.net with the Tilt built-ins it call
     const dir = scratch();
     const calls = evaluateTiltfile(bins, dir);
     const { deployed, tenantTargets, compile } = checkCalls(dir, calls);
-    expect(deployed).to.deep.equal(['controlplane-manager', 'infrastructure-manager', 'streaming-operator']);
+    expect(deployed).to.deep.equal(['autoscaler', 'controlplane-manager', 'infrastructure-manager', 'streaming-operator']);
     // Tilt builds every image of the Dockerfile: the deployed ones itself, the tenants' for the cluster templates.
     expect([...deployed, ...tenantTargets].sort()).to.deep.equal(IMAGE_COMPONENTS.map((c) => c.name).sort());
     expect(callsOf(calls, 'allow_k8s_contexts')[0]?.args.contexts).to.deep.equal(['kind-kvcloud']);

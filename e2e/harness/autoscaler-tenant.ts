@@ -54,14 +54,19 @@ export async function externalGrpcPki(): Promise<{ ca: string; clientCert: strin
 export type ExternalGrpcCall = (method: string, request: object) => Promise<Record<string, unknown>>;
 
 /**
- * A client of the pinned proto dialling 127.0.0.1:port as cluster-autoscaler does: mutual TLS, the serving
- * certificate checked for EXTERNALGRPC_SERVER_NAME. Its own subchannel pool, so close() closes its connection now,
- * not at the shared pool's sweep.
+ * A client of the pinned proto dialling as cluster-autoscaler does: mutual TLS, the serving certificate checked for
+ * the server's name (a port alone: 127.0.0.1:port, checked for EXTERNALGRPC_SERVER_NAME). Its own subchannel pool, so
+ * close() closes its connection now, not at the shared pool's sweep.
  */
-export function dialExternalGrpc(port: number, pem: { ca: string; clientCert: string; clientKey: string }, deadlineMs = 15_000): { call: ExternalGrpcCall; close(): void } {
+export function dialExternalGrpc(
+  target: number | { address: string; serverName: string },
+  pem: { ca: string; clientCert: string; clientKey: string },
+  deadlineMs = 15_000,
+): { call: ExternalGrpcCall; close(): void } {
+  const { address, serverName } = typeof target === 'number' ? { address: `127.0.0.1:${String(target)}`, serverName: EXTERNALGRPC_SERVER_NAME } : target;
   const CloudProvider = cloudProviderClient();
   const credentials = grpc.credentials.createSsl(Buffer.from(pem.ca), Buffer.from(pem.clientKey), Buffer.from(pem.clientCert));
-  const client = new CloudProvider(`127.0.0.1:${String(port)}`, credentials, { 'grpc.ssl_target_name_override': EXTERNALGRPC_SERVER_NAME, 'grpc.use_local_subchannel_pool': 1 });
+  const client = new CloudProvider(address, credentials, { 'grpc.ssl_target_name_override': serverName, 'grpc.use_local_subchannel_pool': 1 });
   const methods = client as unknown as Record<string, (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Record<string, unknown>) => void) => void>;
   const call: ExternalGrpcCall = (method, request) =>
     new Promise((resolve, reject) => {

@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { ApiError } from '../../lib/kube/api-error.js';
@@ -5,7 +8,7 @@ import { certificatePem, createCertificateAuthority, issueCertificate, privateKe
 import { RpcError } from './cloud-provider.js';
 import { Env, machine, machineDeployment, machineTemplate, NS } from './env.testdata.js';
 import { cloudProviderClient, decodeNode } from './externalgrpc/protos.js';
-import { startServer, statusOf, type RunningServer } from './server.js';
+import { startServer, statusOf, type RunningServer, type ServerTLS } from './server.js';
 
 const GROUP = `MachineDeployment/${NS}/workers`;
 type Call = (method: string, request: object) => Promise<Record<string, unknown>>;
@@ -37,6 +40,29 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
+/** Writes the PEMs as a mounted Secret holds them, each file replaced whole (rename), as the kubelet swaps them. */
+async function writeTLSFiles(dir: string, pem: { ca: string; cert: string; key: string }): Promise<ServerTLS & { refreshMs: number }> {
+  const files = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), clientCAFile: join(dir, 'ca.crt') };
+  await mkdir(dir, { recursive: true });
+  for (const [file, text] of [[files.certFile, pem.cert], [files.keyFile, pem.key], [files.clientCAFile, pem.ca]] as const) {
+    await writeFile(`${file}.new`, text);
+    await rename(`${file}.new`, file);
+  }
+  return { ...files, refreshMs: 100 };
+}
+
+/** A CA with a serving certificate for the name dial() presents and a client certificate, as PEM. */
+async function authorityWithCertificates(name: string): Promise<{ ca: string; serving: { cert: string; key: string }; client: { cert: string; key: string } }> {
+  const authority = await createCertificateAuthority(name, 3_600_000);
+  const serving = await issueCertificate(authority, { commonName: 'kvcloud-autoscaler', altNames: ['kvcloud-autoscaler', '127.0.0.1'], usage: 'server', validFor: 3_600_000 });
+  const client = await issueCertificate(authority, { commonName: 'cluster-autoscaler', usage: 'client', validFor: 3_600_000 });
+  return {
+    ca: certificatePem(authority.cert),
+    serving: { cert: certificatePem(serving.cert), key: await privateKeyPem(serving.key) },
+    client: { cert: certificatePem(client.cert), key: await privateKeyPem(client.key) },
+  };
+}
+
 describe('providers/autoscaler/server', function () {
   this.timeout(20_000);
   let env: Env;
@@ -44,6 +70,7 @@ describe('providers/autoscaler/server', function () {
   let ca: string;
   let clientCert: { cert: string; key: string };
   let client: { call: Call; close: () => void };
+  let certDir: string;
 
   before(async () => {
     const authority = await createCertificateAuthority('externalgrpc-ca', 3_600_000);
@@ -57,9 +84,10 @@ describe('providers/autoscaler/server', function () {
       machine('workers-a', 'workers', { providerID: 'kubevirt://workers-a', node: 'workers-a' }),
       machineTemplate('workers-template', { cpu: '2', memory: '4Gi' }, ['nvidia.com/T4']),
     );
+    certDir = await mkdtemp(join(tmpdir(), 'autoscaler-server-'));
     server = await startServer({
       address: '127.0.0.1:0',
-      tls: { clientCA: Buffer.from(ca), cert: Buffer.from(certificatePem(serving.cert)), key: Buffer.from(await privateKeyPem(serving.key)) },
+      tls: await writeTLSFiles(join(certDir, 'main'), { ca, cert: certificatePem(serving.cert), key: await privateKeyPem(serving.key) }),
       provider: env.provider,
       metrics: env.metrics,
       log: env.log,
@@ -70,6 +98,7 @@ describe('providers/autoscaler/server', function () {
     client.close();
     await server.stop();
     await env.close();
+    await rm(certDir, { recursive: true, force: true });
   });
 
   it('answers every RPC of the protocol over mutual TLS', async () => {
@@ -123,6 +152,31 @@ describe('providers/autoscaler/server', function () {
       }
     }
     expect(await codeOf(client.call('NodeGroups', {})), 'the same server, with the right certificate').to.equal('OK');
+  });
+
+  it('serves a renewed certificate and trusts a rotated CA without a restart, as cert-manager rewrites the Secret', async () => {
+    const before = await authorityWithCertificates('autoscaler-ca-1');
+    const dir = join(certDir, 'rotated');
+    const rotating = await startServer({ address: '127.0.0.1:0', tls: await writeTLSFiles(dir, { ca: before.ca, ...before.serving }), provider: env.provider, metrics: env.metrics, log: env.log });
+    const attempt = async (pki: { ca: string; client: { cert: string; key: string } }): Promise<string> => {
+      const c = dial(rotating.port, { ca: pki.ca, ...pki.client });
+      try {
+        return await codeOf(c.call('GPULabel', {}));
+      } finally {
+        c.close();
+      }
+    };
+    try {
+      expect(await attempt(before), 'before the rotation').to.equal('OK');
+      const after = await authorityWithCertificates('autoscaler-ca-2');
+      await writeTLSFiles(dir, { ca: after.ca, ...after.serving });
+      let code = '';
+      for (const deadline = Date.now() + 5000; Date.now() < deadline && code !== 'OK'; await new Promise((r) => setTimeout(r, 100))) code = await attempt(after);
+      expect(code, 'a client of the new CA, trusting the new serving certificate').to.equal('OK');
+      expect(await attempt(before), 'a client of the old CA').to.equal('UNAVAILABLE');
+    } finally {
+      await rotating.stop();
+    }
   });
 
   it('maps apiserver failures to retryable or precise codes, never a blanket INTERNAL for known ones', () => {

@@ -9,11 +9,30 @@ import { cloudProviderService } from './externalgrpc/protos.js';
 import type { AutoscalerMetrics } from './metrics.js';
 import type { AutoscalingOptions } from './node-group.js';
 
+/** PEM files of the serving certificate and key and of the CA that signs cluster-autoscaler's client certificate. */
 export interface ServerTLS {
-  /** PEM of the CA that signs cluster-autoscaler's client certificate. */
-  clientCA: Buffer;
-  cert: Buffer;
-  key: Buffer;
+  certFile: string;
+  keyFile: string;
+  clientCAFile: string;
+  /** How often the files are read again; a change is served to the next connection. */
+  refreshMs?: number;
+}
+
+/**
+ * cert-manager renews the serving certificate (and the CA, if it rotates) by rewriting the mounted Secret's files, so
+ * the files are read again every minute and a renewed certificate is served without a restart: one read once would
+ * serve the old certificate until it expired.
+ */
+const TLS_REFRESH_MS = 60_000;
+
+function tlsCredentials(tls: ServerTLS): grpc.ServerCredentials {
+  const files = new grpc.experimental.FileWatcherCertificateProvider({
+    certificateFile: tls.certFile,
+    privateKeyFile: tls.keyFile,
+    caCertificateFile: tls.clientCAFile,
+    refreshIntervalMs: tls.refreshMs ?? TLS_REFRESH_MS,
+  });
+  return grpc.experimental.createCertificateProviderServerCredentials(files, files, true);
 }
 
 export interface ServerOptions {
@@ -107,9 +126,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
   }
   server.addService(cloudProviderService(), implementation);
-  const credentials = opts.tls
-    ? grpc.ServerCredentials.createSsl(opts.tls.clientCA, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }], true)
-    : grpc.ServerCredentials.createInsecure();
+  const credentials = opts.tls ? tlsCredentials(opts.tls) : grpc.ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(opts.address, credentials, (err, bound) => {
       if (err) reject(new Error(`listen on ${opts.address}: ${err.message}`, { cause: err }));

@@ -66,8 +66,11 @@ export interface AutoscalerHandle {
 export async function setupAutoscaler(manager: Manager, config: AutoscalerConfig): Promise<AutoscalerHandle> {
   let tls: ServerTLS | undefined;
   if (config.tlsFiles) {
-    const [cert, key, clientCA] = await Promise.all([readFile(config.tlsFiles.cert), readFile(config.tlsFiles.key), readFile(config.tlsFiles.clientCA)]);
-    tls = { cert, key, clientCA };
+    // Read once here so a missing or unreadable file stops the start with its name; the server reads them again as
+    // they change.
+    const { cert, key, clientCA } = config.tlsFiles;
+    await Promise.all([readFile(cert), readFile(key), readFile(clientCA)]);
+    tls = { certFile: cert, keyFile: key, clientCAFile: clientCA };
   }
   const metrics = new AutoscalerMetrics(manager.metrics.registry);
   const log = manager.log.child({ component: 'externalgrpc' });

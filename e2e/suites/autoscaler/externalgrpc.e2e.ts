@@ -6,6 +6,8 @@
 // replicas once), limits, unknown groups and malformed requests get their codes, and the group at zero describes its
 // nodes from the template's capacity. The same manager's per-Cluster controller gives the annotated Cluster its
 // cluster-autoscaler Deployment and RBAC, and takes them away with the annotation.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { Cluster, Machine, MachineDeployment } from '../../../lib/apis/cluster-api.js';
@@ -28,6 +30,7 @@ import {
 } from '../../harness/autoscaler-tenant.js';
 import { getJSON, waitForRunningMachines, type WorkloadPlace } from '../../harness/clusterctl/kvcloud-workload.js';
 
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const NAMESPACE = 'autoscaled';
 const CLUSTER = 'scaly';
 const WORKERS = `${CLUSTER}-md-0`;
@@ -381,5 +384,61 @@ describe('externalgrpc: cluster-autoscaler\'s protocol over the MachineDeploymen
     const decisions = (await registry?.getSingleMetric('kvcloud_autoscaler_scale_decisions_total')?.get())?.values ?? [];
     const count = (decision: string, result: string) => decisions.filter((v) => v.labels.node_group === GROUP && v.labels.decision === decision && v.labels.result === result).reduce((n, v) => n + v.value, 0);
     expect({ up: count('increase_size', 'executed'), down: count('delete_nodes', 'executed'), unchanged: count('delete_nodes', 'unchanged') }).to.deep.equal({ up: 2, down: 3, unchanged: 1 });
+  });
+
+  it('config/autoscaler as shipped: the server runs as its own ServiceAccount behind its Service, with cert-manager\'s certificates, and serves, scales and makes per-Cluster autoscalers', async function () {
+    this.timeout(6 * 60_000);
+    const begun = Date.now();
+    // One manager at a time: the shipped one serves every namespace, the suite's own would answer beside it.
+    grpcClient?.close();
+    grpcClient = undefined;
+    await server?.stop();
+    server = undefined;
+    const namespace = 'kvcloud-autoscaler-system';
+    await kubectl(place.kubeconfig, ['apply', '-k', join(REPO, 'config/autoscaler')]);
+    await kubectl(place.kubeconfig, ['wait', '-n', namespace, '--for=condition=Ready', 'certificate/kvcloud-autoscaler-serving', 'certificate/kvcloud-autoscaler-client', '--timeout=120s']);
+    await kubectl(place.kubeconfig, ['rollout', 'status', '-n', namespace, 'deployment/kvcloud-autoscaler', '--timeout=180s']);
+    console.log(`      config/autoscaler applied, certificates issued, manager ready: ${seconds(begun)}`);
+
+    // cluster-autoscaler's side: the client certificate's Secret and the Service's name, as its cloud config has them.
+    const secret = await getJSON<{ data: Record<string, string> }>(place.kubeconfig, ['secret', '-n', namespace, 'kvcloud-autoscaler-client']);
+    const pem = (key: string): string => Buffer.from(secret.data[key] ?? '', 'base64').toString('utf8');
+    const service = await getJSON<{ spec: { clusterIP: string } }>(place.kubeconfig, ['service', '-n', namespace, 'kvcloud-autoscaler']);
+    const shipped = dialExternalGrpc({ address: `${service.spec.clusterIP}:8086`, serverName: `kvcloud-autoscaler.${namespace}.svc` }, { ca: pem('ca.crt'), clientCert: pem('tls.crt'), clientKey: pem('tls.key') });
+    try {
+      const groups = (await shipped.call('NodeGroups', {})).nodeGroups as { id: string; maxSize: number }[];
+      expect(groups.map((g) => [g.id, g.maxSize])).to.deep.equal([
+        [GROUP, 3],
+        [ZERO_GROUP, 2],
+      ]);
+      // A write through its RBAC: one more, then the request taken back, by the scale subresource (and the mark
+      // on the Machine if the MachineSet made it in between).
+      expect(await shipped.call('NodeGroupIncreaseSize', { id: GROUP, delta: 1 })).to.deep.equal({});
+      expect(await replicas(WORKERS)).to.equal(1);
+      expect(await shipped.call('NodeGroupDecreaseTargetSize', { id: GROUP, delta: -1 })).to.deep.equal({});
+      expect(await replicas(WORKERS)).to.equal(0);
+      await waitForRunningMachines(place, WORKERS, 0, 3 * 60_000);
+    } finally {
+      shipped.close();
+    }
+
+    // The per-Cluster controller under the shipped ClusterRole: it may grant the cluster-autoscaler's Role only
+    // because it holds every rule of it.
+    const f = fixture;
+    if (!f) throw new Error('no tenant (see the before hook)');
+    await mgmt().mergePatch(CLUSTER_TYPE, { namespace: NAMESPACE, name: CLUSTER }, { metadata: { annotations: { [CLUSTER_AUTOSCALER_ANNOTATION]: 'true' } } });
+    const made = await waitFor(
+      async () => {
+        const found = await clusterAutoscalerObjects(f);
+        return found.length === 4 ? found : undefined;
+      },
+      { timeoutMs: 60_000, what: 'the shipped manager to make the Cluster\'s cluster-autoscaler objects' },
+    );
+    expect(made.map((o) => o.kind).sort()).to.deep.equal(['Deployment', 'Role', 'RoleBinding', 'ServiceAccount']);
+    await mgmt().mergePatch(CLUSTER_TYPE, { namespace: NAMESPACE, name: CLUSTER }, { metadata: { annotations: { [CLUSTER_AUTOSCALER_ANNOTATION]: null } } });
+    await waitFor(async () => ((await clusterAutoscalerObjects(f)).length === 0 ? true : undefined), { timeoutMs: 60_000, what: 'the objects to go with the annotation' });
+
+    await kubectl(place.kubeconfig, ['delete', '-k', join(REPO, 'config/autoscaler'), '--wait=true', '--timeout=120s']);
+    console.log(`      the shipped manager served, scaled and made a Cluster's autoscaler; removed: ${seconds(begun)}`);
   });
 });
