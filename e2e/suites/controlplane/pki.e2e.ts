@@ -1,7 +1,7 @@
 // The tenant PKI as the operator generates it, checked independently: openssl verifies chains, SANs, key usages,
 // lifetimes and key pairs; then a real kube-apiserver runs on exactly these files (its etcd a TLS etcd that trusts
 // the DataStore CA, reached with the datastore client certificate), serves the generated serving certificate and
-// accepts the generated kubeconfigs. Also measures ECDSA against RSA generation of a whole tenant's set.
+// accepts the generated kubeconfigs. (bench/tenant-pki.ts measures ECDSA against RSA generation of a whole set.)
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,41 +11,16 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { certificatePem, createCertificateAuthority, issueCertificate, privateKeyPem, type KeyAlgorithm } from '../../../lib/pki/x509.js';
-import {
-  ADMIN_KUBECONFIG_SECRET,
-  buildAdminKubeconfigs,
-  buildControllerManagerKubeconfig,
-  buildKonnectivityKubeconfig,
-  buildSchedulerKubeconfig,
-  CONTROLLER_MANAGER_KUBECONFIG_SECRET,
-  SCHEDULER_KUBECONFIG_SECRET,
-  type KubeconfigTarget,
-} from '../../../providers/controlplane/kubeconfig/index.js';
-import {
-  API_SERVER,
-  API_SERVER_KUBELET_CLIENT,
-  apiServerSANs,
-  buildClusterCA,
-  buildDataStoreCertificate,
-  buildFrontProxyCA,
-  buildLeaf,
-  buildServiceAccountKeyPair,
-  CA_SECRET,
-  DEFAULT_PKI_OPTIONS,
-  FRONT_PROXY_CA_SECRET,
-  FRONT_PROXY_CLIENT,
-  KONNECTIVITY,
-  loadCA,
-  type PKIOptions,
-  type SecretData,
-} from '../../../providers/controlplane/pki/index.js';
+import { certificatePem, createCertificateAuthority, issueCertificate, privateKeyPem } from '../../../lib/pki/x509.js';
+import { ADMIN_KUBECONFIG_SECRET, CONTROLLER_MANAGER_KUBECONFIG_SECRET, SCHEDULER_KUBECONFIG_SECRET } from '../../../providers/controlplane/kubeconfig/index.js';
+import { buildDataStoreCertificate, DEFAULT_PKI_OPTIONS, type PKIOptions, type SecretData } from '../../../providers/controlplane/pki/index.js';
 import { binaryPath } from '../../../localcloud/binaries.js';
 import { kubectl } from '../../../localcloud/kubectl.js';
 import { freePort } from '../../../localcloud/ports.js';
 import { ManagedProcess } from '../../../localcloud/process.js';
 import { runDir } from '../../../localcloud/run-dir.js';
 import { waitFor } from '../../../localcloud/wait.js';
+import { tenantPKI } from '../../harness/tenant-pki.js';
 
 const run = promisify(execFile);
 const DAY = 86_400_000;
@@ -90,41 +65,6 @@ function servedCertificate(port: number, servername: string, ca: string): Promis
     });
     socket.on('error', reject);
   });
-}
-
-/** Every certificate and key of one tenant, as the operator generates them. */
-async function tenantPKI(opts: PKIOptions, apiPort: number) {
-  const caData = await buildClusterCA(opts);
-  const ca = await loadCA(caData, CA_SECRET);
-  const frontProxyCAData = await buildFrontProxyCA(opts);
-  const frontProxyCA = await loadCA(frontProxyCAData, FRONT_PROXY_CA_SECRET);
-  const sans = apiServerSANs({
-    name: 'acme',
-    namespace: 'tenants',
-    clusterDomain: 'cluster.local',
-    serviceCIDRs: ['10.96.0.0/16'],
-    endpointAddresses: ['127.0.0.1'],
-    certSANs: ['api.acme.example'],
-  });
-  const target: KubeconfigTarget = { tenant: 'acme', namespace: 'tenants', port: apiPort, endpointHost: '127.0.0.1', endpointPort: apiPort };
-  const konnectivity = await buildLeaf(KONNECTIVITY, ca, opts);
-  return {
-    ca,
-    sans,
-    secrets: {
-      ca: caData,
-      'front-proxy-ca-certificate': frontProxyCAData,
-      'api-server-certificate': await buildLeaf(API_SERVER, ca, opts, sans),
-      'api-server-kubelet-client-certificate': await buildLeaf(API_SERVER_KUBELET_CLIENT, ca, opts),
-      'front-proxy-client-certificate': await buildLeaf(FRONT_PROXY_CLIENT, frontProxyCA, opts),
-      'konnectivity-certificate': konnectivity,
-      'sa-certificate': await buildServiceAccountKeyPair(opts),
-      'admin-kubeconfig': await buildAdminKubeconfigs(target, ca, opts),
-      'controller-manager-kubeconfig': await buildControllerManagerKubeconfig(target, ca, opts),
-      'scheduler-kubeconfig': await buildSchedulerKubeconfig(target, ca, opts),
-      'konnectivity-kubeconfig': buildKonnectivityKubeconfig(target, certificatePem(ca.cert), konnectivity),
-    } as Record<string, SecretData>,
-  };
 }
 
 describe('controlplane PKI: checked by openssl, served by a real kube-apiserver', function () {
@@ -361,26 +301,5 @@ describe('controlplane PKI: checked by openssl, served by a real kube-apiserver'
       ]);
       expect(stdout.trim()).to.equal(`/${ETCD_USER}/serviceaccounts/default/pki-probe`);
     });
-  });
-
-  it('generates a tenant PKI set much faster with ECDSA P-256 than with RSA (timings recorded)', async function () {
-    this.timeout(300_000);
-    const timing = async (keyAlgorithm: KeyAlgorithm, runs: number) => {
-      const samples: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        const start = performance.now();
-        await tenantPKI({ ...opts, keyAlgorithm }, 6443);
-        samples.push(performance.now() - start);
-      }
-      return samples.sort((a, b) => a - b)[Math.floor(runs / 2)] ?? 0;
-    };
-    const ecdsa = await timing('ECDSA-P256', 3);
-    const rsa2048 = await timing('RSA-2048', 3);
-    // RSA-4096 key generation takes seconds per key: one sample is enough to show the order of magnitude.
-    const rsa4096 = await timing('RSA-4096', 1);
-    console.log(
-      `      tenant PKI set (2 CAs, 5 leaves, SA key, 6 kubeconfig client certs; median of 3, RSA-4096 once): ECDSA-P256 ${ecdsa.toFixed(0)} ms, RSA-2048 ${rsa2048.toFixed(0)} ms, RSA-4096 ${rsa4096.toFixed(0)} ms`,
-    );
-    expect(ecdsa).to.be.below(rsa2048);
   });
 });
