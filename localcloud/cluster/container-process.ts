@@ -3,7 +3,7 @@
 // the program, so the process the runner watches is the container's program itself, in its own process group.
 // A container whose mounts all stay private gets a mount namespace private from the start; one with a mount that
 // propagates gets a copy still joined to the host's, which the entry script cuts down to exactly those mounts.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManagedProcess } from '../process.js';
@@ -65,4 +65,20 @@ export async function startContainerProcess(launch: ContainerLaunch): Promise<Ma
   const isolate = ['unshare', '--mount', '--uts', '--propagation', namespacePropagation(launch.mounts), '--', 'bash', entryScript, launch.specDir];
   const [command = '', ...args] = launch.netnsPath ? ['nsenter', `--net=${launch.netnsPath}`, '--', ...isolate] : isolate;
   return ManagedProcess.start({ name: launch.name, command, args, logFile: launch.logFile, stdinPipe: launch.stdin });
+}
+
+/**
+ * Resolves once container-entry.sh has set the container up and is about to exec its program (true), or when the
+ * process ended before that (false): until then, entering its namespaces would find its mounts half made.
+ */
+export async function containerSetUp(specDir: string, process: ManagedProcess): Promise<boolean> {
+  for (;;) {
+    if (process.exitStatus !== undefined) return false;
+    try {
+      await access(join(specDir, 'set-up'));
+      return true;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
 }

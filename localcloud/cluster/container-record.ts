@@ -4,10 +4,13 @@ import { metaTime } from '../../lib/kube/meta-time.js';
 import type { ManagedProcess } from '../process.js';
 import type { ContainerProber } from './container-prober.js';
 import type { ContainerStdin } from './container-stdin.js';
+import type { ProbeTarget } from './probe-actions.js';
 import type { Container, ContainerState, ContainerStateTerminated, ContainerStatus } from './pod-api.js';
 
 export interface ContainerRun {
   process: ManagedProcess;
+  /** Where probes and lifecycle hooks act: the pod's address, the process whose namespaces exec enters. */
+  target: ProbeTarget;
   prober: ContainerProber | undefined;
   startedAt: number;
   id: string;

@@ -71,6 +71,19 @@ export interface Probe {
   terminationGracePeriodSeconds?: number;
 }
 
+/** A postStart or preStop hook: one action, run as the kubelet runs it (tcpSocket is accepted by the API only). */
+export interface LifecycleHandler {
+  exec?: { command?: string[] };
+  httpGet?: HTTPGetAction;
+  tcpSocket?: { port: number | string; host?: string };
+  sleep?: { seconds: number };
+}
+
+export interface Lifecycle {
+  postStart?: LifecycleHandler;
+  preStop?: LifecycleHandler;
+}
+
 export interface VolumeMount {
   name: string;
   mountPath: string;
@@ -97,6 +110,7 @@ export interface Container {
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
+  lifecycle?: Lifecycle;
   terminationMessagePolicy?: 'File' | 'FallbackToLogsOnError';
   /** The container reads a stdin that `kubectl attach -i` writes to; with stdinOnce it closes after the first attach. */
   stdin?: boolean;

@@ -11,8 +11,9 @@ import type { Client } from '../../lib/kube/client.js';
 import { metaTime } from '../../lib/kube/meta-time.js';
 import type { ExitStatus } from '../process.js';
 import { backoffMessage, restartAllowed, terminatedState } from './container-exit.js';
+import { graceAfterHook, POST_START_LIMIT_MS, runHook } from './container-hooks.js';
 import { ContainerProber, type ProberListener } from './container-prober.js';
-import { startContainerProcess } from './container-process.js';
+import { containerSetUp, startContainerProcess } from './container-process.js';
 import { ContainerRecord, type ContainerRun } from './container-record.js';
 import { ContainerStdin } from './container-stdin.js';
 import { classifyStartFailure, prepareStart } from './container-start.js';
@@ -78,6 +79,8 @@ export class PodWorker {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Exit handlers still recording how a run ended; termination waits for them. */
   private readonly exitHandlers = new Set<Promise<void>>();
+  /** Ends a postStart hook under way when the pod is deleted: it holds the sync queue that termination waits in. */
+  private readonly postStarts = new AbortController();
   private resolveDone!: () => void;
 
   constructor(
@@ -125,6 +128,7 @@ export class PodWorker {
 
   update(pod: Pod): void {
     this.pod = pod;
+    if (pod.metadata.deletionTimestamp) this.postStarts.abort();
     this.kick();
   }
 
@@ -132,6 +136,7 @@ export class PodWorker {
   remove(pod: Pod): void {
     this.pod = pod;
     this.offline = true;
+    this.postStarts.abort();
     this.kick();
   }
 
@@ -139,6 +144,7 @@ export class PodWorker {
   async shutdown(graceMs: number): Promise<void> {
     this.offline = true;
     this.shutdownGraceMs = graceMs;
+    this.postStarts.abort();
     this.kick();
     await this.done;
   }
@@ -297,9 +303,10 @@ export class PodWorker {
       });
       record.imageID = prepared.image.id ?? `kvcloud-local://${prepared.image.entrypoint[0] ?? ''}`;
       await mkdir(dirname(logFile), { recursive: true });
+      const specDir = join(this.dir, 'containers', `${record.name}-${run}`);
       const proc = await startContainerProcess({
         name: `${podKey(this.pod)}/${record.name}`,
-        specDir: join(this.dir, 'containers', `${record.name}-${run}`),
+        specDir,
         logFile,
         argv: prepared.argv,
         env: prepared.env,
@@ -310,8 +317,16 @@ export class PodWorker {
         netnsPath: this.resources.sandbox?.netnsPath,
         stdin: record.spec.stdin === true,
       });
+      const image = prepared.image;
       const containerRun: ContainerRun = {
         process: proc,
+        target: {
+          podIP: this.resources.podIP ?? '',
+          ports: record.spec.ports ?? [],
+          pid: proc.pid,
+          env: prepared.env,
+          resolveCommand: ([name = '', ...rest]) => [...(image.findProgram(name) ?? [name]), ...rest],
+        },
         prober: undefined,
         startedAt: Date.now(),
         id: `kvcloud://${this.uid}/${record.name}/${run}`,
@@ -322,22 +337,22 @@ export class PodWorker {
       const handler = proc.exited.then((status) => this.exited(record, containerRun, status));
       this.exitHandlers.add(handler);
       void handler.finally(() => this.exitHandlers.delete(handler));
+      this.event('Normal', 'Started', 'StartContainer', `Started container ${record.name}`);
+      const postStart = record.spec.lifecycle?.postStart;
+      if (postStart) {
+        const failure = (await containerSetUp(specDir, proc))
+          ? await runHook(postStart, containerRun.target, POST_START_LIMIT_MS, this.postStarts.signal)
+          : 'the container exited before its postStart hook could run';
+        if (failure !== undefined && !this.postStarts.signal.aborted) {
+          this.event('Warning', 'FailedPostStartHook', 'StartContainer', `PostStartHook failed: ${failure}`);
+          void this.stopRun(record, containerRun, this.containerGraceMs());
+          return;
+        }
+      }
       if (!record.init) {
-        const image = prepared.image;
-        containerRun.prober = new ContainerProber(
-          record.spec,
-          {
-            podIP: this.resources.podIP ?? '',
-            ports: record.spec.ports ?? [],
-            pid: proc.pid,
-            env: prepared.env,
-            resolveCommand: ([name = '', ...rest]) => [...(image.findProgram(name) ?? [name]), ...rest],
-          },
-          this.proberListener(record, containerRun),
-        );
+        containerRun.prober = new ContainerProber(record.spec, containerRun.target, this.proberListener(record, containerRun));
         containerRun.prober.start();
       }
-      this.event('Normal', 'Started', 'StartContainer', `Started container ${record.name}`);
     } catch (err) {
       const failure = classifyStartFailure(err);
       this.event('Warning', 'Failed', 'StartContainer', `Error: ${failure.message}`);
@@ -374,10 +389,26 @@ export class PodWorker {
         if (record.run !== run) return;
         this.log.info({ container: record.name, kind, message }, 'probe failed, killing container');
         this.event('Normal', 'Killing', 'KillContainer', `Container ${record.name} failed ${kind.toLowerCase()} probe, will be restarted`);
-        const graceSeconds = probe.terminationGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
-        void run.process.stop(graceSeconds * 1000);
+        void this.stopRun(record, run, (probe.terminationGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30) * 1000);
       },
     };
+  }
+
+  private containerGraceMs(): number {
+    return (this.pod.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+  }
+
+  /** Stops one run as the kubelet kills a container: its preStop hook first, in the grace period, then the signals. */
+  private async stopRun(record: ContainerRecord, run: ContainerRun, graceMs: number): Promise<void> {
+    const preStop = record.spec.lifecycle?.preStop;
+    let hookMs = 0;
+    if (preStop && run.process.exitStatus === undefined) {
+      const began = Date.now();
+      const failure = await runHook(preStop, run.target, graceMs, new AbortController().signal);
+      hookMs = Date.now() - began;
+      if (failure !== undefined) this.event('Warning', 'FailedPreStopHook', 'KillContainer', `PreStopHook failed: ${failure}`);
+    }
+    await run.process.stop(graceAfterHook(graceMs, hookMs));
   }
 
   private async exited(record: ContainerRecord, run: ContainerRun, status: ExitStatus): Promise<void> {
@@ -408,14 +439,14 @@ export class PodWorker {
     this.timers.clear();
     const graceSeconds = this.pod.metadata.deletionGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
     const graceMs = this.shutdownGraceMs ?? graceSeconds * 1000;
-    const running = [...this.init, ...this.containers].flatMap((r) => (r.run ? [{ name: r.name, run: r.run }] : []));
+    const running = [...this.init, ...this.containers].flatMap((r) => (r.run ? [{ name: r.name, record: r, run: r.run }] : []));
     for (const r of running) {
       // Readiness goes on while the container shuts down; startup and liveness probes stop.
       r.run.prober?.terminating();
       this.event('Normal', 'Killing', 'KillContainer', `Stopping container ${r.name}`);
     }
-    // SIGTERM now, SIGKILL when the grace period is over; exited() records each end.
-    await Promise.all(running.map((r) => r.run.process.stop(graceMs)));
+    // preStop, SIGTERM, SIGKILL when the grace period is over; exited() records each end.
+    await Promise.all(running.map((r) => this.stopRun(r.record, r.run, graceMs)));
     await Promise.all([...this.exitHandlers]);
     for (const r of running) r.run.prober?.stop();
     await this.terminationWrites;

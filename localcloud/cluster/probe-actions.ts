@@ -1,11 +1,11 @@
 // One probe attempt, as the kubelet makes it: HTTP(S) GET and TCP connect to the pod's address from the node
 // (the cluster network namespace), exec inside the container's namespaces. HTTPS is not verified, and any status
-// from 200 to 399 succeeds, as with the kubelet.
+// from 200 to 399 succeeds, as with the kubelet. Lifecycle hooks take the same exec and HTTP GET actions, and sleep.
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { connect } from 'node:net';
-import type { ContainerPort, Probe } from './pod-api.js';
+import type { ContainerPort, LifecycleHandler, Probe } from './pod-api.js';
 
 export interface ProbeTarget {
   podIP: string;
@@ -104,4 +104,30 @@ export async function runProbe(probe: Probe, target: ProbeTarget, signal: AbortS
   } catch (err) {
     return { ok: false, message: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** A lifecycle hook's action, bounded by `timeoutMs` (what is left of the grace period for preStop). */
+export async function runHookAction(handler: LifecycleHandler, target: ProbeTarget, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
+  try {
+    if (handler.exec?.command?.length) return await exec(handler.exec.command, target, timeoutMs, signal);
+    if (handler.httpGet) return await httpGet(handler.httpGet, target, timeoutMs, signal);
+    if (handler.sleep) return await sleepAction(handler.sleep.seconds * 1000, timeoutMs, signal);
+    // The kubelet refuses it too: tcpSocket is kept in the API for old objects only.
+    if (handler.tcpSocket) return { ok: false, message: 'tcpSocket is not supported as a lifecycle hook action' };
+    return { ok: false, message: 'hook has no action (exec, httpGet, sleep)' };
+  } catch (err) {
+    return { ok: false, message: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function sleepAction(ms: number, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve({ ok: true, message: '' });
+    };
+    const timer = setTimeout(done, Math.min(ms, timeoutMs));
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

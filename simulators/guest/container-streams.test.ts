@@ -51,7 +51,8 @@ describe('guest container attach', () => {
     writeFileSync(logFile, '');
     const proc = await ManagedProcess.start({ name: 'reader', command: 'sh', args: ['-c', script], logFile, stdinPipe: true });
     if (!proc.stdin) throw new Error('no stdin pipe');
-    const run: ContainerRun = { process: proc, prober: undefined, startedAt: Date.now(), id: 'test', logFile, stdin: new ContainerStdin(proc.stdin, stdinOnce) };
+    const target = { podIP: '', ports: [], pid: proc.pid, env: new Map<string, string>(), resolveCommand: (argv: string[]) => argv };
+    const run: ContainerRun = { process: proc, target, prober: undefined, startedAt: Date.now(), id: 'test', logFile, stdin: new ContainerStdin(proc.stdin, stdinOnce) };
     const streams = new GuestContainerStreams({ pods: () => [], containerRun: () => run });
     const stdin = new PassThrough();
     const stdout = new PassThrough();

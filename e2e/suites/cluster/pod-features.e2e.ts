@@ -294,6 +294,41 @@ describe('local cluster: what a pod sees and how it is run', () => {
     expect(readFileSync(run.logFile, 'utf8')).to.include('echo: ignoring SIGTERM as asked');
   });
 
+  it('runs lifecycle hooks: postStart once the container started, preStop before SIGTERM in the grace period, and a failing postStart restarts the container', async function () {
+    this.timeout(60_000);
+    // The program says on its log when SIGTERM comes and what /state holds then; the hooks write into /state.
+    const container: Container = {
+      name: 'app',
+      image: TEST_SHELL_IMAGE,
+      command: ['sh', '-c', "trap 'echo got SIGTERM with: $(ls /state | tr \"\\n\" \" \"); exit 0' TERM; while true; do sleep 0.2; done"],
+      volumeMounts: [{ name: 'state', mountPath: '/state' }],
+      lifecycle: {
+        postStart: { exec: { command: ['sh', '-c', 'echo started > /state/post-start'] } },
+        preStop: { exec: { command: ['sh', '-c', 'echo stopping > /state/pre-stop; sleep 1'] } },
+      },
+    };
+    await suite.client.create(podObject(ns, 'hooked', { containers: [container], volumes: [{ name: 'state', emptyDir: {} }], terminationGracePeriodSeconds: 10 }));
+    const running = await waitForPod(suite.client, ns, 'hooked', (p) => p.status?.containerStatuses?.[0]?.state.running !== undefined, 'the container to run');
+    const state = join(suite.cluster.dir, 'pods', running.metadata.uid ?? '', 'volumes', 'state');
+    expect(readFileSync(join(state, 'post-start'), 'utf8'), 'postStart ran before the container was reported running').to.equal('started\n');
+    const run = suite.cluster.runner.containerRun(ns, 'hooked', 'app');
+    if (!run) throw new Error('the runner has no process for hooked/app');
+    await suite.client.delete({ apiVersion: 'v1', kind: 'Pod' }, { namespace: ns, name: 'hooked' });
+    await waitGone(suite.client, ns, 'hooked');
+    expect(readFileSync(run.logFile, 'utf8'), 'SIGTERM came after preStop had written its file').to.include('got SIGTERM with: post-start pre-stop');
+    expect(run.process.exitStatus?.code, 'the program exited on SIGTERM, not on SIGKILL').to.equal(0);
+
+    // A failing postStart: the container is killed and, restartPolicy Always, started again, with an Event.
+    const failing: Container = { name: 'app', image: TEST_SHELL_IMAGE, command: ['sh', '-c', 'exec sleep 3600'], lifecycle: { postStart: { exec: { command: ['sh', '-c', 'exit 3'] } } } };
+    await suite.client.create(podObject(ns, 'hook-fails', { containers: [failing], terminationGracePeriodSeconds: 1 }));
+    await waitForPod(suite.client, ns, 'hook-fails', (p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 'the container to be restarted after its postStart hook failed');
+    const events = await suite.client.list<EventObject>({ apiVersion: 'events.k8s.io/v1', kind: 'Event' }, { namespace: ns, direct: true });
+    const notes = events.filter((e) => e.regarding?.name === 'hook-fails').map((e) => `${e.reason ?? ''}: ${e.note ?? ''}`);
+    expect(notes.some((n) => n.startsWith('FailedPostStartHook: PostStartHook failed: command ["sh","-c","exit 3"] exited with 3')), notes.join('\n')).to.be.true;
+    await suite.client.delete({ apiVersion: 'v1', kind: 'Pod' }, { namespace: ns, name: 'hook-fails' });
+    await waitGone(suite.client, ns, 'hook-fails');
+  });
+
   it("carries a Bidirectional container's mount to the node and to a HostToContainer container, and none of its other mounts", async function () {
     this.timeout(90_000);
     const run = promisify(execFile);
