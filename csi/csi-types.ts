@@ -77,6 +77,25 @@ export interface ValidateVolumeCapabilitiesRequest {
   parameters?: Record<string, string>;
 }
 
+export interface GetCapacityRequest {
+  volume_capabilities?: VolumeCapability[];
+  parameters?: Record<string, string>;
+  accessible_topology?: Topology;
+}
+
+export interface NodeGetVolumeHealthRequest {
+  volume_id?: string;
+  volume_publish_path?: string;
+  staging_target_path?: string;
+}
+
+/** csi.v1.VolumeHealth's entries: status is VolumeHealthErrorType by name, reason CamelCase, one entry per (status, reason). */
+export interface VolumeHealthEntry {
+  status: 'DEGRADED' | 'INACCESSIBLE' | 'DATA_LOSS';
+  reason: string;
+  message: string;
+}
+
 export interface ListVolumesRequest {
   max_entries?: number;
   starting_token?: string;

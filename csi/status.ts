@@ -22,6 +22,7 @@ export const failedPrecondition = (message: string) => new CsiError(Status.FAILE
 export const outOfRange = (message: string) => new CsiError(Status.OUT_OF_RANGE, message);
 export const resourceExhausted = (message: string) => new CsiError(Status.RESOURCE_EXHAUSTED, message);
 export const aborted = (message: string) => new CsiError(Status.ABORTED, message);
+export const unavailable = (message: string) => new CsiError(Status.UNAVAILABLE, message);
 export const deadlineExceeded = (message: string) => new CsiError(Status.DEADLINE_EXCEEDED, message);
 
 /** The gRPC code of an apiserver answer, by its HTTP status. */

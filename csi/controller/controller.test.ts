@@ -14,6 +14,9 @@ const MAPPINGS = [
   { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', resource: 'virtualmachines', namespaced: true },
   { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', resource: 'virtualmachineinstances', namespaced: true },
   { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', resource: 'volumesnapshots', namespaced: true },
+  { apiVersion: 'v1', kind: 'PersistentVolumeClaim', resource: 'persistentvolumeclaims', namespaced: true, statusSubresource: true },
+  { apiVersion: 'v1', kind: 'ResourceQuota', resource: 'resourcequotas', namespaced: true, statusSubresource: true },
+  { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', resource: 'storageclasses', namespaced: false },
 ];
 
 function setup(enforcement?: string): FakeInfra {
@@ -176,5 +179,59 @@ describe('csi/controller', () => {
     expect(api.writes()).to.deep.equal([]);
     await rpc('CreateVolume', { name: 'pvc-1', volume_capabilities: [CAP], parameters: { infraStorageClassName: 'fast' } });
     expect(api.writes()).to.have.length(1);
+  });
+
+  it('answers ControllerGetVolume with the volume as CreateVolume gave it, the claim\'s size once grown, and the VMs holding it; NOT_FOUND for another tenant\'s', async () => {
+    const { api, rpc } = setup();
+    const created = (await rpc('CreateVolume', { name: 'pvc-1', volume_capabilities: [CAP], capacity_range: { required_bytes: 1000 }, parameters: { bus: 'virtio' } })) as { volume: object };
+    expect(await rpc('ControllerGetVolume', { volume_id: 'pvc-1' })).to.deep.equal({ ...created, status: { published_node_ids: [] } });
+    api.seed({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'pvc-1', namespace: NS }, spec: {}, status: { phase: 'Bound', capacity: { storage: '2000' } } });
+    const volume: KubevirtVolume = { name: 'pvc-1', dataVolume: { name: 'pvc-1', hotpluggable: true } };
+    api.seed<VirtualMachineInstance>({ ...VIRTUAL_MACHINE_INSTANCE_TYPE, metadata: { name: 'vm', namespace: NS }, spec: { domain: { devices: {} }, volumes: [volume] }, status: { volumeStatus: [{ name: 'pvc-1', target: 'sda', phase: 'Ready' }] } });
+    const got = (await rpc('ControllerGetVolume', { volume_id: 'pvc-1' })) as { volume: { capacity_bytes: number; volume_context: object }; status: object };
+    expect(got.volume.capacity_bytes).to.equal(2000);
+    expect(got.volume.volume_context).to.deep.equal((created.volume as { volume_context: object }).volume_context);
+    expect(got.status).to.deep.equal({ published_node_ids: [`${NS}/vm`, 'vm'] });
+    expect(((await rpc('ListVolumes', {})) as { entries: object[] }).entries).to.deep.equal([got]);
+    api.seed<DataVolume>({ ...DATA_VOLUME_TYPE, metadata: { name: 'theirs', namespace: NS, labels: { 'csi-driver/tenant': 'other' } }, spec: {} });
+    expect(await codeOf(rpc('ControllerGetVolume', { volume_id: 'theirs' }))).to.equal(status.NOT_FOUND);
+    expect(await codeOf(rpc('ControllerGetVolume', { volume_id: 'missing' }))).to.equal(status.NOT_FOUND);
+    expect(await codeOf(rpc('ControllerGetVolume', {}))).to.equal(status.INVALID_ARGUMENT);
+  });
+
+  it('reports a failed DataVolume in ControllerGetVolumeHealth and ControllerListVolumeHealth, and a healthy volume in neither', async () => {
+    const { api, rpc } = setup();
+    await rpc('CreateVolume', { name: 'pvc-ok', volume_capabilities: [CAP] });
+    api.seed({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'pvc-ok', namespace: NS }, spec: {}, status: { phase: 'Bound' } });
+    api.seed<DataVolume>({ ...DATA_VOLUME_TYPE, metadata: { name: 'pvc-bad', namespace: NS, labels: LABELS }, spec: {}, status: { phase: 'Failed', conditions: [{ type: 'Running', status: 'False', message: 'import failed' }] } });
+    api.seed({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'pvc-bad', namespace: NS }, spec: {}, status: { phase: 'Bound' } });
+    expect(await rpc('ControllerGetVolumeHealth', { volume_id: 'pvc-ok' })).to.deep.equal({ volume_health: { volume_id: 'pvc-ok', health_statuses: [] } });
+    const bad = { volume_id: 'pvc-bad', health_statuses: [{ status: 'INACCESSIBLE', reason: 'DataVolumeFailed', message: `infra DataVolume ${NS}/pvc-bad failed: Running: import failed` }] };
+    expect(await rpc('ControllerGetVolumeHealth', { volume_id: 'pvc-bad' })).to.deep.equal({ volume_health: bad });
+    expect(await rpc('ControllerListVolumeHealth', {})).to.deep.equal({ entries: [bad] });
+    expect(await codeOf(rpc('ControllerGetVolumeHealth', {}))).to.equal(status.INVALID_ARGUMENT);
+    expect(await codeOf(rpc('ControllerGetVolumeHealth', { volume_id: 'missing' }))).to.equal(status.NOT_FOUND);
+  });
+
+  it('answers GetCapacity from the namespace quota for the class asked (the default one by name), and refuses to guess without one', async () => {
+    const { api, rpc } = setup();
+    expect(await codeOf(rpc('GetCapacity', {}))).to.equal(status.FAILED_PRECONDITION);
+    api.seed({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'gold', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } });
+    const hard = { 'requests.storage': '10Gi', 'gold.storageclass.storage.k8s.io/requests.storage': '2Gi' };
+    api.seed({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'storage', namespace: NS }, spec: { hard }, status: { hard, used: { 'requests.storage': '4Gi', 'gold.storageclass.storage.k8s.io/requests.storage': '1Gi' } } });
+    expect(await rpc('GetCapacity', {})).to.deep.equal({ available_capacity: 1024 ** 3 });
+    expect(await rpc('GetCapacity', { parameters: { infraStorageClassName: 'gold' }, volume_capabilities: [CAP] })).to.deep.equal({ available_capacity: 1024 ** 3 });
+    expect(await rpc('GetCapacity', { parameters: { infraStorageClassName: 'silver' } })).to.deep.equal({ available_capacity: 6 * 1024 ** 3 });
+    // A Role alone may not list StorageClasses: the default class's name unknown, every class's quota counts.
+    api.failNext((req) => req.path.includes('/storageclasses'), 403, 'Forbidden');
+    expect(await rpc('GetCapacity', { parameters: {} })).to.deep.equal({ available_capacity: 1024 ** 3 });
+    api.seed({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'gold', annotations: {} } });
+    expect(await rpc('GetCapacity', {})).to.deep.equal({ available_capacity: 6 * 1024 ** 3 });
+    // No volume of these capabilities can be made: nothing of the budget is theirs.
+    expect(await rpc('GetCapacity', { volume_capabilities: [{ mount: {}, access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' } }] })).to.deep.equal({ available_capacity: 0 });
+    expect(await codeOf(rpc('GetCapacity', { accessible_topology: { segments: { 'topology.kubernetes.io/zone': 'a' } } }))).to.equal(status.INVALID_ARGUMENT);
+    expect(await codeOf(rpc('GetCapacity', { parameters: { bus: 'sata' } }))).to.equal(status.INVALID_ARGUMENT);
+    const caps = (await rpc('ControllerGetCapabilities', {})) as { capabilities: { rpc: { type: string } }[] };
+    expect(caps.capabilities.map((c) => c.rpc.type)).to.include.members(['GET_CAPACITY', 'GET_VOLUME', 'LIST_VOLUMES_PUBLISHED_NODES', 'GET_VOLUME_HEALTH', 'LIST_VOLUME_HEALTH']);
   });
 });

@@ -10,25 +10,36 @@ import { ApiError, isAlreadyExists, isNotFound } from '../../lib/kube/api-error.
 import type { Client } from '../../lib/kube/client.js';
 import type { Logger } from '../../lib/observability/logger.js';
 import { checkWellFormed, unsupportedReason, volumeModeOf } from '../capabilities.js';
-import type { ControllerExpandVolumeRequest, ControllerPublishVolumeRequest, ControllerUnpublishVolumeRequest, CreateVolumeRequest, ListVolumesRequest, ValidateVolumeCapabilitiesRequest, Volume } from '../csi-types.js';
+import type { ControllerExpandVolumeRequest, ControllerPublishVolumeRequest, ControllerUnpublishVolumeRequest, CreateVolumeRequest, GetCapacityRequest, ListVolumesRequest, ValidateVolumeCapabilitiesRequest, Volume } from '../csi-types.js';
 import { pollUntil } from '../poll.js';
 import type { RpcTable } from '../server.js';
 import { aborted, alreadyExists, failedPrecondition, invalidArgument, notFound } from '../status.js';
 import { VolumeLocks } from '../volume-locks.js';
 import { resolveContentSource, sizeWithSource } from './content-source.js';
 import { belongsTo, buildDataVolume, dataVolumeNameFor, mismatch, quantityBytes } from './datavolume.js';
-import { controllerExpandVolume } from './expand.js';
+import { controllerExpandVolume, PERSISTENT_VOLUME_CLAIM_TYPE, type InfraClaim } from './expand.js';
 import { holds, plugOf } from './hotplug.js';
 import { vmNameOf } from './node-id.js';
 import { isTenantVM } from './vm-ownership.js';
 import { page } from './page-token.js';
 import { SnapshotService } from './snapshot-service.js';
 import { enforceStorageClass, parseStorageClassEnforcement, type StorageClassEnforcement } from './storage-class-enforcement.js';
-import { servedZones } from './infra-storage-zones.js';
-import { accessibleTopology, placeVolume, ZONE_ANNOTATION, zoneMismatch } from './topology.js';
-import { CONTEXT_BUS, CONTEXT_SERIAL, DEFAULT_BUS, parseVolumeParameters } from './parameters.js';
+import { infraDefaultClass, servedZones } from './infra-storage-zones.js';
+import { accessibleTopology, placeVolume, ZONE_ANNOTATION, ZONE_KEY, zoneMismatch } from './topology.js';
+import { BUS_ANNOTATION, CONTEXT_BUS, CONTEXT_SERIAL, DEFAULT_BUS, parseVolumeParameters } from './parameters.js';
+import { availableCapacity, remainingUnderQuotas, RESOURCE_QUOTA_TYPE, type ResourceQuota } from './capacity.js';
+import { publishedNodeIds, volumeHealth } from './volume-health.js';
 
 const SUBRESOURCES = '/apis/subresources.kubevirt.io/v1';
+
+/** What a volume's status and health are read from besides its DataVolume. */
+interface Surroundings {
+  /** The namespace's infra claims, by name (a DataVolume's claim has its name). */
+  claims: Map<string, InfraClaim>;
+  /** The tenant's VMs and VMIs (vm-ownership.ts). */
+  vms: VirtualMachine[];
+  vmis: VirtualMachineInstance[];
+}
 
 export interface ControllerOptions {
   /** The infra (management) cluster, where the tenant's VMs and DataVolumes live. */
@@ -50,9 +61,25 @@ export interface ControllerOptions {
   snapshotReadyWaitMs?: number;
   /** How old an infra snapshot's error must be before CreateSnapshot reports it rather than not ready yet. */
   snapshotErrorGraceMs?: number;
+  /** How long an infra claim may stay unbound or missing before the volume's health reports it (default a minute). */
+  healthGraceMs?: number;
 }
 
-const CONTROLLER_CAPABILITIES = ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'LIST_VOLUMES', 'EXPAND_VOLUME', 'CREATE_DELETE_SNAPSHOT', 'LIST_SNAPSHOTS', 'GET_SNAPSHOT', 'CLONE_VOLUME'] as const;
+const CONTROLLER_CAPABILITIES = [
+  'CREATE_DELETE_VOLUME',
+  'PUBLISH_UNPUBLISH_VOLUME',
+  'LIST_VOLUMES',
+  'LIST_VOLUMES_PUBLISHED_NODES',
+  'GET_VOLUME',
+  'GET_VOLUME_HEALTH',
+  'LIST_VOLUME_HEALTH',
+  'GET_CAPACITY',
+  'EXPAND_VOLUME',
+  'CREATE_DELETE_SNAPSHOT',
+  'LIST_SNAPSHOTS',
+  'GET_SNAPSHOT',
+  'CLONE_VOLUME',
+] as const;
 
 export class ControllerService {
   private readonly locks = new VolumeLocks();
@@ -77,6 +104,10 @@ export class ControllerService {
       ControllerUnpublishVolume: (req: ControllerUnpublishVolumeRequest) => this.unpublish(req),
       ValidateVolumeCapabilities: (req: ValidateVolumeCapabilitiesRequest) => this.validate(req),
       ListVolumes: (req: ListVolumesRequest) => this.listVolumes(req),
+      ControllerGetVolume: (req: { volume_id?: string }) => this.getVolume(req),
+      ControllerGetVolumeHealth: (req: { volume_id?: string }) => this.getVolumeHealth(req),
+      ControllerListVolumeHealth: (req: ListVolumesRequest) => this.listVolumeHealth(req),
+      GetCapacity: (req: GetCapacityRequest) => this.getCapacity(req),
       ...this.snapshots.rpcs(),
       ControllerExpandVolume: (req: ControllerExpandVolumeRequest) =>
         controllerExpandVolume(req, { infra: this.opts.infra, namespace: this.ns, locks: this.locks, dataVolume: (id) => this.ownDataVolume(id), log: this.opts.log, timeoutMs: this.attachTimeoutMs, intervalMs: this.pollIntervalMs }),
@@ -108,13 +139,19 @@ export class ControllerService {
     return dv;
   }
 
-  private volumeOf(dv: DataVolume, bus?: string): Volume {
+  /**
+   * The volume as CSI describes it: its size is what the infra claim holds once bound (an expansion grows the claim, not
+   * the DataVolume), else what the DataVolume asks; its bus is the one CreateVolume recorded (none on volumes older than
+   * the annotation, unless the caller knows it).
+   */
+  private volumeOf(dv: DataVolume, bus?: string, claim?: InfraClaim): Volume {
     const storage = dv.spec?.storage ?? dv.spec?.pvc;
+    const recordedBus = bus ?? dv.metadata.annotations?.[BUS_ANNOTATION];
     return {
       volume_id: dv.metadata.name ?? '',
-      capacity_bytes: quantityBytes(storage?.resources?.requests?.storage) ?? 0,
+      capacity_bytes: quantityBytes(claim?.status?.capacity?.storage) ?? quantityBytes(storage?.resources?.requests?.storage) ?? 0,
       // The serial the disk is hot-plugged with, by which the node plugin finds it in the VM.
-      volume_context: { ...(bus ? { [CONTEXT_BUS]: bus } : {}), [CONTEXT_SERIAL]: dv.metadata.uid ?? '' },
+      volume_context: { ...(recordedBus ? { [CONTEXT_BUS]: recordedBus } : {}), [CONTEXT_SERIAL]: dv.metadata.uid ?? '' },
       ...(this.opts.topology ? { accessible_topology: accessibleTopology(dv.metadata.annotations?.[ZONE_ANNOTATION]) } : {}),
     };
   }
@@ -139,7 +176,7 @@ export class ControllerService {
     const params = parseVolumeParameters(req.parameters);
     enforceStorageClass(this.storageClassEnforcement, params.infraStorageClassName);
     const content = await resolveContentSource(req.volume_content_source, { snapshot: (id) => this.snapshots.ownSnapshot(id), volume: (id) => this.ownDataVolume(id) });
-    const wanted = buildDataVolume({
+    const built = buildDataVolume({
       name,
       namespace: this.ns,
       labels: this.opts.infraLabels,
@@ -149,6 +186,7 @@ export class ControllerService {
       storageClassName: params.infraStorageClassName,
       origin: content.origin,
     });
+    const wanted: DataVolume = { ...built, metadata: { ...built.metadata, annotations: { ...built.metadata.annotations, [BUS_ANNOTATION]: params.bus } } };
     return this.locks.run(name, 'CreateVolume', async () => {
       let dv = await this.opts.infra.get<DataVolume>(DATA_VOLUME_TYPE, { namespace: this.ns, name }, { direct: true });
       if (!dv) {
@@ -326,13 +364,95 @@ export class ControllerService {
     return { confirmed: { volume_context: req.volume_context ?? {}, volume_capabilities: caps, parameters: req.parameters ?? {} } };
   }
 
-  private async listVolumes(req: ListVolumesRequest): Promise<object> {
-    if ((req.max_entries ?? 0) < 0) throw invalidArgument('max_entries may not be negative');
+  /** The tenant's DataVolumes not being deleted, by name. */
+  private async ownDataVolumes(): Promise<DataVolume[]> {
     const selector = Object.entries(this.opts.infraLabels).map(([k, v]) => `${k}=${v}`).join(',');
-    const dvs = (await this.opts.infra.list<DataVolume>(DATA_VOLUME_TYPE, { namespace: this.ns, direct: true, ...(selector ? { labelSelector: selector } : {}) }))
+    return (await this.opts.infra.list<DataVolume>(DATA_VOLUME_TYPE, { namespace: this.ns, direct: true, ...(selector ? { labelSelector: selector } : {}) }))
       .filter((dv) => !dv.metadata.deletionTimestamp)
       .sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
+  }
+
+  /** What a volume's status and health are read from: the infra claims by name, and the tenant's VMs and VMIs. */
+  private async surroundings(): Promise<Surroundings> {
+    const [claims, vms, vmis] = await Promise.all([
+      this.opts.infra.list<InfraClaim>(PERSISTENT_VOLUME_CLAIM_TYPE, { namespace: this.ns, direct: true }),
+      this.opts.infra.list<VirtualMachine>(VIRTUAL_MACHINE_TYPE, { namespace: this.ns, direct: true }),
+      this.opts.infra.list<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE, { namespace: this.ns, direct: true }),
+    ]);
+    const tenants = <T extends VirtualMachine | VirtualMachineInstance>(items: T[]) => items.filter((v) => isTenantVM(v, this.opts.clusterName));
+    return { claims: new Map(claims.map((c) => [c.metadata.name ?? '', c])), vms: tenants(vms), vmis: tenants(vmis) };
+  }
+
+  private entryOf(dv: DataVolume, around: Surroundings): object {
+    const id = dv.metadata.name ?? '';
+    return { volume: this.volumeOf(dv, undefined, around.claims.get(id)), status: { published_node_ids: publishedNodeIds(this.ns, id, around.vms, around.vmis) } };
+  }
+
+  private healthOf(dv: DataVolume, around: Surroundings): { volume_id: string; health_statuses: object[] } {
+    const id = dv.metadata.name ?? '';
+    const entries = volumeHealth({ dv, claim: around.claims.get(id), vmis: around.vmis, now: Date.now(), graceMs: this.opts.healthGraceMs ?? 60_000 });
+    return { volume_id: id, health_statuses: entries };
+  }
+
+  private async listVolumes(req: ListVolumesRequest): Promise<object> {
+    if ((req.max_entries ?? 0) < 0) throw invalidArgument('max_entries may not be negative');
+    const dvs = await this.ownDataVolumes();
     const { entries, next_token } = page(dvs, (dv) => dv.metadata.name ?? '', req);
-    return { entries: entries.map((dv) => ({ volume: this.volumeOf(dv) })), ...(next_token ? { next_token } : {}) };
+    const around = await this.surroundings();
+    return { entries: entries.map((dv) => this.entryOf(dv, around)), ...(next_token ? { next_token } : {}) };
+  }
+
+  /** The tenant's volume `volume_id`; NOT_FOUND for one that is not (another tenant's answers as a missing one). */
+  private async existingVolume(req: { volume_id?: string }): Promise<DataVolume> {
+    const id = req.volume_id ?? '';
+    if (id === '') throw invalidArgument('volume_id is required');
+    const dv = await this.ownDataVolume(id);
+    if (!dv || dv.metadata.deletionTimestamp) throw notFound(`volume ${id} not found`);
+    return dv;
+  }
+
+  private async getVolume(req: { volume_id?: string }): Promise<object> {
+    const dv = await this.existingVolume(req);
+    return this.entryOf(dv, await this.surroundings());
+  }
+
+  private async getVolumeHealth(req: { volume_id?: string }): Promise<object> {
+    const dv = await this.existingVolume(req);
+    return { volume_health: this.healthOf(dv, await this.surroundings()) };
+  }
+
+  /** The tenant's volumes with an adverse condition, paged like ListVolumes. */
+  private async listVolumeHealth(req: ListVolumesRequest): Promise<object> {
+    if ((req.max_entries ?? 0) < 0) throw invalidArgument('max_entries may not be negative');
+    const [dvs, around] = await Promise.all([this.ownDataVolumes(), this.surroundings()]);
+    const abnormal = dvs.map((dv) => this.healthOf(dv, around)).filter((h) => h.health_statuses.length > 0);
+    const { entries, next_token } = page(abnormal, (h) => h.volume_id, req);
+    return { entries, ...(next_token ? { next_token } : {}) };
+  }
+
+  /**
+   * What the tenant may still provision with these parameters and capabilities (capacity.ts): its namespace's storage
+   * quotas for the infra class the volumes would get; nothing in a zone that class does not serve, nothing for
+   * capabilities no volume can have.
+   */
+  private async getCapacity(req: GetCapacityRequest): Promise<object> {
+    const caps = req.volume_capabilities ?? [];
+    caps.forEach((c, i) => checkWellFormed(c, `volume_capabilities[${String(i)}]`));
+    volumeModeOf(caps); // block and mount together are contradictory: INVALID_ARGUMENT, as CreateVolume answers
+    const params = parseVolumeParameters(req.parameters);
+    enforceStorageClass(this.storageClassEnforcement, params.infraStorageClassName);
+    const segments = Object.entries(req.accessible_topology?.segments ?? {});
+    if (segments.length > 0 && !this.opts.topology) throw invalidArgument('accessible_topology: this plugin does not advertise VOLUME_ACCESSIBILITY_CONSTRAINTS (--topology=false)');
+    const unknownKey = segments.find(([k]) => k !== ZONE_KEY);
+    if (unknownKey) throw invalidArgument(`accessible_topology: unknown key ${unknownKey[0]} (only ${ZONE_KEY})`);
+    if (caps.some((c) => unsupportedReason(c) !== undefined)) return { available_capacity: 0 };
+    const zone = req.accessible_topology?.segments?.[ZONE_KEY];
+    if (zone !== undefined) {
+      const served = await servedZones(this.opts.infra, params.infraStorageClassName);
+      if (served.zones && !served.zones.includes(zone)) return { available_capacity: 0 };
+    }
+    const cls = params.infraStorageClassName !== undefined ? { name: params.infraStorageClassName } : await infraDefaultClass(this.opts.infra);
+    const quotas = await this.opts.infra.list<ResourceQuota>(RESOURCE_QUOTA_TYPE, { namespace: this.ns, direct: true });
+    return { available_capacity: availableCapacity(remainingUnderQuotas(quotas, cls), this.ns, cls) };
   }
 }

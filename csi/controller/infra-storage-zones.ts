@@ -1,9 +1,12 @@
 // The zones a volume's infra storage serves, read from the infra StorageClass the DataVolume names (or the infra
 // default class, the one CDI gives a DataVolume that names none). StorageClasses are cluster-scoped, so this read
-// is the one thing outside the tenant's namespace the controller does, and only with --topology.
+// is the one thing outside the tenant's namespace the controller does: with --topology, and for GetCapacity where the
+// credentials allow it.
+import { ApiError } from '../../lib/kube/api-error.js';
 import type { Client } from '../../lib/kube/client.js';
 import type { KubeObject, TypeMeta } from '../../lib/kube/object.js';
 import { invalidArgument } from '../status.js';
+import type { InfraClass } from './capacity.js';
 import { zonesOfStorageClass, type ServedZones, type StorageClassTopology } from './topology.js';
 
 const STORAGE_CLASS_TYPE: TypeMeta = { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass' };
@@ -27,4 +30,18 @@ export async function servedZones(infra: Client, className: string | undefined):
   const sc = defaultClass(await infra.list<StorageClass>(STORAGE_CLASS_TYPE, { direct: true }));
   // No default class: the infra binds such claims to whatever it provisions without a class, zones unknown to it.
   return { className: undefined, zones: sc ? zonesOfStorageClass(sc) : undefined };
+}
+
+/**
+ * The class a DataVolume naming none gets, for GetCapacity: the infra default's name, '' when the infra has no default
+ * (such a claim has no class, and no class's quota counts it), or an unknown name when these credentials may not read
+ * StorageClasses (a namespaced Role alone, without the --topology ClusterRole).
+ */
+export async function infraDefaultClass(infra: Client): Promise<InfraClass> {
+  try {
+    return { name: defaultClass(await infra.list<StorageClass>(STORAGE_CLASS_TYPE, { direct: true }))?.metadata.name ?? '' };
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 403) return { name: undefined };
+    throw err;
+  }
 }

@@ -8,6 +8,8 @@ export const PARAM_BUS = 'bus';
 export const CONTEXT_BUS = 'bus';
 export const CONTEXT_SERIAL = 'serial';
 export const DEFAULT_BUS = 'scsi';
+/** On the DataVolume: the bus CreateVolume was given, so ControllerGetVolume and ListVolumes answer its volume context. */
+export const BUS_ANNOTATION = 'csi.kubevirt.io/bus';
 
 /** Hot-plug attaches disks on these buses only (KubeVirt refuses sata for hot-plugged disks). */
 const BUSES: ReadonlySet<string> = new Set(['scsi', 'virtio']);

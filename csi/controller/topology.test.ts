@@ -61,9 +61,16 @@ describe('csi/controller/topology', () => {
 });
 
 describe('csi/controller CreateVolume with --topology', () => {
+  // What ListVolumes and GetCapacity read besides the DataVolumes.
+  const STATUS_SOURCES = [
+    { apiVersion: 'v1', kind: 'PersistentVolumeClaim', resource: 'persistentvolumeclaims', namespaced: true },
+    { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', resource: 'virtualmachines', namespaced: true },
+    { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', resource: 'virtualmachineinstances', namespaced: true },
+    { apiVersion: 'v1', kind: 'ResourceQuota', resource: 'resourcequotas', namespaced: true },
+  ];
   const STORAGE_CLASS = { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', resource: 'storageclasses', namespaced: false };
   const setup = () => {
-    const infra = fakeInfra([DATA_VOLUME_RESOURCE, STORAGE_CLASS], { infraNamespace: NS, infraLabels: LABELS, topology: true });
+    const infra = fakeInfra([DATA_VOLUME_RESOURCE, STORAGE_CLASS, ...STATUS_SOURCES], { infraNamespace: NS, infraLabels: LABELS, topology: true });
     infra.api.seed({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'zone-a-only' }, ...zonal('zone-a') });
     infra.api.seed({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'everywhere', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } });
     return infra;
@@ -97,5 +104,16 @@ describe('csi/controller CreateVolume with --topology', () => {
     expect(await codeOf(rpc('CreateVolume', request('pvc-3', 'zone-a-only', ['zone-b'])))).to.equal(status.RESOURCE_EXHAUSTED);
     expect(await codeOf(rpc('CreateVolume', request('pvc-4', 'missing', ['zone-a'])))).to.equal(status.INVALID_ARGUMENT);
     expect(api.writes()).to.have.length(1);
+  });
+
+  it('answers GetCapacity per zone: nothing where the class serves no storage, the quota where it does', async () => {
+    const { api, rpc } = setup();
+    const hard = { 'requests.storage': '1Gi' };
+    api.seed({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'storage', namespace: NS }, spec: { hard }, status: { hard, used: { 'requests.storage': '0' } } });
+    const capacity = (cls: string | undefined, z: string) => rpc('GetCapacity', { parameters: cls ? { infraStorageClassName: cls } : {}, accessible_topology: zone(z) });
+    expect(await capacity('zone-a-only', 'zone-b')).to.deep.equal({ available_capacity: 0 });
+    expect(await capacity('zone-a-only', 'zone-a')).to.deep.equal({ available_capacity: 1024 ** 3 });
+    expect(await capacity(undefined, 'zone-b')).to.deep.equal({ available_capacity: 1024 ** 3 });
+    expect(await codeOf(rpc('GetCapacity', { accessible_topology: { segments: { 'kubernetes.io/hostname': 'n' } } }))).to.equal(status.INVALID_ARGUMENT);
   });
 });

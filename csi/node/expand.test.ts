@@ -37,7 +37,7 @@ describe('csi/node/expand', () => {
     };
     const expand = (req: object) => nodeExpandVolume(req, { locks: new VolumeLocks(), mounter, grower, log: pino({ level: 'silent' }) });
     const codeOf = async (p: Promise<unknown>) => ((await rejection(p, 'NodeExpandVolume')) as CsiError).code;
-    const mounted = (point: string, fsType: string) => mounts.push({ device: '8:16', root: '/', point, options: ['rw'], fsType, source: '/dev/sdb' });
+    const mounted = (point: string, fsType: string) => mounts.push({ device: '8:16', root: '/', point, options: ['rw'], superOptions: ['rw'], fsType, source: '/dev/sdb' });
 
     beforeEach(async () => {
       dir = await mkdtemp(join(tmpdir(), 'csi-expand-'));

@@ -8,13 +8,13 @@ describe('csi/node/mounts', () => {
   it('parses mountinfo lines, optional fields and octal escapes included', () => {
     const text = [
       '36 35 98:0 / /mnt1 rw,noatime master:1 - ext3 /dev/root rw,errors=continue',
-      '120 36 7:3 / /var/lib/kubelet/plugins/staging\\040dir rw,relatime - ext4 /dev/loop3 rw',
+      '120 36 7:3 / /var/lib/kubelet/plugins/staging\\040dir rw,relatime - ext4 /dev/loop3 ro,errors=remount-ro',
       '121 36 7:3 / /pods/target rw,relatime shared:5 - ext4 /dev/loop3 rw',
       '',
     ].join('\n');
     const entries = parseMountinfo(text);
     expect(entries).to.have.length(3);
-    expect(entries[1]).to.deep.equal({ device: '7:3', root: '/', point: '/var/lib/kubelet/plugins/staging dir', options: ['rw', 'relatime'], fsType: 'ext4', source: '/dev/loop3' });
+    expect(entries[1]).to.deep.equal({ device: '7:3', root: '/', point: '/var/lib/kubelet/plugins/staging dir', options: ['rw', 'relatime'], superOptions: ['ro', 'errors=remount-ro'], fsType: 'ext4', source: '/dev/loop3' });
     expect(entries[2]?.fsType).to.equal('ext4');
   });
 

@@ -14,7 +14,10 @@ export interface MountEntry {
   /** The directory of the source within its filesystem ("/" for a whole-device mount). */
   root: string;
   point: string;
+  /** The mount's own options (rw or ro for this mount point). */
   options: string[];
+  /** The filesystem's options, shared by every mount of it (ro once ext4's errors=remount-ro has struck). */
+  superOptions: string[];
   fsType: string;
   source: string;
 }
@@ -28,8 +31,8 @@ export function parseMountinfo(text: string): MountEntry[] {
     if (line.trim() === '') continue;
     const [left = '', right = ''] = line.split(' - ');
     const f = left.split(' ');
-    const [fsType = '', source = ''] = right.split(' ');
-    entries.push({ device: f[2] ?? '', root: unescape(f[3] ?? ''), point: unescape(f[4] ?? ''), options: (f[5] ?? '').split(','), fsType, source: unescape(source) });
+    const [fsType = '', source = '', superOptions = ''] = right.split(' ');
+    entries.push({ device: f[2] ?? '', root: unescape(f[3] ?? ''), point: unescape(f[4] ?? ''), options: (f[5] ?? '').split(','), superOptions: superOptions.split(','), fsType, source: unescape(source) });
   }
   return entries;
 }

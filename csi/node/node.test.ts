@@ -27,7 +27,7 @@ class FakeMounter implements Mounter {
     return Promise.resolve();
   }
   mount(source: string, target: string, opts: { fsType?: string | undefined; options: string[] }) {
-    this.mounts.push({ device: '7:3', root: '/', point: target, options: opts.options, fsType: opts.fsType ?? '', source });
+    this.mounts.push({ device: '7:3', root: '/', point: target, options: opts.options, superOptions: ['rw'], fsType: opts.fsType ?? '', source });
     return Promise.resolve();
   }
   unmount(target: string) {
@@ -71,7 +71,7 @@ describe('csi/node', () => {
     await rpc('NodeStageVolume', req);
     await rpc('NodeStageVolume', req);
     expect(mounter.formatted).to.deep.equal(['/dev/sdb:ext4']);
-    expect(mounter.mounts).to.deep.equal([{ device: '7:3', root: '/', point: staging, options: [], fsType: 'ext4', source: '/dev/sdb' }]);
+    expect(mounter.mounts).to.deep.equal([{ device: '7:3', root: '/', point: staging, options: [], superOptions: ['rw'], fsType: 'ext4', source: '/dev/sdb' }]);
     expect((await stat(staging)).isDirectory()).to.equal(true);
   });
 
@@ -116,7 +116,7 @@ describe('csi/node', () => {
     const req = { volume_id: 'pvc-1', staging_target_path: staging, target_path: target, volume_capability: RO, volume_context: { serial: SERIAL } };
     await rpc('NodePublishVolume', req);
     await rpc('NodePublishVolume', req);
-    expect(mounter.mounts.filter((m) => m.point === target)).to.deep.equal([{ device: '7:3', root: '/', point: target, options: ['bind', 'ro'], fsType: '', source: staging }]);
+    expect(mounter.mounts.filter((m) => m.point === target)).to.deep.equal([{ device: '7:3', root: '/', point: target, options: ['bind', 'ro'], superOptions: ['rw'], fsType: '', source: staging }]);
     await rpc('NodeUnpublishVolume', { volume_id: 'pvc-1', target_path: target });
     await rpc('NodeUnpublishVolume', { volume_id: 'pvc-1', target_path: target });
     expect(await stat(target).catch(() => 'gone')).to.equal('gone');
@@ -140,8 +140,17 @@ describe('csi/node', () => {
     expect(await stat(target).catch(() => 'gone')).to.equal('gone');
   });
 
-  it('reports the node ID and its stage, stats and expansion capabilities', async () => {
+  it('reports the node ID and its stage, stats, expansion and volume health capabilities', async () => {
     expect(await rpc('NodeGetInfo', {})).to.deep.equal({ node_id: 'acme/worker-1' });
-    expect(await rpc('NodeGetCapabilities', {})).to.deep.equal({ capabilities: [{ rpc: { type: 'STAGE_UNSTAGE_VOLUME' } }, { rpc: { type: 'GET_VOLUME_STATS' } }, { rpc: { type: 'EXPAND_VOLUME' } }] });
+    expect(await rpc('NodeGetCapabilities', {})).to.deep.equal({ capabilities: [{ rpc: { type: 'STAGE_UNSTAGE_VOLUME' } }, { rpc: { type: 'GET_VOLUME_STATS' } }, { rpc: { type: 'EXPAND_VOLUME' } }, { rpc: { type: 'GET_VOLUME_HEALTH' } }] });
+  });
+
+  it('answers NodeGetVolumeHealth for the paths it is given, nothing adverse without paths, and INVALID_ARGUMENT without a volume ID', async () => {
+    expect(await codeOf(rpc('NodeGetVolumeHealth', {}))).to.equal(status.INVALID_ARGUMENT);
+    expect(await rpc('NodeGetVolumeHealth', { volume_id: 'pvc-1' })).to.deep.equal({ volume_health: { volume_id: 'pvc-1', health_statuses: [] } });
+    const target = join(dir, 'gone');
+    const got = (await rpc('NodeGetVolumeHealth', { volume_id: 'pvc-1', volume_publish_path: target, staging_target_path: join(dir, 'unstaged') })) as { volume_health: { health_statuses: { reason: string }[] } };
+    // An unmounted staging path is no finding: a raw block volume stages nothing.
+    expect(got.volume_health.health_statuses.map((e) => e.reason)).to.deep.equal(['PathMissing']);
   });
 });

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../../lib/observability/logger.js';
 import { checkWellFormed, DEFAULT_FS_TYPE, isReadOnlyMode, unsupportedReason } from '../capabilities.js';
-import type { NodeExpandVolumeRequest, NodeGetVolumeStatsRequest, NodePublishVolumeRequest, NodeStageVolumeRequest, NodeUnpublishVolumeRequest, NodeUnstageVolumeRequest } from '../csi-types.js';
+import type { NodeExpandVolumeRequest, NodeGetVolumeHealthRequest, NodeGetVolumeStatsRequest, NodePublishVolumeRequest, NodeStageVolumeRequest, NodeUnpublishVolumeRequest, NodeUnstageVolumeRequest } from '../csi-types.js';
 import { CONTEXT_SERIAL } from '../controller/parameters.js';
 import { pollUntil } from '../poll.js';
 import type { RpcTable } from '../server.js';
@@ -18,6 +18,8 @@ import { VolumeLocks } from '../volume-locks.js';
 import type { DeviceFinder } from './device.js';
 import { growUnmounted, nodeExpandVolume, systemGrower, type FilesystemGrower } from './expand.js';
 import { missingTools, NODE_TOOLS, type Mounter } from './mounts.js';
+import { oneEntryPerReason } from '../health.js';
+import { inspectPath, pathHealth, type DeviceDirs } from './volume-health.js';
 
 const run = promisify(execFile);
 
@@ -32,9 +34,11 @@ export interface NodeOptions {
   log: Logger;
   /** How long staging waits for the disk to show up in the VM (udev lag). */
   deviceWaitMs?: number;
+  /** Where the VM's disks show, for NodeGetVolumeHealth; default /dev and /run/udev/data. */
+  deviceDirs?: DeviceDirs;
 }
 
-const NODE_CAPABILITIES = ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME'] as const;
+const NODE_CAPABILITIES = ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME', 'GET_VOLUME_HEALTH'] as const;
 
 function required(value: string | undefined, field: string): string {
   if (!value) throw invalidArgument(`${field} is required`);
@@ -62,6 +66,7 @@ export class NodeService {
       NodePublishVolume: (req: NodePublishVolumeRequest) => this.publish(req),
       NodeUnpublishVolume: (req: NodeUnpublishVolumeRequest) => this.unpublish(req),
       NodeGetVolumeStats: (req: NodeGetVolumeStatsRequest) => this.stats(req),
+      NodeGetVolumeHealth: (req: NodeGetVolumeHealthRequest) => this.health(req),
       NodeExpandVolume: (req: NodeExpandVolumeRequest) => nodeExpandVolume(req, { locks: this.locks, mounter: this.opts.mounter, grower: this.opts.grower ?? systemGrower, log: this.opts.log }),
     };
   }
@@ -190,5 +195,20 @@ export class NodeService {
         { unit: 'INODES', total: fs.files, available: fs.ffree, used: fs.files - fs.ffree },
       ],
     };
+  }
+
+  /**
+   * The volume's adverse conditions at the paths the CO names (volume-health.ts). A staging path is judged only when
+   * something is mounted there: a raw block volume stages nothing. Without paths the node knows of nothing adverse.
+   */
+  private async health(req: NodeGetVolumeHealthRequest): Promise<object> {
+    const id = required(req.volume_id, 'volume_id');
+    const entries = [];
+    if (req.volume_publish_path) entries.push(...pathHealth(await inspectPath(req.volume_publish_path, this.opts.mounter, this.opts.deviceDirs)));
+    if (req.staging_target_path) {
+      const staged = await inspectPath(req.staging_target_path, this.opts.mounter, this.opts.deviceDirs);
+      if (staged.mount) entries.push(...pathHealth(staged));
+    }
+    return { volume_health: { volume_id: id, health_statuses: oneEntryPerReason(entries) } };
   }
 }

@@ -5,7 +5,8 @@
 // guest's mount namespace (the guest's /dev with its hot-plugged disks, its own mounts), which is where a node
 // plugin lives in a tenant VM. csi-sanity drives both endpoints: every volume it creates is a DataVolume,
 // every ControllerPublish a hot-plug into the VM, every NodeStage a format and mount of the disk the guest sees.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ import { EXPANDABLE_STORAGE_CLASS } from '../../../simulators/kubevirt/storage-c
 import { clusterSuite, createNamespace } from '../cluster/support.js';
 import { defaultCsiProtoPath } from '../../../csi/spec.js';
 import { isolationCases } from './isolation.js';
+import { RESOURCE_QUOTA_TYPE, type ResourceQuota } from '../../../csi/controller/capacity.js';
 import { compiledMain } from '../../../packaging/compiled-js.js';
 import { startProgram } from '../../../localcloud/cluster/image-process.js';
 import type { ManagedProcess } from '../../../localcloud/process.js';
@@ -38,26 +40,36 @@ const TENANT_LABELS = 'csi-driver/tenant=acme';
 const CLUSTER = 'acme';
 /** Sanity's volumes: small, so a format is quick; sparse files on the node either way. */
 const VOLUME_BYTES = 64 * 1024 * 1024;
+/** The ResourceQuota of the tenant's infra namespace that GetCapacity reads. */
+const TENANT_QUOTA = 'tenant-storage';
+const GI = 1024 ** 3;
 
 /**
  * Sanity cases skipped because the driver does not advertise what they test, by ginkgo's skip message. Anything
  * skipped for another reason fails the suite.
  */
 const JUSTIFIED_SKIPS: Record<string, string> = {
-  'GetCapacity not supported': 'no GET_CAPACITY: CDI reports no capacity of infra storage classes',
   'SNAPSHOT_ACCESSIBILITY_CONSTRAINTS not supported': 'no SNAPSHOT_ACCESSIBILITY_CONSTRAINTS: a restore is placed by the zones its own infra StorageClass serves, as any volume',
   'ControllerModifyVolume not supported': 'no MODIFY_VOLUME: no VolumeAttributesClass support',
   'Modify volume not supported': 'no MODIFY_VOLUME',
   'Modify Volume not supported': 'no MODIFY_VOLUME',
   'testnodevolumeattachlimit not enabled': 'NodeGetInfo reports no max_volumes_per_node',
   'ControllerPublishVolume.readonly field not supported': 'no PUBLISH_READONLY: read-only is an access mode here',
-  'ControllerGetVolumeHealth not supported': 'no controller VOLUME_CONDITION',
-  'ControllerListVolumeHealth not supported': 'no controller VOLUME_CONDITION',
-  'NodeGetVolumeHealth not supported': 'no node VOLUME_CONDITION',
-  'NodeGetStorageHealth not supported': 'no node GET_STORAGE_HEALTH',
+  'NodeGetStorageHealth not supported': 'no node GET_STORAGE_HEALTH: the VM has no storage backend of its own; the infra storage behind its disks is the controller\'s to judge, per volume (ControllerGetVolumeHealth)',
   'Service does not have single node multi writer capability': 'no SINGLE_NODE_MULTI_WRITER: a disk is attached to one VM at a time',
   'GroupControllerService not supported': 'no group controller service (volume group snapshots)',
 };
+
+/** ControllerGetVolume's answer, and a ListVolumes entry. */
+interface GetVolume {
+  volume: { volume_id: string; capacity_bytes: number; volume_context: Record<string, string> };
+  status: { published_node_ids?: string[] };
+}
+
+/** ControllerGetVolumeHealth's and NodeGetVolumeHealth's answer. */
+interface Health {
+  volume_health: { volume_id: string; health_statuses?: { status: string; reason: string; message: string }[] };
+}
 
 interface SpecReport {
   State: string;
@@ -101,6 +113,7 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
   let dir: string;
   const since = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
 
+  const getQuota = (name: string) => client.get<ResourceQuota>(RESOURCE_QUOTA_TYPE, { namespace: ns, name }, { direct: true });
   const getVMI = (name: string) => client.get<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCE_TYPE, { namespace: ns, name }, { direct: true });
 
   /** A kubeconfig for a ServiceAccount whose Role grants exactly what the controller's RPCs use. */
@@ -114,8 +127,11 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
       rules: [
         { apiGroups: ['cdi.kubevirt.io'], resources: ['datavolumes'], verbs: ['get', 'list', 'create', 'delete'] },
         { apiGroups: ['snapshot.storage.k8s.io'], resources: ['volumesnapshots'], verbs: ['get', 'list', 'create', 'delete'] },
-        // ControllerExpandVolume grows the DataVolume's claim and reads its capacity back.
-        { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'patch'] },
+        // ControllerExpandVolume grows the DataVolume's claim and reads its capacity back; ListVolumes, ControllerGetVolume
+        // and the health RPCs read the claims' size and phase.
+        { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'patch'] },
+        // GetCapacity: what the namespace's storage quotas leave.
+        { apiGroups: [''], resources: ['resourcequotas'], verbs: ['list'] },
         { apiGroups: ['kubevirt.io'], resources: ['virtualmachines', 'virtualmachineinstances'], verbs: ['get', 'list'] },
         // removevolume on the VMI too: a volume only in the VMI is removed there (upstream's RBAC forgets it).
         { apiGroups: ['subresources.kubevirt.io'], resources: ['virtualmachines/addvolume', 'virtualmachines/removevolume', 'virtualmachineinstances/addvolume', 'virtualmachineinstances/removevolume'], verbs: ['update'] },
@@ -203,6 +219,8 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
     let nodeSocket: string;
     let controllerArgs: string[];
     let controllerProcess: ManagedProcess | undefined;
+    /** The guest's process in the VM's launcher pod: the mount namespace the node plugin runs in. */
+    let guestPid: number;
 
     before(async function () {
       this.timeout(300_000);
@@ -221,6 +239,9 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
         importDurationMs: 100,
       });
       ns = await createNamespace(client, 'csi-infra');
+      // The tenant's storage budget, which GetCapacity reports; quota admission refuses claims until it is computed.
+      await client.create<ResourceQuota>({ ...RESOURCE_QUOTA_TYPE, metadata: { name: TENANT_QUOTA, namespace: ns }, spec: { hard: { 'requests.storage': '100Gi', persistentvolumeclaims: '200' } } });
+      await waitFor(async () => ((await getQuota(TENANT_QUOTA))?.status?.used?.['requests.storage'] !== undefined ? true : undefined), { timeoutMs: 60_000, what: `ResourceQuota ${TENANT_QUOTA} computed` });
       await client.create(virtualMachine(ns, 'worker'));
       const vmi = await waitFor(
         async () => {
@@ -243,6 +264,7 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
       const launcher = pods.find((p) => p.status?.phase === 'Running');
       const pid = suite.cluster.runner.containerRun(ns, launcher?.metadata.name ?? '', 'compute')?.process.pid;
       if (pid === undefined) throw new Error('no guest process in the launcher pod');
+      guestPid = pid;
       startDriver('csi-node', ['--endpoint', `unix://${nodeSocket}`, '--run-controller-service=false', '--node-id', `${ns}/worker`], ['nsenter', `--target=${String(pid)}`, '--mount', '--root']);
       for (const [name, socket] of [['csi-controller', controllerSocket], ['csi-node', nodeSocket]] as const) await probeReady(name, socket);
       timings.push(`controller and node plugin serving in ${since(driverStarted)}`);
@@ -327,6 +349,9 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
       expect(left.map((d) => d.metadata.name)).to.deep.equal([]);
       // The snapshot and clone cases ran, and their infra snapshots went with them.
       expect(passed.map(title).filter((t) => /CreateSnapshot .*should succeed when requesting to create a snapshot with already existing name and same source volume ID|should create volume from an existing source snapshot|should create volume from an existing source volume/.test(t))).to.have.length(3);
+      // GET_CAPACITY (against the namespace's quota), the controller's volume health (one volume, the list) and the node's
+      // (no ID, a published volume): their six cases ran.
+      expect(passed.map(title).filter((t) => /GetCapacity \/|ControllerGetVolumeHealth|ControllerListVolumeHealth|NodeGetVolumeHealth/.test(t))).to.have.length(6);
       // GET_SNAPSHOT: its three cases (no ID, a target among unrelated snapshots, an ID that names nothing) ran.
       expect(passed.map(title).filter((t) => t.includes('GetSnapshot [Controller Server]'))).to.have.length(3);
       expect((await client.list<VolumeSnapshot>(VOLUME_SNAPSHOT_TYPE, { namespace: ns, direct: true })).map((v) => v.metadata.name)).to.deep.equal([]);
@@ -418,6 +443,95 @@ describe('CSI driver against csi-sanity, with the KubeVirt/CDI simulator and a r
       } finally {
         await mappingController.stop();
       }
+    });
+
+    it('reports published nodes and health per volume, abnormal for a failed DataVolume and a read-only or unplugged disk, and the capacity the quotas leave', async function () {
+      this.timeout(180_000);
+      const controller = grpcClient('Controller', controllerSocket);
+      const node = grpcClient('Node', nodeSocket);
+      const cap = { mount: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
+      const params = { infraStorageClassName: EXPANDABLE_STORAGE_CLASS };
+      const capacity = async (parameters: Record<string, string>) => (await call<{ available_capacity?: number }>(controller, 'GetCapacity', { parameters })).available_capacity ?? 0;
+      /** Waits until GetCapacity answers `want`: the quota controller recomputes usage after a claim goes. */
+      const capacityBecomes = (parameters: Record<string, string>, want: number, what: string) =>
+        waitFor(async () => {
+          const got = await capacity(parameters);
+          if (got !== want) throw new Error(`GetCapacity ${String(got)}, want ${String(want)}`);
+          return got;
+        }, { timeoutMs: 60_000, what });
+
+      // The namespace's quota bounds every class; a class quota bounds its class, and the default class too, whose name
+      // this Role may not read (a lower bound: the volume surely fits).
+      await capacityBecomes(params, 100 * GI, 'the namespace quota whole once sanity\'s volumes are gone');
+      const classKey = `${EXPANDABLE_STORAGE_CLASS}.storageclass.storage.k8s.io/requests.storage`;
+      await client.create<ResourceQuota>({ ...RESOURCE_QUOTA_TYPE, metadata: { name: 'class-storage', namespace: ns }, spec: { hard: { [classKey]: '1Gi' } } });
+      await capacityBecomes(params, GI, 'the class quota');
+      expect(await capacity({})).to.equal(GI);
+      const created = await call<{ volume: { volume_id: string; volume_context: Record<string, string> } }>(controller, 'CreateVolume', { name: 'pvc-health', volume_capabilities: [cap], capacity_range: { required_bytes: 256 * 1024 * 1024 }, parameters: params });
+      await capacityBecomes(params, GI - 256 * 1024 * 1024, 'the class quota less the new volume');
+
+      const unpublished = await call<GetVolume>(controller, 'ControllerGetVolume', { volume_id: 'pvc-health' });
+      expect(unpublished.volume).to.deep.include({ volume_id: 'pvc-health', volume_context: created.volume.volume_context });
+      expect(unpublished.status.published_node_ids ?? []).to.deep.equal([]);
+      const published = await call<{ publish_context: Record<string, string> }>(controller, 'ControllerPublishVolume', { volume_id: 'pvc-health', node_id: `${ns}/worker`, volume_capability: cap, volume_context: created.volume.volume_context });
+      const got = await call<GetVolume>(controller, 'ControllerGetVolume', { volume_id: 'pvc-health' });
+      expect(got.volume.capacity_bytes).to.equal(256 * 1024 * 1024);
+      expect(got.status.published_node_ids).to.deep.equal([`${ns}/worker`, 'worker']);
+      const listed = await call<{ entries: GetVolume[] }>(controller, 'ListVolumes', {});
+      expect(listed.entries.find((e) => e.volume.volume_id === 'pvc-health')?.status).to.deep.equal(got.status);
+      const reasons = (h: Health) => (h.volume_health.health_statuses ?? []).map((e) => `${e.status}/${e.reason}`);
+      expect(reasons(await call<Health>(controller, 'ControllerGetVolumeHealth', { volume_id: 'pvc-health' }))).to.deep.equal([]);
+
+      // The node: healthy where staged and published; DEGRADED once the filesystem turns read-only under the read-write
+      // publish; INACCESSIBLE once the disk leaves the VM.
+      const staging = join(dir, 'health-staging');
+      const target = join(dir, 'health-target');
+      const nodeReq = { volume_id: 'pvc-health', publish_context: published.publish_context, volume_context: created.volume.volume_context, volume_capability: cap };
+      await call(node, 'NodeStageVolume', { ...nodeReq, staging_target_path: staging });
+      await call(node, 'NodePublishVolume', { ...nodeReq, staging_target_path: staging, target_path: target });
+      const nodeHealth = () => call<Health>(node, 'NodeGetVolumeHealth', { volume_id: 'pvc-health', volume_publish_path: target, staging_target_path: staging });
+      expect(reasons(await nodeHealth())).to.deep.equal([]);
+      await promisify(execFile)('nsenter', [`--target=${String(guestPid)}`, '--mount', '--', 'mount', '-o', 'remount,ro', staging]);
+      expect(reasons(await nodeHealth())).to.deep.equal(['DEGRADED/FilesystemReadOnly']);
+      await call(controller, 'ControllerUnpublishVolume', { volume_id: 'pvc-health', node_id: `${ns}/worker` });
+      const gone = await waitFor(async () => {
+        const h = await nodeHealth();
+        if (!reasons(h).includes('INACCESSIBLE/DeviceGone')) throw new Error(`node health ${JSON.stringify(h.volume_health.health_statuses)}`);
+        return h;
+      }, { timeoutMs: 30_000, what: 'the unplugged disk reported gone by the node' });
+      timings.push(`node health once unplugged: ${JSON.stringify(gone.volume_health.health_statuses)}`);
+      expect((await call<GetVolume>(controller, 'ControllerGetVolume', { volume_id: 'pvc-health' })).status.published_node_ids ?? []).to.deep.equal([]);
+      await call(node, 'NodeUnpublishVolume', { volume_id: 'pvc-health', target_path: target });
+      await call(node, 'NodeUnstageVolume', { volume_id: 'pvc-health', staging_target_path: staging });
+
+      // A DataVolume whose import failed: INACCESSIBLE, with CDI's reason, in both health RPCs; the healthy volume in neither.
+      await client.create<DataVolume>({
+        ...DATA_VOLUME_TYPE,
+        metadata: { name: 'pvc-failed', namespace: ns, labels: { 'csi-driver/tenant': 'acme' } },
+        spec: { source: { http: { url: 'http://disk.invalid/disk.img' } }, storage: { storageClassName: EXPANDABLE_STORAGE_CLASS, resources: { requests: { storage: '64Mi' } } } },
+      });
+      await waitFor(async () => ((await client.get<DataVolume>(DATA_VOLUME_TYPE, { namespace: ns, name: 'pvc-failed' }, { direct: true }))?.status?.phase === 'Failed' ? true : undefined), { timeoutMs: 60_000, what: 'DataVolume pvc-failed Failed' });
+      const failed = await call<Health>(controller, 'ControllerGetVolumeHealth', { volume_id: 'pvc-failed' });
+      expect(reasons(failed)).to.deep.equal(['INACCESSIBLE/DataVolumeFailed']);
+      expect(failed.volume_health.health_statuses?.[0]?.message).to.include(`infra DataVolume ${ns}/pvc-failed failed`).and.include('no such host');
+      const abnormal = await call<{ entries?: Health['volume_health'][] }>(controller, 'ControllerListVolumeHealth', {});
+      expect((abnormal.entries ?? []).map((e) => e.volume_id)).to.deep.equal(['pvc-failed']);
+      // Another tenant's DataVolume is not found, as a missing one.
+      await client.create<DataVolume>({ ...DATA_VOLUME_TYPE, metadata: { name: 'foreign-health', namespace: ns, labels: { 'csi-driver/tenant': 'other' } }, spec: { source: { blank: {} }, storage: { resources: { requests: { storage: '64Mi' } } } } });
+      for (const rpc of ['ControllerGetVolume', 'ControllerGetVolumeHealth']) expect(await codeOf(call(controller, rpc, { volume_id: 'foreign-health' })), rpc).to.equal(5);
+      await client.delete(DATA_VOLUME_TYPE, { namespace: ns, name: 'foreign-health' });
+      for (const id of ['pvc-failed', 'pvc-health']) expect(await codeOf(call(controller, 'DeleteVolume', { volume_id: id }))).to.equal(0);
+
+      // No quota bounds the bytes: the capacity is unknown, which CSI cannot say but by an error naming the fix.
+      for (const name of ['class-storage', TENANT_QUOTA]) await client.delete(RESOURCE_QUOTA_TYPE, { namespace: ns, name });
+      const unbounded = await call(controller, 'GetCapacity', { parameters: params }).then(
+        () => undefined,
+        (err: unknown) => err as ServiceError,
+      );
+      expect(unbounded?.code).to.equal(9); // FAILED_PRECONDITION
+      expect(unbounded?.details).to.include(`no ResourceQuota in the infra namespace ${ns} limits requests.storage`);
+      controller.close();
+      node.close();
     });
 
     isolationCases(() => ({

@@ -35,6 +35,7 @@ import { loggedMetricsUrl, writeRequests } from '../../harness/write-requests.js
 import { startTenantNodes, type TenantNodes } from '../../harness/tenant-nodes.js';
 import { stepTimer } from '../../harness/step-timer.js';
 import { growsAMountedFilesystem } from './expansion.js';
+import { CAPACITY_NAMESPACE, capacityRbac, tracksCapacityOfTheTenantBudget } from './capacity-tracking.js';
 import { controllerInfraKubeconfig, INFRA_NS } from '../../harness/csi-controller-identity.js';
 import { PREVENT_VOLUME_MODE_CONVERSION, snapshotTests, startSnapshotSidecars } from './snapshots.js';
 import { completedPodLog } from '../../harness/pod-completion.js';
@@ -101,8 +102,8 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
   const versions = parseVersionsEnv(readFileSync(join(toolsDir, 'versions.env'), 'utf8'));
   const sidecar = (name: string, key: string) => join(cacheDir(), 'bin', `${name}-${versions.get(key) ?? ''}`, name);
 
-  function start(name: string, command: string, args: string[]): Promise<ManagedProcess> {
-    return ManagedProcess.start({ name, command, args, cwd: REPO, logFile: join(dir, `${name}.log`), env: { KVCLOUD_CACHE: cacheDir() } }).then((p) => {
+  function start(name: string, command: string, args: string[], env: Record<string, string> = {}): Promise<ManagedProcess> {
+    return ManagedProcess.start({ name, command, args, cwd: REPO, logFile: join(dir, `${name}.log`), env: { KVCLOUD_CACHE: cacheDir(), ...env } }).then((p) => {
       processes.push(p);
       return p;
     });
@@ -225,7 +226,14 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
       const snapshotController = await keptKubeconfig(SNAPSHOT_CONTROLLER_CREDENTIALS(dir));
       // Longer than a hot-plug takes: a timed-out publish would be retried while the first still runs (ABORTED).
       // Retries capped at 10 s: the volume-mode proof waits for a refused restore to be retried.
-      await start('csi-provisioner', sidecar('csi-provisioner', 'EXTERNAL_PROVISIONER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${sidecars}`, '--timeout=120s', '--v=3', PREVENT_VOLUME_MODE_CONVERSION, '--retry-interval-max=10s']);
+      // Capacity tracking as csi/README.md turns it on (capacity-tracking.ts): the provisioner publishes CSIStorageCapacity
+      // objects for WaitForFirstConsumer classes only, so the other cases' Immediate classes are untouched.
+      await start(
+        'csi-provisioner',
+        sidecar('csi-provisioner', 'EXTERNAL_PROVISIONER_VERSION'),
+        [`--csi-address=${socket}`, `--kubeconfig=${sidecars}`, '--timeout=120s', '--v=3', PREVENT_VOLUME_MODE_CONVERSION, '--retry-interval-max=10s', '--enable-capacity', '--capacity-ownerref-level=-1', '--capacity-poll-interval=5s'],
+        { NAMESPACE: CAPACITY_NAMESPACE },
+      );
       await start('csi-attacher', sidecar('csi-attacher', 'EXTERNAL_ATTACHER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${sidecars}`, '--timeout=120s', '--v=3']);
       await start('csi-resizer', sidecar('csi-resizer', 'EXTERNAL_RESIZER_VERSION'), [`--csi-address=${socket}`, `--kubeconfig=${sidecars}`, '--timeout=120s', '--v=3']);
       await startSnapshotSidecars({ admin, sidecars, snapshotController, socket, version: versions.get('EXTERNAL_SNAPSHOTTER_VERSION') ?? '', start });
@@ -240,6 +248,7 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
         { timeoutMs: 60_000, what: `CSIDriver ${DRIVER} and StorageClass kubevirt in the tenant` },
       ),
     );
+    await apply(capacityRbac('kubevirt-csi-controller-sa'));
   });
 
   after(async function () {
@@ -430,6 +439,11 @@ describe('CSI: tenant PVCs through the real sidecars and the guest kubelet', fun
   it('deletes the snapshot contents and infra snapshots with the VolumeSnapshots', async function () {
     this.timeout(2 * 60_000);
     await snapshots.deletesSnapshots();
+  });
+
+  it("tracks capacity once turned on: CSIStorageCapacity per zone from the infra namespace's storage quota, a pod whose claim exceeds it unschedulable, one within it placed", async function () {
+    this.timeout(5 * 60_000);
+    await tracksCapacityOfTheTenantBudget({ admin, mgmt, infraNamespace: INFRA_NS, driver: DRIVER, node: 'csi-a', zoneKey: ZONE_KEY, apply, getJSON, pod, completed, timed, logs, handles });
   });
 
   it('deletes the infra DataVolumes with the PVCs and leaves no attachment, hot-plug or mount behind', async function () {
