@@ -41,7 +41,9 @@ USER 65532:65532
 FROM runtime AS infrastructure-manager
 ENTRYPOINT ["/nodejs/bin/node", "/app/providers/infrastructure/main.js"]
 
+# V8's flags for a small heap, as make image sets them (packaging/image-contents.ts says why).
 FROM runtime AS controlplane-manager
+ENV NODE_OPTIONS="--max-semi-space-size=1"
 ENTRYPOINT ["/nodejs/bin/node", "/app/providers/controlplane/main.js"]
 
 FROM runtime AS ccm

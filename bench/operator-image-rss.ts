@@ -45,9 +45,16 @@ async function settledRss(pid: number): Promise<number> {
   return readings.sort((a, b) => a - b)[Math.floor(SAMPLES / 2)] ?? 0;
 }
 
+/** The NODE_OPTIONS a process started with (the image's V8 flags), as its environment shows them. */
+function nodeOptions(pid: number): string {
+  const env = readFileSync(`/proc/${String(pid)}/environ`, 'utf8').split('\0');
+  return env.find((kv) => kv.startsWith('NODE_OPTIONS='))?.slice('NODE_OPTIONS='.length) ?? '(none)';
+}
+
 interface Measured {
   mode: string;
   imageID: string;
+  nodeOptions: string;
   idle: number;
   loaded: number;
 }
@@ -62,6 +69,7 @@ async function measure(cluster: Cluster, client: Client, etcd: SharedEtcd, mode:
   const run = cluster.runner.containerRun(OPERATOR.namespace, pod?.metadata.name ?? '', OPERATOR.container);
   if (!pod || !run?.process.running) throw new Error(`${mode}: the operator's container does not run`);
   const imageID = pod.status?.containerStatuses?.[0]?.imageID ?? '';
+  const options = nodeOptions(run.process.pid);
   // Made by the first operator (it reports the DataStore ready), kept for the next.
   if (!(await client.get({ ...TCP, kind: 'DataStore' }, { name: 'shared-etcd' }, { direct: true }))) await createReadyDataStore(client, 'shared-etcd', etcd);
   await new Promise((r) => setTimeout(r, 15_000)); // past start-up: caches synced, first reconciles done
@@ -102,7 +110,7 @@ async function measure(cluster: Cluster, client: Client, etcd: SharedEtcd, mode:
     timeoutMs: 120_000,
     what: `${mode}: the operator pod to be gone`,
   });
-  return { mode, imageID, idle, loaded };
+  return { mode, imageID, nodeOptions: options, idle, loaded };
 }
 
 const cluster = await startCluster();
@@ -117,7 +125,7 @@ try {
   const perTCP = (m: Measured) => (m.loaded - m.idle) / N / MiB;
   console.log(`control plane operator RSS, median of ${String(SAMPLES)} readings, ${String(N)} TenantControlPlanes at once on one etcd DataStore`);
   for (const m of [baseline, image]) {
-    console.log(`  ${m.mode.padEnd(9)} idle ${(m.idle / MiB).toFixed(1)} MiB, with ${String(N)} ${(m.loaded / MiB).toFixed(1)} MiB, per TenantControlPlane ${perTCP(m).toFixed(2)} MiB  (${m.imageID})`);
+    console.log(`  ${m.mode.padEnd(9)} idle ${(m.idle / MiB).toFixed(1)} MiB, with ${String(N)} ${(m.loaded / MiB).toFixed(1)} MiB, per TenantControlPlane ${perTCP(m).toFixed(2)} MiB  (NODE_OPTIONS ${m.nodeOptions}; ${m.imageID})`);
   }
   console.log(`  image / work tree: idle ${(image.idle / baseline.idle).toFixed(2)}x, per TenantControlPlane ${(perTCP(image) / perTCP(baseline)).toFixed(2)}x`);
   transport.close();

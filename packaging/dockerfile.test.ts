@@ -28,6 +28,9 @@ describe('the Dockerfile users build the images with', () => {
       expect(stage?.[0], component.name).to.match(/^FROM runtime AS /);
       const entrypoint = stage?.find((l) => l.startsWith('ENTRYPOINT '))?.slice('ENTRYPOINT '.length) ?? '[]';
       expect(JSON.parse(entrypoint), component.name).to.deep.equal(runtimeConfig(component.main).Entrypoint);
+      // The V8 flags make image puts in the image's environment, and only those.
+      const nodeOptions = stage?.filter((l) => l.startsWith('ENV NODE_OPTIONS=')).map((l) => JSON.parse(l.slice('ENV NODE_OPTIONS='.length)) as string);
+      expect(nodeOptions, component.name).to.deep.equal(component.nodeOptions === undefined ? [] : [component.nodeOptions]);
       // Each image copies the tools layer it has and no other.
       const copied = Object.entries(TOOLS_EXPORT_DIRS).filter(([, dir]) => stage?.some((l) => l.startsWith(`COPY --from=build /rootfs/${dir}/ /`)));
       expect(copied.map(([layer]) => layer), component.name).to.deep.equal(component.tools ? [component.tools] : []);

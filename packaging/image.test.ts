@@ -74,7 +74,8 @@ describe('the kvcloud image, built offline as an OCI layout (make image)', funct
       await unpackImage(layout.path, reference, root);
       roots.set(key, root);
     }
-    return { root, config: runtimeConfig(IMAGE_COMPONENTS.find((c) => imageReference(c.name) === reference)?.main ?? '') };
+    const component = IMAGE_COMPONENTS.find((c) => imageReference(c.name) === reference);
+    return { root, config: runtimeConfig(component?.main ?? '', component?.nodeOptions) };
   };
 
   before(async () => {

@@ -39,10 +39,10 @@ export function imageReference(component: string): string {
   return `${IMAGE_REPOSITORY}/${component}:${IMAGE_TAG}`;
 }
 
-export function runtimeConfig(main: string): ImageRuntimeConfig {
+export function runtimeConfig(main: string, nodeOptions?: string): ImageRuntimeConfig {
   return {
     Entrypoint: [NODE_PATH, `${APP_DIR}/${main.replace(/\.ts$/, '.js')}`],
-    Env: [`PATH=${IMAGE_PATH}`, 'NODE_ENV=production', `KVCLOUD_CACHE=${PROTO_CACHE}`],
+    Env: [`PATH=${IMAGE_PATH}`, 'NODE_ENV=production', `KVCLOUD_CACHE=${PROTO_CACHE}`, ...(nodeOptions ? [`NODE_OPTIONS=${nodeOptions}`] : [])],
     User: `${String(NONROOT)}:${String(NONROOT)}`,
     WorkingDir: APP_DIR,
     Labels: { 'org.opencontainers.image.licenses': 'Apache-2.0' },
@@ -68,7 +68,7 @@ function plan(nodeBin: string, protoCache: string): Plan {
       component: c.name,
       reference: imageReference(c.name),
       layers: c.tools ? ['base', c.tools, 'dependencies', 'app'] : ['base', 'dependencies', 'app'],
-      config: runtimeConfig(c.main),
+      config: runtimeConfig(c.main, c.nodeOptions),
     })),
   };
 }

@@ -5,9 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { Client } from '../kube/client.js';
-import { loadKubeConfig } from '../kube/kubeconfig.js';
+import { loadKubeConfigSource, type KubeConfigSource } from '../kube/kubeconfig-source.js';
 import { describeType, type KubeObject, type TypeMeta } from '../kube/object.js';
 import { RestMapper } from '../kube/rest-mapper.js';
 import { RestTransport, type Transport } from '../kube/rest-transport.js';
@@ -39,7 +38,7 @@ export interface ManagerOptions {
   component: string;
   flags: ManagerFlags;
   /** Overrides --kubeconfig (tests hand in the harness's). */
-  kubeConfig?: KubeConfig;
+  kubeConfig?: KubeConfigSource;
   /** Overrides the connection built from the kubeconfig (unit tests hand in lib/testing's FakeApiServer). */
   transport?: Transport;
   /** How often discovery is asked again for kinds a controller waits for; default 1 s doubling to 10 s. */
@@ -157,7 +156,7 @@ export class Manager {
     const metrics = opts.metrics ?? new ToolkitMetrics();
     const transport =
       opts.transport ??
-      (await RestTransport.fromKubeConfig(opts.kubeConfig ?? loadKubeConfig(opts.flags.kubeconfig), { metrics, userAgent: `kvcloud-${opts.component}` }));
+      (await RestTransport.fromKubeConfig(opts.kubeConfig ?? (await loadKubeConfigSource(opts.flags.kubeconfig)), { metrics, userAgent: `kvcloud-${opts.component}` }));
     return new Manager(opts, transport, log, metrics);
   }
 

@@ -1,9 +1,9 @@
 // A connection to another cluster with its own transport, informer cache and client: what the cluster access
 // cache hands out for tenants and infra clusters, so remote reads are cached exactly like management reads.
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Client } from '../kube/client.js';
 import type { ClusterConnection } from '../kube/cluster-access-cache.js';
+import type { KubeConfigSource } from '../kube/kubeconfig-source.js';
 import { RestMapper } from '../kube/rest-mapper.js';
 import { RestTransport } from '../kube/rest-transport.js';
 import type { ToolkitMetrics } from '../observability/metrics.js';
@@ -23,7 +23,7 @@ export interface RemoteClusterOptions {
   metrics?: ToolkitMetrics | undefined;
 }
 
-export async function connectRemoteCluster(kubeConfig: KubeConfig, opts: RemoteClusterOptions): Promise<RemoteCluster> {
+export async function connectRemoteCluster(kubeConfig: KubeConfigSource, opts: RemoteClusterOptions): Promise<RemoteCluster> {
   const transport = await RestTransport.fromKubeConfig(kubeConfig, { metrics: opts.metrics, userAgent: opts.fieldManager, requestTimeoutMs: 15_000 });
   const mapper = new RestMapper(transport);
   const cache = new InformerCache({ transport, mapper, log: opts.log, metrics: opts.metrics });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfigSource } from './kubeconfig-source.js';
 import { Client } from './client.js';
 import { ClusterAccessCache, type ClusterConnection } from './cluster-access-cache.js';
 import { FakeApiServer } from '../testing/fake-apiserver.js';
@@ -52,7 +52,7 @@ describe('lib/kube/cluster-access-cache', () => {
     connects = 0;
     access = new ClusterAccessCache<FakeConnection>({
       client,
-      connect: (kc: KubeConfig, info) => {
+      connect: (kc: KubeConfigSource, info) => {
         connects++;
         return Promise.resolve(new FakeConnection(kc.getCurrentCluster()?.server ?? '', info.namespace));
       },

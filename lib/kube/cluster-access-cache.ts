@@ -3,11 +3,10 @@
 // `namespace`). A connection is made on first use, health-checked, rebuilt when its Secret's content changes
 // (rotation), and closed when its Cluster goes away or it stays unhealthy.
 import { createHash } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { SECRET_TYPE } from '../apis/core.js';
 import type { Client } from './client.js';
-import { kubeConfigFromString } from './kubeconfig.js';
+import { kubeConfigSourceFromString, type KubeConfigSource } from './kubeconfig-source.js';
 import type { KubeObject, ObjectRef } from './object.js';
 
 export interface ClusterConnection {
@@ -16,7 +15,7 @@ export interface ClusterConnection {
 }
 
 /** Builds a connection from a kubeconfig; `namespace` is the infra Secret's optional default namespace. */
-export type ConnectFn<C extends ClusterConnection> = (kubeConfig: KubeConfig, info: { key: string; namespace: string | undefined }) => Promise<C>;
+export type ConnectFn<C extends ClusterConnection> = (kubeConfig: KubeConfigSource, info: { key: string; namespace: string | undefined }) => Promise<C>;
 
 export interface ClusterAccessCacheOptions<C extends ClusterConnection> {
   /** Management-cluster client used to read the kubeconfig Secrets. */
@@ -125,7 +124,7 @@ export class ClusterAccessCache<C extends ClusterConnection> {
     if (existing?.fingerprint === fingerprint) return existing.connection;
     if (existing) await this.drop(key, 'kubeconfig changed');
 
-    const kubeConfig = kubeConfigFromString(content.kubeconfig, source);
+    const kubeConfig = await kubeConfigSourceFromString(content.kubeconfig, source);
     const entry: Entry<C> = {
       fingerprint,
       connection: this.opts.connect(kubeConfig, { key, namespace: content.namespace }),

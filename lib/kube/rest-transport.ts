@@ -3,10 +3,10 @@
 // steady-state controller makes no writes.
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { WebSocket } from 'ws';
 import type { ToolkitMetrics } from '../observability/metrics.js';
 import { ApiError } from './api-error.js';
+import type { KubeConfigSource } from './kubeconfig-source.js';
 import type { ApiStatus } from './object.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -84,7 +84,7 @@ export class RestTransport implements Transport {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
-  static async fromKubeConfig(kc: KubeConfig, opts: RestTransportOptions = {}): Promise<RestTransport> {
+  static async fromKubeConfig(kc: KubeConfigSource, opts: RestTransportOptions = {}): Promise<RestTransport> {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     const initial: https.RequestOptions = {};

@@ -1,7 +1,7 @@
 // Asks the tenant apiserver itself whether it is ready, the way `kubectl get --raw /readyz` does, with the admin
 // kubeconfig the operator generated: status Ready means a client holding that kubeconfig gets "ok" now.
 import { request } from 'node:https';
-import { kubeConfigFromString } from '../../../lib/kube/kubeconfig.js';
+import { kubeConfigSourceFromString } from '../../../lib/kube/kubeconfig-source.js';
 
 export interface TenantProbeResult {
   ready: boolean;
@@ -11,7 +11,7 @@ export interface TenantProbeResult {
 }
 
 async function get(kubeconfig: string, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
-  const kc = kubeConfigFromString(kubeconfig, 'admin kubeconfig');
+  const kc = await kubeConfigSourceFromString(kubeconfig, 'admin kubeconfig');
   const server = kc.getCurrentCluster()?.server ?? '';
   const url = new URL(path, server);
   const opts: Parameters<typeof request>[1] = { method: 'GET', timeout: timeoutMs, agent: false };

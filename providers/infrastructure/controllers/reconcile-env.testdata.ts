@@ -1,7 +1,7 @@
 // The clusters the infrastructure reconcilers act on, as in-memory apiservers: the management cluster, an external
 // infra cluster and the tenant cluster, wired as setup.ts wires them. A pass runs one reconcile the way the
 // toolkit's controller does (patch what changed, also after a failure), so the suites assert on what was written.
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfigSource } from '../../../lib/kube/kubeconfig-source.js';
 import { CDI_API_VERSION, DATA_VOLUME_TYPE } from '../../../lib/apis/cdi.js';
 import { CLUSTER_TYPE, MACHINE_CONTROL_PLANE_LABEL, MACHINE_TYPE, type Cluster, type Machine } from '../../../lib/apis/cluster-api.js';
 import { NODE_TYPE, POD_TYPE, SECRET_TYPE, SERVICE_TYPE, type Secret } from '../../../lib/apis/core.js';
@@ -138,7 +138,7 @@ export class InfraEnv {
     const log = createLogger({ level: 'silent' });
     this.access = new ClusterAccessCache<RemoteCluster>({
       client: this.client,
-      connect: (kc: KubeConfig, info) => {
+      connect: (kc: KubeConfigSource, info) => {
         const remote = remoteCluster(kc.getCurrentCluster()?.server === TENANT_SERVER ? this.tenantApi : this.infraApi, info.namespace);
         this.remotes.push(remote);
         return Promise.resolve(remote);
