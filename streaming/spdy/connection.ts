@@ -64,7 +64,8 @@ export class SpdyStream extends Duplex {
       return;
     }
     // The chunk's frames go out in one write (heads and payloads, none copied): one syscall on a socket, one
-    // message in the WebSocket tunnel.
+    // message in the WebSocket tunnel. The write completes when the socket's does, once it holds none of the
+    // chunk's bytes, so a writer may reuse its buffer then (streaming/read-buffers.ts).
     const parts: Buffer[] = [];
     for (let at = 0; at < chunk.length; at += MAX_DATA_CHUNK) {
       const data = chunk.subarray(at, at + MAX_DATA_CHUNK);
@@ -167,58 +168,65 @@ export class SpdyConnection {
    * Sends raw frame bytes in order. A ready frame goes straight to the socket, which keeps the order of what it is
    * given, unless an earlier frame still waits for its compressed header block; then it queues behind that one.
    * Resolves at once while the socket buffers little, else once it drained: the backpressure streams pass on.
+   * `written` (a stream's data) is called once the socket holds none of the bytes, or with the error that lost them.
    */
-  send(frame: Buffer | Buffer[] | Promise<Buffer>): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('SPDY connection closed'));
-    if (this.queued === 0 && !(frame instanceof Promise)) return this.write(frame) ?? Promise.resolve();
+  send(frame: Buffer | Buffer[] | Promise<Buffer>, written?: (err?: Error | null) => void): Promise<void> {
+    if (this.closed) {
+      const err = new Error('SPDY connection closed');
+      written?.(err);
+      return Promise.reject(err);
+    }
+    if (this.queued === 0 && !(frame instanceof Promise)) return this.write(frame, written) ?? Promise.resolve();
     this.queued++;
     const next = this.writes.then(async () => {
       let bytes: Buffer | Buffer[];
       try {
         bytes = await frame;
+      } catch (err) {
+        written?.(err as Error);
+        throw err;
       } finally {
         this.queued--;
       }
-      return this.write(bytes);
+      return this.write(bytes, written);
     });
     this.writes = next.catch(() => undefined);
     return next;
   }
 
   /**
-   * `send` for a stream's data frames, with a callback: called before this returns while the socket buffers
-   * little, so a stream's write completes in the same turn and whoever pipes into it never pauses for it.
+   * `send` for a stream's data frames: `cb` once the socket holds none of their bytes (the kernel took them), which
+   * with a socket that takes them at once is in the next tick, so whatever pipes into the stream never waits long.
    */
   sendParts(parts: Buffer[], cb: (err?: Error | null) => void): void {
     if (this.closed || this.queued > 0) {
-      this.send(parts).then(() => {
-        cb();
-      }, cb);
+      // Behind a frame whose header block is still being compressed.
+      this.send(parts, cb).catch(() => undefined);
       return;
     }
-    const waiting = this.write(parts);
-    if (waiting === undefined) cb();
-    else
-      waiting.then(() => {
-        cb();
-      }, cb);
+    this.write(parts, cb)?.catch(() => undefined);
   }
 
   /**
    * Writes a frame, or frames in parts (data frames' heads and payloads) in one corked write that copies none;
-   * undefined while the socket buffers little, else a promise of its drain.
+   * `written` as the socket's write callback of the last part. Returns undefined while the socket buffers little,
+   * else a promise of its drain.
    */
-  private write(bytes: Buffer | Buffer[]): Promise<void> | undefined {
-    if (this.socket.destroyed || this.socket.writableEnded) return Promise.reject(new Error('SPDY connection closed'));
-    if (Buffer.isBuffer(bytes)) this.socket.write(bytes);
+  private write(bytes: Buffer | Buffer[], written?: (err?: Error | null) => void): Promise<void> | undefined {
+    if (this.socket.destroyed || this.socket.writableEnded) {
+      const err = new Error('SPDY connection closed');
+      written?.(err);
+      return Promise.reject(err);
+    }
+    if (Buffer.isBuffer(bytes)) this.socket.write(bytes, written);
     else {
+      const last = bytes.length - 1;
       this.socket.cork();
-      for (const part of bytes) this.socket.write(part);
+      for (let i = 0; i <= last; i++) this.socket.write(bytes[i], i === last ? written : undefined);
       this.socket.uncork();
     }
     // What is still buffered decides, not what write() said: corked writes that add up to the high-water mark all
-    // say no, though the uncork may have handed every byte to the kernel (then 'drain' follows on the next tick,
-    // and a writer that waited for it would make whatever pipes into it pause and resume for every chunk).
+    // say no, though the uncork may have handed every byte to the kernel.
     if (this.socket.writableLength < this.socket.writableHighWaterMark) return undefined;
     // A failed write closes the connection ('error', then 'close'), which ends the wait as well.
     this.drained ??= new Promise<void>((resolve) => {

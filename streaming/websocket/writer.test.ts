@@ -65,11 +65,11 @@ describe('WebSocket message writer', () => {
       const done: string[] = [];
       messages.send([Buffer.from('ab'), Buffer.from('cd')], 1, () => done.push('first'));
       ws.send('text from ws');
-      messages.write([big.subarray(0, 30_000), big.subarray(30_000)], undefined, () => done.push('second'));
+      messages.send([big.subarray(0, 30_000), big.subarray(30_000)], undefined, () => done.push('second'));
       messages.send([], 3, () => done.push('third'));
       await receivedCount(4);
       expect(received).to.deep.equal([Buffer.from([1, 0x61, 0x62, 0x63, 0x64]), 'text from ws', big, Buffer.from([3])]);
-      expect(done).to.deep.equal(['second', 'first', 'third'], 'a write with little buffered completes at once');
+      expect(done).to.deep.equal(['first', 'second', 'third'], 'each completes once the socket let go of it, in order');
     });
 
     it('sends channels as binary messages, and as text with a digit in the base64 protocols', async () => {
@@ -91,7 +91,7 @@ describe('WebSocket message writer', () => {
       const { ws, socket } = server;
       ws.close(1000);
       const err = await new Promise<Error | null | undefined>((resolve) => {
-        new MessageWriter(ws, socket).write([Buffer.from('late')], 1, resolve);
+        new MessageWriter(ws, socket).send([Buffer.from('late')], 1, resolve);
       });
       expect(err?.message).to.equal('WebSocket closed');
     });

@@ -5,13 +5,12 @@
 // writes its own frames (control frames, text messages, the close) to the same socket synchronously, so the order
 // of messages holds: ws queues nothing while it neither compresses nor sends Blobs, and this server does neither.
 // A stream that writes here (a command's stdout channel, a forwarded port's data, the port-forward tunnel's SPDY
-// bytes) gets backpressure from the WebSocket's buffer instead of waiting for each message to reach the socket,
-// which would cost a turn of the event loop per chunk.
+// bytes) has its write completed by the socket's own write callback, as a write to the socket would be.
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, type WebSocket } from 'ws';
 import { encodeChannelMessage, isBase64Protocol } from './channels.js';
 
-/** Bytes a WebSocket may hold unsent before a stream's write waits for its message to reach the socket. */
+/** Bytes a WebSocket may hold unsent before a stream's write of base64 text waits for it to reach the socket. */
 const WS_HIGH_WATER = 256 * 1024;
 /** FIN and the binary opcode (RFC 6455 section 5.2). */
 const FINAL_BINARY = 0x82;
@@ -45,22 +44,15 @@ export class MessageWriter {
     private readonly socket: Duplex,
   ) {}
 
-  /** Sends one binary message, `channel` (a byte, if given) followed by `parts`; `cb` once the socket took it. */
+  /**
+   * Sends one binary message, `channel` (a byte, if given) followed by `parts`; `cb` once the socket holds none of
+   * its bytes: in the next tick while the kernel takes them at once, so a stream writing here never waits long, a
+   * slow client slows it down, and it may reuse its buffer then (streaming/read-buffers.ts). A failed write closes
+   * the WebSocket, which ends the session, and later writes fail.
+   */
   send(parts: readonly Buffer[], channel: number | undefined, cb: WriteCallback): void {
     if (this.closed(cb)) return;
     this.frame(parts, channel, cb);
-  }
-
-  /**
-   * A stream's write of one message (as `send`): completed at once while less than WS_HIGH_WATER bytes of the
-   * WebSocket's wait to be sent, else once the message reached the socket, so a slow client slows the writer down.
-   * A failed write closes the WebSocket, which ends the session, and later writes fail.
-   */
-  write(parts: readonly Buffer[], channel: number | undefined, cb: WriteCallback): void {
-    if (this.closed(cb)) return;
-    const waits = this.ws.bufferedAmount >= WS_HIGH_WATER;
-    this.frame(parts, channel, waits ? cb : undefined);
-    if (!waits) cb();
   }
 
   private closed(cb: WriteCallback): boolean {
@@ -122,10 +114,13 @@ export class ChannelWriter {
     });
   };
 
-  /** A stream's write of `chunk` to `channel`, completed as MessageWriter's `write` does. */
+  /**
+   * A stream's write of `chunk` to `channel`, completed as MessageWriter's `send`; a base64 protocol's text is a
+   * copy, so its write completes at once while less than WS_HIGH_WATER bytes of the WebSocket's wait to be sent.
+   */
   write(channel: number, chunk: Buffer, cb: WriteCallback): void {
     if (!this.base64) {
-      this.messages.write([chunk], channel, cb);
+      this.messages.send([chunk], channel, cb);
       return;
     }
     const sent = this.send(channel, chunk);
@@ -147,10 +142,10 @@ export class ChannelWriter {
 export function tunnelStream(ws: WebSocket, messages: MessageWriter): Duplex {
   const tunnel = createWebSocketStream(ws);
   tunnel._write = (chunk: Buffer, _enc, cb) => {
-    messages.write([chunk], undefined, cb);
+    messages.send([chunk], undefined, cb);
   };
   tunnel._writev = (chunks, cb) => {
-    messages.write(
+    messages.send(
       chunks.map((c) => c.chunk as Buffer),
       undefined,
       cb,
