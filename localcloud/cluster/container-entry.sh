@@ -247,6 +247,6 @@ mapfile -d '' env <"$spec/env"
 trap - ERR
 while IFS= read -r name; do unset "$name" 2>/dev/null || true; done < <(compgen -e)
 for assignment in "${env[@]}"; do export "$assignment"; done
-exec "${run[@]}" "${argv[@]}"
 # Set up: what enters the container's namespaces now (a postStart hook) finds its mounts and root in place.
 : >"$spec/set-up"
+exec "${run[@]}" "${argv[@]}"

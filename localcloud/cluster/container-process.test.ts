@@ -1,5 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
-import { namespacePropagation } from './container-process.js';
+import type { ManagedProcess } from '../process.js';
+import { containerSetUp, namespacePropagation } from './container-process.js';
 
 describe('container process', () => {
   it('starts a container with only private mounts in a mount namespace private from the start', () => {
@@ -9,6 +13,23 @@ describe('container process', () => {
   it('keeps the namespace joined to the host for the entry script when a mount propagates', () => {
     for (const propagation of ['rslave', 'rshared'] as const) {
       expect(namespacePropagation([{ source: '/a', target: '/a', readOnly: false }, { source: '/var/lib/kubelet', target: '/var/lib/kubelet', readOnly: false, propagation }])).to.equal('unchanged');
+    }
+  });
+
+  it('waits for container-entry.sh to say the container is set up, and not forever', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'container-set-up-'));
+    try {
+      const running = { exitStatus: undefined } as unknown as ManagedProcess;
+      setTimeout(() => void writeFile(join(dir, 'set-up'), ''), 100);
+      expect(await containerSetUp(dir, running, 5000), 'the marker appeared').to.equal(true);
+      await rm(join(dir, 'set-up'));
+      const began = Date.now();
+      expect(await containerSetUp(dir, running, 200), 'no marker within the limit').to.equal(false);
+      expect(Date.now() - began).to.be.below(2000);
+      const exited = { exitStatus: { code: 128 } } as unknown as ManagedProcess;
+      expect(await containerSetUp(dir, exited, 5000), 'the process ended first').to.equal(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

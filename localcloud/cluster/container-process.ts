@@ -67,18 +67,23 @@ export async function startContainerProcess(launch: ContainerLaunch): Promise<Ma
   return ManagedProcess.start({ name: launch.name, command, args, logFile: launch.logFile, stdinPipe: launch.stdin });
 }
 
+/** How long a container's setup may take before what waits for it goes on anyway (its mounts take milliseconds). */
+const SET_UP_LIMIT_MS = 30_000;
+
 /**
  * Resolves once container-entry.sh has set the container up and is about to exec its program (true), or when the
- * process ended before that (false): until then, entering its namespaces would find its mounts half made.
+ * process ended before that or the setup took past its limit (false): until then, entering its namespaces would find
+ * its mounts half made. Bounded, because the pod's sync waits on it.
  */
-export async function containerSetUp(specDir: string, process: ManagedProcess): Promise<boolean> {
-  for (;;) {
+export async function containerSetUp(specDir: string, process: ManagedProcess, limitMs = SET_UP_LIMIT_MS): Promise<boolean> {
+  for (const deadline = Date.now() + limitMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
     if (process.exitStatus !== undefined) return false;
     try {
       await access(join(specDir, 'set-up'));
       return true;
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // not yet
     }
   }
+  return false;
 }

@@ -342,7 +342,7 @@ export class PodWorker {
       if (postStart) {
         const failure = (await containerSetUp(specDir, proc))
           ? await runHook(postStart, containerRun.target, POST_START_LIMIT_MS, this.postStarts.signal)
-          : 'the container exited before its postStart hook could run';
+          : 'the container exited, or was not set up in time, before its postStart hook could run';
         if (failure !== undefined && !this.postStarts.signal.aborted) {
           this.event('Warning', 'FailedPostStartHook', 'StartContainer', `PostStartHook failed: ${failure}`);
           void this.stopRun(record, containerRun, this.containerGraceMs());
