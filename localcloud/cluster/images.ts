@@ -230,12 +230,12 @@ const catalog: Record<string, CatalogEntry> = {
   'ghcr.io/kvcloud/controlplane-manager': kvcloudComponent('providers/controlplane/main.ts'),
   // Operator access to tenant VMs (config/streaming): the CRI endpoint of streaming/operator.
   'ghcr.io/kvcloud/streaming-operator': kvcloudComponent('streaming/operator/main.ts'),
+  // The externalgrpc CloudProvider and the per-Cluster cluster-autoscaler controller (config/autoscaler).
+  'ghcr.io/kvcloud/autoscaler': kvcloudComponent('providers/autoscaler/main.ts'),
   // The tenants' cloud controller manager (the default cluster template runs one per tenant); upstream's kccm
   // manifests run it as /bin/kubevirt-cloud-controller-manager.
   'ghcr.io/kvcloud/ccm': kvcloudComponent('ccm/main.ts', 'kubevirt-cloud-controller-manager'),
   // The tenants' CSI driver (the default cluster template runs its controller per tenant, the node plugin DaemonSet
-  // The externalgrpc CloudProvider and the per-Cluster cluster-autoscaler controller (config/autoscaler).
-  'ghcr.io/kvcloud/autoscaler': kvcloudComponent('providers/autoscaler/main.ts'),
   // in the tenant); upstream's image runs the driver as its entrypoint too.
   // Its image ships csi.proto, the kubelet registration api.proto and the VolumeSnapshot CRDs the controller applies
   // into tenants beside the program: here, in the cache `make tools` fetches them into, which the pod's own HOME would hide.
