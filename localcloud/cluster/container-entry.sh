@@ -227,7 +227,17 @@ for ((i = 0; i < ${#mounts[@]}; i += 4)); do
 done
 [[ -z $workdir ]] || make_mount_point "$workdir" dir
 for ((i = 0; i < ${#mounts[@]}; i += 4)); do
-  target=$root$(container_path "${mounts[i + 1]}")
+  target=$(container_path "${mounts[i + 1]}")
+  # A mount point below an earlier mount (a Secret at /etc/kubernetes/pki below one at /etc/kubernetes) was hidden by
+  # that bind: it is made again in an overlay of the volume's directory, so the volume (read-only, or the pod's or
+  # host's files) stays unchanged.
+  if [[ ! -e $root$target ]]; then
+    base=$target
+    while [[ ! -e $root$base ]]; do base=$(dirname "$base"); done
+    copy_directory "$base"
+    if [[ -d ${mounts[i]} ]]; then make_mount_point "$target" dir; else make_mount_point "$target" file; fi
+  fi
+  target=$root$target
   if [[ ${mounts[i + 3]} == private ]]; then mount --bind "${mounts[i]}" "$target"; else mount --move "$spec/propagated/$i" "$target"; fi
   if [[ ${mounts[i + 2]} == ro ]]; then mount -o remount,bind,ro "$target"; fi
 done

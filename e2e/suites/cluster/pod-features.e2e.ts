@@ -81,6 +81,9 @@ describe('local cluster: what a pod sees and how it is run', () => {
               { name: 'settings', mountPath: '/etc/kvcloud/settings' },
               { name: 'creds', mountPath: '/etc/kvcloud/creds' },
               { name: 'podinfo', mountPath: '/etc/podinfo' },
+              // A volume inside another (as kubeadm's pki inside /etc/kubernetes): its mount point is made over the
+              // outer volume without writing into it.
+              { name: 'creds', mountPath: '/etc/podinfo/nested-creds' },
               { name: 'bundle', mountPath: '/var/run/secrets/bundle' },
             ],
           }),
@@ -119,6 +122,8 @@ describe('local cluster: what a pod sees and how it is run', () => {
     // Binding copied the node's topology labels onto the pod (the PodTopologyLabels admission plugin).
     expect(await fileInPod(pod, '/etc/podinfo/labels', 8081)).to.equal('app="volumes"\ntier="test"\ntopology.kubernetes.io/region="kvcloud-local"\ntopology.kubernetes.io/zone="zone-a"');
     expect(await fileInPod(pod, '/etc/podinfo/memory', 8081)).to.equal('128');
+    expect(await fileInPod(pod, '/etc/podinfo/nested-creds/password', 8081)).to.equal('s3cret');
+    expect(existsSync(join(suite.cluster.dir, 'pods', pod.metadata.uid ?? '', 'volumes', 'podinfo', 'nested-creds')), 'the outer volume on the node untouched').to.be.false;
     expect(await fileInPod(pod, '/var/run/secrets/bundle/greeting.txt', 8081)).to.equal('hello');
     expect(await fileInPod(pod, '/var/run/secrets/bundle/name', 8081)).to.equal('volumes');
     expect(jwtPayload(await fileInPod(pod, '/var/run/secrets/bundle/vault-token', 8081)).aud).to.deep.equal(['vault']);
