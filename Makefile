@@ -96,6 +96,19 @@ capk-inputs: # before anything is built: test-peers without CAPK fails at once
 	@if [[ -z "$(CAPK_BIN)" || ! -x "$(CAPK_BIN)" || ! -f "$(CAPK_SRC)/config/default/kustomization.yaml" ]]; then \
 	  echo "test-peers: CAPK_BIN must name CAPK's manager binary and CAPK_SRC the source tree it was built from (got '$(CAPK_BIN)', '$(CAPK_SRC)')" >&2; exit 1; fi
 
+.PHONY: test-kamaji-peer
+# Kamaji is not on the Go module proxy either: build it from its public repository outside this one
+# (bench/peers/README.md says how) and give its binary and the source tree whose charts/kamaji installs it.
+# Its chart mounts an emptyDir at /tmp, which would hide the pod runner's volume sources if the run directory were
+# under /tmp, so the run keeps it in /var/tmp.
+test-kamaji-peer: kamaji-inputs deps tools ## the real Kamaji beside kvcloud's control plane provider as an oracle (needs root; KAMAJI_BIN=<binary> KAMAJI_SRC=<source tree>)
+	TMPDIR=/var/tmp KAMAJI_BIN='$(abspath $(KAMAJI_BIN))' KAMAJI_SRC='$(abspath $(KAMAJI_SRC))' tsx e2e/run-shards.ts --shards 1 e2e/peers/kamaji.peer.ts
+
+.PHONY: kamaji-inputs
+kamaji-inputs: # before anything is built: test-kamaji-peer without Kamaji fails at once
+	@if [[ -z "$(KAMAJI_BIN)" || ! -x "$(KAMAJI_BIN)" || ! -f "$(KAMAJI_SRC)/charts/kamaji/Chart.yaml" ]]; then \
+	  echo "test-kamaji-peer: KAMAJI_BIN must name Kamaji's binary and KAMAJI_SRC the source tree it was built from (got '$(KAMAJI_BIN)', '$(KAMAJI_SRC)')" >&2; exit 1; fi
+
 .PHONY: checks
 checks: lint typecheck verify-generate test-unit ## the static checks and the unit tests
 

@@ -45,7 +45,7 @@ export interface Observable extends KubeObject {
   data?: Record<string, string>;
   spec?: {
     type?: string;
-    selector?: Record<string, string>;
+    selector?: Record<string, string | object>;
     ports?: Port[];
     providerID?: string;
     template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } };
@@ -54,7 +54,7 @@ export interface Observable extends KubeObject {
 }
 
 // Annotation values that are machine-written state (last-applied configurations, hashes of specs): present or not.
-const OPAQUE_VALUE = /^[{[]|^[A-Za-z0-9+/=]{40,}$|^[0-9a-f]{32,}$/;
+export const OPAQUE_VALUE = /^[{[]|^[A-Za-z0-9+/=]{40,}$|^[0-9a-f]{32,}$/;
 
 function fieldsOf(o: Observable, placeholders: readonly Placeholder[]): Fields {
   const f: Fields = new Map();
@@ -68,7 +68,8 @@ function fieldsOf(o: Observable, placeholders: readonly Placeholder[]): Fields {
   if (o.data) put('data keys', Object.keys(o.data).sort().join(','));
   put('spec.type', o.spec?.type);
   put('spec.providerID', o.spec?.providerID);
-  if (o.spec?.selector) put('spec.selector', Object.entries(o.spec.selector).map(([k, v]) => `${k}=${v}`).sort().join(','));
+  // A Service's selector is labels; a workload's is a label selector (matchLabels, matchExpressions).
+  if (o.spec?.selector) put('spec.selector', Object.entries(o.spec.selector).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).sort().join(','));
   for (const p of o.spec?.ports ?? []) put(`spec.ports ${p.name ?? ''}`, `${String(p.port)}->${String(p.targetPort)}/${p.protocol ?? 'TCP'}`);
   for (const [k, v] of Object.entries(o.spec?.template?.metadata?.labels ?? {})) put(`template label ${k}`, v);
   for (const [k, v] of Object.entries(o.spec?.template?.metadata?.annotations ?? {})) put(`template annotation ${k}`, v);

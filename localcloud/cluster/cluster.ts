@@ -17,6 +17,7 @@ import { waitFor } from '../wait.js';
 import { assertInClusterNetns } from './netns.js';
 import { NODE, type Node } from '../node-object.js';
 import type { NodeOptions } from './node-object.js';
+import type { ClusterDNS } from './pod-dns.js';
 import { PodRunner } from './pod-runner.js';
 import { parseCIDR, podIpam } from './ipam.js';
 import type { RestartBackoffOptions } from './restart-backoff.js';
@@ -42,6 +43,11 @@ export interface ClusterOptions {
   heartbeat?: HeartbeatOptions;
   /** How often Secret, ConfigMap, downward API and token volumes are refreshed; default 10s. */
   volumeRefreshMs?: number;
+  /**
+   * The cluster DNS ClusterFirst pods resolve with (a kube-dns the caller runs at that Service IP), for managers that
+   * reach Services by name; by default none, and pods keep the machine's resolver.
+   */
+  dns?: ClusterDNS;
 }
 
 const DEFAULT_NODES: NodeOptions[] = [{ name: 'kvcloud-node-1', zone: 'zone-a', region: 'kvcloud-local' }];
@@ -153,6 +159,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       log,
       ...(opts.restartBackoff ? { restartBackoff: opts.restartBackoff } : {}),
       ...(opts.volumeRefreshMs ? { volumeRefreshMs: opts.volumeRefreshMs } : {}),
+      ...(opts.dns ? { dns: opts.dns } : {}),
     });
     await runner.start();
     await waitUntilUsable(plane, nodes);

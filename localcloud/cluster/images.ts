@@ -156,6 +156,10 @@ const coreDNS: CatalogEntry = {
   },
 };
 
+/** The binary Kamaji's image runs (e2e/peers/kamaji.peer.ts), and that image as Kamaji's chart names it by default. */
+export const KAMAJI_BIN_ENV = 'KAMAJI_BIN';
+export const KAMAJI_IMAGE = 'clastix/kamaji:latest';
+
 /** The node-driver-registrar release kubevirt/csi-driver's DaemonSet (and config/csi/tenant's) runs. */
 export const CSI_NODE_DRIVER_REGISTRAR_TAG = 'v2.18.0';
 
@@ -260,6 +264,10 @@ const catalog: Record<string, CatalogEntry> = {
   // CAPK, the peer kvcloud's infrastructure provider stands in for (bench/peers, e2e/peers): not on the Go module proxy
   // either; its Deployment runs /manager.
   'quay.io/capk/capk-manager-amd64': peerBinary(CAPK_BIN_ENV, CAPK_IMAGE, 'manager'),
+  // Kamaji, the peer of kvcloud's control plane provider (e2e/peers): not on the Go module proxy either. Its chart runs
+  // the image at the chart's appVersion with args only; the image's one program is kamaji, whose first arg names
+  // the subcommand (manager, migrate).
+  'clastix/kamaji': peerBinary(KAMAJI_BIN_ENV, KAMAJI_IMAGE, 'kamaji'),
   // The OS inside a simulated KubeVirt VM: the KubeVirt simulator's virt-launcher pods run it (simulators/guest). Its
   // kubelet's pod runner resolves images with this file too, so in image mode it is handed the layout and runs
   // kvcloud's pods in the VM from the same unpacked roots (the cache is this machine's: the guest sees its files).
