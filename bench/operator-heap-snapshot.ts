@@ -10,18 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '../lib/kube/client.js';
-import type { KubeObject } from '../lib/kube/object.js';
 import { RestMapper } from '../lib/kube/rest-mapper.js';
 import { RestTransport } from '../lib/kube/rest-transport.js';
 import { startCluster } from '../localcloud/cluster/cluster.js';
 import { createReadyDataStore, startSharedEtcd } from '../localcloud/etcd-datastore.js';
 import { controlPlaneProviderObjects } from '../localcloud/install-controlplane.js';
-import { waitFor } from '../localcloud/wait.js';
 import { compiledMain } from '../packaging/compiled-js.js';
+import { createReadyTenants } from './tenant-fleet.js';
 
 const N = Number(process.argv[2] ?? 5);
 const NODE_FLAGS = process.argv.slice(3);
-const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
 const NS = 'bench-heap';
 const MiB = 1024 * 1024;
 const TOP = 25;
@@ -93,28 +91,7 @@ try {
   await new Promise((r) => setTimeout(r, 15_000)); // caches synced, first reconciles done
   const idle = await read(child, join(dir, 'idle.heapsnapshot'));
 
-  const names = Array.from({ length: N }, (_, i) => `t${String(i).padStart(3, '0')}`);
-  await Promise.all(
-    names.map((name) =>
-      client.create({
-        ...TCP,
-        metadata: { name, namespace: NS },
-        spec: {
-          dataStore: 'shared-etcd',
-          controlPlane: { deployment: { replicas: 1 }, service: { serviceType: 'LoadBalancer' } },
-          kubernetes: { version: 'v1.37.2', kubelet: {} },
-          addons: { coreDNS: {}, kubeProxy: {} },
-        },
-      }),
-    ),
-  );
-  await waitFor(
-    async () => {
-      const list = await client.list<KubeObject & { status?: { kubernetesResources?: { version?: { status?: string } } } }>(TCP, { namespace: NS, direct: true });
-      return list.filter((t) => t.status?.kubernetesResources?.version?.status === 'Ready').length === N ? true : undefined;
-    },
-    { timeoutMs: 30 * 60_000, intervalMs: 1000, what: `${String(N)} TenantControlPlanes to be Ready` },
-  );
+  await createReadyTenants(client, NS, N, '');
   await new Promise((r) => setTimeout(r, 10_000)); // the last tenants' follow-up reconciles
   const rssLoaded = (await read(child)).rss; // before the snapshot, whose own buffers raise RSS
   const loaded = await read(child, join(dir, 'loaded.heapsnapshot'));

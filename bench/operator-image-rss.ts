@@ -17,12 +17,12 @@ import { IMAGE_LAYOUT_ENV } from '../localcloud/cluster/image-rootfs.js';
 import { createReadyDataStore, startSharedEtcd, type SharedEtcd } from '../localcloud/etcd-datastore.js';
 import { installControlPlaneProvider } from '../localcloud/install-controlplane.js';
 import { waitFor } from '../localcloud/wait.js';
+import { createReadyTenants, TCP } from './tenant-fleet.js';
 
 const N = Number(process.argv[2] ?? 5);
 const LAYOUT = realpathSync(fileURLToPath(new URL('../out/image/latest', import.meta.url)));
 const OPERATOR = { namespace: 'kamaji-system', labelSelector: 'app.kubernetes.io/name=kvcloud-controlplane', container: 'manager' };
 const POD = { apiVersion: 'v1', kind: 'Pod' };
-const TCP = { apiVersion: 'kamaji.clastix.io/v1alpha1', kind: 'TenantControlPlane' };
 const MiB = 1024 * 1024;
 const SAMPLES = 5;
 
@@ -77,28 +77,7 @@ async function measure(cluster: Cluster, client: Client, etcd: SharedEtcd, mode:
 
   const namespace = `bench-${mode.replace(/\W+/g, '-')}`;
   await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
-  const names = Array.from({ length: N }, (_, i) => `t${String(i).padStart(3, '0')}`);
-  await Promise.all(
-    names.map((name) =>
-      client.create({
-        ...TCP,
-        metadata: { name, namespace },
-        spec: {
-          dataStore: 'shared-etcd',
-          controlPlane: { deployment: { replicas: 1 }, service: { serviceType: 'LoadBalancer' } },
-          kubernetes: { version: 'v1.37.2', kubelet: {} },
-          addons: { coreDNS: {}, kubeProxy: {} },
-        },
-      }),
-    ),
-  );
-  await waitFor(
-    async () => {
-      const list = await client.list<KubeObject & { status?: { kubernetesResources?: { version?: { status?: string } } } }>(TCP, { namespace, direct: true });
-      return list.filter((t) => t.status?.kubernetesResources?.version?.status === 'Ready').length === N ? true : undefined;
-    },
-    { timeoutMs: 30 * 60_000, intervalMs: 1000, what: `${mode}: ${String(N)} TenantControlPlanes to be Ready` },
-  );
+  const names = await createReadyTenants(client, namespace, N, `${mode}: `);
   await new Promise((r) => setTimeout(r, 10_000)); // the last tenants' follow-up reconciles
   const loaded = await settledRss(run.process.pid);
 

@@ -9,7 +9,6 @@
 // kvcloud / CAPK. Heavy, so not part of `make test`. Inside the cluster network namespace:
 //   CAPK_BIN=<manager> CAPK_SRC=<source tree> tsx localcloud/cluster/netns.ts tsx bench/peers/machines.ts [M] [--kvcloud-first]
 // (--kvcloud-first runs kvcloud's side first, to tell the providers from a change in the machine's load during the run).
-import { readFileSync } from 'node:fs';
 import { MACHINE_DEPLOYMENT_NAME_LABEL } from '../../lib/apis/cluster-api.js';
 import { kubernetesServiceIP } from '../../localcloud/cluster/cluster.js';
 import { capkInputs } from '../../localcloud/clusterctl/capk-release.js';
@@ -17,6 +16,7 @@ import { kubectl } from '../../localcloud/kubectl.js';
 import { waitFor } from '../../localcloud/wait.js';
 import { applyManifests, getJSON, scaleMachineDeployment, waitForRunningControlPlane, type WorkloadPlace } from '../../e2e/harness/clusterctl/kvcloud-workload.js';
 import { httpGetText } from '../../e2e/harness/http-get.js';
+import { cpuSeconds, statusBytes } from './process-stats.js';
 import { capkQuickStart, INFRASTRUCTURE_PEERS, managerPod, startMachinesCloud, type InfrastructurePeer, type ManagerPod } from '../../e2e/harness/peer-machines.js';
 
 const M = Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 20);
@@ -24,7 +24,6 @@ const ORDER = process.argv.includes('--kvcloud-first') ? [...INFRASTRUCTURE_PEER
 const CLUSTER = 'bench';
 const NAMESPACE = 'bench-machines';
 const STEADY_MS = 60_000;
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 const MiB = 1024 * 1024;
 const REQUESTS = /^rest_client_requests_total\{(.*)\} (\S+)$/;
 
@@ -56,17 +55,6 @@ interface Result {
   peakRss: number;
 }
 
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
-/** A /proc/<pid>/status size field (VmRSS, VmHWM) in bytes. */
-function statusBytes(pid: number, field: string): number {
-  const line = readFileSync(`/proc/${String(pid)}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
-  return Number(/(\d+) kB/.exec(line ?? '')?.[1] ?? NaN) * 1024;
-}
 
 /** The manager's requests so far, to the management apiserver (the kubernetes Service) and to tenants' apiservers. */
 async function requestCounts(pod: ManagerPod, managementHost: string): Promise<Reading['requests']> {

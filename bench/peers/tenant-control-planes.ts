@@ -7,12 +7,12 @@
 // kvcloud / Kamaji. Heavy, so not part of `make test`. Inside the cluster network namespace, with the run directory
 // outside /tmp (the Makefile's test-kamaji-peer says why):
 //   TMPDIR=/var/tmp KAMAJI_BIN=<binary> KAMAJI_SRC=<source tree> tsx localcloud/cluster/netns.ts tsx bench/peers/tenant-control-planes.ts [N] [--kvcloud-first]
-import { readFileSync } from 'node:fs';
 import { kubernetesServiceIP } from '../../localcloud/cluster/cluster.js';
 import { TENANT_POD_CIDR, TENANT_SERVICE_CIDR } from '../../localcloud/cluster/topology.js';
 import { kubectl } from '../../localcloud/kubectl.js';
 import { waitFor } from '../../localcloud/wait.js';
 import { httpGetText } from '../../e2e/harness/http-get.js';
+import { cpuSeconds, statusBytes } from './process-stats.js';
 import {
   CONTROL_PLANE_PEERS,
   DATASTORE,
@@ -29,7 +29,6 @@ const NAMESPACE = 'bench-tenants';
 // The newest minor Kamaji admits that the local cloud has the programs of (e2e/peers/kamaji.peer.ts).
 const VERSION = 'v1.36.0';
 const STEADY_MS = 60_000;
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 const MiB = 1024 * 1024;
 const REQUESTS = /^rest_client_requests_total\{(.*)\} (\S+)$/;
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -56,17 +55,6 @@ interface Result {
   peakRss: number;
 }
 
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
-/** A /proc/<pid>/status size field (VmRSS, VmHWM) in bytes. */
-function statusBytes(pid: number, field: string): number {
-  const line = readFileSync(`/proc/${String(pid)}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
-  return Number(/(\d+) kB/.exec(line ?? '')?.[1] ?? NaN) * 1024;
-}
 
 /** Both operators serve controller-runtime's metrics on :8080 of their pod (Kamaji's chart and config/controlplane say so). */
 async function requestCounts(operator: OperatorProcess, managementHost: string): Promise<Requests> {
