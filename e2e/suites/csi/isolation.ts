@@ -73,6 +73,23 @@ export function isolationCases(context: () => IsolationContext): void {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: review.status.userInfo.username }],
     } as never);
+    // The apiserver's RBAC authorizer reads Roles from an informer: a binding just made can be missing from the
+    // SubjectAccessReview virt-api asks for a moment (ci6 saw the hot-plug refused under load). Wait until it says yes.
+    await waitFor(
+      async () => {
+        const access = await c.infra.transport.request<{ status: { allowed?: boolean } }>({
+          method: 'POST',
+          path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: { resourceAttributes: { group: 'subresources.kubevirt.io', resource: 'virtualmachines', subresource: 'addvolume', verb: 'update', namespace: c.ns } },
+          },
+        });
+        return access.status.allowed === true ? true : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the hot-plug grant to reach the RBAC authorizer' },
+    );
   };
   /** Hot-plugs DataVolume `dv` into VM `vm` under the volume name `name`, as another tenant's controller would. */
   const hotplugAs = async (c: IsolationContext, vm: string, name: string, dv: string) => {
