@@ -257,6 +257,7 @@ mapfile -d '' env <"$spec/env"
 trap - ERR
 while IFS= read -r name; do unset "$name" 2>/dev/null || true; done < <(compgen -e)
 for assignment in "${env[@]}"; do export "$assignment"; done
-# Set up: what enters the container's namespaces now (a postStart hook) finds its mounts and root in place.
-: >"$spec/set-up"
+# Set up: what enters the container's namespaces now (a postStart hook) finds its mounts in place, and its root once
+# the process's root is no longer / ("root": unshare or chroot below switches it after this exec).
+echo -n "${run[0]:+root}" >"$spec/set-up"
 exec "${run[@]}" "${argv[@]}"

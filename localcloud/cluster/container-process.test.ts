@@ -19,9 +19,12 @@ describe('container process', () => {
   it('waits for container-entry.sh to say the container is set up, and not forever', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'container-set-up-'));
     try {
-      const running = { exitStatus: undefined } as unknown as ManagedProcess;
+      // This process stands in for the container: its root is the node's own.
+      const running = { exitStatus: undefined, pid: process.pid } as unknown as ManagedProcess;
       setTimeout(() => void writeFile(join(dir, 'set-up'), ''), 100);
-      expect(await containerSetUp(dir, running, 5000), 'the marker appeared').to.equal(true);
+      expect(await containerSetUp(dir, running, 5000), 'the marker appeared, no root switch to wait for').to.equal(true);
+      await writeFile(join(dir, 'set-up'), 'root');
+      expect(await containerSetUp(dir, running, 200), 'a root switch that has not happened').to.equal(false);
       await rm(join(dir, 'set-up'));
       const began = Date.now();
       expect(await containerSetUp(dir, running, 200), 'no marker within the limit').to.equal(false);

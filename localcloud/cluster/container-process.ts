@@ -3,7 +3,7 @@
 // the program, so the process the runner watches is the container's program itself, in its own process group.
 // A container whose mounts all stay private gets a mount namespace private from the start; one with a mount that
 // propagates gets a copy still joined to the host's, which the entry script cuts down to exactly those mounts.
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { readFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManagedProcess } from '../process.js';
@@ -71,19 +71,21 @@ export async function startContainerProcess(launch: ContainerLaunch): Promise<Ma
 const SET_UP_LIMIT_MS = 30_000;
 
 /**
- * Resolves once container-entry.sh has set the container up and is about to exec its program (true), or when the
- * process ended before that or the setup took past its limit (false): until then, entering its namespaces would find
- * its mounts half made. Bounded, because the pod's sync waits on it.
+ * Resolves once container-entry.sh has set the container up and its program runs in the container's root (true), or
+ * when the process ended before that or the setup took past its limit (false): until then, entering its namespaces
+ * would find its mounts half made, or the node's root where the image's belongs. Bounded, because the pod's sync
+ * waits on it.
  */
 export async function containerSetUp(specDir: string, process: ManagedProcess, limitMs = SET_UP_LIMIT_MS): Promise<boolean> {
+  const nodeRoot = await stat('/');
   for (const deadline = Date.now() + limitMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
     if (process.exitStatus !== undefined) return false;
-    try {
-      await access(join(specDir, 'set-up'));
-      return true;
-    } catch {
-      // not yet
-    }
+    const marker = await readFile(join(specDir, 'set-up'), 'utf8').catch(() => undefined);
+    if (marker === undefined) continue;
+    if (marker !== 'root') return true;
+    // The root switch comes with the exec after the marker: until then the process's root is still the node's.
+    const root = await stat(`/proc/${String(process.pid)}/root/`).catch(() => undefined);
+    if (root && (root.dev !== nodeRoot.dev || root.ino !== nodeRoot.ino)) return true;
   }
   return false;
 }
