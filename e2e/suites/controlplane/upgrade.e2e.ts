@@ -333,7 +333,14 @@ describe('KamajiControlPlane upgrades', function () {
       const kcp = await waitFor(() => runningAt(WAYPOINT), { timeoutMs: 4 * 60_000, intervalMs: 1000, what: `the topology Cluster's control plane running ${WAYPOINT}` });
       console.log(`      topology Cluster ${cluster}: KamajiControlPlane ${kcp.metadata.name ?? ''} Available at ${WAYPOINT} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       const t1 = Date.now();
-      await suite.client.mergePatch(CLUSTER, { namespace, name: cluster }, { spec: { topology: { version: TARGET } } });
+      // Cluster API's webhook judges the control plane from its manager's cache, which can still hold the
+      // KamajiControlPlane from before its status said the version ("currently provisioning", ci8): retry as for the
+      // create above.
+      await waitFor(() => suite.client.mergePatch(CLUSTER, { namespace, name: cluster }, { spec: { topology: { version: TARGET } } }), {
+        timeoutMs: 60_000,
+        intervalMs: 1000,
+        what: `Cluster API to admit the topology version ${TARGET}`,
+      });
       await waitFor(() => runningAt(TARGET), { timeoutMs: 5 * 60_000, intervalMs: 1000, what: `the topology Cluster's control plane running ${TARGET}` });
       console.log(`      topology Cluster ${cluster}: ${WAYPOINT} -> ${TARGET} in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
       const tcp = await get<TCPObject>(TCP, kcp.metadata.name ?? '');
